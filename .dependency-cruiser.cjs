@@ -1,0 +1,32 @@
+// Layering: a folder under src/ is a layer; a layer imports only layers listed before it
+// (CONVENTIONS.md "Layout"). Cycles are forbidden everywhere.
+const layers = [
+  'core', 'protocol', 'state', 'storage', 'graph', 'api', 'runtime', 'network',
+  'coordinator', 'cluster', 'connectors', 'rest', 'cli', 'testing',
+];
+const forbidden = layers.map((layer, i) => ({
+  name: `layer-${layer}`,
+  comment: `src/${layer} may import only from: ${layers.slice(0, i).join(', ') || '(nothing)'}`,
+  severity: 'error',
+  from: { path: `^src/${layer}/` },
+  to: { path: `^src/(${layers.slice(i + 1).join('|')})/` },
+}));
+forbidden.push(
+  { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+  {
+    name: 'protocol-is-pure',
+    comment: 'src/protocol is pure: no node:* modules, no I/O',
+    severity: 'error',
+    from: { path: '^src/protocol/' },
+    to: { dependencyTypes: ['core'] },
+  },
+);
+module.exports = {
+  forbidden,
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};

@@ -1,0 +1,72 @@
+/** Accumulators: per-subtask counters merged into the JobExecutionResult when the job ends. */
+
+/** A value each parallel instance adds to locally; the job's result merges them all. */
+export interface Accumulator<V, R> {
+  add(value: V): void;
+  getLocalValue(): R;
+  resetLocal(): void;
+  /** Folds another instance's accumulator of the same kind into this one. */
+  merge(other: Accumulator<V, R>): void;
+  clone(): Accumulator<V, R>;
+}
+
+/** Sums numbers (Flink's IntCounter / LongCounter / DoubleCounter in one). */
+export class Counter implements Accumulator<number, number> {
+  private value = 0;
+  add(value = 1): void {
+    this.value += value;
+  }
+  getLocalValue(): number {
+    return this.value;
+  }
+  resetLocal(): void {
+    this.value = 0;
+  }
+  merge(other: Accumulator<number, number>): void {
+    this.value += other.getLocalValue();
+  }
+  clone(): Counter {
+    const c = new Counter();
+    c.value = this.value;
+    return c;
+  }
+}
+
+/** Collects values into a list (Flink's ListAccumulator). */
+export class ListAccumulator<T> implements Accumulator<T, T[]> {
+  private values: T[] = [];
+  add(value: T): void {
+    this.values.push(value);
+  }
+  getLocalValue(): T[] {
+    return this.values;
+  }
+  resetLocal(): void {
+    this.values = [];
+  }
+  merge(other: Accumulator<T, T[]>): void {
+    this.values.push(...other.getLocalValue());
+  }
+  clone(): ListAccumulator<T> {
+    const c = new ListAccumulator<T>();
+    c.values = [...this.values];
+    return c;
+  }
+}
+
+/** The accumulators of one subtask, by name. */
+export type AccumulatorRegistry = Map<string, Accumulator<unknown, unknown>>;
+
+/** Merges per-subtask registries into the job's results (name → value). */
+export function mergeAccumulators(registries: Iterable<AccumulatorRegistry>): Record<string, unknown> {
+  const merged = new Map<string, Accumulator<unknown, unknown>>();
+  for (const registry of registries)
+    for (const [name, acc] of registry) {
+      const existing = merged.get(name);
+      if (existing) existing.merge(acc);
+      else merged.set(name, acc.clone());
+    }
+  const out: Record<string, unknown> = {};
+  for (const [name, acc] of merged) out[name] = acc.getLocalValue();
+  return out;
+}

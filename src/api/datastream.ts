@@ -1,0 +1,259 @@
+/** DataStream, its operator handle, and sinks: the fluent half of the DataStream API. */
+import { invalidProgram } from '../core/errors.js';
+import type { TypeSerializer } from '../core/serializer.js';
+import type { KeySelectorFn, PartitionerSpec } from '../graph/partitioner.js';
+import type { Transformation } from '../graph/transformation.js';
+import { CollectResult } from './collect.js';
+import {
+  keySelectorFn,
+  type FilterFunction,
+  type FlatMapFunction,
+  type KeySelector,
+  type MapFunction,
+  type ReduceFn,
+} from './functions.js';
+import { Factories } from './operator-factories.js';
+import type { OperatorFactory } from './operators/stream-operator.js';
+import type { ProcessFunction } from './process-function.js';
+import type { Sink } from './sink.js';
+import { PrintSink } from './sinks/print-sink.js';
+import { DataStreamSink, Settings, checkPositiveInt } from './operator-handle.js';
+import { aggregation, type AggregationKind, type FieldRef } from './operators/grouped-reduce-operator.js';
+import type { KeyedProcessFunction } from './process-function.js';
+import type { KeyCheck } from './hashable-key.js';
+import type { StreamBuilder, StreamInput, TransformationSpec } from './stream-builder.js';
+
+/** A stream of records of type T. */
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    protected readonly builder: StreamBuilder,
+    /** @internal The producers of this stream and how it is partitioned to its consumers. */
+    readonly inputs: readonly StreamInput[],
+  ) {}
+
+  protected apply<R>(spec: Omit<TransformationSpec, 'role' | 'inputs'>): SingleOutputStreamOperator<R> {
+    const t = this.builder.addTransformation({ ...spec, role: 'operator', inputs: this.inputs });
+    return new SingleOutputStreamOperator<R>(this.builder, t);
+  }
+
+  map<R>(fn: MapFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.apply({ name: 'Map', operator: Factories.map(fn) });
+  }
+
+  filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
+    return this.apply({ name: 'Filter', operator: Factories.filter(fn) });
+  }
+
+  flatMap<R>(fn: FlatMapFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.apply({ name: 'Flat Map', operator: Factories.flatMap(fn) });
+  }
+
+  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+    return this.apply({ name: 'Process', operator: Factories.process(fn) });
+  }
+
+  /** Partitions the stream by key: records with equal keys go to the same subtask. */
+  keyBy<K>(selector: KeySelector<T, K>, ..._check: KeyCheck<K>): KeyedStream<T, K> {
+    const fn = keySelectorFn(selector);
+    return new KeyedStream<T, K>(
+      this.builder,
+      this.partition({ kind: 'hash', keySelector: fn as KeySelectorFn }),
+      fn,
+    );
+  }
+
+  /** One stream of this stream's and the others' records (same type). */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    for (const o of others)
+      if (o.builder !== this.builder) throw invalidProgram('union() of streams from different environments.');
+    return new DataStream<T>(this.builder, [...this.inputs, ...others.flatMap((o) => o.inputs)]);
+  }
+
+  protected partition(partitioner: PartitionerSpec): StreamInput[] {
+    return this.inputs.map((i) => ({ node: i.node, partitioner }));
+  }
+
+  /** Round-robin over all consumer subtasks. */
+  rebalance(): DataStream<T> {
+    return new DataStream(this.builder, this.partition({ kind: 'rebalance' }));
+  }
+  /** Round-robin over a local subset of consumer subtasks (pointwise). */
+  rescale(): DataStream<T> {
+    return new DataStream(this.builder, this.partition({ kind: 'rescale' }));
+  }
+  /** Uniformly random consumer subtask. */
+  shuffle(): DataStream<T> {
+    return new DataStream(this.builder, this.partition({ kind: 'shuffle' }));
+  }
+  /** Every record to every consumer subtask. */
+  broadcast(): DataStream<T> {
+    return new DataStream(this.builder, this.partition({ kind: 'broadcast' }));
+  }
+  /** Subtask i to subtask i (same parallelism required); the default between equal parallelisms. */
+  forward(): DataStream<T> {
+    return new DataStream(this.builder, this.partition({ kind: 'forward' }));
+  }
+  /** Every record to the first consumer subtask. */
+  global(): DataStream<T> {
+    return new DataStream(this.builder, this.partition({ kind: 'global' }));
+  }
+
+  /** Writes every record to `sink`. */
+  sinkTo(sink: Sink<T>): DataStreamSink<T> {
+    const t = this.builder.addTransformation({
+      role: 'sink',
+      name: 'Sink',
+      inputs: this.inputs,
+      operator: Factories.sink(sink),
+    });
+    return new DataStreamSink<T>(t);
+  }
+
+  /** Prints every record to stdout, prefixed `subtask> ` when parallel (as Flink). */
+  print(sinkIdentifier?: string): DataStreamSink<T> {
+    const t = this.builder.addTransformation({
+      role: 'sink',
+      name: 'Print to Std. Out',
+      inputs: this.inputs,
+      operator: Factories.sink(new PrintSink<T>(sinkIdentifier), 'Print'),
+    });
+    return new DataStreamSink<T>(t);
+  }
+
+  /**
+   * Adds a collect sink and returns the client end; records arrive once the job runs
+   * (`env.execute()` / `executeAsync()`).
+   */
+  collectAsync(): CollectResult<T> {
+    const target = new CollectResult<T>();
+    const collectId = this.builder.registerCollect(target);
+    this.builder.addTransformation({
+      role: 'sink',
+      name: 'Collect Sink',
+      inputs: this.inputs,
+      operator: Factories.collect(collectId),
+      nonParallel: true,
+    });
+    return target;
+  }
+
+  /**
+   * Runs the job and returns every record of this stream (or the first `limit`, cancelling the
+   * job then, which makes it usable on unbounded streams).
+   */
+  async executeAndCollect(jobName?: string, limit?: number): Promise<T[]> {
+    if (limit !== undefined) checkPositiveInt('executeAndCollect() limit', limit);
+    const result = this.collectAsync();
+    const client = await this.builder.executeAsync(jobName);
+    const out: T[] = [];
+    for await (const record of result) {
+      out.push(record);
+      if (limit !== undefined && out.length >= limit) {
+        await client.cancel();
+        return out;
+      }
+    }
+    return out;
+  }
+}
+
+/** The handle of an operator just added: name it, give it a uid, set its parallelism. */
+export class SingleOutputStreamOperator<T> extends DataStream<T> {
+  /** @internal */
+  constructor(
+    builder: StreamBuilder,
+    readonly transformation: Transformation<OperatorFactory>,
+  ) {
+    super(builder, [{ node: transformation, partitioner: undefined }]);
+  }
+
+  /** The operator's name in plans, logs, metrics and errors. */
+  name(name: string): this {
+    Settings.name(this.transformation, name);
+    return this;
+  }
+  /** A stable id for this operator's state in checkpoints and savepoints; set it on stateful operators. */
+  uid(uid: string): this {
+    Settings.uid(this.transformation, uid);
+    return this;
+  }
+  setParallelism(parallelism: number): this {
+    Settings.parallelism(this.transformation, parallelism);
+    return this;
+  }
+  /** The number of key groups of this operator's keyed state (fixed for the life of the state). */
+  setMaxParallelism(maxParallelism: number): this {
+    Settings.maxParallelism(this.transformation, maxParallelism);
+    return this;
+  }
+  /** Runs this operator in a task of its own, neither chained to its input nor its output. */
+  disableChaining(): this {
+    this.transformation.chainingStrategy = 'never';
+    return this;
+  }
+  /** Starts a new chain here: not chained to its input, but later operators may chain to it. */
+  startNewChain(): this {
+    this.transformation.chainingStrategy = 'head';
+    return this;
+  }
+  /** The serializer this operator's records cross the network with (msgpack by default). */
+  setSerializer(serializer: TypeSerializer<T>): this {
+    this.transformation.serializer = serializer;
+    return this;
+  }
+}
+
+/** A stream partitioned by key: keyed state and timers, rolling aggregations. */
+export class KeyedStream<T, K> extends DataStream<T> {
+  /** @internal */
+  constructor(
+    builder: StreamBuilder,
+    inputs: readonly StreamInput[],
+    /** @internal */ readonly keySelector: KeySelectorFn<T, K>,
+  ) {
+    super(builder, inputs);
+  }
+
+  private keyed<R>(name: string, operator: OperatorFactory): SingleOutputStreamOperator<R> {
+    return this.apply({ name, operator, keySelector: this.keySelector as KeySelectorFn });
+  }
+
+  /** Processes each record with keyed state and timers of its key. */
+  override process<R>(fn: KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
+    return this.keyed('KeyedProcess', Factories.keyedProcess(fn, this.keySelector));
+  }
+
+  /** Emits, per record, the running reduction of its key's records. */
+  reduce(fn: ReduceFn<T>): SingleOutputStreamOperator<T> {
+    return this.keyed('Keyed Reduce', Factories.reduce('Reduce', fn, this.keySelector));
+  }
+
+  private aggregate(kind: AggregationKind, field: FieldRef): SingleOutputStreamOperator<T> {
+    return this.keyed(
+      `Keyed Aggregation`,
+      Factories.reduce(kind, aggregation<T>(kind, field), this.keySelector),
+    );
+  }
+
+  /** Running sum of `field` (an array index, a property, or the record when omitted). */
+  sum(field?: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate('sum', field);
+  }
+  /** Running minimum of `field`; other fields keep the key's first record's values (as Flink). */
+  min(field?: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate('min', field);
+  }
+  /** Running maximum of `field`; other fields keep the key's first record's values (as Flink). */
+  max(field?: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate('max', field);
+  }
+  /** The record with the smallest `field` so far (the first one on ties). */
+  minBy(field?: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate('minBy', field);
+  }
+  /** The record with the largest `field` so far (the first one on ties). */
+  maxBy(field?: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate('maxBy', field);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * How `sluice run` hands its settings (-D, --config, -p) to the job module it loads: the job
+ * calls `getExecutionEnvironment()` as usual and picks them up, as Flink's ContextEnvironment.
+ */
+import type { Configuration } from '../core/configuration.js';
+import type { JobClient } from './execution.js';
+
+/** Settings the CLI installs before loading a job module. */
+export interface EnvironmentContext {
+  readonly configuration: Configuration;
+  /** `-p`: overrides the job's default parallelism. */
+  readonly parallelism?: number | undefined;
+  /** Told about every job the module submits (the CLI shows its progress). */
+  readonly onJobSubmitted?: ((client: JobClient) => void) | undefined;
+}
+
+const KEY = Symbol.for('sluice.environment-context');
+
+/** Installs (or, with undefined, removes) the context for environments created from now on. */
+export function setEnvironmentContext(context: EnvironmentContext | undefined): void {
+  (globalThis as Record<symbol, unknown>)[KEY] = context;
+}
+
+/** The installed context, if a launcher set one. */
+export function getEnvironmentContext(): EnvironmentContext | undefined {
+  return (globalThis as Record<symbol, unknown>)[KEY] as EnvironmentContext | undefined;
+}

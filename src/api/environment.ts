@@ -1,0 +1,272 @@
+/** StreamExecutionEnvironment: where a job's sources come from and where it is executed. */
+import { loadConfiguration, type Configuration } from '../core/configuration.js';
+import { NetworkOptions, PipelineOptions } from '../core/config-options.js';
+import { SluiceError, invalidProgram } from '../core/errors.js';
+import { checkParallelism, UPPER_BOUND_MAX_PARALLELISM } from '../core/key-groups.js';
+import { buildJobGraph, type JobGraph } from '../graph/job-graph.js';
+import { shipStrategyName } from '../graph/partitioner.js';
+import { buildStreamGraph } from '../graph/stream-graph.js';
+import type { StreamGraph } from '../graph/stream-node.js';
+import type { Transformation } from '../graph/transformation.js';
+import type { CollectResult } from './collect.js';
+import { DataStream } from './datastream.js';
+import { getEnvironmentContext } from './environment-context.js';
+import {
+  getDefaultPipelineExecutor,
+  type JobClient,
+  type JobExecutionResult,
+  type PipelineSubmission,
+} from './execution.js';
+import { Factories } from './operator-factories.js';
+import { checkPositiveInt } from './operator-handle.js';
+import type { OperatorFactory } from './operators/stream-operator.js';
+import { CollectionSource, NumberSequenceSource } from './source/range-sources.js';
+import type { Source, SourceSplit } from './source/source.js';
+import type { StreamBuilder, TransformationSpec } from './stream-builder.js';
+
+/** Flink's default job name. */
+const DEFAULT_JOB_NAME = 'Sluice Streaming Job';
+
+/** The entry point of every job: create sources, then `execute()`. */
+export class StreamExecutionEnvironment implements StreamBuilder {
+  private transformations: Transformation<OperatorFactory>[] = [];
+  private collectTargets = new Map<string, CollectResult<unknown>>();
+  private nextId = 0;
+  private nextCollectId = 0;
+  private parallelism: number;
+  private maxParallelism: number;
+  private chaining: boolean;
+  private bufferTimeoutMs: number;
+
+  constructor(readonly configuration: Configuration = loadConfiguration()) {
+    this.parallelism = configuration.get(PipelineOptions.DEFAULT_PARALLELISM);
+    this.maxParallelism = configuration.get(PipelineOptions.MAX_PARALLELISM);
+    this.chaining = configuration.get(PipelineOptions.OPERATOR_CHAINING);
+    this.bufferTimeoutMs = configuration.get(PipelineOptions.BUFFER_TIMEOUT_ENABLED)
+      ? configuration.get(PipelineOptions.BUFFER_TIMEOUT)
+      : -1;
+  }
+
+  /**
+   * The environment for this program: with the settings of `sluice run` when launched by it,
+   * otherwise from `sluice.yaml` in the working directory (if any) and defaults.
+   */
+  static getExecutionEnvironment(configuration?: Configuration): StreamExecutionEnvironment {
+    const context = getEnvironmentContext();
+    const env = new StreamExecutionEnvironment(
+      configuration ?? context?.configuration.clone() ?? loadConfiguration(),
+    );
+    if (context?.parallelism !== undefined) env.setParallelism(context.parallelism);
+    return env;
+  }
+
+  /** Default parallelism of operators that set none (`parallelism.default`). */
+  setParallelism(parallelism: number): this {
+    checkPositiveInt('setParallelism()', parallelism);
+    this.parallelism = parallelism;
+    return this;
+  }
+  getParallelism(): number {
+    return this.parallelism;
+  }
+
+  /** Number of key groups: the upper bound for rescaling keyed state (`pipeline.max-parallelism`). */
+  setMaxParallelism(maxParallelism: number): this {
+    if (
+      !Number.isInteger(maxParallelism) ||
+      maxParallelism < 1 ||
+      maxParallelism > UPPER_BOUND_MAX_PARALLELISM
+    )
+      throw invalidProgram(
+        `setMaxParallelism() must be an integer in [1, ${UPPER_BOUND_MAX_PARALLELISM}], got ${String(maxParallelism)}.`,
+      );
+    this.maxParallelism = maxParallelism;
+    return this;
+  }
+  /** The max parallelism, or -1 when derived per operator from its parallelism. */
+  getMaxParallelism(): number {
+    return this.maxParallelism;
+  }
+
+  /** Runs every operator in a task of its own (for debugging; slower). */
+  disableOperatorChaining(): this {
+    this.chaining = false;
+    return this;
+  }
+
+  /** Longest a record waits in a partly filled network buffer, in ms; -1 only sends full buffers. */
+  setBufferTimeout(ms: number): this {
+    if (!Number.isInteger(ms) || ms < -1)
+      throw invalidProgram(`setBufferTimeout() takes -1 or a whole number of ms >= 0, got ${String(ms)}.`);
+    this.bufferTimeoutMs = ms;
+    return this;
+  }
+  getBufferTimeout(): number {
+    return this.bufferTimeoutMs;
+  }
+
+  // --- sources ---
+
+  /** A stream of a split-based source. `fromSource(source, name)` or Flink's 3-argument form. */
+  fromSource<T>(source: Source<T, SourceSplit, unknown>, name: string): DataStream<T>;
+  fromSource<T>(
+    source: Source<T, SourceSplit, unknown>,
+    watermarkStrategy: unknown,
+    name: string,
+  ): DataStream<T>;
+  fromSource<T>(source: Source<T, SourceSplit, unknown>, a: unknown, b?: string): DataStream<T> {
+    const name = typeof a === 'string' ? a : b;
+    if (typeof name !== 'string' || name.length === 0)
+      throw invalidProgram('fromSource() needs a source name, e.g. fromSource(source, "clicks").');
+    if (!source || typeof source.createReader !== 'function' || typeof source.createEnumerator !== 'function')
+      throw invalidProgram(
+        `fromSource('${name}'): the first argument is not a Source (createEnumerator/createReader).`,
+      );
+    const t = this.addTransformation({
+      role: 'source',
+      name,
+      inputs: [],
+      operator: Factories.source(source),
+      nonParallel: source.maxSourceParallelism === 1,
+      chainingStrategy: 'head',
+    });
+    return new DataStream<T>(this, [{ node: t, partitioner: undefined }]);
+  }
+
+  /** The numbers `from..to`, inclusive, read in parallel. */
+  fromSequence(from: number, to: number): DataStream<number> {
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from > to)
+      throw invalidProgram(
+        `fromSequence(${String(from)}, ${String(to)}): needs two safe integers with from <= to.`,
+      );
+    return this.fromSource(new NumberSequenceSource(from, to), 'Sequence Source');
+  }
+
+  /** The given elements, in order (parallelism 1). */
+  fromElements<T>(...elements: T[]): DataStream<T> {
+    return this.fromCollection(elements);
+  }
+
+  /** The elements of a collection, in order (parallelism 1). */
+  fromCollection<T>(elements: Iterable<T>): DataStream<T> {
+    if (elements == null || typeof (elements)[Symbol.iterator] !== 'function')
+      throw invalidProgram('fromCollection() needs an array or another iterable.');
+    return this.fromSource(new CollectionSource([...elements]), 'Collection Source');
+  }
+
+  // --- StreamBuilder ---
+
+  /** @internal */
+  addTransformation(spec: TransformationSpec): Transformation<OperatorFactory> {
+    const t: Transformation<OperatorFactory> = {
+      id: this.nextId++,
+      role: spec.role,
+      kind: spec.operator.kind,
+      name: spec.name,
+      uid: undefined,
+      parallelism: undefined,
+      nonParallel: spec.nonParallel ?? false,
+      maxParallelism: undefined,
+      chainingStrategy: spec.chainingStrategy ?? 'always',
+      inputs: spec.inputs,
+      keySelector: spec.keySelector,
+      serializer: spec.serializer,
+      operator: spec.operator,
+    };
+    this.transformations.push(t);
+    return t;
+  }
+
+  /** @internal */
+  registerCollect(target: CollectResult<unknown>): string {
+    const id = `collect-${this.nextCollectId++}`;
+    this.collectTargets.set(id, target);
+    return id;
+  }
+
+  // --- execution ---
+
+  private jobName(jobName: string | undefined): string {
+    return jobName ?? this.configuration.get(PipelineOptions.NAME) ?? DEFAULT_JOB_NAME;
+  }
+
+  /** The resolved stream graph of the program so far (validates it). */
+  getStreamGraph(jobName?: string): StreamGraph<OperatorFactory> {
+    if (this.maxParallelism > 0) checkParallelism('the environment', this.parallelism, this.maxParallelism);
+    return buildStreamGraph(this.transformations, {
+      jobName: this.jobName(jobName),
+      defaultParallelism: this.parallelism,
+      maxParallelism: this.maxParallelism,
+      chainingEnabled: this.chaining,
+    });
+  }
+
+  /** The chained job graph of the program so far. */
+  getJobGraph(jobName?: string): JobGraph<OperatorFactory> {
+    return buildJobGraph(this.getStreamGraph(jobName));
+  }
+
+  /** The plan as JSON, in the shape of Flink's `getExecutionPlan()`. */
+  getExecutionPlan(): string {
+    const graph = this.getStreamGraph();
+    return JSON.stringify(
+      {
+        nodes: graph.nodes.map((n) => ({
+          id: n.id,
+          type: n.transformation.kind,
+          pact:
+            n.transformation.role === 'source'
+              ? 'Data Source'
+              : n.transformation.role === 'sink'
+                ? 'Data Sink'
+                : 'Operator',
+          contents: n.name,
+          parallelism: n.parallelism,
+          predecessors: n.inEdges.map((e) => ({
+            id: e.source.id,
+            ship_strategy: shipStrategyName(e.partitioner),
+            side: 'second',
+          })),
+        })),
+      },
+      null,
+      2,
+    );
+  }
+
+  /** Submits the job and returns at once with a client for it. */
+  async executeAsync(jobName?: string): Promise<JobClient> {
+    const executor = getDefaultPipelineExecutor();
+    if (!executor)
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        "no executor is installed: import StreamExecutionEnvironment from 'sluice' (the package root).",
+      );
+    const jobGraph = this.getJobGraph(jobName);
+    const targets = this.collectTargets;
+    const submission: PipelineSubmission = {
+      jobGraph,
+      collectTargets: targets,
+      bufferTimeoutMs: this.bufferTimeoutMs,
+      segmentSize: this.configuration.get(NetworkOptions.MEMORY_SEGMENT_SIZE),
+      buffersPerChannel: Math.max(1, this.configuration.get(NetworkOptions.NETWORK_BUFFERS_PER_CHANNEL)),
+      maxBuffersPerChannel: this.configuration.get(NetworkOptions.NETWORK_MAX_BUFFERS_PER_CHANNEL),
+    };
+    // As Flink, executing clears the program: the environment can build and run the next job.
+    this.transformations = [];
+    this.collectTargets = new Map();
+    const client = await executor.execute(submission);
+    client.getJobExecutionResult().then(
+      () => targets.forEach((t) => t.close()),
+      (e: unknown) => targets.forEach((t) => t.close(e)),
+    );
+    getEnvironmentContext()?.onJobSubmitted?.(client);
+    return client;
+  }
+
+  /** Runs the job to its end and returns its result (rejects if it fails). */
+  async execute(jobName?: string): Promise<JobExecutionResult> {
+    const client = await this.executeAsync(jobName);
+    return client.getJobExecutionResult();
+  }
+}

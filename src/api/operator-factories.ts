@@ -1,0 +1,37 @@
+/** The operator factories the DataStream API puts into transformations. */
+import type { KeySelectorFn } from '../graph/partitioner.js';
+import type { FilterFunction, FlatMapFunction, MapFunction, ReduceFn } from './functions.js';
+import { GroupedReduceOperator } from './operators/grouped-reduce-operator.js';
+import { KeyedProcessOperator } from './operators/keyed-process-operator.js';
+import { ProcessOperator } from './operators/process-operator.js';
+import { FilterOperator, FlatMapOperator, MapOperator } from './operators/simple-operators.js';
+import { SinkWriterOperator } from './operators/sink-writer-operator.js';
+import { SourceOperator } from './operators/source-operator.js';
+import type { OperatorFactory, StreamOperator } from './operators/stream-operator.js';
+import type { KeyedProcessFunction, ProcessFunction } from './process-function.js';
+import type { Sink } from './sink.js';
+import { CollectSinkOperator } from './sinks/collect-sink.js';
+import type { Source, SourceSplit } from './source/source.js';
+
+function factory(kind: string, create: () => StreamOperator<never>): OperatorFactory {
+  return { kind, create: create };
+}
+
+/** Factories by operator kind. */
+export const Factories = {
+  source: <T, S extends SourceSplit>(source: Source<T, S, unknown>): OperatorFactory => ({
+    kind: 'Source',
+    create: () => new SourceOperator(source),
+    source: source,
+  }),
+  map: <T, R>(fn: MapFunction<T, R>) => factory('Map', () => new MapOperator(fn)),
+  filter: <T>(fn: FilterFunction<T>) => factory('Filter', () => new FilterOperator(fn)),
+  flatMap: <T, R>(fn: FlatMapFunction<T, R>) => factory('FlatMap', () => new FlatMapOperator(fn)),
+  process: <T, R>(fn: ProcessFunction<T, R>) => factory('Process', () => new ProcessOperator(fn)),
+  keyedProcess: <K, T, R>(fn: KeyedProcessFunction<K, T, R>, key: KeySelectorFn<T, K>) =>
+    factory('KeyedProcess', () => new KeyedProcessOperator(fn, key)),
+  reduce: <T, K>(kind: string, fn: ReduceFn<T>, key: KeySelectorFn<T, K>) =>
+    factory(kind, () => new GroupedReduceOperator(fn, key)),
+  sink: <T>(sink: Sink<T>, kind = 'Sink') => factory(kind, () => new SinkWriterOperator(sink)),
+  collect: (collectId: string) => factory('CollectSink', () => new CollectSinkOperator(collectId)),
+};

@@ -1,0 +1,146 @@
+/** Runs a KeyedProcessFunction: sets the current key per record and fires processing-time timers. */
+import type { Cancellable } from '../../core/clock.js';
+import { SluiceError } from '../../core/errors.js';
+import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
+import { KeyedTimerQueue } from '../../state/heap/timer-queue.js';
+import type { KeySelectorFn } from '../../graph/partitioner.js';
+import type {
+  KeyedProcessFunction,
+  OnTimer,
+  OnTimerContext,
+  TimeDomain,
+  TimerService,
+} from '../process-function.js';
+import { UdfOperator } from './udf-operator.js';
+
+/** Watermark before any event time has passed (Flink's Long.MIN_VALUE). */
+const NO_WATERMARK = Number.MIN_SAFE_INTEGER;
+
+function eventTimeUnsupported(): never {
+  throw new SluiceError(
+    'SLUICE_PROGRAM_INVALID',
+    'event-time timers need watermarks, which Sluice does not produce yet; use processing-time timers.',
+  );
+}
+
+/** Operator of `keyBy(...).process(fn)`. */
+export class KeyedProcessOperator<K, IN, OUT>
+  extends UdfOperator<IN, OUT, KeyedProcessFunction<K, IN, OUT>>
+  implements TimerService, OnTimerContext<K>
+{
+  private backend!: KeyedStateBackend<K>;
+  private timers!: KeyedTimerQueue<K>;
+  private scheduled: Cancellable | undefined;
+  private scheduledAt = Infinity;
+  private inTimer = false;
+  private readonly onTimerFn: OnTimer<K, OUT>['onTimer'] | undefined;
+
+  constructor(
+    fn: KeyedProcessFunction<K, IN, OUT>,
+    private readonly keySelector: KeySelectorFn<IN, K>,
+  ) {
+    super(fn);
+    const candidate = (this.userFunction as Partial<OnTimer<K, OUT>>).onTimer;
+    this.onTimerFn = typeof candidate === 'function' ? candidate.bind(this.userFunction) : undefined;
+  }
+
+  override open(): void {
+    this.backend = this.info.keyedStateBackend as KeyedStateBackend<K>;
+    this.timers = new KeyedTimerQueue<K>({
+      maxParallelism: this.backend.maxParallelism,
+      keyGroupRange: this.backend.keyGroupRange,
+    });
+    super.open();
+  }
+
+  processElement(record: IN): void {
+    let key: K;
+    try {
+      key = this.keySelector(record);
+    } catch (e) {
+      throw this.userError(e, 'the key selector');
+    }
+    this.backend.setCurrentKey(key);
+    try {
+      this.userFunction.processElement(record, this, this.output);
+    } catch (e) {
+      throw this.userError(e, 'processElement');
+    }
+  }
+
+  // --- contexts: the operator is its own (allocation-free) context object ---
+  timestamp(): number | undefined {
+    return undefined;
+  }
+  timerService(): TimerService {
+    return this;
+  }
+  getCurrentKey(): K {
+    return this.backend.getCurrentKey();
+  }
+  timeDomain(): TimeDomain {
+    return 'PROCESSING_TIME';
+  }
+
+  // --- TimerService ---
+  currentProcessingTime(): number {
+    return this.info.timeService.getCurrentProcessingTime();
+  }
+  currentWatermark(): number {
+    return NO_WATERMARK;
+  }
+  registerProcessingTimeTimer(time: number): void {
+    if (!this.onTimerFn)
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        `operator '${this.info.operatorName}' registered a timer but its function has no onTimer(timestamp, ctx, out) method.`,
+      );
+    this.timers.add(this.backend.getCurrentKey(), time);
+    if (!this.inTimer) this.scheduleHead();
+  }
+  deleteProcessingTimeTimer(time: number): void {
+    this.timers.remove(this.backend.getCurrentKey(), time);
+  }
+  registerEventTimeTimer(_time: number): void {
+    eventTimeUnsupported();
+  }
+  deleteEventTimeTimer(_time: number): void {
+    eventTimeUnsupported();
+  }
+
+  private scheduleHead(): void {
+    const head = this.timers.peek();
+    if (!head || head.timestamp >= this.scheduledAt) return;
+    this.scheduled?.cancel();
+    this.scheduledAt = head.timestamp;
+    this.scheduled = this.info.timeService.registerTimer(head.timestamp, () => this.fireDue());
+  }
+
+  private fireDue(): void {
+    this.scheduled = undefined;
+    this.scheduledAt = Infinity;
+    const now = this.info.timeService.getCurrentProcessingTime();
+    this.inTimer = true;
+    try {
+      for (let head = this.timers.peek(); head && head.timestamp <= now; head = this.timers.peek()) {
+        this.timers.poll();
+        this.backend.setCurrentKey(head.key);
+        try {
+          this.onTimerFn!(head.timestamp, this, this.output);
+        } catch (e) {
+          throw this.userError(e, 'onTimer');
+        }
+      }
+    } finally {
+      this.inTimer = false;
+    }
+    this.scheduleHead();
+  }
+
+  override close(): void {
+    // As Flink at the end of input: pending processing-time timers are dropped, not fired.
+    this.scheduled?.cancel();
+    this.scheduled = undefined;
+    super.close();
+  }
+}

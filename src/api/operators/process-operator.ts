@@ -1,0 +1,49 @@
+/** Runs a (non-keyed) ProcessFunction. */
+import { SluiceError } from '../../core/errors.js';
+import type { ProcessContext, ProcessFunction, TimerService } from '../process-function.js';
+import { UdfOperator } from './udf-operator.js';
+
+function keyedOnly(): never {
+  throw new SluiceError(
+    'SLUICE_PROGRAM_INVALID',
+    'timers can only be set on a keyed stream: call keyBy() and use a KeyedProcessFunction.',
+  );
+}
+
+/** Operator of `stream.process(fn)`. */
+export class ProcessOperator<IN, OUT>
+  extends UdfOperator<IN, OUT, ProcessFunction<IN, OUT>>
+  implements ProcessContext, TimerService
+{
+  processElement(record: IN): void {
+    try {
+      this.userFunction.processElement(record, this, this.output);
+    } catch (e) {
+      throw this.userError(e, 'processElement');
+    }
+  }
+  timestamp(): number | undefined {
+    return undefined;
+  }
+  timerService(): TimerService {
+    return this;
+  }
+  currentProcessingTime(): number {
+    return this.info.timeService.getCurrentProcessingTime();
+  }
+  currentWatermark(): number {
+    return Number.MIN_SAFE_INTEGER;
+  }
+  registerProcessingTimeTimer(): void {
+    keyedOnly();
+  }
+  deleteProcessingTimeTimer(): void {
+    keyedOnly();
+  }
+  registerEventTimeTimer(): void {
+    keyedOnly();
+  }
+  deleteEventTimeTimer(): void {
+    keyedOnly();
+  }
+}

@@ -1,0 +1,61 @@
+/** Runs a Sink's writer in each sink subtask. */
+import type { Sink, SinkWriter, SinkWriterContext } from '../sink.js';
+import { UdfOperator } from './udf-operator.js';
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}
+
+/** Operator of `sinkTo(sink)`, `print()` and the collect sink. */
+export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implements SinkWriterContext {
+  private writer!: SinkWriter<T>;
+
+  override open(): void {
+    super.open();
+    const info = this.info;
+    try {
+      this.writer = this.userFunction.createWriter({
+        getSubtaskId: () => info.subtaskIndex,
+        getNumberOfParallelSubtasks: () => info.parallelism,
+        getAttemptNumber: () => info.attemptNumber,
+      });
+    } catch (e) {
+      throw this.userError(e, 'createWriter');
+    }
+  }
+
+  processElement(record: T): void {
+    let pending: void | PromiseLike<void>;
+    try {
+      pending = this.writer.write(record, this);
+    } catch (e) {
+      throw this.userError(e, 'write');
+    }
+    if (isThenable(pending))
+      this.info.services.awaitAsync(pending, `write of sink '${this.info.operatorName}'`);
+  }
+
+  currentProcessingTime(): number {
+    return this.info.timeService.getCurrentProcessingTime();
+  }
+
+  override endInput(): void {
+    this.call(() => this.writer.flush(true), 'flush');
+  }
+
+  override close(): void {
+    if (this.writer) this.call(() => this.writer.close(), 'close');
+    super.close();
+  }
+
+  private call(fn: () => void | PromiseLike<void>, hook: string): void {
+    let pending: void | PromiseLike<void>;
+    try {
+      pending = fn();
+    } catch (e) {
+      throw this.userError(e, hook);
+    }
+    if (isThenable(pending))
+      this.info.services.awaitAsync(pending, `${hook} of sink '${this.info.operatorName}'`);
+  }
+}

@@ -1,0 +1,106 @@
+/** Runs a SourceReader at the head of a source task's chain. */
+import { invariant } from '../../core/errors.js';
+import type {
+  InputStatus,
+  ReaderOutput,
+  Source,
+  SourceReader,
+  SourceReaderContext,
+  SourceSplit,
+} from '../source/source.js';
+import type { Clock } from '../../core/clock.js';
+import type { OperatorEvent } from './stream-operator.js';
+import { AbstractStreamOperator } from './stream-operator.js';
+
+/** Head operator of a source task: the task calls `emitNext()` while output has room. */
+export class SourceOperator<T, Split extends SourceSplit>
+  extends AbstractStreamOperator<never, T>
+  implements ReaderOutput<T>, SourceReaderContext
+{
+  private reader!: SourceReader<T, Split>;
+
+  constructor(private readonly source: Source<T, Split>) {
+    super();
+  }
+
+  override open(): void {
+    try {
+      this.reader = this.source.createReader(this);
+      this.reader.start();
+    } catch (e) {
+      throw this.userError(e, 'the source reader start');
+    }
+  }
+
+  /** Emits the next records; the task keeps calling while MORE_AVAILABLE and output has room. */
+  emitNext(): InputStatus {
+    try {
+      return this.reader.pollNext(this);
+    } catch (e) {
+      throw this.userError(e, 'the source reader');
+    }
+  }
+
+  /** Resolves when the reader has data again. */
+  isAvailable(): Promise<void> {
+    return this.reader.isAvailable();
+  }
+
+  /** The reader's position (its splits with offsets), for checkpoints. */
+  snapshotReaderState(checkpointId: number): Split[] {
+    return this.reader.snapshotState(checkpointId);
+  }
+
+  override collect(record: T): void {
+    this.output.collect(record);
+  }
+
+  processElement(): void {
+    invariant(false, 'a source operator receives no records from a predecessor');
+  }
+
+  override handleOperatorEvent(event: OperatorEvent): void {
+    try {
+      switch (event.kind) {
+        case 'add-splits':
+          this.reader.addSplits(event.splits as Split[]);
+          return;
+        case 'no-more-splits':
+          this.reader.notifyNoMoreSplits();
+          return;
+        case 'source-event':
+          this.reader.handleSourceEvent?.(event.event);
+          return;
+        case 'request-split':
+          invariant(false, 'a split request goes to the enumerator, not to a reader');
+      }
+    } catch (e) {
+      throw this.userError(e, 'the source reader');
+    }
+  }
+
+  override close(): void {
+    try {
+      this.reader?.close();
+    } catch (e) {
+      throw this.userError(e, 'the source reader close');
+    }
+  }
+
+  // --- SourceReaderContext ---
+  getIndexOfSubtask(): number {
+    return this.info.subtaskIndex;
+  }
+  currentParallelism(): number {
+    return this.info.parallelism;
+  }
+  sendSplitRequest(): void {
+    this.info.services.sendOperatorEvent(this.info.operatorId, { kind: 'request-split' });
+  }
+  sendSourceEventToCoordinator(event: unknown): void {
+    this.info.services.sendOperatorEvent(this.info.operatorId, { kind: 'source-event', event });
+  }
+  get clock(): Clock {
+    return this.info.services.clock;
+  }
+}

@@ -1,0 +1,111 @@
+/** The operator contract: what a task calls on each operator of its chain, hooks default to no-ops. */
+import type { Cancellable, Clock } from '../../core/clock.js';
+import { SluiceError } from '../../core/errors.js';
+import type { JobId, OperatorId } from '../../core/ids.js';
+import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
+import type { AccumulatorRegistry } from '../accumulators.js';
+import type { Source, SourceSplit } from '../source/source.js';
+
+/** Where an operator sends its records: the next operator of the chain or a network writer. */
+export interface Output<T> {
+  collect(record: T): void;
+}
+
+/** Processing-time timers of a task; callbacks run in the task's mailbox, never concurrently. */
+export interface ProcessingTimeService {
+  getCurrentProcessingTime(): number;
+  registerTimer(timestamp: number, callback: (timestamp: number) => void): Cancellable;
+}
+
+/** An event between a source reader and its split enumerator on the JobManager side. */
+export type OperatorEvent =
+  | { readonly kind: 'request-split' }
+  | { readonly kind: 'add-splits'; readonly splits: readonly unknown[] }
+  | { readonly kind: 'no-more-splits' }
+  | { readonly kind: 'source-event'; readonly event: unknown };
+
+/** Services a task offers its operators. */
+export interface TaskServices {
+  readonly clock: Clock;
+  readonly accumulators: AccumulatorRegistry;
+  /** Sends an event to this operator's coordinator (the split enumerator of a source). */
+  sendOperatorEvent(operatorId: OperatorId, event: OperatorEvent): void;
+  /** Hands collected records to the client (executeAndCollect). */
+  collect(collectId: string, records: readonly unknown[]): void;
+  /**
+   * Pauses this task's input until `promise` settles (an async sink write): backpressure
+   * instead of unbounded buffering. A rejection fails the task.
+   */
+  awaitAsync(promise: PromiseLike<unknown>, what: string): void;
+}
+
+/** What an operator learns at setup. */
+export interface OperatorSetup {
+  readonly jobId: JobId;
+  readonly operatorId: OperatorId;
+  readonly operatorName: string;
+  readonly taskName: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly attemptNumber: number;
+  /** The keyed state backend, for operators on a keyed stream. */
+  readonly keyedStateBackend: KeyedStateBackend | undefined;
+  readonly timeService: ProcessingTimeService;
+  readonly services: TaskServices;
+}
+
+/** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */
+export interface StreamOperator<IN = unknown> extends Output<IN> {
+  setup(setup: OperatorSetup, output: Output<unknown>): void;
+  open(): void;
+  processElement(record: IN): void;
+  /** No more input will come (bounded input ended). */
+  endInput(): void;
+  close(): void;
+  /** Receives an event from this operator's coordinator. */
+  handleOperatorEvent(event: OperatorEvent): void;
+}
+
+/** Builds a fresh operator for one subtask (user functions are copied, never shared). */
+export interface OperatorFactory {
+  readonly kind: string;
+  create(): StreamOperator;
+  /** For source operators: the source, whose enumerator runs on the JobManager side. */
+  readonly source?: Source<unknown, SourceSplit, unknown>;
+}
+
+/** Base class: stores setup and output, no-op hooks, and wraps user-function errors. */
+export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<IN> {
+  protected output!: Output<OUT>;
+  protected info!: OperatorSetup;
+
+  setup(setup: OperatorSetup, output: Output<unknown>): void {
+    this.info = setup;
+    this.output = output;
+  }
+  open(): void {}
+  abstract processElement(record: IN): void;
+  collect(record: IN): void {
+    this.processElement(record);
+  }
+  endInput(): void {}
+  close(): void {}
+  handleOperatorEvent(_event: OperatorEvent): void {}
+
+  /** Wraps an error thrown by user code with the operator, the subtask and the hook. */
+  protected userError(cause: unknown, hook: string): SluiceError {
+    return userFunctionError(this.info, cause, hook);
+  }
+}
+
+/** An error from user code, naming operator and subtask; errors already wrapped pass through. */
+export function userFunctionError(info: OperatorSetup, cause: unknown, hook: string): SluiceError {
+  if (cause instanceof SluiceError) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new SluiceError(
+    'SLUICE_USER_FUNCTION_FAILED',
+    `operator '${info.operatorName}' (subtask ${info.subtaskIndex + 1}/${info.parallelism}) threw in ${hook}: ${message}`,
+    { cause },
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * The split-based Source contract (Flink's FLIP-27): a SplitEnumerator on the JobManager side
+ * hands out splits; a SourceReader in each source subtask reads them. A reader's position is
+ * its splits as they are now (`snapshotState`), which checkpoints store.
+ */
+import type { Clock } from '../../core/clock.js';
+
+/** Whether a source ends by itself. */
+export type Boundedness = 'BOUNDED' | 'CONTINUOUS_UNBOUNDED';
+
+/** What one `pollNext` call left behind. */
+export type InputStatus = 'MORE_AVAILABLE' | 'NOTHING_AVAILABLE' | 'END_OF_INPUT';
+
+/** A part of a source's input, read by one reader at a time. Must be plain data (it is snapshotted). */
+export interface SourceSplit {
+  readonly splitId: string;
+}
+
+/** Where a reader emits records. */
+export interface ReaderOutput<T> {
+  collect(record: T): void;
+}
+
+/** What a reader knows of its subtask. */
+export interface SourceReaderContext {
+  getIndexOfSubtask(): number;
+  currentParallelism(): number;
+  /** Asks the enumerator for a split; it answers with `addSplits` or `notifyNoMoreSplits`. */
+  sendSplitRequest(): void;
+  /** Sends a custom event to the enumerator (`handleSourceEvent`). */
+  sendSourceEventToCoordinator(event: unknown): void;
+  /** Time, injected so that rate limits and polling are testable. */
+  readonly clock: Clock;
+}
+
+/** Reads splits in a source subtask. Called only from the task's mailbox, one call at a time. */
+export interface SourceReader<T, Split extends SourceSplit> {
+  start(): void;
+  /** Emits at most a few records; says whether more are ready now. Never blocks. */
+  pollNext(output: ReaderOutput<T>): InputStatus;
+  /** Resolves when `pollNext` may have something again (after NOTHING_AVAILABLE). */
+  isAvailable(): Promise<void>;
+  addSplits(splits: readonly Split[]): void;
+  notifyNoMoreSplits(): void;
+  /** The reader's position: its unfinished splits with their current offsets. */
+  snapshotState(checkpointId: number): Split[];
+  handleSourceEvent?(event: unknown): void;
+  notifyCheckpointComplete?(checkpointId: number): void;
+  close(): void;
+}
+
+/** The enumerator's view of the running source. */
+export interface SplitEnumeratorContext<Split extends SourceSplit> {
+  currentParallelism(): number;
+  registeredReaders(): readonly number[];
+  assignSplit(split: Split, subtask: number): void;
+  signalNoMoreSplits(subtask: number): void;
+  sendEventToSourceReader(subtask: number, event: unknown): void;
+}
+
+/** Discovers splits and assigns them to readers; runs on the JobManager side. */
+export interface SplitEnumerator<Split extends SourceSplit, EnumState> {
+  start(): void;
+  handleSplitRequest(subtask: number): void;
+  /** Splits of a failed reader come back for reassignment. */
+  addSplitsBack(splits: readonly Split[], subtask: number): void;
+  addReader(subtask: number): void;
+  snapshotState(checkpointId: number): EnumState;
+  handleSourceEvent?(subtask: number, event: unknown): void;
+  close(): void;
+}
+
+/** A source: a factory for its enumerator and readers. */
+export interface Source<T, Split extends SourceSplit = SourceSplit, EnumState = unknown> {
+  getBoundedness(): Boundedness;
+  createEnumerator(ctx: SplitEnumeratorContext<Split>): SplitEnumerator<Split, EnumState>;
+  restoreEnumerator(ctx: SplitEnumeratorContext<Split>, state: EnumState): SplitEnumerator<Split, EnumState>;
+  createReader(ctx: SourceReaderContext): SourceReader<T, Split>;
+  /** Fixed parallelism for sources that cannot be split (collections); undefined = any. */
+  readonly maxSourceParallelism?: number;
+}

@@ -1,0 +1,163 @@
+/** The registry of every option Sluice knows, grouped as Flink groups them, with Flink's keys and defaults. */
+import type { ConfigOption } from './config-option.js';
+import {
+  CheckpointingOptions,
+  RestartOptions,
+  StateOptions,
+  StateRecoveryOptions,
+} from './config-options-checkpointing.js';
+import {
+  booleanOption,
+  durationOption,
+  enumOption,
+  intOption,
+  memoryOption,
+  stringOption,
+} from './config-option.js';
+import { UPPER_BOUND_MAX_PARALLELISM } from './key-groups.js';
+
+export { CheckpointingOptions, RestartOptions, StateOptions, StateRecoveryOptions };
+
+/** Job-level execution settings (Flink's CoreOptions, PipelineOptions and ExecutionOptions). */
+export const PipelineOptions = {
+  DEFAULT_PARALLELISM: intOption('parallelism.default', 1, 'Parallelism of operators that set none.', {
+    min: 1,
+  }),
+  MAX_PARALLELISM: intOption(
+    'pipeline.max-parallelism',
+    -1,
+    'Number of key groups (the upper bound for rescaling); -1 derives it from the parallelism.',
+    {
+      check: (value) =>
+        value === -1 || (value >= 1 && value <= UPPER_BOUND_MAX_PARALLELISM)
+          ? undefined
+          : `an integer between 1 and ${UPPER_BOUND_MAX_PARALLELISM}, or -1 to derive it from the parallelism`,
+    },
+  ),
+  NAME: stringOption('pipeline.name', undefined, 'Job name shown in the CLI, REST API and logs.'),
+  OPERATOR_CHAINING: booleanOption(
+    'pipeline.operator-chaining.enabled',
+    true,
+    'Fuse forward-connected operators of equal parallelism into one task.',
+  ),
+  OBJECT_REUSE: booleanOption(
+    'pipeline.object-reuse',
+    false,
+    'Pass records between chained operators without copying; user functions must not keep or mutate them.',
+  ),
+  AUTO_WATERMARK_INTERVAL: durationOption(
+    'pipeline.auto-watermark-interval',
+    '200ms',
+    'How often periodic watermark generators emit; 0 disables periodic watermarks.',
+  ),
+  RUNTIME_MODE: enumOption(
+    'execution.runtime-mode',
+    ['STREAMING', 'BATCH', 'AUTOMATIC'],
+    'STREAMING',
+    'STREAMING, BATCH, or AUTOMATIC (BATCH when every source is bounded).',
+  ),
+  BUFFER_TIMEOUT_ENABLED: booleanOption(
+    'execution.buffer-timeout.enabled',
+    true,
+    'Flush partly filled network buffers after the buffer timeout; when false, only full buffers are sent.',
+  ),
+  BUFFER_TIMEOUT: durationOption(
+    'execution.buffer-timeout.interval',
+    '100ms',
+    'Longest a record waits in a partly filled network buffer; 0 flushes after every record.',
+    { deprecatedKeys: ['execution.buffer-timeout'] },
+  ),
+} as const;
+
+/** Network buffers and flow control (Flink's NettyShuffleEnvironmentOptions). */
+export const NetworkOptions = {
+  MEMORY_SEGMENT_SIZE: memoryOption(
+    'taskmanager.memory.segment-size',
+    '32kb',
+    'Size of one network buffer.',
+    { min: 1 },
+  ),
+  NETWORK_BUFFERS_PER_CHANNEL: intOption(
+    'taskmanager.network.memory.buffers-per-channel',
+    2,
+    'Exclusive buffers (credits) per input channel.',
+    { min: 0 },
+  ),
+  NETWORK_MAX_BUFFERS_PER_CHANNEL: intOption(
+    'taskmanager.network.memory.max-buffers-per-channel',
+    10,
+    'Most buffers one output channel may hold, so one slow channel cannot take all buffers.',
+    { min: 1 },
+  ),
+} as const;
+
+/** JobManager/TaskManager processes, slots, heartbeats and failover. */
+export const ClusterOptions = {
+  NUM_TASK_SLOTS: intOption('taskmanager.numberOfTaskSlots', 1, 'Task slots per TaskManager.', { min: 1 }),
+  TASK_MANAGERS: intOption(
+    'cluster.taskmanagers',
+    undefined,
+    'Sluice only: TaskManagers a local cluster starts; when unset, enough for the job.',
+    { min: 1 },
+  ),
+  CLUSTER_SECRET: stringOption(
+    'security.cluster.secret',
+    undefined,
+    'Sluice only: shared secret TaskManagers present to the JobManager; redacted in REST and logs.',
+  ),
+  HEARTBEAT_INTERVAL: durationOption('heartbeat.interval', '10s', 'Time between heartbeat requests.', {
+    min: 1,
+  }),
+  HEARTBEAT_TIMEOUT: durationOption(
+    'heartbeat.timeout',
+    '50s',
+    'Silence after which a heartbeat target is considered lost.',
+    { min: 1 },
+  ),
+  HEARTBEAT_RPC_FAILURE_THRESHOLD: intOption(
+    'heartbeat.rpc-failure-threshold',
+    2,
+    'Consecutive failed heartbeat RPCs after which a target is considered unreachable.',
+    { min: 1 },
+  ),
+  SLOT_REQUEST_TIMEOUT: durationOption(
+    'slot.request.timeout',
+    '5min',
+    'How long the scheduler waits for slots before failing the job.',
+    { min: 1 },
+  ),
+  EXECUTION_FAILOVER_STRATEGY: enumOption(
+    'jobmanager.execution.failover-strategy',
+    ['full', 'region'],
+    'region',
+    'Restart every task (full) or only the pipelined region of the failed task (region).',
+  ),
+} as const;
+
+/** The REST endpoint and web UI (Flink's RestOptions and WebOptions). */
+export const RestOptions = {
+  PORT: intOption('rest.port', 8081, 'Port of the REST API and web UI; 0 picks a free port.', {
+    min: 0,
+    max: 65535,
+  }),
+  ADDRESS: stringOption('rest.address', '127.0.0.1', 'Address clients use to reach the REST API.'),
+  BIND_ADDRESS: stringOption('rest.bind-address', '127.0.0.1', 'Address the REST server listens on.'),
+  CHECKPOINTS_HISTORY_SIZE: intOption(
+    'web.checkpoints.history',
+    10,
+    'Recent checkpoints kept in the checkpoint statistics history.',
+    { min: 1 },
+  ),
+} as const;
+
+/** Every registered option, for key lookup, alias resolution and "did you mean" suggestions. */
+export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
+  PipelineOptions,
+  CheckpointingOptions,
+  StateRecoveryOptions,
+  StateOptions,
+  RestartOptions,
+  NetworkOptions,
+  ClusterOptions,
+  RestOptions,
+].flatMap((group): ConfigOption<unknown>[] => Object.values(group));

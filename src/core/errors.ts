@@ -1,0 +1,98 @@
+/** Sluice's error type and the registry of permanent error codes (documented in docs/errors.md). */
+
+/** Who has to act on an error: the user (fix the job or config), the outside world, or us. */
+export type ErrorClassification = 'user' | 'external' | 'internal';
+
+interface CodeInfo {
+  readonly classification: ErrorClassification;
+  readonly retryable: boolean;
+  readonly summary: string;
+}
+
+/**
+ * Every error code Sluice has ever used. Codes are permanent: a retired code stays here with
+ * `retired` in its summary and is never reused. docs/errors.md documents each one (a test checks).
+ */
+export const ErrorCodes = {
+  SLUICE_CONFIG_INVALID_VALUE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A configuration value has the wrong form or is out of range.',
+  },
+  SLUICE_CONFIG_INVALID_FILE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A configuration file cannot be read or is not a YAML mapping.',
+  },
+  SLUICE_PROGRAM_INVALID: {
+    classification: 'user',
+    retryable: false,
+    summary: 'The job program is invalid (bad parallelism, no sink, wrong API use) and was not started.',
+  },
+  SLUICE_KEY_NOT_HASHABLE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A key cannot be hashed stably (undefined, function, symbol, or an object with such a field).',
+  },
+  SLUICE_STATE_INVALID_ACCESS: {
+    classification: 'user',
+    retryable: false,
+    summary: 'Keyed state was used without a current key or declared incompatibly.',
+  },
+  SLUICE_USER_FUNCTION_FAILED: {
+    classification: 'user',
+    retryable: true,
+    summary: 'A user function threw; the job failed with the operator, subtask and cause.',
+  },
+  SLUICE_SERIALIZATION_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A record could not be serialized or deserialized for a network exchange.',
+  },
+  SLUICE_JOB_CANCELLED: {
+    classification: 'user',
+    retryable: false,
+    summary: 'The job was cancelled before it finished.',
+  },
+  SLUICE_CLI_USAGE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'The sluice command was called with wrong arguments or a job file that cannot be loaded.',
+  },
+  SLUICE_INTERNAL_ASSERTION: {
+    classification: 'internal',
+    retryable: false,
+    summary: 'An internal invariant was broken: a bug in Sluice. Please report it with the message.',
+  },
+} as const satisfies Record<string, CodeInfo>;
+
+/** One of the permanent error codes. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Base class of every error Sluice throws; `code` is permanent and documented in docs/errors.md. */
+export class SluiceError extends Error {
+  /** Permanent code, `SLUICE_<AREA>_<WHAT>`. */
+  readonly code: ErrorCode;
+  /** Whose move it is: the user, an external system, or Sluice itself. */
+  readonly classification: ErrorClassification;
+  /** Whether retrying (restarting the job) can help. */
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.classification = ErrorCodes[code].classification;
+    this.retryable = ErrorCodes[code].retryable;
+  }
+}
+
+/** Throws an internal assertion error naming the broken invariant when `condition` is false. */
+export function invariant(condition: unknown, what: string): asserts condition {
+  if (!condition) throw new SluiceError('SLUICE_INTERNAL_ASSERTION', `invariant violated: ${what}`);
+}
+
+/** A program-validation error (rejected before anything runs). */
+export function invalidProgram(message: string): SluiceError {
+  return new SluiceError('SLUICE_PROGRAM_INVALID', message);
+}

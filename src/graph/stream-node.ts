@@ -1,0 +1,30 @@
+/** The stream graph's data types: nodes (operators) and edges (exchanges). */
+import type { OperatorId } from '../core/ids.js';
+import type { PartitionerSpec } from './partitioner.js';
+import type { Transformation } from './transformation.js';
+
+/** One operator of the stream graph. */
+export interface StreamNode<F> {
+  readonly id: number;
+  readonly transformation: Transformation<F>;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  operatorId: OperatorId;
+  readonly inEdges: StreamEdge<F>[];
+  readonly outEdges: StreamEdge<F>[];
+}
+
+/** A data exchange between two operators. */
+export interface StreamEdge<F> {
+  readonly source: StreamNode<F>;
+  readonly target: StreamNode<F>;
+  readonly partitioner: PartitionerSpec;
+}
+
+/** The whole program, nodes in creation (hence topological) order. */
+export interface StreamGraph<F> {
+  readonly jobName: string;
+  readonly nodes: readonly StreamNode<F>[];
+  readonly chainingEnabled: boolean;
+}

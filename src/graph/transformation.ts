@@ -1,0 +1,38 @@
+/** The logical plan the DataStream API builds: one node per operation, in creation order. */
+import type { TypeSerializer } from '../core/serializer.js';
+import type { KeySelectorFn, PartitionerSpec } from './partitioner.js';
+
+/** Whether an operator may be chained to its predecessor (`always`), only start a chain, or neither. */
+export type ChainingStrategy = 'always' | 'head' | 'never';
+
+/** One input of a transformation: the producer and, if the user chose one, the partitioning. */
+export interface TransformationInput<F> {
+  readonly node: Transformation<F>;
+  readonly partitioner: PartitionerSpec | undefined;
+}
+
+/**
+ * One operation of the program. `operator` is opaque to the graph (the API layer defines it).
+ * Mutable fields are set by the fluent API (`.name()`, `.uid()`, `.setParallelism()`).
+ */
+export interface Transformation<F> {
+  readonly id: number;
+  /** `source`, `operator` or `sink`: sources have no inputs, sinks have no consumers. */
+  readonly role: 'source' | 'operator' | 'sink';
+  /** A short operator kind for plans and hashing (`Map`, `Filter`, `KeyedProcess`, …). */
+  readonly kind: string;
+  name: string;
+  uid: string | undefined;
+  /** Explicit parallelism; undefined takes the environment default. */
+  parallelism: number | undefined;
+  /** True when the operator cannot run in parallel (collection sources, the collect sink). */
+  readonly nonParallel: boolean;
+  maxParallelism: number | undefined;
+  chainingStrategy: ChainingStrategy;
+  readonly inputs: readonly TransformationInput<F>[];
+  /** Key selector of a keyed operator's input (the keyBy before it), for its state backend. */
+  readonly keySelector: KeySelectorFn | undefined;
+  /** Serializer of this operator's output records across network exchanges. */
+  serializer: TypeSerializer<unknown> | undefined;
+  readonly operator: F;
+}

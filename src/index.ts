@@ -1,0 +1,84 @@
+/** Sluice's public API: everything a job imports from 'sluice', and nothing else. */
+import { LocalExecutor } from './cluster/local-executor.js';
+import { getDefaultPipelineExecutor, setDefaultPipelineExecutor } from './api/execution.js';
+
+// The package root runs jobs locally unless a launcher installed another executor.
+if (!getDefaultPipelineExecutor()) setDefaultPipelineExecutor(new LocalExecutor());
+
+export { StreamExecutionEnvironment } from './api/environment.js';
+export { DataStream, KeyedStream, SingleOutputStreamOperator } from './api/datastream.js';
+export { DataStreamSink } from './api/operator-handle.js';
+export { CollectResult } from './api/collect.js';
+export { JobExecutionResult } from './api/execution.js';
+export type { JobClient, JobStatus, VertexMetrics } from './api/execution.js';
+export type {
+  Collector,
+  FilterFunction,
+  FlatMapFunction,
+  KeySelector,
+  MapFunction,
+  ReduceFn,
+  RichFunction,
+} from './api/functions.js';
+export { KeyedProcessFunction, ProcessFunction } from './api/process-function.js';
+export type {
+  KeyedProcessContext,
+  OnTimer,
+  OnTimerContext,
+  ProcessContext,
+  TimeDomain,
+  TimerService,
+} from './api/process-function.js';
+export type { RuntimeContext, TaskInfo } from './api/runtime-context.js';
+export { Counter, ListAccumulator } from './api/accumulators.js';
+export type { Accumulator } from './api/accumulators.js';
+export type { Sink, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
+export type {
+  Boundedness,
+  InputStatus,
+  ReaderOutput,
+  Source,
+  SourceReader,
+  SourceReaderContext,
+  SourceSplit,
+  SplitEnumerator,
+  SplitEnumeratorContext,
+} from './api/source/source.js';
+export {
+  CollectionSource,
+  DataGeneratorSource,
+  NumberSequenceSource,
+  type DataGeneratorOptions,
+  type RangeSplit,
+} from './api/source/range-sources.js';
+export { StaticSplitEnumerator } from './api/source/static-split-enumerator.js';
+export {
+  AggregatingStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  ValueStateDescriptor,
+} from './state/state-descriptor.js';
+export type {
+  AggregatingState,
+  ListState,
+  MapState,
+  ReducingState,
+  State,
+  ValueState,
+} from './state/state.js';
+export type { AggregateFunction, ReduceFunction } from './state/functions.js';
+export { Configuration, loadConfiguration } from './core/configuration.js';
+export {
+  CheckpointingOptions,
+  ClusterOptions,
+  NetworkOptions,
+  PipelineOptions,
+  RestartOptions,
+  RestOptions,
+  StateOptions,
+} from './core/config-options.js';
+export type { ConfigOption } from './core/config-option.js';
+export { SluiceError, ErrorCodes, type ErrorCode, type ErrorClassification } from './core/errors.js';
+export { MsgpackSerializer, JsonSerializer, type TypeSerializer } from './core/serializer.js';
+export type { JobId, OperatorId } from './core/ids.js';

@@ -1,0 +1,140 @@
+/**
+ * The consumer side of exchanges: input channels (one per producer subtask and edge) that hold
+ * at most the buffers they granted credit for, merged by a gate that hands the task one item
+ * at a time, round-robin over the channels that have data.
+ */
+import type { TypeSerializer } from '../core/serializer.js';
+import { isBuffer, type ChannelEvent, type ChannelItem } from './channel-event.js';
+import type { ChannelReceiver } from './result-partition.js';
+
+/** Where a consumer returns credit (the subpartition, or a network proxy of it). */
+export interface CreditSink {
+  addCredit(n: number): void;
+}
+
+/** One channel's queue on the consumer side. */
+export class InputChannel implements ChannelReceiver {
+  private queue: ChannelItem[] = [];
+  private head = 0;
+  /** Buffered bytes now, and the most ever buffered (the backpressure bound's witness). */
+  bufferedBytes = 0;
+  maxBufferedBytes = 0;
+  finished = false;
+  queuedInGate = false;
+  creditSink: CreditSink | undefined;
+
+  constructor(
+    private readonly gate: InputGate,
+    /** Index among the gate's channels. */
+    readonly index: number,
+    /** Which input of the task this channel feeds (0 for single-input tasks). */
+    readonly inputIndex: number,
+    /** Deserializer for the records of this channel's producer. */
+    readonly serializer: TypeSerializer<unknown>,
+  ) {}
+
+  onBuffer(buffer: Uint8Array): void {
+    this.bufferedBytes += buffer.length;
+    if (this.bufferedBytes > this.maxBufferedBytes) this.maxBufferedBytes = this.bufferedBytes;
+    this.queue.push(buffer);
+    this.gate.notifyData(this);
+  }
+
+  onEvent(event: ChannelEvent): void {
+    this.queue.push(event);
+    this.gate.notifyData(this);
+  }
+
+  hasData(): boolean {
+    return this.head < this.queue.length;
+  }
+
+  /** Takes the next item; a buffer's credit returns only when `recycle` is called. */
+  poll(): ChannelItem | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const item = this.queue[this.head]!;
+    this.queue[this.head++] = undefined as unknown as ChannelItem;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** The task is done with a buffer of `bytes`: its room is granted back to the producer. */
+  recycle(bytes: number): void {
+    this.bufferedBytes -= bytes;
+    this.creditSink?.addCredit(1);
+  }
+}
+
+/** The result of polling the gate. */
+export interface GateItem {
+  channel: InputChannel;
+  item: ChannelItem;
+}
+
+/** All input channels of one task. */
+export class InputGate {
+  readonly channels: InputChannel[] = [];
+  private ready: InputChannel[] = [];
+  private readyHead = 0;
+  private readonly polled: GateItem = {
+    channel: undefined as unknown as InputChannel,
+    item: undefined as unknown as ChannelItem,
+  };
+  finishedChannels = 0;
+  /** Called when data arrives while the task may be waiting for it. */
+  onData: () => void = () => {};
+
+  addChannel(inputIndex: number, serializer: TypeSerializer<unknown>): InputChannel {
+    const channel = new InputChannel(this, this.channels.length, inputIndex, serializer);
+    this.channels.push(channel);
+    return channel;
+  }
+
+  /** @internal */
+  notifyData(channel: InputChannel): void {
+    if (channel.queuedInGate) return;
+    channel.queuedInGate = true;
+    this.ready.push(channel);
+    this.onData();
+  }
+
+  /**
+   * The next item of some channel, or undefined when none has data. The returned object is
+   * reused by the next call.
+   */
+  pollNext(): GateItem | undefined {
+    while (this.readyHead < this.ready.length) {
+      const channel = this.ready[this.readyHead]!;
+      this.ready[this.readyHead++] = undefined as unknown as InputChannel;
+      const item = channel.poll();
+      if (channel.hasData()) this.ready.push(channel);
+      else channel.queuedInGate = false;
+      if (this.readyHead === this.ready.length) {
+        this.ready.length = 0;
+        this.readyHead = 0;
+      } else if (this.readyHead > 64 && this.readyHead * 2 > this.ready.length) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+      if (item === undefined) continue;
+      this.polled.channel = channel;
+      this.polled.item = item;
+      return this.polled;
+    }
+    return undefined;
+  }
+
+  hasData(): boolean {
+    return this.readyHead < this.ready.length;
+  }
+
+  allFinished(): boolean {
+    return this.finishedChannels === this.channels.length;
+  }
+}
+
+/** Whether a polled item is a buffer. */
+export { isBuffer };

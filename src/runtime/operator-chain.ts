@@ -1,0 +1,86 @@
+/** Builds a vertex's operator chain for one subtask: operators wired by direct call. */
+import type { JobId } from '../core/ids.js';
+import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
+import type { JobEdge, JobVertex } from '../graph/job-graph.js';
+import type {
+  OperatorFactory,
+  Output,
+  ProcessingTimeService,
+  StreamOperator,
+  TaskServices,
+} from '../api/operators/stream-operator.js';
+import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import type { RecordWriter } from './record-writer.js';
+
+/** Sends each record to several outputs (an operator with more than one consumer). */
+class FanOutOutput implements Output<unknown> {
+  constructor(private readonly outputs: readonly Output<unknown>[]) {}
+  collect(record: unknown): void {
+    for (let i = 0; i < this.outputs.length; i++) this.outputs[i]!.collect(record);
+  }
+}
+
+/** Drops records (the output of a sink). */
+const NO_OUTPUT: Output<unknown> = { collect: () => {} };
+
+/** The chain of one subtask: operators head first, and the keyed backends they own. */
+export interface OperatorChain {
+  readonly operators: readonly StreamOperator[];
+  readonly head: StreamOperator;
+  readonly backends: readonly KeyedStateBackend[];
+}
+
+/** What building a chain needs from the task. */
+export interface ChainContext {
+  readonly jobId: JobId;
+  readonly vertex: JobVertex<OperatorFactory>;
+  readonly subtaskIndex: number;
+  readonly attemptNumber: number;
+  readonly writers: ReadonlyMap<JobEdge<OperatorFactory>, RecordWriter>;
+  readonly timeService: ProcessingTimeService;
+  readonly services: TaskServices;
+}
+
+/** Creates, wires and sets up the operators of `ctx.vertex` for one subtask. */
+export function buildOperatorChain(ctx: ChainContext): OperatorChain {
+  const { vertex } = ctx;
+  const operators = new Map(vertex.chain.map((node) => [node, node.transformation.operator.create()]));
+  const writerOf = new Map([...ctx.writers].map(([edge, writer]) => [edge.streamEdge, writer]));
+  const backends: KeyedStateBackend[] = [];
+  for (const node of vertex.chain) {
+    const outputs: Output<unknown>[] = node.outEdges.map((e) => operators.get(e.target) ?? writerOf.get(e)!);
+    const output =
+      outputs.length === 0 ? NO_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutOutput(outputs);
+    let keyedStateBackend: KeyedStateBackend | undefined;
+    if (node.transformation.keySelector) {
+      keyedStateBackend = new HeapKeyedStateBackend({
+        maxParallelism: node.maxParallelism,
+        keyGroupRange: computeKeyGroupRangeForOperatorIndex(
+          node.maxParallelism,
+          node.parallelism,
+          ctx.subtaskIndex,
+        ),
+      });
+      backends.push(keyedStateBackend);
+    }
+    operators.get(node)!.setup(
+      {
+        jobId: ctx.jobId,
+        operatorId: node.operatorId,
+        operatorName: node.name,
+        taskName: vertex.name,
+        subtaskIndex: ctx.subtaskIndex,
+        parallelism: node.parallelism,
+        maxParallelism: node.maxParallelism,
+        attemptNumber: ctx.attemptNumber,
+        keyedStateBackend,
+        timeService: ctx.timeService,
+        services: ctx.services,
+      },
+      output,
+    );
+  }
+  const ordered = vertex.chain.map((n) => operators.get(n)!);
+  return { operators: ordered, head: ordered[0]!, backends };
+}

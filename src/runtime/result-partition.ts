@@ -1,0 +1,120 @@
+/**
+ * The producer side of an exchange: one subpartition per consumer channel, each a FIFO of
+ * finished buffers and events that leaves only against credit the consumer granted.
+ * A subpartition holding `maxBuffersPerChannel` unsent buffers makes the partition unavailable,
+ * which suspends the producing task: that is how backpressure reaches the sources.
+ */
+import { invariant } from '../core/errors.js';
+import { isBuffer, type ChannelEvent, type ChannelItem } from './channel-event.js';
+
+/** The consumer end of a channel as the producer sees it (an InputChannel, or a network proxy). */
+export interface ChannelReceiver {
+  onBuffer(buffer: Uint8Array): void;
+  onEvent(event: ChannelEvent): void;
+}
+
+/** One channel's queue on the producer side. */
+export class ResultSubpartition {
+  private queue: ChannelItem[] = [];
+  private head = 0;
+  private credit = 0;
+  private receiver: ChannelReceiver | undefined;
+  /** Unsent buffers (events excluded) and their bytes. */
+  queuedBuffers = 0;
+  queuedBytes = 0;
+  /** Buffers and bytes sent over this channel so far. */
+  sentBuffers = 0;
+  sentBytes = 0;
+
+  constructor(
+    private readonly partition: ResultPartition,
+    readonly index: number,
+  ) {}
+
+  /** Connects the consumer; `initialCredit` is how many buffers it has room for. */
+  connect(receiver: ChannelReceiver, initialCredit: number): void {
+    invariant(this.receiver === undefined, 'a subpartition is connected once');
+    this.receiver = receiver;
+    this.credit = initialCredit;
+    this.trySend();
+  }
+
+  add(item: ChannelItem): void {
+    this.queue.push(item);
+    if (isBuffer(item)) {
+      this.queuedBytes += item.length;
+      if (++this.queuedBuffers === this.partition.maxBuffersPerChannel) this.partition.onFull();
+    }
+    this.trySend();
+  }
+
+  /** The consumer freed `n` buffers' worth of room. */
+  addCredit(n: number): void {
+    this.credit += n;
+    this.trySend();
+  }
+
+  private trySend(): void {
+    const receiver = this.receiver;
+    if (!receiver) return;
+    while (this.head < this.queue.length) {
+      const item = this.queue[this.head]!;
+      if (isBuffer(item)) {
+        if (this.credit === 0) break;
+        this.credit--;
+        this.queue[this.head++] = undefined as unknown as ChannelItem;
+        this.queuedBytes -= item.length;
+        this.sentBuffers++;
+        this.sentBytes += item.length;
+        if (this.queuedBuffers-- === this.partition.maxBuffersPerChannel) this.partition.onNotFull();
+        receiver.onBuffer(item);
+      } else {
+        this.queue[this.head++] = undefined as unknown as ChannelItem;
+        receiver.onEvent(item);
+      }
+    }
+    if (this.head > 64 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** All subpartitions one producer subtask writes for one outgoing job edge. */
+export class ResultPartition {
+  readonly subpartitions: ResultSubpartition[];
+  private fullCount = 0;
+  private listeners: (() => void)[] = [];
+
+  constructor(
+    numSubpartitions: number,
+    readonly maxBuffersPerChannel: number,
+  ) {
+    this.subpartitions = Array.from({ length: numSubpartitions }, (_, i) => new ResultSubpartition(this, i));
+  }
+
+  /** False while any subpartition is full: the producer must not emit more. */
+  isAvailable(): boolean {
+    return this.fullCount === 0;
+  }
+
+  /** Calls `listener` once, when the partition becomes available again. */
+  onAvailable(listener: () => void): void {
+    if (this.fullCount === 0) listener();
+    else this.listeners.push(listener);
+  }
+
+  /** @internal */
+  onFull(): void {
+    this.fullCount++;
+  }
+
+  /** @internal */
+  onNotFull(): void {
+    if (--this.fullCount === 0 && this.listeners.length > 0) {
+      const listeners = this.listeners;
+      this.listeners = [];
+      for (const l of listeners) l();
+    }
+  }
+}

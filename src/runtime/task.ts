@@ -1,0 +1,385 @@
+/**
+ * A Task runs one subtask of a job vertex: its operator chain under a mailbox. Each slice runs
+ * the pending letters, then one unit of the default action (one input buffer, or a batch of
+ * source records) if the output has room. Waiting (for input, output credit, an async sink
+ * write, a source) costs nothing: the task leaves the run queue until a listener puts it back.
+ */
+import type { Cancellable, Clock } from '../core/clock.js';
+import { SluiceError, invariant } from '../core/errors.js';
+import type { JobId, OperatorId } from '../core/ids.js';
+import type { JobEdge, JobVertex } from '../graph/job-graph.js';
+import type { AccumulatorRegistry } from '../api/accumulators.js';
+import { SourceOperator } from '../api/operators/source-operator.js';
+import type {
+  OperatorEvent,
+  OperatorFactory,
+  ProcessingTimeService,
+  StreamOperator,
+  TaskServices,
+} from '../api/operators/stream-operator.js';
+import { END_OF_PARTITION, isBuffer } from './channel-event.js';
+import type { InputChannel, InputGate } from './input-gate.js';
+import { Mailbox } from './mailbox.js';
+import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
+import { readFrameLength, type RecordWriter } from './record-writer.js';
+import type { Schedulable, TaskScheduler } from './task-scheduler.js';
+
+/** Flink's ExecutionState. */
+export type ExecutionState =
+  'CREATED' | 'DEPLOYING' | 'INITIALIZING' | 'RUNNING' | 'FINISHED' | 'CANCELING' | 'CANCELED' | 'FAILED';
+
+/** Whether a state is final. */
+export function isTerminal(state: ExecutionState): boolean {
+  return state === 'FINISHED' || state === 'CANCELED' || state === 'FAILED';
+}
+
+/** Told about every state change of a task. */
+export interface TaskListener {
+  onTaskStateChanged(task: Task, state: ExecutionState, error?: Error): void;
+}
+
+/** Everything a task needs from the TaskManager that deploys it. */
+export interface TaskDeployment {
+  readonly jobId: JobId;
+  readonly vertex: JobVertex<OperatorFactory>;
+  readonly subtaskIndex: number;
+  readonly attemptNumber: number;
+  readonly inputGate: InputGate | undefined;
+  readonly writers: ReadonlyMap<JobEdge<OperatorFactory>, RecordWriter>;
+  readonly scheduler: TaskScheduler;
+  readonly clock: Clock;
+  /** `execution.buffer-timeout.interval` in ms; 0 flushes after every slice, -1 never. */
+  readonly bufferTimeoutMs: number;
+  readonly listener: TaskListener;
+  sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
+  collect(collectId: string, records: readonly unknown[]): void;
+}
+
+/** Source records emitted per slice at most (the reader emits a few per call). */
+const SOURCE_SLICE = 4096;
+
+/** One subtask at run time. */
+export class Task implements Schedulable, TaskServices, ProcessingTimeService {
+  scheduled = false;
+  state: ExecutionState = 'CREATED';
+  readonly mailbox = new Mailbox();
+  readonly accumulators: AccumulatorRegistry = new Map();
+  /** Records that entered the chain head (read from the network, or emitted by the source). */
+  recordsIn = 0;
+  private chain!: OperatorChain;
+  private source: SourceOperator<unknown, never> | undefined;
+  private readonly writers: RecordWriter[];
+  private readonly timers = new Set<Cancellable>();
+  private flusher: Cancellable | undefined;
+  private pendingAsync = 0;
+  private waitingForOutput = false;
+  private waitingForSource = false;
+  private endPhase: 0 | 1 | 2 = 0;
+  // Position inside the network buffer being processed, so an async pause can resume mid-buffer.
+  private buffer: Uint8Array | undefined;
+  private bufferPos = 0;
+  private bufferChannel: InputChannel | undefined;
+
+  constructor(readonly deployment: TaskDeployment) {
+    this.writers = [...deployment.writers.values()];
+  }
+
+  get name(): string {
+    const d = this.deployment;
+    return `${d.vertex.name} (${d.subtaskIndex + 1}/${d.vertex.parallelism})`;
+  }
+
+  get clock(): Clock {
+    return this.deployment.clock;
+  }
+
+  /** Builds and opens the chain, then starts processing. */
+  start(): void {
+    this.transition('DEPLOYING');
+    const d = this.deployment;
+    try {
+      this.transition('INITIALIZING');
+      this.chain = buildOperatorChain({
+        jobId: d.jobId,
+        vertex: d.vertex,
+        subtaskIndex: d.subtaskIndex,
+        attemptNumber: d.attemptNumber,
+        writers: d.writers,
+        timeService: this,
+        services: this,
+      });
+      if (this.chain.head instanceof SourceOperator)
+        this.source = this.chain.head as SourceOperator<unknown, never>;
+      for (let i = this.chain.operators.length - 1; i >= 0; i--) this.chain.operators[i]!.open();
+      if (d.inputGate) d.inputGate.onData = () => this.wake();
+      if (d.bufferTimeoutMs > 0) this.scheduleFlush();
+      this.transition('RUNNING');
+      this.wake();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Puts the task in the run queue. */
+  wake(): void {
+    if (!isTerminal(this.state)) this.deployment.scheduler.schedule(this);
+  }
+
+  /** Runs a control action in the mailbox. */
+  enqueue(description: string, run: () => void): void {
+    if (isTerminal(this.state)) return;
+    this.mailbox.put({ description, run });
+    this.wake();
+  }
+
+  /** Delivers an event from the operator's coordinator (split assignments). */
+  deliverOperatorEvent(operatorId: OperatorId, event: OperatorEvent): void {
+    this.enqueue(`operator event ${event.kind}`, () => {
+      const op = this.operatorById(operatorId);
+      op.handleOperatorEvent(event);
+      this.waitingForSource = false;
+    });
+  }
+
+  private operatorById(operatorId: OperatorId): StreamOperator {
+    const index = this.deployment.vertex.chain.findIndex((n) => n.operatorId === operatorId);
+    invariant(index >= 0, `operator ${operatorId} is in task ${this.name}`);
+    return this.chain.operators[index]!;
+  }
+
+  runSlice(): void {
+    if (isTerminal(this.state) || this.state !== 'RUNNING') return;
+    try {
+      for (let letter = this.mailbox.take(); letter; letter = this.mailbox.take()) {
+        letter.run();
+        if (isTerminal(this.state)) return;
+      }
+      if (this.pendingAsync > 0) return;
+      if (this.endPhase > 0) return this.continueEnding();
+      if (!this.outputAvailable()) return;
+      const more = this.source ? this.processSource() : this.processNetworkInput();
+      if (this.deployment.bufferTimeoutMs === 0) this.flushOutputs();
+      if (more) this.wake();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private outputAvailable(): boolean {
+    for (const w of this.writers) {
+      if (!w.partition.isAvailable()) {
+        if (!this.waitingForOutput) {
+          this.waitingForOutput = true;
+          w.partition.onAvailable(() => {
+            this.waitingForOutput = false;
+            this.wake();
+          });
+        }
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private allOutputsAvailable(): boolean {
+    for (const w of this.writers) if (!w.partition.isAvailable()) return false;
+    return true;
+  }
+
+  /** Emits source records until the slice budget, the output or the reader runs out. */
+  private processSource(): boolean {
+    const source = this.source!;
+    if (this.waitingForSource) return false;
+    let status = source.emitNext();
+    let n = 1;
+    while (
+      status === 'MORE_AVAILABLE' &&
+      n < SOURCE_SLICE &&
+      this.allOutputsAvailable() &&
+      this.pendingAsync === 0
+    ) {
+      status = source.emitNext();
+      n++;
+    }
+    if (status === 'END_OF_INPUT') {
+      this.beginEnding();
+      return false;
+    }
+    if (status === 'NOTHING_AVAILABLE') {
+      this.waitingForSource = true;
+      source.isAvailable().then(
+        () => {
+          this.waitingForSource = false;
+          this.wake();
+        },
+        (e: unknown) => this.enqueue('source availability', () => this.fail(e)),
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** Processes the rest of the current buffer, or the next item of the input gate. */
+  private processNetworkInput(): boolean {
+    if (this.buffer) return this.processBuffer();
+    const gate = this.deployment.inputGate!;
+    const polled = gate.pollNext();
+    if (!polled) return false;
+    const { channel, item } = polled;
+    if (isBuffer(item)) {
+      this.buffer = item;
+      this.bufferPos = 0;
+      this.bufferChannel = channel;
+      return this.processBuffer();
+    }
+    invariant(item.kind === 'end-of-partition', `known channel event ${item.kind}`);
+    channel.finished = true;
+    gate.finishedChannels++;
+    if (gate.allFinished()) {
+      this.beginEnding();
+      return false;
+    }
+    return gate.hasData();
+  }
+
+  private processBuffer(): boolean {
+    const buf = this.buffer!;
+    const channel = this.bufferChannel!;
+    const serializer = channel.serializer;
+    const head = this.chain.head;
+    let pos = this.bufferPos;
+    let n = 0;
+    while (pos < buf.length) {
+      const len = readFrameLength(buf, pos);
+      const record = serializer.deserialize(buf, pos + 4, pos + 4 + len);
+      pos += 4 + len;
+      n++;
+      head.processElement(record);
+      if (this.pendingAsync > 0) break;
+    }
+    this.recordsIn += n;
+    this.bufferPos = pos;
+    if (pos < buf.length) return false;
+    this.buffer = undefined;
+    this.bufferChannel = undefined;
+    channel.recycle(buf.length);
+    return this.deployment.inputGate!.hasData();
+  }
+
+  /** End of input: endInput on the chain, head first, then (once async work is done) finish. */
+  private beginEnding(): void {
+    this.endPhase = 1;
+    for (const op of this.chain.operators) op.endInput();
+    this.wake();
+  }
+
+  private continueEnding(): void {
+    if (this.endPhase === 1) {
+      this.endPhase = 2;
+      for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
+      for (const op of this.chain.operators) op.close();
+      this.wake();
+      return;
+    }
+    this.stopTimers();
+    this.transition('FINISHED');
+  }
+
+  private flushOutputs(): void {
+    for (const w of this.writers) w.flushAll();
+  }
+
+  private scheduleFlush(): void {
+    this.flusher = this.clock.schedule(this.deployment.bufferTimeoutMs, () => {
+      this.enqueue('flush output buffers', () => this.flushOutputs());
+      if (!isTerminal(this.state)) this.scheduleFlush();
+    });
+  }
+
+  private stopTimers(): void {
+    this.flusher?.cancel();
+    this.flusher = undefined;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+  }
+
+  /** Fails the task with `error` (wrapped with the task name if it is not a SluiceError). */
+  fail(error: unknown): void {
+    if (isTerminal(this.state)) return;
+    this.stopTimers();
+    this.mailbox.clear();
+    const wrapped =
+      error instanceof SluiceError
+        ? error
+        : new SluiceError(
+            'SLUICE_INTERNAL_ASSERTION',
+            `task ${this.name} failed: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+    this.transition('FAILED', wrapped);
+  }
+
+  /** Stops the task without finishing its operators (job cancelled or failing over). */
+  cancel(): void {
+    if (isTerminal(this.state)) return;
+    this.transition('CANCELING');
+    this.stopTimers();
+    this.mailbox.clear();
+    this.transition('CANCELED');
+  }
+
+  private transition(state: ExecutionState, error?: Error): void {
+    this.state = state;
+    this.deployment.listener.onTaskStateChanged(this, state, error);
+  }
+
+  // --- ProcessingTimeService ---
+  getCurrentProcessingTime(): number {
+    return this.clock.now();
+  }
+
+  registerTimer(timestamp: number, callback: (timestamp: number) => void): Cancellable {
+    const handle = this.clock.schedule(timestamp - this.clock.now(), () => {
+      this.timers.delete(handle);
+      this.enqueue('processing-time timer', () => callback(timestamp));
+    });
+    this.timers.add(handle);
+    return {
+      cancel: () => {
+        handle.cancel();
+        this.timers.delete(handle);
+      },
+    };
+  }
+
+  // --- TaskServices ---
+  sendOperatorEvent(operatorId: OperatorId, event: OperatorEvent): void {
+    this.deployment.sendOperatorEvent(operatorId, this.deployment.subtaskIndex, event);
+  }
+
+  collect(collectId: string, records: readonly unknown[]): void {
+    this.deployment.collect(collectId, records);
+  }
+
+  awaitAsync(promise: PromiseLike<unknown>, what: string): void {
+    this.pendingAsync++;
+    promise.then(
+      () => {
+        this.pendingAsync--;
+        this.wake();
+      },
+      (e: unknown) => {
+        this.pendingAsync--;
+        this.enqueue(what, () => {
+          throw new SluiceError(
+            'SLUICE_USER_FUNCTION_FAILED',
+            `${what} in task ${this.name} failed: ${String(e)}`,
+            {
+              cause: e,
+            },
+          );
+        });
+      },
+    );
+  }
+}

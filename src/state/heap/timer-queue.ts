@@ -1,0 +1,208 @@
+/** The keyed timer queue: (key, timestamp) timers in firing order, deduplicated, per key group. */
+import { SluiceError } from '../../core/errors.js';
+import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
+import { mapKeyOf } from '../../core/stable-hash.js';
+import { describeKey, keyGroupOutOfRange } from '../state-errors.js';
+
+/** A timer: fires for `key` once time (event or processing) reaches `timestamp`. */
+export interface Timer<K> {
+  readonly key: K;
+  readonly timestamp: number;
+}
+
+/** A queued timer with its bookkeeping; handed out as a Timer<K> so callers cannot move it. */
+class TimerNode<K> implements Timer<K> {
+  /** Position in the heap array; −1 once the timer has left the queue. */
+  index = -1;
+
+  constructor(
+    readonly key: K,
+    readonly timestamp: number,
+    readonly keyGroup: number,
+    readonly dedupKey: string,
+    /** Insertion order, the tie-break between equal timestamps. */
+    readonly seq: number,
+  ) {}
+}
+
+/** What a KeyedTimerQueue needs: the job's key-group count and the groups it owns. */
+export interface KeyedTimerQueueOptions {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+}
+
+function before<K>(a: TimerNode<K>, b: TimerNode<K>): boolean {
+  return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
+}
+
+// Tagged with the map key's type so that 1, '1' and 1n stay three keys; the timestamp goes last
+// and contains no '@', so the last '@' always splits key from timestamp.
+function dedupKeyOf(mapKey: unknown, timestamp: number): string {
+  const tag =
+    typeof mapKey === 'string'
+      ? 's'
+      : typeof mapKey === 'number'
+        ? 'n'
+        : typeof mapKey === 'bigint'
+          ? 'i'
+          : 'o';
+  return `${tag}${String(mapKey)}@${timestamp}`;
+}
+
+/**
+ * Keyed timers as a binary min-heap on (timestamp, insertion order), with one Map per owned key
+ * group for deduplication and for snapshots, which write timers key group by key group (Flink's
+ * `HeapPriorityQueueSet`). Each node records its heap index, so removing any timer is O(log n).
+ */
+export class KeyedTimerQueue<K = unknown> {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  private readonly heap: TimerNode<K>[] = [];
+  private readonly byKeyGroup: Map<string, TimerNode<K>>[];
+  private nextSeq = 0;
+
+  constructor(options: KeyedTimerQueueOptions) {
+    this.maxParallelism = options.maxParallelism;
+    this.keyGroupRange = { start: options.keyGroupRange.start, end: options.keyGroupRange.end };
+    const n = Math.max(0, this.keyGroupRange.end - this.keyGroupRange.start + 1);
+    this.byKeyGroup = Array.from({ length: n }, () => new Map<string, TimerNode<K>>());
+  }
+
+  /** How many timers are queued. */
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /**
+   * Registers a timer; registering one that is already queued does nothing. Returns true if the
+   * timer became the head, i.e. the next firing time moved earlier (the caller may reschedule).
+   */
+  add(key: K, timestamp: number): boolean {
+    const ts = checkTimestamp(key, timestamp);
+    const keyGroup = this.keyGroupOf(key);
+    const dedupKey = dedupKeyOf(mapKeyOf(key), ts);
+    const timers = this.byKeyGroup[keyGroup - this.keyGroupRange.start]!;
+    if (timers.has(dedupKey)) return false;
+    const node = new TimerNode(key, ts, keyGroup, dedupKey, this.nextSeq++);
+    timers.set(dedupKey, node);
+    node.index = this.heap.length;
+    this.heap.push(node);
+    this.siftUp(node.index);
+    return node.index === 0;
+  }
+
+  /**
+   * Deletes a timer if it is queued. Returns true if it was the head, i.e. the next firing time
+   * changed (as Flink's `remove`); false if it was elsewhere or not queued at all.
+   */
+  remove(key: K, timestamp: number): boolean {
+    const node = this.find(key, timestamp);
+    if (node === undefined) return false;
+    const wasHead = node.index === 0;
+    this.byKeyGroup[node.keyGroup - this.keyGroupRange.start]!.delete(node.dedupKey);
+    this.removeAt(node.index);
+    return wasHead;
+  }
+
+  /** Whether the timer is queued. */
+  contains(key: K, timestamp: number): boolean {
+    return this.find(key, timestamp) !== undefined;
+  }
+
+  /** The earliest timer (the earliest registered among equal timestamps), left in the queue. */
+  peek(): Timer<K> | undefined {
+    return this.heap[0];
+  }
+
+  /** Removes and returns the earliest timer. */
+  poll(): Timer<K> | undefined {
+    const head = this.heap[0];
+    if (head === undefined) return undefined;
+    this.byKeyGroup[head.keyGroup - this.keyGroupRange.start]!.delete(head.dedupKey);
+    this.removeAt(0);
+    return head;
+  }
+
+  /** The timers of one key group (absolute index), in registration order; for snapshots. */
+  timersInKeyGroup(keyGroup: number): IterableIterator<Timer<K>> {
+    const timers = this.byKeyGroup[keyGroup - this.keyGroupRange.start];
+    if (timers === undefined)
+      throw new SluiceError(
+        'SLUICE_INTERNAL_ASSERTION',
+        `timer queue: key group ${keyGroup} is outside its range ` +
+          `[${this.keyGroupRange.start}, ${this.keyGroupRange.end}]`,
+      );
+    return timers.values();
+  }
+
+  private keyGroupOf(key: K): number {
+    const keyGroup = assignToKeyGroup(key, this.maxParallelism);
+    if (keyGroup < this.keyGroupRange.start || keyGroup > this.keyGroupRange.end)
+      throw keyGroupOutOfRange(key, keyGroup, this.keyGroupRange, this.maxParallelism);
+    return keyGroup;
+  }
+
+  private find(key: K, timestamp: number): TimerNode<K> | undefined {
+    const ts = checkTimestamp(key, timestamp);
+    const timers = this.byKeyGroup[this.keyGroupOf(key) - this.keyGroupRange.start]!;
+    return timers.get(dedupKeyOf(mapKeyOf(key), ts));
+  }
+
+  private removeAt(index: number): void {
+    const heap = this.heap;
+    const removed = heap[index]!;
+    const last = heap.pop()!;
+    removed.index = -1;
+    if (index === heap.length) return;
+    heap[index] = last;
+    last.index = index;
+    this.siftDown(index);
+    if (last.index === index) this.siftUp(index);
+  }
+
+  private siftUp(index: number): void {
+    const heap = this.heap;
+    const node = heap[index]!;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (!before(node, parent)) break;
+      heap[index] = parent;
+      parent.index = index;
+      index = parentIndex;
+    }
+    heap[index] = node;
+    node.index = index;
+  }
+
+  private siftDown(index: number): void {
+    const heap = this.heap;
+    const node = heap[index]!;
+    const n = heap.length;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      let child = left;
+      if (right < n && before(heap[right]!, heap[left]!)) child = right;
+      const smallest = heap[child]!;
+      if (!before(smallest, node)) break;
+      heap[index] = smallest;
+      smallest.index = index;
+      index = child;
+    }
+    heap[index] = node;
+    node.index = index;
+  }
+}
+
+/** The timestamp with -0 folded into 0 (they are one instant); NaN cannot be ordered. */
+function checkTimestamp(key: unknown, timestamp: number): number {
+  if (typeof timestamp !== 'number' || Number.isNaN(timestamp))
+    throw new SluiceError(
+      'SLUICE_STATE_INVALID_ACCESS',
+      `timer for key ${describeKey(key)}: the timestamp must be a number of milliseconds, got ` +
+        `${describeKey(timestamp)}.`,
+    );
+  return timestamp === 0 ? 0 : timestamp;
+}

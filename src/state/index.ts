@@ -1,0 +1,24 @@
+/** Keyed state: descriptors, state interfaces, the backend contract, the heap backend and timers. */
+export type { AggregateFunction, ReduceFunction } from './functions.js';
+export {
+  AggregatingStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  ValueStateDescriptor,
+} from './state-descriptor.js';
+export type {
+  AggregatingStateOptions,
+  ListStateOptions,
+  MapStateOptions,
+  ReducingStateOptions,
+  StateDescriptor,
+  StateKind,
+  ValueStateOptions,
+} from './state-descriptor.js';
+export type { AggregatingState, ListState, MapState, ReducingState, State, ValueState } from './state.js';
+export type { KeyedStateBackend, StateFor } from './keyed-state-backend.js';
+export { HeapKeyedStateBackend } from './heap/heap-keyed-state-backend.js';
+export type { HeapKeyedStateBackendOptions } from './heap/heap-keyed-state-backend.js';
+export { KeyedTimerQueue } from './heap/timer-queue.js';
+export type { KeyedTimerQueueOptions, Timer } from './heap/timer-queue.js';
