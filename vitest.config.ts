@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Engine logs go to stderr as JSON; tests only want warnings and errors.
+    env: { SLUICE_LOG_LEVEL: 'warn' },
   },
 });

@@ -51,6 +51,12 @@ export interface VertexMetrics {
   /** Records written to the network. */
   readonly recordsOut: number;
   readonly bytesOut: number;
+  /**
+   * The most bytes any one input channel of this vertex has held (received, not yet processed)
+   * and the most any one output channel has queued unsent: bounded by credit-based flow control.
+   */
+  readonly maxInputChannelBytes: number;
+  readonly maxOutputChannelBytes: number;
 }
 
 /** A handle to a submitted job. */

@@ -74,6 +74,8 @@ export class InlineTaskManager implements TaskManagerGateway {
             consumers.length,
             edge.target.parallelism,
             edge.target.maxParallelism,
+            `the key selector of keyBy() before operator '${edge.streamEdge.target.name}' ` +
+              `(run by subtask ${i + 1}/${vertex.parallelism} of '${vertex.name}')`,
           );
           writers.set(
             edge,
@@ -117,14 +119,29 @@ export class InlineTaskManager implements TaskManagerGateway {
           let recordsIn = 0;
           let recordsOut = 0;
           let bytesOut = 0;
+          let maxInputChannelBytes = 0;
+          let maxOutputChannelBytes = 0;
           for (const task of row) {
             recordsIn += task.recordsIn;
+            for (const ch of task.deployment.inputGate?.channels ?? [])
+              maxInputChannelBytes = Math.max(maxInputChannelBytes, ch.maxBufferedBytes);
             for (const w of task.deployment.writers.values()) {
               recordsOut += w.recordsOut;
-              for (const sp of w.partition.subpartitions) bytesOut += sp.sentBytes;
+              for (const sp of w.partition.subpartitions) {
+                bytesOut += sp.sentBytes;
+                maxOutputChannelBytes = Math.max(maxOutputChannelBytes, sp.maxQueuedBytes);
+              }
             }
           }
-          return { name: vertex.name, parallelism: vertex.parallelism, recordsIn, recordsOut, bytesOut };
+          return {
+            name: vertex.name,
+            parallelism: vertex.parallelism,
+            recordsIn,
+            recordsOut,
+            bytesOut,
+            maxInputChannelBytes,
+            maxOutputChannelBytes,
+          };
         }),
       accumulators: (): AccumulatorRegistry[] => tasks.flat().map((t) => t.accumulators),
     };

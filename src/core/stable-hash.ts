@@ -240,10 +240,14 @@ export function stableHash(key: unknown): number {
 /**
  * A primitive that identifies the key in a JS Map: the key itself for primitives, and a string
  * of its canonical bytes for composite keys (so `['a', 1]` and another `['a', 1]` are one key).
+ * Composite forms start with U+0000, so a string that does too takes the encoded form as well
+ * (it would otherwise collide with a composite key).
  */
 export function mapKeyOf(key: unknown): unknown {
   const t = typeof key;
-  if (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint' || key === null) return key;
+  if (t === 'string') {
+    if ((key as string).charCodeAt(0) !== 0) return key;
+  } else if (t === 'number' || t === 'boolean' || t === 'bigint' || key === null) return key;
   scratch.len = 0;
   encode(key, scratch, '');
   let s = '\u0000';

@@ -1,4 +1,5 @@
 /** Per-record channel choice of each partitioner (among a producer's subpartitions). */
+import { SluiceError } from '../core/errors.js';
 import { computeOperatorIndexForKeyGroup, assignToKeyGroup } from '../core/key-groups.js';
 import type { KeySelectorFn, PartitionerSpec } from '../graph/partitioner.js';
 
@@ -48,9 +49,31 @@ class KeyGroupSelector implements ChannelSelector {
     private readonly keySelector: KeySelectorFn,
     private readonly maxParallelism: number,
     private readonly parallelism: number,
+    private readonly where: string,
   ) {}
   selectChannel(record: unknown): number {
-    const keyGroup = assignToKeyGroup(this.keySelector(record), this.maxParallelism);
+    // The selector is user code run inside the producer's task: name it and that task, or the
+    // failure would be blamed on whichever operator happened to emit the record.
+    let key: unknown;
+    try {
+      key = this.keySelector(record);
+    } catch (e) {
+      if (e instanceof SluiceError) throw e;
+      throw new SluiceError(
+        'SLUICE_USER_FUNCTION_FAILED',
+        `${this.where} threw: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+    let keyGroup: number;
+    try {
+      keyGroup = assignToKeyGroup(key, this.maxParallelism);
+    } catch (e) {
+      if (!(e instanceof SluiceError) || e.code !== 'SLUICE_KEY_NOT_HASHABLE') throw e;
+      throw new SluiceError('SLUICE_KEY_NOT_HASHABLE', `${this.where} returned a bad key: ${e.message}`, {
+        cause: e,
+      });
+    }
     return computeOperatorIndexForKeyGroup(this.maxParallelism, this.parallelism, keyGroup);
   }
 }
@@ -58,7 +81,8 @@ class KeyGroupSelector implements ChannelSelector {
 /**
  * The selector for producer subtask `producerIndex` writing to `numChannels` subpartitions of a
  * consumer with `consumerParallelism` / `consumerMaxParallelism` (hash edges use the consumer's
- * key groups, so keyed state and routing agree).
+ * key groups, so keyed state and routing agree). `where` names the key selector and the task
+ * running it in errors.
  */
 export function createChannelSelector(
   partitioner: PartitionerSpec,
@@ -66,6 +90,7 @@ export function createChannelSelector(
   numChannels: number,
   consumerParallelism: number,
   consumerMaxParallelism: number,
+  where = 'a key selector',
 ): ChannelSelector {
   switch (partitioner.kind) {
     case 'forward':
@@ -81,6 +106,6 @@ export function createChannelSelector(
     case 'shuffle':
       return new ShuffleSelector(numChannels);
     case 'hash':
-      return new KeyGroupSelector(partitioner.keySelector, consumerMaxParallelism, consumerParallelism);
+      return new KeyGroupSelector(partitioner.keySelector, consumerMaxParallelism, consumerParallelism, where);
   }
 }

@@ -22,6 +22,8 @@ export class ResultSubpartition {
   /** Unsent buffers (events excluded) and their bytes. */
   queuedBuffers = 0;
   queuedBytes = 0;
+  /** The most bytes ever queued here unsent (the backpressure bound's witness). */
+  maxQueuedBytes = 0;
   /** Buffers and bytes sent over this channel so far. */
   sentBuffers = 0;
   sentBytes = 0;
@@ -43,6 +45,7 @@ export class ResultSubpartition {
     this.queue.push(item);
     if (isBuffer(item)) {
       this.queuedBytes += item.length;
+      if (this.queuedBytes > this.maxQueuedBytes) this.maxQueuedBytes = this.queuedBytes;
       if (++this.queuedBuffers === this.partition.maxBuffersPerChannel) this.partition.onFull();
     }
     this.trySend();

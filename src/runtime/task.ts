@@ -55,7 +55,7 @@ export interface TaskDeployment {
   collect(collectId: string, records: readonly unknown[]): void;
 }
 
-/** Source records emitted per slice at most (the reader emits a few per call). */
+/** Source records emitted per slice at most, so letters (timers, splits) are not starved. */
 const SOURCE_SLICE = 4096;
 
 /** One subtask at run time. */
@@ -64,8 +64,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   state: ExecutionState = 'CREATED';
   readonly mailbox = new Mailbox();
   readonly accumulators: AccumulatorRegistry = new Map();
-  /** Records that entered the chain head (read from the network, or emitted by the source). */
-  recordsIn = 0;
+  private networkRecordsIn = 0;
   private chain!: OperatorChain;
   private source: SourceOperator<unknown, never> | undefined;
   private readonly writers: RecordWriter[];
@@ -87,6 +86,11 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   get name(): string {
     const d = this.deployment;
     return `${d.vertex.name} (${d.subtaskIndex + 1}/${d.vertex.parallelism})`;
+  }
+
+  /** Records that entered the chain head (read from the network, or emitted by the source). */
+  get recordsIn(): number {
+    return this.source ? this.source.recordsEmitted : this.networkRecordsIn;
   }
 
   get clock(): Clock {
@@ -181,8 +185,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     return true;
   }
 
+  /** Checked per record, so an output channel never queues more than its configured buffers. */
   private allOutputsAvailable(): boolean {
-    for (const w of this.writers) if (!w.partition.isAvailable()) return false;
+    const writers = this.writers;
+    for (let i = 0; i < writers.length; i++) if (!writers[i]!.partition.isAvailable()) return false;
     return true;
   }
 
@@ -255,11 +261,13 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
       pos += 4 + len;
       n++;
       head.processElement(record);
-      if (this.pendingAsync > 0) break;
+      if (this.pendingAsync > 0 || !this.allOutputsAvailable()) break;
     }
-    this.recordsIn += n;
+    this.networkRecordsIn += n;
     this.bufferPos = pos;
-    if (pos < buf.length) return false;
+    // Paused mid-buffer: for an async write the promise wakes the task; for a full output the
+    // next slice registers for its availability.
+    if (pos < buf.length) return this.pendingAsync === 0;
     this.buffer = undefined;
     this.bufferChannel = undefined;
     channel.recycle(buf.length);
@@ -373,7 +381,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         this.enqueue(what, () => {
           throw new SluiceError(
             'SLUICE_USER_FUNCTION_FAILED',
-            `${what} in task ${this.name} failed: ${String(e)}`,
+            `${what} (subtask ${this.deployment.subtaskIndex + 1}/${this.deployment.vertex.parallelism}) ` +
+              `failed in task '${this.deployment.vertex.name}': ${e instanceof Error ? e.message : String(e)}`,
             {
               cause: e,
             },

@@ -18,6 +18,8 @@ export class SourceOperator<T, Split extends SourceSplit>
   implements ReaderOutput<T>, SourceReaderContext
 {
   private reader!: SourceReader<T, Split>;
+  /** Records the reader emitted (the task reports them as the chain's input). */
+  recordsEmitted = 0;
 
   constructor(private readonly source: Source<T, Split>) {
     super();
@@ -52,6 +54,7 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override collect(record: T): void {
+    this.recordsEmitted++;
     this.output.collect(record);
   }
 

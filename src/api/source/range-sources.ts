@@ -37,16 +37,14 @@ export function splitRange(from: number, to: number, n: number): RangeSplit[] {
   return splits;
 }
 
-/** Records per pollNext call: amortises the call while staying responsive to mail. */
-const POLL_BATCH = 64;
-
 /** Reads range splits, mapping each index through `fn`, optionally rate-limited. */
 class RangeSplitReader<T> implements SourceReader<T, RangeSplit> {
   private readonly splits: { splitId: string; next: number; end: number }[] = [];
   private noMoreSplits = false;
   private requested = false;
   private waiter: (() => void) | undefined;
-  private permits = 0;
+  /** Records that may be emitted before the rate limit is consulted again. */
+  private permits = Infinity;
   private emitted = 0;
   private startedAt = 0;
   private readonly ratePerMs: number;
@@ -57,6 +55,7 @@ class RangeSplitReader<T> implements SourceReader<T, RangeSplit> {
     recordsPerSecond: number,
   ) {
     this.ratePerMs = recordsPerSecond / ctx.currentParallelism() / 1000;
+    if (this.ratePerMs !== Infinity) this.permits = 0;
   }
 
   start(): void {
@@ -70,39 +69,35 @@ class RangeSplitReader<T> implements SourceReader<T, RangeSplit> {
     this.ctx.sendSplitRequest();
   }
 
+  /** Emits one record (as Flink's SourceReaderBase), so the task can stop at any record. */
   pollNext(output: ReaderOutput<T>): InputStatus {
     const split = this.splits[0];
-    if (!split) {
+    if (split === undefined) {
       if (this.noMoreSplits) return 'END_OF_INPUT';
       this.request();
       return 'NOTHING_AVAILABLE';
     }
-    let n = Math.min(POLL_BATCH, split.end - split.next + 1);
-    if (this.ratePerMs !== Infinity) {
-      if (this.permits <= 0) {
-        this.permits =
-          Math.floor((this.ctx.clock.now() - this.startedAt) * this.ratePerMs + 1) - this.emitted;
-        if (this.permits <= 0) return 'NOTHING_AVAILABLE';
-      }
-      n = Math.min(n, this.permits);
-      this.permits -= n;
-      this.emitted += n;
+    if (this.permits <= 0) {
+      // The clock is read once per batch of permits, not per record.
+      this.permits = Math.floor((this.ctx.clock.now() - this.startedAt) * this.ratePerMs + 1) - this.emitted;
+      if (this.permits <= 0) return 'NOTHING_AVAILABLE';
     }
-    const fn = this.fn;
-    for (let i = 0; i < n; i++) output.collect(fn(split.next++));
+    this.permits--;
+    this.emitted++;
+    output.collect(this.fn(split.next++));
     if (split.next > split.end) {
       this.splits.shift();
-      if (this.splits.length === 0) this.request();
+      if (this.splits.length === 0) {
+        if (this.noMoreSplits) return 'END_OF_INPUT';
+        this.request();
+        return 'NOTHING_AVAILABLE';
+      }
     }
-    return this.splits.length > 0 && (this.ratePerMs === Infinity || this.permits > 0)
-      ? 'MORE_AVAILABLE'
-      : this.splits.length === 0 && this.noMoreSplits
-        ? 'END_OF_INPUT'
-        : 'NOTHING_AVAILABLE';
+    return this.permits > 0 ? 'MORE_AVAILABLE' : 'NOTHING_AVAILABLE';
   }
 
   isAvailable(): Promise<void> {
-    if (this.splits.length > 0 && this.ratePerMs !== Infinity) {
+    if (this.splits.length > 0 && this.permits <= 0) {
       const due = this.startedAt + (this.emitted + 1) / this.ratePerMs;
       const wait = Math.max(1, Math.ceil(due - this.ctx.clock.now()));
       return new Promise((resolve) => this.ctx.clock.schedule(wait, resolve));

@@ -1,0 +1,81 @@
+/** The `sluice` command line. */
+import { createRequire } from 'node:module';
+import { Command, InvalidArgumentError } from 'commander';
+import { SluiceError } from '../core/errors.js';
+import { runJob } from './run-command.js';
+import '../index.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Prints an error the way a user can act on: one line, then the cause's stack for user code. */
+function report(error: unknown): void {
+  if (error instanceof SluiceError) {
+    process.stderr.write(`error: ${error.message} [${error.code}]\n`);
+    if (error.code === 'SLUICE_USER_FUNCTION_FAILED' && error.cause instanceof Error && error.cause.stack)
+      process.stderr.write(`caused by: ${error.cause.stack}\n`);
+  } else if (error instanceof Error) {
+    process.stderr.write(`error: ${error.stack ?? error.message}\n`);
+  } else {
+    process.stderr.write(`error: ${String(error)}\n`);
+  }
+}
+
+const program = new Command()
+  .name('sluice')
+  .description(
+    'Exactly-once stateful stream processing for TypeScript, on Apache Flink’s checkpointing model.',
+  )
+  .version(version)
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+program
+  .command('run')
+  .description('run a job file (TypeScript or JavaScript) on a local in-process cluster')
+  .argument('<job>', 'the job file, e.g. examples/click-counts.ts')
+  .argument('[args...]', 'arguments passed to the job (process.argv.slice(2))')
+  .option('-p, --parallelism <n>', 'default parallelism of the job (parallelism.default)', positiveInt)
+  .option(
+    '-D, --define <key=value>',
+    'set a configuration option, e.g. -D parallelism.default=2 (repeatable)',
+    collect,
+    [],
+  )
+  .option(
+    '-c, --config <file>',
+    'configuration file (default: sluice.yaml in the working directory, if present)',
+  )
+  .option('--no-progress', 'do not show the progress line while the job runs')
+  .passThroughOptions()
+  .action(
+    async (
+      job: string,
+      args: string[],
+      opts: { parallelism?: number; define: string[]; config?: string; progress: boolean },
+    ) => {
+      await runJob(job, args, {
+        parallelism: opts.parallelism,
+        dynamic: opts.define,
+        config: opts.config,
+        progress: opts.progress,
+      });
+    },
+  );
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(0);
+} catch (error) {
+  report(error);
+  process.exit(1);
+}
