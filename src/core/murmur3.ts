@@ -15,6 +15,16 @@ function mixH(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+/** Mixes one full 4-byte block `k` into hash state `h` (murmur3's body step). */
+export function mixBlock(h: number, k: number): number {
+  return mixH(h, k);
+}
+
+/** Mixes a partial last block (murmur3's tail step); xor the result into the hash state. */
+export function mixTail(k: number): number {
+  return mixK(k);
+}
+
 /** The murmur3 finalizer (Flink's `MathUtils.bitMix`). */
 export function fmix32(h: number): number {
   h ^= h >>> 16;

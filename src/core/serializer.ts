@@ -1,4 +1,5 @@
 /** Type serializers: how records cross a network exchange and how state is written. */
+import './msgpackr-setup.js';
 import { Packr, Unpackr } from 'msgpackr';
 import { SluiceError } from './errors.js';
 

@@ -17,7 +17,7 @@
  * undefined, functions, symbols, Maps, Sets and class instances cannot be keys.
  */
 import { SluiceError } from './errors.js';
-import { Murmur3Stream } from './murmur3.js';
+import { Murmur3Stream, fmix32, mixBlock, mixTail } from './murmur3.js';
 
 const TAG_STRING = 0x01;
 const TAG_NUMBER = 0x02;
@@ -206,6 +206,31 @@ function encodeLengthPrefixed(value: unknown, out: ByteSink, path: string): void
 
 const scratch = new ByteSink();
 
+/**
+ * murmur3 of `[TAG_STRING, ...s]` for an all-ASCII string, four bytes per mixing step (the
+ * common key, hashed twice per record on a keyed exchange). Undefined if `s` has a non-ASCII
+ * character; the byte-wise path then gives the same result for every string.
+ */
+function hashAsciiString(s: string): number | undefined {
+  const n = s.length;
+  let h = 0;
+  // Block i holds bytes 4i..4i+3 of the encoding: the tag, then the characters.
+  let k = TAG_STRING;
+  let fill = 1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return undefined;
+    k |= c << (fill << 3);
+    if (++fill === 4) {
+      h = mixBlock(h, k);
+      k = 0;
+      fill = 0;
+    }
+  }
+  if (fill !== 0) h ^= mixTail(k);
+  return fmix32(h ^ (n + 1));
+}
+
 /** The canonical bytes of a key (a fresh copy). Throws SLUICE_KEY_NOT_HASHABLE for bad keys. */
 export function canonicalBytes(key: unknown): Uint8Array {
   scratch.len = 0;
@@ -219,6 +244,8 @@ export function canonicalBytes(key: unknown): Uint8Array {
  */
 export function stableHash(key: unknown): number {
   if (typeof key === 'string') {
+    const ascii = hashAsciiString(key);
+    if (ascii !== undefined) return ascii;
     stream.reset(0);
     stream.byte(TAG_STRING);
     writeUtf8(key, stream);

@@ -37,7 +37,8 @@ export function buildStreamGraph<F>(
     nodes.push(node);
     for (const input of t.inputs) {
       const source = byId.get(input.node.id);
-      if (!source)
+      // By identity, not just id: ids are per environment, so another environment's node can share one.
+      if (source?.transformation !== input.node)
         throw invalidProgram(`operator '${t.name}' reads from an operator of another environment.`);
       const partitioner = resolvePartitioner(input.partitioner, source, node);
       const edge: StreamEdge<F> = { source, target: node, partitioner };

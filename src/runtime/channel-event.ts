@@ -1,7 +1,12 @@
 /** In-band events that travel through channels in order with the data buffers. */
 
-/** An event in a channel (barriers and watermarks join this union in later issues). */
-export type ChannelEvent = { readonly kind: 'end-of-partition' };
+/** An event in a channel (watermarks join this union later). */
+export type ChannelEvent =
+  | { readonly kind: 'end-of-partition' }
+  /** Checkpoint barrier n: everything before it belongs to checkpoint n, everything after does not. */
+  | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number }
+  /** Checkpoint n was aborted upstream: stop aligning for it. */
+  | { readonly kind: 'cancel-checkpoint'; readonly checkpointId: number };
 
 /** What a channel carries: a buffer of serialized records, or an event. */
 export type ChannelItem = Uint8Array | ChannelEvent;

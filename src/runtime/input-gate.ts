@@ -20,6 +20,8 @@ export class InputChannel implements ChannelReceiver {
   bufferedBytes = 0;
   maxBufferedBytes = 0;
   finished = false;
+  /** Blocked by barrier alignment: its items wait here (and its producer, for credit). */
+  blocked = false;
   queuedInGate = false;
   creditSink: CreditSink | undefined;
 
@@ -95,7 +97,7 @@ export class InputGate {
 
   /** @internal */
   notifyData(channel: InputChannel): void {
-    if (channel.queuedInGate) return;
+    if (channel.queuedInGate || channel.blocked) return;
     channel.queuedInGate = true;
     this.ready.push(channel);
     this.onData();
@@ -109,6 +111,10 @@ export class InputGate {
     while (this.readyHead < this.ready.length) {
       const channel = this.ready[this.readyHead]!;
       this.ready[this.readyHead++] = undefined as unknown as InputChannel;
+      if (channel.blocked) {
+        channel.queuedInGate = false;
+        continue;
+      }
       const item = channel.poll();
       if (channel.hasData()) this.ready.push(channel);
       else channel.queuedInGate = false;
@@ -129,6 +135,20 @@ export class InputGate {
 
   hasData(): boolean {
     return this.readyHead < this.ready.length;
+  }
+
+  /** Stops handing out items of `channel` until `unblock` (barrier alignment). */
+  block(channel: InputChannel): void {
+    channel.blocked = true;
+  }
+
+  /** Resumes every blocked channel; those with data become ready again. */
+  unblockAll(): void {
+    for (const channel of this.channels) {
+      if (!channel.blocked) continue;
+      channel.blocked = false;
+      if (channel.hasData()) this.notifyData(channel);
+    }
   }
 
   allFinished(): boolean {

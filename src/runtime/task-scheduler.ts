@@ -50,8 +50,11 @@ export class TaskScheduler {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
       }
-      this.turnPending = true;
-      setImmediate(this.turn);
+      // A task rescheduled during this turn may already have asked for the next one.
+      if (!this.turnPending) {
+        this.turnPending = true;
+        setImmediate(this.turn);
+      }
     }
   };
 }

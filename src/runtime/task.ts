@@ -185,6 +185,9 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     return true;
   }
 
+  /** Whether a source may emit its next record: output has room and no async write is pending. */
+  private readonly mayEmit = (): boolean => this.pendingAsync === 0 && this.allOutputsAvailable();
+
   /** Checked per record, so an output channel never queues more than its configured buffers. */
   private allOutputsAvailable(): boolean {
     const writers = this.writers;
@@ -196,17 +199,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   private processSource(): boolean {
     const source = this.source!;
     if (this.waitingForSource) return false;
-    let status = source.emitNext();
-    let n = 1;
-    while (
-      status === 'MORE_AVAILABLE' &&
-      n < SOURCE_SLICE &&
-      this.allOutputsAvailable() &&
-      this.pendingAsync === 0
-    ) {
-      status = source.emitNext();
-      n++;
-    }
+    const status = source.emitBatch(SOURCE_SLICE, this.mayEmit);
     if (status === 'END_OF_INPUT') {
       this.beginEnding();
       return false;

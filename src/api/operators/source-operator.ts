@@ -34,13 +34,21 @@ export class SourceOperator<T, Split extends SourceSplit>
     }
   }
 
-  /** Emits the next records; the task keeps calling while MORE_AVAILABLE and output has room. */
-  emitNext(): InputStatus {
+  /**
+   * Emits records until the reader has no more ready, `max` records were emitted, or
+   * `mayContinue()` says stop (output full, async write pending) — checked before every record,
+   * so a full output channel stops the source at once. One try for the whole batch keeps the
+   * per-record path to the reader call itself.
+   */
+  emitBatch(max: number, mayContinue: () => boolean): InputStatus {
+    const reader = this.reader;
+    let status: InputStatus = 'MORE_AVAILABLE';
     try {
-      return this.reader.pollNext(this);
+      for (let n = 0; n < max && status === 'MORE_AVAILABLE' && mayContinue(); n++) status = reader.pollNext(this);
     } catch (e) {
       throw this.userError(e, 'the source reader');
     }
+    return status;
   }
 
   /** Resolves when the reader has data again. */

@@ -1,0 +1,143 @@
+/** InputGate/InputChannel: round-robin polling over channels with data, buffered-bytes accounting, credit return on recycle. */
+import { describe, expect, it } from 'vitest';
+import { MsgpackSerializer } from '../core/serializer.js';
+import { END_OF_PARTITION, isBuffer, type ChannelItem } from './channel-event.js';
+import { InputGate, type GateItem } from './input-gate.js';
+
+const serializer = new MsgpackSerializer();
+const buf = (tag: number, size = 2): Uint8Array => new Uint8Array(size).fill(tag);
+
+/** Drains the gate: `channelIndex:tag` per item (tag = first byte, or the event kind). */
+function drain(gate: InputGate): string[] {
+  const out: string[] = [];
+  for (let polled: GateItem | undefined; (polled = gate.pollNext());) {
+    const item: ChannelItem = polled.item;
+    out.push(`${polled.channel.index}:${isBuffer(item) ? item[0]! : item.kind}`);
+  }
+  return out;
+}
+
+describe('InputGate', () => {
+  it('returns nothing when no channel has data', () => {
+    const gate = new InputGate();
+    gate.addChannel(0, serializer);
+    expect(gate.hasData()).toBe(false);
+    expect(gate.pollNext()).toBeUndefined();
+  });
+
+  it('round-robins over the channels that have data', () => {
+    const gate = new InputGate();
+    const [a, b, c] = [0, 1, 2].map(() => gate.addChannel(0, serializer));
+    a!.onBuffer(buf(1));
+    a!.onBuffer(buf(2));
+    a!.onBuffer(buf(3));
+    c!.onBuffer(buf(7));
+    c!.onBuffer(buf(8));
+    expect(drain(gate)).toEqual(['0:1', '2:7', '0:2', '2:8', '0:3']);
+    expect(b!.hasData()).toBe(false);
+  });
+
+  it('puts a channel that gets data later at the back of the rotation', () => {
+    const gate = new InputGate();
+    const [a, b] = [0, 1].map(() => gate.addChannel(0, serializer));
+    a!.onBuffer(buf(1));
+    a!.onBuffer(buf(2));
+    expect(gate.pollNext()!.item).toEqual(buf(1));
+    b!.onBuffer(buf(5));
+    b!.onBuffer(buf(6));
+    a!.onBuffer(buf(3));
+    expect(drain(gate)).toEqual(['0:2', '1:5', '0:3', '1:6']);
+  });
+
+  it('keeps each channel in order, events included', () => {
+    const gate = new InputGate();
+    const [a, b] = [0, 1].map(() => gate.addChannel(0, serializer));
+    a!.onBuffer(buf(1));
+    a!.onEvent(END_OF_PARTITION);
+    b!.onBuffer(buf(4));
+    b!.onBuffer(buf(5));
+    b!.onEvent(END_OF_PARTITION);
+    expect(drain(gate)).toEqual(['0:1', '1:4', '0:end-of-partition', '1:5', '1:end-of-partition']);
+  });
+
+  it('calls onData once per channel becoming ready, not per item', () => {
+    const gate = new InputGate();
+    let wakes = 0;
+    gate.onData = () => wakes++;
+    const a = gate.addChannel(0, serializer);
+    a.onBuffer(buf(1));
+    a.onBuffer(buf(2));
+    expect(wakes).toBe(1);
+    drain(gate);
+    a.onBuffer(buf(3));
+    expect(wakes).toBe(2);
+  });
+
+  it('gives channels indexes, input indexes and serializers', () => {
+    const gate = new InputGate();
+    const other = new MsgpackSerializer();
+    const a = gate.addChannel(0, serializer);
+    const b = gate.addChannel(1, other);
+    expect([a.index, a.inputIndex, b.index, b.inputIndex]).toEqual([0, 0, 1, 1]);
+    expect(b.serializer).toBe(other);
+    expect(gate.channels).toEqual([a, b]);
+  });
+
+  it('counts finished channels', () => {
+    const gate = new InputGate();
+    gate.addChannel(0, serializer);
+    gate.addChannel(0, serializer);
+    expect(gate.allFinished()).toBe(false);
+    gate.finishedChannels = 2;
+    expect(gate.allFinished()).toBe(true);
+  });
+
+  it('keeps order over many items (ready-queue compaction)', () => {
+    const gate = new InputGate();
+    const chans = [0, 1, 2].map(() => gate.addChannel(0, serializer));
+    for (let i = 0; i < 100; i++) for (const ch of chans) ch.onBuffer(buf(i));
+    const got = drain(gate);
+    expect(got.length).toBe(300);
+    for (const ch of [0, 1, 2])
+      expect(got.filter((s) => s.startsWith(`${ch}:`))).toEqual(
+        Array.from({ length: 100 }, (_, i) => `${ch}:${i}`),
+      );
+  });
+});
+
+describe('InputChannel', () => {
+  it('tracks buffered bytes and their maximum, released by recycle', () => {
+    const gate = new InputGate();
+    const ch = gate.addChannel(0, serializer);
+    ch.onBuffer(buf(1, 10));
+    ch.onBuffer(buf(2, 30));
+    expect([ch.bufferedBytes, ch.maxBufferedBytes]).toEqual([40, 40]);
+    const first = ch.poll() as Uint8Array;
+    expect(ch.bufferedBytes).toBe(40); // polled but not recycled: still held
+    ch.recycle(first.length);
+    expect([ch.bufferedBytes, ch.maxBufferedBytes]).toEqual([30, 40]);
+    ch.onBuffer(buf(3, 5));
+    expect([ch.bufferedBytes, ch.maxBufferedBytes]).toEqual([35, 40]);
+  });
+
+  it('returns one credit per recycled buffer to its credit sink', () => {
+    const gate = new InputGate();
+    const ch = gate.addChannel(0, serializer);
+    const credits: number[] = [];
+    ch.recycle(0); // no sink yet: nothing to return to
+    ch.creditSink = { addCredit: (n) => credits.push(n) };
+    ch.onBuffer(buf(1));
+    ch.poll();
+    expect(credits).toEqual([]);
+    ch.recycle(2);
+    expect(credits).toEqual([1]);
+  });
+
+  it('poll returns undefined when empty', () => {
+    const ch = new InputGate().addChannel(0, serializer);
+    expect(ch.poll()).toBeUndefined();
+    ch.onEvent(END_OF_PARTITION);
+    expect(ch.poll()).toBe(END_OF_PARTITION);
+    expect(ch.poll()).toBeUndefined();
+  });
+});
