@@ -65,7 +65,9 @@ export function computeOperatorIndexForKeyGroup(
 /** Rejects a parallelism / max parallelism pair that Flink rejects, saying what to change. */
 export function checkParallelism(what: string, parallelism: number, maxParallelism: number): void {
   if (!Number.isInteger(parallelism) || parallelism < 1)
-    throw invalidProgram(`${what}: parallelism must be a positive integer, got ${String(parallelism)}.`);
+    throw invalidProgram(
+      `${what}: parallelism must be a positive integer, got ${String(parallelism)}; set it to 1 or more.`,
+    );
   if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > UPPER_BOUND_MAX_PARALLELISM)
     throw invalidProgram(
       `${what}: max parallelism must be an integer in [1, ${UPPER_BOUND_MAX_PARALLELISM}], got ${String(maxParallelism)}.`,

@@ -116,4 +116,9 @@ describe('consumersOf / producersOf', () => {
     const r: PartitionerSpec = { kind: 'rescale' };
     expect(range(2).map((i) => consumersOf(r, i, 2, 3))).toEqual([[0, 1], [2]]);
   });
+
+  it('fans in unevenly for p=5, c=3 as Flink does (consumer j reads [floor(j·p/c), floor((j+1)·p/c)))', () => {
+    const r: PartitionerSpec = { kind: 'rescale' };
+    expect(range(3).map((j) => producersOf(r, j, 5, 3))).toEqual([[0], [1, 2], [3, 4]]);
+  });
 });

@@ -8,7 +8,10 @@ import { isPointwise, type PartitionerSpec } from '../graph/partitioner.js';
 export function consumersOf(partitioner: PartitionerSpec, i: number, p: number, c: number): number[] {
   if (!isPointwise(partitioner)) return Array.from({ length: c }, (_, j) => j);
   if (p === c) return [i];
-  if (p > c) return [Math.floor((i * c) / p)];
+  if (p > c) {
+    // Consumer j reads producers [floor(j·p/c), floor((j+1)·p/c)), as Flink's pointwise pattern.
+    for (let j = 0; j < c; j++) if (i < Math.floor(((j + 1) * p) / c)) return [j];
+  }
   const start = Math.ceil((i * c) / p);
   const end = Math.ceil(((i + 1) * c) / p);
   return Array.from({ length: end - start }, (_, k) => start + k);
