@@ -1,0 +1,119 @@
+/** Bench harness: warm-up, interleaved repeated timing of a subject and its baseline, and the report. */
+
+/** One pass over the benchmark's records; returns how many records it processed. */
+export type Pass = () => number | Promise<number>;
+
+/** A Sluice measurement and the hand-written loop that bounds it, run on the same records. */
+export interface Comparison {
+  /** Stable name of the figure (the `name` of its JSON result). */
+  readonly name: string;
+  /** What the subject measures, for the human-readable lines. */
+  readonly description: string;
+  /** What the baseline measures. */
+  readonly baselineDescription: string;
+  /** The Sluice job: one pass runs the job to its end. */
+  readonly subject: Pass;
+  /** The plain-TypeScript physical limit of the same work. */
+  readonly baseline: Pass;
+}
+
+/** How comparisons are timed. */
+export interface TimingOptions {
+  /** Timed repetitions of each pass, after one untimed warm-up (best one counts). */
+  readonly repetitions: number;
+  /** A sample repeats its pass until at least this long has elapsed, so fast loops time well. */
+  readonly minSampleSeconds: number;
+}
+
+/** The outcome of one comparison, in records per second. */
+export interface ComparisonResult {
+  readonly name: string;
+  readonly description: string;
+  readonly baselineDescription: string;
+  /** Best sample of the subject. */
+  readonly value: number;
+  /** Best sample of the baseline. */
+  readonly baseline: number;
+  /** value / baseline. */
+  readonly ratio: number;
+  /** Every timed sample, for the spread. */
+  readonly subjectSamples: readonly number[];
+  readonly baselineSamples: readonly number[];
+}
+
+/** Runs `pass` until `minSeconds` have elapsed (at least once); returns records per second. */
+async function sample(pass: Pass, minSeconds: number): Promise<number> {
+  let records = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    records += await pass();
+    elapsed = (performance.now() - start) / 1000;
+  } while (elapsed < minSeconds);
+  return records / elapsed;
+}
+
+/**
+ * Warms both passes up once (JIT), then alternates subject and baseline samples so that noise
+ * from other tenants of the machine hits both alike, and keeps the best of each: the best
+ * sample is the one least disturbed, which is what a limit-relative ratio wants.
+ */
+export async function compare(c: Comparison, options: TimingOptions): Promise<ComparisonResult> {
+  await c.subject();
+  await c.baseline();
+  const subjectSamples: number[] = [];
+  const baselineSamples: number[] = [];
+  for (let i = 0; i < options.repetitions; i++) {
+    subjectSamples.push(await sample(c.subject, options.minSampleSeconds));
+    baselineSamples.push(await sample(c.baseline, options.minSampleSeconds));
+  }
+  const value = Math.max(...subjectSamples);
+  const baseline = Math.max(...baselineSamples);
+  return {
+    name: c.name,
+    description: c.description,
+    baselineDescription: c.baselineDescription,
+    value,
+    baseline,
+    ratio: value / baseline,
+    subjectSamples,
+    baselineSamples,
+  };
+}
+
+/** Throws unless a pass processed what it should have: a broken job must not look fast. */
+export function expectCount(what: string, actual: number, expected: number): void {
+  if (actual !== expected) throw new Error(`${what}: counted ${actual} records, expected ${expected}.`);
+}
+
+function rate(recordsPerSecond: number): string {
+  return `${(recordsPerSecond / 1e6).toFixed(2)} M records/s`;
+}
+
+function spread(samples: readonly number[]): string {
+  return samples.map((s) => (s / 1e6).toFixed(2)).join(', ');
+}
+
+/** The human-readable lines of one result. */
+export function formatResult(r: ComparisonResult): string {
+  return [
+    `${r.name}: ${r.description}`,
+    `  sluice   ${rate(r.value).padStart(20)}   (samples, M/s: ${spread(r.subjectSamples)})`,
+    `  baseline ${rate(r.baseline).padStart(20)}   (samples, M/s: ${spread(r.baselineSamples)})  ${r.baselineDescription}`,
+    `  ratio    ${r.ratio.toFixed(3).padStart(20)}   (sluice / baseline; goal >= 0.5)`,
+  ].join('\n');
+}
+
+/** The machine-readable summary: one JSON object on one line (the last line of stdout). */
+export function formatJson(bench: string, results: readonly ComparisonResult[]): string {
+  return JSON.stringify({
+    bench,
+    results: results.map((r) => ({
+      name: r.name,
+      value: Math.round(r.value),
+      unit: 'records/s',
+      baseline: Math.round(r.baseline),
+      ratio: Number(r.ratio.toFixed(4)),
+    })),
+  });
+}
