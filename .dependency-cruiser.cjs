@@ -1,8 +1,20 @@
 // Layering: a folder under src/ is a layer; a layer imports only layers listed before it
 // (CONVENTIONS.md "Layout"). Cycles are forbidden everywhere.
 const layers = [
-  'core', 'protocol', 'state', 'storage', 'graph', 'api', 'runtime', 'network',
-  'coordinator', 'cluster', 'connectors', 'rest', 'cli', 'testing',
+  'core',
+  'protocol',
+  'state',
+  'storage',
+  'graph',
+  'api',
+  'runtime',
+  'network',
+  'coordinator',
+  'cluster',
+  'connectors',
+  'rest',
+  'cli',
+  'testing',
 ];
 const forbidden = layers.map((layer, i) => ({
   name: `layer-${layer}`,

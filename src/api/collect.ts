@@ -18,7 +18,12 @@ export class CollectResult<T> implements CollectTarget, AsyncIterable<T> {
   /** @internal The job ended; `error` if it failed. */
   close(error?: unknown): void {
     this.done = true;
-    this.failure = error === undefined ? undefined : error instanceof Error ? error : new Error(typeof error === 'string' ? error : 'the job failed', { cause: error });
+    this.failure =
+      error === undefined
+        ? undefined
+        : error instanceof Error
+          ? error
+          : new Error(typeof error === 'string' ? error : 'the job failed', { cause: error });
     this.wake();
   }
 

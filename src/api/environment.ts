@@ -149,7 +149,7 @@ export class StreamExecutionEnvironment implements StreamBuilder {
 
   /** The elements of a collection, in order (parallelism 1). */
   fromCollection<T>(elements: Iterable<T>): DataStream<T> {
-    if (elements == null || typeof (elements)[Symbol.iterator] !== 'function')
+    if (elements == null || typeof elements[Symbol.iterator] !== 'function')
       throw invalidProgram('fromCollection() needs an array or another iterable.');
     return this.fromSource(new CollectionSource([...elements]), 'Collection Source');
   }

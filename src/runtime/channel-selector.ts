@@ -106,6 +106,11 @@ export function createChannelSelector(
     case 'shuffle':
       return new ShuffleSelector(numChannels);
     case 'hash':
-      return new KeyGroupSelector(partitioner.keySelector, consumerMaxParallelism, consumerParallelism, where);
+      return new KeyGroupSelector(
+        partitioner.keySelector,
+        consumerMaxParallelism,
+        consumerParallelism,
+        where,
+      );
   }
 }

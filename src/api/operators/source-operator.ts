@@ -44,7 +44,8 @@ export class SourceOperator<T, Split extends SourceSplit>
     const reader = this.reader;
     let status: InputStatus = 'MORE_AVAILABLE';
     try {
-      for (let n = 0; n < max && status === 'MORE_AVAILABLE' && mayContinue(); n++) status = reader.pollNext(this);
+      for (let n = 0; n < max && status === 'MORE_AVAILABLE' && mayContinue(); n++)
+        status = reader.pollNext(this);
     } catch (e) {
       throw this.userError(e, 'the source reader');
     }
