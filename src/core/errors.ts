@@ -59,6 +59,26 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'The sluice command was called with wrong arguments or a job file that cannot be loaded.',
   },
+  SLUICE_CHECKPOINT_STORAGE_FAILED: {
+    classification: 'external',
+    retryable: true,
+    summary: 'Checkpoint storage could not be read or written (an I/O error from the file system).',
+  },
+  SLUICE_CHECKPOINT_CORRUPT: {
+    classification: 'external',
+    retryable: false,
+    summary: 'A checkpoint metadata or state file is damaged: bad magic, version, length or checksum.',
+  },
+  SLUICE_CHECKPOINT_NOT_FOUND: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A checkpoint, savepoint or one of its state files does not exist where it was looked for.',
+  },
+  SLUICE_CHECKPOINT_STATE_TOO_LARGE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A state handle is larger than jobmanager checkpoint storage allows (5 MB by default).',
+  },
   SLUICE_INTERNAL_ASSERTION: {
     classification: 'internal',
     retryable: false,

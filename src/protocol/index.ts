@@ -1,0 +1,85 @@
+/** The pure checkpoint protocol: barrier alignment, checkpoint accounting, triggering, failure counting, retention, restarts. */
+export {
+  CheckpointingModes,
+  MAX_CHECKPOINTS_TO_TRACK,
+  blockedChannels,
+  createBarrierHandler,
+  isCheckpointPending,
+  processBarrierEvent,
+  type BarrierAbortReason,
+  type BarrierAction,
+  type BarrierEvent,
+  type BarrierHandlerConfig,
+  type BarrierHandlerState,
+  type BarrierTransition,
+  type CheckpointingMode,
+  type TrackedCheckpoint,
+} from './barrier-alignment.js';
+export {
+  CheckpointFailureReasons,
+  failureReasonMessage,
+  isCountedAgainstFailureThreshold,
+  isPreFlight,
+  type CheckpointFailureReason,
+  type CheckpointFailureReasonInfo,
+} from './checkpoint-failure-reason.js';
+export {
+  CheckpointFailureManager,
+  EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE,
+  UNLIMITED_TOLERABLE_FAILURE_NUMBER,
+  type CheckpointFailure,
+  type CheckpointFailureDecision,
+} from './checkpoint-failure-manager.js';
+export {
+  CheckpointRequestDecider,
+  DEFAULT_MAX_QUEUED_REQUESTS,
+  decideCheckpointTrigger,
+  initialPeriodicTriggerDelay,
+  type CheckpointRequestDeciderConfig,
+  type CheckpointRequestFacts,
+  type CheckpointRequestOutcome,
+  type CheckpointTriggerDecision,
+  type CheckpointTriggerRequest,
+  type DroppedRequest,
+} from './checkpoint-request-decider.js';
+export {
+  addCheckpointAndSubsumeOldest,
+  chooseCheckpointToRestore,
+  subsumeCheckpoints,
+  type RestoreDecision,
+  type RetainedCheckpoint,
+  type SkippedCheckpoint,
+  type SubsumedCheckpoint,
+  type SubsumeResult,
+} from './completed-checkpoint-retention.js';
+export {
+  PendingCheckpoint,
+  TaskAcknowledgeResults,
+  type AbortedPendingCheckpoint,
+  type CompletedCheckpointData,
+  type PendingCheckpointInit,
+  type TaskAcknowledgeResult,
+  type TaskAcknowledgement,
+} from './pending-checkpoint.js';
+export {
+  DEFAULT_EXPONENTIAL_DELAY,
+  canRestart,
+  createRestartStrategy,
+  describeRestartStrategy,
+  exponentialBackoff,
+  getBackoffTime,
+  notifyFailure,
+  restartStrategyFromConfig,
+  type ExponentialDelayConfig,
+  type FailureFacts,
+  type FailureRateConfig,
+  type FixedDelayConfig,
+  type NoRestartConfig,
+  type RestartDecision,
+  type RestartStrategyConfig,
+  type RestartStrategyContext,
+  type RestartStrategyOptionValues,
+  type RestartStrategyState,
+  type RestartTransition,
+} from './restart-strategy.js';
+export { SnapshotKinds, isSavepoint, isSynchronous, type SnapshotKind } from './snapshot-kind.js';
