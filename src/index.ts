@@ -9,8 +9,21 @@ export { StreamExecutionEnvironment } from './api/environment.js';
 export { DataStream, KeyedStream, SingleOutputStreamOperator } from './api/datastream.js';
 export { DataStreamSink } from './api/operator-handle.js';
 export { CollectResult } from './api/collect.js';
+export {
+  CheckpointConfig,
+  type CheckpointingMode,
+  type ExternalizedCheckpointRetention,
+} from './api/checkpoint-config.js';
+export { RestartStrategies, type RestartStrategyConfiguration } from './api/restart-strategies.js';
+export type {
+  CheckpointStats,
+  CheckpointStatsSnapshot,
+  CheckpointStatus,
+  RestoredCheckpointStats,
+  SubtaskCheckpointStats,
+} from './api/checkpoint-stats.js';
 export { JobExecutionResult } from './api/execution.js';
-export type { JobClient, JobStatus, VertexMetrics } from './api/execution.js';
+export type { JobCheckpointCounts, JobClient, JobStatus, VertexMetrics } from './api/execution.js';
 export type {
   Collector,
   FilterFunction,

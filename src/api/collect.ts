@@ -1,5 +1,6 @@
 /** The client end of a collect sink: records as they arrive, as an async iterable or an array. */
 import type { CollectTarget } from './execution.js';
+import type { CollectCommit } from './operators/stream-operator.js';
 
 /** Records of `collectAsync()`: iterate while the job runs, or await `toArray()`. */
 export class CollectResult<T> implements CollectTarget, AsyncIterable<T> {
@@ -9,8 +10,16 @@ export class CollectResult<T> implements CollectTarget, AsyncIterable<T> {
   private failure: Error | undefined;
   private waiter: (() => void) | undefined;
 
+  /** Highest checkpoint committed per sink subtask: a re-commit after a restore is ignored. */
+  private readonly committed = new Map<number, number>();
+
   /** @internal */
-  push(records: readonly unknown[]): void {
+  push(records: readonly unknown[], commit?: CollectCommit): void {
+    if (commit) {
+      const last = this.committed.get(commit.subtask);
+      if (last !== undefined && commit.checkpointId <= last) return;
+      this.committed.set(commit.subtask, commit.checkpointId);
+    }
     for (const r of records) this.records.push(r as T);
     this.wake();
   }

@@ -23,6 +23,9 @@ import type { OperatorFactory } from './operators/stream-operator.js';
 import { CollectionSource, NumberSequenceSource } from './source/range-sources.js';
 import type { Source, SourceSplit } from './source/source.js';
 import type { StreamBuilder, TransformationSpec } from './stream-builder.js';
+import { CheckpointConfig, type CheckpointingMode } from './checkpoint-config.js';
+import { faultTolerance } from './fault-tolerance-settings.js';
+import type { RestartStrategyConfiguration } from './restart-strategies.js';
 
 /** Flink's default job name. */
 const DEFAULT_JOB_NAME = 'Sluice Streaming Job';
@@ -103,6 +106,29 @@ export class StreamExecutionEnvironment implements StreamBuilder {
   }
   getBufferTimeout(): number {
     return this.bufferTimeoutMs;
+  }
+
+  // --- fault tolerance ---
+
+  /**
+   * Turns on checkpointing every `intervalMs` (`execution.checkpointing.interval`), optionally
+   * with a mode (`execution.checkpointing.mode`, EXACTLY_ONCE by default).
+   */
+  enableCheckpointing(intervalMs: number, mode?: CheckpointingMode): this {
+    this.getCheckpointConfig().setCheckpointInterval(intervalMs);
+    if (mode !== undefined) this.getCheckpointConfig().setCheckpointingConsistencyMode(mode);
+    return this;
+  }
+
+  /** The checkpoint settings (they write the `execution.checkpointing.*` options). */
+  getCheckpointConfig(): CheckpointConfig {
+    return new CheckpointConfig(this.configuration);
+  }
+
+  /** Sets the restart strategy (the `restart-strategy.*` options), e.g. `RestartStrategies.fixedDelay(3, 1000)`. */
+  setRestartStrategy(strategy: RestartStrategyConfiguration): this {
+    this.configuration.addAll(strategy.options, 'setRestartStrategy()');
+    return this;
   }
 
   // --- sources ---
@@ -251,6 +277,7 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       segmentSize: this.configuration.get(NetworkOptions.MEMORY_SEGMENT_SIZE),
       buffersPerChannel: Math.max(1, this.configuration.get(NetworkOptions.NETWORK_BUFFERS_PER_CHANNEL)),
       maxBuffersPerChannel: this.configuration.get(NetworkOptions.NETWORK_MAX_BUFFERS_PER_CHANNEL),
+      ...faultTolerance(this.configuration),
     };
     // As Flink, executing clears the program: the environment can build and run the next job.
     this.transformations = [];

@@ -1,7 +1,12 @@
 /** What running a job gives back: JobClient, JobExecutionResult, and the executor hook. */
 import type { JobId } from '../core/ids.js';
+import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
+import type { RestartStrategyConfig } from '../protocol/restart-strategy.js';
+import type { CheckpointStorageOptions } from '../storage/create-checkpoint-storage.js';
+import type { CheckpointStatsSnapshot } from './checkpoint-stats.js';
+import type { ExternalizedCheckpointRetention } from './checkpoint-config.js';
 import type { JobGraph } from '../graph/job-graph.js';
-import type { OperatorFactory } from './operators/stream-operator.js';
+import type { CollectCommit, OperatorFactory } from './operators/stream-operator.js';
 
 /** Flink's JobStatus. */
 export type JobStatus =
@@ -17,6 +22,16 @@ export type JobStatus =
   | 'SUSPENDED'
   | 'RECONCILING';
 
+/** Checkpoint counts of a job run. */
+export interface JobCheckpointCounts {
+  readonly completed: number;
+  readonly failed: number;
+  /** How many times the job was restored from a checkpoint or savepoint. */
+  readonly restored: number;
+  /** The id of the checkpoint last restored, if any. */
+  readonly lastRestoredCheckpointId: number | undefined;
+}
+
 /** The outcome of a finished job. */
 export class JobExecutionResult {
   constructor(
@@ -25,6 +40,15 @@ export class JobExecutionResult {
     readonly netRuntime: number,
     /** Merged accumulator values by name. */
     readonly accumulators: Readonly<Record<string, unknown>>,
+    /** Checkpoints taken and restored (all zero without checkpointing). */
+    readonly checkpoints: JobCheckpointCounts = {
+      completed: 0,
+      failed: 0,
+      restored: 0,
+      lastRestoredCheckpointId: undefined,
+    },
+    /** How many times the job restarted after a failure. */
+    readonly numRestarts = 0,
   ) {}
 
   getJobID(): JobId {
@@ -70,11 +94,16 @@ export interface JobClient {
   getJobExecutionResult(): Promise<JobExecutionResult>;
   /** Per-vertex counters, for progress displays. */
   getMetrics(): VertexMetrics[];
+  /** Checkpoint statistics; undefined when checkpointing is off. */
+  getCheckpointStats(): CheckpointStatsSnapshot | undefined;
+  /** How many times the job restarted after a failure so far. */
+  getNumRestarts(): number;
 }
 
 /** Where collected records (executeAndCollect / collectAsync) are delivered in the client. */
 export interface CollectTarget {
-  push(records: readonly unknown[]): void;
+  /** Takes records; with `commit`, only once per (subtask, checkpoint), in increasing checkpoints. */
+  push(records: readonly unknown[], commit?: CollectCommit): void;
 }
 
 /** A submitted pipeline: the job graph plus the client-side ends of its collect sinks. */
@@ -86,6 +115,30 @@ export interface PipelineSubmission {
   readonly segmentSize: number;
   readonly buffersPerChannel: number;
   readonly maxBuffersPerChannel: number;
+  /** Checkpointing settings; undefined when `execution.checkpointing.interval` is not set. */
+  readonly checkpointing: CheckpointingSubmission | undefined;
+  /** The restart strategy (already resolved with Flink's defaults). */
+  readonly restartStrategy: RestartStrategyConfig;
+  /** `execution.state-recovery.path`: a checkpoint or savepoint to start from. */
+  readonly restorePath: string | undefined;
+  /** `execution.state-recovery.ignore-unclaimed-state`. */
+  readonly ignoreUnclaimedState: boolean;
+}
+
+/** Checkpoint settings of a submission (Flink's option names in comments). */
+export interface CheckpointingSubmission {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly minPauseMs: number;
+  readonly maxConcurrent: number;
+  readonly tolerableFailures: number;
+  readonly mode: CheckpointingMode;
+  readonly numRetained: number;
+  readonly historySize: number;
+  /** execution.checkpointing.externalized-checkpoint-retention */
+  readonly retention: ExternalizedCheckpointRetention;
+  /** execution.checkpointing.storage / dir / data-inline-threshold */
+  readonly storage: CheckpointStorageOptions;
 }
 
 /** Runs submitted pipelines (local inline now; the cluster later). */

@@ -9,7 +9,12 @@ import type { AccumulatorRegistry } from '../api/accumulators.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type { OperatorEvent, OperatorFactory } from '../api/operators/stream-operator.js';
 import type { JobEdge } from '../graph/job-graph.js';
-import type { DeployedJob, JobMasterGateway, TaskManagerGateway } from '../coordinator/job-master.js';
+import type {
+  DeployedJob,
+  DeploymentAttempt,
+  JobMasterGateway,
+  TaskManagerGateway,
+} from '../coordinator/job-master.js';
 import { connectInMemory } from '../network/in-memory-transport.js';
 import { consumersOf, producersOf } from '../runtime/channel-wiring.js';
 import { createChannelSelector } from '../runtime/channel-selector.js';
@@ -31,7 +36,7 @@ export class InlineTaskManager implements TaskManagerGateway {
     private readonly clock: Clock = SystemClock,
   ) {}
 
-  deploy(submission: PipelineSubmission, master: JobMasterGateway): DeployedJob {
+  deploy(submission: PipelineSubmission, master: JobMasterGateway, attempt: DeploymentAttempt): DeployedJob {
     const { jobGraph } = submission;
     const channels = new Map<string, InputChannel>();
     const gates = jobGraph.vertices.map((vertex) =>
@@ -86,7 +91,7 @@ export class InlineTaskManager implements TaskManagerGateway {
           jobId: jobGraph.jobId,
           vertex,
           subtaskIndex: i,
-          attemptNumber: 0,
+          attemptNumber: attempt.attemptNumber,
           inputGate: gates[vertex.index]![i],
           writers,
           scheduler: this.scheduler,
@@ -95,10 +100,13 @@ export class InlineTaskManager implements TaskManagerGateway {
           listener: {
             onTaskStateChanged: (_t, state, error) =>
               master.onTaskStateChanged(vertex.index, i, state, error),
+            onTaskEnded: () => master.onTaskEnded(vertex.index, i),
           },
+          checkpointing: attempt.checkpointing?.(vertex.index, i),
+          restore: attempt.restore?.get(`${vertex.index}:${i}`),
           sendOperatorEvent: (operatorId, subtask, event) =>
             master.onOperatorEvent(operatorId, subtask, event),
-          collect: (collectId, records) => master.onCollect(collectId, records),
+          collect: (collectId, records, commit) => master.onCollect(collectId, records, commit),
         });
       }),
     );
@@ -107,9 +115,21 @@ export class InlineTaskManager implements TaskManagerGateway {
       return vertex ? tasks[vertex.index]![subtask] : undefined;
     };
     for (const row of tasks) for (const task of row) task.start();
+    const all = () => tasks.flat();
     return {
       cancel: () => {
-        for (const row of tasks) for (const task of row) task.cancel();
+        for (const task of all()) task.cancel();
+      },
+      triggerCheckpoint: (vertexIndex, subtask, checkpointId, timestamp) =>
+        tasks[vertexIndex]?.[subtask]?.triggerCheckpoint(checkpointId, timestamp),
+      notifyCheckpointComplete: (checkpointId) => {
+        for (const task of all()) task.notifyCheckpointComplete(checkpointId);
+      },
+      notifyCheckpointAborted: (checkpointId) => {
+        for (const task of all()) task.notifyCheckpointAborted(checkpointId);
+      },
+      finishAll: () => {
+        for (const task of all()) task.finishAfterEnd();
       },
       sendOperatorEvent: (operatorId: OperatorId, subtask: number, event: OperatorEvent) =>
         taskOf(operatorId, subtask)?.deliverOperatorEvent(operatorId, event),

@@ -1,12 +1,16 @@
 /**
- * The JobManager side of one job: hosts the source coordinators, deploys the job through a
- * TaskManager gateway, follows every task's state, and decides the job's status and result.
+ * The JobManager side of one job: hosts the source coordinators and the checkpoint coordinator,
+ * deploys the job through a TaskManager gateway, follows every task, and on a failure applies
+ * the restart strategy: cancel everything, restore from the latest completed checkpoint (falling
+ * back to older ones that can be read), redeploy.
  */
-import { SluiceError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
+import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
+import { MsgpackSerializer } from '../core/serializer.js';
 import { mergeAccumulators, type AccumulatorRegistry } from '../api/accumulators.js';
+import type { CheckpointStatsSnapshot } from '../api/checkpoint-stats.js';
 import {
   JobExecutionResult,
   type JobClient,
@@ -16,37 +20,96 @@ import {
 } from '../api/execution.js';
 import type { OperatorEvent } from '../api/operators/stream-operator.js';
 import type { SourceSplit } from '../api/source/source.js';
+import type { CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
+import {
+  createRestartStrategy,
+  notifyFailure,
+  type RestartStrategyState,
+} from '../protocol/restart-strategy.js';
+import type {
+  OperatorSubtaskState,
+  SubtaskCheckpointMetrics,
+  TaskCheckpointGateway,
+  TaskRestoreState,
+} from '../runtime/checkpoint-gateway.js';
 import type { ExecutionState } from '../runtime/task.js';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
+import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
+import { CheckpointCoordinator, type TaskRef } from './checkpoint-coordinator.js';
+import { restoreLatest, restoreFromPath } from './job-restore.js';
 import { SourceCoordinator } from './source-coordinator.js';
 
 /** What TaskManagers report back to the JobMaster. */
 export interface JobMasterGateway {
   onTaskStateChanged(vertexIndex: number, subtask: number, state: ExecutionState, error?: Error): void;
+  onTaskEnded(vertexIndex: number, subtask: number): void;
   onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
-  onCollect(collectId: string, records: readonly unknown[]): void;
+  onCollect(
+    collectId: string,
+    records: readonly unknown[],
+    commit: { checkpointId: number; subtask: number } | undefined,
+  ): void;
+  acknowledgeCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    state: readonly OperatorSubtaskState[],
+    metrics: SubtaskCheckpointMetrics,
+  ): void;
+  declineCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    reason: CheckpointFailureReason,
+    error?: Error,
+  ): void;
 }
 
 /** A job deployed on TaskManagers, as the JobMaster controls it. */
 export interface DeployedJob {
   cancel(): void;
   sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
+  triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void;
+  notifyCheckpointComplete(checkpointId: number): void;
+  notifyCheckpointAborted(checkpointId: number): void;
+  /** Every task ended: let them all close and finish. */
+  finishAll(): void;
   metrics(): VertexMetrics[];
   accumulators(): AccumulatorRegistry[];
 }
 
+/** One deployment of the job (the first, or one after a restart). */
+export interface DeploymentAttempt {
+  readonly attemptNumber: number;
+  /** Restore state by `${vertexIndex}:${subtask}`. */
+  readonly restore: ReadonlyMap<string, TaskRestoreState> | undefined;
+  /** Per-task checkpoint gateway factory; undefined without checkpointing. */
+  readonly checkpointing: ((vertexIndex: number, subtask: number) => TaskCheckpointGateway) | undefined;
+}
+
 /** Deploys all subtasks of a job (in-process now; over RPC in the cluster). */
 export interface TaskManagerGateway {
-  deploy(submission: PipelineSubmission, master: JobMasterGateway): DeployedJob;
+  deploy(submission: PipelineSubmission, master: JobMasterGateway, attempt: DeploymentAttempt): DeployedJob;
 }
+
+const enumeratorStateName = (operatorId: OperatorId) => `enumerator:${operatorId}`;
 
 /** Runs one job from deployment to a terminal status. */
 export class JobMaster implements JobMasterGateway, JobClient {
   private status: JobStatus = 'CREATED';
   private deployed: DeployedJob | undefined;
-  private readonly coordinators = new Map<OperatorId, SourceCoordinator<SourceSplit>>();
-  private readonly taskStates: ExecutionState[][];
+  private coordinators = new Map<OperatorId, SourceCoordinator<SourceSplit>>();
+  private taskStates: ExecutionState[][] = [];
+  private ended: boolean[][] = [];
+  private endedCount = 0;
   private finishedTasks = 0;
+  private attemptNumber = 0;
+  private numRestarts = 0;
+  private restartState: RestartStrategyState;
   private startedAt = 0;
+  private readonly storage: CheckpointStorage | undefined;
+  private readonly checkpoints: CheckpointCoordinator | undefined;
+  private readonly enumeratorSerializer = new MsgpackSerializer<unknown>();
   private readonly result: Promise<JobExecutionResult>;
   private settle!: { resolve: (r: JobExecutionResult) => void; reject: (e: Error) => void };
   private readonly log = logger('job-master');
@@ -56,12 +119,33 @@ export class JobMaster implements JobMasterGateway, JobClient {
     private readonly taskManagers: TaskManagerGateway,
     private readonly clock: Clock,
   ) {
-    this.taskStates = submission.jobGraph.vertices.map((v) =>
-      new Array<ExecutionState>(v.parallelism).fill('CREATED'),
-    );
+    this.restartState = createRestartStrategy(submission.restartStrategy);
     this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     // The caller may only look at the result later; never report it as unhandled meanwhile.
     this.result.catch(() => {});
+    const cp = submission.checkpointing;
+    if (cp) {
+      this.storage = createCheckpointStorage(cp.storage);
+      this.checkpoints = new CheckpointCoordinator(cp, {
+        jobId: this.jobId,
+        jobName: this.jobName,
+        clock,
+        storage: this.storage,
+        plan: () => this.checkpointPlan(),
+        triggerTask: (t, id, ts) => this.deployed?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts),
+        notifyComplete: (id) => this.deployed?.notifyCheckpointComplete(id),
+        notifyAborted: (id) => this.deployed?.notifyCheckpointAborted(id),
+        snapshotMasterStates: (id) => this.snapshotEnumerators(id),
+        operators: () =>
+          submission.jobGraph.streamGraph.nodes.map((n) => ({
+            operatorId: n.operatorId,
+            ...(n.transformation.uid === undefined ? {} : { uid: n.transformation.uid }),
+            parallelism: n.parallelism,
+            maxParallelism: n.maxParallelism,
+          })),
+        failJob: (error) => this.handleFailure(error),
+      });
+    }
   }
 
   get jobId() {
@@ -71,43 +155,160 @@ export class JobMaster implements JobMasterGateway, JobClient {
     return this.submission.jobGraph.jobName;
   }
 
-  /** Starts the source coordinators, then deploys every subtask. */
+  /** Deploys the job (restoring from `execution.state-recovery.path` if set). */
   start(): void {
     this.startedAt = this.clock.now();
     this.status = 'RUNNING';
     this.log.info({ jobId: this.jobId, job: this.jobName }, 'job submitted');
+    void this.deployAttempt();
+  }
+
+  private async deployAttempt(): Promise<void> {
+    const attempt = this.attemptNumber;
+    let restore: Awaited<ReturnType<typeof restoreLatest>>;
     try {
-      for (const vertex of this.submission.jobGraph.vertices) {
-        const head = vertex.chain[0]!;
-        const source = head.transformation.operator.source;
-        if (!source) continue;
-        const coordinator = new SourceCoordinator(source, vertex.parallelism, (subtask, event) =>
-          this.deployed?.sendOperatorEvent(head.operatorId, subtask, event),
-        );
-        this.coordinators.set(head.operatorId, coordinator);
-      }
-      this.deployed = this.taskManagers.deploy(this.submission, this);
-      for (const c of this.coordinators.values()) c.start();
+      restore =
+        attempt === 0 && this.submission.restorePath !== undefined
+          ? await restoreFromPath(this.submission, this.submission.restorePath)
+          : this.checkpoints && this.storage
+            ? await restoreLatest(this.submission, this.storage, this.checkpoints.completedCheckpoints)
+            : undefined;
     } catch (e) {
-      this.failJob(e instanceof Error ? e : new Error(String(e)));
+      // Nothing to restore from: restarting again cannot help.
+      return this.failJob(e instanceof Error ? e : new Error(String(e)));
+    }
+    if (isJobTerminal(this.status) || attempt !== this.attemptNumber) return;
+    if (restore) {
+      this.checkpoints?.adoptRestored(restore.checkpoint);
+      this.checkpoints?.stats.reportRestored({
+        id: restore.checkpoint.checkpointId,
+        restoreTimestamp: this.clock.now(),
+        isSavepoint: restore.checkpoint.metadata.isSavepoint,
+        externalPath: restore.checkpoint.externalPointer,
+      });
+      this.lastRestoredId = restore.checkpoint.checkpointId;
+      this.restoredCount++;
+      this.log.info(
+        {
+          jobId: this.jobId,
+          checkpointId: restore.checkpoint.checkpointId,
+          path: restore.checkpoint.externalPointer,
+        },
+        `restoring job from checkpoint ${restore.checkpoint.checkpointId} (${restore.checkpoint.externalPointer})`,
+      );
+    }
+    const vertices = this.submission.jobGraph.vertices;
+    this.taskStates = vertices.map((v) => new Array<ExecutionState>(v.parallelism).fill('CREATED'));
+    this.ended = vertices.map((v) => new Array<boolean>(v.parallelism).fill(false));
+    this.endedCount = 0;
+    this.finishedTasks = 0;
+    try {
+      this.coordinators = new Map();
+      for (const vertex of vertices) {
+        const head = vertex.chain[0]!;
+        if (!head.transformation.operator.source) continue;
+        this.coordinators.set(
+          head.operatorId,
+          new SourceCoordinator(head.transformation.operator.source, vertex.parallelism, (subtask, event) =>
+            this.deployed?.sendOperatorEvent(head.operatorId, subtask, event),
+          ),
+        );
+      }
+      const checkpoints = this.checkpoints;
+      this.deployed = this.taskManagers.deploy(this.submission, this, {
+        attemptNumber: attempt,
+        restore: restore?.plan.tasks,
+        checkpointing:
+          checkpoints && this.submission.checkpointing && this.storage
+            ? this.taskGatewayFactory(checkpoints, this.storage)
+            : undefined,
+      });
+      for (const [operatorId, c] of this.coordinators) {
+        const bytes = restore?.plan.masterStates.get(enumeratorStateName(operatorId));
+        c.start(
+          bytes === undefined ? undefined : this.enumeratorSerializer.deserialize(bytes, 0, bytes.length),
+        );
+      }
+      this.status = 'RUNNING';
+      checkpoints?.startCheckpointScheduler();
+    } catch (e) {
+      this.handleFailure(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
+  private lastRestoredId: number | undefined;
+  private restoredCount = 0;
+
+  private taskGatewayFactory(checkpoints: CheckpointCoordinator, storage: CheckpointStorage) {
+    const mode = this.submission.checkpointing!.mode;
+    return (vertexIndex: number, subtask: number): TaskCheckpointGateway => ({
+      mode,
+      storage,
+      location: (id) => checkpoints.location(id),
+      acknowledgeCheckpoint: (id, state, metrics) =>
+        this.acknowledgeCheckpoint(vertexIndex, subtask, id, state, metrics),
+      declineCheckpoint: (id, reason, error) =>
+        this.declineCheckpoint(vertexIndex, subtask, id, reason, error),
+    });
+  }
+
+  private checkpointPlan(): { trigger: TaskRef[]; ack: TaskRef[] } | undefined {
+    if (this.status !== 'RUNNING' || !this.deployed) return undefined;
+    const vertices = this.submission.jobGraph.vertices;
+    const trigger: TaskRef[] = [];
+    const ack: TaskRef[] = [];
+    for (const v of vertices)
+      for (let s = 0; s < v.parallelism; s++) {
+        if (this.taskStates[v.index]![s] !== 'RUNNING') return undefined;
+        const ref = { key: `${v.index}:${s}`, vertexIndex: v.index, subtask: s };
+        ack.push(ref);
+        // Sources start barriers; tasks that ended get no more barriers, so they are triggered too.
+        if (v.inputs.length === 0 || this.ended[v.index]![s]) trigger.push(ref);
+      }
+    if (this.endedCount === ack.length) return undefined;
+    return { trigger, ack };
+  }
+
+  private snapshotEnumerators(checkpointId: number): { name: string; data: Uint8Array }[] {
+    const out = [];
+    for (const [operatorId, c] of this.coordinators) {
+      const bytes = this.enumeratorSerializer.serialize(c.snapshotState(checkpointId));
+      out.push({ name: enumeratorStateName(operatorId), data: bytes.slice() });
+    }
+    return out;
+  }
+
+  // --- from TaskManagers (asynchronous, as over RPC) ---
+
   onTaskStateChanged(vertexIndex: number, subtask: number, state: ExecutionState, error?: Error): void {
-    this.taskStates[vertexIndex]![subtask] = state;
-    if (isJobTerminal(this.status)) return;
-    if (state === 'FAILED') this.failJob(error ?? new Error('a task failed without an error'));
+    const row = this.taskStates[vertexIndex];
+    if (!row) return;
+    row[subtask] = state;
+    if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
+    if (state === 'FAILED') this.handleFailure(error ?? new Error('a task failed without an error'));
     else if (state === 'FINISHED' && ++this.finishedTasks === this.totalTasks()) this.finishJob();
   }
 
-  onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
-    // Events cross to the JobManager asynchronously, as over RPC: never re-enter a task's slice.
+  onTaskEnded(vertexIndex: number, subtask: number): void {
     queueMicrotask(() => {
-      if (isJobTerminal(this.status)) return;
+      if (this.status !== 'RUNNING' || this.ended[vertexIndex]?.[subtask] !== false) return;
+      this.ended[vertexIndex][subtask] = true;
+      this.checkpoints?.notifyTaskEnded({ key: `${vertexIndex}:${subtask}`, vertexIndex, subtask });
+      if (++this.endedCount === this.totalTasks()) {
+        // Every task ended: no checkpoint can start any more; let them all finish.
+        this.checkpoints?.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
+        this.deployed?.finishAll();
+      }
+    });
+  }
+
+  onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
+    queueMicrotask(() => {
+      if (this.status !== 'RUNNING') return;
       try {
         this.coordinators.get(operatorId)?.handleEventFromOperator(subtask, event);
       } catch (e) {
-        this.failJob(
+        this.handleFailure(
           new SluiceError(
             'SLUICE_USER_FUNCTION_FAILED',
             `the split enumerator of a source failed: ${String(e)}`,
@@ -120,12 +321,85 @@ export class JobMaster implements JobMasterGateway, JobClient {
     });
   }
 
-  onCollect(collectId: string, records: readonly unknown[]): void {
-    this.submission.collectTargets.get(collectId)?.push(records);
+  onCollect(
+    collectId: string,
+    records: readonly unknown[],
+    commit: { checkpointId: number; subtask: number } | undefined,
+  ): void {
+    this.submission.collectTargets.get(collectId)?.push(records, commit);
+  }
+
+  acknowledgeCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    state: readonly OperatorSubtaskState[],
+    metrics: SubtaskCheckpointMetrics,
+  ): void {
+    queueMicrotask(() =>
+      this.checkpoints?.receiveAcknowledgeMessage(`${vertexIndex}:${subtask}`, checkpointId, state, metrics),
+    );
+  }
+
+  declineCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    reason: CheckpointFailureReason,
+    error?: Error,
+  ): void {
+    queueMicrotask(() =>
+      this.checkpoints?.receiveDeclineMessage(`${vertexIndex}:${subtask}`, checkpointId, reason, error),
+    );
   }
 
   private totalTasks(): number {
     return this.taskStates.reduce((n, v) => n + v.length, 0);
+  }
+
+  /** A task failed (or checkpoints failed too often): restart if the strategy allows, else fail. */
+  private handleFailure(error: Error): void {
+    if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
+    this.checkpoints?.stopCheckpointScheduler('JOB_FAILOVER_REGION');
+    this.deployed?.cancel();
+    this.deployed = undefined;
+    this.closeCoordinators();
+    const { state, decision } = notifyFailure(this.restartState, {
+      now: this.clock.now(),
+      random: Math.random(),
+    });
+    this.restartState = state;
+    if (decision.kind === 'fail') {
+      this.log.error({ jobId: this.jobId, job: this.jobName, err: error }, `job failed: ${decision.reason}`);
+      return this.failJob(error);
+    }
+    this.status = 'RESTARTING';
+    this.numRestarts++;
+    this.log.warn(
+      {
+        jobId: this.jobId,
+        job: this.jobName,
+        err: error,
+        delayMs: decision.delayMs,
+        restart: this.numRestarts,
+      },
+      `job failed over (restart ${this.numRestarts} in ${decision.delayMs} ms): ${error.message}`,
+    );
+    this.clock.schedule(decision.delayMs, () => {
+      if (this.status !== 'RESTARTING') return;
+      this.attemptNumber++;
+      void this.deployAttempt();
+    });
+  }
+
+  private counts() {
+    const stats = this.checkpoints?.stats.snapshot();
+    return {
+      completed: stats?.counts.completed ?? 0,
+      failed: stats?.counts.failed ?? 0,
+      restored: this.restoredCount,
+      lastRestoredCheckpointId: this.lastRestoredId,
+    };
   }
 
   private finishJob(): void {
@@ -133,9 +407,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
     this.closeCoordinators();
     const runtime = this.clock.now() - this.startedAt;
     this.log.info({ jobId: this.jobId, job: this.jobName, runtimeMs: runtime }, 'job finished');
-    this.settle.resolve(
-      new JobExecutionResult(this.jobId, runtime, mergeAccumulators(this.deployed?.accumulators() ?? [])),
+    const result = new JobExecutionResult(
+      this.jobId,
+      runtime,
+      mergeAccumulators(this.deployed?.accumulators() ?? []),
+      this.counts(),
+      this.numRestarts,
     );
+    void this.shutdownCheckpoints('FINISHED').finally(() => this.settle.resolve(result));
   }
 
   private failJob(error: Error): void {
@@ -144,8 +423,18 @@ export class JobMaster implements JobMasterGateway, JobClient {
     this.deployed?.cancel();
     this.closeCoordinators();
     this.status = 'FAILED';
-    this.log.error({ jobId: this.jobId, job: this.jobName, err: error }, 'job failed');
-    this.settle.reject(error);
+    void this.shutdownCheckpoints('FAILED').finally(() => this.settle.reject(error));
+  }
+
+  /** Keeps or deletes checkpoints per `externalized-checkpoint-retention`, as Flink. */
+  private async shutdownCheckpoints(outcome: 'FINISHED' | 'FAILED' | 'CANCELED'): Promise<void> {
+    if (!this.checkpoints) return;
+    const retention = this.submission.checkpointing!.retention;
+    const keep =
+      outcome === 'FAILED'
+        ? retention !== 'NO_EXTERNALIZED_CHECKPOINTS'
+        : outcome === 'CANCELED' && retention === 'RETAIN_ON_CANCELLATION';
+    await this.checkpoints.shutdown(keep);
   }
 
   private closeCoordinators(): void {
@@ -156,6 +445,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
         this.log.warn({ err: e }, 'closing a split enumerator failed');
       }
     }
+    this.coordinators = new Map();
   }
 
   // --- JobClient ---
@@ -163,18 +453,17 @@ export class JobMaster implements JobMasterGateway, JobClient {
     return this.status;
   }
 
-  cancel(): Promise<void> {
-    if (!isJobTerminal(this.status)) {
-      this.status = 'CANCELLING';
-      this.deployed?.cancel();
-      this.closeCoordinators();
-      this.status = 'CANCELED';
-      this.log.info({ jobId: this.jobId, job: this.jobName }, 'job cancelled');
-      this.settle.reject(
-        new SluiceError('SLUICE_JOB_CANCELLED', `job '${this.jobName}' (${this.jobId}) was cancelled.`),
-      );
-    }
-    return Promise.resolve();
+  async cancel(): Promise<void> {
+    if (isJobTerminal(this.status)) return;
+    this.status = 'CANCELLING';
+    this.deployed?.cancel();
+    this.closeCoordinators();
+    this.status = 'CANCELED';
+    this.log.info({ jobId: this.jobId, job: this.jobName }, 'job cancelled');
+    await this.shutdownCheckpoints('CANCELED');
+    this.settle.reject(
+      new SluiceError('SLUICE_JOB_CANCELLED', `job '${this.jobName}' (${this.jobId}) was cancelled.`),
+    );
   }
 
   getJobExecutionResult(): Promise<JobExecutionResult> {
@@ -183,6 +472,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
 
   getMetrics(): VertexMetrics[] {
     return this.deployed?.metrics() ?? [];
+  }
+
+  getCheckpointStats(): CheckpointStatsSnapshot | undefined {
+    return this.checkpoints?.stats.snapshot();
+  }
+
+  getNumRestarts(): number {
+    return this.numRestarts;
   }
 }
 

@@ -13,9 +13,15 @@ export class SourceCoordinator<Split extends SourceSplit> implements SplitEnumer
     private readonly sendToReader: (subtask: number, event: OperatorEvent) => void,
   ) {}
 
-  /** Creates and starts the enumerator and registers every reader subtask. */
-  start(): void {
-    this.enumerator = this.source.createEnumerator(this);
+  /**
+   * Creates (or, with `restoredState`, restores) and starts the enumerator, and registers every
+   * reader subtask.
+   */
+  start(restoredState?: unknown): void {
+    this.enumerator =
+      restoredState === undefined
+        ? this.source.createEnumerator(this)
+        : this.source.restoreEnumerator(this, restoredState);
     this.enumerator.start();
     for (let i = 0; i < this.parallelism; i++) {
       this.readers.add(i);
@@ -29,6 +35,11 @@ export class SourceCoordinator<Split extends SourceSplit> implements SplitEnumer
     if (!enumerator) return;
     if (event.kind === 'request-split') enumerator.handleSplitRequest(subtask);
     else if (event.kind === 'source-event') enumerator.handleSourceEvent?.(subtask, event.event);
+  }
+
+  /** The enumerator's state for checkpoint `checkpointId` (taken when the checkpoint is triggered). */
+  snapshotState(checkpointId: number): unknown {
+    return this.enumerator?.snapshotState(checkpointId);
   }
 
   close(): void {

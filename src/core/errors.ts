@@ -79,6 +79,18 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'A state handle is larger than jobmanager checkpoint storage allows (5 MB by default).',
   },
+  SLUICE_CHECKPOINT_FAILED: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      'More consecutive checkpoints failed than execution.checkpointing.tolerable-failed-checkpoints allows.',
+  },
+  SLUICE_RESTORE_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'A job cannot be restored from the given checkpoint or savepoint (unusable, or not matching the job).',
+  },
   SLUICE_INTERNAL_ASSERTION: {
     classification: 'internal',
     retryable: false,

@@ -1,5 +1,5 @@
 /** Builds a vertex's operator chain for one subtask: operators wired by direct call. */
-import type { JobId } from '../core/ids.js';
+import type { JobId, OperatorId } from '../core/ids.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type {
@@ -11,6 +11,7 @@ import type {
 } from '../api/operators/stream-operator.js';
 import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import { OperatorStateBackend } from '../state/operator-state-backend.js';
 import type { RecordWriter } from './record-writer.js';
 
 /** Sends each record to several outputs (an operator with more than one consumer). */
@@ -24,11 +25,19 @@ class FanOutOutput implements Output<unknown> {
 /** Drops records (the output of a sink). */
 const NO_OUTPUT: Output<unknown> = { collect: () => {} };
 
-/** The chain of one subtask: operators head first, and the keyed backends they own. */
+/** One operator of a subtask's chain with the state backends it owns. */
+export interface ChainedOperator {
+  readonly operatorId: OperatorId;
+  readonly operator: StreamOperator;
+  readonly keyedStateBackend: KeyedStateBackend | undefined;
+  readonly operatorStateBackend: OperatorStateBackend;
+}
+
+/** The chain of one subtask: operators head first. */
 export interface OperatorChain {
   readonly operators: readonly StreamOperator[];
   readonly head: StreamOperator;
-  readonly backends: readonly KeyedStateBackend[];
+  readonly entries: readonly ChainedOperator[];
 }
 
 /** What building a chain needs from the task. */
@@ -40,6 +49,7 @@ export interface ChainContext {
   readonly writers: ReadonlyMap<JobEdge<OperatorFactory>, RecordWriter>;
   readonly timeService: ProcessingTimeService;
   readonly services: TaskServices;
+  readonly checkpointingEnabled: boolean;
 }
 
 /** Creates, wires and sets up the operators of `ctx.vertex` for one subtask. */
@@ -47,7 +57,7 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
   const { vertex } = ctx;
   const operators = new Map(vertex.chain.map((node) => [node, node.transformation.operator.create()]));
   const writerOf = new Map([...ctx.writers].map(([edge, writer]) => [edge.streamEdge, writer]));
-  const backends: KeyedStateBackend[] = [];
+  const entries: ChainedOperator[] = [];
   for (const node of vertex.chain) {
     const outputs: Output<unknown>[] = node.outEdges.map((e) => operators.get(e.target) ?? writerOf.get(e)!);
     const output =
@@ -62,8 +72,14 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
           ctx.subtaskIndex,
         ),
       });
-      backends.push(keyedStateBackend);
     }
+    const operatorStateBackend = new OperatorStateBackend();
+    entries.push({
+      operatorId: node.operatorId,
+      operator: operators.get(node)!,
+      keyedStateBackend,
+      operatorStateBackend,
+    });
     operators.get(node)!.setup(
       {
         jobId: ctx.jobId,
@@ -75,6 +91,8 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
         maxParallelism: node.maxParallelism,
         attemptNumber: ctx.attemptNumber,
         keyedStateBackend,
+        operatorStateBackend,
+        checkpointingEnabled: ctx.checkpointingEnabled,
         timeService: ctx.timeService,
         services: ctx.services,
       },
@@ -82,5 +100,5 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
     );
   }
   const ordered = vertex.chain.map((n) => operators.get(n)!);
-  return { operators: ordered, head: ordered[0]!, backends };
+  return { operators: ordered, head: ordered[0]!, entries };
 }

@@ -6,18 +6,27 @@
  */
 import type { Cancellable, Clock } from '../core/clock.js';
 import { SluiceError, invariant } from '../core/errors.js';
-import type { JobId, OperatorId } from '../core/ids.js';
+import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type { AccumulatorRegistry } from '../api/accumulators.js';
 import { SourceOperator } from '../api/operators/source-operator.js';
 import type {
+  CollectCommit,
   OperatorEvent,
   OperatorFactory,
   ProcessingTimeService,
   StreamOperator,
   TaskServices,
 } from '../api/operators/stream-operator.js';
+import {
+  createBarrierHandler,
+  processBarrierEvent,
+  type BarrierEvent,
+  type BarrierHandlerState,
+} from '../protocol/barrier-alignment.js';
 import { END_OF_PARTITION, isBuffer } from './channel-event.js';
+import type { TaskCheckpointGateway, TaskRestoreState } from './checkpoint-gateway.js';
+import { SubtaskCheckpointCoordinator } from './subtask-checkpoint-coordinator.js';
 import type { InputChannel, InputGate } from './input-gate.js';
 import { Mailbox } from './mailbox.js';
 import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
@@ -36,6 +45,12 @@ export function isTerminal(state: ExecutionState): boolean {
 /** Told about every state change of a task. */
 export interface TaskListener {
   onTaskStateChanged(task: Task, state: ExecutionState, error?: Error): void;
+  /**
+   * The task reached the end of its input and sent end-of-partition downstream. It stays
+   * RUNNING (answering checkpoint triggers) until `finishAfterEnd()`: tasks finish together once
+   * all have ended, so that every checkpoint until then covers every task consistently.
+   */
+  onTaskEnded(task: Task): void;
 }
 
 /** Everything a task needs from the TaskManager that deploys it. */
@@ -51,8 +66,12 @@ export interface TaskDeployment {
   /** `execution.buffer-timeout.interval` in ms; 0 flushes after every slice, -1 never. */
   readonly bufferTimeoutMs: number;
   readonly listener: TaskListener;
+  /** The line to the checkpoint coordinator; undefined when checkpointing is off. */
+  readonly checkpointing: TaskCheckpointGateway | undefined;
+  /** State to restore before the operators open; undefined for a fresh start. */
+  readonly restore: TaskRestoreState | undefined;
   sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
-  collect(collectId: string, records: readonly unknown[]): void;
+  collect(collectId: string, records: readonly unknown[], commit: CollectCommit | undefined): void;
 }
 
 /** Source records emitted per slice at most, so letters (timers, splits) are not starved. */
@@ -73,7 +92,15 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   private pendingAsync = 0;
   private waitingForOutput = false;
   private waitingForSource = false;
-  private endPhase: 0 | 1 | 2 = 0;
+  /** 0 running, 1 input ended (endInput called), 2 ended (end-of-partition sent), 3 finishing. */
+  private endPhase: 0 | 1 | 2 | 3 = 0;
+  private checkpoints: SubtaskCheckpointCoordinator | undefined;
+  private barriers: BarrierHandlerState | undefined;
+  private readonly barrierTimestamps = new Map<number, number>();
+  private alignmentStart = 0;
+  private alignmentStartBytes = 0;
+  private alignmentStartDelay = 0;
+  private bytesProcessed = 0;
   // Position inside the network buffer being processed, so an async pause can resume mid-buffer.
   private buffer: Uint8Array | undefined;
   private bufferPos = 0;
@@ -111,10 +138,27 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         writers: d.writers,
         timeService: this,
         services: this,
+        checkpointingEnabled: d.checkpointing !== undefined,
       });
       if (this.chain.head instanceof SourceOperator)
         this.source = this.chain.head as SourceOperator<unknown, never>;
+      this.restoreState();
       for (let i = this.chain.operators.length - 1; i >= 0; i--) this.chain.operators[i]!.open();
+      if (d.checkpointing) {
+        this.checkpoints = new SubtaskCheckpointCoordinator(
+          this.name,
+          this.chain.entries,
+          this.writers,
+          d.checkpointing,
+          this.clock,
+          () => !isTerminal(this.state),
+        );
+        if (d.inputGate && d.inputGate.channels.length > 0)
+          this.barriers = createBarrierHandler({
+            numberOfChannels: d.inputGate.channels.length,
+            mode: d.checkpointing.mode,
+          });
+      }
       if (d.inputGate) d.inputGate.onData = () => this.wake();
       if (d.bufferTimeoutMs > 0) this.scheduleFlush();
       this.transition('RUNNING');
@@ -122,6 +166,56 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  /** Restores the backends from the deployment's restore state, then initializes the operators. */
+  private restoreState(): void {
+    const restore = this.deployment.restore;
+    for (const entry of this.chain.entries) {
+      const state = restore?.operators.get(entry.operatorId);
+      if (state) {
+        if (state.keyed.length > 0) entry.keyedStateBackend?.restore(state.keyed);
+        if (state.operator) entry.operatorStateBackend.restore(state.operator);
+      }
+      entry.operator.initializeState(restore !== undefined);
+    }
+  }
+
+  /** Takes checkpoint `checkpointId` on the coordinator's word (sources, and tasks that ended). */
+  triggerCheckpoint(checkpointId: number, triggerTimestamp: number): void {
+    this.enqueue(`trigger checkpoint ${checkpointId}`, () => {
+      if (!this.checkpoints || this.state !== 'RUNNING') return;
+      // A task that ended sent end-of-partition already: downstream counts that as aligned.
+      this.checkpoints.performCheckpoint(checkpointId, {
+        triggerTimestamp,
+        emitBarrier: this.endPhase < 2,
+        alignmentDurationMs: 0,
+        startDelayMs: Math.max(0, this.clock.now() - triggerTimestamp),
+        bytesProcessedDuringAlignment: 0,
+      });
+    });
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.enqueue(`checkpoint ${checkpointId} complete`, () =>
+      this.checkpoints?.notifyCheckpointComplete(checkpointId),
+    );
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.enqueue(`checkpoint ${checkpointId} aborted`, () =>
+      this.checkpoints?.notifyCheckpointAborted(checkpointId),
+    );
+  }
+
+  /** Every task of the job has ended: close the operators and finish. */
+  finishAfterEnd(): void {
+    this.enqueue('finish', () => {
+      if (this.endPhase !== 2) return;
+      this.endPhase = 3;
+      for (const op of this.chain.operators) op.close();
+      this.wake();
+    });
   }
 
   /** Puts the task in the run queue. */
@@ -231,14 +325,79 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
       this.bufferChannel = channel;
       return this.processBuffer();
     }
-    invariant(item.kind === 'end-of-partition', `known channel event ${item.kind}`);
-    channel.finished = true;
-    gate.finishedChannels++;
-    if (gate.allFinished()) {
-      this.beginEnding();
-      return false;
+    switch (item.kind) {
+      case 'end-of-partition':
+        channel.finished = true;
+        gate.finishedChannels++;
+        this.onBarrierEvent({ kind: 'end-of-partition', channel: channel.index });
+        if (gate.allFinished()) {
+          this.beginEnding();
+          return false;
+        }
+        break;
+      case 'barrier':
+        this.barrierTimestamps.set(item.checkpointId, item.timestamp);
+        this.onBarrierEvent({
+          kind: 'barrier',
+          channel: channel.index,
+          checkpointId: item.checkpointId as CheckpointId,
+        });
+        break;
+      case 'cancel-checkpoint':
+        this.onBarrierEvent({
+          kind: 'cancel-marker',
+          channel: channel.index,
+          checkpointId: item.checkpointId as CheckpointId,
+        });
+        break;
     }
     return gate.hasData();
+  }
+
+  /** Feeds the barrier state machine and carries out its actions, in order. */
+  private onBarrierEvent(event: BarrierEvent): void {
+    if (!this.barriers) return;
+    const { state, actions } = processBarrierEvent(this.barriers, event);
+    this.barriers = state;
+    const gate = this.deployment.inputGate!;
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'alignment-start':
+          this.alignmentStart = this.clock.now();
+          this.alignmentStartBytes = this.bytesProcessed;
+          this.alignmentStartDelay = Math.max(
+            0,
+            this.alignmentStart - (this.barrierTimestamps.get(action.checkpointId) ?? this.alignmentStart),
+          );
+          break;
+        case 'block':
+          gate.block(gate.channels[action.channel]!);
+          break;
+        case 'unblock-all':
+          gate.unblockAll();
+          break;
+        case 'trigger-checkpoint': {
+          const triggerTimestamp = this.barrierTimestamps.get(action.checkpointId) ?? this.clock.now();
+          this.forgetBarriersUpTo(action.checkpointId);
+          this.checkpoints!.performCheckpoint(action.checkpointId, {
+            triggerTimestamp,
+            emitBarrier: this.endPhase < 2,
+            alignmentDurationMs: this.clock.now() - this.alignmentStart,
+            startDelayMs: this.alignmentStartDelay,
+            bytesProcessedDuringAlignment: this.bytesProcessed - this.alignmentStartBytes,
+          });
+          break;
+        }
+        case 'abort-checkpoint':
+          this.forgetBarriersUpTo(action.checkpointId);
+          this.checkpoints!.abortFromAlignment(action.checkpointId, action.reason);
+          break;
+      }
+    }
+  }
+
+  private forgetBarriersUpTo(checkpointId: number): void {
+    for (const id of this.barrierTimestamps.keys()) if (id <= checkpointId) this.barrierTimestamps.delete(id);
   }
 
   private processBuffer(): boolean {
@@ -257,6 +416,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
       if (this.pendingAsync > 0 || !this.allOutputsAvailable()) break;
     }
     this.networkRecordsIn += n;
+    this.bytesProcessed += pos - this.bufferPos;
     this.bufferPos = pos;
     // Paused mid-buffer: for an async write the promise wakes the task; for a full output the
     // next slice registers for its availability.
@@ -278,12 +438,14 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     if (this.endPhase === 1) {
       this.endPhase = 2;
       for (const w of this.writers) w.broadcastEvent(END_OF_PARTITION);
-      for (const op of this.chain.operators) op.close();
-      this.wake();
+      this.deployment.listener.onTaskEnded(this);
       return;
     }
-    this.stopTimers();
-    this.transition('FINISHED');
+    if (this.endPhase === 3) {
+      this.stopTimers();
+      this.checkpoints?.dispose();
+      this.transition('FINISHED');
+    }
   }
 
   private flushOutputs(): void {
@@ -308,6 +470,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   fail(error: unknown): void {
     if (isTerminal(this.state)) return;
     this.stopTimers();
+    this.checkpoints?.dispose();
     this.mailbox.clear();
     const wrapped =
       error instanceof SluiceError
@@ -325,6 +488,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     if (isTerminal(this.state)) return;
     this.transition('CANCELING');
     this.stopTimers();
+    this.checkpoints?.dispose();
     this.mailbox.clear();
     this.transition('CANCELED');
   }
@@ -358,8 +522,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     this.deployment.sendOperatorEvent(operatorId, this.deployment.subtaskIndex, event);
   }
 
-  collect(collectId: string, records: readonly unknown[]): void {
-    this.deployment.collect(collectId, records);
+  collect(collectId: string, records: readonly unknown[], commit: CollectCommit | undefined): void {
+    this.deployment.collect(collectId, records, commit);
   }
 
   awaitAsync(promise: PromiseLike<unknown>, what: string): void {

@@ -1,4 +1,4 @@
-/** Keyed state: descriptors, state interfaces, the backend contract, the heap backend and timers. */
+/** State: descriptors, state interfaces, keyed and operator backends, timers, snapshots and restore. */
 export type { AggregateFunction, ReduceFunction } from './functions.js';
 export {
   AggregatingStateDescriptor,
@@ -18,7 +18,17 @@ export type {
 } from './state-descriptor.js';
 export type { AggregatingState, ListState, MapState, ReducingState, State, ValueState } from './state.js';
 export type { KeyedStateBackend, StateFor } from './keyed-state-backend.js';
+export type { KeyedSnapshotRun, KeyedStateSnapshot } from './keyed-state-snapshot.js';
 export { HeapKeyedStateBackend } from './heap/heap-keyed-state-backend.js';
 export type { HeapKeyedStateBackendOptions } from './heap/heap-keyed-state-backend.js';
 export { KeyedTimerQueue } from './heap/timer-queue.js';
 export type { KeyedTimerQueueOptions, Timer } from './heap/timer-queue.js';
+export { OperatorStateBackend } from './operator-state-backend.js';
+export type { OperatorStateBackendOptions } from './operator-state-backend.js';
+export { redistributeOperatorState } from './operator-state-redistribution.js';
+export type {
+  OperatorSnapshotRun,
+  OperatorStateEntry,
+  OperatorStateMode,
+  OperatorStateSnapshot,
+} from './operator-state-snapshot.js';

@@ -3,14 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../core/key-groups.js';
 import type { KeyedStateBackend } from './keyed-state-backend.js';
+import {
+  keyedStateSnapshotContract,
+  type KeyedStateBackendFactory,
+} from './keyed-state-snapshot.contract.js';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from './state-descriptor.js';
 import { expectSluiceError, stateKindsContract } from './state-kinds.contract.js';
 
-/** How the contract builds the backend under test. */
-export type KeyedStateBackendFactory = (opts: {
-  maxParallelism: number;
-  keyGroupRange: KeyGroupRange;
-}) => KeyedStateBackend;
+export type { KeyedStateBackendFactory } from './keyed-state-snapshot.contract.js';
 
 const MAX_PARALLELISM = 128;
 const ALL: KeyGroupRange = { start: 0, end: MAX_PARALLELISM - 1 };
@@ -197,6 +197,7 @@ export function keyedStateBackendContract(name: string, create: KeyedStateBacken
     });
 
     stateKindsContract(() => backend());
+    keyedStateSnapshotContract(create);
 
     it('cannot be used after dispose', () => {
       const b = create({ maxParallelism: MAX_PARALLELISM, keyGroupRange: ALL });

@@ -1,5 +1,7 @@
 /** The keyed state backend contract: per-key state for the key groups one subtask owns. */
 import type { KeyGroupRange } from '../core/key-groups.js';
+import type { KeyedTimerQueue } from './heap/timer-queue.js';
+import type { KeyedSnapshotRun, KeyedStateSnapshot } from './keyed-state-snapshot.js';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './state.js';
 import type {
   AggregatingStateDescriptor,
@@ -60,6 +62,28 @@ export interface KeyedStateBackend<K = unknown> {
   getKeys(stateName: string): Iterable<K>;
   /** How many keys have a value in the named state. */
   numKeys(stateName: string): number;
+
+  /**
+   * The timer queue of this name (e.g. 'processing-timers' of an operator), created on first use.
+   * Its timers are keyed state: snapshotted and restored (and rescaled) per key group with it.
+   */
+  getOrCreateTimerQueue(name: string): KeyedTimerQueue<K>;
+
+  /**
+   * The synchronous phase of a snapshot for checkpoint `checkpointId`: short and bounded, it
+   * captures a consistent version of all state and timers. Records may change state as soon as it
+   * returns; the returned run's `write()` (the asynchronous phase) still writes the captured
+   * version. Several runs may be pending at once.
+   */
+  snapshot(checkpointId: number): KeyedSnapshotRun;
+
+  /**
+   * Restores the key groups of `keyGroupRange` from the snapshots of a checkpoint: every
+   * snapshot whose range overlaps ours (several when rescaling). Called once, before the first
+   * record; states may be declared before or after (restored states wait, by name, for their
+   * declaration).
+   */
+  restore(snapshots: readonly KeyedStateSnapshot[]): void;
 
   /** Drops all state and releases resources; the backend cannot be used afterwards. */
   dispose(): void;

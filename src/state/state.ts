@@ -48,7 +48,8 @@ export interface MapState<K, V> extends State {
   contains(key: K): boolean;
   /**
    * The entries in insertion order. Each pair is the stored one: read it, do not mutate it.
-   * Removing entries while iterating is safe; puts during iteration may or may not be visited.
+   * Writing to this key's map while iterating is safe, but the iteration may or may not see the
+   * puts and removes made after it began (a write during a checkpoint goes to a copy).
    */
   entries(): IterableIterator<readonly [K, V]>;
   /** The user keys, in insertion order. */

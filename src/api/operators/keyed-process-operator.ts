@@ -2,7 +2,7 @@
 import type { Cancellable } from '../../core/clock.js';
 import { SluiceError } from '../../core/errors.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
-import { KeyedTimerQueue } from '../../state/heap/timer-queue.js';
+import type { KeyedTimerQueue } from '../../state/heap/timer-queue.js';
 import type { KeySelectorFn } from '../../graph/partitioner.js';
 import type {
   KeyedProcessFunction,
@@ -12,6 +12,9 @@ import type {
   TimerService,
 } from '../process-function.js';
 import { UdfOperator } from './udf-operator.js';
+
+/** Name of the processing-time timer queue in the keyed backend. */
+const PROCESSING_TIMERS = '_timer_service_processing';
 
 /** Watermark before any event time has passed (Flink's Long.MIN_VALUE). */
 const NO_WATERMARK = Number.MIN_SAFE_INTEGER;
@@ -46,11 +49,10 @@ export class KeyedProcessOperator<K, IN, OUT>
 
   override open(): void {
     this.backend = this.info.keyedStateBackend as KeyedStateBackend<K>;
-    this.timers = new KeyedTimerQueue<K>({
-      maxParallelism: this.backend.maxParallelism,
-      keyGroupRange: this.backend.keyGroupRange,
-    });
+    // Timers are keyed state: the backend snapshots and restores them with the rest.
+    this.timers = this.backend.getOrCreateTimerQueue(PROCESSING_TIMERS);
     super.open();
+    this.scheduleHead();
   }
 
   processElement(record: IN): void {

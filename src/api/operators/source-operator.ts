@@ -9,8 +9,13 @@ import type {
   SourceSplit,
 } from '../source/source.js';
 import type { Clock } from '../../core/clock.js';
+import { ListStateDescriptor } from '../../state/state-descriptor.js';
+import type { ListState } from '../../state/state.js';
 import type { OperatorEvent } from './stream-operator.js';
 import { AbstractStreamOperator } from './stream-operator.js';
+
+/** Operator state holding a source reader's splits (Flink's SourceOperator uses the same name). */
+const READER_STATE = 'SourceReaderState';
 
 /** Head operator of a source task: the task calls `emitNext()` while output has room. */
 export class SourceOperator<T, Split extends SourceSplit>
@@ -18,6 +23,8 @@ export class SourceOperator<T, Split extends SourceSplit>
   implements ReaderOutput<T>, SourceReaderContext
 {
   private reader!: SourceReader<T, Split>;
+  private splitsState!: ListState<Split>;
+  private restoredSplits: readonly Split[] = [];
   /** Records the reader emitted (the task reports them as the chain's input). */
   recordsEmitted = 0;
 
@@ -25,12 +32,41 @@ export class SourceOperator<T, Split extends SourceSplit>
     super();
   }
 
+  override initializeState(restored: boolean): void {
+    this.splitsState = this.info.operatorStateBackend.getListState(
+      new ListStateDescriptor<Split>(READER_STATE),
+    );
+    if (restored) this.restoredSplits = [...this.splitsState.get()];
+  }
+
   override open(): void {
     try {
       this.reader = this.source.createReader(this);
       this.reader.start();
+      // A restored reader resumes its own splits at their checkpointed positions.
+      if (this.restoredSplits.length > 0) this.reader.addSplits(this.restoredSplits);
+      this.restoredSplits = [];
     } catch (e) {
       throw this.userError(e, 'the source reader start');
+    }
+  }
+
+  /** The reader's position is its splits as they are now: it goes into operator state. */
+  override snapshotState(checkpointId: number): void {
+    let splits: Split[];
+    try {
+      splits = this.reader.snapshotState(checkpointId);
+    } catch (e) {
+      throw this.userError(e, 'the source reader snapshotState');
+    }
+    this.splitsState.update(splits);
+  }
+
+  override notifyCheckpointComplete(checkpointId: number): void {
+    try {
+      this.reader.notifyCheckpointComplete?.(checkpointId);
+    } catch (e) {
+      throw this.userError(e, 'the source reader notifyCheckpointComplete');
     }
   }
 

@@ -3,6 +3,7 @@ import type { Cancellable, Clock } from '../../core/clock.js';
 import { SluiceError } from '../../core/errors.js';
 import type { JobId, OperatorId } from '../../core/ids.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
+import type { OperatorStateBackend } from '../../state/operator-state-backend.js';
 import type { AccumulatorRegistry } from '../accumulators.js';
 import type { Source, SourceSplit } from '../source/source.js';
 
@@ -30,13 +31,22 @@ export interface TaskServices {
   readonly accumulators: AccumulatorRegistry;
   /** Sends an event to this operator's coordinator (the split enumerator of a source). */
   sendOperatorEvent(operatorId: OperatorId, event: OperatorEvent): void;
-  /** Hands collected records to the client (executeAndCollect). */
-  collect(collectId: string, records: readonly unknown[]): void;
+  /**
+   * Hands collected records to the client (executeAndCollect). With `commit`, the records are
+   * those checkpoint `commit.checkpointId` covers, and the client takes them at most once.
+   */
+  collect(collectId: string, records: readonly unknown[], commit: CollectCommit | undefined): void;
   /**
    * Pauses this task's input until `promise` settles (an async sink write): backpressure
    * instead of unbounded buffering. A rejection fails the task.
    */
   awaitAsync(promise: PromiseLike<unknown>, what: string): void;
+}
+
+/** Which checkpoint's output a collect hand-over is (for the client's exactly-once dedup). */
+export interface CollectCommit {
+  readonly checkpointId: number;
+  readonly subtask: number;
 }
 
 /** What an operator learns at setup. */
@@ -51,6 +61,10 @@ export interface OperatorSetup {
   readonly attemptNumber: number;
   /** The keyed state backend, for operators on a keyed stream. */
   readonly keyedStateBackend: KeyedStateBackend | undefined;
+  /** Non-keyed (operator) state: lists redistributed on rescale; sources keep splits here. */
+  readonly operatorStateBackend: OperatorStateBackend;
+  /** Whether checkpoints are taken (an exactly-once sink then holds output until they complete). */
+  readonly checkpointingEnabled: boolean;
   readonly timeService: ProcessingTimeService;
   readonly services: TaskServices;
 }
@@ -65,6 +79,20 @@ export interface StreamOperator<IN = unknown> extends Output<IN> {
   close(): void;
   /** Receives an event from this operator's coordinator. */
   handleOperatorEvent(event: OperatorEvent): void;
+  /**
+   * After setup, before open: state was restored into the backends (`restored` true) or is new.
+   * Operators read back what they keep outside the backends (a source's splits).
+   */
+  initializeState(restored: boolean): void;
+  /**
+   * The synchronous phase of checkpoint `checkpointId`: copy what the operator keeps outside the
+   * backends into operator state. Records do not flow during this call.
+   */
+  snapshotState(checkpointId: number): void;
+  /** Checkpoint `checkpointId` completed everywhere: commit what it covers. */
+  notifyCheckpointComplete(checkpointId: number): void;
+  /** Checkpoint `checkpointId` was aborted. */
+  notifyCheckpointAborted(checkpointId: number): void;
 }
 
 /** Builds a fresh operator for one subtask (user functions are copied, never shared). */
@@ -92,6 +120,10 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   endInput(): void {}
   close(): void {}
   handleOperatorEvent(_event: OperatorEvent): void {}
+  initializeState(_restored: boolean): void {}
+  snapshotState(_checkpointId: number): void {}
+  notifyCheckpointComplete(_checkpointId: number): void {}
+  notifyCheckpointAborted(_checkpointId: number): void {}
 
   /** Wraps an error thrown by user code with the operator, the subtask and the hook. */
   protected userError(cause: unknown, hook: string): SluiceError {

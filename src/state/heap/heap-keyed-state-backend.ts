@@ -1,8 +1,11 @@
 /** The heap keyed state backend (Flink's `hashmap`): state as JS objects, one table per state. */
 import { invariant, SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
+import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
 import type { KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
+import { sliceOptions, type SliceOptions } from '../event-loop-slicer.js';
+import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import type { State } from '../state.js';
 import type { StateDescriptor } from '../state-descriptor.js';
 import {
@@ -16,33 +19,70 @@ import { HeapAggregatingState } from './heap-aggregating-state.js';
 import { HeapListState } from './heap-list-state.js';
 import { HeapMapState } from './heap-map-state.js';
 import { HeapReducingState } from './heap-reducing-state.js';
+import { HeapKeyedSnapshotRun, type PinnedTable } from './heap-snapshot-run.js';
 import { HeapValueState } from './heap-value-state.js';
+import { codecFor, type StateValueCodec } from './keyed-snapshot-format.js';
+import { adoptRestoredState, restoreSnapshots, type RestoreContext } from './heap-restore.js';
+import type { RestoredState } from './keyed-snapshot-reader.js';
+import { SnapshotVersions } from './snapshot-versions.js';
 import { StateTable } from './state-table.js';
+import { KeyedTimerQueue } from './timer-queue.js';
+import { valueCopierFor } from './value-copy.js';
 
 /** What a HeapKeyedStateBackend needs: the job's key-group count and the groups it owns. */
-export interface HeapKeyedStateBackendOptions {
+export interface HeapKeyedStateBackendOptions<K = unknown> {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
+  /**
+   * How keys are written in snapshots; MessagePack by default. It must give back a key with the
+   * same stable hash (a restore checks every key's key group).
+   */
+  readonly keySerializer?: TypeSerializer<K>;
+  /**
+   * How long one slice of a snapshot's asynchronous phase may run before it yields to the event
+   * loop, in milliseconds (default 5): the bound on how long a snapshot delays the mailbox.
+   */
+  readonly snapshotSliceMillis?: number;
+  /** The monotonic clock slices are measured with (default `performance.now`); for tests. */
+  readonly now?: () => number;
 }
 
 interface RegisteredState {
   readonly table: StateTable<unknown>;
   readonly state: State;
+  readonly codec: StateValueCodec;
 }
 
 /**
  * Keyed state held in memory. Each state has a StateTable with one Map per owned key group; the
  * current key's group and map key are computed once per setCurrentKey and shared with every
  * state object through a CurrentKeyContext, so reading and updating a value costs two lookups.
+ *
+ * Snapshots are multi-versioned, copy-on-write per entry (see SnapshotVersions and StateTable):
+ * `snapshot()` pins a version in O(states), copying nothing, and its `write()` serializes it
+ * while records keep changing the live state.
+ *
+ * Restore order, as Flink: `restore()` runs first, before any record, and operators declare their
+ * states afterwards, lazily. Restored states are kept as bytes by name until declared (then
+ * decoded with the descriptor's serializers, checking kind and serializers match), and snapshots
+ * taken before that write them back unchanged. States declared before `restore()` are filled at
+ * once. Timer queues need no descriptor and are restored eagerly.
  */
 export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
   private readonly ctx = new CurrentKeyContext();
   private readonly states = new Map<string, RegisteredState>();
+  private readonly timerQueues = new Map<string, KeyedTimerQueue<K>>();
+  private readonly restored = new Map<string, RestoredState>();
+  private readonly versions = new SnapshotVersions();
+  private readonly defaultSerializer = new MsgpackSerializer<unknown>();
+  private readonly keySerializer: TypeSerializer<unknown>;
+  private readonly slices: SliceOptions;
+  private restoreCalled = false;
   private disposed = false;
 
-  constructor(options: HeapKeyedStateBackendOptions) {
+  constructor(options: HeapKeyedStateBackendOptions<K>) {
     const { maxParallelism, keyGroupRange } = options;
     invariant(
       Number.isInteger(maxParallelism) && maxParallelism >= 1,
@@ -57,6 +97,9 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     );
     this.maxParallelism = maxParallelism;
     this.keyGroupRange = { start: keyGroupRange.start, end: keyGroupRange.end };
+    this.keySerializer =
+      (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
+    this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
   }
 
   setCurrentKey(key: K): void {
@@ -92,10 +135,88 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       if (kind !== descriptor.kind) throw incompatibleRedeclaration(descriptor.name, kind, descriptor.kind);
       return existing.state as StateFor<D>;
     }
-    const table = new StateTable<unknown>(descriptor, this.keyGroupRange);
+    const copier = valueCopierFor(descriptor, this.defaultSerializer);
+    const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, copier);
+    const codec = codecFor(descriptor, this.defaultSerializer);
     const state = this.createState(descriptor, table);
-    this.states.set(descriptor.name, { table, state });
+    const restored = this.restored.get(descriptor.name);
+    // Adopted before registering, so a state whose checkpoint it cannot read is not declared.
+    if (restored !== undefined) {
+      adoptRestoredState(restored, table, codec, this.restoreContext());
+      this.restored.delete(descriptor.name);
+    }
+    this.states.set(descriptor.name, { table, state, codec });
     return state as StateFor<D>;
+  }
+
+  /**
+   * The timer queue of this name (e.g. 'processing-timers' of an operator), created on first use.
+   * Its timers are part of this backend's snapshots, per key group, and restored with them.
+   */
+  getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
+    invariant(!this.disposed, 'a disposed keyed state backend is not used');
+    let queue = this.timerQueues.get(name);
+    if (queue === undefined) {
+      queue = new KeyedTimerQueue<K>({
+        maxParallelism: this.maxParallelism,
+        keyGroupRange: this.keyGroupRange,
+        versions: this.versions,
+      });
+      this.timerQueues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * The synchronous phase of a snapshot: pins the current version of every state table and timer
+   * queue (no entry is copied) and returns the run whose `write()` is the asynchronous phase.
+   */
+  snapshot(checkpointId: number): KeyedSnapshotRun {
+    invariant(!this.disposed, 'a disposed keyed state backend is not snapshotted');
+    const pinned = this.versions.pin();
+    const tables = [...this.states.values()].map(({ table, codec }): PinnedTable => ({
+      name: table.name,
+      kind: table.descriptor.kind,
+      codec,
+      table,
+    }));
+    const timers = [...this.timerQueues].map(([name, queue]) => ({ name, queue }));
+    return new HeapKeyedSnapshotRun(
+      {
+        checkpointId,
+        maxParallelism: this.maxParallelism,
+        keyGroupRange: this.keyGroupRange,
+        keySerializer: this.keySerializer,
+        versions: this.versions,
+        pinned,
+        tables,
+        restored: [...this.restored.values()],
+        timers,
+      },
+      this.slices,
+    );
+  }
+
+  /**
+   * Restores the key groups of this backend's range from `snapshots` (several when rescaling:
+   * every old subtask whose range overlaps ours), reading only the sections of our key groups.
+   * Call once, before the first record. Throws SLUICE_CHECKPOINT_CORRUPT for unreadable data and
+   * SLUICE_STATE_INVALID_ACCESS for state this job cannot take (another max parallelism or key
+   * serializer, a name restored with two kinds).
+   */
+  restore(snapshots: readonly KeyedStateSnapshot[]): void {
+    invariant(!this.disposed, 'a disposed keyed state backend is not restored');
+    invariant(!this.restoreCalled, 'restore() is called at most once, before any record');
+    this.restoreCalled = true;
+    restoreSnapshots(snapshots, this.restoreContext(), this.restored, (name) =>
+      this.getOrCreateTimerQueue(name),
+    );
+    for (const [name, { table, codec }] of this.states) {
+      const restored = this.restored.get(name);
+      if (restored === undefined) continue;
+      adoptRestoredState(restored, table, codec, this.restoreContext());
+      this.restored.delete(name);
+    }
   }
 
   getKeys(stateName: string): Iterable<K> {
@@ -120,13 +241,25 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   }
 
   dispose(): void {
+    // Pending snapshots read the live tables: they fail at their next slice instead.
+    this.versions.dispose();
     for (const { table } of this.states.values()) table.clear();
     this.states.clear();
+    this.timerQueues.clear();
+    this.restored.clear();
     this.ctx.key = undefined;
     this.ctx.mapKey = undefined;
     this.ctx.keyGroup = -1;
     this.ctx.offset = -1;
     this.disposed = true;
+  }
+
+  private restoreContext(): RestoreContext {
+    return {
+      maxParallelism: this.maxParallelism,
+      keyGroupRange: this.keyGroupRange,
+      keySerializer: this.keySerializer,
+    };
   }
 
   private tableOf(stateName: string): StateTable<unknown> {

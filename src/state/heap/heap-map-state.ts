@@ -2,13 +2,10 @@
 import { mapKeyOf } from '../../core/stable-hash.js';
 import type { MapState } from '../state.js';
 import { AbstractHeapState } from './abstract-heap-state.js';
+import type { StoredMap } from './state-table.js';
 
-/**
- * The stored form of one key's map: `mapKeyOf(userKey)` → `[userKey, value]`. The pair keeps the
- * user's key so iteration returns it, not its encoding. Pairs are replaced on put, never mutated,
- * so a shallow copy of the Map is a full copy (what copy-on-write snapshots will rely on).
- */
-export type StoredMap<K, V> = Map<unknown, readonly [K, V]>;
+/** The stored form of one key's map (defined beside the table that stores it, which copies it). */
+export type { StoredMap } from './state-table.js';
 
 const EMPTY: ReadonlyMap<unknown, never> = new Map<unknown, never>();
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup } from '../../core/key-groups.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
+import { SnapshotVersions } from './snapshot-versions.js';
 import { KeyedTimerQueue } from './timer-queue.js';
 
 const MAX_P = 128;
@@ -77,6 +78,35 @@ describe('KeyedTimerQueue', () => {
     expect(() => q.add(outside, 1)).toThrow(SluiceError);
     expect(() => q.add(0, Number.NaN)).toThrow(/timestamp/);
     expect(() => q.timersInKeyGroup(64)).toThrow(SluiceError);
+  });
+
+  it('gives a pinned snapshot the timers of a key group as of its pin, in registration order', () => {
+    const versions = new SnapshotVersions();
+    const q = new KeyedTimerQueue<number>({ ...all, versions });
+    const keys: number[] = [];
+    for (let k = 0; keys.length < 4; k++) if (assignToKeyGroup(k, MAX_P) === 5) keys.push(k);
+    const [a, b, c, d] = keys as [number, number, number, number];
+    q.add(a, 1);
+    q.add(b, 2);
+    q.add(c, 3);
+    const pinned = versions.pin();
+    q.remove(a, 1);
+    q.poll();
+    q.add(d, 0);
+    q.add(a, 1);
+    const asOf = (version: number) => q.timersAsOf(5, version).map((t) => [t.key, t.timestamp]);
+    expect(asOf(pinned.version)).toEqual([
+      [a, 1],
+      [b, 2],
+      [c, 3],
+    ]);
+    versions.advance(pinned, 5);
+    versions.unpin(pinned);
+    expect(asOf(versions.current + 1)).toEqual([
+      [c, 3],
+      [d, 0],
+      [a, 1],
+    ]);
   });
 
   it('matches a model set under any sequence of add, remove and poll', () => {

@@ -3,6 +3,7 @@ import { SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
 import { describeKey, keyGroupOutOfRange } from '../state-errors.js';
+import { pruneUndoLogs, SnapshotVersions, UndoLog, type UndoHolder } from './snapshot-versions.js';
 
 /** A timer: fires for `key` once time (event or processing) reaches `timestamp`. */
 export interface Timer<K> {
@@ -22,6 +23,8 @@ class TimerNode<K> implements Timer<K> {
     readonly dedupKey: string,
     /** Insertion order, the tie-break between equal timestamps. */
     readonly seq: number,
+    /** `SnapshotVersions.current` when registered: snapshots pinned above it include the timer. */
+    readonly version: number,
   ) {}
 }
 
@@ -29,6 +32,11 @@ class TimerNode<K> implements Timer<K> {
 export interface KeyedTimerQueueOptions {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
+  /**
+   * The snapshot versions of the backend the queue belongs to, so that the backend's snapshots
+   * see the queue as of their pin; a standalone queue gets its own.
+   */
+  readonly versions?: SnapshotVersions;
 }
 
 function before<K>(a: TimerNode<K>, b: TimerNode<K>): boolean {
@@ -53,19 +61,29 @@ function dedupKeyOf(mapKey: unknown, timestamp: number): string {
  * Keyed timers as a binary min-heap on (timestamp, insertion order), with one Map per owned key
  * group for deduplication and for snapshots, which write timers key group by key group (Flink's
  * `HeapPriorityQueueSet`). Each node records its heap index, so removing any timer is O(log n).
+ *
+ * Multi-versioned like a StateTable (see SnapshotVersions): a node's key and timestamp never
+ * change, each node is stamped with the version it was registered at, and a node removed while a
+ * pinned snapshot has yet to read its key group goes to that key group's undo log, so
+ * `timersAsOf` can give the snapshot the timers as they were when it was pinned.
  */
-export class KeyedTimerQueue<K = unknown> {
+export class KeyedTimerQueue<K = unknown> implements UndoHolder {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
   private readonly heap: TimerNode<K>[] = [];
   private readonly byKeyGroup: Map<string, TimerNode<K>>[];
+  private readonly undo: (UndoLog<TimerNode<K>> | undefined)[];
+  private readonly versions: SnapshotVersions;
   private nextSeq = 0;
 
   constructor(options: KeyedTimerQueueOptions) {
     this.maxParallelism = options.maxParallelism;
     this.keyGroupRange = { start: options.keyGroupRange.start, end: options.keyGroupRange.end };
+    this.versions = options.versions ?? new SnapshotVersions();
     const n = Math.max(0, this.keyGroupRange.end - this.keyGroupRange.start + 1);
     this.byKeyGroup = Array.from({ length: n }, () => new Map<string, TimerNode<K>>());
+    this.undo = new Array<UndoLog<TimerNode<K>> | undefined>(n).fill(undefined);
+    this.versions.register(this);
   }
 
   /** How many timers are queued. */
@@ -81,10 +99,10 @@ export class KeyedTimerQueue<K = unknown> {
     const ts = checkTimestamp(key, timestamp);
     const keyGroup = this.keyGroupOf(key);
     const dedupKey = dedupKeyOf(mapKeyOf(key), ts);
-    const timers = this.byKeyGroup[keyGroup - this.keyGroupRange.start]!;
-    if (timers.has(dedupKey)) return false;
-    const node = new TimerNode(key, ts, keyGroup, dedupKey, this.nextSeq++);
-    timers.set(dedupKey, node);
+    const offset = keyGroup - this.keyGroupRange.start;
+    if (this.byKeyGroup[offset]!.has(dedupKey)) return false;
+    const node = new TimerNode(key, ts, keyGroup, dedupKey, this.nextSeq++, this.versions.current);
+    this.byKeyGroup[offset]!.set(dedupKey, node);
     node.index = this.heap.length;
     this.heap.push(node);
     this.siftUp(node.index);
@@ -99,7 +117,7 @@ export class KeyedTimerQueue<K = unknown> {
     const node = this.find(key, timestamp);
     if (node === undefined) return false;
     const wasHead = node.index === 0;
-    this.byKeyGroup[node.keyGroup - this.keyGroupRange.start]!.delete(node.dedupKey);
+    this.unlink(node);
     this.removeAt(node.index);
     return wasHead;
   }
@@ -118,7 +136,7 @@ export class KeyedTimerQueue<K = unknown> {
   poll(): Timer<K> | undefined {
     const head = this.heap[0];
     if (head === undefined) return undefined;
-    this.byKeyGroup[head.keyGroup - this.keyGroupRange.start]!.delete(head.dedupKey);
+    this.unlink(head);
     this.removeAt(0);
     return head;
   }
@@ -133,6 +151,32 @@ export class KeyedTimerQueue<K = unknown> {
           `[${this.keyGroupRange.start}, ${this.keyGroupRange.end}]`,
       );
     return timers.values();
+  }
+
+  /**
+   * The timers of key group `offset` (index = keyGroup − range.start) as snapshot `version` sees
+   * them, for that snapshot reading the key group now (it then calls `SnapshotVersions.advance`).
+   */
+  timersAsOf(offset: number, version: number): Timer<K>[] {
+    const timers: TimerNode<K>[] = [];
+    for (const node of this.byKeyGroup[offset]!.values()) if (node.version < version) timers.push(node);
+    const live = timers.length;
+    this.undo[offset]?.collect(version, timers);
+    // Registration order, which a restore keeps among equal timestamps of a key group.
+    if (timers.length > live) timers.sort((x, y) => x.seq - y.seq);
+    return timers;
+  }
+
+  pruneUndo(isNeeded: (offset: number) => boolean, offset?: number): void {
+    pruneUndoLogs(this.undo, isNeeded, offset);
+  }
+
+  /** Takes a node out of its key group's map, logging it if a pinned snapshot still needs it. */
+  private unlink(node: TimerNode<K>): void {
+    const offset = node.keyGroup - this.keyGroupRange.start;
+    this.byKeyGroup[offset]!.delete(node.dedupKey);
+    if (node.version < this.versions.highestPinned && this.versions.needsUndo(offset, node.version))
+      (this.undo[offset] ??= new UndoLog()).push(node, this.versions.current);
   }
 
   private keyGroupOf(key: K): number {

@@ -1,0 +1,133 @@
+/**
+ * CheckpointConfig: Flink's checkpoint settings as setters. Every setter writes the Flink option
+ * into the environment's configuration, so code, sluice.yaml and -D are one set of settings.
+ */
+import type { Configuration } from '../core/configuration.js';
+import { CheckpointingOptions } from '../core/config-options.js';
+import { invalidProgram } from '../core/errors.js';
+
+/** Exactly-once (aligned barriers) or at-least-once (no alignment). */
+export type CheckpointingMode = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+
+/** What happens to retained checkpoints when the job is cancelled. */
+export type ExternalizedCheckpointRetention =
+  'NO_EXTERNALIZED_CHECKPOINTS' | 'RETAIN_ON_CANCELLATION' | 'DELETE_ON_CANCELLATION';
+
+function nonNegativeInt(what: string, n: number): void {
+  if (!Number.isInteger(n) || n < 0)
+    throw invalidProgram(`${what} must be a whole number >= 0, got ${String(n)}.`);
+}
+
+function positiveMs(what: string, ms: number): void {
+  if (!Number.isFinite(ms) || ms < 1)
+    throw invalidProgram(`${what} must be at least 1 ms, got ${String(ms)}.`);
+}
+
+/** The checkpoint settings of one environment. */
+export class CheckpointConfig {
+  /** @internal */
+  constructor(private readonly configuration: Configuration) {}
+
+  isCheckpointingEnabled(): boolean {
+    return this.configuration.get(CheckpointingOptions.CHECKPOINTING_INTERVAL) !== undefined;
+  }
+
+  /** `execution.checkpointing.interval` in ms (checkpointing is on once it is set). */
+  setCheckpointInterval(ms: number): this {
+    positiveMs('the checkpoint interval', ms);
+    this.configuration.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, ms);
+    return this;
+  }
+  getCheckpointInterval(): number {
+    return this.configuration.get(CheckpointingOptions.CHECKPOINTING_INTERVAL) ?? -1;
+  }
+
+  /** `execution.checkpointing.mode`. */
+  setCheckpointingConsistencyMode(mode: CheckpointingMode): this {
+    this.configuration.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, mode);
+    return this;
+  }
+  /** Flink 1.x name of setCheckpointingConsistencyMode. */
+  setCheckpointingMode(mode: CheckpointingMode): this {
+    return this.setCheckpointingConsistencyMode(mode);
+  }
+  getCheckpointingConsistencyMode(): CheckpointingMode {
+    return this.configuration.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE);
+  }
+
+  /** `execution.checkpointing.timeout`: a checkpoint not completed by then is aborted. */
+  setCheckpointTimeout(ms: number): this {
+    positiveMs('the checkpoint timeout', ms);
+    this.configuration.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, ms);
+    return this;
+  }
+  getCheckpointTimeout(): number {
+    return this.configuration.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT);
+  }
+
+  /** `execution.checkpointing.min-pause`: time from one completion to the next trigger. */
+  setMinPauseBetweenCheckpoints(ms: number): this {
+    nonNegativeInt('the minimum pause between checkpoints', ms);
+    this.configuration.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, ms);
+    return this;
+  }
+  getMinPauseBetweenCheckpoints(): number {
+    return this.configuration.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS);
+  }
+
+  /** `execution.checkpointing.max-concurrent-checkpoints`. */
+  setMaxConcurrentCheckpoints(n: number): this {
+    if (!Number.isInteger(n) || n < 1)
+      throw invalidProgram(`max concurrent checkpoints must be >= 1, got ${String(n)}.`);
+    this.configuration.set(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS, n);
+    return this;
+  }
+  getMaxConcurrentCheckpoints(): number {
+    return this.configuration.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS);
+  }
+
+  /** `execution.checkpointing.tolerable-failed-checkpoints`: consecutive failures before failover. */
+  setTolerableCheckpointFailureNumber(n: number): this {
+    nonNegativeInt('the tolerable checkpoint failure number', n);
+    this.configuration.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, n);
+    return this;
+  }
+  getTolerableCheckpointFailureNumber(): number {
+    return this.configuration.get(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER);
+  }
+
+  /** `execution.checkpointing.externalized-checkpoint-retention`. */
+  setExternalizedCheckpointRetention(retention: ExternalizedCheckpointRetention): this {
+    this.configuration.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, retention);
+    return this;
+  }
+  getExternalizedCheckpointRetention(): ExternalizedCheckpointRetention {
+    return this.configuration.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION);
+  }
+
+  /**
+   * Where checkpoints go: `'jobmanager'` (in memory), or a directory URI such as
+   * `file:///var/sluice/checkpoints` (`execution.checkpointing.dir`, file storage).
+   */
+  setCheckpointStorage(storage: string): this {
+    if (typeof storage !== 'string' || storage.length === 0)
+      throw invalidProgram(
+        "setCheckpointStorage() needs 'jobmanager' or a directory URI such as file:///path.",
+      );
+    if (storage === 'jobmanager')
+      this.configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, 'jobmanager');
+    else {
+      this.configuration.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, storage);
+      this.configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, 'filesystem');
+    }
+    return this;
+  }
+
+  /** `execution.checkpointing.num-retained`: completed checkpoints kept. */
+  setNumRetainedCheckpoints(n: number): this {
+    if (!Number.isInteger(n) || n < 1)
+      throw invalidProgram(`retained checkpoints must be >= 1, got ${String(n)}.`);
+    this.configuration.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, n);
+    return this;
+  }
+}

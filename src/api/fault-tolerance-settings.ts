@@ -1,0 +1,65 @@
+/** Reads the checkpoint, restart and recovery options of a submission from the configuration. */
+import type { ConfigOption } from '../core/config-option.js';
+import type { Configuration } from '../core/configuration.js';
+import {
+  CheckpointingOptions,
+  RestartOptions,
+  RestOptions,
+  StateRecoveryOptions,
+} from '../core/config-options.js';
+import { SluiceError } from '../core/errors.js';
+import { restartStrategyFromConfig } from '../protocol/restart-strategy.js';
+import type { CheckpointingSubmission, PipelineSubmission } from './execution.js';
+
+type FaultToleranceSettings = Pick<
+  PipelineSubmission,
+  'checkpointing' | 'restartStrategy' | 'restorePath' | 'ignoreUnclaimedState'
+>;
+
+function storageKind(configuration: Configuration): 'jobmanager' | 'filesystem' | undefined {
+  const raw = configuration.get(CheckpointingOptions.CHECKPOINT_STORAGE);
+  if (raw === undefined) return undefined;
+  const kind = raw.trim().toLowerCase();
+  if (kind === 'jobmanager' || kind === 'filesystem') return kind;
+  throw new SluiceError(
+    'SLUICE_CONFIG_INVALID_VALUE',
+    `${CheckpointingOptions.CHECKPOINT_STORAGE.key}: "${raw}" is not a checkpoint storage; expected jobmanager or filesystem`,
+  );
+}
+
+/** The checkpointing, restart-strategy and state-recovery settings, with Flink's defaults. */
+export function faultTolerance(configuration: Configuration): FaultToleranceSettings {
+  const interval = configuration.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+  let checkpointing: CheckpointingSubmission | undefined;
+  if (interval !== undefined) {
+    const dir = configuration.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+    const storage = storageKind(configuration);
+    checkpointing = {
+      intervalMs: interval,
+      timeoutMs: configuration.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
+      minPauseMs: configuration.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS),
+      maxConcurrent: configuration.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS),
+      tolerableFailures: configuration.get(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER),
+      mode: configuration.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE),
+      numRetained: configuration.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS),
+      historySize: configuration.get(RestOptions.CHECKPOINTS_HISTORY_SIZE),
+      retention: configuration.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION),
+      storage: {
+        ...(storage === undefined ? {} : { storage }),
+        ...(dir === undefined ? {} : { dir }),
+        inlineThreshold: configuration.get(CheckpointingOptions.FS_SMALL_FILE_THRESHOLD),
+      },
+    };
+  }
+  const values: Record<string, unknown> = {};
+  for (const option of Object.values(RestartOptions) as ConfigOption<unknown>[])
+    values[option.key] = configuration.getOptional(option);
+  return {
+    checkpointing,
+    restartStrategy: restartStrategyFromConfig(values, {
+      checkpointingEnabled: interval !== undefined,
+    }),
+    restorePath: configuration.get(StateRecoveryOptions.SAVEPOINT_PATH),
+    ignoreUnclaimedState: configuration.get(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE),
+  };
+}

@@ -1,0 +1,450 @@
+/**
+ * The CheckpointCoordinator (JobManager side): triggers checkpoints periodically, tracks each
+ * pending one until every task acknowledged, then writes `_metadata`, keeps the completed ones
+ * the retention allows, and notifies the tasks; aborts on decline, failure or timeout. The
+ * decisions come from src/protocol; this class carries them out (timers, storage, messages).
+ */
+import type { Cancellable, Clock } from '../core/clock.js';
+import { SluiceError } from '../core/errors.js';
+import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
+import { logger } from '../core/log.js';
+import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
+import { CheckpointFailureManager } from '../protocol/checkpoint-failure-manager.js';
+import { failureReasonMessage, type CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
+import {
+  decideCheckpointTrigger,
+  initialPeriodicTriggerDelay,
+} from '../protocol/checkpoint-request-decider.js';
+import { addCheckpointAndSubsumeOldest } from '../protocol/completed-checkpoint-retention.js';
+import { PendingCheckpoint } from '../protocol/pending-checkpoint.js';
+import type { OperatorSubtaskState, SubtaskCheckpointMetrics } from '../runtime/checkpoint-gateway.js';
+import type { CheckpointMetadata, OperatorSnapshot } from '../storage/checkpoint-metadata.js';
+import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
+import { stateSize } from '../storage/state-handle.js';
+import { CheckpointStatsTracker } from './checkpoint-stats-tracker.js';
+
+/** Checkpoint settings, already parsed (Flink's option names in comments). */
+export interface CheckpointCoordinatorSettings {
+  /** execution.checkpointing.interval */
+  readonly intervalMs: number;
+  /** execution.checkpointing.timeout */
+  readonly timeoutMs: number;
+  /** execution.checkpointing.min-pause */
+  readonly minPauseMs: number;
+  /** execution.checkpointing.max-concurrent-checkpoints */
+  readonly maxConcurrent: number;
+  /** execution.checkpointing.tolerable-failed-checkpoints */
+  readonly tolerableFailures: number;
+  /** execution.checkpointing.mode */
+  readonly mode: CheckpointingMode;
+  /** execution.checkpointing.num-retained */
+  readonly numRetained: number;
+  /** web.checkpoints.history */
+  readonly historySize: number;
+}
+
+/** A subtask as the coordinator addresses it. */
+export interface TaskRef {
+  readonly key: string;
+  readonly vertexIndex: number;
+  readonly subtask: number;
+}
+
+/** Which tasks a new checkpoint triggers, waits for, and records as finished. */
+export interface CheckpointPlan {
+  readonly trigger: readonly TaskRef[];
+  readonly ack: readonly TaskRef[];
+}
+
+/** A checkpoint that completed: its metadata is durable. */
+export interface CompletedCheckpoint {
+  readonly checkpointId: CheckpointId;
+  readonly kind: 'checkpoint' | 'savepoint';
+  readonly metadata: CheckpointMetadata;
+  /** What storage.resolveCheckpoint/readState take. */
+  readonly pointer: string;
+  /** The directory users pass to `-s`, or Flink's not-addressable marker. */
+  readonly externalPointer: string;
+  readonly stateSize: number;
+}
+
+/** What the coordinator needs from the job around it. */
+export interface CheckpointCoordinatorContext {
+  readonly jobId: JobId;
+  readonly jobName: string;
+  readonly clock: Clock;
+  readonly storage: CheckpointStorage;
+  /** The tasks to trigger and to wait for now; undefined when not every task is running yet. */
+  plan(): CheckpointPlan | undefined;
+  triggerTask(task: TaskRef, checkpointId: number, timestamp: number): void;
+  notifyComplete(checkpointId: number): void;
+  notifyAborted(checkpointId: number): void;
+  /** Coordinator (split enumerator) state at the trigger, by name. */
+  snapshotMasterStates(checkpointId: number): { name: string; data: Uint8Array }[];
+  /** The job's operators, for the metadata. */
+  operators(): readonly {
+    operatorId: OperatorId;
+    uid?: string;
+    parallelism: number;
+    maxParallelism: number;
+  }[];
+  /** Too many checkpoint failures: fail the job (it fails over). */
+  failJob(error: Error): void;
+}
+
+interface Pending {
+  readonly checkpoint: PendingCheckpoint<readonly OperatorSubtaskState[]>;
+  readonly location: CheckpointStorageLocation;
+  readonly masterStates: { name: string; data: Uint8Array }[];
+  readonly timeout: Cancellable;
+  readonly refs: ReadonlyMap<string, TaskRef>;
+}
+
+/** The coordinator of one job's checkpoints. */
+export class CheckpointCoordinator {
+  readonly stats: CheckpointStatsTracker;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private completed: CompletedCheckpoint[] = [];
+  private periodic: Cancellable | undefined;
+  private running = false;
+  private triggering = false;
+  private lastCompletionMs: number | undefined;
+  private readonly failures: CheckpointFailureManager;
+  private readonly log = logger('checkpoint-coordinator');
+
+  constructor(
+    readonly settings: CheckpointCoordinatorSettings,
+    private readonly ctx: CheckpointCoordinatorContext,
+  ) {
+    this.stats = new CheckpointStatsTracker(settings.historySize);
+    this.failures = new CheckpointFailureManager(settings.tolerableFailures);
+  }
+
+  /** Completed checkpoints, oldest first. */
+  get completedCheckpoints(): readonly CompletedCheckpoint[] {
+    return this.completed;
+  }
+
+  /** Continues numbering after a restored checkpoint (ids are never reused). */
+  setNextCheckpointId(id: number): void {
+    this.nextId = Math.max(this.nextId, id);
+  }
+
+  /** Adopts a restored checkpoint as the newest completed one (so recovery can fall back to it). */
+  adoptRestored(checkpoint: CompletedCheckpoint): void {
+    if (!this.completed.some((c) => c.checkpointId === checkpoint.checkpointId))
+      this.completed.push(checkpoint);
+    this.setNextCheckpointId(checkpoint.checkpointId + 1);
+  }
+
+  /** Starts periodic triggering (after the job's tasks are deployed). */
+  startCheckpointScheduler(): void {
+    this.running = true;
+    this.scheduleNext(
+      initialPeriodicTriggerDelay(this.settings.intervalMs, this.settings.minPauseMs, Math.random()),
+    );
+  }
+
+  /** Stops periodic triggering; pending checkpoints are aborted with `reason`. */
+  stopCheckpointScheduler(reason: CheckpointFailureReason): void {
+    this.running = false;
+    this.periodic?.cancel();
+    this.periodic = undefined;
+    for (const id of [...this.pending.keys()]) this.abort(id, reason, undefined, false);
+  }
+
+  private scheduleNext(delayMs: number): void {
+    this.periodic?.cancel();
+    this.periodic = this.ctx.clock.schedule(delayMs, () => {
+      this.periodic = undefined;
+      void this.triggerPeriodic();
+    });
+  }
+
+  private async triggerPeriodic(): Promise<void> {
+    if (!this.running) return;
+    const now = this.ctx.clock.now();
+    const decision = decideCheckpointTrigger(
+      { kind: 'checkpoint', isPeriodic: true, isForce: false, timestamp: now },
+      { maxConcurrentCheckpoints: this.settings.maxConcurrent, minPauseMs: this.settings.minPauseMs },
+      {
+        now,
+        isTriggering: this.triggering,
+        numPendingCheckpoints: this.pending.size,
+        lastCheckpointCompletionMs: this.lastCompletionMs,
+      },
+    );
+    if (decision.kind === 'delay') return this.scheduleNext(decision.untilMs - now);
+    // Queued requests are simply re-tried at the next tick: periodic checkpoints do not pile up.
+    this.scheduleNext(this.settings.intervalMs);
+    if (decision.kind === 'trigger') await this.triggerCheckpoint();
+  }
+
+  /** Triggers one checkpoint now (if every task runs); resolves once the trigger went out. */
+  async triggerCheckpoint(): Promise<number | undefined> {
+    const plan = this.ctx.plan();
+    if (!plan || plan.ack.length === 0) return undefined;
+    const checkpointId = this.nextId++ as CheckpointId;
+    const timestamp = this.ctx.clock.now();
+    this.triggering = true;
+    let location: CheckpointStorageLocation;
+    try {
+      location = await this.ctx.storage.initializeCheckpoint(this.ctx.jobId, checkpointId);
+    } catch (e) {
+      this.triggering = false;
+      this.log.warn({ checkpointId, err: e }, 'could not initialize checkpoint storage');
+      this.onFailure(checkpointId, 'IO_EXCEPTION', e instanceof Error ? e : new Error(String(e)));
+      return undefined;
+    }
+    this.triggering = false;
+    if (!this.running) {
+      await this.ctx.storage.discardCheckpoint(location).catch(() => {});
+      return undefined;
+    }
+    // The plan may have changed during the await; what counts is the state when triggers go out.
+    const current = this.ctx.plan();
+    if (!current) {
+      await this.ctx.storage.discardCheckpoint(location).catch(() => {});
+      return undefined;
+    }
+    const checkpoint = new PendingCheckpoint<readonly OperatorSubtaskState[]>({
+      checkpointId,
+      triggerTimestamp: timestamp,
+      tasksToAcknowledge: current.ack.map((t) => t.key),
+    });
+    const timeout = this.ctx.clock.schedule(this.settings.timeoutMs, () =>
+      this.abort(checkpointId, 'CHECKPOINT_EXPIRED', undefined, true),
+    );
+    // Coordinator state and task triggers go out in one turn, so split assignments are either
+    // in both the enumerator's and the reader's snapshot, or in neither.
+    const masterStates = this.ctx.snapshotMasterStates(checkpointId);
+    this.pending.set(checkpointId, {
+      checkpoint,
+      location,
+      masterStates,
+      timeout,
+      refs: new Map(current.ack.map((t) => [t.key, t])),
+    });
+    this.stats.reportPending(checkpointId, timestamp, current.ack.length);
+    this.log.info({ checkpointId, job: this.ctx.jobName }, `triggering checkpoint ${checkpointId}`);
+    for (const task of current.trigger) this.ctx.triggerTask(task, checkpointId, timestamp);
+    return checkpointId;
+  }
+
+  /** Where tasks write checkpoint `checkpointId`, while it is pending. */
+  location(checkpointId: number): CheckpointStorageLocation | undefined {
+    return this.pending.get(checkpointId)?.location;
+  }
+
+  /** A task reached the end of its input: it gets no more barriers, so trigger it directly. */
+  notifyTaskEnded(task: TaskRef): void {
+    for (const [id, p] of this.pending)
+      if (p.refs.has(task.key) && p.checkpoint.notYetAcknowledgedTasks().includes(task.key))
+        this.ctx.triggerTask(task, id, p.checkpoint.triggerTimestamp);
+  }
+
+  receiveAcknowledgeMessage(
+    taskKey: string,
+    checkpointId: number,
+    state: readonly OperatorSubtaskState[],
+    metrics: SubtaskCheckpointMetrics,
+  ): void {
+    const p = this.pending.get(checkpointId);
+    if (!p) return; // late or for an aborted checkpoint: its directory is discarded with it
+    const now = this.ctx.clock.now();
+    const result = p.checkpoint.acknowledgeTask(taskKey, state.length > 0 ? state : undefined, now);
+    if (result !== 'SUCCESS') return;
+    this.stats.reportAck(checkpointId, taskKey, now, metrics);
+    if (p.checkpoint.isFullyAcknowledged()) void this.completePendingCheckpoint(checkpointId, p);
+  }
+
+  receiveDeclineMessage(
+    taskKey: string,
+    checkpointId: number,
+    reason: CheckpointFailureReason,
+    error?: Error,
+  ): void {
+    if (!this.pending.has(checkpointId)) return;
+    this.log.info(
+      { checkpointId, task: taskKey, reason, err: error },
+      `checkpoint ${checkpointId} declined by ${taskKey}`,
+    );
+    this.abort(checkpointId, reason, error, true);
+  }
+
+  private async completePendingCheckpoint(checkpointId: number, p: Pending): Promise<void> {
+    p.timeout.cancel();
+    const data = p.checkpoint.finalizeCheckpoint(this.ctx.clock.now());
+    let completed: CompletedCheckpoint;
+    try {
+      const masterStates = [];
+      for (const m of p.masterStates)
+        masterStates.push({ name: m.name, handle: await this.ctx.storage.writeState(p.location, m.data) });
+      const metadata = this.buildMetadata(
+        checkpointId,
+        data.triggerTimestamp,
+        data.completionTimestamp,
+        data.taskStates,
+        p,
+        masterStates,
+      );
+      const finalized = await this.ctx.storage.finalizeCheckpoint(p.location, metadata);
+      const size = metadata.operators.reduce(
+        (n, op) =>
+          n +
+          op.subtasks.reduce(
+            (m, st) => m + [...st.keyed, ...st.operator].reduce((k, h) => k + stateSize(h), 0),
+            0,
+          ),
+        0,
+      );
+      completed = {
+        checkpointId: checkpointId as CheckpointId,
+        kind: 'checkpoint',
+        metadata,
+        pointer: finalized.pointer,
+        externalPointer: finalized.externalPointer,
+        stateSize: size,
+      };
+    } catch (e) {
+      this.pending.delete(checkpointId);
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.log.warn({ checkpointId, err: error }, `checkpoint ${checkpointId} could not be finalized`);
+      this.stats.reportFailed(checkpointId, this.ctx.clock.now(), error.message);
+      await this.ctx.storage.discardCheckpoint(p.location).catch(() => {});
+      this.ctx.notifyAborted(checkpointId);
+      this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error);
+      return;
+    }
+    this.pending.delete(checkpointId);
+    const subsumed = addCheckpointAndSubsumeOldest(this.completed, completed, this.settings.numRetained);
+    this.completed = [...subsumed.retained];
+    for (const s of subsumed.subsumed)
+      if (s.discardState)
+        await this.ctx.storage.discardCheckpoint(s.checkpoint.pointer).catch((e: unknown) => {
+          this.log.warn(
+            { checkpointId: s.checkpoint.checkpointId, err: e },
+            'could not delete a subsumed checkpoint',
+          );
+        });
+    // Older pending checkpoints can no longer complete usefully.
+    for (const [id, older] of this.pending)
+      if (id < checkpointId && older.checkpoint.canBeSubsumed())
+        this.abort(id, 'CHECKPOINT_SUBSUMED', undefined, false);
+    this.lastCompletionMs = data.completionTimestamp;
+    this.failures.handleCheckpointSuccess(checkpointId as CheckpointId);
+    const duration = data.completionTimestamp - data.triggerTimestamp;
+    this.stats.reportCompleted(
+      checkpointId,
+      data.completionTimestamp,
+      completed.stateSize,
+      completed.externalPointer,
+    );
+    this.log.info(
+      {
+        checkpointId,
+        job: this.ctx.jobName,
+        sizeBytes: completed.stateSize,
+        durationMs: duration,
+        path: completed.externalPointer,
+      },
+      `completed checkpoint ${checkpointId} (${completed.stateSize} bytes, ${duration} ms)`,
+    );
+    this.ctx.notifyComplete(checkpointId);
+  }
+
+  private buildMetadata(
+    checkpointId: number,
+    triggerTimestamp: number,
+    completionTimestamp: number,
+    taskStates: ReadonlyMap<string, readonly OperatorSubtaskState[]>,
+    p: Pending,
+    masterStates: CheckpointMetadata['masterStates'],
+  ): CheckpointMetadata {
+    const byOperator = new Map<OperatorId, Map<number, OperatorSubtaskState>>();
+    for (const [key, states] of taskStates) {
+      const ref = p.refs.get(key)!;
+      for (const s of states) {
+        let subtasks = byOperator.get(s.operatorId);
+        if (!subtasks) byOperator.set(s.operatorId, (subtasks = new Map<number, OperatorSubtaskState>()));
+        subtasks.set(ref.subtask, s);
+      }
+    }
+    const operators: OperatorSnapshot[] = this.ctx.operators().map((op) => {
+      const subtasks = byOperator.get(op.operatorId);
+      return {
+        operatorId: op.operatorId,
+        ...(op.uid === undefined ? {} : { uid: op.uid }),
+        parallelism: op.parallelism,
+        maxParallelism: op.maxParallelism,
+        subtasks: [...(subtasks ?? new Map<number, OperatorSubtaskState>())]
+          .sort((a, b) => a[0] - b[0])
+          .map(([subtask, s]) => ({ subtask, keyed: [...s.keyed], operator: [...s.operator] })),
+      };
+    });
+    return {
+      formatVersion: 1,
+      jobId: this.ctx.jobId,
+      checkpointId: checkpointId as CheckpointId,
+      triggerTimestamp,
+      completionTimestamp,
+      isSavepoint: false,
+      operators,
+      masterStates,
+    };
+  }
+
+  /** Aborts pending checkpoint `checkpointId`: files deleted, tasks told, failure counted. */
+  private abort(
+    checkpointId: number,
+    reason: CheckpointFailureReason,
+    error: Error | undefined,
+    count: boolean,
+  ): void {
+    const p = this.pending.get(checkpointId);
+    if (!p) return;
+    this.pending.delete(checkpointId);
+    p.timeout.cancel();
+    p.checkpoint.abort(reason);
+    const message = error
+      ? `${failureReasonMessage(reason)}: ${error.message}`
+      : failureReasonMessage(reason);
+    this.stats.reportFailed(checkpointId, this.ctx.clock.now(), message);
+    this.log.info(
+      { checkpointId, job: this.ctx.jobName, reason },
+      `checkpoint ${checkpointId} aborted: ${message}`,
+    );
+    void this.ctx.storage.discardCheckpoint(p.location).catch((e: unknown) => {
+      this.log.warn({ checkpointId, err: e }, 'could not delete an aborted checkpoint');
+    });
+    this.ctx.notifyAborted(checkpointId);
+    if (count) this.onFailure(checkpointId, reason, error);
+  }
+
+  private onFailure(checkpointId: number, reason: CheckpointFailureReason, error: Error | undefined): void {
+    const decision = this.failures.handleCheckpointException({
+      reason,
+      checkpointId: checkpointId as CheckpointId,
+      kind: 'checkpoint',
+    });
+    if (decision.kind === 'fail-job')
+      this.ctx.failJob(
+        new SluiceError(
+          'SLUICE_CHECKPOINT_FAILED',
+          `${decision.message} Checkpoint ${checkpointId} failed: ${failureReasonMessage(reason)}` +
+            `${error ? ` (${error.message})` : ''}. Raise execution.checkpointing.tolerable-failed-checkpoints to tolerate more.`,
+          { cause: error },
+        ),
+      );
+  }
+
+  /** The job ended; deletes what the retention policy does not keep. */
+  async shutdown(keepCompleted: boolean): Promise<void> {
+    this.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
+    if (keepCompleted) return;
+    for (const c of this.completed) await this.ctx.storage.discardCheckpoint(c.pointer).catch(() => {});
+    this.completed = [];
+    await this.ctx.storage.disposeJob(this.ctx.jobId, { keepCheckpoints: false }).catch(() => {});
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Chooses what a (re)deployed job restores from: the newest retained checkpoint that can be
+ * read — falling back to older ones and saying why —, or the checkpoint/savepoint given with
+ * `-s` (`execution.state-recovery.path`).
+ */
+import { SluiceError } from '../core/errors.js';
+import type { CheckpointId } from '../core/ids.js';
+import { logger } from '../core/log.js';
+import type { PipelineSubmission } from '../api/execution.js';
+import { chooseCheckpointToRestore } from '../protocol/completed-checkpoint-retention.js';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
+import {
+  readFileState,
+  resolveFileCheckpoint,
+} from '../storage/filesystem/file-system-checkpoint-storage.js';
+import type { CompletedCheckpoint } from './checkpoint-coordinator.js';
+import { planRestore, type RestorePlan } from './checkpoint-restore.js';
+
+/** A checkpoint chosen for restore and the plan made from it. */
+export interface LoadedRestore {
+  readonly checkpoint: CompletedCheckpoint;
+  readonly plan: RestorePlan;
+}
+
+const log = logger('job-restore');
+
+/**
+ * The newest of `completed` (oldest first) whose state can be read, planned for the job; undefined
+ * when none was ever completed. Throws SLUICE_RESTORE_FAILED when none can be read, or when the
+ * checkpoint does not fit the job.
+ */
+export async function restoreLatest(
+  submission: PipelineSubmission,
+  storage: CheckpointStorage,
+  completed: readonly CompletedCheckpoint[],
+): Promise<LoadedRestore | undefined> {
+  const newestFirst = [...completed].reverse();
+  const unreadable = new Map<CheckpointId, string>();
+  for (;;) {
+    const decision = chooseCheckpointToRestore(newestFirst, unreadable);
+    if (decision.kind === 'no-checkpoint') return undefined;
+    if (decision.kind === 'unrecoverable')
+      throw new SluiceError(
+        'SLUICE_RESTORE_FAILED',
+        `no retained checkpoint can be read: ${decision.skipped.map((s) => `checkpoint ${s.checkpointId} (${s.reason})`).join('; ')}.`,
+      );
+    const checkpoint = decision.checkpoint;
+    try {
+      const plan = await planRestore(
+        checkpoint.metadata,
+        (h) => storage.readState(h, checkpoint.pointer),
+        submission.jobGraph,
+        {
+          ignoreUnclaimedState: submission.ignoreUnclaimedState,
+          where: `checkpoint ${checkpoint.checkpointId}`,
+        },
+      );
+      return { checkpoint, plan };
+    } catch (e) {
+      if (e instanceof SluiceError && e.code === 'SLUICE_RESTORE_FAILED') throw e;
+      const reason = e instanceof Error ? e.message : String(e);
+      unreadable.set(checkpoint.checkpointId, reason);
+      log.warn(
+        { checkpointId: checkpoint.checkpointId, path: checkpoint.externalPointer, reason },
+        `checkpoint ${checkpoint.checkpointId} cannot be read (${reason}); falling back to an older one`,
+      );
+    }
+  }
+}
+
+/** The checkpoint or savepoint at `path` (a chk-<n> directory or its _metadata), planned for the job. */
+export async function restoreFromPath(submission: PipelineSubmission, path: string): Promise<LoadedRestore> {
+  // A path is a file location whatever the job's own storage is (as Flink's resolveCheckpointPointer).
+  const resolved = await resolveFileCheckpoint(path);
+  const pointer = resolved.location.pointer;
+  const plan = await planRestore(resolved.metadata, (h) => readFileState(h, pointer), submission.jobGraph, {
+    ignoreUnclaimedState: submission.ignoreUnclaimedState,
+    where: `the snapshot at ${path}`,
+  });
+  return {
+    checkpoint: {
+      checkpointId: resolved.metadata.checkpointId,
+      // Never deleted by this job: it is the user's (Flink's NO_CLAIM), so retention treats it as a savepoint.
+      kind: 'savepoint',
+      metadata: resolved.metadata,
+      pointer,
+      externalPointer: pointer,
+      stateSize: 0,
+    },
+    plan,
+  };
+}

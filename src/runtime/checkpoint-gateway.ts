@@ -1,0 +1,54 @@
+/** What a task exchanges with the checkpoint coordinator: acknowledgements, declines, restore state. */
+import type { OperatorId } from '../core/ids.js';
+import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
+import type { CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
+import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
+import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
+import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
+import type { KeyedStateHandle, OperatorStateHandle } from '../storage/state-handle.js';
+
+/** The state one operator of a subtask wrote for a checkpoint. */
+export interface OperatorSubtaskState {
+  readonly operatorId: OperatorId;
+  readonly keyed: readonly KeyedStateHandle[];
+  readonly operator: readonly OperatorStateHandle[];
+}
+
+/** Timings and sizes of one subtask's part of a checkpoint (Flink's CheckpointMetrics). */
+export interface SubtaskCheckpointMetrics {
+  readonly syncDurationMs: number;
+  readonly asyncDurationMs: number;
+  readonly alignmentDurationMs: number;
+  /** From the trigger to the first barrier (or the trigger mail) at this subtask. */
+  readonly startDelayMs: number;
+  /** Bytes of input processed while aligning (from channels not yet blocked). */
+  readonly bytesProcessedDuringAlignment: number;
+  /** Bytes of state written. */
+  readonly checkpointedSize: number;
+}
+
+/** The task's line to the checkpoint coordinator. */
+export interface TaskCheckpointGateway {
+  readonly mode: CheckpointingMode;
+  readonly storage: CheckpointStorage;
+  /** Where checkpoint `checkpointId` writes, or undefined if the coordinator no longer has it. */
+  location(checkpointId: number): CheckpointStorageLocation | undefined;
+  acknowledgeCheckpoint(
+    checkpointId: number,
+    state: readonly OperatorSubtaskState[],
+    metrics: SubtaskCheckpointMetrics,
+  ): void;
+  declineCheckpoint(checkpointId: number, reason: CheckpointFailureReason, error?: Error): void;
+}
+
+/** What one operator of a subtask restores from. */
+export interface OperatorRestoreState {
+  readonly keyed: readonly KeyedStateSnapshot[];
+  readonly operator: OperatorStateSnapshot | undefined;
+}
+
+/** The restore state of a subtask, by operator id; operators not listed start empty. */
+export interface TaskRestoreState {
+  readonly checkpointId: number;
+  readonly operators: ReadonlyMap<OperatorId, OperatorRestoreState>;
+}

@@ -1,0 +1,155 @@
+/**
+ * Takes a subtask's part of a checkpoint (Flink's SubtaskCheckpointCoordinator): the
+ * synchronous phase on the mailbox (operators copy their extra state, backends pin a
+ * copy-on-write version), then the barrier goes downstream, then the asynchronous phase
+ * serializes and writes the state while records keep flowing, and acknowledges.
+ */
+import type { Clock } from '../core/clock.js';
+import type { CheckpointId } from '../core/ids.js';
+import { logger } from '../core/log.js';
+import type { KeyedSnapshotRun } from '../state/keyed-state-snapshot.js';
+import type { OperatorSnapshotRun } from '../state/operator-state-snapshot.js';
+import type { KeyedStateHandle, OperatorStateHandle } from '../storage/state-handle.js';
+import { stateSize } from '../storage/state-handle.js';
+import type { OperatorSubtaskState, TaskCheckpointGateway } from './checkpoint-gateway.js';
+import type { ChainedOperator } from './operator-chain.js';
+import type { RecordWriter } from './record-writer.js';
+
+/** Facts about how the checkpoint reached this subtask, for its statistics. */
+export interface CheckpointArrival {
+  readonly triggerTimestamp: number;
+  /** Whether to send the barrier downstream (not after end-of-partition was sent). */
+  readonly emitBarrier: boolean;
+  readonly alignmentDurationMs: number;
+  readonly startDelayMs: number;
+  readonly bytesProcessedDuringAlignment: number;
+}
+
+interface InFlight {
+  readonly runs: readonly { keyed: KeyedSnapshotRun | undefined; operator: OperatorSnapshotRun }[];
+}
+
+/** Checkpointing of one subtask. */
+export class SubtaskCheckpointCoordinator {
+  /** The newest checkpoint this subtask took (a repeated trigger for it is ignored). */
+  lastCheckpointId = 0;
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly log = logger('task-checkpoint');
+
+  constructor(
+    private readonly taskName: string,
+    private readonly chain: readonly ChainedOperator[],
+    private readonly writers: readonly RecordWriter[],
+    private readonly gateway: TaskCheckpointGateway,
+    private readonly clock: Clock,
+    /** Called when the asynchronous phase fails after the subtask was stopped: nothing to do then. */
+    private readonly isRunning: () => boolean,
+  ) {}
+
+  /** Both phases of checkpoint `checkpointId`; errors of the synchronous phase fail the task (thrown). */
+  performCheckpoint(checkpointId: number, arrival: CheckpointArrival): void {
+    if (checkpointId <= this.lastCheckpointId) return;
+    this.lastCheckpointId = checkpointId;
+    const syncStart = this.clock.now();
+    for (const entry of this.chain) entry.operator.snapshotState(checkpointId);
+    const runs = this.chain.map((entry) => ({
+      keyed: entry.keyedStateBackend?.snapshot(checkpointId),
+      operator: entry.operatorStateBackend.snapshot(checkpointId),
+    }));
+    const syncDurationMs = this.clock.now() - syncStart;
+    if (arrival.emitBarrier)
+      for (const w of this.writers)
+        w.broadcastEvent({ kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp });
+    this.inFlight.set(checkpointId, { runs });
+    void this.completeAsync(checkpointId, runs, syncDurationMs, arrival);
+  }
+
+  private async completeAsync(
+    checkpointId: number,
+    runs: InFlight['runs'],
+    syncDurationMs: number,
+    arrival: CheckpointArrival,
+  ): Promise<void> {
+    const asyncStart = this.clock.now();
+    try {
+      const location = this.gateway.location(checkpointId);
+      const storage = this.gateway.storage;
+      const states: OperatorSubtaskState[] = [];
+      let checkpointedSize = 0;
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i]!;
+        const keyedSnapshot = await run.keyed?.write();
+        const operatorSnapshot = await run.operator.write();
+        if (location === undefined) continue; // aborted meanwhile: write nothing
+        const keyed: KeyedStateHandle[] = [];
+        if (keyedSnapshot) {
+          const handle = await storage.writeState(location, keyedSnapshot.data);
+          keyed.push({ keyGroupRange: keyedSnapshot.keyGroupRange, offsets: keyedSnapshot.offsets, handle });
+        }
+        const operator: OperatorStateHandle[] = [];
+        for (const entry of operatorSnapshot.states) {
+          const handle = await storage.writeState(location, entry.data);
+          operator.push({ name: entry.name, mode: entry.mode, handle });
+        }
+        for (const h of keyed) checkpointedSize += stateSize(h);
+        for (const h of operator) checkpointedSize += stateSize(h);
+        if (keyed.length > 0 || operator.length > 0)
+          states.push({ operatorId: this.chain[i]!.operatorId, keyed, operator });
+      }
+      if (location === undefined || !this.inFlight.has(checkpointId)) return;
+      this.gateway.acknowledgeCheckpoint(checkpointId, states, {
+        syncDurationMs,
+        asyncDurationMs: this.clock.now() - asyncStart,
+        alignmentDurationMs: arrival.alignmentDurationMs,
+        startDelayMs: arrival.startDelayMs,
+        bytesProcessedDuringAlignment: arrival.bytesProcessedDuringAlignment,
+        checkpointedSize,
+      });
+    } catch (e) {
+      if (!this.isRunning() || !this.inFlight.has(checkpointId)) return;
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.log.warn(
+        { checkpointId, task: this.taskName, err: error },
+        'asynchronous checkpoint phase failed',
+      );
+      this.gateway.declineCheckpoint(checkpointId, 'CHECKPOINT_ASYNC_EXCEPTION', error);
+    } finally {
+      this.release(checkpointId);
+    }
+  }
+
+  private release(checkpointId: number): void {
+    const flight = this.inFlight.get(checkpointId);
+    if (!flight) return;
+    this.inFlight.delete(checkpointId);
+    for (const run of flight.runs) {
+      run.keyed?.release();
+      run.operator.release();
+    }
+  }
+
+  /** Checkpoint `checkpointId` completed: operators commit. */
+  notifyCheckpointComplete(checkpointId: number): void {
+    for (const entry of this.chain) entry.operator.notifyCheckpointComplete(checkpointId);
+  }
+
+  /** Checkpoint `checkpointId` was aborted: drop its pinned state, tell operators. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.release(checkpointId);
+    for (const entry of this.chain) entry.operator.notifyCheckpointAborted(checkpointId);
+  }
+
+  /** Aborted by alignment here (a newer barrier, a cancel marker): decline, tell downstream. */
+  abortFromAlignment(
+    checkpointId: CheckpointId,
+    reason: Parameters<TaskCheckpointGateway['declineCheckpoint']>[1],
+  ): void {
+    this.gateway.declineCheckpoint(checkpointId, reason);
+    for (const w of this.writers) w.broadcastEvent({ kind: 'cancel-checkpoint', checkpointId });
+  }
+
+  /** The task stops: release everything pinned. */
+  dispose(): void {
+    for (const id of [...this.inFlight.keys()]) this.release(id);
+  }
+}

@@ -1,0 +1,166 @@
+/** Restores a heap keyed backend from snapshots: picks its key groups, keeps states until declared. */
+import { invariant, SluiceError } from '../../core/errors.js';
+import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
+import type { TypeSerializer } from '../../core/serializer.js';
+import { mapKeyOf } from '../../core/stable-hash.js';
+import { corruptSnapshot } from '../byte-io.js';
+import type { KeyedStateSnapshot } from '../keyed-state-snapshot.js';
+import { describeKey } from '../state-errors.js';
+import { describeSerializers, sameSerializers } from '../serializer-id.js';
+import { isAbsentValue, type StateValueCodec } from './keyed-snapshot-format.js';
+import {
+  decodeEntries,
+  describeSnapshot,
+  readKeyGroupBlocks,
+  readSnapshotHeader,
+  RestoredState,
+  type SnapshotBlock,
+} from './keyed-snapshot-reader.js';
+import type { StateTable } from './state-table.js';
+import type { KeyedTimerQueue } from './timer-queue.js';
+
+/** What restoring needs to know about the backend restored into. */
+export interface RestoreContext {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly keySerializer: TypeSerializer<unknown>;
+}
+
+/**
+ * Reads, from each snapshot, the sections of the key groups in `ctx.keyGroupRange`: timers go
+ * straight into their queue (`timerQueue(name)`), states into `restored` as bytes by name. Each
+ * key group must come from at most one snapshot (the old subtasks' ranges are disjoint).
+ */
+export function restoreSnapshots(
+  snapshots: readonly KeyedStateSnapshot[],
+  ctx: RestoreContext,
+  restored: Map<string, RestoredState>,
+  timerQueue: (name: string) => KeyedTimerQueue<unknown>,
+): void {
+  const { start, end } = ctx.keyGroupRange;
+  const numKeyGroups = Math.max(0, end - start + 1);
+  const source = new Array<number>(numKeyGroups).fill(-1);
+  snapshots.forEach((snapshot, index) => {
+    const header = readSnapshotHeader(snapshot);
+    if (header.maxParallelism !== ctx.maxParallelism)
+      throw new SluiceError(
+        'SLUICE_STATE_INVALID_ACCESS',
+        `${describeSnapshot(snapshot)} was taken with max parallelism ${header.maxParallelism}, but this ` +
+          `operator has max parallelism ${ctx.maxParallelism}. Max parallelism is fixed for the life of the ` +
+          `state: set it back to ${header.maxParallelism} (setMaxParallelism) to restore this state.`,
+      );
+    const keySerializer = { name: ctx.keySerializer.name, version: ctx.keySerializer.version };
+    if (!sameSerializers([header.keySerializer], [keySerializer]))
+      throw new SluiceError(
+        'SLUICE_STATE_INVALID_ACCESS',
+        `${describeSnapshot(snapshot)} wrote its keys with ${describeSerializers([header.keySerializer])}, ` +
+          `but this operator's key serializer is ${describeSerializers([keySerializer])}; restore with the ` +
+          'key serializer the state was written with.',
+      );
+    const from = Math.max(start, header.keyGroupRange.start);
+    const to = Math.min(end, header.keyGroupRange.end);
+    for (let keyGroup = from; keyGroup <= to; keyGroup++) {
+      const offset = keyGroup - start;
+      invariant(
+        source[offset] === -1,
+        `key group ${keyGroup} is restored from one snapshot only (snapshots ${source[offset]} and ${index} hold it)`,
+      );
+      source[offset] = index;
+      for (const block of readKeyGroupBlocks(snapshot, keyGroup)) {
+        const what = `${block.kind === 'timers' ? 'timer queue' : 'state'} '${block.name}' in key group ${keyGroup} of ${describeSnapshot(snapshot)}`;
+        if (block.kind === 'timers') {
+          const queue = timerQueue(block.name);
+          decodeEntries(
+            block.payload,
+            what,
+            ctx.keySerializer,
+            (r) => r.f64(),
+            (key, timestamp) => {
+              checkKeyGroup(key, keyGroup, ctx, what);
+              queue.add(key, timestamp);
+            },
+          );
+        } else keepRestored(restored, block, offset, numKeyGroups, what);
+      }
+    }
+  });
+}
+
+function keepRestored(
+  restored: Map<string, RestoredState>,
+  block: SnapshotBlock,
+  offset: number,
+  numKeyGroups: number,
+  what: string,
+): void {
+  const kind = block.kind;
+  invariant(kind !== 'timers', 'timer blocks are restored into their queue');
+  let state = restored.get(block.name);
+  if (state === undefined) {
+    state = new RestoredState(block.name, kind, block.serializers, numKeyGroups);
+    restored.set(block.name, state);
+  } else if (state.kind !== kind || !sameSerializers(state.serializers, block.serializers))
+    throw corruptSnapshot(
+      what,
+      `it is ${kind} state written with ${describeSerializers(block.serializers)}, while other key groups hold ` +
+        `it as ${state.kind} state written with ${describeSerializers(state.serializers)}`,
+    );
+  if (state.payloads[offset] !== undefined)
+    throw corruptSnapshot(what, 'the key group holds the state twice');
+  // A copy, so that a state not declared for a while does not keep the whole snapshot (with the
+  // key groups of other subtasks, when rescaling) alive.
+  state.payloads[offset] = block.payload.slice();
+}
+
+/**
+ * Decodes a restored state into the table of its declaration, after checking that the declaration
+ * can read it: same kind, same serializers (Sluice has no serializer migration yet).
+ */
+export function adoptRestoredState(
+  restored: RestoredState,
+  table: StateTable<unknown>,
+  codec: StateValueCodec,
+  ctx: RestoreContext,
+): void {
+  const { name, kind } = table.descriptor;
+  if (restored.kind !== kind)
+    throw new SluiceError(
+      'SLUICE_STATE_INVALID_ACCESS',
+      `state '${name}' was restored from a checkpoint as ${restored.kind} state and cannot be declared as ` +
+        `${kind} state; declare it as ${restored.kind} state, or give the new state another name.`,
+    );
+  if (!sameSerializers(restored.serializers, codec.serializers))
+    throw new SluiceError(
+      'SLUICE_STATE_INVALID_ACCESS',
+      `state '${name}' was written to the checkpoint with ${describeSerializers(restored.serializers)} but is ` +
+        `declared with ${describeSerializers(codec.serializers)}; Sluice cannot migrate state between ` +
+        'serializers, so declare it with the serializers it was written with.',
+    );
+  const start = ctx.keyGroupRange.start;
+  restored.payloads.forEach((payload, offset) => {
+    if (payload === undefined) return;
+    const keyGroup = start + offset;
+    const what = `state '${name}' in key group ${keyGroup}`;
+    decodeEntries(
+      payload,
+      what,
+      ctx.keySerializer,
+      (r) => codec.read(r),
+      (key, value) => {
+        checkKeyGroup(key, keyGroup, ctx, what);
+        if (!isAbsentValue(kind, value)) table.put(offset, mapKeyOf(key), key, value);
+      },
+    );
+  });
+}
+
+/** A key must land in the key group it was written under, or the key serializer lost something. */
+function checkKeyGroup(key: unknown, keyGroup: number, ctx: RestoreContext, what: string): void {
+  const actual = assignToKeyGroup(key, ctx.maxParallelism);
+  if (actual !== keyGroup)
+    throw corruptSnapshot(
+      what,
+      `key ${describeKey(key)} was read back from key group ${keyGroup} but belongs to key group ${actual}: ` +
+        `the key serializer ${describeSerializers([ctx.keySerializer])} does not give back the keys it wrote`,
+    );
+}

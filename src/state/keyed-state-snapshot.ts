@@ -1,0 +1,43 @@
+/** What a keyed state backend's snapshot is, and the handle of one in progress (both phases). */
+import type { KeyGroupRange } from '../core/key-groups.js';
+
+/**
+ * The keyed state of one subtask at one checkpoint, for the key groups in `keyGroupRange`: one
+ * blob with a section per key group, so that a restore at another parallelism reads only the
+ * sections of the key groups it owns (Flink's `KeyGroupsStateHandle`). The bytes are the
+ * backend's persisted format (the heap backend's is documented in heap/keyed-snapshot-format.ts).
+ */
+export interface KeyedStateSnapshot {
+  /** The key groups the snapshot covers (the snapshotting subtask's range). */
+  readonly keyGroupRange: KeyGroupRange;
+  /**
+   * The byte offset in `data` of each key group's section, index = keyGroup − range.start; one
+   * per key group of the range. A section ends where the next begins (the last, at data.length).
+   */
+  readonly offsets: readonly number[];
+  /** The serialized state: a small header (format version first), then the sections. */
+  readonly data: Uint8Array;
+  /** The names of the states and timer queues the snapshot holds (informational). */
+  readonly stateNames: readonly string[];
+}
+
+/**
+ * A snapshot whose synchronous phase is done: the backend's state as of `snapshot()` is pinned
+ * (copy-on-write) while records keep changing the live state. `write()` is the asynchronous
+ * phase; the pinned version is held until `write()` settles or `release()` is called.
+ */
+export interface KeyedSnapshotRun {
+  /** The checkpoint the snapshot belongs to. */
+  readonly checkpointId: number;
+  /**
+   * Serializes the pinned state, in slices that yield to the event loop so the task's mailbox
+   * keeps running, then releases it. Call at most once. Rejects with SLUICE_CHECKPOINT_STORAGE_FAILED
+   * if `release()` is called before it finishes (the checkpoint was aborted).
+   */
+  write(): Promise<KeyedStateSnapshot>;
+  /**
+   * Drops the pinned version (idempotent): the backend stops copying on write for it and the
+   * memory it held can be collected. Call it when a checkpoint is aborted before `write()` ran.
+   */
+  release(): void;
+}
