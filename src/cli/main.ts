@@ -55,17 +55,35 @@ program
     '-c, --config <file>',
     'configuration file (default: sluice.yaml in the working directory, if present)',
   )
+  .option(
+    '-s, --fromSavepoint <path>',
+    'restore from a retained checkpoint or savepoint: its chk-<n> directory or _metadata file (execution.state-recovery.path)',
+  )
+  .option(
+    '-n, --allowNonRestoredState',
+    'drop snapshot state of operators the job no longer has (execution.state-recovery.ignore-unclaimed-state)',
+  )
   .option('--no-progress', 'do not show the progress line while the job runs')
   .passThroughOptions()
   .action(
     async (
       job: string,
       args: string[],
-      opts: { parallelism?: number; define: string[]; config?: string; progress: boolean },
+      opts: {
+        parallelism?: number;
+        define: string[];
+        config?: string;
+        progress: boolean;
+        fromSavepoint?: string;
+        allowNonRestoredState?: boolean;
+      },
     ) => {
+      const dynamic = [...opts.define];
+      if (opts.fromSavepoint !== undefined) dynamic.push(`execution.state-recovery.path=${opts.fromSavepoint}`);
+      if (opts.allowNonRestoredState) dynamic.push('execution.state-recovery.ignore-unclaimed-state=true');
       await runJob(job, args, {
         parallelism: opts.parallelism,
-        dynamic: opts.define,
+        dynamic,
         config: opts.config,
         progress: opts.progress,
       });

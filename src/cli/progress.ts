@@ -21,7 +21,12 @@ export function progressLine(
   const flow = metrics.map((m) => `${shortName(m.name)} ${compact(m.recordsIn)}`).join(' → ');
   const source = metrics[0]?.recordsIn ?? 0;
   const rate = elapsedMs > 0 ? compact(Math.round((source / elapsedMs) * 1000)) : '0';
-  return `[sluice] ${client.jobName} ${client.getJobStatus()} ${(elapsedMs / 1000).toFixed(1)}s | ${flow} | ${rate} records/s`;
+  const stats = client.getCheckpointStats();
+  const checkpoint = stats
+    ? ` | checkpoints ${stats.counts.completed}${stats.latestCompleted ? ` (last #${stats.latestCompleted.id})` : ''}`
+    : '';
+  const restarts = client.getNumRestarts() > 0 ? ` | restarts ${client.getNumRestarts()}` : '';
+  return `[sluice] ${client.jobName} ${client.getJobStatus()} ${(elapsedMs / 1000).toFixed(1)}s | ${flow} | ${rate} records/s${checkpoint}${restarts}`;
 }
 
 /**

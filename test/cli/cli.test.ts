@@ -61,4 +61,11 @@ describe('sluice CLI', () => {
     expect(r.stderr).toContain('[SLUICE_USER_FUNCTION_FAILED]');
     expect(r.stderr).toMatch(/caused by: Error: record seven is cursed\n\s+at .*failing-job\.ts/);
   });
+
+  it('says clearly when the checkpoint to restore from (-s) does not exist', () => {
+    const r = sluice('run', '--no-progress', '-s', '/nonexistent/chk-3', 'test/fixtures/sum-job.ts', '10');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: Cannot find checkpoint or savepoint file/directory '/nonexistent/chk-3'");
+    expect(r.stderr).toContain('[SLUICE_CHECKPOINT_NOT_FOUND]');
+  });
 });
