@@ -79,7 +79,8 @@ program
       },
     ) => {
       const dynamic = [...opts.define];
-      if (opts.fromSavepoint !== undefined) dynamic.push(`execution.state-recovery.path=${opts.fromSavepoint}`);
+      if (opts.fromSavepoint !== undefined)
+        dynamic.push(`execution.state-recovery.path=${opts.fromSavepoint}`);
       if (opts.allowNonRestoredState) dynamic.push('execution.state-recovery.ignore-unclaimed-state=true');
       await runJob(job, args, {
         parallelism: opts.parallelism,

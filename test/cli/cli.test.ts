@@ -65,7 +65,9 @@ describe('sluice CLI', () => {
   it('says clearly when the checkpoint to restore from (-s) does not exist', () => {
     const r = sluice('run', '--no-progress', '-s', '/nonexistent/chk-3', 'test/fixtures/sum-job.ts', '10');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("error: Cannot find checkpoint or savepoint file/directory '/nonexistent/chk-3'");
+    expect(r.stderr).toContain(
+      "error: Cannot find checkpoint or savepoint file/directory '/nonexistent/chk-3'",
+    );
     expect(r.stderr).toContain('[SLUICE_CHECKPOINT_NOT_FOUND]');
   });
 });
