@@ -280,7 +280,9 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   }
 
   /** Whether a source may emit its next record: output has room and no async write is pending. */
-  private readonly mayEmit = (): boolean => this.pendingAsync === 0 && this.allOutputsAvailable();
+  mayEmit(): boolean {
+    return this.pendingAsync === 0 && this.allOutputsAvailable();
+  }
 
   /** Checked per record, so an output channel never queues more than its configured buffers. */
   private allOutputsAvailable(): boolean {
@@ -293,7 +295,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   private processSource(): boolean {
     const source = this.source!;
     if (this.waitingForSource) return false;
-    const status = source.emitBatch(SOURCE_SLICE, this.mayEmit);
+    const status = source.emitBatch(SOURCE_SLICE, this);
     if (status === 'END_OF_INPUT') {
       this.beginEnding();
       return false;

@@ -17,6 +17,11 @@ import { AbstractStreamOperator } from './stream-operator.js';
 /** Operator state holding a source reader's splits (Flink's SourceOperator uses the same name). */
 const READER_STATE = 'SourceReaderState';
 
+/** Asked before every source record whether the task may emit it (output room, no async wait). */
+export interface EmitGate {
+  mayEmit(): boolean;
+}
+
 /** Head operator of a source task: the task calls `emitNext()` while output has room. */
 export class SourceOperator<T, Split extends SourceSplit>
   extends AbstractStreamOperator<never, T>
@@ -72,15 +77,15 @@ export class SourceOperator<T, Split extends SourceSplit>
 
   /**
    * Emits records until the reader has no more ready, `max` records were emitted, or
-   * `mayContinue()` says stop (output full, async write pending) — checked before every record,
+   * `gate.mayEmit()` says stop (output full, async write pending) — checked before every record,
    * so a full output channel stops the source at once. One try for the whole batch keeps the
    * per-record path to the reader call itself.
    */
-  emitBatch(max: number, mayContinue: () => boolean): InputStatus {
+  emitBatch(max: number, gate: EmitGate): InputStatus {
     const reader = this.reader;
     let status: InputStatus = 'MORE_AVAILABLE';
     try {
-      for (let n = 0; n < max && status === 'MORE_AVAILABLE' && mayContinue(); n++)
+      for (let n = 0; n < max && status === 'MORE_AVAILABLE' && gate.mayEmit(); n++)
         status = reader.pollNext(this);
     } catch (e) {
       throw this.userError(e, 'the source reader');
