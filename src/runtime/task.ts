@@ -19,6 +19,7 @@ import type {
   TaskServices,
 } from '../api/operators/stream-operator.js';
 import {
+  blockedChannels,
   createBarrierHandler,
   processBarrierEvent,
   type BarrierEvent,
@@ -203,9 +204,29 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   }
 
   notifyCheckpointAborted(checkpointId: number): void {
-    this.enqueue(`checkpoint ${checkpointId} aborted`, () =>
-      this.checkpoints?.notifyCheckpointAborted(checkpointId),
-    );
+    this.enqueue(`checkpoint ${checkpointId} aborted`, () => {
+      this.checkpoints?.notifyCheckpointAborted(checkpointId);
+      this.abortAlignment(checkpointId);
+    });
+  }
+
+  /**
+   * The coordinator gave up on `checkpointId` (e.g. it timed out): a task still aligning it stops
+   * blocking channels now instead of at the next barrier. The abort goes through the barrier
+   * state machine as a cancel marker on a channel that is neither blocked nor finished — one
+   * exists, or the alignment would have completed.
+   */
+  private abortAlignment(checkpointId: number): void {
+    const state = this.barriers;
+    if (state?.kind !== 'collecting-barriers' || state.latestCheckpointId !== checkpointId) return;
+    const blocked = blockedChannels(state);
+    const live = this.deployment.inputGate!.channels.find((c) => !c.finished && !blocked.has(c.index));
+    if (live)
+      this.onBarrierEvent({
+        kind: 'cancel-marker',
+        channel: live.index,
+        checkpointId: checkpointId as CheckpointId,
+      });
   }
 
   /** Every task of the job has ended: close the operators and finish. */
