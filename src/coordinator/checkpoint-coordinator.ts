@@ -308,6 +308,11 @@ export class CheckpointCoordinator {
         stateSize: size,
       };
     } catch (e) {
+      if (this.pending.get(checkpointId) !== p) {
+        // Aborted meanwhile (reported and counted there): only its files are left to delete.
+        await this.ctx.storage.discardCheckpoint(p.location).catch(() => {});
+        return;
+      }
       this.pending.delete(checkpointId);
       const error = e instanceof Error ? e : new Error(String(e));
       this.log.warn({ checkpointId, err: error }, `checkpoint ${checkpointId} could not be finalized`);
@@ -315,6 +320,13 @@ export class CheckpointCoordinator {
       await this.ctx.storage.discardCheckpoint(p.location).catch(() => {});
       this.ctx.notifyAborted(checkpointId);
       this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error);
+      return;
+    }
+    if (this.pending.get(checkpointId) !== p) {
+      // Aborted while its metadata was being written (the job failed over or stopped): it must not
+      // complete now, as recovery may already have chosen an older checkpoint. Its files go only
+      // now that no write of ours can recreate them.
+      await this.ctx.storage.discardCheckpoint(p.location).catch(() => {});
       return;
     }
     this.pending.delete(checkpointId);
@@ -406,18 +418,22 @@ export class CheckpointCoordinator {
     if (!p) return;
     this.pending.delete(checkpointId);
     p.timeout.cancel();
+    // Fully acknowledged and being finalized: completePendingCheckpoint deletes its files once
+    // its own writes are done (deleting them now would race with the _metadata write).
+    const finalizing = p.checkpoint.isDisposed;
     p.checkpoint.abort(reason);
     const message = error
-      ? `${failureReasonMessage(reason)}: ${error.message}`
+      ? `${failureReasonMessage(reason).replace(/\.$/u, '')}: ${error.message}`
       : failureReasonMessage(reason);
     this.stats.reportFailed(checkpointId, this.ctx.clock.now(), message);
     this.log.info(
       { checkpointId, job: this.ctx.jobName, reason },
       `checkpoint ${checkpointId} aborted: ${message}`,
     );
-    void this.ctx.storage.discardCheckpoint(p.location).catch((e: unknown) => {
-      this.log.warn({ checkpointId, err: e }, 'could not delete an aborted checkpoint');
-    });
+    if (!finalizing)
+      void this.ctx.storage.discardCheckpoint(p.location).catch((e: unknown) => {
+        this.log.warn({ checkpointId, err: e }, 'could not delete an aborted checkpoint');
+      });
     this.ctx.notifyAborted(checkpointId);
     if (count) this.onFailure(checkpointId, reason, error);
   }
@@ -432,7 +448,7 @@ export class CheckpointCoordinator {
       this.ctx.failJob(
         new SluiceError(
           'SLUICE_CHECKPOINT_FAILED',
-          `${decision.message} Checkpoint ${checkpointId} failed: ${failureReasonMessage(reason)}` +
+          `${decision.message} Checkpoint ${checkpointId} failed: ${failureReasonMessage(reason).replace(/\.$/u, '')}` +
             `${error ? ` (${error.message})` : ''}. Raise execution.checkpointing.tolerable-failed-checkpoints to tolerate more.`,
           { cause: error },
         ),

@@ -1,0 +1,382 @@
+/** planRestore: keyed state by key-group overlap, operator state redistributed, master state, and the checks against the job (Flink's CheckpointCoordinatorRestoringTest / CheckpointMetadataLoadingTest). */
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import { StreamExecutionEnvironment } from '../api/environment.js';
+import type { OperatorFactory } from '../api/operators/stream-operator.js';
+import { SluiceError } from '../core/errors.js';
+import { newJobId, operatorId, type CheckpointId, type OperatorId } from '../core/ids.js';
+import { computeKeyGroupRangeForOperatorIndex, type KeyGroupRange } from '../core/key-groups.js';
+import type { JobGraph } from '../graph/job-graph.js';
+import type { StreamNode } from '../graph/stream-node.js';
+import { encodeListData, parseListData, type OperatorStateMode } from '../state/operator-state-snapshot.js';
+import type {
+  CheckpointMetadata,
+  OperatorSnapshot,
+  SubtaskSnapshot,
+} from '../storage/checkpoint-metadata.js';
+import type { KeyedStateHandle, StreamStateHandle } from '../storage/state-handle.js';
+import { planRestore, type RestorePlan } from './checkpoint-restore.js';
+
+const MAX_P = 128;
+const SERIALIZER = { name: 'msgpack', version: 1 };
+
+/** source -> map (uid 'reader') | keyBy -> reduce (uid 'counts') -> print, all at `parallelism`. */
+function buildJob(parallelism: number, maxParallelism = MAX_P): JobGraph<OperatorFactory> {
+  const env = new StreamExecutionEnvironment();
+  env.setParallelism(parallelism).setMaxParallelism(maxParallelism);
+  env
+    .fromSequence(0, 99)
+    .map((x) => x)
+    .uid('reader')
+    .keyBy((x) => x % 7)
+    .reduce((a, b) => a + b)
+    .uid('counts')
+    .print();
+  return env.getJobGraph();
+}
+
+function nodeWhere(
+  graph: JobGraph<OperatorFactory>,
+  test: (n: StreamNode<OperatorFactory>) => boolean,
+): StreamNode<OperatorFactory> {
+  const node = graph.streamGraph.nodes.find(test);
+  expect(node, 'the job has the node').toBeDefined();
+  return node!;
+}
+
+const sourceOf = (g: JobGraph<OperatorFactory>) => nodeWhere(g, (n) => n.transformation.role === 'source');
+const countsOf = (g: JobGraph<OperatorFactory>) => nodeWhere(g, (n) => n.transformation.uid === 'counts');
+const vertexOf = (g: JobGraph<OperatorFactory>, id: OperatorId) =>
+  g.vertices.find((v) => v.chain.some((n) => n.operatorId === id))!;
+
+function inline(...bytes: number[]): StreamStateHandle {
+  return { kind: 'inline', data: Uint8Array.from(bytes) };
+}
+
+/** A keyed handle of old subtask `subtask` of `parallelism`, whose blob is tagged with the subtask. */
+function keyedHandle(parallelism: number, subtask: number, maxParallelism = MAX_P): KeyedStateHandle {
+  const range = computeKeyGroupRangeForOperatorIndex(maxParallelism, parallelism, subtask);
+  const count = range.end - range.start + 1;
+  return {
+    keyGroupRange: range,
+    offsets: Array.from({ length: count }, () => 0),
+    handle: inline(0xc0, subtask),
+  };
+}
+
+function listState(...elements: string[]): StreamStateHandle {
+  return {
+    kind: 'inline',
+    data: encodeListData(
+      SERIALIZER,
+      elements.map((e) => new TextEncoder().encode(e)),
+    ),
+  };
+}
+
+function elementsOf(data: Uint8Array): string[] {
+  return parseListData(data, 'test').elements.map((e) => new TextDecoder().decode(e));
+}
+
+/** Keyed state of `counts` at `parallelism`, and list state of the source (elements per old subtask). */
+function metadataOf(
+  graph: JobGraph<OperatorFactory>,
+  parallelism: number,
+  sourceLists: readonly (readonly string[])[],
+  options: { mode?: OperatorStateMode; maxParallelism?: number; extra?: OperatorSnapshot[] } = {},
+): CheckpointMetadata {
+  const maxParallelism = options.maxParallelism ?? MAX_P;
+  const keyedSubtasks: SubtaskSnapshot[] = Array.from({ length: parallelism }, (_, subtask) => ({
+    subtask,
+    keyed: [keyedHandle(parallelism, subtask, maxParallelism)],
+    operator: [],
+  }));
+  const sourceSubtasks: SubtaskSnapshot[] = sourceLists.map((elements, subtask) => ({
+    subtask,
+    keyed: [],
+    operator: [{ name: 'splits', mode: options.mode ?? 'SPLIT_DISTRIBUTE', handle: listState(...elements) }],
+  }));
+  return {
+    formatVersion: 1,
+    jobId: graph.jobId,
+    checkpointId: 7 as CheckpointId,
+    triggerTimestamp: 1_000,
+    completionTimestamp: 1_100,
+    isSavepoint: false,
+    operators: [
+      {
+        operatorId: sourceOf(graph).operatorId,
+        parallelism,
+        maxParallelism,
+        subtasks: sourceSubtasks,
+      },
+      {
+        operatorId: countsOf(graph).operatorId,
+        uid: 'counts',
+        parallelism,
+        maxParallelism,
+        subtasks: keyedSubtasks,
+      },
+      ...(options.extra ?? []),
+    ],
+    masterStates: [{ name: 'Sequence Source', handle: inline(0xee, 1, 2) }],
+  };
+}
+
+const readInline = (h: StreamStateHandle): Promise<Uint8Array> =>
+  h.kind === 'inline' ? Promise.resolve(h.data) : Promise.reject(new Error(`no file ${h.path}`));
+
+function restore(
+  metadata: CheckpointMetadata,
+  graph: JobGraph<OperatorFactory>,
+  ignoreUnclaimedState = false,
+  readState = readInline,
+): Promise<RestorePlan> {
+  return planRestore(metadata, readState, graph, { ignoreUnclaimedState, where: 'checkpoint 7' });
+}
+
+/** The old subtasks whose keyed blobs new subtask `subtask` of `vertexIndex` received for `op`. */
+function keyedSources(plan: RestorePlan, vertexIndex: number, subtask: number, op: OperatorId): number[] {
+  const state = plan.tasks.get(`${vertexIndex}:${subtask}`)?.operators.get(op);
+  return (state?.keyed ?? []).map((k) => k.data[1]!);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SluiceError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(SluiceError);
+  return error as SluiceError;
+}
+
+describe('planRestore', () => {
+  it('gives stable operator ids to the same program at another parallelism (what rescaling relies on)', () => {
+    const [a, b] = [buildJob(2), buildJob(3)];
+    expect(sourceOf(a).operatorId).toBe(sourceOf(b).operatorId);
+    expect(countsOf(a).operatorId).toBe(countsOf(b).operatorId);
+  });
+
+  it('restores every subtask as it was at unchanged parallelism', async () => {
+    const graph = buildJob(2);
+    const plan = await restore(metadataOf(graph, 2, [['a', 'b'], ['c']]), graph);
+    const counts = countsOf(graph).operatorId;
+    const source = sourceOf(graph).operatorId;
+    const keyedVertex = vertexOf(graph, counts).index;
+    const sourceVertex = vertexOf(graph, source).index;
+
+    expect(plan.checkpointId).toBe(7);
+    expect([...plan.tasks.keys()].sort()).toEqual(['0:0', '0:1', '1:0', '1:1']);
+    expect(keyedSources(plan, keyedVertex, 0, counts)).toEqual([0]);
+    expect(keyedSources(plan, keyedVertex, 1, counts)).toEqual([1]);
+    const restored = plan.tasks.get(`${keyedVertex}:0`)!.operators.get(counts)!.keyed[0]!;
+    expect(restored.keyGroupRange).toEqual({ start: 0, end: 63 });
+    expect(restored.offsets).toHaveLength(64);
+    for (const subtask of [0, 1]) {
+      const op = plan.tasks.get(`${sourceVertex}:${subtask}`)!.operators.get(source)!.operator!;
+      expect(op.states.map((s) => [s.name, s.mode, elementsOf(s.data)])).toEqual([
+        ['splits', 'SPLIT_DISTRIBUTE', subtask === 0 ? ['a', 'b'] : ['c']],
+      ]);
+    }
+    expect(plan.masterStates).toEqual(new Map([['Sequence Source', Uint8Array.of(0xee, 1, 2)]]));
+  });
+
+  // CheckpointCoordinatorRestoringTest#testRestoreLatestCheckpointedStateScaleOut
+  it('on scale-out 2 → 3 gives each new subtask the keyed handles overlapping its key groups', async () => {
+    const old = buildJob(2);
+    const graph = buildJob(3);
+    const plan = await restore(
+      metadataOf(old, 2, [
+        ['a', 'b'],
+        ['c', 'd', 'e'],
+      ]),
+      graph,
+    );
+    const counts = countsOf(graph).operatorId;
+    const v = vertexOf(graph, counts).index;
+
+    // Old: [0,63] [64,127]; new: [0,42] [43,85] [86,127].
+    expect(keyedSources(plan, v, 0, counts)).toEqual([0]);
+    expect(keyedSources(plan, v, 1, counts)).toEqual([0, 1]);
+    expect(keyedSources(plan, v, 2, counts)).toEqual([1]);
+    expect(plan.tasks.size).toBe(6);
+  });
+
+  // CheckpointCoordinatorRestoringTest#testRestoreLatestCheckpointedStateScaleIn
+  it('on scale-in 3 → 1 gives the single subtask every keyed handle', async () => {
+    const old = buildJob(3);
+    const graph = buildJob(1);
+    const plan = await restore(metadataOf(old, 3, [['a'], ['b'], ['c']]), graph);
+    const counts = countsOf(graph).operatorId;
+    expect(keyedSources(plan, vertexOf(graph, counts).index, 0, counts)).toEqual([0, 1, 2]);
+    expect(plan.tasks.size).toBe(2);
+  });
+
+  // StateAssignmentOperationTest#testRepartitionSplitDistributeStates
+  it('splits SPLIT_DISTRIBUTE list state evenly over the new subtasks, in old-subtask order', async () => {
+    const old = buildJob(2);
+    const graph = buildJob(3);
+    const plan = await restore(
+      metadataOf(old, 2, [
+        ['a', 'b'],
+        ['c', 'd', 'e'],
+      ]),
+      graph,
+    );
+    const source = sourceOf(graph).operatorId;
+    const v = vertexOf(graph, source).index;
+    const lists = [0, 1, 2].map((s) =>
+      elementsOf(plan.tasks.get(`${v}:${s}`)!.operators.get(source)!.operator!.states[0]!.data),
+    );
+    expect(lists).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+  });
+
+  // StateAssignmentOperationTest#testRepartitionUnionState
+  it('gives every new subtask the whole UNION list state', async () => {
+    const old = buildJob(3);
+    const graph = buildJob(1);
+    const plan = await restore(metadataOf(old, 3, [['a'], ['b', 'c'], []], { mode: 'UNION' }), graph);
+    const source = sourceOf(graph).operatorId;
+    const state = plan.tasks.get(`${vertexOf(graph, source).index}:0`)!.operators.get(source)!.operator!;
+    expect(state.states.map((s) => [s.mode, elementsOf(s.data)])).toEqual([['UNION', ['a', 'b', 'c']]]);
+  });
+
+  it('restores operators without state in the checkpoint with nothing', async () => {
+    const graph = buildJob(2);
+    const plan = await restore(metadataOf(graph, 2, [['a'], ['b']]), graph);
+    const reader = nodeWhere(graph, (n) => n.transformation.uid === 'reader').operatorId;
+    for (const task of plan.tasks.values()) expect(task.operators.has(reader)).toBe(false);
+  });
+
+  // CheckpointMetadataLoadingTest#testUnmatchedState / allowNonRestoredState
+  it('fails with SLUICE_RESTORE_FAILED naming the uid of state the job has no operator for', async () => {
+    const graph = buildJob(2);
+    const gone: OperatorSnapshot = {
+      operatorId: operatorId('ffffffffffffffffffffffffffffffff'),
+      uid: 'dedup',
+      parallelism: 2,
+      maxParallelism: MAX_P,
+      subtasks: [{ subtask: 0, keyed: [keyedHandle(2, 0)], operator: [] }],
+    };
+    const metadata = metadataOf(graph, 2, [['a'], ['b']], { extra: [gone] });
+    const readState = vi.fn(readInline);
+
+    const error = await rejection(restore(metadata, graph, false, readState));
+    expect(error.code).toBe('SLUICE_RESTORE_FAILED');
+    expect(error.message).toContain("uid 'dedup'");
+    expect(error.message).toContain('checkpoint 7');
+    expect(error.message).toContain('execution.state-recovery.ignore-unclaimed-state');
+    expect(readState).not.toHaveBeenCalled();
+  });
+
+  it('names the operator id of unclaimed state that has no uid', async () => {
+    const graph = buildJob(2);
+    const id = operatorId('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee');
+    const metadata = metadataOf(graph, 2, [['a'], ['b']], {
+      extra: [
+        {
+          operatorId: id,
+          parallelism: 1,
+          maxParallelism: MAX_P,
+          subtasks: [
+            { subtask: 0, keyed: [], operator: [{ name: 'x', mode: 'UNION', handle: listState('x') }] },
+          ],
+        },
+      ],
+    });
+    const error = await rejection(restore(metadata, graph));
+    expect(error.code).toBe('SLUICE_RESTORE_FAILED');
+    expect(error.message).toContain(id);
+  });
+
+  it('drops unclaimed state with ignoreUnclaimedState, without reading it', async () => {
+    const graph = buildJob(2);
+    const unreadable: StreamStateHandle = {
+      kind: 'file',
+      path: 'gone',
+      size: 3,
+      checksum: 0,
+      scope: 'exclusive',
+    };
+    const gone: OperatorSnapshot = {
+      operatorId: operatorId('ffffffffffffffffffffffffffffffff'),
+      uid: 'dedup',
+      parallelism: 2,
+      maxParallelism: MAX_P,
+      subtasks: [{ subtask: 0, keyed: [], operator: [{ name: 's', mode: 'UNION', handle: unreadable }] }],
+    };
+    const plan = await restore(metadataOf(graph, 2, [['a'], ['b']], { extra: [gone] }), graph, true);
+    for (const task of plan.tasks.values()) expect(task.operators.has(gone.operatorId)).toBe(false);
+    expect(plan.tasks.size).toBe(4);
+  });
+
+  it('accepts operators that are gone from the job if they had no state', async () => {
+    const graph = buildJob(2);
+    const stateless: OperatorSnapshot = {
+      operatorId: operatorId('dddddddddddddddddddddddddddddddd'),
+      uid: 'filter',
+      parallelism: 2,
+      maxParallelism: MAX_P,
+      subtasks: [],
+    };
+    await expect(
+      restore(metadataOf(graph, 2, [['a'], ['b']], { extra: [stateless] }), graph),
+    ).resolves.toBeDefined();
+  });
+
+  // CheckpointCoordinatorRestoringTest#testRestoreLatestCheckpointFailureWhenMaxParallelismChanges
+  it('fails with SLUICE_RESTORE_FAILED naming both values when the max parallelism changed', async () => {
+    const old = buildJob(2, 128);
+    const graph = buildJob(2, 256);
+    const error = await rejection(restore(metadataOf(old, 2, [['a'], ['b']]), graph));
+    expect(error.code).toBe('SLUICE_RESTORE_FAILED');
+    expect(error.message).toContain('128');
+    expect(error.message).toContain('256');
+    expect(error.message).toContain('Keyed Reduce');
+  });
+
+  it('fails with the read error (not SLUICE_RESTORE_FAILED) when a state cannot be read, before planning', async () => {
+    const graph = buildJob(2);
+    const failing = (h: StreamStateHandle) =>
+      h.kind === 'inline' && h.data[0] === 0xee
+        ? Promise.reject(new Error('master state lost'))
+        : readInline(h);
+    await expect(restore(metadataOf(graph, 2, [['a'], ['b']]), graph, false, failing)).rejects.toThrow(
+      'master state lost',
+    );
+  });
+
+  it('property: every key group of every new subtask is covered by exactly one received handle', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom(8, 16, 128),
+        async (oldP, newP, maxP) => {
+          const old = buildJob(oldP, maxP);
+          const graph = buildJob(newP, maxP);
+          const plan = await restore(metadataOf(old, oldP, [], { maxParallelism: maxP }), graph);
+          const counts = countsOf(graph).operatorId;
+          const v = vertexOf(graph, counts).index;
+          for (let s = 0; s < newP; s++) {
+            const own = computeKeyGroupRangeForOperatorIndex(maxP, newP, s);
+            const received: KeyGroupRange[] = plan.tasks
+              .get(`${v}:${s}`)!
+              .operators.get(counts)!
+              .keyed.map((k) => k.keyGroupRange);
+            for (const r of received) expect(r.start <= own.end && own.start <= r.end).toBe(true);
+            for (let kg = own.start; kg <= own.end; kg++)
+              expect(received.filter((r) => r.start <= kg && kg <= r.end)).toHaveLength(1);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('plans for the job it is given, whatever job id the checkpoint was taken by', async () => {
+    const graph = buildJob(2);
+    const metadata = { ...metadataOf(graph, 2, [['a'], ['b']]), jobId: newJobId() };
+    await expect(restore(metadata, graph)).resolves.toMatchObject({ checkpointId: 7 });
+  });
+});

@@ -1,0 +1,273 @@
+/** restoreLatest: the newest readable retained checkpoint, falling back to older ones and saying why; restoreFromPath. */
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { StreamExecutionEnvironment } from '../api/environment.js';
+import type { PipelineSubmission } from '../api/execution.js';
+import type { OperatorFactory } from '../api/operators/stream-operator.js';
+import { SluiceError } from '../core/errors.js';
+import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
+import type { JobGraph } from '../graph/job-graph.js';
+import type { OperatorSubtaskState } from '../runtime/checkpoint-gateway.js';
+import { encodeListData, parseListData } from '../state/operator-state-snapshot.js';
+import { FileSystemCheckpointStorage } from '../storage/filesystem/file-system-checkpoint-storage.js';
+import type { FileStateHandle } from '../storage/state-handle.js';
+import { CheckpointCoordinator, type CompletedCheckpoint } from './checkpoint-coordinator.js';
+import { restoreFromPath, restoreLatest } from './job-restore.js';
+import {
+  TestingCheckpointContext,
+  taskRef,
+  testingMetrics,
+  testingSettings,
+} from './testing-checkpoint-context.js';
+
+const warn = vi.hoisted(() => vi.fn());
+
+// Only job-restore's own logger is replaced, so its warnings can be checked.
+vi.mock(import('../core/log.js'), async (importOriginal) => {
+  const original = await importOriginal();
+  return {
+    ...original,
+    logger: (component: string) => {
+      const real = original.logger(component);
+      if (component !== 'job-restore') return real;
+      return new Proxy(real, {
+        get: (target, prop, receiver): unknown =>
+          prop === 'warn' ? warn : (Reflect.get(target, prop, receiver) as unknown),
+      });
+    },
+  };
+});
+
+const MAX_P = 128;
+const SERIALIZER = { name: 'msgpack', version: 1 };
+
+function buildJob(parallelism: number, maxParallelism = MAX_P): JobGraph<OperatorFactory> {
+  const env = new StreamExecutionEnvironment();
+  env.setParallelism(parallelism).setMaxParallelism(maxParallelism);
+  env
+    .fromSequence(0, 99)
+    .map((x) => x)
+    .uid('reader')
+    .keyBy((x) => x % 7)
+    .reduce((a, b) => a + b)
+    .uid('counts')
+    .print();
+  return env.getJobGraph();
+}
+
+function submissionFor(
+  jobGraph: JobGraph<OperatorFactory>,
+  ignoreUnclaimedState = false,
+): PipelineSubmission {
+  return {
+    jobGraph,
+    collectTargets: new Map(),
+    bufferTimeoutMs: -1,
+    segmentSize: 32 * 1024,
+    buffersPerChannel: 2,
+    maxBuffersPerChannel: 10,
+    checkpointing: undefined,
+    restartStrategy: { kind: 'none' },
+    restorePath: undefined,
+    ignoreUnclaimedState,
+  };
+}
+
+const keyedBlob = (checkpointId: number, subtask: number) =>
+  Uint8Array.from({ length: 64 }, (_, i) => (i * 3 + checkpointId * 11 + subtask) & 0xff);
+
+let dir: string;
+let storage: FileSystemCheckpointStorage;
+let graph: JobGraph<OperatorFactory>;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sluice-job-restore-'));
+  storage = new FileSystemCheckpointStorage({ dir, inlineThreshold: 0 });
+  graph = buildJob(2);
+  warn.mockClear();
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs `count` checkpoints of `graph` at parallelism 2 through a coordinator that retains all of them. */
+async function takeCheckpoints(count: number): Promise<readonly CompletedCheckpoint[]> {
+  const ctx = new TestingCheckpointContext(storage);
+  const source = graph.streamGraph.nodes.find((n) => n.transformation.role === 'source')!;
+  const counts = graph.streamGraph.nodes.find((n) => n.transformation.uid === 'counts')!;
+  const vertexOf = (id: string) =>
+    graph.vertices.find((v) => v.chain.some((n) => n.operatorId === id))!.index;
+  const sourceVertex = vertexOf(source.operatorId);
+  const countsVertex = vertexOf(counts.operatorId);
+  ctx.jobOperators = graph.streamGraph.nodes.map((n) => ({
+    operatorId: n.operatorId,
+    ...(n.transformation.uid === undefined ? {} : { uid: n.transformation.uid }),
+    parallelism: n.parallelism,
+    maxParallelism: n.maxParallelism,
+  }));
+  ctx.triggerTasks = [taskRef(sourceVertex, 0), taskRef(sourceVertex, 1)];
+  ctx.ackTasks = graph.vertices.flatMap((v) => [0, 1].map((s) => taskRef(v.index, s)));
+  const coordinator = new CheckpointCoordinator(
+    testingSettings({ intervalMs: 1_000_000, numRetained: count }),
+    ctx,
+  );
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
+  coordinator.startCheckpointScheduler();
+  vi.restoreAllMocks();
+  for (let i = 0; i < count; i++) {
+    const id = (await coordinator.triggerCheckpoint())!;
+    const location = coordinator.location(id)!;
+    for (const task of ctx.ackTasks) {
+      let states: OperatorSubtaskState[];
+      if (task.vertexIndex === sourceVertex) {
+        const data = encodeListData(SERIALIZER, [new TextEncoder().encode(`split-${task.subtask}@${id}`)]);
+        const handle = await storage.writeState(location, data);
+        states = [
+          {
+            operatorId: source.operatorId,
+            keyed: [],
+            operator: [{ name: 'splits', mode: 'SPLIT_DISTRIBUTE', handle }],
+          },
+        ];
+      } else {
+        const range = computeKeyGroupRangeForOperatorIndex(MAX_P, 2, task.subtask);
+        const handle = await storage.writeState(location, keyedBlob(id, task.subtask));
+        const offsets = Array.from({ length: range.end - range.start + 1 }, () => 0);
+        states = [
+          { operatorId: counts.operatorId, keyed: [{ keyGroupRange: range, offsets, handle }], operator: [] },
+        ];
+      }
+      coordinator.receiveAcknowledgeMessage(task.key, id, states, testingMetrics());
+    }
+    await ctx.completion(id);
+  }
+  await ctx.storage.settled();
+  await coordinator.shutdown(true);
+  expect(coordinator.completedCheckpoints.map((c) => c.checkpointId)).toEqual(
+    Array.from({ length: count }, (_, i) => i + 1),
+  );
+  expect(countsVertex).not.toBe(sourceVertex);
+  return coordinator.completedCheckpoints;
+}
+
+/** The keyed state file of subtask 0 of `counts` in `checkpoint`. */
+function keyedFileOf(checkpoint: CompletedCheckpoint): string {
+  const counts = checkpoint.metadata.operators.find((o) => o.uid === 'counts')!;
+  const handle = counts.subtasks[0]!.keyed[0]!.handle as FileStateHandle;
+  expect(handle.kind).toBe('file');
+  return join(checkpoint.pointer, handle.path);
+}
+
+async function flipByte(path: string): Promise<void> {
+  const bytes = await readFile(path);
+  bytes[bytes.length >> 1]! ^= 0x01;
+  await writeFile(path, bytes);
+}
+
+function fallbackWarnings(): string[] {
+  return warn.mock.calls.map((c) => String(c[1]));
+}
+
+describe('restoreLatest', () => {
+  it('returns undefined when no checkpoint ever completed', async () => {
+    await expect(restoreLatest(submissionFor(graph), storage, [])).resolves.toBeUndefined();
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('restores the newest completed checkpoint', async () => {
+    const completed = await takeCheckpoints(3);
+    const restored = await restoreLatest(submissionFor(graph), storage, completed);
+
+    expect(restored?.checkpoint.checkpointId).toBe(3);
+    expect(restored?.plan.checkpointId).toBe(3);
+    const counts = graph.streamGraph.nodes.find((n) => n.transformation.uid === 'counts')!.operatorId;
+    const keyed = [...restored!.plan.tasks.values()].flatMap((t) => t.operators.get(counts)?.keyed ?? []);
+    expect(keyed.map((k) => Uint8Array.from(k.data))).toEqual([keyedBlob(3, 0), keyedBlob(3, 1)]);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('falls back to the previous checkpoint when a state file of the newest is corrupt, and logs why', async () => {
+    const completed = await takeCheckpoints(3);
+    const corrupted = keyedFileOf(completed[2]!);
+    await flipByte(corrupted);
+
+    const restored = await restoreLatest(submissionFor(graph), storage, completed);
+
+    expect(restored?.checkpoint.checkpointId).toBe(2);
+    const source = graph.streamGraph.nodes.find((n) => n.transformation.role === 'source')!.operatorId;
+    const splits = [...restored!.plan.tasks.values()]
+      .map((t) => t.operators.get(source)?.operator?.states[0])
+      .filter((s) => s !== undefined)
+      .flatMap((s) => parseListData(s.data, 'test').elements.map((e) => new TextDecoder().decode(e)));
+    expect(splits).toEqual(['split-0@2', 'split-1@2']);
+    expect(fallbackWarnings()).toHaveLength(1);
+    expect(fallbackWarnings()[0]).toContain('checkpoint 3 cannot be read');
+    expect(fallbackWarnings()[0]).toContain('checksum mismatch');
+    expect(fallbackWarnings()[0]).toContain(corrupted);
+  });
+
+  it('falls back past every unreadable checkpoint to the oldest readable one', async () => {
+    const completed = await takeCheckpoints(3);
+    await unlink(keyedFileOf(completed[2]!));
+    await flipByte(keyedFileOf(completed[1]!));
+
+    const restored = await restoreLatest(submissionFor(graph), storage, completed);
+
+    expect(restored?.checkpoint.checkpointId).toBe(1);
+    expect(fallbackWarnings().map((w) => /checkpoint (\d+) cannot/u.exec(w)?.[1])).toEqual(['3', '2']);
+  });
+
+  it('fails with SLUICE_RESTORE_FAILED listing each checkpoint and its reason when none can be read', async () => {
+    const completed = await takeCheckpoints(3);
+    for (const c of completed) await rm(c.pointer, { recursive: true, force: true }); // _metadata and state
+
+    const error: unknown = await restoreLatest(submissionFor(graph), storage, completed).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(SluiceError);
+    const { code, message } = error as SluiceError;
+    expect(code).toBe('SLUICE_RESTORE_FAILED');
+    for (const c of completed) {
+      expect(message).toContain(`checkpoint ${c.checkpointId} (`);
+      expect(message).toContain(c.pointer);
+    }
+    expect(message.indexOf('checkpoint 3 (')).toBeLessThan(message.indexOf('checkpoint 1 ('));
+    expect(message).toContain('does not exist');
+    expect(fallbackWarnings()).toHaveLength(3);
+  });
+
+  // CheckpointCoordinatorRestoringTest#testRestoreLatestCheckpointFailureWhenMaxParallelismChanges
+  it('does not fall back when the newest checkpoint does not fit the job: that is the job’s fault', async () => {
+    const completed = await takeCheckpoints(2);
+    const changed = buildJob(2, 256);
+
+    const error: unknown = await restoreLatest(submissionFor(changed), storage, completed).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(SluiceError);
+    expect((error as SluiceError).code).toBe('SLUICE_RESTORE_FAILED');
+    expect((error as SluiceError).message).toContain('checkpoint 2');
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('restores at another parallelism from the same checkpoints', async () => {
+    const completed = await takeCheckpoints(1);
+    const rescaled = buildJob(3);
+    const restored = await restoreLatest(submissionFor(rescaled), storage, completed);
+    expect(restored?.plan.tasks.size).toBe(6);
+  });
+});
+
+describe('restoreFromPath', () => {
+  it('restores from a chk-<n> directory as a savepoint the job does not own', async () => {
+    const completed = await takeCheckpoints(2);
+    const restored = await restoreFromPath(submissionFor(graph), completed[0]!.externalPointer);
+    expect(restored.checkpoint).toMatchObject({ checkpointId: 1, kind: 'savepoint' });
+    expect(restored.plan.checkpointId).toBe(1);
+  });
+});
