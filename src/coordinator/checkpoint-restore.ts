@@ -83,19 +83,25 @@ export async function planRestore(
         stateNames: [],
       })),
     );
-    const oldOperatorState: OperatorStateSnapshot[][] = op.subtasks
-      .filter((s) => s.operator.length > 0)
-      .map((s) => [
+    const oldOperatorState: OperatorStateSnapshot[][] = [];
+    // Every old subtask keeps its index (an empty one included), so at unchanged parallelism
+    // each subtask gets its own state back, as in Flink.
+    for (let index = 0; index < op.parallelism; index++) {
+      const old = op.subtasks.find((st) => st.subtask === index);
+      oldOperatorState.push([
         {
-          states: s.operator.map((o) => ({
+          states: (old?.operator ?? []).map((o) => ({
             name: o.name,
-            mode: o.mode === 'UNION' ? 'UNION' : 'SPLIT_DISTRIBUTE',
+            mode: o.mode === 'UNION' ? ('UNION' as const) : ('SPLIT_DISTRIBUTE' as const),
             data: bytes.get(o.handle)!,
           })),
         },
       ]);
-    const newOperatorState =
-      oldOperatorState.length > 0 ? redistributeOperatorState(oldOperatorState, node.parallelism) : [];
+    }
+    const hasOperatorState = op.subtasks.some((st) => st.operator.length > 0);
+    const newOperatorState = hasOperatorState
+      ? redistributeOperatorState(oldOperatorState, node.parallelism)
+      : [];
     for (let subtask = 0; subtask < node.parallelism; subtask++) {
       const range = computeKeyGroupRangeForOperatorIndex(node.maxParallelism, node.parallelism, subtask);
       const key = `${vertex.index}:${subtask}`;

@@ -13,6 +13,7 @@ import { mergeAccumulators, type AccumulatorRegistry } from '../api/accumulators
 import type { CheckpointStatsSnapshot } from '../api/checkpoint-stats.js';
 import {
   JobExecutionResult,
+  type CheckpointingSubmission,
   type JobClient,
   type JobStatus,
   type PipelineSubmission,
@@ -20,7 +21,7 @@ import {
 } from '../api/execution.js';
 import type { OperatorEvent } from '../api/operators/stream-operator.js';
 import type { SourceSplit } from '../api/source/source.js';
-import type { CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
+import { failureReasonMessage, type CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
 import {
   createRestartStrategy,
   notifyFailure,
@@ -94,9 +95,28 @@ export interface TaskManagerGateway {
 
 const enumeratorStateName = (operatorId: OperatorId) => `enumerator:${operatorId}`;
 
+/** Failures a JobMaster remembers for the REST API (Flink's `web.exception-history-size`). */
+const EXCEPTION_HISTORY_SIZE = 16;
+
+/** One failure of the job (a failed task, a checkpoint failure limit, a restore that failed). */
+export interface JobFailureRecord {
+  readonly timestamp: number;
+  readonly error: Error;
+  /** The failed task, when a task failed (absent for failures of the job as a whole). */
+  readonly task?: { readonly vertexIndex: number; readonly subtask: number; readonly attemptNumber: number };
+}
+
+/** How a checkpoint triggered with `triggerCheckpointNow()` ended. */
+export type TriggeredCheckpoint =
+  | { readonly kind: 'completed'; readonly checkpointId: number; readonly externalPath: string }
+  | { readonly kind: 'failed'; readonly checkpointId: number | undefined; readonly error: Error };
+
 /** Runs one job from deployment to a terminal status. */
 export class JobMaster implements JobMasterGateway, JobClient {
-  private status: JobStatus = 'CREATED';
+  private currentStatus: JobStatus = 'CREATED';
+  private readonly statusEnteredAt = new Map<JobStatus, number>();
+  private readonly failures: JobFailureRecord[] = [];
+  private readonly checkpointWaiters = new Map<number, (outcome: TriggeredCheckpoint) => void>();
   private deployed: DeployedJob | undefined;
   private coordinators = new Map<OperatorId, SourceCoordinator<SourceSplit>>();
   private taskStates: ExecutionState[][] = [];
@@ -119,6 +139,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
     private readonly taskManagers: TaskManagerGateway,
     private readonly clock: Clock,
   ) {
+    this.statusEnteredAt.set('CREATED', clock.now());
     this.restartState = createRestartStrategy(submission.restartStrategy);
     this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     // The caller may only look at the result later; never report it as unhandled meanwhile.
@@ -133,8 +154,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
         storage: this.storage,
         plan: () => this.checkpointPlan(),
         triggerTask: (t, id, ts) => this.deployed?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts),
-        notifyComplete: (id) => this.deployed?.notifyCheckpointComplete(id),
-        notifyAborted: (id) => this.deployed?.notifyCheckpointAborted(id),
+        notifyComplete: (id) => {
+          this.deployed?.notifyCheckpointComplete(id);
+          this.settleCheckpointWaiter(id);
+        },
+        notifyAborted: (id) => {
+          this.deployed?.notifyCheckpointAborted(id);
+          this.settleCheckpointWaiter(id);
+        },
         snapshotMasterStates: (id) => this.snapshotEnumerators(id),
         operators: () =>
           submission.jobGraph.streamGraph.nodes.map((n) => ({
@@ -153,6 +180,15 @@ export class JobMaster implements JobMasterGateway, JobClient {
   }
   get jobName() {
     return this.submission.jobGraph.jobName;
+  }
+
+  // Every status change goes through here, so the REST API can show when each status began.
+  private get status(): JobStatus {
+    return this.currentStatus;
+  }
+  private set status(status: JobStatus) {
+    if (status !== this.currentStatus) this.statusEnteredAt.set(status, this.clock.now());
+    this.currentStatus = status;
   }
 
   /** Deploys the job (restoring from `execution.state-recovery.path` if set). */
@@ -285,7 +321,12 @@ export class JobMaster implements JobMasterGateway, JobClient {
     if (!row) return;
     row[subtask] = state;
     if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
-    if (state === 'FAILED') this.handleFailure(error ?? new Error('a task failed without an error'));
+    if (state === 'FAILED')
+      this.handleFailure(error ?? new Error('a task failed without an error'), {
+        vertexIndex,
+        subtask,
+        attemptNumber: this.attemptNumber,
+      });
     else if (state === 'FINISHED' && ++this.finishedTasks === this.totalTasks()) this.finishJob();
   }
 
@@ -358,8 +399,9 @@ export class JobMaster implements JobMasterGateway, JobClient {
   }
 
   /** A task failed (or checkpoints failed too often): restart if the strategy allows, else fail. */
-  private handleFailure(error: Error): void {
+  private handleFailure(error: Error, task?: JobFailureRecord['task']): void {
     if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
+    this.recordFailure(error, task);
     this.checkpoints?.stopCheckpointScheduler('JOB_FAILOVER_REGION');
     this.deployed?.cancel();
     this.deployed = undefined;
@@ -419,6 +461,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
 
   private failJob(error: Error): void {
     if (isJobTerminal(this.status)) return;
+    if (this.failures.at(-1)?.error !== error) this.recordFailure(error, undefined);
     this.status = 'FAILING';
     this.deployed?.cancel();
     this.closeCoordinators();
@@ -446,6 +489,108 @@ export class JobMaster implements JobMasterGateway, JobClient {
       }
     }
     this.coordinators = new Map();
+  }
+
+  private recordFailure(error: Error, task: JobFailureRecord['task']): void {
+    this.failures.push({ timestamp: this.clock.now(), error, ...(task ? { task } : {}) });
+    if (this.failures.length > EXCEPTION_HISTORY_SIZE) this.failures.shift();
+  }
+
+  private settleCheckpointWaiter(checkpointId: number): void {
+    const settle = this.checkpointWaiters.get(checkpointId);
+    if (!settle) return;
+    this.checkpointWaiters.delete(checkpointId);
+    settle(this.checkpointOutcome(checkpointId) ?? checkpointFailed(checkpointId, 'checkpoint aborted'));
+  }
+
+  private checkpointOutcome(checkpointId: number): TriggeredCheckpoint | undefined {
+    const completed = this.checkpoints?.completedCheckpoints.find((c) => c.checkpointId === checkpointId);
+    const stats = this.checkpoints?.stats.get(checkpointId);
+    if (completed || stats?.status === 'COMPLETED')
+      return {
+        kind: 'completed',
+        checkpointId,
+        externalPath: completed?.externalPointer ?? stats?.externalPath ?? '',
+      };
+    if (stats?.status === 'FAILED')
+      return checkpointFailed(checkpointId, stats.failureMessage ?? 'checkpoint failed');
+    return undefined;
+  }
+
+  // --- read-only views for the REST API ---
+
+  /** When the job was submitted (ms since the epoch). */
+  get startTime(): number {
+    return this.statusEnteredAt.get('CREATED')!;
+  }
+
+  /** When the job reached its terminal status, or undefined while it is not terminal. */
+  get endTime(): number | undefined {
+    return isJobTerminal(this.currentStatus) ? this.statusEnteredAt.get(this.currentStatus) : undefined;
+  }
+
+  /** When each status was last entered (ms since the epoch); statuses never reached are absent. */
+  get statusTimestamps(): ReadonlyMap<JobStatus, number> {
+    return this.statusEnteredAt;
+  }
+
+  /** The deployed job graph (vertices, their ids, parallelism and edges). */
+  get jobGraph(): PipelineSubmission['jobGraph'] {
+    return this.submission.jobGraph;
+  }
+
+  /** The execution state of every subtask of the current attempt, by vertex index then subtask. */
+  get taskExecutionStates(): readonly (readonly ExecutionState[])[] {
+    return this.taskStates;
+  }
+
+  /** The current deployment attempt (0 for the first, +1 per restart). */
+  get currentAttemptNumber(): number {
+    return this.attemptNumber;
+  }
+
+  /** The most recent failures, oldest first (at most 16, Flink's `web.exception-history-size`). */
+  get exceptionHistory(): readonly JobFailureRecord[] {
+    return this.failures;
+  }
+
+  /** The checkpoint settings; undefined without checkpointing. */
+  get checkpointing(): CheckpointingSubmission | undefined {
+    return this.submission.checkpointing;
+  }
+
+  /** The checkpoint coordinator; undefined without checkpointing. */
+  get checkpointCoordinator(): CheckpointCoordinator | undefined {
+    return this.checkpoints;
+  }
+
+  /** Where checkpoints are written; undefined without checkpointing. */
+  get checkpointStorage(): CheckpointStorage | undefined {
+    return this.storage;
+  }
+
+  /**
+   * Triggers a checkpoint now, outside the periodic schedule (Flink's manual trigger), and
+   * resolves once it completed or failed; never rejects.
+   */
+  async triggerCheckpointNow(): Promise<TriggeredCheckpoint> {
+    if (!this.checkpoints)
+      return checkpointFailed(
+        undefined,
+        `checkpointing is not enabled for job '${this.jobName}' (${this.jobId}); set execution.checkpointing.interval.`,
+      );
+    const checkpointId = await this.checkpoints.triggerCheckpoint();
+    if (checkpointId === undefined)
+      return checkpointFailed(
+        undefined,
+        isJobTerminal(this.status)
+          ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
+          : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING'),
+      );
+    return (
+      this.checkpointOutcome(checkpointId) ??
+      new Promise<TriggeredCheckpoint>((resolve) => this.checkpointWaiters.set(checkpointId, resolve))
+    );
   }
 
   // --- JobClient ---
@@ -481,6 +626,13 @@ export class JobMaster implements JobMasterGateway, JobClient {
   getNumRestarts(): number {
     return this.numRestarts;
   }
+}
+
+/** A failed manual checkpoint, with Flink's exception name. */
+function checkpointFailed(checkpointId: number | undefined, message: string): TriggeredCheckpoint {
+  const error = new Error(message);
+  error.name = 'CheckpointException';
+  return { kind: 'failed', checkpointId, error };
 }
 
 /** Whether a job status is final (Flink's JobStatus.isGloballyTerminalState). */
