@@ -2,6 +2,8 @@
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
 import { SluiceError } from '../core/errors.js';
+import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
+import { restBaseUrl } from './rest-client.js';
 import { runJob } from './run-command.js';
 import '../index.js';
 
@@ -89,6 +91,37 @@ program
         progress: opts.progress,
       });
     },
+  );
+
+const jobmanagerOption = [
+  '-m, --jobmanager <host:port>',
+  'the JobManager REST address',
+  '127.0.0.1:8081',
+] as const;
+const print = (line: string) => void process.stdout.write(`${line}\n`);
+
+program
+  .command('list')
+  .description('list running and finished jobs')
+  .option(...jobmanagerOption)
+  .action(async (opts: { jobmanager: string }) => listJobs(restBaseUrl(opts.jobmanager), print));
+
+program
+  .command('cancel')
+  .description('cancel a job')
+  .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
+  .option(...jobmanagerOption)
+  .action(async (jobId: string, opts: { jobmanager: string }) =>
+    cancelJob(restBaseUrl(opts.jobmanager), jobId, print),
+  );
+
+program
+  .command('checkpoint')
+  .description('trigger a checkpoint of a job now and print where it was written')
+  .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
+  .option(...jobmanagerOption)
+  .action(async (jobId: string, opts: { jobmanager: string }) =>
+    triggerCheckpoint(restBaseUrl(opts.jobmanager), jobId, print),
   );
 
 try {

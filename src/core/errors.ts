@@ -91,6 +91,28 @@ export const ErrorCodes = {
     summary:
       'A job cannot be restored from the given checkpoint or savepoint (unusable, or not matching the job).',
   },
+  SLUICE_NETWORK_HANDSHAKE_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'An internal connection failed authentication: wrong security.cluster.secret or protocol version.',
+  },
+  SLUICE_NETWORK_BAD_FRAME: {
+    classification: 'external',
+    retryable: true,
+    summary: 'A peer sent a malformed, oversized, truncated or unknown frame; the connection was closed.',
+  },
+  SLUICE_NETWORK_CHANNEL_FAILED: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      'A remote data channel was lost: connection closed, producer released, or partition not found.',
+  },
+  SLUICE_REST_PORT_IN_USE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'The REST API cannot listen on rest.port because another process already uses that port.',
+  },
   SLUICE_INTERNAL_ASSERTION: {
     classification: 'internal',
     retryable: false,
