@@ -6,6 +6,11 @@ import { loadConfiguration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
 import { setEnvironmentContext } from '../api/environment-context.js';
 import type { JobClient } from '../api/execution.js';
+import { RestOptions } from '../core/config-options.js';
+import { setDefaultPipelineExecutor } from '../api/execution.js';
+import { LocalExecutor } from '../cluster/local-executor.js';
+import { LocalRestBackend } from '../rest/local-rest-backend.js';
+import { startRestServer } from '../rest/rest-server.js';
 import { showProgress } from './progress.js';
 
 /** Options of `sluice run`. */
@@ -22,6 +27,18 @@ export async function runJob(jobFile: string, args: readonly string[], options: 
   if (!existsSync(path) || !statSync(path).isFile())
     throw new SluiceError('SLUICE_CLI_USAGE', `job file not found: ${jobFile} (looked at ${path}).`);
   const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
+  // This process is the JobManager of its jobs: it runs them and serves the REST API meanwhile,
+  // so `sluice list/cancel/checkpoint` and Flink tooling can watch and control them.
+  const executor = new LocalExecutor();
+  setDefaultPipelineExecutor(executor);
+  const server = await startRestServer({
+    backend: new LocalRestBackend(executor),
+    port: configuration.get(RestOptions.PORT),
+    bindAddress: configuration.get(RestOptions.BIND_ADDRESS),
+  });
+  process.stderr.write(
+    `[sluice] REST API at ${server.url} (try: curl ${server.url}/jobs/overview, sluice list -m ${server.url.replace(/^http:\/\//u, '')})\n`,
+  );
   const jobs: Promise<void>[] = [];
   const failures: unknown[] = [];
   setEnvironmentContext({
@@ -42,6 +59,7 @@ export async function runJob(jobFile: string, args: readonly string[], options: 
     await import(pathToFileURL(path).href);
   } finally {
     await Promise.all(jobs);
+    await server.close();
   }
   // A job the module started but did not await failed: report it as the module's failure.
   if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));

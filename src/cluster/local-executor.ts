@@ -1,13 +1,17 @@
 /** The default executor: runs a job on an inline TaskManager in this process. */
 import { SystemClock, type Clock } from '../core/clock.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
-import { JobMaster } from '../coordinator/job-master.js';
+import { isJobTerminal, JobMaster } from '../coordinator/job-master.js';
 import { TaskScheduler } from '../runtime/task-scheduler.js';
 import { InlineTaskManager } from './inline-task-manager.js';
+
+/** Ended jobs kept for the REST API after they ended (like Flink's archive of completed jobs). */
+const RETAINED_ENDED_JOBS = 100;
 
 /** Runs every job in this process, on one shared scheduler. */
 export class LocalExecutor implements PipelineExecutor {
   private readonly taskManager: InlineTaskManager;
+  private masters: JobMaster[] = [];
 
   constructor(private readonly clock: Clock = SystemClock) {
     this.taskManager = new InlineTaskManager(new TaskScheduler(), clock);
@@ -16,6 +20,17 @@ export class LocalExecutor implements PipelineExecutor {
   execute(submission: PipelineSubmission): Promise<JobClient> {
     const master = new JobMaster(submission, this.taskManager, this.clock);
     master.start();
+    this.masters.push(master);
+    const ended = this.masters.filter((m) => isJobTerminal(m.getJobStatus()));
+    if (ended.length > RETAINED_ENDED_JOBS) {
+      const forget = new Set(ended.slice(0, ended.length - RETAINED_ENDED_JOBS));
+      this.masters = this.masters.filter((m) => !forget.has(m));
+    }
     return Promise.resolve(master);
+  }
+
+  /** The jobs this executor runs or ran, in submission order (the last 100 ended ones are kept). */
+  get jobMasters(): readonly JobMaster[] {
+    return this.masters;
   }
 }

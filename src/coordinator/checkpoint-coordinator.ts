@@ -110,6 +110,8 @@ export class CheckpointCoordinator {
   private running = false;
   private triggering = false;
   private lastCompletionMs: number | undefined;
+  /** Deletions of aborted checkpoints still running. */
+  private readonly cleaning = new Set<Promise<void>>();
   private readonly failures: CheckpointFailureManager;
   private readonly log = logger('checkpoint-coordinator');
 
@@ -310,14 +312,14 @@ export class CheckpointCoordinator {
     } catch (e) {
       if (this.pending.get(checkpointId) !== p) {
         // Aborted meanwhile (reported and counted there): only its files are left to delete.
-        await this.ctx.storage.discardCheckpoint(p.location).catch(() => {});
+        this.discardLater(checkpointId, p.location);
         return;
       }
       this.pending.delete(checkpointId);
       const error = e instanceof Error ? e : new Error(String(e));
       this.log.warn({ checkpointId, err: error }, `checkpoint ${checkpointId} could not be finalized`);
       this.stats.reportFailed(checkpointId, this.ctx.clock.now(), error.message);
-      await this.ctx.storage.discardCheckpoint(p.location).catch(() => {});
+      this.discardLater(checkpointId, p.location);
       this.ctx.notifyAborted(checkpointId);
       this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error);
       return;
@@ -326,20 +328,12 @@ export class CheckpointCoordinator {
       // Aborted while its metadata was being written (the job failed over or stopped): it must not
       // complete now, as recovery may already have chosen an older checkpoint. Its files go only
       // now that no write of ours can recreate them.
-      await this.ctx.storage.discardCheckpoint(p.location).catch(() => {});
+      this.discardLater(checkpointId, p.location);
       return;
     }
     this.pending.delete(checkpointId);
     const subsumed = addCheckpointAndSubsumeOldest(this.completed, completed, this.settings.numRetained);
     this.completed = [...subsumed.retained];
-    for (const s of subsumed.subsumed)
-      if (s.discardState)
-        await this.ctx.storage.discardCheckpoint(s.checkpoint.pointer).catch((e: unknown) => {
-          this.log.warn(
-            { checkpointId: s.checkpoint.checkpointId, err: e },
-            'could not delete a subsumed checkpoint',
-          );
-        });
     // Older pending checkpoints can no longer complete usefully.
     for (const [id, older] of this.pending)
       if (id < checkpointId && older.checkpoint.canBeSubsumed())
@@ -364,6 +358,10 @@ export class CheckpointCoordinator {
       `completed checkpoint ${checkpointId} (${completed.stateSize} bytes, ${duration} ms)`,
     );
     this.ctx.notifyComplete(checkpointId);
+    // As Flink: report and notify first, then delete what the new checkpoint subsumed, in the
+    // background (shutdown waits for it), so no failure can find the statistics behind the store.
+    for (const s of subsumed.subsumed)
+      if (s.discardState) this.discardLater(s.checkpoint.checkpointId, s.checkpoint.pointer, 'subsumed');
   }
 
   private buildMetadata(
@@ -430,12 +428,22 @@ export class CheckpointCoordinator {
       { checkpointId, job: this.ctx.jobName, reason },
       `checkpoint ${checkpointId} aborted: ${message}`,
     );
-    if (!finalizing)
-      void this.ctx.storage.discardCheckpoint(p.location).catch((e: unknown) => {
-        this.log.warn({ checkpointId, err: e }, 'could not delete an aborted checkpoint');
-      });
+    if (!finalizing) this.discardLater(checkpointId, p.location);
     this.ctx.notifyAborted(checkpointId);
     if (count) this.onFailure(checkpointId, reason, error);
+  }
+
+  /** Deletes a checkpoint's files in the background; shutdown waits for every such deletion. */
+  private discardLater(
+    checkpointId: number,
+    where: CheckpointStorageLocation | string,
+    what: 'aborted' | 'subsumed' = 'aborted',
+  ): void {
+    const done = this.ctx.storage
+      .discardCheckpoint(where)
+      .catch((e: unknown) => this.log.warn({ checkpointId, err: e }, `could not delete a ${what} checkpoint`))
+      .finally(() => this.cleaning.delete(done));
+    this.cleaning.add(done);
   }
 
   private onFailure(checkpointId: number, reason: CheckpointFailureReason, error: Error | undefined): void {
@@ -458,8 +466,12 @@ export class CheckpointCoordinator {
   /** The job ended; deletes what the retention policy does not keep. */
   async shutdown(keepCompleted: boolean): Promise<void> {
     this.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
+    // No aborted checkpoint's directory may outlive the job.
+    await Promise.all([...this.cleaning]);
     if (keepCompleted) return;
-    for (const c of this.completed) await this.ctx.storage.discardCheckpoint(c.pointer).catch(() => {});
+    // Savepoints, and the snapshot the job was started from (-s, NO_CLAIM), belong to the user.
+    for (const c of this.completed)
+      if (c.kind !== 'savepoint') await this.ctx.storage.discardCheckpoint(c.pointer).catch(() => {});
     this.completed = [];
     await this.ctx.storage.disposeJob(this.ctx.jobId, { keepCheckpoints: false }).catch(() => {});
   }

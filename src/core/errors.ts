@@ -105,8 +105,7 @@ export const ErrorCodes = {
   SLUICE_NETWORK_CHANNEL_FAILED: {
     classification: 'external',
     retryable: true,
-    summary:
-      'A remote data channel was lost: connection closed, producer released, or partition not found.',
+    summary: 'A remote data channel was lost: connection closed, producer released, or partition not found.',
   },
   SLUICE_REST_PORT_IN_USE: {
     classification: 'user',

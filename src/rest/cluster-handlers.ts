@@ -1,0 +1,112 @@
+/** Handlers of the cluster endpoints: dashboard configuration, cluster overview, TaskManagers. */
+import { isJobTerminal } from '../coordinator/job-master.js';
+import { SLUICE_VERSION, type HandlerContext } from './handler-context.js';
+import type { Route } from './rest-router.js';
+import type {
+  ClusterOverviewWithVersion,
+  DashboardConfiguration,
+  ResourceProfileInfo,
+  TaskManagerInfo,
+  TaskManagersInfo,
+} from './rest-schema.js';
+
+const MB = 1024 * 1024;
+
+/** The routes of the cluster endpoints. */
+export function clusterRoutes(ctx: HandlerContext): Route[] {
+  return [
+    { method: 'GET', path: '/config', handle: () => ({ status: 200, body: dashboardConfiguration(ctx) }) },
+    { method: 'GET', path: '/overview', handle: () => ({ status: 200, body: overview(ctx) }) },
+    {
+      method: 'GET',
+      path: '/taskmanagers',
+      handle: () => ({ status: 200, body: taskManagers(ctx) }),
+    },
+  ];
+}
+
+function dashboardConfiguration(ctx: HandlerContext): DashboardConfiguration {
+  const now = new Date(ctx.now());
+  const zoneName =
+    new Intl.DateTimeFormat('en-US', { timeZoneName: 'long' })
+      .formatToParts(now)
+      .find((p) => p.type === 'timeZoneName')?.value ?? 'Coordinated Universal Time';
+  // Flink reports the zone's raw (standard-time) offset: the smaller of January's and July's.
+  const year = now.getFullYear();
+  const standardOffsetMinutes = Math.max(
+    new Date(year, 0, 1).getTimezoneOffset(),
+    new Date(year, 6, 1).getTimezoneOffset(),
+  );
+  return {
+    'refresh-interval': ctx.refreshIntervalMs,
+    'timezone-name': zoneName,
+    'timezone-offset': -standardOffsetMinutes * 60_000,
+    'flink-version': SLUICE_VERSION,
+    'flink-revision': `sluice ${SLUICE_VERSION}`,
+    // Jobs are submitted with `sluice run`, not as jars from the web UI; cancelling works.
+    features: { 'web-submit': false, 'web-cancel': true, 'web-rescale': false, 'web-history': false },
+  };
+}
+
+function overview(ctx: HandlerContext): ClusterOverviewWithVersion {
+  const statuses = ctx.backend.jobs().map((j) => j.status());
+  const tms = ctx.backend.taskManagers();
+  return {
+    taskmanagers: tms.length,
+    'slots-total': tms.reduce((n, tm) => n + tm.slotsNumber, 0),
+    'slots-available': tms.reduce((n, tm) => n + tm.freeSlots, 0),
+    'jobs-running': statuses.filter((s) => !isJobTerminal(s)).length,
+    'jobs-finished': statuses.filter((s) => s === 'FINISHED').length,
+    'jobs-cancelled': statuses.filter((s) => s === 'CANCELED').length,
+    'jobs-failed': statuses.filter((s) => s === 'FAILED').length,
+    'flink-version': SLUICE_VERSION,
+    'flink-commit': `sluice ${SLUICE_VERSION}`,
+  };
+}
+
+function taskManagers(ctx: HandlerContext): TaskManagersInfo {
+  return {
+    taskmanagers: ctx.backend.taskManagers().map((tm): TaskManagerInfo => {
+      const heapMb = Math.floor(tm.heapBytes / MB);
+      const resources = (share: number): ResourceProfileInfo => ({
+        cpuCores: tm.slotsNumber === 0 ? 0 : (tm.cpuCores * share) / tm.slotsNumber,
+        taskHeapMemory: tm.slotsNumber === 0 ? 0 : Math.floor((heapMb * share) / tm.slotsNumber),
+        taskOffHeapMemory: 0,
+        managedMemory: 0,
+        networkMemory: 0,
+        extendedResources: {},
+      });
+      return {
+        id: tm.id,
+        path: tm.path,
+        dataPort: tm.dataPort,
+        jmxPort: -1,
+        timeSinceLastHeartbeat: tm.lastHeartbeat,
+        slotsNumber: tm.slotsNumber,
+        freeSlots: tm.freeSlots,
+        totalResource: resources(tm.slotsNumber),
+        freeResource: resources(tm.freeSlots),
+        hardware: {
+          cpuCores: tm.cpuCores,
+          physicalMemory: tm.physicalMemoryBytes,
+          freeMemory: tm.heapBytes,
+          managedMemory: 0,
+        },
+        // A Node.js process has one heap and no managed or network memory pools.
+        memoryConfiguration: {
+          frameworkHeap: 0,
+          taskHeap: tm.heapBytes,
+          frameworkOffHeap: 0,
+          taskOffHeap: 0,
+          networkMemory: 0,
+          managedMemory: 0,
+          jvmMetaspace: 0,
+          jvmOverhead: 0,
+          totalFlinkMemory: tm.heapBytes,
+          totalProcessMemory: tm.heapBytes,
+        },
+        blocked: false,
+      };
+    }),
+  };
+}

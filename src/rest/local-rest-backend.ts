@@ -1,0 +1,221 @@
+/** The REST backend of jobs run in this process: reads the JobMasters of a LocalExecutor. */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
+import type { CheckpointStats } from '../api/checkpoint-stats.js';
+import type { JobExecutionResult } from '../api/execution.js';
+import type { OperatorFactory } from '../api/operators/stream-operator.js';
+import { isJobTerminal, type JobMaster } from '../coordinator/job-master.js';
+import type { JobVertex } from '../graph/job-graph.js';
+import { shipStrategyName } from '../graph/partitioner.js';
+import { FileSystemCheckpointStorage } from '../storage/filesystem/file-system-checkpoint-storage.js';
+import type {
+  RestBackend,
+  RestCheckpoint,
+  RestCheckpointConfig,
+  RestCheckpointOutcome,
+  RestCheckpointStats,
+  RestException,
+  RestJob,
+  RestJobResult,
+  RestSubtaskAck,
+  RestTaskManager,
+  RestVertex,
+} from './rest-backend.js';
+import { stringifyError } from './rest-values.js';
+
+/** Where the backend finds the jobs: a LocalExecutor, or anything listing JobMasters. */
+export interface JobMasterSource {
+  readonly jobMasters: readonly JobMaster[];
+}
+
+/** The REST view of the jobs of one process, on its one inline TaskManager. */
+export class LocalRestBackend implements RestBackend {
+  /** The inline TaskManager's resource id. */
+  readonly taskManagerId = randomBytes(16).toString('hex');
+  private readonly views = new WeakMap<JobMaster, LocalRestJob>();
+
+  constructor(private readonly source: JobMasterSource) {}
+
+  jobs(): readonly RestJob[] {
+    return this.source.jobMasters.map((m) => this.view(m));
+  }
+
+  job(jobId: string): RestJob | undefined {
+    const master = this.source.jobMasters.find((m) => m.jobId === jobId);
+    return master && this.view(master);
+  }
+
+  taskManagers(): readonly RestTaskManager[] {
+    // Slot sharing: a job takes as many slots as its widest vertex has subtasks.
+    const used = this.source.jobMasters
+      .filter((m) => !isJobTerminal(m.getJobStatus()))
+      .reduce((n, m) => n + Math.max(0, ...m.jobGraph.vertices.map((v) => v.parallelism)), 0);
+    // In process, the TaskManager is sized to the jobs it runs, and at least to the cores.
+    const slots = Math.max(availableParallelism(), used);
+    return [
+      {
+        id: this.taskManagerId,
+        path: 'inline://localhost/taskmanager_0',
+        dataPort: -1,
+        lastHeartbeat: Date.now(),
+        slotsNumber: slots,
+        freeSlots: slots - used,
+        cpuCores: availableParallelism(),
+        physicalMemoryBytes: totalmem(),
+        heapBytes: getHeapStatistics().heap_size_limit,
+      },
+    ];
+  }
+
+  private view(master: JobMaster): LocalRestJob {
+    let view = this.views.get(master);
+    if (!view) this.views.set(master, (view = new LocalRestJob(master, this.taskManagerId)));
+    return view;
+  }
+}
+
+/** One JobMaster as a RestJob. */
+class LocalRestJob implements RestJob {
+  private outcome: { ok: JobExecutionResult } | { error: Error } | undefined;
+
+  constructor(
+    private readonly master: JobMaster,
+    private readonly taskManagerId: string,
+  ) {
+    void master.getJobExecutionResult().then(
+      (ok) => (this.outcome = { ok }),
+      (e: unknown) => (this.outcome = { error: e instanceof Error ? e : new Error(String(e)) }),
+    );
+  }
+
+  get jobId() {
+    return this.master.jobId;
+  }
+  get name() {
+    return this.master.jobName;
+  }
+  get startTime() {
+    return this.master.startTime;
+  }
+  status() {
+    return this.master.getJobStatus();
+  }
+  endTime() {
+    return this.master.endTime;
+  }
+  statusTimestamps() {
+    return this.master.statusTimestamps;
+  }
+
+  vertices(): readonly RestVertex[] {
+    const states = this.master.taskExecutionStates;
+    const metrics = this.master.getMetrics();
+    return this.master.jobGraph.vertices.map((v) => ({
+      id: v.id,
+      name: v.name,
+      parallelism: v.parallelism,
+      maxParallelism: v.maxParallelism,
+      taskStates: states[v.index] ?? new Array<'CREATED'>(v.parallelism).fill('CREATED'),
+      metrics: metrics[v.index],
+      inputs: v.inputs.map((e) => ({
+        sourceId: e.source.id,
+        shipStrategy: shipStrategyName(e.streamEdge.partitioner),
+      })),
+    }));
+  }
+
+  exceptions(): readonly RestException[] {
+    const vertices = this.master.jobGraph.vertices;
+    return [...this.master.exceptionHistory].reverse().map((f): RestException => {
+      const vertex = f.task && vertices[f.task.vertexIndex];
+      return {
+        timestamp: f.timestamp,
+        name: f.error.name,
+        stacktrace: stringifyError(f.error),
+        ...(f.task && vertex
+          ? {
+              taskName: `${vertex.name} (${f.task.subtask + 1}/${vertex.parallelism})#${f.task.attemptNumber}`,
+              endpoint: 'localhost',
+              taskManagerId: this.taskManagerId,
+            }
+          : {}),
+      };
+    });
+  }
+
+  checkpointConfig(): RestCheckpointConfig | undefined {
+    const cp = this.master.checkpointing;
+    if (!cp) return undefined;
+    return {
+      mode: cp.mode,
+      intervalMs: cp.intervalMs,
+      timeoutMs: cp.timeoutMs,
+      minPauseMs: cp.minPauseMs,
+      maxConcurrent: cp.maxConcurrent,
+      tolerableFailures: cp.tolerableFailures,
+      retention: cp.retention,
+      // The heap keyed-state backend is Flink's HashMapStateBackend.
+      stateBackend: 'HashMapStateBackend',
+      checkpointStorage:
+        this.master.checkpointStorage instanceof FileSystemCheckpointStorage
+          ? 'FileSystemCheckpointStorage'
+          : 'JobManagerCheckpointStorage',
+    };
+  }
+
+  checkpointStats(): RestCheckpointStats | undefined {
+    const snapshot = this.master.getCheckpointStats();
+    const coordinator = this.master.checkpointCoordinator;
+    if (!snapshot || !coordinator) return undefined;
+    const retained = new Set<number>(coordinator.completedCheckpoints.map((c) => c.checkpointId));
+    const vertices = this.master.jobGraph.vertices;
+    const convert = (c: CheckpointStats): RestCheckpoint => ({
+      ...c,
+      subtasks: c.subtasks.flatMap((s) => placeAck(s, vertices)),
+      discarded: c.status === 'COMPLETED' && !retained.has(c.id),
+    });
+    return {
+      counts: snapshot.counts,
+      latestCompleted: snapshot.latestCompleted && convert(snapshot.latestCompleted),
+      latestFailed: snapshot.latestFailed && convert(snapshot.latestFailed),
+      latestRestored: snapshot.latestRestored,
+      history: snapshot.history.map(convert),
+    };
+  }
+
+  async triggerCheckpoint(): Promise<RestCheckpointOutcome> {
+    const outcome = await this.master.triggerCheckpointNow();
+    return outcome.kind === 'completed' ? outcome : { kind: 'failed', error: outcome.error };
+  }
+
+  cancel(): Promise<void> {
+    return this.master.cancel();
+  }
+
+  result(): RestJobResult | undefined {
+    const outcome = this.outcome;
+    const status = this.master.getJobStatus();
+    if (!outcome || (status !== 'FINISHED' && status !== 'FAILED' && status !== 'CANCELED')) return undefined;
+    const endTime = this.master.endTime ?? Date.now();
+    return {
+      status,
+      netRuntimeMs: 'ok' in outcome ? outcome.ok.netRuntime : endTime - this.master.startTime,
+      accumulators: 'ok' in outcome ? outcome.ok.accumulators : {},
+      failure: 'error' in outcome ? outcome.error : undefined,
+      startTime: this.master.startTime,
+      endTime,
+    };
+  }
+}
+
+/** Places an acknowledgement (keyed `vertexIndex:subtask` by the coordinator) in its vertex. */
+function placeAck(
+  ack: CheckpointStats['subtasks'][number],
+  vertices: readonly JobVertex<OperatorFactory>[],
+): RestSubtaskAck[] {
+  const [vertexIndex, subtask] = ack.taskKey.split(':').map(Number);
+  const vertex = vertexIndex === undefined ? undefined : vertices[vertexIndex];
+  if (!vertex || subtask === undefined || !Number.isInteger(subtask)) return [];
+  return [{ ...ack, vertexId: vertex.id, subtaskIndex: subtask }];
+}

@@ -1,0 +1,152 @@
+/** What the REST handlers read and control, independent of where jobs run (in this process or on a cluster). */
+import type {
+  CheckpointStats,
+  RestoredCheckpointStats,
+  SubtaskCheckpointStats,
+} from '../api/checkpoint-stats.js';
+import type { ExternalizedCheckpointRetention } from '../api/checkpoint-config.js';
+import type { JobStatus, VertexMetrics } from '../api/execution.js';
+import type { JobId, JobVertexId } from '../core/ids.js';
+import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
+import type { ExecutionState } from '../runtime/task.js';
+
+/** The cluster behind a REST server: its jobs and TaskManagers. */
+export interface RestBackend {
+  /** Every job the cluster runs or keeps after it ended, in submission order. */
+  jobs(): readonly RestJob[];
+  /** The job with this id, if the cluster knows it. */
+  job(jobId: string): RestJob | undefined;
+  /** The registered TaskManagers. */
+  taskManagers(): readonly RestTaskManager[];
+}
+
+/** One job, as the REST API shows and controls it. */
+export interface RestJob {
+  readonly jobId: JobId;
+  readonly name: string;
+  status(): JobStatus;
+  /** When the job was submitted (ms since the epoch). */
+  readonly startTime: number;
+  /** When the job reached a terminal status; undefined until then. */
+  endTime(): number | undefined;
+  /** When each status was last entered; statuses never reached are absent. */
+  statusTimestamps(): ReadonlyMap<JobStatus, number>;
+  /** The job vertices in topological order, with their current subtask states. */
+  vertices(): readonly RestVertex[];
+  /** Failures, newest first. */
+  exceptions(): readonly RestException[];
+  /** Checkpoint settings, or undefined when the job does not checkpoint. */
+  checkpointConfig(): RestCheckpointConfig | undefined;
+  /** Checkpoint statistics, or undefined when the job does not checkpoint. */
+  checkpointStats(): RestCheckpointStats | undefined;
+  /** Triggers a checkpoint now; resolves when it completed or failed, never rejects. */
+  triggerCheckpoint(): Promise<RestCheckpointOutcome>;
+  /** Cancels the job; resolves once it is CANCELED. */
+  cancel(): Promise<void>;
+  /** The job's result once it ended and its result is known; undefined until then. */
+  result(): RestJobResult | undefined;
+}
+
+/** A job vertex: a chain of operators run as `parallelism` subtasks. */
+export interface RestVertex {
+  readonly id: JobVertexId;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  /** The state of each subtask of the current attempt. */
+  readonly taskStates: readonly ExecutionState[];
+  /** Counters summed over the subtasks; undefined while nothing is deployed. */
+  readonly metrics: VertexMetrics | undefined;
+  /** The vertices feeding this one, with Flink's ship strategy names (HASH, FORWARD, ...). */
+  readonly inputs: readonly { readonly sourceId: JobVertexId; readonly shipStrategy: string }[];
+}
+
+/** One failure of a job. */
+export interface RestException {
+  readonly timestamp: number;
+  /** The error's name (Flink: its class). */
+  readonly name: string;
+  readonly stacktrace: string;
+  /** The failed task, e.g. `Map (2/4)#0`; absent for failures of the job as a whole. */
+  readonly taskName?: string;
+  /** Where the failed task ran (host:port, or `localhost` in process). */
+  readonly endpoint?: string;
+  readonly taskManagerId?: string;
+}
+
+/** A job's checkpoint settings, with Flink's names for its state backend and storage. */
+export interface RestCheckpointConfig {
+  readonly mode: CheckpointingMode;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly minPauseMs: number;
+  readonly maxConcurrent: number;
+  readonly tolerableFailures: number;
+  readonly retention: ExternalizedCheckpointRetention;
+  /** e.g. HashMapStateBackend */
+  readonly stateBackend: string;
+  /** e.g. JobManagerCheckpointStorage, FileSystemCheckpointStorage */
+  readonly checkpointStorage: string;
+}
+
+/** A subtask's acknowledgement, placed in its vertex. */
+export interface RestSubtaskAck extends SubtaskCheckpointStats {
+  readonly vertexId: JobVertexId;
+  readonly subtaskIndex: number;
+}
+
+/** One checkpoint's statistics, acknowledgements placed in their vertices. */
+export interface RestCheckpoint extends Omit<CheckpointStats, 'subtasks'> {
+  readonly subtasks: readonly RestSubtaskAck[];
+  /** Completed, and its files are gone (subsumed, or deleted when the job ended). */
+  readonly discarded: boolean;
+}
+
+/** A job's checkpoint statistics. */
+export interface RestCheckpointStats {
+  readonly counts: {
+    readonly restored: number;
+    readonly total: number;
+    readonly inProgress: number;
+    readonly completed: number;
+    readonly failed: number;
+  };
+  readonly latestCompleted: RestCheckpoint | undefined;
+  readonly latestFailed: RestCheckpoint | undefined;
+  readonly latestRestored: RestoredCheckpointStats | undefined;
+  /** Newest first, at most `web.checkpoints.history` entries. */
+  readonly history: readonly RestCheckpoint[];
+}
+
+/** How a triggered checkpoint ended. */
+export type RestCheckpointOutcome =
+  | { readonly kind: 'completed'; readonly checkpointId: number; readonly externalPath: string }
+  | { readonly kind: 'failed'; readonly error: Error };
+
+/** The result of a job that ended. */
+export interface RestJobResult {
+  readonly status: 'FINISHED' | 'FAILED' | 'CANCELED';
+  readonly netRuntimeMs: number;
+  readonly accumulators: Readonly<Record<string, unknown>>;
+  /** Why the job failed (or that it was cancelled). */
+  readonly failure: Error | undefined;
+  readonly startTime: number;
+  readonly endTime: number;
+}
+
+/** A TaskManager and its slots. */
+export interface RestTaskManager {
+  /** 32 hex characters (a ResourceID). */
+  readonly id: string;
+  /** Its RPC address. */
+  readonly path: string;
+  /** The data-plane port; -1 when it exchanges data in process only. */
+  readonly dataPort: number;
+  readonly lastHeartbeat: number;
+  readonly slotsNumber: number;
+  readonly freeSlots: number;
+  readonly cpuCores: number;
+  readonly physicalMemoryBytes: number;
+  /** The largest heap this TaskManager may use, in bytes. */
+  readonly heapBytes: number;
+}
