@@ -43,6 +43,13 @@ export type {
   TimerService,
 } from './api/process-function.js';
 export type { RuntimeContext, TaskInfo } from './api/runtime-context.js';
+export type {
+  CheckpointedFunction,
+  CheckpointListener,
+  FunctionInitializationContext,
+  FunctionSnapshotContext,
+  OperatorStateStore,
+} from './api/checkpointed-function.js';
 export { Counter, ListAccumulator } from './api/accumulators.js';
 export type { Accumulator } from './api/accumulators.js';
 export type { Sink, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
