@@ -120,7 +120,17 @@ let paths: OpenApi['paths'] | undefined;
 
 function load(): { components: Record<string, Schema>; paths: OpenApi['paths'] } {
   if (!components || !paths) {
-    const spec = parse(readFileSync(SPEC_URL, 'utf8')) as OpenApi;
+    let text: string;
+    try {
+      text = readFileSync(SPEC_URL, 'utf8');
+    } catch (e) {
+      throw new Error(
+        `Flink's OpenAPI spec is not at ${SPEC_URL.pathname}: the REST shape tests read it from ` +
+          'shared/reference/ beside the checkout, where CI has it (clone the repository next to shared/).',
+        { cause: e },
+      );
+    }
+    const spec = parse(text) as OpenApi;
     components = { ...spec.components.schemas, ...CORRECTIONS };
     paths = spec.paths;
   }
