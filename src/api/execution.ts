@@ -125,15 +125,23 @@ export interface PipelineSubmission {
   readonly ignoreUnclaimedState: boolean;
 }
 
-/** Checkpoint settings of a submission (Flink's option names in comments). */
+/** Checkpoint settings of a submission, already parsed (Flink's option names in comments). */
 export interface CheckpointingSubmission {
+  /** execution.checkpointing.interval */
   readonly intervalMs: number;
+  /** execution.checkpointing.timeout */
   readonly timeoutMs: number;
+  /** execution.checkpointing.min-pause */
   readonly minPauseMs: number;
+  /** execution.checkpointing.max-concurrent-checkpoints */
   readonly maxConcurrent: number;
+  /** execution.checkpointing.tolerable-failed-checkpoints */
   readonly tolerableFailures: number;
+  /** execution.checkpointing.mode */
   readonly mode: CheckpointingMode;
+  /** execution.checkpointing.num-retained */
   readonly numRetained: number;
+  /** web.checkpoints.history */
   readonly historySize: number;
   /** execution.checkpointing.externalized-checkpoint-retention */
   readonly retention: ExternalizedCheckpointRetention;

@@ -8,7 +8,7 @@ import type { Cancellable, Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
-import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
+import type { CheckpointingSubmission } from '../api/execution.js';
 import { CheckpointFailureManager } from '../protocol/checkpoint-failure-manager.js';
 import { failureReasonMessage, type CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
 import {
@@ -23,25 +23,8 @@ import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/ch
 import { stateSize } from '../storage/state-handle.js';
 import { CheckpointStatsTracker } from './checkpoint-stats-tracker.js';
 
-/** Checkpoint settings, already parsed (Flink's option names in comments). */
-export interface CheckpointCoordinatorSettings {
-  /** execution.checkpointing.interval */
-  readonly intervalMs: number;
-  /** execution.checkpointing.timeout */
-  readonly timeoutMs: number;
-  /** execution.checkpointing.min-pause */
-  readonly minPauseMs: number;
-  /** execution.checkpointing.max-concurrent-checkpoints */
-  readonly maxConcurrent: number;
-  /** execution.checkpointing.tolerable-failed-checkpoints */
-  readonly tolerableFailures: number;
-  /** execution.checkpointing.mode */
-  readonly mode: CheckpointingMode;
-  /** execution.checkpointing.num-retained */
-  readonly numRetained: number;
-  /** web.checkpoints.history */
-  readonly historySize: number;
-}
+/** The checkpoint settings the coordinator acts on (the submission's, minus storage and retention). */
+export type CheckpointCoordinatorSettings = Omit<CheckpointingSubmission, 'retention' | 'storage'>;
 
 /** A subtask as the coordinator addresses it. */
 export interface TaskRef {
