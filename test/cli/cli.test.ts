@@ -118,4 +118,13 @@ describe('sluice CLI', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('runs the README demo: a failure half-way, a restore, and exactly-once counts', () => {
+    const r = sluice('run', '--no-progress', 'examples/click-counts.ts');
+    expect(r.stderr).not.toMatch(/^error:/mu);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/restarts: 1, restored from checkpoint: \d+/u);
+    expect(r.stdout).toContain('check: 300000 clicks, every page counted exactly 6000 times, no duplicates');
+    expect(r.stdout).toContain(': OK');
+  });
 });
