@@ -107,6 +107,39 @@ export const ErrorCodes = {
     retryable: true,
     summary: 'A remote data channel was lost: connection closed, producer released, or partition not found.',
   },
+  SLUICE_RPC_BAD_MESSAGE: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      'A peer sent a control-plane message that does not decode, has the wrong shape or the wrong direction; the connection was closed.',
+  },
+  SLUICE_RPC_UNREACHABLE: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      'The JobManager could not be reached (refused, unresolvable, silent) or registration did not succeed in time.',
+  },
+  SLUICE_RPC_TIMEOUT: {
+    classification: 'external',
+    retryable: true,
+    summary: 'A control-plane request got no answer within its timeout.',
+  },
+  SLUICE_RPC_CONNECTION_LOST: {
+    classification: 'external',
+    retryable: true,
+    summary: 'A control-plane connection closed or failed; requests still waiting on it failed.',
+  },
+  SLUICE_RPC_REMOTE_FAILED: {
+    classification: 'external',
+    retryable: true,
+    summary: 'The peer received a control-plane request but failed to answer it; the cause is its error.',
+  },
+  SLUICE_HEARTBEAT_TARGET_LOST: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      'A TaskManager or the JobManager was lost: heartbeat timeout, failed heartbeat requests, or a closed connection.',
+  },
   SLUICE_REST_PORT_IN_USE: {
     classification: 'user',
     retryable: false,

@@ -64,6 +64,11 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     channelId: u32,
     reason: fc.string({ unit: 'grapheme', maxLength: 100 }),
   }),
+  fc.record({
+    kind: fc.constant('message' as const),
+    more: fc.boolean(),
+    body: fc.uint8Array({ maxLength: 300 }),
+  }),
 );
 
 function concat(pieces: Uint8Array[]): Uint8Array {
@@ -174,7 +179,7 @@ describe('frame codec', () => {
   it('rejects a length of 0 (no room for the type byte) and unknown types', () => {
     expect(decodeAll([Uint8Array.of(0, 0, 0, 0)]).error?.reason).toBe('truncated-header');
     expect(decodeAll([raw(0, [])]).error?.reason).toBe('unknown-type');
-    expect(decodeAll([raw(10, [1, 2])]).error?.reason).toBe('unknown-type');
+    expect(decodeAll([raw(11, [1, 2])]).error?.reason).toBe('unknown-type');
     expect(decodeAll([raw(255, [])]).error?.reason).toBe('unknown-type');
   });
 
@@ -208,6 +213,8 @@ describe('frame codec', () => {
       [FrameType.CREDIT, [0, 0, 0, 1, 0, 0, 1]],
       [FrameType.CLOSE, [0, 0, 0]],
       [FrameType.CLOSE, [0, 0, 0, 1, 0xc3, 0x28]],
+      [FrameType.MESSAGE, []], // no flags byte
+      [FrameType.MESSAGE, [2, 0x90]], // unknown flag
     ];
     for (const [type, payload] of bad) {
       const { frames, error } = decodeAll([raw(type, payload)]);

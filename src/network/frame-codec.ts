@@ -1,4 +1,4 @@
-/** The frames of the TCP data plane (`[u32 length][u8 type][payload]`) and a streaming decoder that never throws. */
+/** The frames of internal TCP connections (`[u32 length][u8 type][payload]`) and a streaming decoder that never throws. */
 import { SluiceError } from '../core/errors.js';
 import { MsgpackSerializer } from '../core/serializer.js';
 import { END_OF_PARTITION, type ChannelEvent } from '../runtime/channel-event.js';
@@ -17,6 +17,8 @@ export const FrameType = {
   EVENT: 7,
   CREDIT: 8,
   CLOSE: 9,
+  /** A control-plane (RPC) message body, msgpack, or one fragment of it; never on data connections. */
+  MESSAGE: 10,
 } as const;
 
 /** Bytes before a payload: the u32 length (which counts the type byte and the payload) and the type. */
@@ -33,6 +35,8 @@ export const MAX_CHANNEL_KEY_BYTES = 512;
 export const CONNECTION_CHANNEL_ID = 0xffffffff;
 /** Bytes of a BUFFER frame before the buffer's bytes: header, channel id, flags. */
 export const BUFFER_FRAME_OVERHEAD = FRAME_HEADER_BYTES + 5;
+/** Bytes of a MESSAGE frame before the body: header, flags. */
+export const MESSAGE_FRAME_OVERHEAD = FRAME_HEADER_BYTES + 1;
 
 /** One decoded frame. Channel ids are chosen by the subscriber and name a channel within one connection. */
 export type Frame =
@@ -68,7 +72,12 @@ export type Frame =
   /** Consumer → producer: `n` more buffers of room. */
   | { readonly kind: 'credit'; readonly channelId: number; readonly n: number }
   /** Either way: closes one channel, or the connection when `channelId` is CONNECTION_CHANNEL_ID. */
-  | { readonly kind: 'close'; readonly channelId: number; readonly reason: string };
+  | { readonly kind: 'close'; readonly channelId: number; readonly reason: string }
+  /**
+   * Either way, control plane only: an RPC message body, or one fragment of it when `more` (a
+   * message larger than a frame). The body is opaque here; the RPC layer decodes and checks it.
+   */
+  | { readonly kind: 'message'; readonly more: boolean; readonly body: Uint8Array };
 
 /** Why bytes were rejected: they are logged and the connection is closed. */
 export type FrameErrorReason = 'oversized' | 'truncated-header' | 'unknown-type' | 'malformed' | 'truncated';
@@ -185,6 +194,14 @@ export function encodeFrame(frame: Frame): Uint8Array[] {
       out.set(reason, 9);
       return [out];
     }
+    case 'message': {
+      // As BUFFER: only the header is allocated, the body is written as it is.
+      const head = new Uint8Array(MESSAGE_FRAME_OVERHEAD);
+      writeU32(head, 0, MESSAGE_FRAME_OVERHEAD - 4 + frame.body.length);
+      head[4] = FrameType.MESSAGE;
+      head[5] = frame.more ? 1 : 0;
+      return [head, frame.body];
+    }
   }
 }
 
@@ -213,7 +230,7 @@ export function encodeBufferFrames(channelId: number, bytes: Uint8Array, maxFram
 const malformed = (what: string): FrameError => new FrameError('malformed', `malformed ${what} frame`);
 
 function isKnownType(type: number): boolean {
-  return type >= FrameType.HELLO && type <= FrameType.CLOSE;
+  return type >= FrameType.HELLO && type <= FrameType.MESSAGE;
 }
 
 /** The event kinds decodeEvent knows: a new ChannelEvent kind does not compile until it is added here and there. */
@@ -300,6 +317,9 @@ function decodePayload(type: number, p: Uint8Array): Frame | FrameError {
       if (n === 0) return malformed('CREDIT');
       return { kind: 'credit', channelId: readU32(p, 0), n };
     }
+    case FrameType.MESSAGE:
+      if (p.length < 1 || p[0]! > 1) return malformed('MESSAGE');
+      return { kind: 'message', more: p[0] === 1, body: p.subarray(1) };
     default: {
       const reason = p.length < 4 ? undefined : decodeString(p.subarray(4));
       if (reason === undefined) return malformed('CLOSE');

@@ -1,0 +1,398 @@
+/** The control-plane messages between JobManager and TaskManagers, as plain data, and their field-by-field validator. */
+import type { JobId, OperatorId } from '../../core/ids.js';
+import type { OperatorEvent } from '../../api/operators/stream-operator.js';
+import {
+  CheckpointFailureReasons,
+  type CheckpointFailureReason,
+} from '../../protocol/checkpoint-failure-reason.js';
+import type { SubtaskCheckpointMetrics } from '../../runtime/checkpoint-gateway.js';
+import type { ExecutionState } from '../../runtime/task.js';
+import { checkRpcError, type RpcError } from './rpc-error.js';
+import {
+  RpcProtocolError,
+  bytes,
+  data,
+  field,
+  finite,
+  listOf,
+  matching,
+  name,
+  nat,
+  objectOf,
+  oneOf,
+  optional,
+  plainObject,
+  port,
+  positive,
+  recordOf,
+  reject,
+  text,
+  type Check,
+  type FieldChecks,
+} from './rpc-schema.js';
+
+export { RpcProtocolError };
+export type { RpcError };
+
+/** One execution of one subtask: Flink's ExecutionAttemptID, spelled out. */
+export interface TaskAddress {
+  readonly jobId: JobId;
+  /** The job's deployment attempt (0 for the first deployment, +1 per restart). */
+  readonly attempt: number;
+  readonly vertexIndex: number;
+  readonly subtask: number;
+}
+
+/** Counters of one running task, reported with heartbeats for the REST API and metrics. */
+export interface TaskMetricsReport extends TaskAddress {
+  /** Named counters (`recordsIn`, `recordsOut`, `bytesOut`, ...). */
+  readonly counters: Readonly<Record<string, number>>;
+  /** The task's accumulators, as plain data. */
+  readonly accumulators?: unknown;
+}
+
+// ---- TaskManager → JobManager ------------------------------------------------------------
+
+/** A TaskManager offers its slots; asked, answered with `registration-accepted` or `-declined`. */
+export interface RegisterTaskManager {
+  readonly kind: 'register-task-manager';
+  readonly taskManagerId: string;
+  readonly slots: number;
+  /** Where its TcpDataServer listens, for other TaskManagers' input channels. */
+  readonly dataAddress: { readonly host: string; readonly port: number };
+  readonly pid: number;
+}
+
+/** A task changed its ExecutionState; `error` when it FAILED. */
+export interface TaskStateMessage extends TaskAddress {
+  readonly kind: 'task-state';
+  readonly state: ExecutionState;
+  readonly error?: RpcError;
+}
+
+/** A task reached the end of its input (it stays RUNNING until `finish-all`). */
+export interface TaskEndedMessage extends TaskAddress {
+  readonly kind: 'task-ended';
+}
+
+/** A source reader's event for its split enumerator on the JobManager. */
+export interface OperatorEventMessage {
+  readonly kind: 'operator-event';
+  readonly jobId: JobId;
+  readonly attempt: number;
+  readonly operatorId: OperatorId;
+  readonly subtask: number;
+  readonly event: OperatorEvent;
+}
+
+/** Records a collect sink hands to the client; with `commit`, those checkpoint `commit.checkpointId` covers. */
+export interface CollectMessage {
+  readonly kind: 'collect';
+  readonly jobId: JobId;
+  readonly attempt: number;
+  readonly collectId: string;
+  readonly records: readonly unknown[];
+  readonly commit?: { readonly checkpointId: number; readonly subtask: number };
+}
+
+/** A subtask's part of checkpoint `checkpointId` is written. */
+export interface AcknowledgeCheckpointMessage extends TaskAddress {
+  readonly kind: 'acknowledge-checkpoint';
+  readonly checkpointId: number;
+  /** The subtask's operator state handles, as plain data (the cluster wiring defines and checks them). */
+  readonly state: unknown;
+  readonly metrics: SubtaskCheckpointMetrics;
+}
+
+/** A subtask could not take its part of checkpoint `checkpointId`. */
+export interface DeclineCheckpointMessage extends TaskAddress {
+  readonly kind: 'decline-checkpoint';
+  readonly checkpointId: number;
+  readonly reason: CheckpointFailureReason;
+  readonly error?: RpcError;
+}
+
+/** The answer to `heartbeat-request` `seq`, with the TaskManager's task counters. */
+export interface HeartbeatResponse {
+  readonly kind: 'heartbeat-response';
+  readonly seq: number;
+  readonly metrics?: readonly TaskMetricsReport[];
+}
+
+// ---- JobManager → TaskManager ------------------------------------------------------------
+
+/** Registration succeeded: the TaskManager now answers this JobManager's heartbeats. */
+export interface RegistrationAccepted {
+  readonly kind: 'registration-accepted';
+  readonly jobManagerId: string;
+}
+
+/** Registration refused (a duplicate id, say); the TaskManager waits and tries again. */
+export interface RegistrationDeclined {
+  readonly kind: 'registration-declined';
+  readonly reason: string;
+}
+
+/** Deploy attempt `attempt` of a job's subtasks; asked, answered with `ack` once the tasks started. */
+export interface DeployMessage {
+  readonly kind: 'deploy';
+  readonly jobId: JobId;
+  readonly attempt: number;
+  /** The job's bundle, when this TaskManager has not loaded it yet. */
+  readonly bundle?: Uint8Array;
+  /** Tasks, slots and channel wiring, as plain data: its shape is the cluster wiring's. */
+  readonly payload: unknown;
+}
+
+/** Cancel every task of a job, whatever its attempt. */
+export interface CancelJobMessage {
+  readonly kind: 'cancel-job';
+  readonly jobId: JobId;
+}
+
+/** Start checkpoint `checkpointId` at a source subtask. */
+export interface TriggerCheckpointMessage extends TaskAddress {
+  readonly kind: 'trigger-checkpoint';
+  readonly checkpointId: number;
+  readonly timestamp: number;
+}
+
+/** Checkpoint `checkpointId` completed: two-phase-commit sinks commit now. */
+export interface NotifyCheckpointCompleteMessage {
+  readonly kind: 'notify-checkpoint-complete';
+  readonly jobId: JobId;
+  readonly attempt: number;
+  readonly checkpointId: number;
+}
+
+/** Checkpoint `checkpointId` was aborted. */
+export interface NotifyCheckpointAbortedMessage {
+  readonly kind: 'notify-checkpoint-aborted';
+  readonly jobId: JobId;
+  readonly attempt: number;
+  readonly checkpointId: number;
+}
+
+/** Every task of the job ended: let them close and finish. */
+export interface FinishAllMessage {
+  readonly kind: 'finish-all';
+  readonly jobId: JobId;
+  readonly attempt: number;
+}
+
+/** A split enumerator's event for one source reader. */
+export interface OperatorEventToTaskMessage {
+  readonly kind: 'operator-event-to-task';
+  readonly jobId: JobId;
+  readonly attempt: number;
+  readonly operatorId: OperatorId;
+  readonly subtask: number;
+  readonly event: OperatorEvent;
+}
+
+/** Are you there? Answered with `heartbeat-response` carrying the same `seq`. */
+export interface HeartbeatRequest {
+  readonly kind: 'heartbeat-request';
+  readonly seq: number;
+}
+
+// ---- Either way --------------------------------------------------------------------------
+
+/** The answer to an ask that needs no data (Flink's Acknowledge). */
+export interface AckMessage {
+  readonly kind: 'ack';
+}
+
+/** What a TaskManager sends to the JobManager. */
+export type ToJobManagerMessage =
+  | RegisterTaskManager
+  | TaskStateMessage
+  | TaskEndedMessage
+  | OperatorEventMessage
+  | CollectMessage
+  | AcknowledgeCheckpointMessage
+  | DeclineCheckpointMessage
+  | HeartbeatResponse
+  | AckMessage;
+
+/** What the JobManager sends to a TaskManager. */
+export type ToTaskManagerMessage =
+  | RegistrationAccepted
+  | RegistrationDeclined
+  | DeployMessage
+  | CancelJobMessage
+  | TriggerCheckpointMessage
+  | NotifyCheckpointCompleteMessage
+  | NotifyCheckpointAbortedMessage
+  | FinishAllMessage
+  | OperatorEventToTaskMessage
+  | HeartbeatRequest
+  | AckMessage;
+
+/** Every control-plane message, discriminated on `kind`. */
+export type RpcMessage = ToJobManagerMessage | ToTaskManagerMessage;
+
+/** The process a message travels to. */
+export type RpcEndpoint = 'job-manager' | 'task-manager';
+
+/** The messages that travel to `E`. */
+export type MessageTo<E extends RpcEndpoint> = E extends 'job-manager'
+  ? ToJobManagerMessage
+  : ToTaskManagerMessage;
+
+// ---- Validation --------------------------------------------------------------------------
+
+// Records, not arrays: adding a state or a message kind does not compile until it is listed here.
+const EXECUTION_STATES: Record<ExecutionState, true> = {
+  CREATED: true,
+  DEPLOYING: true,
+  INITIALIZING: true,
+  RUNNING: true,
+  FINISHED: true,
+  CANCELING: true,
+  CANCELED: true,
+  FAILED: true,
+};
+const TO_JOB_MANAGER: Record<ToJobManagerMessage['kind'], true> = {
+  'register-task-manager': true,
+  'task-state': true,
+  'task-ended': true,
+  'operator-event': true,
+  collect: true,
+  'acknowledge-checkpoint': true,
+  'decline-checkpoint': true,
+  'heartbeat-response': true,
+  ack: true,
+};
+const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
+  'registration-accepted': true,
+  'registration-declined': true,
+  deploy: true,
+  'cancel-job': true,
+  'trigger-checkpoint': true,
+  'notify-checkpoint-complete': true,
+  'notify-checkpoint-aborted': true,
+  'finish-all': true,
+  'operator-event-to-task': true,
+  'heartbeat-request': true,
+  ack: true,
+};
+
+const hex32 = /^[0-9a-f]{32}$/u;
+const jobId = matching<JobId>(hex32, 'a job id (32 hex characters)');
+const operatorId = matching<OperatorId>(hex32, 'an operator id (32 hex characters)');
+const executionState = oneOf(Object.keys(EXECUTION_STATES) as ExecutionState[], 'an ExecutionState');
+const failureReason = oneOf(
+  Object.keys(CheckpointFailureReasons) as CheckpointFailureReason[],
+  'a CheckpointFailureReason',
+);
+const operatorEvent: Check<OperatorEvent> = (v, path) => {
+  const object = plainObject(v, path);
+  switch (field(object, 'kind')) {
+    case 'request-split':
+      return { kind: 'request-split' };
+    case 'no-more-splits':
+      return { kind: 'no-more-splits' };
+    case 'add-splits':
+      return { kind: 'add-splits', splits: listOf(data)(field(object, 'splits'), `${path}.splits`) };
+    case 'source-event':
+      return { kind: 'source-event', event: field(object, 'event') };
+    default:
+      return reject(`${path}.kind`, 'an operator event kind', field(object, 'kind'));
+  }
+};
+
+const task: FieldChecks<TaskAddress> = { jobId, attempt: nat, vertexIndex: nat, subtask: nat };
+const checkpointMetrics = objectOf<SubtaskCheckpointMetrics>({
+  syncDurationMs: finite,
+  asyncDurationMs: finite,
+  alignmentDurationMs: finite,
+  startDelayMs: finite,
+  bytesProcessedDuringAlignment: finite,
+  checkpointedSize: finite,
+});
+const taskMetrics = objectOf<TaskMetricsReport>({
+  ...task,
+  counters: recordOf(finite),
+  accumulators: data,
+});
+
+/** The fields of each message kind, checked against the types above by the compiler. */
+type Schemas = {
+  readonly [K in RpcMessage['kind']]: FieldChecks<Omit<Extract<RpcMessage, { kind: K }>, 'kind'>>;
+};
+const schemas: Schemas = {
+  'register-task-manager': {
+    taskManagerId: name,
+    slots: positive,
+    dataAddress: objectOf({ host: name, port }),
+    pid: nat,
+  },
+  'task-state': { ...task, state: executionState, error: optional(checkRpcError) },
+  'task-ended': task,
+  'operator-event': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
+  collect: {
+    jobId,
+    attempt: nat,
+    collectId: name,
+    records: listOf(data),
+    commit: optional(objectOf({ checkpointId: positive, subtask: nat })),
+  },
+  'acknowledge-checkpoint': { ...task, checkpointId: positive, state: data, metrics: checkpointMetrics },
+  'decline-checkpoint': {
+    ...task,
+    checkpointId: positive,
+    reason: failureReason,
+    error: optional(checkRpcError),
+  },
+  'heartbeat-response': { seq: nat, metrics: optional(listOf(taskMetrics)) },
+  'registration-accepted': { jobManagerId: name },
+  'registration-declined': { reason: text },
+  deploy: { jobId, attempt: nat, bundle: optional(bytes), payload: data },
+  'cancel-job': { jobId },
+  'trigger-checkpoint': { ...task, checkpointId: positive, timestamp: finite },
+  'notify-checkpoint-complete': { jobId, attempt: nat, checkpointId: positive },
+  'notify-checkpoint-aborted': { jobId, attempt: nat, checkpointId: positive },
+  'finish-all': { jobId, attempt: nat },
+  'operator-event-to-task': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
+  'heartbeat-request': { seq: nat },
+  ack: {},
+};
+
+const checks = new Map<string, Check<RpcMessage>>(
+  Object.entries(schemas).map(([kind, fields]) => {
+    const check = objectOf(fields as FieldChecks<Record<string, unknown>>);
+    return [kind, (v: unknown, path: string) => ({ kind, ...check(v, path) }) as RpcMessage];
+  }),
+);
+
+/**
+ * Checks a decoded value field by field and returns the message it is, rebuilt with only its
+ * declared fields, or the RpcProtocolError saying which field is wrong. With `to`, a message
+ * that does not travel to that endpoint (a `deploy` sent to the JobManager) is an error too.
+ */
+export function parseRpcMessage(value: unknown): RpcMessage | RpcProtocolError;
+export function parseRpcMessage<E extends RpcEndpoint>(
+  value: unknown,
+  to: E,
+): MessageTo<E> | RpcProtocolError;
+export function parseRpcMessage(value: unknown, to?: RpcEndpoint): RpcMessage | RpcProtocolError {
+  try {
+    const kind = field(plainObject(value, 'message'), 'kind');
+    const check = typeof kind === 'string' ? checks.get(kind) : undefined;
+    if (typeof kind !== 'string' || check === undefined)
+      return reject('message.kind', 'a message kind', kind);
+    const allowed =
+      to === undefined || Object.hasOwn(to === 'job-manager' ? TO_JOB_MANAGER : TO_TASK_MANAGER, kind);
+    if (!allowed) {
+      return new RpcProtocolError(
+        'message.kind',
+        `malformed message: a ${kind} message is never sent to the ${to}`,
+      );
+    }
+    return check(value, kind);
+  } catch (e) {
+    if (e instanceof RpcProtocolError) return e;
+    throw e;
+  }
+}
