@@ -262,6 +262,14 @@ export class StreamExecutionEnvironment implements StreamBuilder {
 
   /** Submits the job and returns at once with a client for it. */
   async executeAsync(jobName?: string): Promise<JobClient> {
+    const capture = getEnvironmentContext()?.captureJobGraph;
+    if (capture) {
+      capture(this.getJobGraph(jobName));
+      this.transformations = [];
+      this.collectTargets = new Map();
+      // A TaskManager loading the job: nothing after execute() may run here.
+      return new Promise<JobClient>(() => {});
+    }
     const executor = getDefaultPipelineExecutor();
     if (!executor)
       throw new SluiceError(

@@ -1,0 +1,90 @@
+// Job bundles: one module with the job's imports, from which any process rebuilds the same job graph.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { Configuration } from '../core/configuration.js';
+import { SluiceError } from '../core/errors.js';
+import { bundleJob, loadJobGraphs } from './job-bundle.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixture = (name: string) => join(root, 'test/fixtures', name);
+const scratch = mkdtempSync(join(tmpdir(), 'sluice-bundle-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function shape(graph: Awaited<ReturnType<typeof loadJobGraphs>>[number]) {
+  return graph.vertices.map((v) => ({
+    id: v.id,
+    name: v.name,
+    parallelism: v.parallelism,
+    inputs: v.inputs.length,
+  }));
+}
+
+describe('job bundles', () => {
+  it('bundle the job with its imports but keep sluice external', async () => {
+    const code = new TextDecoder().decode(await bundleJob(fixture('sum-job.ts')));
+    expect(code).toMatch(/from "sluice"/u);
+    expect(code).not.toContain('class StreamExecutionEnvironment');
+  });
+
+  it('give a process the job graph without running the code after execute()', async () => {
+    const bundle = await bundleJob(fixture('sum-job.ts'));
+    const log = vi.spyOn(console, 'log');
+    const [graph] = await loadJobGraphs(bundle, { configuration: new Configuration(), argv: ['10'] });
+    expect(graph!.jobName).toBe('sum-job');
+    expect(shape(graph!).map((v) => v.name)).toEqual([
+      'Sequence Source -> Map',
+      'Keyed Aggregation -> Collect Sink',
+    ]);
+    expect(log).not.toHaveBeenCalled();
+    log.mockRestore();
+  });
+
+  it('rebuild the same vertex ids in another process (how TaskManagers find their operators)', async () => {
+    const bundle = await bundleJob(fixture('sum-job.ts'));
+    const [here] = await loadJobGraphs(bundle, { configuration: new Configuration() });
+    const bundlePath = join(scratch, 'job.mjs');
+    writeFileSync(bundlePath, bundle);
+    const script = join(scratch, 'load.mts');
+    writeFileSync(
+      script,
+      `import { readFileSync } from 'node:fs';
+       import { Configuration } from ${JSON.stringify(join(root, 'src/core/configuration.ts'))};
+       import { loadJobGraphs } from ${JSON.stringify(join(root, 'src/cluster/job-bundle.ts'))};
+       const [g] = await loadJobGraphs(readFileSync(${JSON.stringify(bundlePath)}), { configuration: new Configuration() });
+       process.stdout.write(JSON.stringify(g.vertices.map((v) => ({ id: v.id, name: v.name, parallelism: v.parallelism, inputs: v.inputs.length }))));
+       process.exit(0);`,
+    );
+    const out = execFileSync(process.execPath, ['--import', 'tsx', script], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'silent' },
+    });
+    expect(JSON.parse(out)).toEqual(shape(here!));
+  });
+
+  it('name the file and line of a syntax error', async () => {
+    // Written at test time: a broken file in the repository would break the type check and lint.
+    const broken = join(scratch, 'broken-job.ts');
+    writeFileSync(
+      broken,
+      "import { StreamExecutionEnvironment } from 'sluice';\n\nconst env = StreamExecutionEnvironment.getExecutionEnvironment(;\n",
+    );
+    const error = await bundleJob(broken).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SluiceError);
+    expect((error as SluiceError).code).toBe('SLUICE_CLI_USAGE');
+    expect((error as SluiceError).message).toMatch(/broken-job\.ts:3: /u);
+  });
+
+  it('say so when the module submits no job', async () => {
+    const bundle = await bundleJob(fixture('no-execute-job.ts'));
+    const error = await loadJobGraphs(bundle, { configuration: new Configuration() }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SluiceError);
+    expect((error as SluiceError).message).toContain('submitted 0 job(s), expected 1');
+  });
+});
