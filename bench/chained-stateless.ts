@@ -1,6 +1,6 @@
 /** Figure (a) and its limit (c): a chained source → map → filter → sink at parallelism 1 vs a plain loop. */
-import { StreamExecutionEnvironment, type Sink, type SinkWriter } from '../src/index.js';
-import { expectCount, type Comparison } from './harness.js';
+import { StreamExecutionEnvironment } from '../src/index.js';
+import { CountingSink, expectCount, type Comparison } from './harness.js';
 
 /** The record the map produces. */
 export interface Click {
@@ -19,36 +19,21 @@ export function keep(c: Click): boolean {
   return c.value % 4 === 0;
 }
 
-/** Records the discarding sink has seen (module-level, as a real sink's side effect would be). */
-let sunk = 0;
-
-/** A sink whose writer only counts. */
-class CountingSink implements Sink<Click> {
-  createWriter(): SinkWriter<Click> {
-    return {
-      write: () => {
-        sunk++;
-      },
-      flush: () => {},
-      close: () => {},
-    };
-  }
-}
-
 /** Runs the chained job over `records` records; returns how many it read. */
 async function runJob(records: number): Promise<number> {
-  sunk = 0;
+  const sink = new CountingSink<Click>();
+  sink.reset();
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
   env
     .fromSequence(0, records - 1)
     .map(toClick)
     .filter(keep)
-    .sinkTo(new CountingSink());
+    .sinkTo(sink);
   const graph = env.getJobGraph();
   if (graph.vertices.length !== 1)
     throw new Error(`expected one chained task, got ${graph.vertices.length} vertices`);
   await env.execute('bench: chained-stateless');
-  expectCount('chained-stateless sink', sunk, Math.ceil(records / 2));
+  expectCount('chained-stateless sink', sink.count, Math.ceil(records / 2));
   return records;
 }
 

@@ -1,4 +1,5 @@
 /** Bench harness: warm-up, interleaved repeated timing of a subject and its baseline, and the report. */
+import type { Sink, SinkWriter } from '../src/index.js';
 
 /** One pass over the benchmark's records; returns how many records it processed. */
 export type Pass = () => number | Promise<number>;
@@ -116,4 +117,28 @@ export function formatJson(bench: string, results: readonly ComparisonResult[]):
       ratio: Number(r.ratio.toFixed(4)),
     })),
   });
+}
+
+/** Records counted by CountingSink writers, shared by all subtasks (sinks are copied per subtask). */
+let counted = 0;
+
+/** A sink whose writers only count records (into a module-level counter). */
+export class CountingSink<T> implements Sink<T> {
+  /** Starts a new count; call before each job. */
+  reset(): void {
+    counted = 0;
+  }
+  /** Records written since the last reset, over all subtasks. */
+  get count(): number {
+    return counted;
+  }
+  createWriter(): SinkWriter<T> {
+    return {
+      write: () => {
+        counted++;
+      },
+      flush: () => {},
+      close: () => {},
+    };
+  }
 }

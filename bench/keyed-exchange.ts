@@ -8,11 +8,9 @@ import {
   type Collector,
   type KeyedProcessContext,
   type RuntimeContext,
-  type Sink,
-  type SinkWriter,
   type ValueState,
 } from '../src/index.js';
-import { expectCount, type Comparison } from './harness.js';
+import { CountingSink, expectCount, type Comparison } from './harness.js';
 
 /** The record crossing the exchange. */
 export interface PageView {
@@ -48,38 +46,23 @@ class RunningCount extends KeyedProcessFunction<string, PageView, PageCount> {
   }
 }
 
-/** Records the discarding sink has seen (module-level, as a real sink's side effect would be). */
-let sunk = 0;
-
-/** A sink whose writer only counts. */
-class CountingSink implements Sink<PageCount> {
-  createWriter(): SinkWriter<PageCount> {
-    return {
-      write: () => {
-        sunk++;
-      },
-      flush: () => {},
-      close: () => {},
-    };
-  }
-}
-
 /** Runs the keyed job over `records` records; returns how many it read. */
 async function runJob(records: number): Promise<number> {
-  sunk = 0;
+  const sink = new CountingSink<PageCount>();
+  sink.reset();
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(PARALLELISM);
   env
     .fromSource(new DataGeneratorSource(toPageView, records), 'Page Views')
     .keyBy((v) => v.page)
     .process(new RunningCount())
-    .sinkTo(new CountingSink());
+    .sinkTo(sink);
   const graph = env.getJobGraph();
   if (graph.vertices.length !== 2 || graph.edges.length !== 1)
     throw new Error(
       `expected source → (keyed process + sink) over one exchange, got ${graph.vertices.length} vertices`,
     );
   await env.execute('bench: keyed-count-exchange-p2');
-  expectCount('keyed-count-exchange sink', sunk, records);
+  expectCount('keyed-count-exchange sink', sink.count, records);
   return records;
 }
 
