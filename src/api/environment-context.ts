@@ -3,9 +3,7 @@
  * calls `getExecutionEnvironment()` as usual and picks them up, as Flink's ContextEnvironment.
  */
 import type { Configuration } from '../core/configuration.js';
-import type { JobGraph } from '../graph/job-graph.js';
-import type { JobClient } from './execution.js';
-import type { OperatorFactory } from './operators/stream-operator.js';
+import type { JobClient, PipelineSubmission } from './execution.js';
 
 /** Settings the CLI installs before loading a job module. */
 export interface EnvironmentContext {
@@ -15,11 +13,12 @@ export interface EnvironmentContext {
   /** Told about every job the module submits (the CLI shows its progress). */
   readonly onJobSubmitted?: ((client: JobClient) => void) | undefined;
   /**
-   * The TaskManager role: `execute()` does not run the job; it hands the job graph it built to
-   * this callback (in execute order) and never settles, so the module's code after `execute()`
-   * does not run in a TaskManager. Operators are matched to deployments by their stable ids.
+   * The TaskManager (and remote JobManager) role: `execute()` does not run the job; it hands the
+   * submission it built to this callback (in execute order) and never settles, so the module's
+   * code after `execute()` does not run there. Vertices are matched to deployments by index and
+   * checked by their stable ids.
    */
-  readonly captureJobGraph?: ((jobGraph: JobGraph<OperatorFactory>) => void) | undefined;
+  readonly captureSubmission?: ((submission: PipelineSubmission) => void) | undefined;
 }
 
 const KEY = Symbol.for('sluice.environment-context');

@@ -262,16 +262,9 @@ export class StreamExecutionEnvironment implements StreamBuilder {
 
   /** Submits the job and returns at once with a client for it. */
   async executeAsync(jobName?: string): Promise<JobClient> {
-    const capture = getEnvironmentContext()?.captureJobGraph;
-    if (capture) {
-      capture(this.getJobGraph(jobName));
-      this.transformations = [];
-      this.collectTargets = new Map();
-      // A TaskManager loading the job: nothing after execute() may run here.
-      return new Promise<JobClient>(() => {});
-    }
+    const capture = getEnvironmentContext()?.captureSubmission;
     const executor = getDefaultPipelineExecutor();
-    if (!executor)
+    if (!capture && !executor)
       throw new SluiceError(
         'SLUICE_PROGRAM_INVALID',
         "no executor is installed: import StreamExecutionEnvironment from 'sluice' (the package root).",
@@ -290,7 +283,12 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     // As Flink, executing clears the program: the environment can build and run the next job.
     this.transformations = [];
     this.collectTargets = new Map();
-    const client = await executor.execute(submission);
+    if (capture) {
+      capture(submission);
+      // A process loading the job (TaskManager, JobManager): nothing after execute() may run here.
+      return new Promise<JobClient>(() => {});
+    }
+    const client = await executor!.execute(submission);
     client.getJobExecutionResult().then(
       () => targets.forEach((t) => t.close()),
       (e: unknown) => targets.forEach((t) => t.close(e)),

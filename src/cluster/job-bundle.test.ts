@@ -7,15 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Configuration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
-import { bundleJob, loadJobGraphs } from './job-bundle.js';
+import { bundleJob, loadJobSubmissions } from './job-bundle.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string) => join(root, 'test/fixtures', name);
 const scratch = mkdtempSync(join(tmpdir(), 'sluice-bundle-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function shape(graph: Awaited<ReturnType<typeof loadJobGraphs>>[number]) {
-  return graph.vertices.map((v) => ({
+function shape(submission: Awaited<ReturnType<typeof loadJobSubmissions>>[number]) {
+  return submission.jobGraph.vertices.map((v) => ({
     id: v.id,
     name: v.name,
     parallelism: v.parallelism,
@@ -33,8 +33,8 @@ describe('job bundles', () => {
   it('give a process the job graph without running the code after execute()', async () => {
     const bundle = await bundleJob(fixture('sum-job.ts'));
     const log = vi.spyOn(console, 'log');
-    const [graph] = await loadJobGraphs(bundle, { configuration: new Configuration(), argv: ['10'] });
-    expect(graph!.jobName).toBe('sum-job');
+    const [graph] = await loadJobSubmissions(bundle, { configuration: new Configuration(), argv: ['10'] });
+    expect(graph!.jobGraph.jobName).toBe('sum-job');
     expect(shape(graph!).map((v) => v.name)).toEqual([
       'Sequence Source -> Map',
       'Keyed Aggregation -> Collect Sink',
@@ -45,7 +45,7 @@ describe('job bundles', () => {
 
   it('rebuild the same vertex ids in another process (how TaskManagers find their operators)', async () => {
     const bundle = await bundleJob(fixture('sum-job.ts'));
-    const [here] = await loadJobGraphs(bundle, { configuration: new Configuration() });
+    const [here] = await loadJobSubmissions(bundle, { configuration: new Configuration() });
     const bundlePath = join(scratch, 'job.mjs');
     writeFileSync(bundlePath, bundle);
     const script = join(scratch, 'load.mts');
@@ -53,8 +53,8 @@ describe('job bundles', () => {
       script,
       `import { readFileSync } from 'node:fs';
        import { Configuration } from ${JSON.stringify(join(root, 'src/core/configuration.ts'))};
-       import { loadJobGraphs } from ${JSON.stringify(join(root, 'src/cluster/job-bundle.ts'))};
-       const [g] = await loadJobGraphs(readFileSync(${JSON.stringify(bundlePath)}), { configuration: new Configuration() });
+       import { loadJobSubmissions } from ${JSON.stringify(join(root, 'src/cluster/job-bundle.ts'))};
+       const [{ jobGraph: g }] = await loadJobSubmissions(readFileSync(${JSON.stringify(bundlePath)}), { configuration: new Configuration() });
        process.stdout.write(JSON.stringify(g.vertices.map((v) => ({ id: v.id, name: v.name, parallelism: v.parallelism, inputs: v.inputs.length }))));
        process.exit(0);`,
     );
@@ -81,7 +81,7 @@ describe('job bundles', () => {
 
   it('say so when the module submits no job', async () => {
     const bundle = await bundleJob(fixture('no-execute-job.ts'));
-    const error = await loadJobGraphs(bundle, { configuration: new Configuration() }).catch(
+    const error = await loadJobSubmissions(bundle, { configuration: new Configuration() }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(SluiceError);

@@ -10,8 +10,7 @@ import { build } from 'esbuild';
 import type { Configuration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
 import { getEnvironmentContext, setEnvironmentContext } from '../api/environment-context.js';
-import type { OperatorFactory } from '../api/operators/stream-operator.js';
-import type { JobGraph } from '../graph/job-graph.js';
+import type { PipelineSubmission } from '../api/execution.js';
 
 /** Where bundles are written: inside this package, so their bare `sluice` import resolves to it. */
 const BUNDLE_DIR = fileURLToPath(new URL('../../.cache/jobs/', import.meta.url));
@@ -45,31 +44,31 @@ export async function bundleJob(entry: string): Promise<Uint8Array> {
 }
 
 /**
- * Loads a job bundle in the TaskManager role and returns the job graphs its `execute()` calls
+ * Loads a job bundle in the TaskManager role and returns the submissions its `execute()` calls
  * build, in order, once the module has submitted `count` jobs (its code after those calls never
  * runs). Each load evaluates the module afresh.
  */
-export async function loadJobGraphs(
+export async function loadJobSubmissions(
   bundle: Uint8Array,
   options: {
     readonly configuration: Configuration;
     readonly argv?: readonly string[];
     readonly count?: number;
   },
-): Promise<JobGraph<OperatorFactory>[]> {
+): Promise<PipelineSubmission[]> {
   const count = options.count ?? 1;
   await mkdir(BUNDLE_DIR, { recursive: true });
   const name = `${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}-${process.pid}-${Date.now()}.mjs`;
   const path = `${BUNDLE_DIR}${name}`;
   await writeFile(path, bundle);
-  const graphs: JobGraph<OperatorFactory>[] = [];
+  const graphs: PipelineSubmission[] = [];
   const previous = getEnvironmentContext();
   const argv = process.argv;
   let done!: () => void;
   const captured = new Promise<void>((resolve) => (done = resolve));
   setEnvironmentContext({
     configuration: options.configuration,
-    captureJobGraph: (graph) => {
+    captureSubmission: (graph) => {
       graphs.push(graph);
       if (graphs.length === count) done();
     },
