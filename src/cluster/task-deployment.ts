@@ -1,0 +1,252 @@
+/**
+ * Builds and wires the tasks of one deployment attempt that run in this process: every subtask
+ * for the inline TaskManager, a TaskManager's share of them in a cluster. Channels between two
+ * local tasks use the in-memory transport; a channel with a remote end goes through `remote`.
+ */
+import type { Clock } from '../core/clock.js';
+import type { JobId, OperatorId } from '../core/ids.js';
+import { MsgpackSerializer, type TypeSerializer } from '../core/serializer.js';
+import type { AccumulatorRegistry } from '../api/accumulators.js';
+import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
+import type { OperatorEvent, OperatorFactory } from '../api/operators/stream-operator.js';
+import type { JobMasterGateway } from '../coordinator/job-master.js';
+import type { JobEdge } from '../graph/job-graph.js';
+import { connectInMemory } from '../network/in-memory-transport.js';
+import type { TaskCheckpointGateway, TaskRestoreState } from '../runtime/checkpoint-gateway.js';
+import { createChannelSelector } from '../runtime/channel-selector.js';
+import { consumersOf, producersOf } from '../runtime/channel-wiring.js';
+import { InputGate, type InputChannel } from '../runtime/input-gate.js';
+import { RecordWriter } from '../runtime/record-writer.js';
+import { ResultPartition, type ResultSubpartition } from '../runtime/result-partition.js';
+import { Task } from '../runtime/task.js';
+import type { TaskScheduler } from '../runtime/task-scheduler.js';
+
+/** The serializer records of an edge cross with: the producer's, or msgpack. */
+function serializerOf(edge: JobEdge<OperatorFactory>): TypeSerializer<unknown> {
+  return edge.streamEdge.source.transformation.serializer ?? new MsgpackSerializer();
+}
+
+/** How channels with one end in another process are connected (the TCP data plane). */
+export interface RemoteChannels {
+  /** Offers a local producer's subpartition to its remote consumer under `channelKey`. */
+  serve(channelKey: string, subpartition: ResultSubpartition): void;
+  /** Feeds a local input channel from the remote producer subtask. */
+  subscribe(
+    channel: InputChannel,
+    producer: { readonly vertexIndex: number; readonly subtask: number },
+    channelKey: string,
+    credits: number,
+  ): void;
+}
+
+/** What `deployTasks` needs. */
+export interface TaskGroupSettings {
+  /** The job id the JobMaster knows (a TaskManager's rebuilt graph carries its own). */
+  readonly jobId: JobId;
+  readonly submission: PipelineSubmission;
+  readonly attemptNumber: number;
+  readonly scheduler: TaskScheduler;
+  readonly clock: Clock;
+  /** Whether subtask `subtask` of vertex `vertexIndex` runs in this process. */
+  readonly isLocal: (vertexIndex: number, subtask: number) => boolean;
+  /** Required when some subtask is not local. */
+  readonly remote?: RemoteChannels;
+  readonly master: JobMasterGateway;
+  readonly checkpointing: ((vertexIndex: number, subtask: number) => TaskCheckpointGateway) | undefined;
+  /** Restore state by `${vertexIndex}:${subtask}`. */
+  readonly restore: ReadonlyMap<string, TaskRestoreState> | undefined;
+}
+
+/** The key of one channel of one attempt, unique in the cluster (a restarted attempt gets new keys). */
+export function channelKey(
+  jobId: JobId,
+  attempt: number,
+  edgeIndex: number,
+  producer: number,
+  consumer: number,
+): string {
+  return `${jobId}/${attempt}/${edgeIndex}/${producer}-${consumer}`;
+}
+
+/** The tasks of one attempt in this process, by vertex index then subtask (absent where remote). */
+export class TaskGroup {
+  constructor(
+    readonly jobId: JobId,
+    readonly attemptNumber: number,
+    readonly submission: PipelineSubmission,
+    readonly tasks: readonly (readonly (Task | undefined)[])[],
+  ) {}
+
+  /** Every local task. */
+  all(): Task[] {
+    const out: Task[] = [];
+    for (const row of this.tasks) for (const task of row) if (task) out.push(task);
+    return out;
+  }
+
+  start(): void {
+    for (const task of this.all()) task.start();
+  }
+
+  cancel(): void {
+    for (const task of this.all()) task.cancel();
+  }
+
+  triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void {
+    this.tasks[vertexIndex]?.[subtask]?.triggerCheckpoint(checkpointId, timestamp);
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    for (const task of this.all()) task.notifyCheckpointComplete(checkpointId);
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    for (const task of this.all()) task.notifyCheckpointAborted(checkpointId);
+  }
+
+  finishAll(): void {
+    for (const task of this.all()) task.finishAfterEnd();
+  }
+
+  sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
+    const vertex = this.submission.jobGraph.vertices.find((v) =>
+      v.chain.some((n) => n.operatorId === operatorId),
+    );
+    if (vertex) this.tasks[vertex.index]?.[subtask]?.deliverOperatorEvent(operatorId, event);
+  }
+
+  /** Counters of the local subtasks, summed per vertex (maxima for the channel fill levels). */
+  metrics(): VertexMetrics[] {
+    return this.submission.jobGraph.vertices.map((vertex) => {
+      const metrics = {
+        name: vertex.name,
+        parallelism: vertex.parallelism,
+        recordsIn: 0,
+        recordsOut: 0,
+        bytesOut: 0,
+        maxInputChannelBytes: 0,
+        maxOutputChannelBytes: 0,
+      };
+      for (const task of this.tasks[vertex.index] ?? []) if (task) addTaskMetrics(metrics, task);
+      return metrics;
+    });
+  }
+
+  accumulators(): AccumulatorRegistry[] {
+    return this.all().map((t) => t.accumulators);
+  }
+}
+
+/** Adds one task's counters to `into`. */
+export function addTaskMetrics(
+  into: {
+    recordsIn: number;
+    recordsOut: number;
+    bytesOut: number;
+    maxInputChannelBytes: number;
+    maxOutputChannelBytes: number;
+  },
+  task: Task,
+): void {
+  into.recordsIn += task.recordsIn;
+  for (const ch of task.deployment.inputGate?.channels ?? [])
+    into.maxInputChannelBytes = Math.max(into.maxInputChannelBytes, ch.maxBufferedBytes);
+  for (const w of task.deployment.writers.values()) {
+    into.recordsOut += w.recordsOut;
+    for (const sp of w.partition.subpartitions) {
+      into.bytesOut += sp.sentBytes;
+      into.maxOutputChannelBytes = Math.max(into.maxOutputChannelBytes, sp.maxQueuedBytes);
+    }
+  }
+}
+
+/**
+ * Creates the local tasks of one attempt and wires their channels (not started: call `start()`).
+ * Channels are created consumer side first, so a local producer finds its local consumer.
+ */
+export function deployTasks(settings: TaskGroupSettings): TaskGroup {
+  const { submission, isLocal, remote, master, jobId, attemptNumber } = settings;
+  const { jobGraph } = submission;
+  const channels = new Map<string, InputChannel>();
+  const gates = jobGraph.vertices.map((vertex) =>
+    Array.from({ length: vertex.parallelism }, (_, j) => {
+      if (vertex.inputs.length === 0 || !isLocal(vertex.index, j)) return undefined;
+      const gate = new InputGate();
+      vertex.inputs.forEach((edge, inputIndex) => {
+        for (const i of producersOf(
+          edge.streamEdge.partitioner,
+          j,
+          edge.source.parallelism,
+          vertex.parallelism,
+        )) {
+          const channel = gate.addChannel(inputIndex, serializerOf(edge));
+          if (isLocal(edge.source.index, i)) channels.set(`${edge.index}:${i}:${j}`, channel);
+          else
+            remoteChannels(remote).subscribe(
+              channel,
+              { vertexIndex: edge.source.index, subtask: i },
+              channelKey(jobId, attemptNumber, edge.index, i, j),
+              submission.buffersPerChannel,
+            );
+        }
+      });
+      return gate;
+    }),
+  );
+  const tasks = jobGraph.vertices.map((vertex) =>
+    Array.from({ length: vertex.parallelism }, (_, i) => {
+      if (!isLocal(vertex.index, i)) return undefined;
+      const writers = new Map<JobEdge<OperatorFactory>, RecordWriter>();
+      for (const edge of vertex.outputs) {
+        const consumers = consumersOf(
+          edge.streamEdge.partitioner,
+          i,
+          vertex.parallelism,
+          edge.target.parallelism,
+        );
+        const partition = new ResultPartition(consumers.length, submission.maxBuffersPerChannel);
+        consumers.forEach((j, k) => {
+          const subpartition = partition.subpartitions[k]!;
+          if (isLocal(edge.target.index, j))
+            connectInMemory(subpartition, channels.get(`${edge.index}:${i}:${j}`)!, submission.buffersPerChannel);
+          else remoteChannels(remote).serve(channelKey(jobId, attemptNumber, edge.index, i, j), subpartition);
+        });
+        const selector = createChannelSelector(
+          edge.streamEdge.partitioner,
+          i,
+          consumers.length,
+          edge.target.parallelism,
+          edge.target.maxParallelism,
+          `the key selector of keyBy() before operator '${edge.streamEdge.target.name}' ` +
+            `(run by subtask ${i + 1}/${vertex.parallelism} of '${vertex.name}')`,
+        );
+        writers.set(edge, new RecordWriter(partition, selector, serializerOf(edge), submission.segmentSize));
+      }
+      return new Task({
+        jobId,
+        vertex,
+        subtaskIndex: i,
+        attemptNumber,
+        inputGate: gates[vertex.index]![i],
+        writers,
+        scheduler: settings.scheduler,
+        clock: settings.clock,
+        bufferTimeoutMs: submission.bufferTimeoutMs,
+        listener: {
+          onTaskStateChanged: (_t, state, error) => master.onTaskStateChanged(vertex.index, i, state, error),
+          onTaskEnded: () => master.onTaskEnded(vertex.index, i),
+        },
+        checkpointing: settings.checkpointing?.(vertex.index, i),
+        restore: settings.restore?.get(`${vertex.index}:${i}`),
+        sendOperatorEvent: (operatorId, subtask, event) => master.onOperatorEvent(operatorId, subtask, event),
+        collect: (collectId, records, commit) => master.onCollect(collectId, records, commit),
+      });
+    }),
+  );
+  return new TaskGroup(jobId, attemptNumber, submission, tasks);
+}
+
+function remoteChannels(remote: RemoteChannels | undefined): RemoteChannels {
+  if (!remote) throw new Error('a deployment with remote subtasks needs remote channels');
+  return remote;
+}
