@@ -159,6 +159,10 @@ export class TestingCheckpointStorage implements CheckpointStorage {
     return call;
   }
 
+  locationOf(jobId: JobId, checkpointId: CheckpointId): CheckpointStorageLocation {
+    return this.inner.locationOf(jobId, checkpointId);
+  }
+
   initializeCheckpoint(jobId: JobId, checkpointId: CheckpointId): Promise<CheckpointStorageLocation> {
     return this.track('initializeCheckpoint', checkpointId, () =>
       this.inner.initializeCheckpoint(jobId, checkpointId),

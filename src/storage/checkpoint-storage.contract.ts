@@ -134,6 +134,13 @@ export function checkpointStorageContract(
       expect(location.pointer).toContain('chk-3');
     });
 
+    it('computes the location of a checkpoint without creating it, as a TaskManager does', async () => {
+      const { storage } = await subject();
+      const job = newJobId();
+      const computed = storage.locationOf(job, id(4));
+      expect(computed).toEqual(await storage.initializeCheckpoint(job, id(4)));
+    });
+
     it('stores small state inline and reads it back', async () => {
       const { storage } = await subject();
       const location = await storage.initializeCheckpoint(newJobId(), id(1));

@@ -72,6 +72,12 @@ export interface CheckpointStorage {
   initializeCheckpoint(jobId: JobId, checkpointId: CheckpointId): Promise<CheckpointStorageLocation>;
 
   /**
+   * The location `initializeCheckpoint` makes for this checkpoint, without touching the storage:
+   * how a TaskManager, with its own storage instance, finds where the JobManager's checkpoint goes.
+   */
+  locationOf(jobId: JobId, checkpointId: CheckpointId): CheckpointStorageLocation;
+
+  /**
    * Stores one piece of state and returns its handle: inline when it is at most the inline
    * threshold (jobmanager storage: always inline, up to its per-handle limit), else a durable file
    * in the directory of `scope` (default `exclusive`). `data` is copied or written before this

@@ -69,6 +69,10 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
     return join(this.baseDir, jobId);
   }
 
+  locationOf(jobId: JobId, checkpointId: CheckpointId): CheckpointStorageLocation {
+    return { jobId, checkpointId, pointer: join(this.jobDir(jobId), `${CHECKPOINT_DIR_PREFIX}${checkpointId}`) };
+  }
+
   async initializeCheckpoint(jobId: JobId, checkpointId: CheckpointId): Promise<CheckpointStorageLocation> {
     const jobDir = this.jobDir(jobId);
     const chkDir = join(jobDir, `${CHECKPOINT_DIR_PREFIX}${checkpointId}`);

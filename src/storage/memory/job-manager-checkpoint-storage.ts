@@ -55,6 +55,10 @@ export class JobManagerCheckpointStorage implements CheckpointStorage {
     this.maxStateSize = max;
   }
 
+  locationOf(jobId: JobId, checkpointId: CheckpointId): CheckpointStorageLocation {
+    return { jobId, checkpointId, pointer: pointerOf(jobId, checkpointId) };
+  }
+
   initializeCheckpoint(jobId: JobId, checkpointId: CheckpointId): Promise<CheckpointStorageLocation> {
     return settle(() => {
       const job = this.job(jobId);
