@@ -54,6 +54,8 @@ export async function loadJobSubmissions(
     readonly configuration: Configuration;
     readonly argv?: readonly string[];
     readonly count?: number;
+    /** `-p` of `sluice run`: the default parallelism the module's environment gets. */
+    readonly parallelism?: number | undefined;
   },
 ): Promise<PipelineSubmission[]> {
   const count = options.count ?? 1;
@@ -68,6 +70,7 @@ export async function loadJobSubmissions(
   const captured = new Promise<void>((resolve) => (done = resolve));
   setEnvironmentContext({
     configuration: options.configuration,
+    parallelism: options.parallelism,
     captureSubmission: (graph) => {
       graphs.push(graph);
       if (graphs.length === count) done();

@@ -42,6 +42,8 @@ import { SourceCoordinator } from './source-coordinator.js';
 
 /** What TaskManagers report back to the JobMaster. */
 export interface JobMasterGateway {
+  /** The deployment itself failed (no slots, a TaskManager refused or could not load the job). */
+  onDeploymentFailed(error: Error): void;
   onTaskStateChanged(vertexIndex: number, subtask: number, state: ExecutionState, error?: Error): void;
   onTaskEnded(vertexIndex: number, subtask: number): void;
   onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
@@ -315,6 +317,10 @@ export class JobMaster implements JobMasterGateway, JobClient {
   }
 
   // --- from TaskManagers (asynchronous, as over RPC) ---
+
+  onDeploymentFailed(error: Error): void {
+    queueMicrotask(() => this.handleFailure(error));
+  }
 
   onTaskStateChanged(vertexIndex: number, subtask: number, state: ExecutionState, error?: Error): void {
     const row = this.taskStates[vertexIndex];

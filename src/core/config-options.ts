@@ -126,6 +126,48 @@ export const ClusterOptions = {
     'How long the scheduler waits for slots before failing the job.',
     { min: 1 },
   ),
+  JOB_MANAGER_RPC_ADDRESS: stringOption(
+    'jobmanager.rpc.address',
+    '127.0.0.1',
+    'Address TaskManagers use to reach the JobManager.',
+  ),
+  JOB_MANAGER_RPC_PORT: intOption('jobmanager.rpc.port', 6123, 'Port of the JobManager for TaskManagers.', {
+    min: 0,
+    max: 65535,
+  }),
+  JOB_MANAGER_BIND_HOST: stringOption(
+    'jobmanager.bind-host',
+    '127.0.0.1',
+    'Interface the JobManager listens on for TaskManagers (0.0.0.0 for all).',
+  ),
+  TASK_MANAGER_HOST: stringOption(
+    'taskmanager.host',
+    '127.0.0.1',
+    'Address other TaskManagers use to reach this one for data.',
+  ),
+  TASK_MANAGER_BIND_HOST: stringOption(
+    'taskmanager.bind-host',
+    '127.0.0.1',
+    'Interface the TaskManager listens on for data connections (0.0.0.0 for all).',
+  ),
+  TASK_MANAGER_DATA_PORT: intOption(
+    'taskmanager.data.port',
+    0,
+    'Port of the TaskManager for data connections; 0 picks a free one.',
+    { min: 0, max: 65535 },
+  ),
+  TASK_MANAGER_REGISTRATION_TIMEOUT: durationOption(
+    'taskmanager.registration.timeout',
+    '5min',
+    'A TaskManager that cannot register for this long exits.',
+    { min: 1 },
+  ),
+  EXECUTION_TARGET: enumOption(
+    'execution.target',
+    ['local', 'inline'],
+    'local',
+    'Sluice: where `sluice run` and a plain `node job.js` run jobs: local (a JobManager here and TaskManager child processes) or inline (every task in this process).',
+  ),
   EXECUTION_FAILOVER_STRATEGY: enumOption(
     'jobmanager.execution.failover-strategy',
     ['full', 'region'],

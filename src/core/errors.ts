@@ -54,6 +54,12 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'The job was cancelled before it finished.',
   },
+  SLUICE_JOB_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'A job watched through the REST API (`sluice run --jobmanager`) failed; the message has its root exception.',
+  },
   SLUICE_CLI_USAGE: {
     classification: 'user',
     retryable: false,
@@ -139,6 +145,12 @@ export const ErrorCodes = {
     retryable: true,
     summary:
       'A TaskManager or the JobManager was lost: heartbeat timeout, failed heartbeat requests, or a closed connection.',
+  },
+  SLUICE_NO_RESOURCES: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      'Not enough task slots were registered within slot.request.timeout to deploy the job (Flink: NoResourceAvailableException).',
   },
   SLUICE_REST_PORT_IN_USE: {
     classification: 'user',

@@ -24,6 +24,7 @@ export {
   type RpcMessage,
   type TaskAddress,
   type TaskEndedMessage,
+  type TaskMetricsMessage,
   type TaskMetricsReport,
   type TaskStateMessage,
   type ToJobManagerMessage,

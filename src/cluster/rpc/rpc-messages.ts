@@ -68,6 +68,14 @@ export interface TaskStateMessage extends TaskAddress {
   readonly kind: 'task-state';
   readonly state: ExecutionState;
   readonly error?: RpcError;
+  /** With FINISHED: the task's accumulators, as plain data (the cluster wiring defines and checks them). */
+  readonly accumulators?: unknown;
+}
+
+/** The counters of a TaskManager's running tasks, pushed every second for progress displays and REST. */
+export interface TaskMetricsMessage {
+  readonly kind: 'task-metrics';
+  readonly metrics: readonly TaskMetricsReport[];
 }
 
 /** A task reached the end of its input (it stays RUNNING until `finish-all`). */
@@ -207,6 +215,7 @@ export interface AckMessage {
 export type ToJobManagerMessage =
   | RegisterTaskManager
   | TaskStateMessage
+  | TaskMetricsMessage
   | TaskEndedMessage
   | OperatorEventMessage
   | CollectMessage
@@ -256,6 +265,7 @@ const EXECUTION_STATES: Record<ExecutionState, true> = {
 const TO_JOB_MANAGER: Record<ToJobManagerMessage['kind'], true> = {
   'register-task-manager': true,
   'task-state': true,
+  'task-metrics': true,
   'task-ended': true,
   'operator-event': true,
   collect: true,
@@ -328,7 +338,8 @@ const schemas: Schemas = {
     dataAddress: objectOf({ host: name, port }),
     pid: nat,
   },
-  'task-state': { ...task, state: executionState, error: optional(checkRpcError) },
+  'task-state': { ...task, state: executionState, error: optional(checkRpcError), accumulators: data },
+  'task-metrics': { metrics: listOf(taskMetrics) },
   'task-ended': task,
   'operator-event': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
   collect: {

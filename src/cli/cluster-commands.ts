@@ -1,0 +1,105 @@
+/** `sluice taskmanager` and `sluice jobmanager`: the processes of a standalone cluster. */
+import { randomBytes } from 'node:crypto';
+import { loadConfiguration } from '../core/configuration.js';
+import { ClusterOptions, RestOptions } from '../core/config-options.js';
+import { SluiceError } from '../core/errors.js';
+import { ClusterExecutor, runBundle } from '../cluster/cluster-executor.js';
+import { TaskManager } from '../cluster/task-manager.js';
+import { TaskManagerRegistry } from '../cluster/task-manager-registry.js';
+import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
+import { startRestServer } from '../rest/rest-server.js';
+
+/** Options both commands take. */
+export interface ClusterProcessOptions {
+  readonly dynamic: readonly string[];
+  readonly config?: string | undefined;
+}
+
+/** Parses `HOST:PORT`. */
+export function parseHostPort(value: string, what: string): { host: string; port: number } {
+  const match = /^(.+):(\d{1,5})$/u.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535)
+    throw new SluiceError('SLUICE_CLI_USAGE', `${what} must be HOST:PORT, e.g. 127.0.0.1:6123; got '${value}'.`);
+  return { host: match[1]!, port };
+}
+
+/** The secret from SLUICE_CLUSTER_SECRET, else the configuration. */
+function secretOf(configured: string | undefined): string | undefined {
+  const fromEnv = process.env['SLUICE_CLUSTER_SECRET'];
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : configured;
+}
+
+/** Resolves once the process is asked to stop (SIGINT, SIGTERM, or its local-mode parent going away). */
+function untilStopped(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    // A local-mode child: its JobManager process is gone, so is its reason to run.
+    if (process.send) process.once('disconnect', () => resolve('the parent process went away'));
+  });
+}
+
+/** Runs a TaskManager until it is stopped or gives up registering. */
+export async function runTaskManager(
+  jobManager: string,
+  options: ClusterProcessOptions & { readonly id?: string | undefined },
+  print: (line: string) => void,
+): Promise<void> {
+  const address = parseHostPort(jobManager, '--jobmanager');
+  const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
+  const secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
+  let gaveUp: ((e: SluiceError) => void) | undefined;
+  const failed = new Promise<never>((_, reject) => (gaveUp = reject));
+  const tm = new TaskManager({
+    configuration,
+    jobManager: address,
+    ...(secret === undefined ? {} : { secret }),
+    ...(options.id === undefined ? {} : { taskManagerId: options.id }),
+    onGaveUp: (e) => gaveUp?.(e),
+  });
+  const data = await tm.start();
+  print(
+    `TaskManager ${tm.taskManagerId}: ${configuration.get(ClusterOptions.NUM_TASK_SLOTS)} slot(s), data port ${data.host}:${data.port}, registering at ${address.host}:${address.port}`,
+  );
+  try {
+    await Promise.race([untilStopped(), failed]);
+  } finally {
+    await tm.stop();
+  }
+}
+
+/** Runs a standalone JobManager (TaskManager endpoint and REST API) until it is stopped. */
+export async function runJobManager(options: ClusterProcessOptions, print: (line: string) => void): Promise<void> {
+  const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
+  let secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
+  const generated = secret === undefined;
+  secret ??= randomBytes(32).toString('hex');
+  const registry = await TaskManagerRegistry.start({ configuration, secret });
+  const executor = new ClusterExecutor({ registry, configuration });
+  const backend = new ClusterRestBackend(executor, registry, (request) =>
+    runBundle(executor, configuration, request).then((master) => master.jobId),
+  );
+  const server = await startRestServer({
+    backend,
+    port: configuration.get(RestOptions.PORT),
+    bindAddress: configuration.get(RestOptions.BIND_ADDRESS),
+  }).catch(async (e: unknown) => {
+    await registry.close();
+    throw e;
+  });
+  const rpc = registry.address;
+  print(`JobManager: TaskManagers connect to ${rpc.host}:${rpc.port}, REST API at ${server.url}`);
+  if (generated)
+    print(
+      `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${secret}`,
+    );
+  print(`start TaskManagers with: sluice taskmanager --jobmanager ${rpc.host}:${rpc.port}`);
+  try {
+    await untilStopped();
+  } finally {
+    for (const master of executor.jobMasters) await master.cancel().catch(() => {});
+    await server.close();
+    await registry.close();
+  }
+}

@@ -1,0 +1,121 @@
+/** Runs jobs on a cluster's TaskManagers: one JobMaster per job, deploying through the registry. */
+import { SystemClock, type Clock } from '../core/clock.js';
+import type { Configuration } from '../core/configuration.js';
+import { ClusterOptions } from '../core/config-options.js';
+import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
+import { isJobTerminal, JobMaster } from '../coordinator/job-master.js';
+import { loadJobSubmissions } from './job-bundle.js';
+import { RemoteTaskManagers, type JobSource } from './remote-task-managers.js';
+import type { TaskManagerRegistry } from './task-manager-registry.js';
+
+/** Ended jobs kept for the REST API after they ended (like Flink's archive of completed jobs). */
+const RETAINED_ENDED_JOBS = 100;
+
+/** Settings of a ClusterExecutor. */
+export interface ClusterExecutorOptions {
+  readonly registry: TaskManagerRegistry;
+  readonly configuration: Configuration;
+  /**
+   * The source of the next job the module executes (`sluice run` and local mode know the bundle
+   * of the module that calls `execute()`); undefined when jobs only come with their own source.
+   */
+  readonly nextJobSource?: () => JobSource;
+  /** Told how many slots the running jobs need, before each deployment (local mode starts TaskManagers). */
+  readonly onSlotDemand?: (slots: number) => void;
+  readonly clock?: Clock;
+}
+
+/** A JobManager's jobs on its cluster. */
+export class ClusterExecutor implements PipelineExecutor {
+  private masters: JobMaster[] = [];
+  private readonly gateways = new WeakMap<JobMaster, RemoteTaskManagers>();
+  private readonly clock: Clock;
+
+  constructor(private readonly options: ClusterExecutorOptions) {
+    this.clock = options.clock ?? SystemClock;
+  }
+
+  execute(submission: PipelineSubmission): Promise<JobClient> {
+    const next = this.options.nextJobSource;
+    if (!next) throw new Error('this executor runs jobs submitted with their bundle only');
+    return Promise.resolve(this.run(submission, next()));
+  }
+
+  /** Runs `submission`, whose TaskManagers load the job from `source`. */
+  run(submission: PipelineSubmission, source: JobSource): JobMaster {
+    const gateway = new RemoteTaskManagers(
+      this.options.registry,
+      source,
+      this.options.configuration.get(ClusterOptions.SLOT_REQUEST_TIMEOUT),
+    );
+    const master = new JobMaster(submission, gateway, this.clock);
+    this.gateways.set(master, gateway);
+    this.masters.push(master);
+    const ended = this.masters.filter((m) => isJobTerminal(m.getJobStatus()));
+    if (ended.length > RETAINED_ENDED_JOBS) {
+      const forget = new Set(ended.slice(0, ended.length - RETAINED_ENDED_JOBS));
+      this.masters = this.masters.filter((m) => !forget.has(m));
+    }
+    this.options.onSlotDemand?.(this.slotDemand());
+    master.start();
+    return master;
+  }
+
+  /** Slots the jobs that have not ended need (slot sharing: each its widest vertex). */
+  slotDemand(): number {
+    return this.masters
+      .filter((m) => !isJobTerminal(m.getJobStatus()))
+      .reduce((n, m) => n + Math.max(...m.jobGraph.vertices.map((v) => v.parallelism)), 0);
+  }
+
+  /** The jobs this executor runs or ran, in submission order. */
+  get jobMasters(): readonly JobMaster[] {
+    return this.masters;
+  }
+
+  /** The gateway of a job (where its subtasks run, deployment timings). */
+  gatewayOf(master: JobMaster): RemoteTaskManagers | undefined {
+    return this.gateways.get(master);
+  }
+}
+
+/** A job submitted as a bundle (REST `/jars/:jarid/run`, `sluice run --jobmanager`). */
+export interface BundleSubmission {
+  readonly bundle: Uint8Array;
+  readonly args: readonly string[];
+  readonly parallelism?: number | undefined;
+  readonly savepointPath?: string | undefined;
+  readonly allowNonRestoredState: boolean;
+  /** Options for this job on top of the cluster's (Flink's `flinkConfiguration`). */
+  readonly configuration: Readonly<Record<string, string>>;
+}
+
+/**
+ * Evaluates the bundle here in the submission role (its first `execute()` hands over the job and
+ * the module goes no further) and runs that job on the cluster. Rejects with the module's error,
+ * or SLUICE_PROGRAM_INVALID when it submits no job.
+ */
+export async function runBundle(
+  executor: ClusterExecutor,
+  clusterConfiguration: Configuration,
+  request: BundleSubmission,
+): Promise<JobMaster> {
+  const configuration = clusterConfiguration.clone().addAll(request.configuration, 'the submission');
+  if (request.savepointPath !== undefined)
+    configuration.setString('execution.state-recovery.path', request.savepointPath, 'the submission');
+  if (request.allowNonRestoredState)
+    configuration.setString('execution.state-recovery.ignore-unclaimed-state', 'true', 'the submission');
+  const [submission] = await loadJobSubmissions(request.bundle, {
+    configuration,
+    argv: request.args,
+    count: 1,
+    parallelism: request.parallelism,
+  });
+  return executor.run(submission!, {
+    bundle: request.bundle,
+    jobIndex: 0,
+    args: request.args,
+    configuration: configuration.toMap({ redactSecrets: false }),
+    parallelism: request.parallelism,
+  });
+}

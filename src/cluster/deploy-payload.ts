@@ -1,0 +1,274 @@
+/**
+ * What travels between JobManager and TaskManagers inside the control messages whose payload the
+ * RPC layer leaves opaque: the `deploy` payload, a subtask's checkpoint state (acknowledgements),
+ * the state it restores from, and accumulators. Plain data, each with a field-by-field check.
+ */
+import type { OperatorId } from '../core/ids.js';
+import { Counter, ListAccumulator, type Accumulator, type AccumulatorRegistry } from '../api/accumulators.js';
+import type {
+  OperatorRestoreState,
+  OperatorSubtaskState,
+  TaskRestoreState,
+} from '../runtime/checkpoint-gateway.js';
+import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
+import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
+import type {
+  KeyedStateHandle,
+  OperatorStateHandle,
+  StreamStateHandle,
+} from '../storage/state-handle.js';
+import { OPERATOR_STATE_MODES, STATE_SCOPES } from '../storage/state-handle.js';
+import {
+  bytes,
+  data,
+  field,
+  listOf,
+  matching,
+  name,
+  nat,
+  objectOf,
+  oneOf,
+  optional,
+  plainObject,
+  port,
+  positive,
+  recordOf,
+  reject,
+  text,
+  type Check,
+} from './rpc/rpc-schema.js';
+
+/** One subtask: vertex index and subtask index. */
+export interface SubtaskRef {
+  readonly vertexIndex: number;
+  readonly subtask: number;
+}
+
+/** A TaskManager as other TaskManagers reach it. */
+export interface DataEndpoint {
+  readonly taskManagerId: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A subtask's restore state, addressed. */
+export interface SubtaskRestore extends SubtaskRef {
+  readonly state: TaskRestoreState;
+}
+
+/** The `payload` of a `deploy` message: how the TaskManager rebuilds the job and which part it runs. */
+export interface DeployPayload {
+  /** Which `execute()` call of the job module this job is (0 for the first). */
+  readonly jobIndex: number;
+  /** The module's `process.argv.slice(2)`. */
+  readonly args: readonly string[];
+  /** The configuration the job was built with, so the module builds the same graph. */
+  readonly configuration: Readonly<Record<string, string>>;
+  /** `-p` of `sluice run`, when given. */
+  readonly parallelism?: number | undefined;
+  /** The JobManager's vertex ids, by index: the rebuilt graph must have the same. */
+  readonly vertexIds: readonly string[];
+  /** Every TaskManager holding a subtask of this attempt. */
+  readonly endpoints: readonly DataEndpoint[];
+  /** For each vertex, for each subtask, its TaskManager's index in `endpoints`. */
+  readonly placement: readonly (readonly number[])[];
+  /** Which index in `endpoints` is the receiving TaskManager. */
+  readonly self: number;
+  /** Restore state of this TaskManager's subtasks that have any. */
+  readonly restore: readonly SubtaskRestore[];
+}
+
+const hex32 = /^[0-9a-f]{32}$/u;
+const operatorId = matching<OperatorId>(hex32, 'an operator id (32 hex characters)');
+const keyGroupRange = objectOf({ start: nat, end: (v: unknown, p: string) => intAtLeast(v, p, -1) });
+
+function intAtLeast(v: unknown, path: string, min: number): number {
+  return Number.isSafeInteger(v) && (v as number) >= min
+    ? (v as number)
+    : reject(path, `a whole number ≥ ${min}`, v);
+}
+
+const streamHandle: Check<StreamStateHandle> = (v, path) => {
+  const object = plainObject(v, path);
+  switch (field(object, 'kind')) {
+    case 'inline':
+      return { kind: 'inline', data: bytes(field(object, 'data'), `${path}.data`) };
+    case 'file':
+      return {
+        kind: 'file',
+        path: name(field(object, 'path'), `${path}.path`),
+        size: nat(field(object, 'size'), `${path}.size`),
+        checksum: nat(field(object, 'checksum'), `${path}.checksum`),
+        scope: oneOf(STATE_SCOPES, 'a state scope')(field(object, 'scope'), `${path}.scope`),
+      };
+    default:
+      return reject(`${path}.kind`, "'inline' or 'file'", field(object, 'kind'));
+  }
+};
+
+const keyedHandle = objectOf<KeyedStateHandle>({
+  keyGroupRange,
+  offsets: listOf(nat),
+  handle: streamHandle,
+});
+const operatorHandle = objectOf<OperatorStateHandle>({
+  name,
+  mode: oneOf(OPERATOR_STATE_MODES, 'an operator state mode'),
+  handle: streamHandle,
+});
+
+/** Checks the `state` of an `acknowledge-checkpoint` message. */
+export const checkSubtaskState: Check<readonly OperatorSubtaskState[]> = listOf(
+  objectOf<OperatorSubtaskState>({
+    operatorId,
+    keyed: listOf(keyedHandle),
+    operator: listOf(operatorHandle),
+  }),
+);
+
+const keyedSnapshot = objectOf<KeyedStateSnapshot>({
+  keyGroupRange,
+  offsets: listOf(nat),
+  data: bytes,
+  stateNames: listOf(text),
+});
+const operatorSnapshot = objectOf<OperatorStateSnapshot>({
+  states: listOf(
+    objectOf({ name, mode: oneOf(['SPLIT_DISTRIBUTE', 'UNION'] as const, 'an operator state mode'), data: bytes }),
+  ),
+});
+
+interface WireOperatorRestore {
+  readonly operatorId: OperatorId;
+  readonly keyed: readonly KeyedStateSnapshot[];
+  readonly operator?: OperatorStateSnapshot;
+}
+interface WireTaskRestore extends SubtaskRef {
+  readonly checkpointId: number;
+  readonly operators: readonly WireOperatorRestore[];
+}
+
+const wireTaskRestore = objectOf<WireTaskRestore>({
+  vertexIndex: nat,
+  subtask: nat,
+  checkpointId: positive,
+  operators: listOf(
+    objectOf<WireOperatorRestore>({ operatorId, keyed: listOf(keyedSnapshot), operator: optional(operatorSnapshot) }),
+  ),
+});
+
+/** The plain-data form of a payload (maps become lists). */
+export function encodeDeployPayload(payload: DeployPayload): unknown {
+  return {
+    ...payload,
+    restore: payload.restore.map(
+      (r): WireTaskRestore => ({
+        vertexIndex: r.vertexIndex,
+        subtask: r.subtask,
+        checkpointId: r.state.checkpointId,
+        operators: [...r.state.operators].map(([id, op]) =>
+          op.operator === undefined
+            ? { operatorId: id, keyed: op.keyed }
+            : { operatorId: id, keyed: op.keyed, operator: op.operator },
+        ),
+      }),
+    ),
+  };
+}
+
+const wirePayload = objectOf({
+  jobIndex: nat,
+  args: listOf(text),
+  configuration: recordOf(text),
+  parallelism: optional(positive),
+  vertexIds: listOf(name),
+  endpoints: listOf(objectOf<DataEndpoint>({ taskManagerId: name, host: name, port })),
+  placement: listOf(listOf(nat)),
+  self: nat,
+  restore: listOf(wireTaskRestore),
+});
+
+/** Checks a decoded payload field by field (throws RpcProtocolError naming the field). */
+export function decodeDeployPayload(value: unknown): DeployPayload {
+  const wire = wirePayload(value, 'payload');
+  for (const [v, row] of wire.placement.entries())
+    for (const [s, tm] of row.entries())
+      if (tm >= wire.endpoints.length) reject(`payload.placement[${v}][${s}]`, 'an index into endpoints', tm);
+  if (wire.self >= wire.endpoints.length) reject('payload.self', 'an index into endpoints', wire.self);
+  return {
+    ...wire,
+    restore: wire.restore.map((r) => ({
+      vertexIndex: r.vertexIndex,
+      subtask: r.subtask,
+      state: {
+        checkpointId: r.checkpointId,
+        operators: new Map<OperatorId, OperatorRestoreState>(
+          r.operators.map((op) => [op.operatorId, { keyed: op.keyed, operator: op.operator }]),
+        ),
+      },
+    })),
+  };
+}
+
+// ---- Accumulators --------------------------------------------------------------------------
+
+/** An accumulator as plain data: the built-in kinds keep their kind, others travel as values. */
+export interface WireAccumulator {
+  readonly name: string;
+  readonly kind: 'counter' | 'list' | 'value';
+  readonly value: unknown;
+}
+
+/** The accumulators of a subtask, as plain data. */
+export function encodeAccumulators(registry: AccumulatorRegistry): WireAccumulator[] {
+  return [...registry].map(([accName, acc]) => ({
+    name: accName,
+    kind: acc instanceof Counter ? 'counter' : acc instanceof ListAccumulator ? 'list' : 'value',
+    value: acc.getLocalValue(),
+  }));
+}
+
+/** Checks accumulators received from a TaskManager. */
+export const checkAccumulators: Check<readonly WireAccumulator[]> = listOf(
+  objectOf<WireAccumulator>({ name, kind: oneOf(['counter', 'list', 'value'] as const, 'an accumulator kind'), value: data }),
+);
+
+/** A value-only accumulator of a custom kind: numbers add, arrays concatenate, anything else keeps the last. */
+class ValueAccumulator implements Accumulator<unknown, unknown> {
+  constructor(private value: unknown) {}
+  add(value: unknown): void {
+    this.value = value;
+  }
+  getLocalValue(): unknown {
+    return this.value;
+  }
+  resetLocal(): void {
+    this.value = undefined;
+  }
+  merge(other: Accumulator<unknown, unknown>): void {
+    const v = other.getLocalValue();
+    if (typeof this.value === 'number' && typeof v === 'number') this.value += v;
+    else if (Array.isArray(this.value) && Array.isArray(v)) this.value = [...(this.value as unknown[]), ...v];
+    else this.value = v;
+  }
+  clone(): ValueAccumulator {
+    return new ValueAccumulator(Array.isArray(this.value) ? [...(this.value as unknown[])] : this.value);
+  }
+}
+
+/** Rebuilds a registry from its plain form, so it merges with the others as usual. */
+export function decodeAccumulators(wire: readonly WireAccumulator[]): AccumulatorRegistry {
+  const registry: AccumulatorRegistry = new Map();
+  for (const acc of wire) {
+    if (acc.kind === 'counter' && typeof acc.value === 'number') {
+      const counter = new Counter();
+      counter.add(acc.value);
+      registry.set(acc.name, counter as Accumulator<unknown, unknown>);
+    } else if (acc.kind === 'list' && Array.isArray(acc.value)) {
+      const list = new ListAccumulator<unknown>();
+      for (const v of acc.value as unknown[]) list.add(v);
+      registry.set(acc.name, list as Accumulator<unknown, unknown>);
+    } else registry.set(acc.name, new ValueAccumulator(acc.value));
+  }
+  return registry;
+}

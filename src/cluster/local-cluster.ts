@@ -1,0 +1,159 @@
+/**
+ * Local mode: the JobManager in this process and TaskManagers as child processes on this
+ * machine, started as jobs need slots and replaced when one dies. Children are tied to this
+ * process by an IPC channel: when it goes away, however it goes, they exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Configuration } from '../core/configuration.js';
+import { ClusterOptions } from '../core/config-options.js';
+import { logger } from '../core/log.js';
+import { TaskManagerRegistry } from './task-manager-registry.js';
+
+const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
+
+/** A TaskManager child process. */
+export interface LocalTaskManagerProcess {
+  readonly taskManagerId: string;
+  readonly slots: number;
+  readonly child: ChildProcess;
+  readonly startedAt: number;
+}
+
+/** After this many TaskManagers in a row exit before registering, no more are started. */
+const MAX_EARLY_EXITS = 3;
+
+/** A JobManager with TaskManager child processes. */
+export class LocalCluster {
+  private readonly processes = new Map<string, LocalTaskManagerProcess>();
+  private readonly registeredIds = new Set<string>();
+  private earlyExits = 0;
+  private closing = false;
+  private slotsPerTaskManager: number | undefined;
+  private readonly log = logger('local-cluster');
+
+  private constructor(
+    readonly registry: TaskManagerRegistry,
+    readonly secret: string,
+    private readonly configuration: Configuration,
+  ) {
+    registry.onRegistration(() => {
+      for (const tm of registry.taskManagers()) this.registeredIds.add(tm.id);
+      this.earlyExits = 0;
+    });
+  }
+
+  /** Starts the JobManager's RPC endpoint on a free local port, with a fresh cluster secret unless one is configured. */
+  static async start(configuration: Configuration): Promise<LocalCluster> {
+    const secret = configuration.get(ClusterOptions.CLUSTER_SECRET) ?? randomBytes(32).toString('hex');
+    const registry = await TaskManagerRegistry.start({
+      configuration,
+      secret,
+      host: '127.0.0.1',
+      port: configuration.contains(ClusterOptions.JOB_MANAGER_RPC_PORT)
+        ? configuration.get(ClusterOptions.JOB_MANAGER_RPC_PORT)
+        : 0,
+    });
+    return new LocalCluster(registry, secret, configuration);
+  }
+
+  /** The running TaskManager processes. */
+  get taskManagerProcesses(): readonly LocalTaskManagerProcess[] {
+    return [...this.processes.values()];
+  }
+
+  /**
+   * Makes sure TaskManagers with at least `slots` slots run or are starting: `cluster.taskmanagers`
+   * of them (default: one per slot needed, at most one per core), each with
+   * `taskmanager.numberOfTaskSlots` (default: enough to hold the job).
+   */
+  ensureSlots(slots: number): void {
+    if (this.closing) return;
+    let have = 0;
+    for (const p of this.processes.values()) have += p.slots;
+    if (have >= slots) return;
+    if (this.slotsPerTaskManager === undefined) {
+      const count =
+        this.configuration.get(ClusterOptions.TASK_MANAGERS) ?? Math.max(1, Math.min(slots, availableParallelism()));
+      this.slotsPerTaskManager = this.configuration.contains(ClusterOptions.NUM_TASK_SLOTS)
+        ? this.configuration.get(ClusterOptions.NUM_TASK_SLOTS)
+        : Math.ceil(slots / count);
+    }
+    while (have < slots) {
+      this.spawnTaskManager(this.slotsPerTaskManager);
+      have += this.slotsPerTaskManager;
+    }
+  }
+
+  /** Starts one TaskManager child with `slots` slots. */
+  spawnTaskManager(slots: number): LocalTaskManagerProcess {
+    const taskManagerId = randomBytes(16).toString('hex');
+    const { host, port } = this.registry.address;
+    const defines: string[] = [];
+    for (const [key, value] of Object.entries(this.configuration.toMap({ redactSecrets: false })))
+      if (key !== ClusterOptions.CLUSTER_SECRET.key && key !== ClusterOptions.NUM_TASK_SLOTS.key)
+        defines.push('-D', `${key}=${value}`);
+    const child = spawn(
+      process.execPath,
+      [
+        SLUICE_BIN,
+        'taskmanager',
+        '--jobmanager',
+        `${host}:${port}`,
+        '--id',
+        taskManagerId,
+        '-D',
+        `taskmanager.numberOfTaskSlots=${slots}`,
+        ...defines,
+      ],
+      {
+        // The secret travels in the environment, never on a command line others can read.
+        env: {
+          ...process.env,
+          SLUICE_CLUSTER_SECRET: this.secret,
+          SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      },
+    );
+    // Neither the child nor its IPC channel keeps this process alive.
+    child.unref();
+    child.channel?.unref();
+    const entry = { taskManagerId, slots, child, startedAt: Date.now() };
+    this.processes.set(taskManagerId, entry);
+    child.once('exit', (code, signal) => this.exited(entry, code, signal));
+    child.once('error', (error) => this.log.error({ err: error }, 'a TaskManager process could not start'));
+    return entry;
+  }
+
+  private exited(entry: LocalTaskManagerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.processes.delete(entry.taskManagerId);
+    if (this.closing) return;
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    if (!this.registeredIds.has(entry.taskManagerId) && ++this.earlyExits >= MAX_EARLY_EXITS) {
+      this.log.error(`TaskManager processes keep exiting before they register (last: ${how}); not starting more`);
+      return;
+    }
+    this.log.warn(`TaskManager ${entry.taskManagerId} exited (${how}); starting a replacement`);
+    this.spawnTaskManager(entry.slots);
+  }
+
+  /** Stops every TaskManager and the JobManager endpoint. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.registry.quiesce();
+    const exits = [...this.processes.values()].map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+        }),
+    );
+    await Promise.all(exits);
+    await this.registry.close();
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The JobManager's view of its TaskManagers (Flink's ResourceManager and SlotPool in one): it
+ * accepts their registrations over the control plane, watches them with heartbeats, hands out
+ * their slots to jobs, and routes every message they send to the job it belongs to.
+ */
+import { SystemClock, type Clock } from '../core/clock.js';
+import type { Configuration } from '../core/configuration.js';
+import { ClusterOptions } from '../core/config-options.js';
+import { SluiceError } from '../core/errors.js';
+import type { JobId } from '../core/ids.js';
+import { logger } from '../core/log.js';
+import type { TcpAddress } from '../network/tcp-transport.js';
+import {
+  HeartbeatMonitor,
+  RpcServer,
+  heartbeatLostError,
+  heartbeatSettings,
+  monitorConnection,
+  type RpcResponder,
+  type TaskManagerConnection,
+  type ToJobManagerMessage,
+  type ToTaskManagerMessage,
+} from './rpc/index.js';
+
+/** A registered TaskManager. */
+export interface RegisteredTaskManager {
+  readonly id: string;
+  readonly slots: number;
+  readonly dataAddress: TcpAddress;
+  readonly pid: number;
+  readonly connection: TaskManagerConnection;
+  readonly registeredAt: number;
+  /** Slots not given to a job. */
+  freeSlots: number;
+  /** Jobs whose bundle this TaskManager already has. */
+  readonly bundles: Set<JobId>;
+  /** When it last sent anything (heartbeat or other). */
+  lastHeartbeat: number;
+}
+
+/** Receives what TaskManagers send about one job, and their losses. */
+export interface JobMessageHandler {
+  onMessage(from: RegisteredTaskManager, message: ToJobManagerMessage): void;
+  /** A TaskManager holding slots of this job was lost. */
+  onTaskManagerLost(taskManager: RegisteredTaskManager, error: SluiceError): void;
+}
+
+/** Slots given to one job: one per slot index (subtask i of every vertex goes into slot i). */
+export type SlotAllocation = readonly RegisteredTaskManager[];
+
+interface SlotRequest {
+  readonly count: number;
+  readonly resolve: (allocation: SlotAllocation) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** Settings of the registry. */
+export interface TaskManagerRegistryOptions {
+  readonly configuration: Configuration;
+  readonly secret: string;
+  /** Interface and port to listen on (default: `jobmanager.bind-host` and `jobmanager.rpc.port`). */
+  readonly host?: string;
+  readonly port?: number;
+  readonly clock?: Clock;
+}
+
+/** The TaskManagers of a cluster, from the JobManager's side. */
+export class TaskManagerRegistry {
+  private readonly registered = new Map<string, RegisteredTaskManager>();
+  private readonly handlers = new Map<JobId, JobMessageHandler>();
+  private readonly requests: SlotRequest[] = [];
+  private readonly registrationListeners = new Set<() => void>();
+  private readonly monitor: HeartbeatMonitor;
+  private readonly log = logger('resource-manager');
+  private closing = false;
+
+  private constructor(
+    private readonly server: RpcServer,
+    private readonly clock: Clock,
+    configuration: Configuration,
+  ) {
+    const heartbeat = heartbeatSettings(configuration);
+    this.monitor = new HeartbeatMonitor({
+      ...heartbeat,
+      clock,
+      onTargetLost: (id, reason) => {
+        const tm = this.registered.get(id);
+        if (tm) this.lose(tm, heartbeatLostError(`TaskManager ${id} (${tm.connection.remote})`, reason, heartbeat));
+      },
+    });
+  }
+
+  /** Starts listening for TaskManagers; a taken port is a clear error. */
+  static async start(options: TaskManagerRegistryOptions): Promise<TaskManagerRegistry> {
+    const config = options.configuration;
+    let registry: TaskManagerRegistry | undefined;
+    const pending: TaskManagerConnection[] = [];
+    const server = await RpcServer.listen({
+      secret: options.secret,
+      host: options.host ?? config.get(ClusterOptions.JOB_MANAGER_BIND_HOST),
+      port: options.port ?? config.get(ClusterOptions.JOB_MANAGER_RPC_PORT),
+      maxMessageSize: 1024 * 1024 * 1024,
+      onConnection: (connection) => (registry ? registry.accept(connection) : pending.push(connection)),
+    });
+    registry = new TaskManagerRegistry(server, options.clock ?? SystemClock, config);
+    for (const connection of pending) registry.accept(connection);
+    return registry;
+  }
+
+  /** Where TaskManagers connect. */
+  get address(): TcpAddress {
+    return this.server.address;
+  }
+
+  /** The registered TaskManagers, in registration order. */
+  taskManagers(): readonly RegisteredTaskManager[] {
+    return [...this.registered.values()];
+  }
+
+  /** Total slots of all registered TaskManagers. */
+  get totalSlots(): number {
+    let n = 0;
+    for (const tm of this.registered.values()) n += tm.slots;
+    return n;
+  }
+
+  /** Calls `listener` after every registration; returns a function that stops it. */
+  onRegistration(listener: () => void): () => void {
+    this.registrationListeners.add(listener);
+    return () => this.registrationListeners.delete(listener);
+  }
+
+  /** Routes the messages about `jobId` to `handler` (replacing an earlier one). */
+  setJobHandler(jobId: JobId, handler: JobMessageHandler | undefined): void {
+    if (handler) this.handlers.set(jobId, handler);
+    else this.handlers.delete(jobId);
+  }
+
+  /** Stops routing `jobId` to `handler`, unless another handler replaced it meanwhile. */
+  removeJobHandler(jobId: JobId, handler: JobMessageHandler): void {
+    if (this.handlers.get(jobId) === handler) this.handlers.delete(jobId);
+  }
+
+  /**
+   * `count` slots, spread over the TaskManagers with the most free slots first; waits for
+   * TaskManagers to register (or free slots) up to `timeoutMs`, then fails as Flink's
+   * NoResourceAvailableException.
+   */
+  allocate(count: number, timeoutMs: number): Promise<SlotAllocation> {
+    const now = this.tryAllocate(count);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const request: SlotRequest = {
+        count,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const at = this.requests.indexOf(request);
+          if (at >= 0) this.requests.splice(at, 1);
+          reject(
+            new SluiceError(
+              'SLUICE_NO_RESOURCES',
+              `could not acquire ${count} task slot(s) within slot.request.timeout (${timeoutMs} ms): ` +
+                `${this.registered.size} TaskManager(s) with ${this.freeSlots()} free of ${this.totalSlots} slot(s) are registered. ` +
+                'Start more TaskManagers (sluice taskmanager --jobmanager HOST:PORT), give them more slots ' +
+                '(taskmanager.numberOfTaskSlots) or lower the job’s parallelism.',
+            ),
+          );
+        }, timeoutMs),
+      };
+      this.requests.push(request);
+    });
+  }
+
+  /** Gives slots back (a TaskManager lost meanwhile has none to get back). */
+  release(allocation: SlotAllocation): void {
+    for (const tm of allocation) if (this.registered.get(tm.id) === tm) tm.freeSlots++;
+    this.serveRequests();
+  }
+
+  /** Sends to a TaskManager; false when its connection is gone. */
+  send(tm: RegisteredTaskManager, message: ToTaskManagerMessage): boolean {
+    if (!tm.connection.open) return false;
+    tm.connection.send(message);
+    return true;
+  }
+
+  /** The cluster is shutting down: TaskManagers going away from now on are no failure. */
+  quiesce(): void {
+    this.closing = true;
+    this.monitor.stop();
+  }
+
+  /** Stops: every TaskManager connection closes (they cancel their tasks and retry registering). */
+  async close(): Promise<void> {
+    this.quiesce();
+    for (const request of this.requests.splice(0)) {
+      clearTimeout(request.timer);
+      request.reject(new SluiceError('SLUICE_NO_RESOURCES', 'the JobManager is shutting down'));
+    }
+    await this.server.close();
+    this.registered.clear();
+  }
+
+  private freeSlots(): number {
+    let n = 0;
+    for (const tm of this.registered.values()) n += tm.freeSlots;
+    return n;
+  }
+
+  private tryAllocate(count: number): SlotAllocation | undefined {
+    if (this.freeSlots() < count) return undefined;
+    const out: RegisteredTaskManager[] = [];
+    // Most free slots first, so a job spreads over the cluster's processes (and cores).
+    while (out.length < count) {
+      let best: RegisteredTaskManager | undefined;
+      for (const tm of this.registered.values())
+        if (tm.freeSlots > 0 && (!best || tm.freeSlots > best.freeSlots)) best = tm;
+      best!.freeSlots--;
+      out.push(best!);
+    }
+    // Consecutive subtasks on the same TaskManager where possible: fewer remote channels for pointwise edges.
+    const order = [...this.registered.values()];
+    out.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    return out;
+  }
+
+  private serveRequests(): void {
+    while (this.requests.length > 0) {
+      const allocation = this.tryAllocate(this.requests[0]!.count);
+      if (!allocation) return;
+      const request = this.requests.shift()!;
+      clearTimeout(request.timer);
+      request.resolve(allocation);
+    }
+  }
+
+  private accept(connection: TaskManagerConnection): void {
+    let tm: RegisteredTaskManager | undefined;
+    connection.onMessage((message, responder) => {
+      if (tm) {
+        tm.lastHeartbeat = this.clock.now();
+        if (message.kind === 'register-task-manager')
+          return responder?.reply({ kind: 'registration-declined', reason: 'already registered' });
+        return this.route(tm, message);
+      }
+      if (message.kind !== 'register-task-manager') {
+        this.log.warn({ remote: connection.remote, kind: message.kind }, 'message before registration; closing');
+        return void connection.close('register first');
+      }
+      tm = this.register(connection, message, responder);
+    });
+    connection.onClose(() => {
+      if (tm && this.registered.get(tm.id) === tm && tm.connection === connection)
+        // Heartbeat monitoring reports a lost connection; a closed one (by this side) is unregistered here.
+        if (!this.monitor.isMonitored(tm.id)) this.unregister(tm);
+    });
+  }
+
+  private register(
+    connection: TaskManagerConnection,
+    message: Extract<ToJobManagerMessage, { kind: 'register-task-manager' }>,
+    responder: RpcResponder<ToTaskManagerMessage> | undefined,
+  ): RegisteredTaskManager | undefined {
+    const existing = this.registered.get(message.taskManagerId);
+    if (existing) {
+      // The same TaskManager registering again (it lost us): the old incarnation is gone.
+      this.lose(existing, new SluiceError('SLUICE_HEARTBEAT_TARGET_LOST', `TaskManager ${existing.id} registered again`));
+    }
+    const tm: RegisteredTaskManager = {
+      id: message.taskManagerId,
+      slots: message.slots,
+      dataAddress: message.dataAddress,
+      pid: message.pid,
+      connection,
+      registeredAt: this.clock.now(),
+      freeSlots: message.slots,
+      bundles: new Set(),
+      lastHeartbeat: this.clock.now(),
+    };
+    this.registered.set(tm.id, tm);
+    monitorConnection(this.monitor, tm.id, connection);
+    responder?.reply({ kind: 'registration-accepted', jobManagerId: 'jobmanager' });
+    this.log.info(
+      { taskManagerId: tm.id, remote: connection.remote, slots: tm.slots, pid: tm.pid },
+      `TaskManager ${tm.id} registered (${connection.remote}, ${tm.slots} slot(s))`,
+    );
+    this.serveRequests();
+    for (const listener of this.registrationListeners) listener();
+    return tm;
+  }
+
+  private route(tm: RegisteredTaskManager, message: ToJobManagerMessage): void {
+    if (message.kind === 'heartbeat-response') {
+      if (message.metrics) this.routeMetrics(tm, message.metrics);
+      return;
+    }
+    if (message.kind === 'task-metrics') return this.routeMetrics(tm, message.metrics);
+    if (message.kind === 'ack' || message.kind === 'register-task-manager') return;
+    this.handlers.get(message.jobId)?.onMessage(tm, message);
+  }
+
+  private routeMetrics(tm: RegisteredTaskManager, metrics: readonly { jobId: JobId }[]): void {
+    const jobs = new Set(metrics.map((m) => m.jobId));
+    for (const jobId of jobs)
+      this.handlers.get(jobId)?.onMessage(tm, {
+        kind: 'task-metrics',
+        metrics: (metrics as Extract<ToJobManagerMessage, { kind: 'task-metrics' }>['metrics']).filter(
+          (m) => m.jobId === jobId,
+        ),
+      });
+  }
+
+  private lose(tm: RegisteredTaskManager, error: SluiceError): void {
+    if (this.registered.get(tm.id) !== tm || this.closing) return;
+    this.log.warn({ taskManagerId: tm.id, err: error }, `TaskManager ${tm.id} lost: ${error.message}`);
+    this.unregister(tm);
+    void tm.connection.close('TaskManager considered lost');
+    for (const handler of [...this.handlers.values()]) handler.onTaskManagerLost(tm, error);
+  }
+
+  private unregister(tm: RegisteredTaskManager): void {
+    this.registered.delete(tm.id);
+    this.monitor.unmonitorTarget(tm.id);
+    tm.freeSlots = 0;
+  }
+}

@@ -1,0 +1,549 @@
+/**
+ * A TaskManager: registers its slots with the JobManager over the control plane, answers its
+ * heartbeats, loads job bundles, runs the subtasks deployed to it, and serves and reads the
+ * channels that cross to other TaskManagers over the TCP data plane. A JobManager that goes away
+ * makes it cancel every task and register again.
+ */
+import { randomBytes } from 'node:crypto';
+import { SystemClock, type Clock } from '../core/clock.js';
+import { Configuration } from '../core/configuration.js';
+import { ClusterOptions } from '../core/config-options.js';
+import { SluiceError } from '../core/errors.js';
+import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
+import { logger } from '../core/log.js';
+import type { PipelineSubmission } from '../api/execution.js';
+import type { OperatorEvent } from '../api/operators/stream-operator.js';
+import type { JobMasterGateway } from '../coordinator/job-master.js';
+import { TcpDataClient, TcpDataServer, type RemoteChannel, type TcpAddress } from '../network/tcp-transport.js';
+import type { CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
+import type {
+  OperatorSubtaskState,
+  SubtaskCheckpointMetrics,
+  TaskCheckpointGateway,
+} from '../runtime/checkpoint-gateway.js';
+import { isTerminal, type ExecutionState } from '../runtime/task.js';
+import { TaskScheduler } from '../runtime/task-scheduler.js';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
+import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
+import { decodeDeployPayload, encodeAccumulators, type DeployPayload } from './deploy-payload.js';
+import { loadJobSubmissions } from './job-bundle.js';
+import {
+  HeartbeatResponder,
+  RegistrationRetry,
+  answerHeartbeats,
+  connectRpc,
+  heartbeatSettings,
+  toRpcError,
+  type DeployMessage,
+  type JobManagerConnection,
+  type RpcResponder,
+  type TaskMetricsReport,
+  type ToJobManagerMessage,
+  type ToTaskManagerMessage,
+} from './rpc/index.js';
+import { addTaskMetrics, deployTasks, type TaskGroup } from './task-deployment.js';
+
+/** How often running tasks' counters are pushed to the JobManager. */
+const METRICS_INTERVAL_MS = 1000;
+
+/** Settings of a TaskManager. */
+export interface TaskManagerOptions {
+  /** The cluster configuration (slots, heartbeat, addresses, secret). */
+  readonly configuration: Configuration;
+  readonly jobManager: TcpAddress;
+  /** `security.cluster.secret`; overrides the configuration's. */
+  readonly secret?: string;
+  readonly taskManagerId?: string;
+  readonly clock?: Clock;
+  /** Called when registration gave up (`taskmanager.registration.timeout`); the process exits. */
+  readonly onGaveUp?: (error: SluiceError) => void;
+}
+
+/** A job this TaskManager runs subtasks of: its bundle, and the submissions built from it. */
+interface JobEntry {
+  readonly bundle: Uint8Array;
+  /** By `jobIndex:argsJson`, loaded once: the module is evaluated once per job. */
+  readonly submissions: Map<string, Promise<PipelineSubmission>>;
+  storage: CheckpointStorage | undefined;
+  /** The running attempt's tasks. */
+  group: TaskGroup | undefined;
+  /** Channels the running attempt serves and reads. */
+  served: string[];
+  subscribed: RemoteChannel[];
+  /** The newest attempt a deploy arrived for. */
+  latestAttempt: number;
+  /** Attempts below this were cancelled: a deployment of one still loading never starts. */
+  cancelledBelow: number;
+}
+
+/** One TaskManager process's runtime. */
+export class TaskManager {
+  readonly taskManagerId: string;
+  private readonly clock: Clock;
+  private readonly secret: string;
+  private readonly slots: number;
+  private readonly scheduler = new TaskScheduler();
+  private readonly jobs = new Map<JobId, JobEntry>();
+  private readonly dataServer: TcpDataServer;
+  private readonly dataClient: TcpDataClient;
+  private readonly registration: RegistrationRetry<JobManagerConnection>;
+  private readonly responder: HeartbeatResponder;
+  private connection: JobManagerConnection | undefined;
+  private stopHeartbeats: (() => void) | undefined;
+  private metricsTimer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+  private readonly log = logger('taskmanager');
+
+  constructor(private readonly options: TaskManagerOptions) {
+    const config = options.configuration;
+    this.clock = options.clock ?? SystemClock;
+    this.taskManagerId = options.taskManagerId ?? randomBytes(16).toString('hex');
+    const secret = options.secret ?? config.get(ClusterOptions.CLUSTER_SECRET);
+    if (secret === undefined || secret === '')
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID_VALUE',
+        'a TaskManager needs the cluster secret: set security.cluster.secret (or SLUICE_CLUSTER_SECRET) to the JobManager’s.',
+      );
+    this.secret = secret;
+    this.slots = config.get(ClusterOptions.NUM_TASK_SLOTS);
+    this.dataServer = new TcpDataServer({
+      secret,
+      host: config.get(ClusterOptions.TASK_MANAGER_BIND_HOST),
+      port: config.get(ClusterOptions.TASK_MANAGER_DATA_PORT),
+      onChannelFailed: (key, error) => this.channelFailed(key, error, 'producer'),
+    });
+    this.dataClient = new TcpDataClient({
+      secret,
+      onChannelFailed: (key, error) => this.channelFailed(key, error, 'consumer'),
+    });
+    const heartbeat = heartbeatSettings(config);
+    this.responder = new HeartbeatResponder({
+      timeoutMs: heartbeat.timeoutMs,
+      clock: this.clock,
+      onJobManagerLost: (reason) => this.jobManagerLost(`the JobManager was lost (${reason})`),
+    });
+    this.registration = new RegistrationRetry<JobManagerConnection>({
+      clock: this.clock,
+      attempt: (signal) => this.attemptRegistration(signal),
+      onRegistered: (connection) => this.registered(connection),
+      onAbandoned: (connection) => void connection.close('registration abandoned'),
+      onGaveUp: (error) => options.onGaveUp?.(error),
+      deadlineMs: config.get(ClusterOptions.TASK_MANAGER_REGISTRATION_TIMEOUT),
+    });
+  }
+
+  /** Starts the data server and registers with the JobManager (retrying until it answers). */
+  async start(): Promise<TcpAddress> {
+    const address = await this.dataServer.listen();
+    this.log.info(
+      { taskManagerId: this.taskManagerId, data: address, slots: this.slots },
+      `TaskManager ${this.taskManagerId} with ${this.slots} slot(s), data port ${address.host}:${address.port}`,
+    );
+    this.registration.start();
+    return address;
+  }
+
+  /** Whether it is registered with a JobManager now. */
+  get isRegistered(): boolean {
+    return this.connection !== undefined;
+  }
+
+  /** Cancels every task and closes every connection. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.registration.stop();
+    this.cancelAll();
+    this.disconnect();
+    await Promise.all([this.dataServer.close(), this.dataClient.close()]);
+  }
+
+  // ---- registration ----------------------------------------------------------------------
+
+  private async attemptRegistration(signal: AbortSignal) {
+    const config = this.options.configuration;
+    const connection = await connectRpc({
+      host: this.options.jobManager.host,
+      port: this.options.jobManager.port,
+      secret: this.secret,
+    });
+    signal.addEventListener('abort', () => void connection.close('registration abandoned'), { once: true });
+    const advertised = config.get(ClusterOptions.TASK_MANAGER_HOST);
+    const answer = await connection.ask(
+      {
+        kind: 'register-task-manager',
+        taskManagerId: this.taskManagerId,
+        slots: this.slots,
+        dataAddress: { host: advertised, port: this.dataServer.address.port },
+        pid: process.pid,
+      },
+      10_000,
+    );
+    if (answer.kind === 'registration-accepted') return { kind: 'registered' as const, value: connection };
+    void connection.close('registration declined');
+    return {
+      kind: 'declined' as const,
+      reason: answer.kind === 'registration-declined' ? answer.reason : `unexpected ${answer.kind}`,
+    };
+  }
+
+  private registered(connection: JobManagerConnection): void {
+    if (this.stopped) return void connection.close('the TaskManager is stopping');
+    this.connection = connection;
+    this.log.info({ jobManager: connection.remote }, `registered at the JobManager ${connection.remote}`);
+    connection.onMessage((message, responder) => this.onMessage(message, responder));
+    this.stopHeartbeats = answerHeartbeats(connection, this.responder, () => this.metricsReports());
+    this.metricsTimer = setInterval(() => {
+      const metrics = this.metricsReports();
+      if (metrics.length > 0) this.send({ kind: 'task-metrics', metrics });
+    }, METRICS_INTERVAL_MS);
+    this.metricsTimer.unref();
+  }
+
+  private disconnect(): void {
+    this.stopHeartbeats?.();
+    this.stopHeartbeats = undefined;
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
+    this.metricsTimer = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection?.open) void connection.close('the TaskManager disconnects');
+  }
+
+  /** Flink: a TaskManager that loses its JobManager fails its tasks and registers anew. */
+  private jobManagerLost(why: string): void {
+    if (this.stopped || !this.connection) return;
+    this.log.warn(`${why}: cancelling all tasks and registering again`);
+    this.cancelAll();
+    this.jobs.clear();
+    this.disconnect();
+    this.registration.start();
+  }
+
+  private send(message: ToJobManagerMessage): void {
+    const connection = this.connection;
+    if (connection?.open) connection.send(message);
+  }
+
+  // ---- messages from the JobManager -------------------------------------------------------
+
+  private onMessage(
+    message: ToTaskManagerMessage,
+    responder: RpcResponder<ToJobManagerMessage> | undefined,
+  ): void {
+    switch (message.kind) {
+      case 'deploy':
+        this.deploy(message).then(
+          () => responder?.reply({ kind: 'ack' }),
+          (e: unknown) => {
+            this.log.error({ err: e, jobId: message.jobId }, 'deployment failed');
+            responder?.fail(e);
+          },
+        );
+        return;
+      case 'cancel-job':
+        this.cancelJob(message.jobId);
+        responder?.reply({ kind: 'ack' });
+        return;
+      case 'trigger-checkpoint':
+        this.group(message.jobId, message.attempt)?.triggerCheckpoint(
+          message.vertexIndex,
+          message.subtask,
+          message.checkpointId,
+          message.timestamp,
+        );
+        return;
+      case 'notify-checkpoint-complete':
+        this.group(message.jobId, message.attempt)?.notifyCheckpointComplete(message.checkpointId);
+        return;
+      case 'notify-checkpoint-aborted':
+        this.group(message.jobId, message.attempt)?.notifyCheckpointAborted(message.checkpointId);
+        return;
+      case 'finish-all':
+        this.group(message.jobId, message.attempt)?.finishAll();
+        return;
+      case 'operator-event-to-task':
+        this.group(message.jobId, message.attempt)?.sendOperatorEvent(
+          message.operatorId,
+          message.subtask,
+          message.event,
+        );
+        return;
+      case 'heartbeat-request':
+      case 'registration-accepted':
+      case 'registration-declined':
+      case 'ack':
+        responder?.reply({ kind: 'ack' });
+        return;
+    }
+  }
+
+  private group(jobId: JobId, attempt: number): TaskGroup | undefined {
+    const group = this.jobs.get(jobId)?.group;
+    return group?.attemptNumber === attempt ? group : undefined;
+  }
+
+  private async deploy(message: DeployMessage): Promise<void> {
+    const payload = decodeDeployPayload(message.payload);
+    let job = this.jobs.get(message.jobId);
+    if (!job) {
+      if (!message.bundle)
+        throw new SluiceError(
+          'SLUICE_INTERNAL_ASSERTION',
+          `TaskManager ${this.taskManagerId} has no bundle for job ${message.jobId}; the JobManager must send it with the first deployment`,
+        );
+      job = {
+        bundle: message.bundle,
+        submissions: new Map(),
+        storage: undefined,
+        group: undefined,
+        served: [],
+        subscribed: [],
+        latestAttempt: -1,
+        cancelledBelow: 0,
+      };
+      this.jobs.set(message.jobId, job);
+    }
+    job.latestAttempt = Math.max(job.latestAttempt, message.attempt);
+    const submission = await this.submissionOf(job, payload);
+    // Stopped, cancelled or superseded while the module loaded: start nothing.
+    if (
+      this.stopped ||
+      this.jobs.get(message.jobId) !== job ||
+      message.attempt < job.cancelledBelow ||
+      message.attempt < job.latestAttempt
+    )
+      return;
+    this.cancelAttempt(job);
+    const cp = submission.checkpointing;
+    if (cp && !job.storage) job.storage = createCheckpointStorage(cp.storage);
+    const { endpoints, placement, self } = payload;
+    const master = this.masterGateway(message.jobId, message.attempt);
+    const served: string[] = [];
+    const subscribed: RemoteChannel[] = [];
+    const group = deployTasks({
+      jobId: message.jobId,
+      submission,
+      attemptNumber: message.attempt,
+      scheduler: this.scheduler,
+      clock: this.clock,
+      isLocal: (v, s) => placement[v]?.[s] === self,
+      remote: {
+        serve: (key, subpartition) => {
+          this.dataServer.register(key, subpartition);
+          served.push(key);
+        },
+        subscribe: (channel, producer, key, credits) => {
+          const endpoint = endpoints[placement[producer.vertexIndex]![producer.subtask]!]!;
+          subscribed.push(this.dataClient.connectRemote(channel, endpoint, key, credits));
+        },
+      },
+      master,
+      checkpointing:
+        cp && job.storage
+          ? this.checkpointGateway(message.jobId, message.attempt, cp.mode, job.storage)
+          : undefined,
+      restore: new Map(payload.restore.map((r) => [`${r.vertexIndex}:${r.subtask}`, r.state])),
+    });
+    job.group = group;
+    job.served = served;
+    job.subscribed = subscribed;
+    group.start();
+    this.log.info(
+      { jobId: message.jobId, attempt: message.attempt, tasks: group.all().length },
+      `deployed ${group.all().length} task(s) of job ${message.jobId} (attempt ${message.attempt})`,
+    );
+  }
+
+  /** Loads the job module (once per job) and checks it built the graph the JobManager has. */
+  private submissionOf(job: JobEntry, payload: DeployPayload): Promise<PipelineSubmission> {
+    const key = `${payload.jobIndex}:${JSON.stringify(payload.args)}`;
+    let loaded = job.submissions.get(key);
+    if (!loaded) {
+      const configuration = new Configuration().addAll(payload.configuration, 'the JobManager');
+      loaded = loadJobSubmissions(job.bundle, {
+        configuration,
+        argv: payload.args,
+        count: payload.jobIndex + 1,
+        parallelism: payload.parallelism,
+      }).then((all) => all[payload.jobIndex]!);
+      job.submissions.set(key, loaded);
+      loaded.catch(() => job.submissions.delete(key));
+    }
+    return loaded.then((submission) => {
+      const ids = submission.jobGraph.vertices.map((v) => v.id);
+      if (ids.length !== payload.vertexIds.length || ids.some((id, i) => id !== payload.vertexIds[i]))
+        throw new SluiceError(
+          'SLUICE_PROGRAM_INVALID',
+          `the job module built a different job graph in TaskManager ${this.taskManagerId} than in the JobManager ` +
+            `(vertices ${ids.join(', ')} instead of ${payload.vertexIds.join(', ')}): build the job the same way in ` +
+            'every process (no randomness, time or environment in its shape).',
+        );
+      return submission;
+    });
+  }
+
+  /** Task callbacks, as messages to the JobManager. */
+  private masterGateway(jobId: JobId, attempt: number): JobMasterGateway {
+    const address = (vertexIndex: number, subtask: number) => ({ jobId, attempt, vertexIndex, subtask });
+    return {
+      onTaskStateChanged: (vertexIndex: number, subtask: number, state: ExecutionState, error?: Error) => {
+        const task = this.jobs.get(jobId)?.group?.tasks[vertexIndex]?.[subtask];
+        const accumulators =
+          state === 'FINISHED' && task ? { accumulators: encodeAccumulators(task.accumulators) } : {};
+        this.send({
+          kind: 'task-state',
+          ...address(vertexIndex, subtask),
+          state,
+          ...(error ? { error: toRpcError(error) } : {}),
+          ...accumulators,
+        });
+        if (isTerminal(state)) this.releaseIfDone(jobId, attempt);
+      },
+      onTaskEnded: (vertexIndex: number, subtask: number) =>
+        this.send({ kind: 'task-ended', ...address(vertexIndex, subtask) }),
+      onOperatorEvent: (operatorId: OperatorId, subtask: number, event: OperatorEvent) =>
+        this.send({ kind: 'operator-event', jobId, attempt, operatorId, subtask, event }),
+      onCollect: (collectId, records, commit) =>
+        this.send({ kind: 'collect', jobId, attempt, collectId, records, ...(commit ? { commit } : {}) }),
+      acknowledgeCheckpoint: (vertexIndex, subtask, checkpointId, state, metrics) =>
+        this.send({
+          kind: 'acknowledge-checkpoint',
+          ...address(vertexIndex, subtask),
+          checkpointId,
+          state,
+          metrics,
+        }),
+      declineCheckpoint: (vertexIndex, subtask, checkpointId, reason, error) =>
+        this.send({
+          kind: 'decline-checkpoint',
+          ...address(vertexIndex, subtask),
+          checkpointId,
+          reason,
+          ...(error ? { error: toRpcError(error) } : {}),
+        }),
+      onDeploymentFailed: () => {},
+    };
+  }
+
+  private checkpointGateway(
+    jobId: JobId,
+    attempt: number,
+    mode: TaskCheckpointGateway['mode'],
+    storage: CheckpointStorage,
+  ): (vertexIndex: number, subtask: number) => TaskCheckpointGateway {
+    return (vertexIndex, subtask) => ({
+      mode,
+      storage,
+      location: (checkpointId) => storage.locationOf(jobId, checkpointId as CheckpointId),
+      acknowledgeCheckpoint: (
+        checkpointId: number,
+        state: readonly OperatorSubtaskState[],
+        metrics: SubtaskCheckpointMetrics,
+      ) =>
+        this.send({
+          kind: 'acknowledge-checkpoint',
+          jobId,
+          attempt,
+          vertexIndex,
+          subtask,
+          checkpointId,
+          state,
+          metrics,
+        }),
+      declineCheckpoint: (checkpointId: number, reason: CheckpointFailureReason, error?: Error) =>
+        this.send({
+          kind: 'decline-checkpoint',
+          jobId,
+          attempt,
+          vertexIndex,
+          subtask,
+          checkpointId,
+          reason,
+          ...(error ? { error: toRpcError(error) } : {}),
+        }),
+    });
+  }
+
+  // ---- cancellation and clean-up ----------------------------------------------------------
+
+  private cancelJob(jobId: JobId): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    job.cancelledBelow = job.latestAttempt + 1;
+    this.cancelAttempt(job);
+  }
+
+  private cancelAttempt(job: JobEntry): void {
+    const group = job.group;
+    if (!group) return;
+    job.group = undefined;
+    group.cancel();
+    this.releaseChannels(job);
+  }
+
+  private cancelAll(): void {
+    for (const job of this.jobs.values()) this.cancelAttempt(job);
+  }
+
+  private releaseChannels(job: JobEntry): void {
+    for (const key of job.served) this.dataServer.unregister(key, 'the producing task was cancelled');
+    for (const remote of job.subscribed) remote.release();
+    job.served = [];
+    job.subscribed = [];
+  }
+
+  /** Every task of the attempt is terminal: drop its channels and tasks. */
+  private releaseIfDone(jobId: JobId, attempt: number): void {
+    const job = this.jobs.get(jobId);
+    const group = job?.group;
+    if (!job || group?.attemptNumber !== attempt) return;
+    if (!group.all().every((t) => isTerminal(t.state))) return;
+    job.group = undefined;
+    // Finished producers unregister only after their consumers read end-of-partition, which the
+    // data server's own bookkeeping handles; here only what is left is released.
+    this.releaseChannels(job);
+  }
+
+  /** A data channel broke before its end: the task on this side fails, and with it the job attempt. */
+  private channelFailed(key: string, error: SluiceError, side: 'producer' | 'consumer'): void {
+    const [jobId, attempt, edgeIndex, pair] = key.split('/');
+    const group = this.group(jobId as JobId, Number(attempt));
+    const edge = group?.submission.jobGraph.edges[Number(edgeIndex)];
+    if (!group || !edge || pair === undefined) return;
+    const [producer, consumer] = pair.split('-').map(Number);
+    const task =
+      side === 'producer'
+        ? group.tasks[edge.source.index]?.[producer!]
+        : group.tasks[edge.target.index]?.[consumer!];
+    task?.fail(error);
+  }
+
+  // ---- metrics ----------------------------------------------------------------------------
+
+  private metricsReports(): TaskMetricsReport[] {
+    const reports: TaskMetricsReport[] = [];
+    for (const [jobId, job] of this.jobs) {
+      const group = job.group;
+      if (!group) continue;
+      for (const task of group.all()) {
+        const counters = {
+          recordsIn: 0,
+          recordsOut: 0,
+          bytesOut: 0,
+          maxInputChannelBytes: 0,
+          maxOutputChannelBytes: 0,
+        };
+        addTaskMetrics(counters, task);
+        reports.push({
+          jobId,
+          attempt: group.attemptNumber,
+          vertexIndex: task.deployment.vertex.index,
+          subtask: task.deployment.subtaskIndex,
+          counters,
+        });
+      }
+    }
+    return reports;
+  }
+}

@@ -1,0 +1,44 @@
+/** The REST backend of a JobManager with TaskManager processes: jobs from its executor, TaskManagers from its registry. */
+import type { JobId } from '../core/ids.js';
+import type { BundleSubmission, ClusterExecutor } from '../cluster/cluster-executor.js';
+import type { TaskManagerRegistry } from '../cluster/task-manager-registry.js';
+import { LocalRestBackend } from './local-rest-backend.js';
+import type { RestBackend, RestJob, RestTaskManager } from './rest-backend.js';
+
+/** Jobs and TaskManagers of a cluster. */
+export class ClusterRestBackend implements RestBackend {
+  private readonly jobsBackend: LocalRestBackend;
+  readonly submitJob?: (request: BundleSubmission) => Promise<JobId>;
+
+  constructor(
+    executor: ClusterExecutor,
+    private readonly registry: TaskManagerRegistry,
+    submit?: (request: BundleSubmission) => Promise<JobId>,
+  ) {
+    this.jobsBackend = new LocalRestBackend(executor, submit);
+    if (submit) this.submitJob = submit;
+  }
+
+  jobs(): readonly RestJob[] {
+    return this.jobsBackend.jobs();
+  }
+
+  job(jobId: string): RestJob | undefined {
+    return this.jobsBackend.job(jobId);
+  }
+
+  taskManagers(): readonly RestTaskManager[] {
+    return this.registry.taskManagers().map((tm) => ({
+      id: tm.id,
+      path: `sluice.tcp://${tm.connection.remote}/taskmanager`,
+      dataPort: tm.dataAddress.port,
+      lastHeartbeat: tm.lastHeartbeat,
+      slotsNumber: tm.slots,
+      freeSlots: tm.freeSlots,
+      // What the TaskManager's machine has is not reported yet: these are the JobManager's.
+      cpuCores: 0,
+      physicalMemoryBytes: 0,
+      heapBytes: 0,
+    }));
+  }
+}
