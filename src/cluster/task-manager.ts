@@ -21,7 +21,7 @@ import type {
   SubtaskCheckpointMetrics,
   TaskCheckpointGateway,
 } from '../runtime/checkpoint-gateway.js';
-import { isTerminal, type ExecutionState } from '../runtime/task.js';
+import { isTerminal, type ExecutionState, type Task } from '../runtime/task.js';
 import { TaskScheduler } from '../runtime/task-scheduler.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
@@ -391,6 +391,8 @@ export class TaskManager {
         const task = this.jobs.get(jobId)?.group?.tasks[vertexIndex]?.[subtask];
         const accumulators =
           state === 'FINISHED' && task ? { accumulators: encodeAccumulators(task.accumulators) } : {};
+        // Final counters first, so the JobManager's figures are complete once the task is.
+        if (task && isTerminal(state)) this.send({ kind: 'task-metrics', metrics: [this.reportOf(jobId, attempt, task)] });
         this.send({
           kind: 'task-state',
           ...address(vertexIndex, subtask),
@@ -526,24 +528,26 @@ export class TaskManager {
     for (const [jobId, job] of this.jobs) {
       const group = job.group;
       if (!group) continue;
-      for (const task of group.all()) {
-        const counters = {
-          recordsIn: 0,
-          recordsOut: 0,
-          bytesOut: 0,
-          maxInputChannelBytes: 0,
-          maxOutputChannelBytes: 0,
-        };
-        addTaskMetrics(counters, task);
-        reports.push({
-          jobId,
-          attempt: group.attemptNumber,
-          vertexIndex: task.deployment.vertex.index,
-          subtask: task.deployment.subtaskIndex,
-          counters,
-        });
-      }
+      for (const task of group.all()) reports.push(this.reportOf(jobId, group.attemptNumber, task));
     }
     return reports;
+  }
+
+  private reportOf(jobId: JobId, attempt: number, task: Task): TaskMetricsReport {
+    const counters = {
+      recordsIn: 0,
+      recordsOut: 0,
+      bytesOut: 0,
+      maxInputChannelBytes: 0,
+      maxOutputChannelBytes: 0,
+    };
+    addTaskMetrics(counters, task);
+    return {
+      jobId,
+      attempt,
+      vertexIndex: task.deployment.vertex.index,
+      subtask: task.deployment.subtaskIndex,
+      counters,
+    };
   }
 }
