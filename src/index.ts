@@ -1,9 +1,10 @@
 /** Sluice's public API: everything a job imports from 'sluice', and nothing else. */
-import { LocalExecutor } from './cluster/local-executor.js';
 import { getDefaultPipelineExecutor, setDefaultPipelineExecutor } from './api/execution.js';
+import { AutoExecutor } from './cli/local-mode.js';
 
-// The package root runs jobs locally unless a launcher installed another executor.
-if (!getDefaultPipelineExecutor()) setDefaultPipelineExecutor(new LocalExecutor());
+// A plain `node job.js` runs its jobs in local mode (TaskManager processes), or inline under a
+// test runner, unless a launcher (`sluice run`) installed another executor.
+if (!getDefaultPipelineExecutor()) setDefaultPipelineExecutor(new AutoExecutor());
 
 export { StreamExecutionEnvironment } from './api/environment.js';
 export { DataStream, KeyedStream, SingleOutputStreamOperator } from './api/datastream.js';

@@ -2,7 +2,9 @@
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
 import { SluiceError } from '../core/errors.js';
+import { runJobManager, runTaskManager } from './cluster-commands.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
+import { runRemote } from './remote-run.js';
 import { restBaseUrl } from './rest-client.js';
 import { runJob } from './run-command.js';
 import '../index.js';
@@ -32,6 +34,8 @@ function report(error: unknown): void {
   }
 }
 
+const print = (line: string) => void process.stdout.write(`${line}\n`);
+
 const program = new Command()
   .name('sluice')
   .description(
@@ -43,7 +47,9 @@ const program = new Command()
 
 program
   .command('run')
-  .description('run a job file (TypeScript or JavaScript) on a local in-process cluster')
+  .description(
+    'run a job file (TypeScript or JavaScript): on a local in-process cluster, or with --jobmanager on a running JobManager',
+  )
   .argument('<job>', 'the job file, e.g. examples/click-counts.ts')
   .argument('[args...]', 'arguments passed to the job (process.argv.slice(2))')
   .option('-p, --parallelism <n>', 'default parallelism of the job (parallelism.default)', positiveInt)
@@ -66,6 +72,11 @@ program
     'drop snapshot state of operators the job no longer has (execution.state-recovery.ignore-unclaimed-state)',
   )
   .option('--no-progress', 'do not show the progress line while the job runs')
+  .option(
+    '-m, --jobmanager <host:port>',
+    'submit the job to the JobManager with this REST address instead of running it in this process',
+  )
+  .option('-d, --detached', 'with --jobmanager: exit once the job is submitted, printing its id')
   .passThroughOptions()
   .action(
     async (
@@ -78,8 +89,33 @@ program
         progress: boolean;
         fromSavepoint?: string;
         allowNonRestoredState?: boolean;
+        jobmanager?: string;
+        detached?: boolean;
       },
     ) => {
+      if (opts.jobmanager !== undefined) {
+        if (opts.config !== undefined)
+          throw new SluiceError(
+            'SLUICE_CLI_USAGE',
+            "--config applies to jobs run in this process; with --jobmanager, pass the job's options as -D key=value.",
+          );
+        await runRemote(job, args, {
+          base: restBaseUrl(opts.jobmanager),
+          parallelism: opts.parallelism,
+          define: opts.define,
+          savepointPath: opts.fromSavepoint,
+          allowNonRestoredState: opts.allowNonRestoredState ?? false,
+          detached: opts.detached ?? false,
+          progress: opts.progress,
+          print,
+        });
+        return;
+      }
+      if (opts.detached)
+        throw new SluiceError(
+          'SLUICE_CLI_USAGE',
+          '--detached needs --jobmanager HOST:PORT: without it the job runs inside this sluice process, which must stay until the job ends.',
+        );
       const dynamic = [...opts.define];
       if (opts.fromSavepoint !== undefined)
         dynamic.push(`execution.state-recovery.path=${opts.fromSavepoint}`);
@@ -98,7 +134,6 @@ const jobmanagerOption = [
   'the JobManager REST address',
   '127.0.0.1:8081',
 ] as const;
-const print = (line: string) => void process.stdout.write(`${line}\n`);
 
 program
   .command('list')
@@ -122,6 +157,37 @@ program
   .option(...jobmanagerOption)
   .action(async (jobId: string, opts: { jobmanager: string }) =>
     triggerCheckpoint(restBaseUrl(opts.jobmanager), jobId, print),
+  );
+
+program
+  .command('jobmanager')
+  .description(
+    'start a standalone JobManager: TaskManagers register with it, jobs are submitted to its REST API',
+  )
+  .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
+  .option(
+    '-c, --config <file>',
+    'configuration file (default: sluice.yaml in the working directory, if present)',
+  )
+  .action(async (opts: { define: string[]; config?: string }) =>
+    runJobManager({ dynamic: opts.define, config: opts.config }, print),
+  );
+
+program
+  .command('taskmanager')
+  .description('start a TaskManager that registers its slots with a JobManager')
+  .requiredOption(
+    '--jobmanager <host:port>',
+    'the JobManager’s TaskManager endpoint (jobmanager.rpc.address:port)',
+  )
+  .option('--id <id>', 'the TaskManager’s resource id (default: random)')
+  .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
+  .option(
+    '-c, --config <file>',
+    'configuration file (default: sluice.yaml in the working directory, if present)',
+  )
+  .action(async (opts: { jobmanager: string; id?: string; define: string[]; config?: string }) =>
+    runTaskManager(opts.jobmanager, { dynamic: opts.define, config: opts.config, id: opts.id }, print),
   );
 
 try {

@@ -6,16 +6,10 @@ import { loadConfiguration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
 import { setEnvironmentContext } from '../api/environment-context.js';
 import type { JobClient } from '../api/execution.js';
-import { ClusterOptions, RestOptions } from '../core/config-options.js';
+import { ClusterOptions } from '../core/config-options.js';
 import { setDefaultPipelineExecutor } from '../api/execution.js';
-import { ClusterExecutor } from '../cluster/cluster-executor.js';
 import { bundleJob } from '../cluster/job-bundle.js';
-import { LocalCluster } from '../cluster/local-cluster.js';
-import { LocalExecutor } from '../cluster/local-executor.js';
-import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
-import type { RestBackend } from '../rest/rest-backend.js';
-import { LocalRestBackend } from '../rest/local-rest-backend.js';
-import { startRestServer } from '../rest/rest-server.js';
+import { startLocalMode } from './local-mode.js';
 import { showProgress } from './progress.js';
 
 /** Options of `sluice run`. */
@@ -37,37 +31,9 @@ export async function runJob(jobFile: string, args: readonly string[], options: 
   const inline = configuration.get(ClusterOptions.EXECUTION_TARGET) === 'inline';
   // Bundled first: a syntax error is reported before anything starts.
   const bundle = inline ? undefined : await bundleJob(path);
-  const cluster = bundle ? await LocalCluster.start(configuration) : undefined;
-  let backend: RestBackend;
-  if (cluster && bundle) {
-    let jobIndex = 0;
-    const executor = new ClusterExecutor({
-      registry: cluster.registry,
-      configuration,
-      nextJobSource: () => ({
-        bundle,
-        jobIndex: jobIndex++,
-        args,
-        configuration: configuration.toMap({ redactSecrets: false }),
-        parallelism: options.parallelism,
-      }),
-      onSlotDemand: (slots) => cluster.ensureSlots(slots),
-    });
-    setDefaultPipelineExecutor(executor);
-    backend = new ClusterRestBackend(executor, cluster.registry);
-  } else {
-    const executor = new LocalExecutor();
-    setDefaultPipelineExecutor(executor);
-    backend = new LocalRestBackend(executor);
-  }
-  const server = await startRestServer({
-    backend,
-    port: configuration.get(RestOptions.PORT),
-    bindAddress: configuration.get(RestOptions.BIND_ADDRESS),
-  }).catch(async (e: unknown) => {
-    await cluster?.close();
-    throw e;
-  });
+  const mode = await startLocalMode({ configuration, bundle, args, parallelism: options.parallelism });
+  const server = mode.server;
+  setDefaultPipelineExecutor(mode.executor);
   process.stderr.write(
     `[sluice] REST API at ${server.url} (try: curl ${server.url}/jobs/overview, sluice list -m ${server.url.replace(/^http:\/\//u, '')})\n`,
   );
@@ -91,8 +57,7 @@ export async function runJob(jobFile: string, args: readonly string[], options: 
     await import(pathToFileURL(path).href);
   } finally {
     await Promise.all(jobs);
-    await server.close();
-    await cluster?.close();
+    await mode.close();
   }
   // A job the module started but did not await failed: report it as the module's failure.
   if (failures.length > 0) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));

@@ -43,8 +43,13 @@ function dashboardConfiguration(ctx: HandlerContext): DashboardConfiguration {
     'timezone-offset': -standardOffsetMinutes * 60_000,
     'flink-version': SLUICE_VERSION,
     'flink-revision': `sluice ${SLUICE_VERSION}`,
-    // Jobs are submitted with `sluice run`, not as jars from the web UI; cancelling works.
-    features: { 'web-submit': false, 'web-cancel': true, 'web-rescale': false, 'web-history': false },
+    // Job bundles can be submitted over /jars when the backend takes submissions; cancelling works.
+    features: {
+      'web-submit': ctx.backend.submitJob !== undefined,
+      'web-cancel': true,
+      'web-rescale': false,
+      'web-history': false,
+    },
   };
 }
 

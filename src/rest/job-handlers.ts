@@ -159,7 +159,7 @@ function accumulatorJson(value: unknown): string {
 const APPLICATION_STATUS = { FINISHED: 'SUCCEEDED', FAILED: 'FAILED', CANCELED: 'CANCELED' } as const;
 
 /** Start, end (-1 while running) and duration of a job, as Flink reports them. */
-function jobTimes(job: RestJob, now: number): { start: number; end: number; duration: number } {
+export function jobTimes(job: RestJob, now: number): { start: number; end: number; duration: number } {
   const end = job.endTime();
   return { start: job.startTime, end: end ?? -1, duration: (end ?? now) - job.startTime };
 }
@@ -239,7 +239,8 @@ function vertexDetails(
   };
 }
 
-function ioMetrics(v: RestVertex): IOMetricsInfo {
+/** A vertex's counters, summed over its subtasks. */
+export function ioMetrics(v: RestVertex): IOMetricsInfo {
   const m = v.metrics;
   return {
     // Bytes received are not counted per vertex yet: reported as 0 and marked incomplete.
@@ -259,7 +260,7 @@ function ioMetrics(v: RestVertex): IOMetricsInfo {
 }
 
 /** The job plan as Flink's JsonPlanGenerator writes it: one node per vertex. */
-function plan(job: RestJob, vertices: readonly RestVertex[]): Plan {
+export function plan(job: RestJob, vertices: readonly RestVertex[]): Plan {
   return {
     jid: job.jobId,
     name: job.name,

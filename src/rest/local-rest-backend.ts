@@ -4,6 +4,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import type { CheckpointStats } from '../api/checkpoint-stats.js';
 import type { JobExecutionResult } from '../api/execution.js';
+import type { JobId } from '../core/ids.js';
 import type { OperatorFactory } from '../api/operators/stream-operator.js';
 import { isJobTerminal, type JobMaster } from '../coordinator/job-master.js';
 import type { JobVertex } from '../graph/job-graph.js';
@@ -16,11 +17,13 @@ import type {
   RestCheckpointOutcome,
   RestCheckpointStats,
   RestException,
+  RestExecutionConfig,
   RestJob,
   RestJobResult,
   RestSubtaskAck,
   RestTaskManager,
   RestVertex,
+  JobSubmitRequest,
 } from './rest-backend.js';
 import { stringifyError } from './rest-values.js';
 
@@ -29,13 +32,27 @@ export interface JobMasterSource {
   readonly jobMasters: readonly JobMaster[];
 }
 
-/** The REST view of the jobs of one process, on its one inline TaskManager. */
+/** Runs a submitted job bundle and answers its job id (what POST /jars/:jarid/run calls). */
+export type SubmitJob = (request: JobSubmitRequest) => Promise<JobId>;
+
+/**
+ * The REST view of the jobs of one process, on its one inline TaskManager. It takes job
+ * submissions over REST only when given `submit`: the caller decides how a bundle is loaded and
+ * where it runs (a `sluice run` process runs its own job and takes none).
+ */
 export class LocalRestBackend implements RestBackend {
   /** The inline TaskManager's resource id. */
   readonly taskManagerId = randomBytes(16).toString('hex');
+  /** Present only when the backend was given `submit`. */
+  readonly submitJob?: SubmitJob;
   private readonly views = new WeakMap<JobMaster, LocalRestJob>();
 
-  constructor(private readonly source: JobMasterSource) {}
+  constructor(
+    private readonly source: JobMasterSource,
+    submit?: SubmitJob,
+  ) {
+    if (submit) this.submitJob = submit;
+  }
 
   jobs(): readonly RestJob[] {
     return this.source.jobMasters.map((m) => this.view(m));
@@ -111,6 +128,7 @@ class LocalRestJob implements RestJob {
   vertices(): readonly RestVertex[] {
     const states = this.master.taskExecutionStates;
     const metrics = this.master.getMetrics();
+    const location = { endpoint: 'localhost', taskManagerId: this.taskManagerId };
     return this.master.jobGraph.vertices.map((v) => ({
       id: v.id,
       name: v.name,
@@ -122,7 +140,26 @@ class LocalRestJob implements RestJob {
         sourceId: e.source.id,
         shipStrategy: shipStrategyName(e.streamEdge.partitioner),
       })),
+      attemptNumber: this.master.currentAttemptNumber,
+      // Every deployed subtask runs on the one inline TaskManager.
+      locations: new Array<typeof location | undefined>(v.parallelism).fill(
+        states[v.index] === undefined ? undefined : location,
+      ),
     }));
+  }
+
+  numRestarts(): number {
+    return this.master.getNumRestarts();
+  }
+
+  executionConfig(): RestExecutionConfig {
+    return {
+      // The environment's default parallelism is not kept in the job graph: its widest vertex
+      // stands in for it (equal unless every operator set its own parallelism).
+      parallelism: Math.max(1, ...this.master.jobGraph.vertices.map((v) => v.parallelism)),
+      // The JobMaster does not expose the resolved strategy of its submission yet.
+      restartStrategy: undefined,
+    };
   }
 
   exceptions(): readonly RestException[] {

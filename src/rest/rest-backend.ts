@@ -8,6 +8,7 @@ import type { ExternalizedCheckpointRetention } from '../api/checkpoint-config.j
 import type { JobStatus, VertexMetrics } from '../api/execution.js';
 import type { JobId, JobVertexId } from '../core/ids.js';
 import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
+import type { RestartStrategyConfig } from '../protocol/restart-strategy.js';
 import type { ExecutionState } from '../runtime/task.js';
 
 /** The cluster behind a REST server: its jobs and TaskManagers. */
@@ -18,6 +19,26 @@ export interface RestBackend {
   job(jobId: string): RestJob | undefined;
   /** The registered TaskManagers. */
   taskManagers(): readonly RestTaskManager[];
+  /** Runs an uploaded job bundle (Flink's /jars/:jarid/run); absent when this cluster takes no submissions. */
+  submitJob?(request: JobSubmitRequest): Promise<JobId>;
+}
+
+/** A job bundle to run, with the settings of Flink's JarRunRequestBody. */
+export interface JobSubmitRequest {
+  /** The ESM job bundle (the job file with its imports, `sluice` left external). */
+  readonly bundle: Uint8Array;
+  /** The file name it was uploaded with, e.g. `click-counts.mjs`. */
+  readonly fileName: string;
+  /** The job's arguments: its `process.argv.slice(2)`. */
+  readonly args: readonly string[];
+  /** The job's default parallelism (`parallelism.default`), when the submitter chose one. */
+  readonly parallelism?: number;
+  /** A checkpoint or savepoint to start from (`execution.state-recovery.path`). */
+  readonly savepointPath?: string;
+  /** Drop snapshot state of operators the job no longer has (`execution.state-recovery.ignore-unclaimed-state`). */
+  readonly allowNonRestoredState: boolean;
+  /** Configuration options for this job (Flink's `flinkConfiguration`), over the cluster's own. */
+  readonly configuration: Readonly<Record<string, string>>;
 }
 
 /** One job, as the REST API shows and controls it. */
@@ -45,6 +66,18 @@ export interface RestJob {
   cancel(): Promise<void>;
   /** The job's result once it ended and its result is known; undefined until then. */
   result(): RestJobResult | undefined;
+  /** How many times the job restarted after a failure so far (Flink's `numRestarts`). */
+  numRestarts(): number;
+  /** What `/jobs/:jobid/config` reports of the job's settings. */
+  executionConfig(): RestExecutionConfig;
+}
+
+/** A job's settings as Flink's ExecutionConfigInfo reports them. */
+export interface RestExecutionConfig {
+  /** The job's default parallelism. */
+  readonly parallelism: number;
+  /** The job's restart strategy; undefined when the backend cannot tell. */
+  readonly restartStrategy: RestartStrategyConfig | undefined;
 }
 
 /** A job vertex: a chain of operators run as `parallelism` subtasks. */
@@ -59,6 +92,18 @@ export interface RestVertex {
   readonly metrics: VertexMetrics | undefined;
   /** The vertices feeding this one, with Flink's ship strategy names (HASH, FORWARD, ...). */
   readonly inputs: readonly { readonly sourceId: JobVertexId; readonly shipStrategy: string }[];
+  /** The attempt the subtasks run in: 0 for the first deployment, +1 per restart. */
+  readonly attemptNumber: number;
+  /** Where each subtask of the current attempt runs; undefined while it is not deployed. */
+  readonly locations: readonly (RestTaskLocation | undefined)[];
+}
+
+/** Where a subtask runs. */
+export interface RestTaskLocation {
+  /** host:port of its TaskManager (`localhost` in process). */
+  readonly endpoint: string;
+  /** Its TaskManager's resource id. */
+  readonly taskManagerId: string;
 }
 
 /** One failure of a job. */

@@ -1,4 +1,5 @@
 /** A tiny router for Flink's REST paths (`/jobs/:jobid/...`, optional `/v1` prefix), and the request helpers handlers share. */
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** The HTTP methods Flink's REST API uses. */
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -10,6 +11,10 @@ export interface RestRequest {
   readonly query: URLSearchParams;
   /** The request body as text ('' when none). */
   readonly body: string;
+  /** The request body as received, for uploads (empty when none). */
+  readonly rawBody: Buffer;
+  /** The request headers (names lower-case, as node:http gives them). */
+  readonly headers: IncomingHttpHeaders;
 }
 
 /** A response: a JSON body with a status code. */

@@ -492,3 +492,115 @@ export interface JobExecutionResultResponseBody {
   /** null while the job runs (the field has no JsonInclude). */
   readonly 'job-execution-result': JobResultBody | null;
 }
+
+/** `GET /jobs/:jobid/plan` (JobPlanInfo). */
+export interface JobPlanInfo {
+  readonly plan: Plan;
+}
+
+/**
+ * `GET /jobs/:jobid/config` as JobConfigInfo's serializer writes it (`jid`, `name`,
+ * `execution-config`); the OpenAPI's `jobId`/`jobName`/`executionConfigInfo` are bean names.
+ */
+export interface JobConfigInfo {
+  readonly jid: string;
+  readonly name: string;
+  readonly 'execution-config': {
+    readonly 'job-parallelism': number;
+    readonly 'object-reuse-mode': boolean;
+    /** A description, e.g. "Restart with fixed delay (1 s). #3 restart attempts." */
+    readonly 'restart-strategy': string;
+    /** Global job parameters (secrets hidden). */
+    readonly 'user-config': Readonly<Record<string, string>>;
+  };
+}
+
+/** A metric of `GET .../metrics`: the value is a string, absent when only ids are listed. */
+export interface Metric {
+  readonly id: string;
+  readonly value?: string;
+}
+
+/** `GET /jobs/:jobid/metrics`: a bare array (MetricCollectionResponseBody's serializer). */
+export type MetricCollectionResponseBody = readonly Metric[];
+
+/** Statistics of one value over a vertex's subtasks (AggregatedTaskDetailsInfo). */
+export interface AggregatedStatistics {
+  readonly min: number;
+  readonly max: number;
+  readonly avg: number;
+  readonly sum: number;
+  readonly median: number;
+  readonly p25: number;
+  readonly p75: number;
+  readonly p95: number;
+}
+
+/** One attempt of a subtask (SubtaskExecutionAttemptDetailsInfo). */
+export interface SubtaskExecutionAttemptDetailsInfo {
+  readonly subtask: number;
+  readonly status: RestExecutionState;
+  readonly attempt: number;
+  /** host:port of its TaskManager, or "(unassigned)". */
+  readonly endpoint: string;
+  /** -1 before deployment. */
+  readonly 'start-time': number;
+  /** The same as `start-time` (Flink keeps the old name for compatibility; not in its OpenAPI). */
+  readonly start_time: number;
+  /** -1 until the subtask ended. */
+  readonly 'end-time': number;
+  readonly duration: number;
+  readonly metrics: IOMetricsInfo;
+  /** Its TaskManager's resource id, or "(unassigned)". */
+  readonly 'taskmanager-id': string;
+  /** Time spent in CREATED, SCHEDULED, DEPLOYING, INITIALIZING and RUNNING, ms. */
+  readonly 'status-duration': Readonly<Record<string, number>>;
+  // `other-concurrent-attempts` (speculative execution) is left out when empty, as Flink does.
+}
+
+/**
+ * `GET /jobs/:jobid/vertices/:vertexid` (Flink's top-level JobVertexDetailsInfo; that name is
+ * taken here by the vertex of `GET /jobs/:jobid`).
+ */
+export interface JobVertexDetailsBody {
+  readonly id: string;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly now: number;
+  readonly subtasks: readonly SubtaskExecutionAttemptDetailsInfo[];
+  readonly aggregated: {
+    readonly metrics: Readonly<Record<string, AggregatedStatistics>>;
+    readonly 'status-duration': Readonly<Record<string, AggregatedStatistics>>;
+  };
+}
+
+/** One uploaded job bundle of `GET /jars` (JarListInfo.JarFileInfo). */
+export interface JarFileInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly uploaded: number;
+  /** Entry classes of a jar; a bundle has one entry point and lists none. */
+  readonly entry: readonly { readonly name: string; readonly description: string }[];
+}
+
+/** `GET /jars` (JarListInfo). */
+export interface JarListInfo {
+  /** The REST server's URL. */
+  readonly address: string;
+  readonly files: readonly JarFileInfo[];
+}
+
+/**
+ * `POST /jars/upload` (JarUploadResponseBody). Flink puts the stored jar's path in `filename`,
+ * whose last segment is the jar id; Sluice keeps bundles in memory, so it is the id alone.
+ */
+export interface JarUploadResponseBody {
+  readonly filename: string;
+  readonly status: 'success';
+}
+
+/** `POST /jars/:jarid/run` (JarRunResponseBody). */
+export interface JarRunResponseBody {
+  readonly jobid: string;
+}

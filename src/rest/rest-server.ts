@@ -7,14 +7,17 @@ import { logger } from '../core/log.js';
 import { checkpointRoutes } from './checkpoint-handlers.js';
 import { clusterRoutes } from './cluster-handlers.js';
 import type { HandlerContext } from './handler-context.js';
+import { jarRoutes } from './jar-handlers.js';
+import { JarStore } from './jar-store.js';
 import { jobRoutes } from './job-handlers.js';
+import { jobInfoRoutes } from './job-info-handlers.js';
 import type { RestBackend } from './rest-backend.js';
 import { RestHandlerException, RestRouter, type RestResponse } from './rest-router.js';
 import type { ErrorResponseBody } from './rest-schema.js';
 import { stringifyError } from './rest-values.js';
 
-/** Largest request body accepted (Flink's `rest.server.max-content-length`, 100 MiB). */
-const MAX_CONTENT_LENGTH = 104_857_600;
+/** Largest request body accepted by default (Flink's `rest.server.max-content-length`, 100 MiB). */
+export const DEFAULT_MAX_CONTENT_LENGTH = 104_857_600;
 
 /** Where and what the REST server serves. */
 export interface RestServerOptions {
@@ -27,6 +30,8 @@ export interface RestServerOptions {
   readonly refreshIntervalMs?: number;
   /** Wall clock for timestamps in responses; Date.now by default. */
   readonly now?: () => number;
+  /** `rest.server.max-content-length`: larger request bodies (job uploads too) get a 413. Default 100 MiB. */
+  readonly maxContentLength?: number;
 }
 
 /** A running REST server. */
@@ -50,12 +55,21 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     now: options.now ?? Date.now,
     refreshIntervalMs: options.refreshIntervalMs ?? 3000,
   };
-  const router = new RestRouter([...clusterRoutes(ctx), ...jobRoutes(ctx), ...checkpointRoutes(ctx)]);
+  const maxContentLength = options.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
+  // Uploaded job bundles live as long as this server, as Flink's jars in its web upload dir.
+  let address = '';
+  const router = new RestRouter([
+    ...clusterRoutes(ctx),
+    ...jobRoutes(ctx),
+    ...jobInfoRoutes(ctx),
+    ...checkpointRoutes(ctx),
+    ...jarRoutes(ctx, new JarStore(), () => address),
+  ]);
   const log = logger('rest-server');
   const respond = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let response: RestResponse;
     try {
-      response = await dispatch(router, req);
+      response = await dispatch(router, req, maxContentLength);
     } catch (e) {
       log.error({ err: e, method: req.method, url: req.url }, 'REST request failed');
       response = internalError(e);
@@ -106,6 +120,7 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   const bound = (server.address() as AddressInfo).port;
   const host = bindAddress === '0.0.0.0' || bindAddress === '::' ? 'localhost' : bindAddress;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  address = url;
   log.info({ url }, `REST API listening on ${url}`);
   let closed: Promise<void> | undefined;
   return {
@@ -119,10 +134,14 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   };
 }
 
-async function dispatch(router: RestRouter, req: IncomingMessage): Promise<RestResponse> {
+async function dispatch(
+  router: RestRouter,
+  req: IncomingMessage,
+  maxContentLength: number,
+): Promise<RestResponse> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   try {
-    const body = await readBody(req);
+    const rawBody = await readBody(req, maxContentLength);
     const match = router.match(req.method ?? 'GET', url.pathname);
     if (match.kind === 'not-found') return errorResponse(404, `Not found: ${req.url ?? '/'}`);
     if (match.kind === 'method-not-allowed')
@@ -133,7 +152,13 @@ async function dispatch(router: RestRouter, req: IncomingMessage): Promise<RestR
         ),
         headers: { Allow: match.allowed.join(', ') },
       };
-    return await match.route.handle({ params: match.params, query: url.searchParams, body });
+    return await match.route.handle({
+      params: match.params,
+      query: url.searchParams,
+      body: rawBody.toString('utf8'),
+      rawBody,
+      headers: req.headers,
+    });
   } catch (e) {
     if (e instanceof RestHandlerException)
       return { ...errorResponse(e.status, e.message), headers: e.headers };
@@ -141,20 +166,39 @@ async function dispatch(router: RestRouter, req: IncomingMessage): Promise<RestR
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * Reads the whole body, up to `limit` bytes. A larger one (by its Content-Length, or once it
+ * grows past the limit) is refused with a 413 that closes the connection; the rest of the body is
+ * read and dropped, so the client gets to read the answer instead of a reset connection.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () =>
+    new RestHandlerException(
+      413,
+      `Request body is larger than the ${limit} bytes allowed (rest.server.max-content-length).`,
+      { Connection: 'close' },
+    );
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_CONTENT_LENGTH) {
-        reject(new RestHandlerException(413, `Request body larger than ${MAX_CONTENT_LENGTH} bytes.`));
-        req.destroy();
+      if (size > limit) {
+        req.off('data', onData);
+        chunks.length = 0;
+        req.resume();
+        reject(tooLarge());
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

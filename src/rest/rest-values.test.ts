@@ -1,6 +1,13 @@
-/** Percentiles as Apache Commons Math's LEGACY estimation, and Flink's summary of no data. */
+/** Percentiles as Apache Commons Math's LEGACY estimation, Flink's summary of no data, durations and restart strategies as Flink prints them. */
 import { describe, expect, it } from 'vitest';
-import { percentile, serializedThrowable, statsSummary, stringifyError } from './rest-values.js';
+import {
+  describeRestartStrategy,
+  formatDuration,
+  percentile,
+  serializedThrowable,
+  statsSummary,
+  stringifyError,
+} from './rest-values.js';
 
 describe('percentile', () => {
   const oneToTen = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -43,5 +50,49 @@ describe('errors', () => {
     const serialized = serializedThrowable(error);
     expect(serialized.class).toBe('Error');
     expect(Buffer.from(serialized['serialized-throwable'], 'base64').toString('utf8')).toBe(text);
+  });
+});
+
+describe('durations and restart strategies', () => {
+  it('formats a duration in the largest unit that divides it', () => {
+    expect([0, 500, 1000, 1500, 60_000, 90_000, 7_200_000, 86_400_000].map(formatDuration)).toEqual([
+      '0 ms',
+      '500 ms',
+      '1 s',
+      '1500 ms',
+      '1 min',
+      '90 s',
+      '2 h',
+      '1 d',
+    ]);
+  });
+
+  it("describes each restart strategy as Flink's web UI shows it", () => {
+    expect(describeRestartStrategy(undefined)).toBe('Cluster level default restart strategy');
+    expect(describeRestartStrategy({ kind: 'none' })).toBe('Restart deactivated.');
+    expect(describeRestartStrategy({ kind: 'fixed-delay', attempts: 3, delayMs: 10_000 })).toBe(
+      'Restart with fixed delay (10 s). #3 restart attempts.',
+    );
+    expect(
+      describeRestartStrategy({
+        kind: 'failure-rate',
+        maxFailuresPerInterval: 2,
+        failureRateIntervalMs: 60_000,
+        delayMs: 1000,
+      }),
+    ).toBe('Failure rate restart with maximum of 2 failures within interval 1 min and fixed delay 1 s.');
+    expect(
+      describeRestartStrategy({
+        kind: 'exponential-delay',
+        initialBackoffMs: 1000,
+        maxBackoffMs: 300_000,
+        backoffMultiplier: 2,
+        resetBackoffThresholdMs: 3_600_000,
+        jitterFactor: 0.1,
+        attemptsBeforeResetBackoff: 10,
+      }),
+    ).toBe(
+      'Restart with exponential delay: starting at 1 s, increasing by 2, with maximum 5 min. Delay resets after 1 h with jitter 0.1.',
+    );
   });
 });

@@ -1,4 +1,5 @@
 /** Small value conversions shared by the handlers: errors as Flink prints them, statistics summaries. */
+import type { RestartStrategyConfig } from '../protocol/restart-strategy.js';
 import type { RestDouble, SerializedThrowable, StatsSummaryDto } from './rest-schema.js';
 
 /** An error with its causes, as Flink's ExceptionUtils.stringifyException prints a throwable. */
@@ -83,3 +84,39 @@ export const ZERO_SUMMARY: StatsSummaryDto = {
   p99: 0,
   p999: 0,
 };
+
+const DURATION_UNITS: readonly (readonly [number, string])[] = [
+  [86_400_000, 'd'],
+  [3_600_000, 'h'],
+  [60_000, 'min'],
+  [1000, 's'],
+];
+
+/** A duration in the largest unit that divides it, as Flink's TimeUtils.formatWithHighestUnit (`10 s`, `1 min`). */
+export function formatDuration(ms: number): string {
+  if (ms !== 0) for (const [size, unit] of DURATION_UNITS) if (ms % size === 0) return `${ms / size} ${unit}`;
+  return `${ms} ms`;
+}
+
+/** A restart strategy described as Flink's web UI shows it (`restart-strategy` of /jobs/:jobid/config). */
+export function describeRestartStrategy(config: RestartStrategyConfig | undefined): string {
+  switch (config?.kind) {
+    case undefined:
+      return 'Cluster level default restart strategy';
+    case 'none':
+      return 'Restart deactivated.';
+    case 'fixed-delay':
+      return `Restart with fixed delay (${formatDuration(config.delayMs)}). #${config.attempts} restart attempts.`;
+    case 'failure-rate':
+      return (
+        `Failure rate restart with maximum of ${config.maxFailuresPerInterval} failures within interval ` +
+        `${formatDuration(config.failureRateIntervalMs)} and fixed delay ${formatDuration(config.delayMs)}.`
+      );
+    case 'exponential-delay':
+      return (
+        `Restart with exponential delay: starting at ${formatDuration(config.initialBackoffMs)}, increasing by ` +
+        `${config.backoffMultiplier}, with maximum ${formatDuration(config.maxBackoffMs)}. Delay resets after ` +
+        `${formatDuration(config.resetBackoffThresholdMs)} with jitter ${config.jitterFactor}.`
+      );
+  }
+}

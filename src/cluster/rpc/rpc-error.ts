@@ -45,6 +45,16 @@ export function fromRpcError(error: RpcError): Error {
     code !== undefined && Object.hasOwn(ErrorCodes, code)
       ? new SluiceError(code as ErrorCode, error.message)
       : new Error(error.message);
-  if (error.stack !== '') result.stack = error.stack;
+  if (error.stack === '') return result;
+  result.stack = error.stack;
+  // The causes travel appended to the stack; rebuild the first as `cause` too, so whoever reports
+  // the error (the CLI prints the user's original stack) finds it where it would locally.
+  const at = error.stack.indexOf('\nCaused by: ');
+  if (at < 0) return result;
+  const causeStack = error.stack.slice(at + '\nCaused by: '.length);
+  const firstLine = causeStack.split('\n', 1)[0]!;
+  const cause = new Error(firstLine.replace(/^[\w$.]*(Error|Exception)\b:?\s*/u, ''));
+  cause.stack = causeStack;
+  Object.defineProperty(result, 'cause', { value: cause, writable: true, configurable: true });
   return result;
 }

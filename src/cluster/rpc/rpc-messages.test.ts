@@ -205,6 +205,10 @@ describe('errors on the wire', () => {
       message: 'cannot write chk-3',
       stack: wire.stack,
     });
+    // The first cause comes back as `cause`, with its own stack, as it would be locally.
+    expect(back.cause).toBeInstanceOf(Error);
+    expect((back.cause as Error).message).toBe('disk full');
+    expect((back.cause as Error).stack).toMatch(/^Error: disk full\n\s+at /u);
   });
 
   it('turns unknown codes and non-errors into plain errors', () => {

@@ -88,6 +88,14 @@ const CORRECTIONS: Readonly<Record<string, Schema>> = {
       'end-time': { type: 'integer' },
     },
   },
+  // JobConfigInfo's serializer writes jid/name/execution-config, not the bean's names (the
+  // snapshot types it `any`; flink-semantics.md §2).
+  JobConfigInfo: {
+    type: 'object',
+    properties: { jid: HEX32, name: { type: 'string' }, 'execution-config': ref('ExecutionConfigInfo') },
+  },
+  // MetricCollectionResponseBody's serializer writes the bare array.
+  MetricCollectionResponseBody: { type: 'array', items: ref('Metric') },
 };
 
 /** Fields that are null in Flink's JSON (nullable Java fields without JsonInclude). */
@@ -110,10 +118,17 @@ const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
   AsynchronousOperationInfo: ['failure-cause'],
   SavepointInfo: ['location', 'failure-cause'],
   JobResult: ['failure-cause'],
+  // Absent when only the ids are listed (`value` is NON_NULL).
+  Metric: ['value'],
+  // Only with speculative execution (NON_EMPTY).
+  SubtaskExecutionAttemptDetailsInfo: ['other-concurrent-attempts'],
 };
 
 /** Undeclared fields Flink writes (absent from the OpenAPI file). */
-const EXTRA: Readonly<Record<string, readonly string[]>> = {};
+const EXTRA: Readonly<Record<string, readonly string[]>> = {
+  // The old name of `start-time`, still written for compatibility (in Flink's snapshot, not its OpenAPI).
+  SubtaskExecutionAttemptDetailsInfo: ['start_time'],
+};
 
 let components: Record<string, Schema> | undefined;
 let paths: OpenApi['paths'] | undefined;

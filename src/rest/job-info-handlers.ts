@@ -1,0 +1,230 @@
+/** Handlers of a job's plan, configuration, vertex details and job metrics. */
+import { requireJob, type HandlerContext } from './handler-context.js';
+import { ioMetrics, jobTimes, plan } from './job-handlers.js';
+import type { RestJob, RestVertex } from './rest-backend.js';
+import { hexIdParam, RestHandlerException, type Route } from './rest-router.js';
+import type {
+  AggregatedStatistics,
+  IOMetricsInfo,
+  JobConfigInfo,
+  JobPlanInfo,
+  JobVertexDetailsBody,
+  Metric,
+  MetricCollectionResponseBody,
+  SubtaskExecutionAttemptDetailsInfo,
+} from './rest-schema.js';
+import { describeRestartStrategy, percentile } from './rest-values.js';
+
+/** The routes of a job's plan, configuration, vertex details and metrics. */
+export function jobInfoRoutes(ctx: HandlerContext): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/jobs/:jobid/plan',
+      handle: (request) => {
+        const job = requireJob(ctx, request);
+        return { status: 200, body: { plan: plan(job, job.vertices()) } satisfies JobPlanInfo };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/jobs/:jobid/config',
+      handle: (request) => ({ status: 200, body: jobConfig(requireJob(ctx, request)) }),
+    },
+    {
+      method: 'GET',
+      path: '/jobs/:jobid/vertices/:vertexid',
+      handle: (request) => {
+        const job = requireJob(ctx, request);
+        const vertexId = hexIdParam(request, 'vertexid');
+        const vertex = job.vertices().find((v) => v.id === vertexId);
+        if (!vertex) throw new RestHandlerException(404, `JobVertex ${vertexId} not found`);
+        return { status: 200, body: vertexDetails(job, vertex, ctx.now()) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/jobs/:jobid/metrics',
+      handle: (request) => {
+        const job = requireJob(ctx, request);
+        const requested = request.query
+          .getAll('get')
+          .flatMap((g) => g.split(','))
+          .map((g) => g.trim())
+          .filter((g) => g !== '');
+        return { status: 200, body: jobMetrics(job, requested, ctx.now()) };
+      },
+    },
+  ];
+}
+
+function jobConfig(job: RestJob): JobConfigInfo {
+  const config = job.executionConfig();
+  return {
+    jid: job.jobId,
+    name: job.name,
+    'execution-config': {
+      'job-parallelism': config.parallelism,
+      // Chained operators hand records on by reference, never copied: Flink's object reuse.
+      'object-reuse-mode': true,
+      'restart-strategy': describeRestartStrategy(config.restartStrategy),
+      // Sluice has no global job parameters.
+      'user-config': {},
+    },
+  };
+}
+
+// --- GET /jobs/:jobid/vertices/:vertexid ---
+
+/**
+ * Counters are kept per vertex, not per subtask: a subtask of a wider vertex reports zeros marked
+ * incomplete (as Flink does while its metrics are not fetched); `GET /jobs/:jobid` has the sums.
+ */
+const UNKNOWN_SUBTASK_METRICS: IOMetricsInfo = {
+  'read-bytes': 0,
+  'read-bytes-complete': false,
+  'write-bytes': 0,
+  'write-bytes-complete': false,
+  'read-records': 0,
+  'read-records-complete': false,
+  'write-records': 0,
+  'write-records-complete': false,
+  'accumulated-backpressured-time': 0,
+  'accumulated-idle-time': 0,
+  'accumulated-busy-time': 0,
+};
+
+/** The IOMetricsInfo fields Flink aggregates over subtasks. */
+const AGGREGATED_METRICS = [
+  'read-bytes',
+  'write-bytes',
+  'read-records',
+  'write-records',
+  'accumulated-backpressured-time',
+  'accumulated-idle-time',
+  'accumulated-busy-time',
+] as const;
+
+/** The states whose durations Flink reports per subtask. */
+const TIMED_STATES = ['CREATED', 'SCHEDULED', 'DEPLOYING', 'INITIALIZING', 'RUNNING'] as const;
+
+const TERMINAL = new Set(['FINISHED', 'CANCELED', 'FAILED']);
+
+function vertexDetails(job: RestJob, vertex: RestVertex, now: number): JobVertexDetailsBody {
+  const started = job.statusTimestamps().get('RUNNING') ?? -1;
+  const jobEnd = jobTimes(job, now).end;
+  // The vertex's sums are its one subtask's counters when it has one.
+  const metrics = vertex.parallelism === 1 ? ioMetrics(vertex) : UNKNOWN_SUBTASK_METRICS;
+  const subtasks = vertex.taskStates.map((state, subtask): SubtaskExecutionAttemptDetailsInfo => {
+    const location = vertex.locations[subtask];
+    const start = location === undefined ? -1 : started;
+    const end = TERMINAL.has(state) ? jobEnd : -1;
+    const duration = start < 0 ? -1 : (end >= 0 ? end : now) - start;
+    return {
+      subtask,
+      status: state,
+      attempt: vertex.attemptNumber,
+      endpoint: location?.endpoint ?? '(unassigned)',
+      'start-time': start,
+      start_time: start,
+      'end-time': end,
+      duration,
+      metrics,
+      'taskmanager-id': location?.taskManagerId ?? '(unassigned)',
+      // Only the time since deployment is known per subtask: the states before RUNNING count as
+      // 0 once deployed, and as not entered (-1) before.
+      'status-duration': Object.fromEntries(
+        TIMED_STATES.map((s) => [s, start < 0 ? -1 : s === 'RUNNING' ? duration : 0]),
+      ),
+    };
+  });
+  return {
+    id: vertex.id,
+    name: vertex.name,
+    parallelism: vertex.parallelism,
+    maxParallelism: vertex.maxParallelism,
+    now,
+    subtasks,
+    aggregated: {
+      metrics: Object.fromEntries(
+        AGGREGATED_METRICS.map((m) => [m, aggregate(subtasks.map((s) => s.metrics[m]))]),
+      ),
+      'status-duration': Object.fromEntries(
+        TIMED_STATES.map((s) => [s, aggregate(subtasks.map((t) => t['status-duration'][s] ?? -1))]),
+      ),
+    },
+  };
+}
+
+/** Flink's aggregated statistics of one value over the subtasks (whole numbers, as Flink's longs). */
+function aggregate(values: readonly number[]): AggregatedStatistics {
+  const sorted = [...values].sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  const at = (p: number) => (sorted.length === 0 ? 0 : Math.round(percentile(sorted, p)));
+  return {
+    min: sorted[0] ?? 0,
+    max: sorted[sorted.length - 1] ?? 0,
+    avg: sorted.length === 0 ? 0 : Math.trunc(sum / sorted.length),
+    sum,
+    median: at(50),
+    p25: at(25),
+    p75: at(75),
+    p95: at(95),
+  };
+}
+
+// --- GET /jobs/:jobid/metrics ---
+
+/** A job-scope gauge; as Flink, every value is sent as a string. */
+type Gauge = (job: RestJob, now: number) => number | string;
+
+/** Restart and uptime gauges, which every job has (Flink's JobManager job metrics). */
+const JOB_GAUGES: Readonly<Record<string, Gauge>> = {
+  numRestarts: (job) => job.numRestarts(),
+  // Deprecated in Flink in favour of numRestarts, with the same value.
+  fullRestarts: (job) => job.numRestarts(),
+  // Flink's UpTimeGauge: time since RUNNING was entered, 0 when not running, -1 once ended.
+  uptime: (job, now) => {
+    const status = job.status();
+    if (status === 'FINISHED' || status === 'FAILED' || status === 'CANCELED') return -1;
+    const running = job.statusTimestamps().get('RUNNING');
+    return status === 'RUNNING' && running !== undefined ? now - running : 0;
+  },
+};
+
+/**
+ * Checkpoint gauges, which only jobs that checkpoint have (DefaultCheckpointStatsTracker); the
+ * gauges of the last checkpoint are -1 (the path "n/a") until one completes.
+ */
+const CHECKPOINT_GAUGES: Readonly<Record<string, Gauge>> = {
+  totalNumberOfCheckpoints: (job) => job.checkpointStats()?.counts.total ?? 0,
+  numberOfInProgressCheckpoints: (job) => job.checkpointStats()?.counts.inProgress ?? 0,
+  numberOfCompletedCheckpoints: (job) => job.checkpointStats()?.counts.completed ?? 0,
+  numberOfFailedCheckpoints: (job) => job.checkpointStats()?.counts.failed ?? 0,
+  lastCheckpointRestoreTimestamp: (job) => job.checkpointStats()?.latestRestored?.restoreTimestamp ?? -1,
+  lastCheckpointSize: (job) => job.checkpointStats()?.latestCompleted?.checkpointedSize ?? -1,
+  lastCheckpointFullSize: (job) => job.checkpointStats()?.latestCompleted?.stateSize ?? -1,
+  lastCheckpointDuration: (job) => job.checkpointStats()?.latestCompleted?.endToEndDurationMs ?? -1,
+  lastCheckpointProcessedData: (job) => {
+    const last = job.checkpointStats()?.latestCompleted;
+    return last ? last.subtasks.reduce((n, s) => n + s.bytesProcessedDuringAlignment, 0) : -1;
+  },
+  // Sluice's checkpoints are aligned: nothing in flight is persisted.
+  lastCheckpointPersistedData: (job) => (job.checkpointStats()?.latestCompleted ? 0 : -1),
+  lastCheckpointExternalPath: (job) => job.checkpointStats()?.latestCompleted?.externalPath ?? 'n/a',
+  lastCompletedCheckpointId: (job) => job.checkpointStats()?.latestCompleted?.id ?? -1,
+  lastCheckpointCompletedTimestamp: (job) => job.checkpointStats()?.latestCompleted?.latestAckTimestamp ?? -1,
+};
+
+/** The ids of the job's metrics, or the values of the `requested` ones (unknown names are left out, as Flink). */
+function jobMetrics(job: RestJob, requested: readonly string[], now: number): MetricCollectionResponseBody {
+  const gauges: Record<string, Gauge> = {
+    ...JOB_GAUGES,
+    ...(job.checkpointStats() === undefined ? {} : CHECKPOINT_GAUGES),
+  };
+  if (requested.length === 0) return Object.keys(gauges).map((id): Metric => ({ id }));
+  return requested.flatMap((id): Metric[] => {
+    const gauge = Object.hasOwn(gauges, id) ? gauges[id] : undefined;
+    return gauge ? [{ id, value: String(gauge(job, now)) }] : [];
+  });
+}
