@@ -1,0 +1,109 @@
+// A standalone cluster from the real commands: `sluice jobmanager`, two `sluice taskmanager`
+// processes, and `sluice run --jobmanager` submitting a job file from another directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'bin/sluice.js');
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts `sluice ...args`, collecting its output. */
+function start(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn', ...options.env },
+  });
+  children.add(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  /** Resolves with the first match of `pattern` in stdout. */
+  const line = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out.stdout);
+        if (m) {
+          child.stdout.off('data', check);
+          resolve(m);
+        }
+      };
+      child.stdout.on('data', check);
+      void exited.then((code) => reject(new Error(`sluice ${args[0]} exited (${code}): ${out.stderr}`)));
+      check();
+    });
+  return { child, out, exited, line };
+}
+
+describe('a standalone cluster', () => {
+  it('runs a job submitted from another directory on TaskManagers that register with the JobManager', async () => {
+    const jm = start(['jobmanager', '-D', 'rest.port=0', '-D', 'jobmanager.rpc.port=0']);
+    const [, rpc, rest] = await jm.line(/TaskManagers connect to (\S+), REST API at (http:\S+)/u);
+    const [, secret] = await jm.line(/cluster secret \(generated[^)]*\): ([0-9a-f]+)/u);
+    for (let i = 0; i < 2; i++)
+      await start(['taskmanager', '--jobmanager', rpc!, '-D', 'taskmanager.numberOfTaskSlots=2'], {
+        env: { SLUICE_CLUSTER_SECRET: secret! },
+      }).line(/TaskManager [0-9a-f]{32}: 2 slot\(s\)/u);
+    // Both TaskManagers registered (the REST API lists them) before the job asks for 4 slots.
+    const deadline = Date.now() + 30_000;
+    let taskManagers: { id: string; slotsNumber: number }[] = [];
+    while (taskManagers.length < 2 && Date.now() < deadline) {
+      taskManagers = (
+        (await (await fetch(`${rest}/taskmanagers`)).json()) as { taskmanagers: typeof taskManagers }
+      ).taskmanagers;
+      if (taskManagers.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(taskManagers.map((t) => t.slotsNumber)).toEqual([2, 2]);
+
+    // The job file lives elsewhere and imports a module of its own: the bundle carries it.
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-standalone-'));
+    dirs.push(dir);
+    writeFileSync(
+      join(dir, 'parity.ts'),
+      "export const parity = (x: number) => (x % 2 === 0 ? 'even' : 'odd');\n",
+    );
+    writeFileSync(
+      join(dir, 'job.ts'),
+      `import { StreamExecutionEnvironment } from 'sluice';
+       import { parity } from './parity.js';
+       const env = StreamExecutionEnvironment.getExecutionEnvironment();
+       env.setParallelism(4);
+       await env
+         .fromSequence(1, Number(process.argv[2]))
+         .map((x): [string, number] => [parity(x), x])
+         .keyBy((r) => r[0])
+         .sum(1)
+         .sinkTo({ createWriter: () => ({ write() {}, flush() {}, close() {} }) })
+         .name('discard');
+       await env.execute('standalone-job');
+      `,
+    );
+    const run = start(
+      ['run', '--no-progress', '--jobmanager', rest!.replace('http://', ''), 'job.ts', '5000'],
+      {
+        cwd: dir,
+      },
+    );
+    const [, jobId] = await run.line(/Job has been submitted with JobID ([0-9a-f]{32})/u);
+    expect(await run.exited).toBe(0);
+    const job = (await (await fetch(`${rest}/jobs/${jobId}`)).json()) as {
+      state: string;
+      vertices: { name: string; parallelism: number; metrics: { 'read-records': number } }[];
+    };
+    expect(job.state).toBe('FINISHED');
+    const sum = job.vertices.find((v) => v.name.includes('Keyed Aggregation'))!;
+    expect(sum.parallelism).toBe(4);
+    expect(sum.metrics['read-records']).toBe(5000);
+  }, 90_000);
+});
