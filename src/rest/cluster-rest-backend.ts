@@ -15,7 +15,10 @@ export class ClusterRestBackend implements RestBackend {
     private readonly registry: TaskManagerRegistry,
     submit?: (request: BundleSubmission) => Promise<JobId>,
   ) {
-    this.jobsBackend = new LocalRestBackend(executor, submit);
+    this.jobsBackend = new LocalRestBackend(executor, submit, (master, vertexIndex, subtask) => {
+      const tm = executor.gatewayOf(master)?.placementOf(vertexIndex, subtask);
+      return tm && { endpoint: `${tm.dataAddress.host}:${tm.dataAddress.port}`, taskManagerId: tm.id };
+    });
     if (submit) this.submitJob = submit;
   }
 

@@ -21,11 +21,19 @@ import type {
   RestJob,
   RestJobResult,
   RestSubtaskAck,
+  RestTaskLocation,
   RestTaskManager,
   RestVertex,
   JobSubmitRequest,
 } from './rest-backend.js';
 import { stringifyError } from './rest-values.js';
+
+/** Where subtask `subtask` of vertex `vertexIndex` of a job runs now, if deployed. */
+export type TaskLocator = (
+  master: JobMaster,
+  vertexIndex: number,
+  subtask: number,
+) => RestTaskLocation | undefined;
 
 /** Where the backend finds the jobs: a LocalExecutor, or anything listing JobMasters. */
 export interface JobMasterSource {
@@ -50,6 +58,8 @@ export class LocalRestBackend implements RestBackend {
   constructor(
     private readonly source: JobMasterSource,
     submit?: SubmitJob,
+    /** Where a subtask runs; default: the inline TaskManager of this process. */
+    private readonly locate?: TaskLocator,
   ) {
     if (submit) this.submitJob = submit;
   }
@@ -87,7 +97,12 @@ export class LocalRestBackend implements RestBackend {
 
   private view(master: JobMaster): LocalRestJob {
     let view = this.views.get(master);
-    if (!view) this.views.set(master, (view = new LocalRestJob(master, this.taskManagerId)));
+    if (!view) {
+      const inline = { endpoint: 'localhost', taskManagerId: this.taskManagerId };
+      const locate = this.locate;
+      view = new LocalRestJob(master, locate ? (v, s) => locate(master, v, s) : () => inline);
+      this.views.set(master, view);
+    }
     return view;
   }
 }
@@ -98,7 +113,7 @@ class LocalRestJob implements RestJob {
 
   constructor(
     private readonly master: JobMaster,
-    private readonly taskManagerId: string,
+    private readonly locate: (vertexIndex: number, subtask: number) => RestTaskLocation | undefined,
   ) {
     void master.getJobExecutionResult().then(
       (ok) => (this.outcome = { ok }),
@@ -128,7 +143,6 @@ class LocalRestJob implements RestJob {
   vertices(): readonly RestVertex[] {
     const states = this.master.taskExecutionStates;
     const metrics = this.master.getMetrics();
-    const location = { endpoint: 'localhost', taskManagerId: this.taskManagerId };
     return this.master.jobGraph.vertices.map((v) => ({
       id: v.id,
       name: v.name,
@@ -141,9 +155,8 @@ class LocalRestJob implements RestJob {
         shipStrategy: shipStrategyName(e.streamEdge.partitioner),
       })),
       attemptNumber: this.master.currentAttemptNumber,
-      // Every deployed subtask runs on the one inline TaskManager.
-      locations: new Array<typeof location | undefined>(v.parallelism).fill(
-        states[v.index] === undefined ? undefined : location,
+      locations: Array.from({ length: v.parallelism }, (_, s) =>
+        states[v.index] === undefined ? undefined : this.locate(v.index, s),
       ),
     }));
   }
@@ -166,6 +179,8 @@ class LocalRestJob implements RestJob {
     const vertices = this.master.jobGraph.vertices;
     return [...this.master.exceptionHistory].reverse().map((f): RestException => {
       const vertex = f.task && vertices[f.task.vertexIndex];
+      // Where the task runs now: the failed attempt's TaskManager may be gone.
+      const location = f.task && this.locate(f.task.vertexIndex, f.task.subtask);
       return {
         timestamp: f.timestamp,
         name: f.error.name,
@@ -173,8 +188,7 @@ class LocalRestJob implements RestJob {
         ...(f.task && vertex
           ? {
               taskName: `${vertex.name} (${f.task.subtask + 1}/${vertex.parallelism})#${f.task.attemptNumber}`,
-              endpoint: 'localhost',
-              taskManagerId: this.taskManagerId,
+              ...(location ?? {}),
             }
           : {}),
       };

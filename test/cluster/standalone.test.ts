@@ -99,11 +99,18 @@ describe('a standalone cluster', () => {
     expect(await run.exited).toBe(0);
     const job = (await (await fetch(`${rest}/jobs/${jobId}`)).json()) as {
       state: string;
-      vertices: { name: string; parallelism: number; metrics: { 'read-records': number } }[];
+      vertices: { id: string; name: string; parallelism: number; metrics: { 'read-records': number } }[];
     };
     expect(job.state).toBe('FINISHED');
     const sum = job.vertices.find((v) => v.name.includes('Keyed Aggregation'))!;
     expect(sum.parallelism).toBe(4);
     expect(sum.metrics['read-records']).toBe(5000);
+    // The REST API says where each subtask ran: on both registered TaskManagers.
+    const details = (await (await fetch(`${rest}/jobs/${jobId}/vertices/${sum.id}`)).json()) as {
+      subtasks: { 'taskmanager-id': string }[];
+    };
+    expect(new Set(details.subtasks.map((s) => s['taskmanager-id']))).toEqual(
+      new Set(taskManagers.map((t) => t.id)),
+    );
   }, 90_000);
 });
