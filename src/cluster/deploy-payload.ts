@@ -12,11 +12,7 @@ import type {
 } from '../runtime/checkpoint-gateway.js';
 import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
 import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
-import type {
-  KeyedStateHandle,
-  OperatorStateHandle,
-  StreamStateHandle,
-} from '../storage/state-handle.js';
+import type { KeyedStateHandle, OperatorStateHandle, StreamStateHandle } from '../storage/state-handle.js';
 import { OPERATOR_STATE_MODES, STATE_SCOPES } from '../storage/state-handle.js';
 import {
   bytes,
@@ -134,7 +130,11 @@ const keyedSnapshot = objectOf<KeyedStateSnapshot>({
 });
 const operatorSnapshot = objectOf<OperatorStateSnapshot>({
   states: listOf(
-    objectOf({ name, mode: oneOf(['SPLIT_DISTRIBUTE', 'UNION'] as const, 'an operator state mode'), data: bytes }),
+    objectOf({
+      name,
+      mode: oneOf(['SPLIT_DISTRIBUTE', 'UNION'] as const, 'an operator state mode'),
+      data: bytes,
+    }),
   ),
 });
 
@@ -153,7 +153,11 @@ const wireTaskRestore = objectOf<WireTaskRestore>({
   subtask: nat,
   checkpointId: positive,
   operators: listOf(
-    objectOf<WireOperatorRestore>({ operatorId, keyed: listOf(keyedSnapshot), operator: optional(operatorSnapshot) }),
+    objectOf<WireOperatorRestore>({
+      operatorId,
+      keyed: listOf(keyedSnapshot),
+      operator: optional(operatorSnapshot),
+    }),
   ),
 });
 
@@ -161,18 +165,16 @@ const wireTaskRestore = objectOf<WireTaskRestore>({
 export function encodeDeployPayload(payload: DeployPayload): unknown {
   return {
     ...payload,
-    restore: payload.restore.map(
-      (r): WireTaskRestore => ({
-        vertexIndex: r.vertexIndex,
-        subtask: r.subtask,
-        checkpointId: r.state.checkpointId,
-        operators: [...r.state.operators].map(([id, op]) =>
-          op.operator === undefined
-            ? { operatorId: id, keyed: op.keyed }
-            : { operatorId: id, keyed: op.keyed, operator: op.operator },
-        ),
-      }),
-    ),
+    restore: payload.restore.map((r): WireTaskRestore => ({
+      vertexIndex: r.vertexIndex,
+      subtask: r.subtask,
+      checkpointId: r.state.checkpointId,
+      operators: [...r.state.operators].map(([id, op]) =>
+        op.operator === undefined
+          ? { operatorId: id, keyed: op.keyed }
+          : { operatorId: id, keyed: op.keyed, operator: op.operator },
+      ),
+    })),
   };
 }
 
@@ -230,7 +232,11 @@ export function encodeAccumulators(registry: AccumulatorRegistry): WireAccumulat
 
 /** Checks accumulators received from a TaskManager. */
 export const checkAccumulators: Check<readonly WireAccumulator[]> = listOf(
-  objectOf<WireAccumulator>({ name, kind: oneOf(['counter', 'list', 'value'] as const, 'an accumulator kind'), value: data }),
+  objectOf<WireAccumulator>({
+    name,
+    kind: oneOf(['counter', 'list', 'value'] as const, 'an accumulator kind'),
+    value: data,
+  }),
 );
 
 /** A value-only accumulator of a custom kind: numbers add, arrays concatenate, anything else keeps the last. */

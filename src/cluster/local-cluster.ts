@@ -76,7 +76,8 @@ export class LocalCluster {
     if (have >= slots) return;
     if (this.slotsPerTaskManager === undefined) {
       const count =
-        this.configuration.get(ClusterOptions.TASK_MANAGERS) ?? Math.max(1, Math.min(slots, availableParallelism()));
+        this.configuration.get(ClusterOptions.TASK_MANAGERS) ??
+        Math.max(1, Math.min(slots, availableParallelism()));
       this.slotsPerTaskManager = this.configuration.contains(ClusterOptions.NUM_TASK_SLOTS)
         ? this.configuration.get(ClusterOptions.NUM_TASK_SLOTS)
         : Math.ceil(slots / count);
@@ -133,7 +134,9 @@ export class LocalCluster {
     if (this.closing) return;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     if (!this.registeredIds.has(entry.taskManagerId) && ++this.earlyExits >= MAX_EARLY_EXITS) {
-      this.log.error(`TaskManager processes keep exiting before they register (last: ${how}); not starting more`);
+      this.log.error(
+        `TaskManager processes keep exiting before they register (last: ${how}); not starting more`,
+      );
       return;
     }
     this.log.warn(`TaskManager ${entry.taskManagerId} exited (${how}); starting a replacement`);

@@ -140,7 +140,8 @@ class RemoteDeployment implements DeployedJob {
         const restore = [];
         for (const v of vertices)
           for (let s = 0; s < v.parallelism; s++) {
-            const state = placement[v.index]![s] === self ? this.attempt.restore?.get(`${v.index}:${s}`) : undefined;
+            const state =
+              placement[v.index]![s] === self ? this.attempt.restore?.get(`${v.index}:${s}`) : undefined;
             if (state) restore.push({ vertexIndex: v.index, subtask: s, state });
           }
         const payload: DeployPayload = {
@@ -166,7 +167,8 @@ class RemoteDeployment implements DeployedJob {
           // Loading the module and decoding restored state can take a while.
           5 * 60_000,
         );
-        if (answer.kind !== 'ack') throw new Error(`TaskManager ${tm.id} answered deploy with ${answer.kind}`);
+        if (answer.kind !== 'ack')
+          throw new Error(`TaskManager ${tm.id} answered deploy with ${answer.kind}`);
         tm.bundles.add(this.jobId);
       }),
     );
@@ -179,7 +181,8 @@ class RemoteDeployment implements DeployedJob {
     if (this.released) return;
     if (message.kind === 'task-metrics') {
       for (const m of message.metrics)
-        if (m.attempt === this.attempt.attemptNumber) this.counters.set(`${m.vertexIndex}:${m.subtask}`, m.counters);
+        if (m.attempt === this.attempt.attemptNumber)
+          this.counters.set(`${m.vertexIndex}:${m.subtask}`, m.counters);
       return;
     }
     if (!('attempt' in message) || message.attempt !== this.attempt.attemptNumber) return;
@@ -189,7 +192,9 @@ class RemoteDeployment implements DeployedJob {
         case 'task-state': {
           const key = `${message.vertexIndex}:${message.subtask}`;
           if (message.state === 'FINISHED' && message.accumulators !== undefined)
-            this.finalAccumulators.push(decodeAccumulators(checkAccumulators(message.accumulators, 'accumulators')));
+            this.finalAccumulators.push(
+              decodeAccumulators(checkAccumulators(message.accumulators, 'accumulators')),
+            );
           if (['FINISHED', 'CANCELED', 'FAILED'].includes(message.state)) this.terminal.add(key);
           master.onTaskStateChanged(
             message.vertexIndex,
@@ -225,7 +230,10 @@ class RemoteDeployment implements DeployedJob {
       }
     } catch (e) {
       if (!(e instanceof RpcProtocolError)) throw e;
-      this.log.error({ err: e, taskManagerId: from.id }, `malformed ${message.kind} from TaskManager ${from.id}`);
+      this.log.error(
+        { err: e, taskManagerId: from.id },
+        `malformed ${message.kind} from TaskManager ${from.id}`,
+      );
       master.onDeploymentFailed(e);
     }
   }
@@ -266,8 +274,14 @@ class RemoteDeployment implements DeployedJob {
       this.registry.send(tm, { ...message, jobId: this.jobId, attempt: this.attemptNumber });
   }
 
-  sendOperatorEvent(operatorId: Parameters<DeployedJob['sendOperatorEvent']>[0], subtask: number, event: Parameters<DeployedJob['sendOperatorEvent']>[2]): void {
-    const vertex = this.submission.jobGraph.vertices.find((v) => v.chain.some((n) => n.operatorId === operatorId));
+  sendOperatorEvent(
+    operatorId: Parameters<DeployedJob['sendOperatorEvent']>[0],
+    subtask: number,
+    event: Parameters<DeployedJob['sendOperatorEvent']>[2],
+  ): void {
+    const vertex = this.submission.jobGraph.vertices.find((v) =>
+      v.chain.some((n) => n.operatorId === operatorId),
+    );
     const tm = vertex && this.placementOf(vertex.index, subtask);
     if (tm)
       this.registry.send(tm, {

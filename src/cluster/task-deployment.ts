@@ -208,7 +208,11 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
         consumers.forEach((j, k) => {
           const subpartition = partition.subpartitions[k]!;
           if (isLocal(edge.target.index, j))
-            connectInMemory(subpartition, channels.get(`${edge.index}:${i}:${j}`)!, submission.buffersPerChannel);
+            connectInMemory(
+              subpartition,
+              channels.get(`${edge.index}:${i}:${j}`)!,
+              submission.buffersPerChannel,
+            );
           else remoteChannels(remote).serve(channelKey(jobId, attemptNumber, edge.index, i, j), subpartition);
         });
         const selector = createChannelSelector(

@@ -86,7 +86,8 @@ export class TaskManagerRegistry {
       clock,
       onTargetLost: (id, reason) => {
         const tm = this.registered.get(id);
-        if (tm) this.lose(tm, heartbeatLostError(`TaskManager ${id} (${tm.connection.remote})`, reason, heartbeat));
+        if (tm)
+          this.lose(tm, heartbeatLostError(`TaskManager ${id} (${tm.connection.remote})`, reason, heartbeat));
       },
     });
   }
@@ -246,7 +247,10 @@ export class TaskManagerRegistry {
         return this.route(tm, message);
       }
       if (message.kind !== 'register-task-manager') {
-        this.log.warn({ remote: connection.remote, kind: message.kind }, 'message before registration; closing');
+        this.log.warn(
+          { remote: connection.remote, kind: message.kind },
+          'message before registration; closing',
+        );
         return void connection.close('register first');
       }
       tm = this.register(connection, message, responder);
@@ -266,7 +270,10 @@ export class TaskManagerRegistry {
     const existing = this.registered.get(message.taskManagerId);
     if (existing) {
       // The same TaskManager registering again (it lost us): the old incarnation is gone.
-      this.lose(existing, new SluiceError('SLUICE_HEARTBEAT_TARGET_LOST', `TaskManager ${existing.id} registered again`));
+      this.lose(
+        existing,
+        new SluiceError('SLUICE_HEARTBEAT_TARGET_LOST', `TaskManager ${existing.id} registered again`),
+      );
     }
     const tm: RegisteredTaskManager = {
       id: message.taskManagerId,

@@ -14,7 +14,12 @@ import { logger } from '../core/log.js';
 import type { PipelineSubmission } from '../api/execution.js';
 import type { OperatorEvent } from '../api/operators/stream-operator.js';
 import type { JobMasterGateway } from '../coordinator/job-master.js';
-import { TcpDataClient, TcpDataServer, type RemoteChannel, type TcpAddress } from '../network/tcp-transport.js';
+import {
+  TcpDataClient,
+  TcpDataServer,
+  type RemoteChannel,
+  type TcpAddress,
+} from '../network/tcp-transport.js';
 import type { CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
 import type {
   OperatorSubtaskState,
@@ -392,7 +397,8 @@ export class TaskManager {
         const accumulators =
           state === 'FINISHED' && task ? { accumulators: encodeAccumulators(task.accumulators) } : {};
         // Final counters first, so the JobManager's figures are complete once the task is.
-        if (task && isTerminal(state)) this.send({ kind: 'task-metrics', metrics: [this.reportOf(jobId, attempt, task)] });
+        if (task && isTerminal(state))
+          this.send({ kind: 'task-metrics', metrics: [this.reportOf(jobId, attempt, task)] });
         this.send({
           kind: 'task-state',
           ...address(vertexIndex, subtask),
