@@ -254,7 +254,8 @@ class ValueAccumulator implements Accumulator<unknown, unknown> {
   merge(other: Accumulator<unknown, unknown>): void {
     const v = other.getLocalValue();
     if (typeof this.value === 'number' && typeof v === 'number') this.value += v;
-    else if (Array.isArray(this.value) && Array.isArray(v)) this.value = [...(this.value as unknown[]), ...v];
+    else if (Array.isArray(this.value) && Array.isArray(v))
+      this.value = [...(this.value as unknown[]), ...(v as unknown[])];
     else this.value = v;
   }
   clone(): ValueAccumulator {
@@ -269,11 +270,11 @@ export function decodeAccumulators(wire: readonly WireAccumulator[]): Accumulato
     if (acc.kind === 'counter' && typeof acc.value === 'number') {
       const counter = new Counter();
       counter.add(acc.value);
-      registry.set(acc.name, counter as Accumulator<unknown, unknown>);
+      registry.set(acc.name, counter);
     } else if (acc.kind === 'list' && Array.isArray(acc.value)) {
       const list = new ListAccumulator<unknown>();
       for (const v of acc.value as unknown[]) list.add(v);
-      registry.set(acc.name, list as Accumulator<unknown, unknown>);
+      registry.set(acc.name, list);
     } else registry.set(acc.name, new ValueAccumulator(acc.value));
   }
   return registry;

@@ -28,6 +28,11 @@ export interface RegisteredTaskManager {
   readonly slots: number;
   readonly dataAddress: TcpAddress;
   readonly pid: number;
+  readonly hardware: {
+    readonly cpuCores: number;
+    readonly physicalMemoryBytes: number;
+    readonly heapBytes: number;
+  };
   readonly connection: TaskManagerConnection;
   readonly registeredAt: number;
   /** Slots not given to a job. */
@@ -95,16 +100,19 @@ export class TaskManagerRegistry {
   /** Starts listening for TaskManagers; a taken port is a clear error. */
   static async start(options: TaskManagerRegistryOptions): Promise<TaskManagerRegistry> {
     const config = options.configuration;
-    let registry: TaskManagerRegistry | undefined;
+    // Connections that authenticate before the registry exists wait for it.
+    const holder: { registry?: TaskManagerRegistry } = {};
     const pending: TaskManagerConnection[] = [];
     const server = await RpcServer.listen({
       secret: options.secret,
       host: options.host ?? config.get(ClusterOptions.JOB_MANAGER_BIND_HOST),
       port: options.port ?? config.get(ClusterOptions.JOB_MANAGER_RPC_PORT),
       maxMessageSize: 1024 * 1024 * 1024,
-      onConnection: (connection) => (registry ? registry.accept(connection) : pending.push(connection)),
+      onConnection: (connection) =>
+        holder.registry ? holder.registry.accept(connection) : pending.push(connection),
     });
-    registry = new TaskManagerRegistry(server, options.clock ?? SystemClock, config);
+    const registry = new TaskManagerRegistry(server, options.clock ?? SystemClock, config);
+    holder.registry = registry;
     for (const connection of pending) registry.accept(connection);
     return registry;
   }
@@ -267,6 +275,10 @@ export class TaskManagerRegistry {
     message: Extract<ToJobManagerMessage, { kind: 'register-task-manager' }>,
     responder: RpcResponder<ToTaskManagerMessage> | undefined,
   ): RegisteredTaskManager | undefined {
+    if (this.closing) {
+      responder?.reply({ kind: 'registration-declined', reason: 'the JobManager is shutting down' });
+      return undefined;
+    }
     const existing = this.registered.get(message.taskManagerId);
     if (existing) {
       // The same TaskManager registering again (it lost us): the old incarnation is gone.
@@ -280,6 +292,7 @@ export class TaskManagerRegistry {
       slots: message.slots,
       dataAddress: message.dataAddress,
       pid: message.pid,
+      hardware: message.hardware ?? { cpuCores: 0, physicalMemoryBytes: 0, heapBytes: 0 },
       connection,
       registeredAt: this.clock.now(),
       freeSlots: message.slots,

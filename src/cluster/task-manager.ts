@@ -5,6 +5,8 @@
  * makes it cancel every task and register again.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism, totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { SystemClock, type Clock } from '../core/clock.js';
 import { Configuration } from '../core/configuration.js';
 import { ClusterOptions } from '../core/config-options.js';
@@ -181,6 +183,11 @@ export class TaskManager {
         slots: this.slots,
         dataAddress: { host: advertised, port: this.dataServer.address.port },
         pid: process.pid,
+        hardware: {
+          cpuCores: availableParallelism(),
+          physicalMemoryBytes: totalmem(),
+          heapBytes: getHeapStatistics().heap_size_limit,
+        },
       },
       10_000,
     );
@@ -194,6 +201,8 @@ export class TaskManager {
 
   private registered(connection: JobManagerConnection): void {
     if (this.stopped) return void connection.close('the TaskManager is stopping');
+    // Closed between the JobManager's answer and now: no close event will come, so retry here.
+    if (!connection.open) return queueMicrotask(() => this.registration.start());
     this.connection = connection;
     this.log.info({ jobManager: connection.remote }, `registered at the JobManager ${connection.remote}`);
     connection.onMessage((message, responder) => this.onMessage(message, responder));

@@ -38,10 +38,7 @@ export class ClusterRestBackend implements RestBackend {
       lastHeartbeat: tm.lastHeartbeat,
       slotsNumber: tm.slots,
       freeSlots: tm.freeSlots,
-      // What the TaskManager's machine has is not reported yet: these are the JobManager's.
-      cpuCores: 0,
-      physicalMemoryBytes: 0,
-      heapBytes: 0,
+      ...tm.hardware,
     }));
   }
 }

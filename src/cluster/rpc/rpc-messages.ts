@@ -61,6 +61,12 @@ export interface RegisterTaskManager {
   /** Where its TcpDataServer listens, for other TaskManagers' input channels. */
   readonly dataAddress: { readonly host: string; readonly port: number };
   readonly pid: number;
+  /** What its machine and process have, for the REST API's `/taskmanagers`. */
+  readonly hardware?: {
+    readonly cpuCores: number;
+    readonly physicalMemoryBytes: number;
+    readonly heapBytes: number;
+  };
 }
 
 /** A task changed its ExecutionState; `error` when it FAILED. */
@@ -337,6 +343,7 @@ const schemas: Schemas = {
     slots: positive,
     dataAddress: objectOf({ host: name, port }),
     pid: nat,
+    hardware: optional(objectOf({ cpuCores: nat, physicalMemoryBytes: nat, heapBytes: nat })),
   },
   'task-state': { ...task, state: executionState, error: optional(checkRpcError), accumulators: data },
   'task-metrics': { metrics: listOf(taskMetrics) },
