@@ -33,7 +33,11 @@ function runningAgain(master: JobMaster, attempt: number): Promise<void> {
         return status === 'FINISHED' ? resolve() : reject(new Error(`job ${status}`));
       }
       const all = master.taskExecutionStates.flat();
-      if (master.currentAttemptNumber >= attempt && status === 'RUNNING' && all.every((s) => s === 'RUNNING')) {
+      if (
+        master.currentAttemptNumber >= attempt &&
+        status === 'RUNNING' &&
+        all.every((s) => s === 'RUNNING')
+      ) {
         clearInterval(poll);
         resolve();
       }
@@ -87,8 +91,7 @@ describe('chaos: TaskManagers killed with SIGKILL', () => {
     // channel to it breaking first, whichever it hears of first.
     const entries = exceptions.exceptionHistory.entries;
     expect(entries.length).toBeGreaterThanOrEqual(kills);
-    for (const e of entries)
-      expect(e.stacktrace).toMatch(/TaskManager .* was lost|connection|channel/iu);
+    for (const e of entries) expect(e.stacktrace).toMatch(/TaskManager .* was lost|connection|channel/iu);
     expect(entries.some((e) => /TaskManager .* was lost/u.test(e.stacktrace))).toBe(true);
     const metrics = (await (await fetch(`${rest.url}/jobs/${jobId}/metrics?get=numRestarts`)).json()) as {
       id: string;
