@@ -1,8 +1,20 @@
 /** Bench harness: warm-up, interleaved repeated timing of a subject and its baseline, and the report. */
 import type { Sink, SinkWriter } from '../src/index.js';
 
-/** One pass over the benchmark's records; returns how many records it processed. */
-export type Pass = () => number | Promise<number>;
+/**
+ * A pass that times itself: `seconds` is the part of it that counts (a cluster job's run without
+ * its deployment, say), in place of the wall clock around the whole pass.
+ */
+export interface TimedPass {
+  readonly records: number;
+  readonly seconds: number;
+}
+
+/**
+ * One pass over the benchmark's records; returns how many records it processed (timed by the
+ * wall clock around it), or a TimedPass. A subject and its baseline must be timed alike.
+ */
+export type Pass = () => number | TimedPass | Promise<number | TimedPass>;
 
 /** A Sluice measurement and the hand-written loop that bounds it, run on the same records. */
 export interface Comparison {
@@ -16,6 +28,10 @@ export interface Comparison {
   readonly subject: Pass;
   /** The plain-TypeScript physical limit of the same work. */
   readonly baseline: Pass;
+  /** The ratio this figure aims at (default 0.5: half of the limit). */
+  readonly goal?: number;
+  /** Releases what the passes started (processes, ports); called once, after the last pass. */
+  readonly close?: () => Promise<void>;
 }
 
 /** How comparisons are timed. */
@@ -31,6 +47,10 @@ export interface ComparisonResult {
   readonly name: string;
   readonly description: string;
   readonly baselineDescription: string;
+  /** `records/s` for the throughput figures; `ms` for durations (lower is better). */
+  readonly unit: 'records/s' | 'ms';
+  /** The ratio aimed at; undefined when there is none. */
+  readonly goal: number | undefined;
   /** Best sample of the subject. */
   readonly value: number;
   /** Best sample of the baseline. */
@@ -42,16 +62,27 @@ export interface ComparisonResult {
   readonly baselineSamples: readonly number[];
 }
 
-/** Runs `pass` until `minSeconds` have elapsed (at least once); returns records per second. */
+/**
+ * Runs `pass` until `minSeconds` have elapsed (at least once); returns records per second, over
+ * the wall clock or, for passes that time themselves, over the seconds they report.
+ */
 async function sample(pass: Pass, minSeconds: number): Promise<number> {
   let records = 0;
+  let timed = 0;
+  let selfTimed = false;
   const start = performance.now();
   let elapsed = 0;
   do {
-    records += await pass();
+    const outcome = await pass();
+    if (typeof outcome === 'number') records += outcome;
+    else {
+      selfTimed = true;
+      records += outcome.records;
+      timed += outcome.seconds;
+    }
     elapsed = (performance.now() - start) / 1000;
   } while (elapsed < minSeconds);
-  return records / elapsed;
+  return records / (selfTimed ? timed : elapsed);
 }
 
 /**
@@ -60,13 +91,17 @@ async function sample(pass: Pass, minSeconds: number): Promise<number> {
  * sample is the one least disturbed, which is what a limit-relative ratio wants.
  */
 export async function compare(c: Comparison, options: TimingOptions): Promise<ComparisonResult> {
-  await c.subject();
-  await c.baseline();
   const subjectSamples: number[] = [];
   const baselineSamples: number[] = [];
-  for (let i = 0; i < options.repetitions; i++) {
-    subjectSamples.push(await sample(c.subject, options.minSampleSeconds));
-    baselineSamples.push(await sample(c.baseline, options.minSampleSeconds));
+  try {
+    await c.subject();
+    await c.baseline();
+    for (let i = 0; i < options.repetitions; i++) {
+      subjectSamples.push(await sample(c.subject, options.minSampleSeconds));
+      baselineSamples.push(await sample(c.baseline, options.minSampleSeconds));
+    }
+  } finally {
+    await c.close?.();
   }
   const value = Math.max(...subjectSamples);
   const baseline = Math.max(...baselineSamples);
@@ -74,6 +109,8 @@ export async function compare(c: Comparison, options: TimingOptions): Promise<Co
     name: c.name,
     description: c.description,
     baselineDescription: c.baselineDescription,
+    unit: 'records/s',
+    goal: c.goal ?? 0.5,
     value,
     baseline,
     ratio: value / baseline,
@@ -87,21 +124,23 @@ export function expectCount(what: string, actual: number, expected: number): voi
   if (actual !== expected) throw new Error(`${what}: counted ${actual} records, expected ${expected}.`);
 }
 
-function rate(recordsPerSecond: number): string {
-  return `${(recordsPerSecond / 1e6).toFixed(2)} M records/s`;
+function figure(value: number, unit: ComparisonResult['unit']): string {
+  return unit === 'ms' ? `${value.toFixed(0)} ms` : `${(value / 1e6).toFixed(2)} M records/s`;
 }
 
-function spread(samples: readonly number[]): string {
-  return samples.map((s) => (s / 1e6).toFixed(2)).join(', ');
+function spread(samples: readonly number[], unit: ComparisonResult['unit']): string {
+  const label = unit === 'ms' ? 'ms' : 'M/s';
+  return `samples, ${label}: ${samples.map((s) => (unit === 'ms' ? s.toFixed(0) : (s / 1e6).toFixed(2))).join(', ')}`;
 }
 
 /** The human-readable lines of one result. */
 export function formatResult(r: ComparisonResult): string {
+  const goal = r.goal === undefined ? '' : r.unit === 'ms' ? `; goal <= ${r.goal}` : `; goal >= ${r.goal}`;
   return [
     `${r.name}: ${r.description}`,
-    `  sluice   ${rate(r.value).padStart(20)}   (samples, M/s: ${spread(r.subjectSamples)})`,
-    `  baseline ${rate(r.baseline).padStart(20)}   (samples, M/s: ${spread(r.baselineSamples)})  ${r.baselineDescription}`,
-    `  ratio    ${r.ratio.toFixed(3).padStart(20)}   (sluice / baseline; goal >= 0.5)`,
+    `  sluice   ${figure(r.value, r.unit).padStart(20)}   (${spread(r.subjectSamples, r.unit)})`,
+    `  baseline ${figure(r.baseline, r.unit).padStart(20)}   (${spread(r.baselineSamples, r.unit)})  ${r.baselineDescription}`,
+    `  ratio    ${r.ratio.toFixed(3).padStart(20)}   (sluice / baseline${goal})`,
   ].join('\n');
 }
 
@@ -112,7 +151,7 @@ export function formatJson(bench: string, results: readonly ComparisonResult[]):
     results: results.map((r) => ({
       name: r.name,
       value: Math.round(r.value),
-      unit: 'records/s',
+      unit: r.unit,
       baseline: Math.round(r.baseline),
       ratio: Number(r.ratio.toFixed(4)),
     })),

@@ -1,11 +1,24 @@
-/** `npm run bench`: runs every benchmark against its hand-written limit and prints the report. */
+/**
+ * `npm run bench`: runs every benchmark against its baseline and prints the report;
+ * `npm run bench -- NAME...` runs only the benchmarks whose names start with one of the NAMEs.
+ */
+
+import type { ComparisonResult } from './harness.js';
 
 // Quiet the engine's logs before it loads (stdout's last line must be the JSON summary).
 process.env['SLUICE_LOG_LEVEL'] ??= 'warn';
 
+// Jobs run inline unless a benchmark says otherwise: without this the package root would install
+// local mode for this file (a user module), and every job would bundle the whole bench.
+const { setDefaultPipelineExecutor } = await import('../src/api/execution.js');
+const { LocalExecutor } = await import('../src/cluster/local-executor.js');
+setDefaultPipelineExecutor(new LocalExecutor());
+
 const { compare, formatJson, formatResult } = await import('./harness.js');
 const { chainedStateless } = await import('./chained-stateless.js');
 const { keyedExchange } = await import('./keyed-exchange.js');
+const { clusterKeyedCount } = await import('./cluster-keyed-count.js');
+const { clusterRecovery } = await import('./cluster-recovery.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -17,16 +30,65 @@ const timing = {
   minSampleSeconds: 0.5 * Math.min(1, scale),
 };
 
-const comparisons = [chainedStateless(records(2_000_000)), keyedExchange(records(1_000_000))];
+/** One benchmark: its name (for selection) and how to run it into results and report lines. */
+interface Benchmark {
+  readonly name: string;
+  run(): Promise<{ readonly results: readonly ComparisonResult[]; readonly lines: readonly string[] }>;
+}
+
+const benchmarks: Benchmark[] = [
+  {
+    name: 'chained-stateless',
+    run: async () => {
+      const result = await compare(chainedStateless(records(2_000_000)), timing);
+      return { results: [result], lines: [formatResult(result)] };
+    },
+  },
+  {
+    name: 'keyed-count-exchange-p2',
+    run: async () => {
+      const result = await compare(keyedExchange(records(1_000_000)), timing);
+      return { results: [result], lines: [formatResult(result)] };
+    },
+  },
+  {
+    name: 'cluster-keyed-count-p2',
+    run: async () => {
+      const comparison = clusterKeyedCount(records(2_000_000));
+      const result = await compare(comparison, timing);
+      const skews = comparison.startupSkewsMs.join(', ');
+      return {
+        results: [result],
+        lines: [formatResult(result), `  (cluster: last task RUNNING after the first, ms: ${skews})`],
+      };
+    },
+  },
+  {
+    name: 'cluster-recovery-100mb',
+    run: async () => {
+      const outcome = await clusterRecovery({
+        stateBytes: Math.max(1, Math.round(100 * Math.min(1, scale))) * 2 ** 20,
+      });
+      return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
+];
+
+const selected = process.argv.slice(2);
+const chosen = benchmarks.filter((b) => selected.length === 0 || selected.some((s) => b.name.startsWith(s)));
+if (chosen.length === 0)
+  throw new Error(
+    `no benchmark matches ${selected.join(', ')}; the benchmarks are ${benchmarks.map((b) => b.name).join(', ')}`,
+  );
 
 console.log(
   `sluice bench: node ${process.version}, ${timing.repetitions} repetitions of >= ${timing.minSampleSeconds}s ` +
     'after one warm-up; best sample of each',
 );
-const results = [];
-for (const c of comparisons) {
-  const result = await compare(c, timing);
-  console.log(formatResult(result));
-  results.push(result);
+const results: ComparisonResult[] = [];
+for (const b of chosen) {
+  const outcome = await b.run();
+  for (const line of outcome.lines) console.log(line);
+  results.push(...outcome.results);
 }
 console.log(formatJson('sluice', results));

@@ -20,7 +20,10 @@ export function parseHostPort(value: string, what: string): { host: string; port
   const match = /^(.+):(\d{1,5})$/u.exec(value);
   const port = Number(match?.[2]);
   if (!match || port < 1 || port > 65535)
-    throw new SluiceError('SLUICE_CLI_USAGE', `${what} must be HOST:PORT, e.g. 127.0.0.1:6123; got '${value}'.`);
+    throw new SluiceError(
+      'SLUICE_CLI_USAGE',
+      `${what} must be HOST:PORT, e.g. 127.0.0.1:6123; got '${value}'.`,
+    );
   return { host: match[1]!, port };
 }
 
@@ -70,7 +73,10 @@ export async function runTaskManager(
 }
 
 /** Runs a standalone JobManager (TaskManager endpoint and REST API) until it is stopped. */
-export async function runJobManager(options: ClusterProcessOptions, print: (line: string) => void): Promise<void> {
+export async function runJobManager(
+  options: ClusterProcessOptions,
+  print: (line: string) => void,
+): Promise<void> {
   const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
   let secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
   const generated = secret === undefined;

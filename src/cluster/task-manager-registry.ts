@@ -10,6 +10,7 @@ import { SluiceError } from '../core/errors.js';
 import type { JobId } from '../core/ids.js';
 import { logger } from '../core/log.js';
 import type { TcpAddress } from '../network/tcp-transport.js';
+import { MAX_CONTROL_MESSAGE_SIZE } from './task-manager.js';
 import {
   HeartbeatMonitor,
   RpcServer,
@@ -107,7 +108,7 @@ export class TaskManagerRegistry {
       secret: options.secret,
       host: options.host ?? config.get(ClusterOptions.JOB_MANAGER_BIND_HOST),
       port: options.port ?? config.get(ClusterOptions.JOB_MANAGER_RPC_PORT),
-      maxMessageSize: 1024 * 1024 * 1024,
+      maxMessageSize: MAX_CONTROL_MESSAGE_SIZE,
       onConnection: (connection) =>
         holder.registry ? holder.registry.accept(connection) : pending.push(connection),
     });

@@ -50,6 +50,12 @@ import {
 } from './rpc/index.js';
 import { addTaskMetrics, deployTasks, type TaskGroup } from './task-deployment.js';
 
+/**
+ * Largest control message either side accepts: a deploy carries its subtasks' restore state
+ * (the JobManager's registry uses the same limit).
+ */
+export const MAX_CONTROL_MESSAGE_SIZE = 1024 * 1024 * 1024;
+
 /** How often running tasks' counters are pushed to the JobManager. */
 const METRICS_INTERVAL_MS = 1000;
 
@@ -173,6 +179,7 @@ export class TaskManager {
       host: this.options.jobManager.host,
       port: this.options.jobManager.port,
       secret: this.secret,
+      maxMessageSize: MAX_CONTROL_MESSAGE_SIZE,
     });
     signal.addEventListener('abort', () => void connection.close('registration abandoned'), { once: true });
     const advertised = config.get(ClusterOptions.TASK_MANAGER_HOST);

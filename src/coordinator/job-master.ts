@@ -108,6 +108,19 @@ export interface JobFailureRecord {
   readonly task?: { readonly vertexIndex: number; readonly subtask: number; readonly attemptNumber: number };
 }
 
+/** When the steps of one deployment attempt happened (ms since the epoch, on the JobMaster's clock). */
+export interface AttemptTimings {
+  readonly attemptNumber: number;
+  /** The attempt began: the job started, or the restart delay after a failure was over. */
+  readonly startedAt: number;
+  /** The state to restore was read and planned, and the TaskManagers were asked to deploy. */
+  readonly deployingAt: number | undefined;
+  /** The JobMaster heard of the first task of the attempt RUNNING. */
+  readonly firstRunningAt: number | undefined;
+  /** The JobMaster heard of every task of the attempt RUNNING. */
+  readonly allRunningAt: number | undefined;
+}
+
 /** How a checkpoint triggered with `triggerCheckpointNow()` ended. */
 export type TriggeredCheckpoint =
   | { readonly kind: 'completed'; readonly checkpointId: number; readonly externalPath: string }
@@ -129,6 +142,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
   private numRestarts = 0;
   private restartState: RestartStrategyState;
   private startedAt = 0;
+  private timings: { -readonly [K in keyof AttemptTimings]: AttemptTimings[K] } | undefined;
   private readonly storage: CheckpointStorage | undefined;
   private readonly checkpoints: CheckpointCoordinator | undefined;
   private readonly enumeratorSerializer = new MsgpackSerializer<unknown>();
@@ -203,6 +217,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
 
   private async deployAttempt(): Promise<void> {
     const attempt = this.attemptNumber;
+    const timings = {
+      attemptNumber: attempt,
+      startedAt: this.clock.now(),
+      deployingAt: undefined as number | undefined,
+      firstRunningAt: undefined as number | undefined,
+      allRunningAt: undefined as number | undefined,
+    };
+    this.timings = timings;
     let restore: Awaited<ReturnType<typeof restoreLatest>>;
     try {
       restore =
@@ -253,6 +275,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
         );
       }
       const checkpoints = this.checkpoints;
+      timings.deployingAt = this.clock.now();
       this.deployed = this.taskManagers.deploy(this.submission, this, {
         attemptNumber: attempt,
         restore: restore?.plan.tasks,
@@ -326,6 +349,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
     const row = this.taskStates[vertexIndex];
     if (!row) return;
     row[subtask] = state;
+    if (state === 'RUNNING') this.noteRunning();
     if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
     if (state === 'FAILED')
       this.handleFailure(error ?? new Error('a task failed without an error'), {
@@ -398,6 +422,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
     queueMicrotask(() =>
       this.checkpoints?.receiveDeclineMessage(`${vertexIndex}:${subtask}`, checkpointId, reason, error),
     );
+  }
+
+  private noteRunning(): void {
+    const timings = this.timings;
+    if (!timings || timings.allRunningAt !== undefined) return;
+    timings.firstRunningAt ??= this.clock.now();
+    if (this.taskStates.every((row) => row.every((s) => s === 'RUNNING')))
+      timings.allRunningAt = this.clock.now();
   }
 
   private totalTasks(): number {
@@ -553,6 +585,11 @@ export class JobMaster implements JobMasterGateway, JobClient {
   /** The current deployment attempt (0 for the first, +1 per restart). */
   get currentAttemptNumber(): number {
     return this.attemptNumber;
+  }
+
+  /** When the steps of the current (or last) deployment attempt happened; undefined before the first. */
+  get lastAttemptTimings(): AttemptTimings | undefined {
+    return this.timings && { ...this.timings };
   }
 
   /** The most recent failures, oldest first (at most 16, Flink's `web.exception-history-size`). */

@@ -70,7 +70,11 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
   }
 
   locationOf(jobId: JobId, checkpointId: CheckpointId): CheckpointStorageLocation {
-    return { jobId, checkpointId, pointer: join(this.jobDir(jobId), `${CHECKPOINT_DIR_PREFIX}${checkpointId}`) };
+    return {
+      jobId,
+      checkpointId,
+      pointer: join(this.jobDir(jobId), `${CHECKPOINT_DIR_PREFIX}${checkpointId}`),
+    };
   }
 
   async initializeCheckpoint(jobId: JobId, checkpointId: CheckpointId): Promise<CheckpointStorageLocation> {
