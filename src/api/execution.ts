@@ -123,6 +123,8 @@ export interface PipelineSubmission {
   readonly restorePath: string | undefined;
   /** `execution.state-recovery.ignore-unclaimed-state`. */
   readonly ignoreUnclaimedState: boolean;
+  /** `jobmanager.execution.failover-strategy`. */
+  readonly failoverStrategy: 'full' | 'region';
 }
 
 /** Checkpoint settings of a submission, already parsed (Flink's option names in comments). */

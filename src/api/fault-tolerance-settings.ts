@@ -3,6 +3,7 @@ import type { ConfigOption } from '../core/config-option.js';
 import type { Configuration } from '../core/configuration.js';
 import {
   CheckpointingOptions,
+  ClusterOptions,
   RestartOptions,
   RestOptions,
   StateRecoveryOptions,
@@ -13,7 +14,7 @@ import type { CheckpointingSubmission, PipelineSubmission } from './execution.js
 
 type FaultToleranceSettings = Pick<
   PipelineSubmission,
-  'checkpointing' | 'restartStrategy' | 'restorePath' | 'ignoreUnclaimedState'
+  'checkpointing' | 'restartStrategy' | 'restorePath' | 'ignoreUnclaimedState' | 'failoverStrategy'
 >;
 
 function storageKind(configuration: Configuration): 'jobmanager' | 'filesystem' | undefined {
@@ -61,5 +62,6 @@ export function faultTolerance(configuration: Configuration): FaultToleranceSett
     }),
     restorePath: configuration.get(StateRecoveryOptions.SAVEPOINT_PATH),
     ignoreUnclaimedState: configuration.get(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE),
+    failoverStrategy: configuration.get(ClusterOptions.EXECUTION_FAILOVER_STRATEGY),
   };
 }

@@ -38,6 +38,7 @@ import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
 import { CheckpointCoordinator, type TaskRef } from './checkpoint-coordinator.js';
 import { restoreLatest, restoreFromPath } from './job-restore.js';
+import { pipelinedRegions } from './pipelined-regions.js';
 import { SourceCoordinator } from './source-coordinator.js';
 
 /** What TaskManagers report back to the JobMaster. */
@@ -212,6 +213,15 @@ export class JobMaster implements JobMasterGateway, JobClient {
     this.startedAt = this.clock.now();
     this.status = 'RUNNING';
     this.log.info({ jobId: this.jobId, job: this.jobName }, 'job submitted');
+    if (this.submission.failoverStrategy === 'region') {
+      const { count } = pipelinedRegions(this.submission.jobGraph);
+      // Sluice restarts whole jobs; say so where Flink would restart less.
+      if (count > 1)
+        this.log.warn(
+          { jobId: this.jobId, regions: count },
+          `job '${this.jobName}' has ${count} pipelined regions; Sluice's region failover still restarts the whole job on a failure (jobmanager.execution.failover-strategy: full behaves the same)`,
+        );
+    }
     void this.deployAttempt();
   }
 

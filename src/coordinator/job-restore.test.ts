@@ -72,6 +72,7 @@ function submissionFor(
     restartStrategy: { kind: 'none' },
     restorePath: undefined,
     ignoreUnclaimedState,
+    failoverStrategy: 'region',
   };
 }
 
