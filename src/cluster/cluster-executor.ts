@@ -2,6 +2,7 @@
 import { SystemClock, type Clock } from '../core/clock.js';
 import type { Configuration } from '../core/configuration.js';
 import { ClusterOptions } from '../core/config-options.js';
+import { SluiceError } from '../core/errors.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
 import { isJobTerminal, JobMaster } from '../coordinator/job-master.js';
 import { loadJobSubmissions } from './job-bundle.js';
@@ -79,6 +80,9 @@ export class ClusterExecutor implements PipelineExecutor {
   }
 }
 
+/** How long a submitted module may take to reach its execute() (Flink's `client.timeout` default). */
+const SUBMISSION_TIMEOUT_MS = 60_000;
+
 /** A job submitted as a bundle (REST `/jars/:jarid/run`, `sluice run --jobmanager`). */
 export interface BundleSubmission {
   readonly bundle: Uint8Array;
@@ -105,12 +109,30 @@ export async function runBundle(
     configuration.setString('execution.state-recovery.path', request.savepointPath, 'the submission');
   if (request.allowNonRestoredState)
     configuration.setString('execution.state-recovery.ignore-unclaimed-state', 'true', 'the submission');
-  const [submission] = await loadJobSubmissions(request.bundle, {
-    configuration,
-    argv: request.args,
-    count: 1,
-    parallelism: request.parallelism,
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A module that neither calls execute() nor ends would hold the submission forever.
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new SluiceError(
+            'SLUICE_PROGRAM_INVALID',
+            `the job module did not call execute() within ${SUBMISSION_TIMEOUT_MS / 1000} s of being loaded; ` +
+              'build the job and call execute() at the top level of the module.',
+          ),
+        ),
+      SUBMISSION_TIMEOUT_MS,
+    );
   });
+  const [submission] = await Promise.race([
+    loadJobSubmissions(request.bundle, {
+      configuration,
+      argv: request.args,
+      count: 1,
+      parallelism: request.parallelism,
+    }),
+    stuck,
+  ]).finally(() => clearTimeout(timer));
   return executor.run(submission!, {
     bundle: request.bundle,
     jobIndex: 0,

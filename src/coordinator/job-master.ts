@@ -607,6 +607,11 @@ export class JobMaster implements JobMasterGateway, JobClient {
     return this.failures;
   }
 
+  /** The restart strategy the job was submitted with (Flink's defaults resolved). */
+  get restartStrategy(): PipelineSubmission['restartStrategy'] {
+    return this.submission.restartStrategy;
+  }
+
   /** The checkpoint settings; undefined without checkpointing. */
   get checkpointing(): CheckpointingSubmission | undefined {
     return this.submission.checkpointing;

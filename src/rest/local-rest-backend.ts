@@ -170,8 +170,7 @@ class LocalRestJob implements RestJob {
       // The environment's default parallelism is not kept in the job graph: its widest vertex
       // stands in for it (equal unless every operator set its own parallelism).
       parallelism: Math.max(1, ...this.master.jobGraph.vertices.map((v) => v.parallelism)),
-      // The JobMaster does not expose the resolved strategy of its submission yet.
-      restartStrategy: undefined,
+      restartStrategy: this.master.restartStrategy,
     };
   }
 

@@ -50,7 +50,8 @@ describe('GET /jobs/:jobid/plan and /config', () => {
       'execution-config': {
         'job-parallelism': 2,
         'object-reuse-mode': true,
-        'restart-strategy': 'Cluster level default restart strategy',
+        // No checkpointing and no strategy set: Flink's default is no restarts.
+        'restart-strategy': 'Restart deactivated.',
         'user-config': {},
       },
     });
