@@ -47,7 +47,7 @@ export interface RegisteredTaskManager {
 /** Receives what TaskManagers send about one job, and their losses. */
 export interface JobMessageHandler {
   onMessage(from: RegisteredTaskManager, message: ToJobManagerMessage): void;
-  /** A TaskManager holding slots of this job was lost. */
+  /** A TaskManager was lost (every job hears it; a job ignores TaskManagers it does not use). */
   onTaskManagerLost(taskManager: RegisteredTaskManager, error: SluiceError): void;
 }
 

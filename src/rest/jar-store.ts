@@ -18,11 +18,20 @@ export interface StoredJar {
  */
 export class JarStore {
   private readonly jars = new Map<string, StoredJar>();
+  private totalBytes = 0;
 
-  /** Stores `bytes` under a fresh id. */
+  /** `maxTotalBytes`: the oldest bundles are dropped to stay below it (default 256 MiB). */
+  constructor(private readonly maxTotalBytes = 256 * 1024 * 1024) {}
+
+  /** Stores `bytes` under a fresh id, dropping the oldest bundles if the store would grow too large. */
   add(name: string, bytes: Uint8Array, uploaded: number): StoredJar {
     const jar: StoredJar = { id: `${randomUUID()}_${name}`, name, uploaded, bytes };
     this.jars.set(jar.id, jar);
+    this.totalBytes += bytes.length;
+    for (const id of this.jars.keys()) {
+      if (this.totalBytes <= this.maxTotalBytes || id === jar.id) break;
+      this.delete(id);
+    }
     return jar;
   }
 
@@ -32,6 +41,8 @@ export class JarStore {
 
   /** Removes a bundle; false when there was none with this id. */
   delete(id: string): boolean {
+    const jar = this.jars.get(id);
+    if (jar) this.totalBytes -= jar.bytes.length;
     return this.jars.delete(id);
   }
 
