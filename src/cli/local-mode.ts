@@ -8,7 +8,7 @@ import type { Configuration } from '../core/configuration.js';
 import { loadConfiguration } from '../core/configuration.js';
 import { ClusterOptions, RestOptions } from '../core/config-options.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
-import { ClusterExecutor } from '../cluster/cluster-executor.js';
+import { ClusterExecutor, moduleJobSources } from '../cluster/cluster-executor.js';
 import { bundleJob } from '../cluster/job-bundle.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { LocalExecutor } from '../cluster/local-executor.js';
@@ -42,17 +42,10 @@ export async function startLocalMode(settings: {
   let executor: PipelineExecutor;
   let backend: RestBackend;
   if (cluster && bundle) {
-    let jobIndex = 0;
     const clusterExecutor = new ClusterExecutor({
       registry: cluster.registry,
       configuration,
-      nextJobSource: () => ({
-        bundle,
-        jobIndex: jobIndex++,
-        args: settings.args,
-        configuration: configuration.toMap({ redactSecrets: false }),
-        parallelism: settings.parallelism,
-      }),
+      nextJobSource: moduleJobSources({ ...settings, bundle }),
       onSlotDemand: (slots) => cluster.ensureSlots(slots),
     });
     executor = clusterExecutor;

@@ -6,11 +6,9 @@ import { SluiceError } from '../core/errors.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
 import { isJobTerminal, JobMaster } from '../coordinator/job-master.js';
 import { loadJobSubmissions } from './job-bundle.js';
+import { withRetainedEndedJobs } from './local-executor.js';
 import { RemoteTaskManagers, type JobSource } from './remote-task-managers.js';
 import type { TaskManagerRegistry } from './task-manager-registry.js';
-
-/** Ended jobs kept for the REST API after they ended (like Flink's archive of completed jobs). */
-const RETAINED_ENDED_JOBS = 100;
 
 /** Settings of a ClusterExecutor. */
 export interface ClusterExecutorOptions {
@@ -24,6 +22,27 @@ export interface ClusterExecutorOptions {
   /** Told how many slots the running jobs need, before each deployment (local mode starts TaskManagers). */
   readonly onSlotDemand?: (slots: number) => void;
   readonly clock?: Clock;
+}
+
+/**
+ * The sources of the jobs one module submits, in order: the n-th `execute()` call is job index n
+ * of the same bundle, built with the same arguments and configuration in every process.
+ */
+export function moduleJobSources(module: {
+  readonly bundle: Uint8Array;
+  readonly args: readonly string[];
+  readonly configuration: Configuration;
+  readonly parallelism?: number | undefined;
+}): () => JobSource {
+  let jobIndex = 0;
+  const configuration = module.configuration.toMap({ redactSecrets: false });
+  return () => ({
+    bundle: module.bundle,
+    jobIndex: jobIndex++,
+    args: module.args,
+    configuration,
+    parallelism: module.parallelism,
+  });
 }
 
 /** A JobManager's jobs on its cluster. */
@@ -51,12 +70,7 @@ export class ClusterExecutor implements PipelineExecutor {
     );
     const master = new JobMaster(submission, gateway, this.clock);
     this.gateways.set(master, gateway);
-    this.masters.push(master);
-    const ended = this.masters.filter((m) => isJobTerminal(m.getJobStatus()));
-    if (ended.length > RETAINED_ENDED_JOBS) {
-      const forget = new Set(ended.slice(0, ended.length - RETAINED_ENDED_JOBS));
-      this.masters = this.masters.filter((m) => !forget.has(m));
-    }
+    this.masters = withRetainedEndedJobs([...this.masters, master]);
     this.options.onSlotDemand?.(this.slotDemand());
     master.start();
     return master;

@@ -8,6 +8,14 @@ import { InlineTaskManager } from './inline-task-manager.js';
 /** Ended jobs kept for the REST API after they ended (like Flink's archive of completed jobs). */
 const RETAINED_ENDED_JOBS = 100;
 
+/** `masters` without the oldest ended jobs beyond the last 100, in order. */
+export function withRetainedEndedJobs(masters: readonly JobMaster[]): JobMaster[] {
+  const ended = masters.filter((m) => isJobTerminal(m.getJobStatus()));
+  if (ended.length <= RETAINED_ENDED_JOBS) return [...masters];
+  const forget = new Set(ended.slice(0, ended.length - RETAINED_ENDED_JOBS));
+  return masters.filter((m) => !forget.has(m));
+}
+
 /** Runs every job in this process, on one shared scheduler. */
 export class LocalExecutor implements PipelineExecutor {
   private readonly taskManager: InlineTaskManager;
@@ -20,12 +28,7 @@ export class LocalExecutor implements PipelineExecutor {
   execute(submission: PipelineSubmission): Promise<JobClient> {
     const master = new JobMaster(submission, this.taskManager, this.clock);
     master.start();
-    this.masters.push(master);
-    const ended = this.masters.filter((m) => isJobTerminal(m.getJobStatus()));
-    if (ended.length > RETAINED_ENDED_JOBS) {
-      const forget = new Set(ended.slice(0, ended.length - RETAINED_ENDED_JOBS));
-      this.masters = this.masters.filter((m) => !forget.has(m));
-    }
+    this.masters = withRetainedEndedJobs([...this.masters, master]);
     return Promise.resolve(master);
   }
 

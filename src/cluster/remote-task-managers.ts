@@ -25,6 +25,7 @@ import {
 } from './deploy-payload.js';
 import { fromRpcError, RpcProtocolError, type ToJobManagerMessage } from './rpc/index.js';
 import type { RegisteredTaskManager, SlotAllocation, TaskManagerRegistry } from './task-manager-registry.js';
+import { vertexMetrics, vertexOfOperator } from './task-deployment.js';
 
 /** Where TaskManagers get the job from: its bundle and how the module was run. */
 export interface JobSource {
@@ -260,10 +261,6 @@ class RemoteDeployment implements DeployedJob {
     if (this.allocation) this.registry.release(this.allocation);
   }
 
-  private get attemptNumber(): number {
-    return this.attempt.attemptNumber;
-  }
-
   private sendAll(
     message:
       | { kind: 'notify-checkpoint-complete'; checkpointId: number }
@@ -271,7 +268,7 @@ class RemoteDeployment implements DeployedJob {
       | { kind: 'finish-all' },
   ): void {
     for (const tm of this.taskManagers)
-      this.registry.send(tm, { ...message, jobId: this.jobId, attempt: this.attemptNumber });
+      this.registry.send(tm, { ...message, jobId: this.jobId, attempt: this.attempt.attemptNumber });
   }
 
   sendOperatorEvent(
@@ -279,15 +276,13 @@ class RemoteDeployment implements DeployedJob {
     subtask: number,
     event: Parameters<DeployedJob['sendOperatorEvent']>[2],
   ): void {
-    const vertex = this.submission.jobGraph.vertices.find((v) =>
-      v.chain.some((n) => n.operatorId === operatorId),
-    );
+    const vertex = vertexOfOperator(this.submission.jobGraph.vertices, operatorId);
     const tm = vertex && this.placementOf(vertex.index, subtask);
     if (tm)
       this.registry.send(tm, {
         kind: 'operator-event-to-task',
         jobId: this.jobId,
-        attempt: this.attemptNumber,
+        attempt: this.attempt.attemptNumber,
         operatorId,
         subtask,
         event,
@@ -300,7 +295,7 @@ class RemoteDeployment implements DeployedJob {
       this.registry.send(tm, {
         kind: 'trigger-checkpoint',
         jobId: this.jobId,
-        attempt: this.attemptNumber,
+        attempt: this.attempt.attemptNumber,
         vertexIndex,
         subtask,
         checkpointId,
@@ -321,27 +316,9 @@ class RemoteDeployment implements DeployedJob {
   }
 
   metrics(): VertexMetrics[] {
-    return this.submission.jobGraph.vertices.map((vertex) => {
-      const m = {
-        name: vertex.name,
-        parallelism: vertex.parallelism,
-        recordsIn: 0,
-        recordsOut: 0,
-        bytesOut: 0,
-        maxInputChannelBytes: 0,
-        maxOutputChannelBytes: 0,
-      };
-      for (let s = 0; s < vertex.parallelism; s++) {
-        const c = this.counters.get(`${vertex.index}:${s}`);
-        if (!c) continue;
-        m.recordsIn += c['recordsIn'] ?? 0;
-        m.recordsOut += c['recordsOut'] ?? 0;
-        m.bytesOut += c['bytesOut'] ?? 0;
-        m.maxInputChannelBytes = Math.max(m.maxInputChannelBytes, c['maxInputChannelBytes'] ?? 0);
-        m.maxOutputChannelBytes = Math.max(m.maxOutputChannelBytes, c['maxOutputChannelBytes'] ?? 0);
-      }
-      return m;
-    });
+    return this.submission.jobGraph.vertices.map((vertex) =>
+      vertexMetrics(vertex, (s) => this.counters.get(`${vertex.index}:${s}`)),
+    );
   }
 
   accumulators(): AccumulatorRegistry[] {

@@ -109,27 +109,18 @@ export class TaskGroup {
   }
 
   sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
-    const vertex = this.submission.jobGraph.vertices.find((v) =>
-      v.chain.some((n) => n.operatorId === operatorId),
-    );
+    const vertex = vertexOfOperator(this.submission.jobGraph.vertices, operatorId);
     if (vertex) this.tasks[vertex.index]?.[subtask]?.deliverOperatorEvent(operatorId, event);
   }
 
-  /** Counters of the local subtasks, summed per vertex (maxima for the channel fill levels). */
+  /** Counters of the local subtasks, summed per vertex. */
   metrics(): VertexMetrics[] {
-    return this.submission.jobGraph.vertices.map((vertex) => {
-      const metrics = {
-        name: vertex.name,
-        parallelism: vertex.parallelism,
-        recordsIn: 0,
-        recordsOut: 0,
-        bytesOut: 0,
-        maxInputChannelBytes: 0,
-        maxOutputChannelBytes: 0,
-      };
-      for (const task of this.tasks[vertex.index] ?? []) if (task) addTaskMetrics(metrics, task);
-      return metrics;
-    });
+    return this.submission.jobGraph.vertices.map((vertex) =>
+      vertexMetrics(vertex, (s) => {
+        const task = this.tasks[vertex.index]?.[s];
+        return task && subtaskCounters(task);
+      }),
+    );
   }
 
   accumulators(): AccumulatorRegistry[] {
@@ -137,27 +128,64 @@ export class TaskGroup {
   }
 }
 
-/** Adds one task's counters to `into`. */
-export function addTaskMetrics(
-  into: {
-    recordsIn: number;
-    recordsOut: number;
-    bytesOut: number;
-    maxInputChannelBytes: number;
-    maxOutputChannelBytes: number;
-  },
-  task: Task,
-): void {
-  into.recordsIn += task.recordsIn;
+/** One subtask's counters, as a TaskManager reports them. */
+export interface SubtaskCounters {
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly bytesOut: number;
+  readonly maxInputChannelBytes: number;
+  readonly maxOutputChannelBytes: number;
+}
+
+/** The counters of one task now. */
+export function subtaskCounters(task: Task): SubtaskCounters {
+  let recordsOut = 0;
+  let bytesOut = 0;
+  let maxInputChannelBytes = 0;
+  let maxOutputChannelBytes = 0;
   for (const ch of task.deployment.inputGate?.channels ?? [])
-    into.maxInputChannelBytes = Math.max(into.maxInputChannelBytes, ch.maxBufferedBytes);
+    maxInputChannelBytes = Math.max(maxInputChannelBytes, ch.maxBufferedBytes);
   for (const w of task.deployment.writers.values()) {
-    into.recordsOut += w.recordsOut;
+    recordsOut += w.recordsOut;
     for (const sp of w.partition.subpartitions) {
-      into.bytesOut += sp.sentBytes;
-      into.maxOutputChannelBytes = Math.max(into.maxOutputChannelBytes, sp.maxQueuedBytes);
+      bytesOut += sp.sentBytes;
+      maxOutputChannelBytes = Math.max(maxOutputChannelBytes, sp.maxQueuedBytes);
     }
   }
+  return { recordsIn: task.recordsIn, recordsOut, bytesOut, maxInputChannelBytes, maxOutputChannelBytes };
+}
+
+/** A vertex's metrics from its subtasks' counters: sums, and maxima for the channel fill levels. */
+export function vertexMetrics(
+  vertex: { readonly name: string; readonly parallelism: number },
+  countersOf: (subtask: number) => Readonly<Partial<Record<keyof SubtaskCounters, number>>> | undefined,
+): VertexMetrics {
+  const m = {
+    name: vertex.name,
+    parallelism: vertex.parallelism,
+    recordsIn: 0,
+    recordsOut: 0,
+    bytesOut: 0,
+    maxInputChannelBytes: 0,
+    maxOutputChannelBytes: 0,
+  };
+  for (let s = 0; s < vertex.parallelism; s++) {
+    const c = countersOf(s);
+    if (!c) continue;
+    m.recordsIn += c.recordsIn ?? 0;
+    m.recordsOut += c.recordsOut ?? 0;
+    m.bytesOut += c.bytesOut ?? 0;
+    m.maxInputChannelBytes = Math.max(m.maxInputChannelBytes, c.maxInputChannelBytes ?? 0);
+    m.maxOutputChannelBytes = Math.max(m.maxOutputChannelBytes, c.maxOutputChannelBytes ?? 0);
+  }
+  return m;
+}
+
+/** The vertex whose chain holds operator `operatorId`. */
+export function vertexOfOperator<
+  V extends { readonly chain: readonly { readonly operatorId: OperatorId }[] },
+>(vertices: readonly V[], operatorId: OperatorId): V | undefined {
+  return vertices.find((v) => v.chain.some((n) => n.operatorId === operatorId));
 }
 
 /**

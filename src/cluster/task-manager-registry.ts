@@ -19,6 +19,7 @@ import {
   monitorConnection,
   type RpcResponder,
   type TaskManagerConnection,
+  type TaskMetricsReport,
   type ToJobManagerMessage,
   type ToTaskManagerMessage,
 } from './rpc/index.js';
@@ -322,14 +323,11 @@ export class TaskManagerRegistry {
     this.handlers.get(message.jobId)?.onMessage(tm, message);
   }
 
-  private routeMetrics(tm: RegisteredTaskManager, metrics: readonly { jobId: JobId }[]): void {
-    const jobs = new Set(metrics.map((m) => m.jobId));
-    for (const jobId of jobs)
+  private routeMetrics(tm: RegisteredTaskManager, metrics: readonly TaskMetricsReport[]): void {
+    for (const jobId of new Set(metrics.map((m) => m.jobId)))
       this.handlers.get(jobId)?.onMessage(tm, {
         kind: 'task-metrics',
-        metrics: (metrics as Extract<ToJobManagerMessage, { kind: 'task-metrics' }>['metrics']).filter(
-          (m) => m.jobId === jobId,
-        ),
+        metrics: metrics.filter((m) => m.jobId === jobId),
       });
   }
 

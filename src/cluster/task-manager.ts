@@ -48,7 +48,7 @@ import {
   type ToJobManagerMessage,
   type ToTaskManagerMessage,
 } from './rpc/index.js';
-import { addTaskMetrics, deployTasks, type TaskGroup } from './task-deployment.js';
+import { deployTasks, subtaskCounters, type TaskGroup } from './task-deployment.js';
 
 /**
  * Largest control message either side accepts: a deploy carries its subtasks' restore state
@@ -556,20 +556,13 @@ export class TaskManager {
   }
 
   private reportOf(jobId: JobId, attempt: number, task: Task): TaskMetricsReport {
-    const counters = {
-      recordsIn: 0,
-      recordsOut: 0,
-      bytesOut: 0,
-      maxInputChannelBytes: 0,
-      maxOutputChannelBytes: 0,
-    };
-    addTaskMetrics(counters, task);
+    const { vertex, subtaskIndex } = task.deployment;
     return {
       jobId,
       attempt,
-      vertexIndex: task.deployment.vertex.index,
-      subtask: task.deployment.subtaskIndex,
-      counters,
+      vertexIndex: vertex.index,
+      subtask: subtaskIndex,
+      counters: { ...subtaskCounters(task) },
     };
   }
 }

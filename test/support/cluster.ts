@@ -12,7 +12,7 @@ import {
   getDefaultPipelineExecutor,
   type PipelineExecutor,
 } from '../../src/api/execution.js';
-import { ClusterExecutor } from '../../src/cluster/cluster-executor.js';
+import { ClusterExecutor, moduleJobSources } from '../../src/cluster/cluster-executor.js';
 import { bundleJob } from '../../src/cluster/job-bundle.js';
 import { LocalCluster } from '../../src/cluster/local-cluster.js';
 import type { RegisteredTaskManager, TaskManagerRegistry } from '../../src/cluster/task-manager-registry.js';
@@ -47,16 +47,10 @@ export async function startTestCluster(settings: {
   const bundle = await bundleJob(settings.jobFile);
   const cluster = await LocalCluster.start(configuration);
   const previous: PipelineExecutor | undefined = getDefaultPipelineExecutor();
-  let jobIndex = 0;
   const executor = new ClusterExecutor({
     registry: cluster.registry,
     configuration,
-    nextJobSource: () => ({
-      bundle,
-      jobIndex: jobIndex++,
-      args: settings.args,
-      configuration: configuration.toMap({ redactSecrets: false }),
-    }),
+    nextJobSource: moduleJobSources({ bundle, args: settings.args, configuration }),
   });
   setDefaultPipelineExecutor(executor);
   for (let i = 0; i < settings.taskManagers; i++) cluster.spawnTaskManager(settings.slots);
@@ -232,16 +226,10 @@ export async function useClusterExecutor(
   },
 ): Promise<{ readonly executor: ClusterExecutor; restore(): Promise<void> }> {
   const bundle = await bundleJob(settings.jobFile);
-  let jobIndex = 0;
   const executor = new ClusterExecutor({
     registry,
     configuration: settings.configuration,
-    nextJobSource: () => ({
-      bundle,
-      jobIndex: jobIndex++,
-      args: settings.args,
-      configuration: settings.configuration.toMap({ redactSecrets: false }),
-    }),
+    nextJobSource: moduleJobSources({ bundle, args: settings.args, configuration: settings.configuration }),
   });
   const previous = getDefaultPipelineExecutor();
   setDefaultPipelineExecutor(executor);
