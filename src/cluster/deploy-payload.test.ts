@@ -224,6 +224,15 @@ describe('deploy payload', () => {
     expect(error.message).toContain('payload.placement[0][1] should be an index into endpoints, got 2');
   });
 
+  it('carries the subtasks of a partial deployment, and rejects one not placed on the receiver', () => {
+    const partial = { ...samplePayload(), only: [{ vertexIndex: 1, subtask: 0 }] };
+    expect(decodeDeployPayload(encodeDeployPayload(partial)).only).toEqual([{ vertexIndex: 1, subtask: 0 }]);
+    const wire = encodeDeployPayload({ ...partial, only: [{ vertexIndex: 0, subtask: 0 }] });
+    const error = protocolError(() => decodeDeployPayload(wire));
+    expect(error.path).toBe('payload.only[0]');
+    expect(error.message).toContain('should be a subtask placed on this TaskManager');
+  });
+
   it('rejects a self index past the endpoints', () => {
     const wire = sampleWire();
     wire['self'] = 2;

@@ -72,6 +72,11 @@ export interface DeployPayload {
   readonly self: number;
   /** Restore state of this TaskManager's subtasks that have any. */
   readonly restore: readonly SubtaskRestore[];
+  /**
+   * A partial deployment (a region failover): only these subtasks, each placed on the receiving
+   * TaskManager. Absent: every subtask placed there, replacing whatever of the job it runs.
+   */
+  readonly only?: readonly SubtaskRef[] | undefined;
 }
 
 const hex32 = /^[0-9a-f]{32}$/u;
@@ -188,6 +193,7 @@ const wirePayload = objectOf({
   placement: listOf(listOf(nat)),
   self: nat,
   restore: listOf(wireTaskRestore),
+  only: optional(listOf(objectOf<SubtaskRef>({ vertexIndex: nat, subtask: nat }))),
 });
 
 /** Checks a decoded payload field by field (throws RpcProtocolError naming the field). */
@@ -197,6 +203,9 @@ export function decodeDeployPayload(value: unknown): DeployPayload {
     for (const [s, tm] of row.entries())
       if (tm >= wire.endpoints.length) reject(`payload.placement[${v}][${s}]`, 'an index into endpoints', tm);
   if (wire.self >= wire.endpoints.length) reject('payload.self', 'an index into endpoints', wire.self);
+  for (const [i, t] of (wire.only ?? []).entries())
+    if (wire.placement[t.vertexIndex]?.[t.subtask] !== wire.self)
+      reject(`payload.only[${i}]`, 'a subtask placed on this TaskManager', t);
   return {
     ...wire,
     restore: wire.restore.map((r) => ({

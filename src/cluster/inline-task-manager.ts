@@ -11,7 +11,7 @@ import type {
   TaskManagerGateway,
 } from '../coordinator/job-master.js';
 import { TaskScheduler } from '../runtime/task-scheduler.js';
-import { deployTasks } from './task-deployment.js';
+import { deployTasks, JobTasks, subtaskKeys, vertexOfOperator } from './task-deployment.js';
 
 /** Deploys jobs into this process. */
 export class InlineTaskManager implements TaskManagerGateway {
@@ -21,27 +21,45 @@ export class InlineTaskManager implements TaskManagerGateway {
   ) {}
 
   deploy(submission: PipelineSubmission, master: JobMasterGateway, attempt: DeploymentAttempt): DeployedJob {
-    const group = deployTasks({
-      jobId: submission.jobGraph.jobId,
-      submission,
-      attemptNumber: attempt.attemptNumber,
-      scheduler: this.scheduler,
-      clock: this.clock,
-      isLocal: () => true,
-      master,
-      checkpointing: attempt.checkpointing,
-      restore: attempt.restore,
-    });
-    group.start();
+    const tasks = new JobTasks(submission);
+    const deploy = (
+      gateway: JobMasterGateway,
+      { attemptNumber, checkpointing, restore }: DeploymentAttempt,
+      only?: ReadonlySet<string>,
+    ) => {
+      const group = deployTasks({
+        jobId: submission.jobGraph.jobId,
+        submission,
+        attemptNumber,
+        scheduler: this.scheduler,
+        clock: this.clock,
+        isLocal: only ? (v, s) => only.has(`${v}:${s}`) : () => true,
+        master: gateway,
+        checkpointing,
+        restore,
+      });
+      tasks.add(group);
+      group.start();
+    };
+    deploy(master, attempt);
     return {
-      cancel: () => group.cancel(),
-      triggerCheckpoint: (v, s, id, ts) => group.triggerCheckpoint(v, s, id, ts),
-      notifyCheckpointComplete: (id) => group.notifyCheckpointComplete(id),
-      notifyCheckpointAborted: (id) => group.notifyCheckpointAborted(id),
-      finishAll: () => group.finishAll(),
-      sendOperatorEvent: (operatorId, subtask, event) => group.sendOperatorEvent(operatorId, subtask, event),
-      metrics: () => group.metrics(),
-      accumulators: () => group.accumulators(),
+      cancel: () => tasks.cancel(),
+      cancelTasks: (subtasks) => tasks.cancel(subtaskKeys(subtasks)),
+      restartTasks: (subtasks, gateway, next) => {
+        const keys = subtaskKeys(subtasks);
+        tasks.cancel(keys);
+        deploy(gateway, next, keys);
+      },
+      triggerCheckpoint: (v, s, id, ts) => tasks.current(v, s)?.triggerCheckpoint(id, ts),
+      notifyCheckpointComplete: (id) => tasks.notifyCheckpointComplete(id),
+      notifyCheckpointAborted: (id) => tasks.notifyCheckpointAborted(id),
+      finishAll: () => tasks.finishAll(),
+      sendOperatorEvent: (operatorId, subtask, event) => {
+        const vertex = vertexOfOperator(submission.jobGraph.vertices, operatorId);
+        if (vertex) tasks.current(vertex.index, subtask)?.deliverOperatorEvent(operatorId, event);
+      },
+      metrics: () => tasks.metrics(),
+      accumulators: () => tasks.accumulators(),
     };
   }
 }

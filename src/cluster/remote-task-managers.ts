@@ -13,6 +13,7 @@ import type {
   DeployedJob,
   DeploymentAttempt,
   JobMasterGateway,
+  SubtaskAddress,
   TaskManagerGateway,
 } from '../coordinator/job-master.js';
 import {
@@ -24,7 +25,7 @@ import {
   type DeployPayload,
 } from './deploy-payload.js';
 import { fromRpcError, RpcProtocolError, type ToJobManagerMessage } from './rpc/index.js';
-import type { RegisteredTaskManager, SlotAllocation, TaskManagerRegistry } from './task-manager-registry.js';
+import type { RegisteredTaskManager, TaskManagerRegistry } from './task-manager-registry.js';
 import { vertexMetrics, vertexOfOperator } from './task-deployment.js';
 
 /** Where TaskManagers get the job from: its bundle and how the module was run. */
@@ -85,12 +86,19 @@ export class RemoteTaskManagers implements TaskManagerGateway {
 type TaskCounters = Readonly<Record<string, number>>;
 
 class RemoteDeployment implements DeployedJob {
-  private allocation: SlotAllocation | undefined;
+  /** The TaskManager of each slot index (subtask i of every vertex runs in slot i). */
+  private allocation: RegisteredTaskManager[] | undefined;
+  /** TaskManagers of this deployment that were lost; their slots are replaced on a region restart. */
+  private readonly lost = new Set<RegisteredTaskManager>();
   private released = false;
   private readonly log = logger('job-master');
   private readonly jobId: JobId;
+  /** Where the tasks of each attempt report, by attempt number. */
+  private readonly masters = new Map<number, JobMasterGateway>();
+  /** The attempt of each subtask's current execution, by vertex index then subtask. */
+  private readonly attemptOf: number[][];
   private readonly counters = new Map<string, TaskCounters>();
-  private readonly finalAccumulators: AccumulatorRegistry[] = [];
+  private readonly finalAccumulators = new Map<string, AccumulatorRegistry>();
   private readonly terminal = new Set<string>();
   private readonly total: number;
 
@@ -98,13 +106,16 @@ class RemoteDeployment implements DeployedJob {
     private readonly registry: TaskManagerRegistry,
     private readonly source: JobSource,
     private readonly submission: PipelineSubmission,
-    private readonly master: JobMasterGateway,
+    master: JobMasterGateway,
     private readonly attempt: DeploymentAttempt,
     private readonly slotRequestTimeoutMs: number,
     private readonly reportTimings: (timings: DeploymentTimings) => void,
   ) {
     this.jobId = submission.jobGraph.jobId;
-    this.total = submission.jobGraph.vertices.reduce((n, v) => n + v.parallelism, 0);
+    const vertices = submission.jobGraph.vertices;
+    this.total = vertices.reduce((n, v) => n + v.parallelism, 0);
+    this.attemptOf = vertices.map((v) => new Array<number>(v.parallelism).fill(attempt.attemptNumber));
+    this.masters.set(attempt.attemptNumber, master);
   }
 
   get taskManagers(): readonly RegisteredTaskManager[] {
@@ -117,9 +128,10 @@ class RemoteDeployment implements DeployedJob {
   }
 
   start(): void {
+    const master = this.masters.get(this.attempt.attemptNumber)!;
     void this.run().catch((e: unknown) => {
       if (this.released) return;
-      this.master.onDeploymentFailed(e instanceof Error ? e : new Error(String(e)));
+      master.onDeploymentFailed(e instanceof Error ? e : new Error(String(e)));
     });
   }
 
@@ -129,22 +141,38 @@ class RemoteDeployment implements DeployedJob {
     const t0 = Date.now();
     const allocation = await this.registry.allocate(slots, this.slotRequestTimeoutMs);
     if (this.released) return this.registry.release(allocation);
-    this.allocation = allocation;
+    this.allocation = [...allocation];
     const t1 = Date.now();
+    await this.sendDeploys(this.attempt, undefined);
+    this.reportTimings({ slotsMs: t1 - t0, deployMs: Date.now() - t1 });
+  }
+
+  /**
+   * Sends attempt `attempt` to the TaskManagers: every subtask, or with `only` those (a region
+   * failover), each TaskManager getting its share and the restore state of it.
+   */
+  private async sendDeploys(attempt: DeploymentAttempt, only: readonly SubtaskAddress[] | undefined) {
+    const allocation = this.allocation!;
+    const vertices = this.submission.jobGraph.vertices;
     const tms = this.taskManagers;
     const endpoints: DataEndpoint[] = tms.map((tm) => ({ taskManagerId: tm.id, ...tm.dataAddress }));
     const placement = vertices.map((v) =>
       Array.from({ length: v.parallelism }, (_, s) => tms.indexOf(allocation[s]!)),
     );
+    const subtasks =
+      only ??
+      vertices.flatMap((v) =>
+        Array.from({ length: v.parallelism }, (_, s) => ({ vertexIndex: v.index, subtask: s })),
+      );
     await Promise.all(
       tms.map(async (tm, self) => {
+        const mine = subtasks.filter((t) => placement[t.vertexIndex]![t.subtask] === self);
+        if (mine.length === 0) return;
         const restore = [];
-        for (const v of vertices)
-          for (let s = 0; s < v.parallelism; s++) {
-            const state =
-              placement[v.index]![s] === self ? this.attempt.restore?.get(`${v.index}:${s}`) : undefined;
-            if (state) restore.push({ vertexIndex: v.index, subtask: s, state });
-          }
+        for (const t of mine) {
+          const state = attempt.restore?.get(`${t.vertexIndex}:${t.subtask}`);
+          if (state) restore.push({ ...t, state });
+        }
         const payload: DeployPayload = {
           jobIndex: this.source.jobIndex,
           args: this.source.args,
@@ -155,13 +183,14 @@ class RemoteDeployment implements DeployedJob {
           placement,
           self,
           restore,
+          ...(only ? { only: mine } : {}),
         };
         const withBundle = !tm.bundles.has(this.jobId);
         const answer = await tm.connection.ask(
           {
             kind: 'deploy',
             jobId: this.jobId,
-            attempt: this.attempt.attemptNumber,
+            attempt: attempt.attemptNumber,
             ...(withBundle ? { bundle: this.source.bundle } : {}),
             payload: encodeDeployPayload(payload),
           },
@@ -173,7 +202,11 @@ class RemoteDeployment implements DeployedJob {
         tm.bundles.add(this.jobId);
       }),
     );
-    this.reportTimings({ slotsMs: t1 - t0, deployMs: Date.now() - t1 });
+  }
+
+  /** The current execution of a subtask belongs to `attempt`. */
+  private isCurrent(attempt: number, vertexIndex: number, subtask: number): boolean {
+    return this.attemptOf[vertexIndex]?.[subtask] === attempt;
   }
 
   // ---- from the TaskManagers ----
@@ -182,18 +215,22 @@ class RemoteDeployment implements DeployedJob {
     if (this.released) return;
     if (message.kind === 'task-metrics') {
       for (const m of message.metrics)
-        if (m.attempt === this.attempt.attemptNumber)
+        if (this.isCurrent(m.attempt, m.vertexIndex, m.subtask))
           this.counters.set(`${m.vertexIndex}:${m.subtask}`, m.counters);
       return;
     }
-    if (!('attempt' in message) || message.attempt !== this.attempt.attemptNumber) return;
-    const master = this.master;
+    if (!('attempt' in message)) return;
+    const master = this.masters.get(message.attempt);
+    if (!master) return;
+    if ('vertexIndex' in message && !this.isCurrent(message.attempt, message.vertexIndex, message.subtask))
+      return;
     try {
       switch (message.kind) {
         case 'task-state': {
           const key = `${message.vertexIndex}:${message.subtask}`;
           if (message.state === 'FINISHED' && message.accumulators !== undefined)
-            this.finalAccumulators.push(
+            this.finalAccumulators.set(
+              key,
               decodeAccumulators(checkAccumulators(message.accumulators, 'accumulators')),
             );
           if (['FINISHED', 'CANCELED', 'FAILED'].includes(message.state)) this.terminal.add(key);
@@ -208,10 +245,19 @@ class RemoteDeployment implements DeployedJob {
         }
         case 'task-ended':
           return master.onTaskEnded(message.vertexIndex, message.subtask);
-        case 'operator-event':
+        case 'operator-event': {
+          const vertex = vertexOfOperator(this.submission.jobGraph.vertices, message.operatorId);
+          if (!vertex || !this.isCurrent(message.attempt, vertex.index, message.subtask)) return;
           return master.onOperatorEvent(message.operatorId, message.subtask, message.event);
+        }
         case 'collect':
-          return master.onCollect(message.collectId, message.records, message.commit);
+          return master.onCollect(
+            message.vertexIndex,
+            message.subtask,
+            message.collectId,
+            message.records,
+            message.commit,
+          );
         case 'acknowledge-checkpoint':
           return master.acknowledgeCheckpoint(
             message.vertexIndex,
@@ -239,11 +285,19 @@ class RemoteDeployment implements DeployedJob {
     }
   }
 
+  /** Every task the lost TaskManager ran fails (the JobMaster restarts their regions, or the job). */
   onTaskManagerLost(tm: RegisteredTaskManager, error: SluiceError): void {
-    if (this.released || !this.allocation?.includes(tm)) return;
-    const subtask = this.allocation.indexOf(tm);
-    const vertex = this.submission.jobGraph.vertices.find((v) => subtask < v.parallelism)!;
-    this.master.onTaskStateChanged(vertex.index, subtask, 'FAILED', error);
+    const allocation = this.allocation;
+    if (this.released || !allocation?.includes(tm)) return;
+    this.lost.add(tm);
+    const failed: { master: JobMasterGateway; vertexIndex: number; subtask: number }[] = [];
+    for (const v of this.submission.jobGraph.vertices)
+      for (let s = 0; s < v.parallelism; s++) {
+        if (allocation[s] !== tm || this.terminal.has(`${v.index}:${s}`)) continue;
+        const master = this.masters.get(this.attemptOf[v.index]![s]!);
+        if (master) failed.push({ master, vertexIndex: v.index, subtask: s });
+      }
+    for (const f of failed) f.master.onTaskStateChanged(f.vertexIndex, f.subtask, 'FAILED', error);
   }
 
   // ---- DeployedJob ----
@@ -252,6 +306,61 @@ class RemoteDeployment implements DeployedJob {
     if (this.released) return;
     for (const tm of this.taskManagers) this.registry.send(tm, { kind: 'cancel-job', jobId: this.jobId });
     this.release();
+  }
+
+  cancelTasks(subtasks: readonly SubtaskAddress[]): void {
+    if (this.released) return;
+    for (const [tm, tasks] of this.byTaskManager(subtasks))
+      this.registry.send(tm, { kind: 'cancel-job', jobId: this.jobId, tasks });
+  }
+
+  restartTasks(
+    subtasks: readonly SubtaskAddress[],
+    master: JobMasterGateway,
+    attempt: DeploymentAttempt,
+  ): void {
+    if (this.released) return;
+    this.masters.set(attempt.attemptNumber, master);
+    for (const { vertexIndex, subtask } of subtasks) {
+      const key = `${vertexIndex}:${subtask}`;
+      this.attemptOf[vertexIndex]![subtask] = attempt.attemptNumber;
+      this.terminal.delete(key);
+      this.counters.delete(key);
+      this.finalAccumulators.delete(key);
+    }
+    // Attempts no subtask runs as any more report nothing.
+    for (const n of this.masters.keys())
+      if (!this.attemptOf.some((row) => row.includes(n))) this.masters.delete(n);
+    void this.redeploy(subtasks, attempt).catch((e: unknown) => {
+      if (this.released) return;
+      master.onDeploymentFailed(e instanceof Error ? e : new Error(String(e)));
+    });
+  }
+
+  /** Replaces the slots of lost TaskManagers that the subtasks need, then deploys them. */
+  private async redeploy(subtasks: readonly SubtaskAddress[], attempt: DeploymentAttempt): Promise<void> {
+    const allocation = this.allocation;
+    if (!allocation) throw new Error('a region restarted before its job was deployed');
+    const dead = [...new Set(subtasks.map((t) => t.subtask))].filter((s) => this.lost.has(allocation[s]!));
+    if (dead.length > 0) {
+      const fresh = await this.registry.allocate(dead.length, this.slotRequestTimeoutMs);
+      if (this.released) return this.registry.release(fresh);
+      dead.forEach((s, i) => (allocation[s] = fresh[i]!));
+    }
+    await this.sendDeploys(attempt, subtasks);
+  }
+
+  /** The listed subtasks grouped by the (live) TaskManager that runs them. */
+  private byTaskManager(subtasks: readonly SubtaskAddress[]): Map<RegisteredTaskManager, SubtaskAddress[]> {
+    const out = new Map<RegisteredTaskManager, SubtaskAddress[]>();
+    for (const t of subtasks) {
+      const tm = this.allocation?.[t.subtask];
+      if (!tm || this.lost.has(tm)) continue;
+      const list = out.get(tm);
+      if (list) list.push({ vertexIndex: t.vertexIndex, subtask: t.subtask });
+      else out.set(tm, [{ vertexIndex: t.vertexIndex, subtask: t.subtask }]);
+    }
+    return out;
   }
 
   private release(): void {
@@ -267,8 +376,9 @@ class RemoteDeployment implements DeployedJob {
       | { kind: 'notify-checkpoint-aborted'; checkpointId: number }
       | { kind: 'finish-all' },
   ): void {
-    for (const tm of this.taskManagers)
-      this.registry.send(tm, { ...message, jobId: this.jobId, attempt: this.attempt.attemptNumber });
+    // Every task of the job gets these, whatever its attempt; the field names the newest.
+    const attempt = Math.max(...this.masters.keys());
+    for (const tm of this.taskManagers) this.registry.send(tm, { ...message, jobId: this.jobId, attempt });
   }
 
   sendOperatorEvent(
@@ -282,7 +392,7 @@ class RemoteDeployment implements DeployedJob {
       this.registry.send(tm, {
         kind: 'operator-event-to-task',
         jobId: this.jobId,
-        attempt: this.attempt.attemptNumber,
+        attempt: this.attemptOf[vertex.index]![subtask]!,
         operatorId,
         subtask,
         event,
@@ -295,7 +405,7 @@ class RemoteDeployment implements DeployedJob {
       this.registry.send(tm, {
         kind: 'trigger-checkpoint',
         jobId: this.jobId,
-        attempt: this.attempt.attemptNumber,
+        attempt: this.attemptOf[vertexIndex]![subtask]!,
         vertexIndex,
         subtask,
         checkpointId,
@@ -322,6 +432,6 @@ class RemoteDeployment implements DeployedJob {
   }
 
   accumulators(): AccumulatorRegistry[] {
-    return this.finalAccumulators;
+    return [...this.finalAccumulators.values()];
   }
 }

@@ -9,7 +9,7 @@ import { MsgpackSerializer, type TypeSerializer } from '../core/serializer.js';
 import type { AccumulatorRegistry } from '../api/accumulators.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type { OperatorEvent, OperatorFactory } from '../api/operators/stream-operator.js';
-import type { JobMasterGateway } from '../coordinator/job-master.js';
+import type { JobMasterGateway, SubtaskAddress } from '../coordinator/job-master.js';
 import type { JobEdge } from '../graph/job-graph.js';
 import { connectInMemory } from '../network/in-memory-transport.js';
 import type { TaskCheckpointGateway, TaskRestoreState } from '../runtime/checkpoint-gateway.js';
@@ -28,14 +28,15 @@ function serializerOf(edge: JobEdge<OperatorFactory>): TypeSerializer<unknown> {
 
 /** How channels with one end in another process are connected (the TCP data plane). */
 export interface RemoteChannels {
-  /** Offers a local producer's subpartition to its remote consumer under `channelKey`. */
-  serve(channelKey: string, subpartition: ResultSubpartition): void;
-  /** Feeds a local input channel from the remote producer subtask. */
+  /** Offers local `producer`'s subpartition to its remote consumer under `channelKey`. */
+  serve(channelKey: string, subpartition: ResultSubpartition, producer: SubtaskAddress): void;
+  /** Feeds an input channel of local `consumer` from the remote `producer`. */
   subscribe(
     channel: InputChannel,
-    producer: { readonly vertexIndex: number; readonly subtask: number },
+    producer: SubtaskAddress,
     channelKey: string,
     credits: number,
+    consumer: SubtaskAddress,
   ): void;
 }
 
@@ -47,7 +48,11 @@ export interface TaskGroupSettings {
   readonly attemptNumber: number;
   readonly scheduler: TaskScheduler;
   readonly clock: Clock;
-  /** Whether subtask `subtask` of vertex `vertexIndex` runs in this process. */
+  /**
+   * Whether subtask `subtask` of vertex `vertexIndex` is deployed here by this call. A partial
+   * deployment (a region failover) lists a set closed under channels, so every channel of a
+   * listed subtask leads to another listed subtask, here or remote.
+   */
   readonly isLocal: (vertexIndex: number, subtask: number) => boolean;
   /** Required when some subtask is not local. */
   readonly remote?: RemoteChannels;
@@ -77,7 +82,7 @@ export class TaskGroup {
     readonly tasks: readonly (readonly (Task | undefined)[])[],
   ) {}
 
-  /** Every local task. */
+  /** Every task of the attempt here. */
   all(): Task[] {
     const out: Task[] = [];
     for (const row of this.tasks) for (const task of row) if (task) out.push(task);
@@ -88,12 +93,66 @@ export class TaskGroup {
     for (const task of this.all()) task.start();
   }
 
-  cancel(): void {
-    for (const task of this.all()) task.cancel();
-  }
-
   triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void {
     this.tasks[vertexIndex]?.[subtask]?.triggerCheckpoint(checkpointId, timestamp);
+  }
+
+  sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
+    const vertex = vertexOfOperator(this.submission.jobGraph.vertices, operatorId);
+    if (vertex) this.tasks[vertex.index]?.[subtask]?.deliverOperatorEvent(operatorId, event);
+  }
+}
+
+/**
+ * The tasks of one job in this process, over its attempts. After a region failover the restarted
+ * subtasks run as a newer attempt beside the untouched ones, so one job holds several groups.
+ */
+export class JobTasks {
+  private readonly groups = new Map<number, TaskGroup>();
+
+  constructor(private readonly submission: PipelineSubmission) {}
+
+  /** Adds a newer attempt's tasks, and forgets older attempts whose every subtask it replaced. */
+  add(group: TaskGroup): void {
+    this.groups.set(group.attemptNumber, group);
+    for (const [attempt, older] of this.groups)
+      if (older.all().every((t) => this.current(t.deployment.vertex.index, t.deployment.subtaskIndex) !== t))
+        this.groups.delete(attempt);
+  }
+
+  /** The tasks of attempt `attemptNumber` (undefined once none of them is here any more). */
+  group(attemptNumber: number): TaskGroup | undefined {
+    return this.groups.get(attemptNumber);
+  }
+
+  remove(group: TaskGroup): void {
+    if (this.groups.get(group.attemptNumber) === group) this.groups.delete(group.attemptNumber);
+  }
+
+  get attempts(): readonly TaskGroup[] {
+    return [...this.groups.values()];
+  }
+
+  /** The newest execution of a subtask here. */
+  current(vertexIndex: number, subtask: number): Task | undefined {
+    let newest: Task | undefined;
+    for (const group of this.groups.values()) {
+      const task = group.tasks[vertexIndex]?.[subtask];
+      if (task && (!newest || task.deployment.attemptNumber > newest.deployment.attemptNumber)) newest = task;
+    }
+    return newest;
+  }
+
+  /** Every task of every attempt here. */
+  all(): Task[] {
+    return [...this.groups.values()].flatMap((g) => g.all());
+  }
+
+  /** Cancels the listed subtasks (keys `${vertexIndex}:${subtask}`) in every attempt, or all. */
+  cancel(subtasks?: ReadonlySet<string>): void {
+    for (const task of this.all())
+      if (!subtasks || subtasks.has(`${task.deployment.vertex.index}:${task.deployment.subtaskIndex}`))
+        task.cancel();
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
@@ -108,23 +167,25 @@ export class TaskGroup {
     for (const task of this.all()) task.finishAfterEnd();
   }
 
-  sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
-    const vertex = vertexOfOperator(this.submission.jobGraph.vertices, operatorId);
-    if (vertex) this.tasks[vertex.index]?.[subtask]?.deliverOperatorEvent(operatorId, event);
-  }
-
-  /** Counters of the local subtasks, summed per vertex. */
+  /** Counters of the newest execution of each subtask here, summed per vertex. */
   metrics(): VertexMetrics[] {
     return this.submission.jobGraph.vertices.map((vertex) =>
       vertexMetrics(vertex, (s) => {
-        const task = this.tasks[vertex.index]?.[s];
+        const task = this.current(vertex.index, s);
         return task && subtaskCounters(task);
       }),
     );
   }
 
+  /** The accumulators of the newest execution of each subtask (older ones were restarted away). */
   accumulators(): AccumulatorRegistry[] {
-    return this.all().map((t) => t.accumulators);
+    const out: AccumulatorRegistry[] = [];
+    for (const vertex of this.submission.jobGraph.vertices)
+      for (let s = 0; s < vertex.parallelism; s++) {
+        const task = this.current(vertex.index, s);
+        if (task) out.push(task.accumulators);
+      }
+    return out;
   }
 }
 
@@ -181,6 +242,11 @@ export function vertexMetrics(
   return m;
 }
 
+/** `${vertexIndex}:${subtask}` of each listed subtask. */
+export function subtaskKeys(subtasks: readonly SubtaskAddress[]): ReadonlySet<string> {
+  return new Set(subtasks.map((t) => `${t.vertexIndex}:${t.subtask}`));
+}
+
 /** The vertex whose chain holds operator `operatorId`. */
 export function vertexOfOperator<
   V extends { readonly chain: readonly { readonly operatorId: OperatorId }[] },
@@ -215,6 +281,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
               { vertexIndex: edge.source.index, subtask: i },
               channelKey(jobId, attemptNumber, edge.index, i, j),
               submission.buffersPerChannel,
+              { vertexIndex: vertex.index, subtask: j },
             );
         }
       });
@@ -241,7 +308,11 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
               channels.get(`${edge.index}:${i}:${j}`)!,
               submission.buffersPerChannel,
             );
-          else remoteChannels(remote).serve(channelKey(jobId, attemptNumber, edge.index, i, j), subpartition);
+          else
+            remoteChannels(remote).serve(channelKey(jobId, attemptNumber, edge.index, i, j), subpartition, {
+              vertexIndex: vertex.index,
+              subtask: i,
+            });
         });
         const selector = createChannelSelector(
           edge.streamEdge.partitioner,
@@ -271,7 +342,8 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
         checkpointing: settings.checkpointing?.(vertex.index, i),
         restore: settings.restore?.get(`${vertex.index}:${i}`),
         sendOperatorEvent: (operatorId, subtask, event) => master.onOperatorEvent(operatorId, subtask, event),
-        collect: (collectId, records, commit) => master.onCollect(collectId, records, commit),
+        collect: (collectId, records, commit) =>
+          master.onCollect(vertex.index, i, collectId, records, commit),
       });
     }),
   );

@@ -48,7 +48,7 @@ import {
   type ToJobManagerMessage,
   type ToTaskManagerMessage,
 } from './rpc/index.js';
-import { deployTasks, subtaskCounters, type TaskGroup } from './task-deployment.js';
+import { deployTasks, JobTasks, subtaskCounters, subtaskKeys, type TaskGroup } from './task-deployment.js';
 
 /**
  * Largest control message either side accepts: a deploy carries its subtasks' restore state
@@ -72,21 +72,30 @@ export interface TaskManagerOptions {
   readonly onGaveUp?: (error: SluiceError) => void;
 }
 
+/** The TCP channels of one attempt's tasks here, each with its local task (`vertexIndex:subtask`). */
+interface AttemptChannels {
+  /** Served subpartitions by channel key. */
+  readonly served: Map<string, string>;
+  readonly subscribed: { readonly remote: RemoteChannel; readonly task: string }[];
+}
+
 /** A job this TaskManager runs subtasks of: its bundle, and the submissions built from it. */
 interface JobEntry {
   readonly bundle: Uint8Array;
   /** By `jobIndex:argsJson`, loaded once: the module is evaluated once per job. */
   readonly submissions: Map<string, Promise<PipelineSubmission>>;
   storage: CheckpointStorage | undefined;
-  /** The running attempt's tasks. */
-  group: TaskGroup | undefined;
-  /** Channels the running attempt serves and reads. */
-  served: string[];
-  subscribed: RemoteChannel[];
+  /** The running tasks, by attempt (several after a region failover). */
+  tasks: JobTasks | undefined;
+  readonly channels: Map<number, AttemptChannels>;
   /** The newest attempt a deploy arrived for. */
   latestAttempt: number;
+  /** The newest attempt a full (not partial) deploy arrived for: older deploys never start. */
+  fullAttempt: number;
   /** Attempts below this were cancelled: a deployment of one still loading never starts. */
   cancelledBelow: number;
+  /** The same for single subtasks (`vertexIndex:subtask`) cancelled by a region failover. */
+  readonly subtaskCancelledBelow: Map<string, number>;
 }
 
 /** One TaskManager process's runtime. */
@@ -263,7 +272,7 @@ export class TaskManager {
         );
         return;
       case 'cancel-job':
-        this.cancelJob(message.jobId);
+        this.cancelJob(message.jobId, message.tasks);
         responder?.reply({ kind: 'ack' });
         return;
       case 'trigger-checkpoint':
@@ -274,14 +283,15 @@ export class TaskManager {
           message.timestamp,
         );
         return;
+      // These concern every task of the job, whatever attempt it runs as.
       case 'notify-checkpoint-complete':
-        this.group(message.jobId, message.attempt)?.notifyCheckpointComplete(message.checkpointId);
+        this.jobs.get(message.jobId)?.tasks?.notifyCheckpointComplete(message.checkpointId);
         return;
       case 'notify-checkpoint-aborted':
-        this.group(message.jobId, message.attempt)?.notifyCheckpointAborted(message.checkpointId);
+        this.jobs.get(message.jobId)?.tasks?.notifyCheckpointAborted(message.checkpointId);
         return;
       case 'finish-all':
-        this.group(message.jobId, message.attempt)?.finishAll();
+        this.jobs.get(message.jobId)?.tasks?.finishAll();
         return;
       case 'operator-event-to-task':
         this.group(message.jobId, message.attempt)?.sendOperatorEvent(
@@ -300,8 +310,7 @@ export class TaskManager {
   }
 
   private group(jobId: JobId, attempt: number): TaskGroup | undefined {
-    const group = this.jobs.get(jobId)?.group;
-    return group?.attemptNumber === attempt ? group : undefined;
+    return this.jobs.get(jobId)?.tasks?.group(attempt);
   }
 
   private async deploy(message: DeployMessage): Promise<void> {
@@ -317,46 +326,58 @@ export class TaskManager {
         bundle: message.bundle,
         submissions: new Map(),
         storage: undefined,
-        group: undefined,
-        served: [],
-        subscribed: [],
+        tasks: undefined,
+        channels: new Map(),
         latestAttempt: -1,
+        fullAttempt: -1,
         cancelledBelow: 0,
+        subtaskCancelledBelow: new Map(),
       };
       this.jobs.set(message.jobId, job);
     }
     job.latestAttempt = Math.max(job.latestAttempt, message.attempt);
+    if (!payload.only) job.fullAttempt = Math.max(job.fullAttempt, message.attempt);
     const submission = await this.submissionOf(job, payload);
     // Stopped, cancelled or superseded while the module loaded: start nothing.
     if (
       this.stopped ||
       this.jobs.get(message.jobId) !== job ||
       message.attempt < job.cancelledBelow ||
-      message.attempt < job.latestAttempt
+      message.attempt < job.fullAttempt
     )
       return;
-    this.cancelAttempt(job);
+    // A region failover replaces only its subtasks (minus any cancelled again meanwhile).
+    const only =
+      payload.only &&
+      subtaskKeys(
+        payload.only.filter(
+          (t) => (job.subtaskCancelledBelow.get(`${t.vertexIndex}:${t.subtask}`) ?? 0) <= message.attempt,
+        ),
+      );
+    this.cancelTasks(job, only);
     const cp = submission.checkpointing;
     if (cp && !job.storage) job.storage = createCheckpointStorage(cp.storage);
     const { endpoints, placement, self } = payload;
     const master = this.masterGateway(message.jobId, message.attempt);
-    const served: string[] = [];
-    const subscribed: RemoteChannel[] = [];
+    const channels: AttemptChannels = { served: new Map(), subscribed: [] };
     const group = deployTasks({
       jobId: message.jobId,
       submission,
       attemptNumber: message.attempt,
       scheduler: this.scheduler,
       clock: this.clock,
-      isLocal: (v, s) => placement[v]?.[s] === self,
+      isLocal: (v, s) => placement[v]?.[s] === self && (!only || only.has(`${v}:${s}`)),
       remote: {
-        serve: (key, subpartition) => {
+        serve: (key, subpartition, producer) => {
           this.dataServer.register(key, subpartition);
-          served.push(key);
+          channels.served.set(key, `${producer.vertexIndex}:${producer.subtask}`);
         },
-        subscribe: (channel, producer, key, credits) => {
+        subscribe: (channel, producer, key, credits, consumer) => {
           const endpoint = endpoints[placement[producer.vertexIndex]![producer.subtask]!]!;
-          subscribed.push(this.dataClient.connectRemote(channel, endpoint, key, credits));
+          channels.subscribed.push({
+            remote: this.dataClient.connectRemote(channel, endpoint, key, credits),
+            task: `${consumer.vertexIndex}:${consumer.subtask}`,
+          });
         },
       },
       master,
@@ -366,9 +387,11 @@ export class TaskManager {
           : undefined,
       restore: new Map(payload.restore.map((r) => [`${r.vertexIndex}:${r.subtask}`, r.state])),
     });
-    job.group = group;
-    job.served = served;
-    job.subscribed = subscribed;
+    // Every subtask of a partial deployment was cancelled again while the module loaded.
+    if (group.all().length === 0) return;
+    job.tasks ??= new JobTasks(submission);
+    job.tasks.add(group);
+    job.channels.set(message.attempt, channels);
     group.start();
     this.log.info(
       { jobId: message.jobId, attempt: message.attempt, tasks: group.all().length },
@@ -409,7 +432,7 @@ export class TaskManager {
     const address = (vertexIndex: number, subtask: number) => ({ jobId, attempt, vertexIndex, subtask });
     return {
       onTaskStateChanged: (vertexIndex: number, subtask: number, state: ExecutionState, error?: Error) => {
-        const task = this.jobs.get(jobId)?.group?.tasks[vertexIndex]?.[subtask];
+        const task = this.group(jobId, attempt)?.tasks[vertexIndex]?.[subtask];
         const accumulators =
           state === 'FINISHED' && task ? { accumulators: encodeAccumulators(task.accumulators) } : {};
         // Final counters first, so the JobManager's figures are complete once the task is.
@@ -428,8 +451,14 @@ export class TaskManager {
         this.send({ kind: 'task-ended', ...address(vertexIndex, subtask) }),
       onOperatorEvent: (operatorId: OperatorId, subtask: number, event: OperatorEvent) =>
         this.send({ kind: 'operator-event', jobId, attempt, operatorId, subtask, event }),
-      onCollect: (collectId, records, commit) =>
-        this.send({ kind: 'collect', jobId, attempt, collectId, records, ...(commit ? { commit } : {}) }),
+      onCollect: (vertexIndex, subtask, collectId, records, commit) =>
+        this.send({
+          kind: 'collect',
+          ...address(vertexIndex, subtask),
+          collectId,
+          records,
+          ...(commit ? { commit } : {}),
+        }),
       acknowledgeCheckpoint: (vertexIndex, subtask, checkpointId, state, metrics) =>
         this.send({
           kind: 'acknowledge-checkpoint',
@@ -491,42 +520,57 @@ export class TaskManager {
 
   // ---- cancellation and clean-up ----------------------------------------------------------
 
-  private cancelJob(jobId: JobId): void {
+  /** Cancels a job's tasks here: all of them, or with `tasks` those subtasks (a region failover). */
+  private cancelJob(jobId: JobId, tasks?: readonly { vertexIndex: number; subtask: number }[]): void {
     const job = this.jobs.get(jobId);
     if (!job) return;
-    job.cancelledBelow = job.latestAttempt + 1;
-    this.cancelAttempt(job);
+    if (!tasks) {
+      job.cancelledBelow = job.latestAttempt + 1;
+      return this.cancelTasks(job, undefined);
+    }
+    const keys = subtaskKeys(tasks);
+    for (const key of keys) job.subtaskCancelledBelow.set(key, job.latestAttempt + 1);
+    this.cancelTasks(job, keys);
   }
 
-  private cancelAttempt(job: JobEntry): void {
-    const group = job.group;
-    if (!group) return;
-    job.group = undefined;
-    group.cancel();
-    this.releaseChannels(job);
+  /** Cancels the listed subtasks (or all) in every attempt, and drops their channels. */
+  private cancelTasks(job: JobEntry, subtasks: ReadonlySet<string> | undefined): void {
+    job.tasks?.cancel(subtasks);
+    for (const attempt of [...job.channels.keys()]) this.releaseChannels(job, attempt, subtasks);
   }
 
   private cancelAll(): void {
-    for (const job of this.jobs.values()) this.cancelAttempt(job);
+    for (const job of this.jobs.values()) this.cancelTasks(job, undefined);
   }
 
-  private releaseChannels(job: JobEntry): void {
-    for (const key of job.served) this.dataServer.unregister(key, 'the producing task was cancelled');
-    for (const remote of job.subscribed) remote.release();
-    job.served = [];
-    job.subscribed = [];
+  /** Drops the TCP channels of an attempt's tasks here (the listed ones, or all). */
+  private releaseChannels(job: JobEntry, attempt: number, subtasks?: ReadonlySet<string>): void {
+    const channels = job.channels.get(attempt);
+    if (!channels) return;
+    for (const [key, task] of channels.served)
+      if (!subtasks || subtasks.has(task)) {
+        this.dataServer.unregister(key, 'the producing task was cancelled');
+        channels.served.delete(key);
+      }
+    const kept = channels.subscribed.filter((c) => {
+      if (subtasks && !subtasks.has(c.task)) return true;
+      c.remote.release();
+      return false;
+    });
+    channels.subscribed.splice(0, channels.subscribed.length, ...kept);
+    if (channels.served.size === 0 && channels.subscribed.length === 0) job.channels.delete(attempt);
   }
 
   /** Every task of the attempt is terminal: drop its channels and tasks. */
   private releaseIfDone(jobId: JobId, attempt: number): void {
     const job = this.jobs.get(jobId);
-    const group = job?.group;
-    if (!job || group?.attemptNumber !== attempt) return;
+    const group = job?.tasks?.group(attempt);
+    if (!job || !group) return;
     if (!group.all().every((t) => isTerminal(t.state))) return;
-    job.group = undefined;
+    job.tasks!.remove(group);
     // Finished producers unregister only after their consumers read end-of-partition, which the
     // data server's own bookkeeping handles; here only what is left is released.
-    this.releaseChannels(job);
+    this.releaseChannels(job, attempt);
   }
 
   /** A data channel broke before its end: the task on this side fails, and with it the job attempt. */
@@ -547,11 +591,9 @@ export class TaskManager {
 
   private metricsReports(): TaskMetricsReport[] {
     const reports: TaskMetricsReport[] = [];
-    for (const [jobId, job] of this.jobs) {
-      const group = job.group;
-      if (!group) continue;
-      for (const task of group.all()) reports.push(this.reportOf(jobId, group.attemptNumber, task));
-    }
+    for (const [jobId, job] of this.jobs)
+      for (const group of job.tasks?.attempts ?? [])
+        for (const task of group.all()) reports.push(this.reportOf(jobId, group.attemptNumber, task));
     return reports;
   }
 

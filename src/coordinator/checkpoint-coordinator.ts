@@ -136,6 +136,14 @@ export class CheckpointCoordinator {
     this.running = false;
     this.periodic?.cancel();
     this.periodic = undefined;
+    this.abortPendingCheckpoints(reason);
+  }
+
+  /**
+   * Aborts every pending checkpoint with `reason` (a region failover: tasks that would acknowledge
+   * them are gone); not counted as checkpoint failures, and periodic triggering goes on.
+   */
+  abortPendingCheckpoints(reason: CheckpointFailureReason): void {
     for (const id of [...this.pending.keys()]) this.abort(id, reason, undefined, false);
   }
 

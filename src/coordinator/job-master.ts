@@ -37,7 +37,7 @@ import type { ExecutionState } from '../runtime/task.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
 import { CheckpointCoordinator, type TaskRef } from './checkpoint-coordinator.js';
-import { restoreLatest, restoreFromPath } from './job-restore.js';
+import { restoreLatest, restoreFromPath, type LoadedRestore } from './job-restore.js';
 import { pipelinedRegions } from './pipelined-regions.js';
 import { SourceCoordinator } from './source-coordinator.js';
 
@@ -49,6 +49,8 @@ export interface JobMasterGateway {
   onTaskEnded(vertexIndex: number, subtask: number): void;
   onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
   onCollect(
+    vertexIndex: number,
+    subtask: number,
     collectId: string,
     records: readonly unknown[],
     commit: { checkpointId: number; subtask: number } | undefined,
@@ -69,9 +71,30 @@ export interface JobMasterGateway {
   ): void;
 }
 
-/** A job deployed on TaskManagers, as the JobMaster controls it. */
+/** One subtask of a job: a vertex index and a subtask index. */
+export interface SubtaskAddress {
+  readonly vertexIndex: number;
+  readonly subtask: number;
+}
+
+/**
+ * A job deployed on TaskManagers, as the JobMaster controls it. Commands for one subtask go to its
+ * newest execution; after `restartTasks`, executions of several attempts run side by side.
+ */
 export interface DeployedJob {
+  /** Cancels every task of the job and gives back its slots. */
   cancel(): void;
+  /** Cancels these subtasks only (a pipelined region that failed). */
+  cancelTasks(subtasks: readonly SubtaskAddress[]): void;
+  /**
+   * Deploys these subtasks again as attempt `attempt.attemptNumber`, reporting to `master`. The set
+   * is closed under channels (a union of pipelined regions), so no channel leaves it.
+   */
+  restartTasks(
+    subtasks: readonly SubtaskAddress[],
+    master: JobMasterGateway,
+    attempt: DeploymentAttempt,
+  ): void;
   sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
   triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void;
   notifyCheckpointComplete(checkpointId: number): void;
@@ -128,7 +151,7 @@ export type TriggeredCheckpoint =
   | { readonly kind: 'failed'; readonly checkpointId: number | undefined; readonly error: Error };
 
 /** Runs one job from deployment to a terminal status. */
-export class JobMaster implements JobMasterGateway, JobClient {
+export class JobMaster implements JobClient {
   private currentStatus: JobStatus = 'CREATED';
   private readonly statusEnteredAt = new Map<JobStatus, number>();
   private readonly failures: JobFailureRecord[] = [];
@@ -136,10 +159,20 @@ export class JobMaster implements JobMasterGateway, JobClient {
   private deployed: DeployedJob | undefined;
   private coordinators = new Map<OperatorId, SourceCoordinator<SourceSplit>>();
   private taskStates: ExecutionState[][] = [];
+  /** The attempt of each subtask's current execution; messages of older executions are dropped. */
+  private taskAttempts: number[][] = [];
   private ended: boolean[][] = [];
   private endedCount = 0;
   private finishedTasks = 0;
+  /** The newest attempt number given out (a full restart or a region restart takes the next). */
   private attemptNumber = 0;
+  /** Pipelined regions when failover is by region and there is more than one; else undefined. */
+  private readonly regions: ReturnType<typeof pipelinedRegions> | undefined;
+  /** Task failures of this turn, failed over together (a lost TaskManager fails several at once). */
+  private failedTasks: { task: SubtaskAddress & { attemptNumber: number }; error: Error }[] = [];
+  /** Every task had ended once, so periodic checkpoints were stopped. */
+  private checkpointsStoppedAtEnd = false;
+  private readonly vertexOfOperator: ReadonlyMap<OperatorId, number>;
   private numRestarts = 0;
   private restartState: RestartStrategyState;
   private startedAt = 0;
@@ -158,6 +191,12 @@ export class JobMaster implements JobMasterGateway, JobClient {
   ) {
     this.statusEnteredAt.set('CREATED', clock.now());
     this.restartState = createRestartStrategy(submission.restartStrategy);
+    const regions =
+      submission.failoverStrategy === 'region' ? pipelinedRegions(submission.jobGraph) : undefined;
+    this.regions = regions && regions.count > 1 ? regions : undefined;
+    this.vertexOfOperator = new Map(
+      submission.jobGraph.vertices.flatMap((v) => v.chain.map((n) => [n.operatorId, v.index] as const)),
+    );
     this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     // The caller may only look at the result later; never report it as unhandled meanwhile.
     this.result.catch(() => {});
@@ -172,6 +211,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
         plan: () => this.checkpointPlan(),
         triggerTask: (t, id, ts) => this.deployed?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts),
         notifyComplete: (id) => {
+          for (const c of this.coordinators.values()) c.notifyCheckpointComplete(id);
           this.deployed?.notifyCheckpointComplete(id);
           this.settleCheckpointWaiter(id);
         },
@@ -212,21 +252,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
   start(): void {
     this.startedAt = this.clock.now();
     this.status = 'RUNNING';
-    this.log.info({ jobId: this.jobId, job: this.jobName }, 'job submitted');
-    if (this.submission.failoverStrategy === 'region') {
-      const { count } = pipelinedRegions(this.submission.jobGraph);
-      // Sluice restarts whole jobs; say so where Flink would restart less.
-      if (count > 1)
-        this.log.warn(
-          { jobId: this.jobId, regions: count },
-          `job '${this.jobName}' has ${count} pipelined regions; Sluice's region failover still restarts the whole job on a failure (jobmanager.execution.failover-strategy: full behaves the same)`,
-        );
-    }
+    this.log.info(
+      { jobId: this.jobId, job: this.jobName, regions: this.regions?.count ?? 1 },
+      'job submitted',
+    );
     void this.deployAttempt();
   }
 
-  private async deployAttempt(): Promise<void> {
-    const attempt = this.attemptNumber;
+  private newTimings(attempt: number) {
     const timings = {
       attemptNumber: attempt,
       startedAt: this.clock.now(),
@@ -235,6 +268,12 @@ export class JobMaster implements JobMasterGateway, JobClient {
       allRunningAt: undefined as number | undefined,
     };
     this.timings = timings;
+    return timings;
+  }
+
+  private async deployAttempt(): Promise<void> {
+    const attempt = this.attemptNumber;
+    const timings = this.newTimings(attempt);
     let restore: Awaited<ReturnType<typeof restoreLatest>>;
     try {
       restore =
@@ -248,30 +287,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
       return this.failJob(e instanceof Error ? e : new Error(String(e)));
     }
     if (isJobTerminal(this.status) || attempt !== this.attemptNumber) return;
-    if (restore) {
-      this.checkpoints?.adoptRestored(restore.checkpoint);
-      this.checkpoints?.stats.reportRestored({
-        id: restore.checkpoint.checkpointId,
-        restoreTimestamp: this.clock.now(),
-        isSavepoint: restore.checkpoint.metadata.isSavepoint,
-        externalPath: restore.checkpoint.externalPointer,
-      });
-      this.lastRestoredId = restore.checkpoint.checkpointId;
-      this.restoredCount++;
-      this.log.info(
-        {
-          jobId: this.jobId,
-          checkpointId: restore.checkpoint.checkpointId,
-          path: restore.checkpoint.externalPointer,
-        },
-        `restoring job from checkpoint ${restore.checkpoint.checkpointId} (${restore.checkpoint.externalPointer})`,
-      );
-    }
+    if (restore) this.noteRestored(restore, 'job');
     const vertices = this.submission.jobGraph.vertices;
     this.taskStates = vertices.map((v) => new Array<ExecutionState>(v.parallelism).fill('CREATED'));
+    this.taskAttempts = vertices.map((v) => new Array<number>(v.parallelism).fill(attempt));
     this.ended = vertices.map((v) => new Array<boolean>(v.parallelism).fill(false));
     this.endedCount = 0;
     this.finishedTasks = 0;
+    this.checkpointsStoppedAtEnd = false;
     try {
       this.coordinators = new Map();
       for (const vertex of vertices) {
@@ -286,7 +309,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
       }
       const checkpoints = this.checkpoints;
       timings.deployingAt = this.clock.now();
-      this.deployed = this.taskManagers.deploy(this.submission, this, {
+      this.deployed = this.taskManagers.deploy(this.submission, this.gatewayFor(attempt), {
         attemptNumber: attempt,
         restore: restore?.plan.tasks,
         checkpointing:
@@ -309,6 +332,60 @@ export class JobMaster implements JobMasterGateway, JobClient {
 
   private lastRestoredId: number | undefined;
   private restoredCount = 0;
+
+  /** Counts and logs a restore of the job (or of some of its regions) from a checkpoint. */
+  private noteRestored(restore: LoadedRestore, what: string): void {
+    this.checkpoints?.adoptRestored(restore.checkpoint);
+    this.checkpoints?.stats.reportRestored({
+      id: restore.checkpoint.checkpointId,
+      restoreTimestamp: this.clock.now(),
+      isSavepoint: restore.checkpoint.metadata.isSavepoint,
+      externalPath: restore.checkpoint.externalPointer,
+    });
+    this.lastRestoredId = restore.checkpoint.checkpointId;
+    this.restoredCount++;
+    this.log.info(
+      {
+        jobId: this.jobId,
+        checkpointId: restore.checkpoint.checkpointId,
+        path: restore.checkpoint.externalPointer,
+      },
+      `restoring ${what} from checkpoint ${restore.checkpoint.checkpointId} (${restore.checkpoint.externalPointer})`,
+    );
+  }
+
+  /**
+   * What the tasks of attempt `attempt` report through: a report of a subtask whose current
+   * execution belongs to another attempt (one cancelled by a failover) is dropped here.
+   */
+  private gatewayFor(attempt: number): JobMasterGateway {
+    const current = (vertexIndex: number, subtask: number) =>
+      this.taskAttempts[vertexIndex]?.[subtask] === attempt;
+    return {
+      onDeploymentFailed: (error) => {
+        if (this.taskAttempts.some((row) => row.includes(attempt))) this.onDeploymentFailed(error);
+      },
+      onTaskStateChanged: (v, s, state, error) => {
+        if (current(v, s)) this.onTaskStateChanged(v, s, attempt, state, error);
+      },
+      onTaskEnded: (v, s) => {
+        if (current(v, s)) this.onTaskEnded(v, s);
+      },
+      onOperatorEvent: (operatorId, s, event) => {
+        const v = this.vertexOfOperator.get(operatorId);
+        if (v !== undefined && current(v, s)) this.onOperatorEvent(operatorId, s, event);
+      },
+      onCollect: (v, s, collectId, records, commit) => {
+        if (current(v, s)) this.submission.collectTargets.get(collectId)?.push(records, commit);
+      },
+      acknowledgeCheckpoint: (v, s, id, state, metrics) => {
+        if (current(v, s)) this.acknowledgeCheckpoint(v, s, id, state, metrics);
+      },
+      declineCheckpoint: (v, s, id, reason, error) => {
+        if (current(v, s)) this.declineCheckpoint(v, s, id, reason, error);
+      },
+    };
+  }
 
   private taskGatewayFactory(checkpoints: CheckpointCoordinator, storage: CheckpointStorage) {
     const mode = this.submission.checkpointing!.mode;
@@ -349,28 +426,34 @@ export class JobMaster implements JobMasterGateway, JobClient {
     return out;
   }
 
-  // --- from TaskManagers (asynchronous, as over RPC) ---
+  // --- from TaskManagers (asynchronous, as over RPC), through gatewayFor ---
 
-  onDeploymentFailed(error: Error): void {
+  private onDeploymentFailed(error: Error): void {
     queueMicrotask(() => this.handleFailure(error));
   }
 
-  onTaskStateChanged(vertexIndex: number, subtask: number, state: ExecutionState, error?: Error): void {
+  private onTaskStateChanged(
+    vertexIndex: number,
+    subtask: number,
+    attempt: number,
+    state: ExecutionState,
+    error?: Error,
+  ): void {
     const row = this.taskStates[vertexIndex];
     if (!row) return;
     row[subtask] = state;
     if (state === 'RUNNING') this.noteRunning();
     if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
     if (state === 'FAILED')
-      this.handleFailure(error ?? new Error('a task failed without an error'), {
+      this.taskFailed(error ?? new Error('a task failed without an error'), {
         vertexIndex,
         subtask,
-        attemptNumber: this.attemptNumber,
+        attemptNumber: attempt,
       });
     else if (state === 'FINISHED' && ++this.finishedTasks === this.totalTasks()) this.finishJob();
   }
 
-  onTaskEnded(vertexIndex: number, subtask: number): void {
+  private onTaskEnded(vertexIndex: number, subtask: number): void {
     queueMicrotask(() => {
       if (this.status !== 'RUNNING' || this.ended[vertexIndex]?.[subtask] !== false) return;
       this.ended[vertexIndex][subtask] = true;
@@ -378,12 +461,13 @@ export class JobMaster implements JobMasterGateway, JobClient {
       if (++this.endedCount === this.totalTasks()) {
         // Every task ended: no checkpoint can start any more; let them all finish.
         this.checkpoints?.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
+        this.checkpointsStoppedAtEnd = true;
         this.deployed?.finishAll();
       }
     });
   }
 
-  onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
+  private onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
     queueMicrotask(() => {
       if (this.status !== 'RUNNING') return;
       try {
@@ -402,15 +486,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
     });
   }
 
-  onCollect(
-    collectId: string,
-    records: readonly unknown[],
-    commit: { checkpointId: number; subtask: number } | undefined,
-  ): void {
-    this.submission.collectTargets.get(collectId)?.push(records, commit);
-  }
-
-  acknowledgeCheckpoint(
+  private acknowledgeCheckpoint(
     vertexIndex: number,
     subtask: number,
     checkpointId: number,
@@ -422,7 +498,7 @@ export class JobMaster implements JobMasterGateway, JobClient {
     );
   }
 
-  declineCheckpoint(
+  private declineCheckpoint(
     vertexIndex: number,
     subtask: number,
     checkpointId: number,
@@ -446,14 +522,119 @@ export class JobMaster implements JobMasterGateway, JobClient {
     return this.taskStates.reduce((n, v) => n + v.length, 0);
   }
 
-  /** A task failed (or checkpoints failed too often): restart if the strategy allows, else fail. */
-  private handleFailure(error: Error, task?: JobFailureRecord['task']): void {
-    if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
+  /**
+   * A task failed. With region failover (and more than one region) the failures of this turn are
+   * gathered and their regions restarted together; otherwise the whole job restarts.
+   */
+  private taskFailed(error: Error, task: NonNullable<JobFailureRecord['task']>): void {
+    if (!this.regions) return this.handleFailure(error, task);
+    this.failedTasks.push({ task, error });
+    if (this.failedTasks.length === 1) queueMicrotask(() => this.failoverRegions());
+  }
+
+  /** Flink's RestartPipelinedRegionFailoverStrategy: restart only the regions of the failed tasks. */
+  private failoverRegions(): void {
+    const failed = this.failedTasks.filter(
+      ({ task }) => this.taskAttempts[task.vertexIndex]?.[task.subtask] === task.attemptNumber,
+    );
+    this.failedTasks = [];
+    const regions = this.regions!;
+    if (failed.length === 0 || this.status !== 'RUNNING') return;
+    const { error, task } = failed[0]!;
     this.recordFailure(error, task);
-    this.checkpoints?.stopCheckpointScheduler('JOB_FAILOVER_REGION');
-    this.deployed?.cancel();
-    this.deployed = undefined;
-    this.closeCoordinators();
+    const restarting = new Set(failed.map(({ task: t }) => regions.regions[t.vertexIndex]![t.subtask]!));
+    const subtasks: SubtaskAddress[] = [];
+    for (const v of this.submission.jobGraph.vertices)
+      for (let s = 0; s < v.parallelism; s++)
+        if (restarting.has(regions.regions[v.index]![s]!))
+          subtasks.push({ vertexIndex: v.index, subtask: s });
+    // Every report of the cancelled executions is stale from now on.
+    const attempt = ++this.attemptNumber;
+    for (const { vertexIndex, subtask } of subtasks) {
+      this.taskAttempts[vertexIndex]![subtask] = attempt;
+      this.taskStates[vertexIndex]![subtask] = 'CANCELED';
+      if (this.ended[vertexIndex]![subtask]) this.endedCount--;
+      this.ended[vertexIndex]![subtask] = false;
+    }
+    this.finishedTasks = this.taskStates.reduce(
+      (n, row) => n + row.filter((s) => s === 'FINISHED').length,
+      0,
+    );
+    this.checkpoints?.abortPendingCheckpoints('JOB_FAILOVER_REGION');
+    this.deployed?.cancelTasks(subtasks);
+    const delayMs = this.restartDelay(
+      error,
+      `${restarting.size} pipelined region(s) of ${regions.count} failed over, restarting ${subtasks.length} of ${this.totalTasks()} tasks`,
+    );
+    if (delayMs === undefined) return;
+    this.clock.schedule(delayMs, () => void this.redeployRegions(subtasks, attempt));
+  }
+
+  /** Redeploys failed-over regions from the latest completed checkpoint, unless superseded. */
+  private async redeployRegions(subtasks: readonly SubtaskAddress[], attempt: number): Promise<void> {
+    const superseded = () =>
+      this.status !== 'RUNNING' ||
+      subtasks.some((t) => this.taskAttempts[t.vertexIndex]?.[t.subtask] !== attempt);
+    if (superseded()) return;
+    const timings = this.newTimings(attempt);
+    const checkpoints = this.checkpoints;
+    let restore: LoadedRestore | undefined;
+    try {
+      restore =
+        checkpoints && this.storage
+          ? await restoreLatest(this.submission, this.storage, checkpoints.completedCheckpoints)
+          : undefined;
+    } catch (e) {
+      return this.failJob(e instanceof Error ? e : new Error(String(e)));
+    }
+    if (superseded()) return;
+    const latest = checkpoints?.completedCheckpoints.at(-1);
+    if (restore && latest && restore.checkpoint.checkpointId < latest.checkpointId)
+      // The other regions went on past the checkpoint this region would fall back to, and split
+      // assignments since then are forgotten: only the whole job can go back that far.
+      return this.handleFailure(
+        new SluiceError(
+          'SLUICE_RESTORE_FAILED',
+          `checkpoint ${latest?.checkpointId} cannot be read for a region failover; restarting the whole job from checkpoint ${restore.checkpoint.checkpointId}`,
+        ),
+      );
+    if (restore) this.noteRestored(restore, `${subtasks.length} task(s)`);
+    const keys = new Set<string>();
+    for (const { vertexIndex, subtask } of subtasks) {
+      keys.add(`${vertexIndex}:${subtask}`);
+      this.taskStates[vertexIndex]![subtask] = 'CREATED';
+    }
+    const readers: { coordinator: SourceCoordinator<SourceSplit>; subtask: number }[] = [];
+    for (const { vertexIndex, subtask } of subtasks) {
+      const head = this.submission.jobGraph.vertices[vertexIndex]!.chain[0]!;
+      const coordinator = this.coordinators.get(head.operatorId);
+      if (!coordinator) continue;
+      coordinator.subtaskReset(subtask, restore?.checkpoint.checkpointId);
+      readers.push({ coordinator, subtask });
+    }
+    try {
+      timings.deployingAt = this.clock.now();
+      this.deployed?.restartTasks(subtasks, this.gatewayFor(attempt), {
+        attemptNumber: attempt,
+        restore: restore && new Map([...restore.plan.tasks].filter(([key]) => keys.has(key))),
+        checkpointing:
+          checkpoints && this.storage ? this.taskGatewayFactory(checkpoints, this.storage) : undefined,
+      });
+      for (const { coordinator, subtask } of readers) coordinator.addReader(subtask);
+      if (this.checkpointsStoppedAtEnd && this.endedCount < this.totalTasks()) {
+        this.checkpointsStoppedAtEnd = false;
+        checkpoints?.startCheckpointScheduler();
+      }
+    } catch (e) {
+      this.handleFailure(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  /**
+   * Asks the restart strategy about one more failure: the delay before restarting (counted and
+   * logged as `what`), or undefined once the job was failed with `error`.
+   */
+  private restartDelay(error: Error, what: string): number | undefined {
     const { state, decision } = notifyFailure(this.restartState, {
       now: this.clock.now(),
       random: Math.random(),
@@ -461,9 +642,9 @@ export class JobMaster implements JobMasterGateway, JobClient {
     this.restartState = state;
     if (decision.kind === 'fail') {
       this.log.error({ jobId: this.jobId, job: this.jobName, err: error }, `job failed: ${decision.reason}`);
-      return this.failJob(error);
+      this.failJob(error);
+      return undefined;
     }
-    this.status = 'RESTARTING';
     this.numRestarts++;
     this.log.warn(
       {
@@ -473,9 +654,28 @@ export class JobMaster implements JobMasterGateway, JobClient {
         delayMs: decision.delayMs,
         restart: this.numRestarts,
       },
-      `job failed over (restart ${this.numRestarts} in ${decision.delayMs} ms): ${error.message}`,
+      `${what} (restart ${this.numRestarts} in ${decision.delayMs} ms): ${error.message}`,
     );
-    this.clock.schedule(decision.delayMs, () => {
+    return decision.delayMs;
+  }
+
+  /** A failure that restarts the whole job (if the strategy allows; else the job fails). */
+  private handleFailure(error: Error, task?: JobFailureRecord['task']): void {
+    if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
+    this.recordFailure(error, task);
+    this.checkpoints?.stopCheckpointScheduler('JOB_FAILOVER_REGION');
+    this.deployed?.cancel();
+    this.deployed = undefined;
+    this.closeCoordinators();
+    this.failedTasks = [];
+    // Reports of the cancelled executions are stale from now on.
+    for (const row of this.taskAttempts) row.fill(-1);
+    for (const row of this.taskStates)
+      for (let s = 0; s < row.length; s++) if (row[s] !== 'FINISHED') row[s] = 'CANCELED';
+    const delayMs = this.restartDelay(error, 'job failed over');
+    if (delayMs === undefined) return;
+    this.status = 'RESTARTING';
+    this.clock.schedule(delayMs, () => {
       if (this.status !== 'RESTARTING') return;
       this.attemptNumber++;
       void this.deployAttempt();
@@ -592,9 +792,14 @@ export class JobMaster implements JobMasterGateway, JobClient {
     return this.taskStates;
   }
 
-  /** The current deployment attempt (0 for the first, +1 per restart). */
+  /** The newest deployment attempt (0 for the first, +1 per restart of the job or of a region). */
   get currentAttemptNumber(): number {
     return this.attemptNumber;
+  }
+
+  /** The attempt of each subtask's current execution, by vertex index then subtask. */
+  get taskAttemptNumbers(): readonly (readonly number[])[] {
+    return this.taskAttempts;
   }
 
   /** When the steps of the current (or last) deployment attempt happened; undefined before the first. */

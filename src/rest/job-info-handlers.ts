@@ -123,7 +123,7 @@ function vertexDetails(job: RestJob, vertex: RestVertex, now: number): JobVertex
     return {
       subtask,
       status: state,
-      attempt: vertex.attemptNumber,
+      attempt: vertex.attemptNumbers[subtask] ?? 0,
       endpoint: location?.endpoint ?? '(unassigned)',
       'start-time': start,
       start_time: start,

@@ -154,7 +154,11 @@ class LocalRestJob implements RestJob {
         sourceId: e.source.id,
         shipStrategy: shipStrategyName(e.streamEdge.partitioner),
       })),
-      attemptNumber: this.master.currentAttemptNumber,
+      // During a full restart no execution is current: the attempt being started counts.
+      attemptNumbers: Array.from({ length: v.parallelism }, (_, s) => {
+        const attempt = this.master.taskAttemptNumbers[v.index]?.[s] ?? -1;
+        return attempt >= 0 ? attempt : this.master.currentAttemptNumber;
+      }),
       locations: Array.from({ length: v.parallelism }, (_, s) =>
         states[v.index] === undefined ? undefined : this.locate(v.index, s),
       ),

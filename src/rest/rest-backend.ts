@@ -92,8 +92,8 @@ export interface RestVertex {
   readonly metrics: VertexMetrics | undefined;
   /** The vertices feeding this one, with Flink's ship strategy names (HASH, FORWARD, ...). */
   readonly inputs: readonly { readonly sourceId: JobVertexId; readonly shipStrategy: string }[];
-  /** The attempt the subtasks run in: 0 for the first deployment, +1 per restart. */
-  readonly attemptNumber: number;
+  /** The attempt each subtask's current execution runs in (0 first; a restart of it or its job takes the next). */
+  readonly attemptNumbers: readonly number[];
   /** Where each subtask of the current attempt runs; undefined while it is not deployed. */
   readonly locations: readonly (RestTaskLocation | undefined)[];
 }

@@ -217,7 +217,15 @@ describe('RpcConnection', () => {
   it('refuses to send a message above maxMessageSize, and closes a connection that receives one', async () => {
     const { jm, tm, lines } = await pair({ maxMessageSize: 4096 });
     const records = [new Uint8Array(8192)];
-    const collect: ToJobManagerMessage = { kind: 'collect', jobId: JOB, attempt: 0, collectId: 'c', records };
+    const collect: ToJobManagerMessage = {
+      kind: 'collect',
+      jobId: JOB,
+      attempt: 0,
+      vertexIndex: 0,
+      subtask: 0,
+      collectId: 'c',
+      records,
+    };
     expect(() => tm.send(collect)).toThrow(/exceeds the control-plane maximum of 4096 bytes/u);
     expect(tm.open).toBe(true);
     // The JobManager end accepts 64 MiB; the TaskManager end, 4 KiB.

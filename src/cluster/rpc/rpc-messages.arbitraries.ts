@@ -105,13 +105,12 @@ export const toJobManagerMessage: fc.Arbitrary<ToJobManagerMessage> = fc.oneof(
   fc.record(
     {
       kind: kind('collect'),
-      jobId,
-      attempt: nat,
+      ...task,
       collectId: name,
       records: fc.array(plainData, { maxLength: 5 }),
       commit: fc.record({ checkpointId: positive, subtask: nat }),
     },
-    { requiredKeys: ['kind', 'jobId', 'attempt', 'collectId', 'records'] },
+    { requiredKeys: ['kind', 'jobId', 'attempt', 'vertexIndex', 'subtask', 'collectId', 'records'] },
   ),
   fc.record({
     kind: kind('acknowledge-checkpoint'),
@@ -172,7 +171,14 @@ export const toTaskManagerMessage: fc.Arbitrary<ToTaskManagerMessage> = fc.oneof
     },
     { requiredKeys: ['kind', 'jobId', 'attempt', 'payload'] },
   ),
-  fc.record({ kind: kind('cancel-job'), jobId }),
+  fc.record(
+    {
+      kind: kind('cancel-job'),
+      jobId,
+      tasks: fc.array(fc.record({ vertexIndex: nat, subtask: nat }), { maxLength: 3 }),
+    },
+    { requiredKeys: ['kind', 'jobId'] },
+  ),
   fc.record({ kind: kind('trigger-checkpoint'), ...task, checkpointId: positive, timestamp: finite }),
   fc.record({ kind: kind('notify-checkpoint-complete'), jobId, attempt: nat, checkpointId: positive }),
   fc.record({ kind: kind('notify-checkpoint-aborted'), jobId, attempt: nat, checkpointId: positive }),

@@ -104,7 +104,14 @@ describe('parseRpcMessage', () => {
       },
       /event\.kind$/u,
     );
-    expectError({ kind: 'collect', jobId: JOB, attempt: 0, collectId: 'c', records: {} }, /records$/u);
+    expectError(
+      { kind: 'collect', jobId: JOB, attempt: 0, vertexIndex: 0, subtask: 0, collectId: 'c', records: {} },
+      /records$/u,
+    );
+    expectError(
+      { kind: 'cancel-job', jobId: JOB, tasks: [{ vertexIndex: -1, subtask: 0 }] },
+      /tasks\[0\]\.vertexIndex$/u,
+    );
     expectError({ kind: 'deploy', jobId: JOB, attempt: 0, bundle: 'bytes', payload: 1 }, /bundle$/u);
     expectError({ kind: 'heartbeat-request', seq: Number.NaN }, /seq$/u);
     expectError(

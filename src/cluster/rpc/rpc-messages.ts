@@ -100,10 +100,8 @@ export interface OperatorEventMessage {
 }
 
 /** Records a collect sink hands to the client; with `commit`, those checkpoint `commit.checkpointId` covers. */
-export interface CollectMessage {
+export interface CollectMessage extends TaskAddress {
   readonly kind: 'collect';
-  readonly jobId: JobId;
-  readonly attempt: number;
   readonly collectId: string;
   readonly records: readonly unknown[];
   readonly commit?: { readonly checkpointId: number; readonly subtask: number };
@@ -158,10 +156,11 @@ export interface DeployMessage {
   readonly payload: unknown;
 }
 
-/** Cancel every task of a job, whatever its attempt. */
+/** Cancel every task of a job whatever its attempt, or with `tasks` only those subtasks (a region failover). */
 export interface CancelJobMessage {
   readonly kind: 'cancel-job';
   readonly jobId: JobId;
+  readonly tasks?: readonly { readonly vertexIndex: number; readonly subtask: number }[];
 }
 
 /** Start checkpoint `checkpointId` at a source subtask. */
@@ -350,8 +349,7 @@ const schemas: Schemas = {
   'task-ended': task,
   'operator-event': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
   collect: {
-    jobId,
-    attempt: nat,
+    ...task,
     collectId: name,
     records: listOf(data),
     commit: optional(objectOf({ checkpointId: positive, subtask: nat })),
@@ -367,7 +365,7 @@ const schemas: Schemas = {
   'registration-accepted': { jobManagerId: name },
   'registration-declined': { reason: text },
   deploy: { jobId, attempt: nat, bundle: optional(bytes), payload: data },
-  'cancel-job': { jobId },
+  'cancel-job': { jobId, tasks: optional(listOf(objectOf({ vertexIndex: nat, subtask: nat }))) },
   'trigger-checkpoint': { ...task, checkpointId: positive, timestamp: finite },
   'notify-checkpoint-complete': { jobId, attempt: nat, checkpointId: positive },
   'notify-checkpoint-aborted': { jobId, attempt: nat, checkpointId: positive },
