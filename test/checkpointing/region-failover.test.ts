@@ -16,8 +16,8 @@ import { JobMaster } from '../../src/coordinator/job-master.js';
 import { InjectedFailure, waitForCompleted } from '../support/checkpointing.js';
 import { envAt, range, waitFor } from '../support/helpers.js';
 
-const N = 600;
-const RATE = 1_000;
+const N = 1_500;
+const RATE = 1_500;
 const K = 5;
 
 interface Num {
