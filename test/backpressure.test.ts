@@ -10,6 +10,7 @@ const gc = vm.runInNewContext('gc') as () => void;
 
 const SEGMENT = 4096;
 const CREDITS = 2;
+const FLOATING = 3;
 const MAX_QUEUED = 4;
 
 let written = 0;
@@ -48,6 +49,7 @@ describe('backpressure', () => {
       dynamic: [
         `taskmanager.memory.segment-size=${SEGMENT}b`,
         `taskmanager.network.memory.buffers-per-channel=${CREDITS}`,
+        `taskmanager.network.memory.floating-buffers-per-gate=${FLOATING}`,
         `taskmanager.network.memory.max-buffers-per-channel=${MAX_QUEUED}`,
       ],
     });
@@ -73,16 +75,19 @@ describe('backpressure', () => {
       const heapLate = heapMb();
       const [source, sink] = client.getMetrics() as [VertexMetrics, VertexMetrics];
 
-      // Credits bound what a consumer holds; max-buffers-per-channel bounds what a producer queues.
-      expect(sink.maxInputChannelBytes).toBeGreaterThan(0);
-      expect(sink.maxInputChannelBytes).toBeLessThanOrEqual(CREDITS * SEGMENT);
+      // Credits bound what a consumer holds: a channel's exclusive buffers plus, while its producer
+      // has a backlog, the gate's floating ones; max-buffers-per-channel bounds what a producer queues.
+      expect(sink.maxInputChannelBytes).toBeGreaterThan(CREDITS * SEGMENT);
+      expect(sink.maxInputChannelBytes).toBeLessThanOrEqual((CREDITS + FLOATING) * SEGMENT);
       expect(source.maxOutputChannelBytes).toBeGreaterThan(0);
       expect(source.maxOutputChannelBytes).toBeLessThanOrEqual(MAX_QUEUED * SEGMENT);
 
       // The source runs only as fast as the sink: what is in flight fits in the channels
-      // (2 producers × 2 consumers, each channel ≤ (credits + queued + 1 open) segments of ~120-byte records).
+      // (2 producers × 2 consumers, each channel ≤ (credits + queued + 1 open) segments of ~120-byte
+      // records, and each of the 2 gates lends at most FLOATING more).
       const perChannel = ((CREDITS + MAX_QUEUED + 1) * SEGMENT) / 110;
-      expect(generated - written).toBeLessThan(4 * perChannel + 100);
+      const floating = (2 * FLOATING * SEGMENT) / 110;
+      expect(generated - written).toBeLessThan(4 * perChannel + floating + 100);
 
       // Memory stays flat while 60k more records (~7 MB of payload) flow through.
       expect(heapLate - heapEarly).toBeLessThan(5);

@@ -277,6 +277,7 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       bufferTimeoutMs: this.bufferTimeoutMs,
       segmentSize: this.configuration.get(NetworkOptions.MEMORY_SEGMENT_SIZE),
       buffersPerChannel: Math.max(1, this.configuration.get(NetworkOptions.NETWORK_BUFFERS_PER_CHANNEL)),
+      floatingBuffersPerGate: this.configuration.get(NetworkOptions.NETWORK_FLOATING_BUFFERS_PER_GATE),
       maxBuffersPerChannel: this.configuration.get(NetworkOptions.NETWORK_MAX_BUFFERS_PER_CHANNEL),
       ...faultTolerance(this.configuration),
     };

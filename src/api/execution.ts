@@ -113,7 +113,10 @@ export interface PipelineSubmission {
   /** `execution.buffer-timeout.interval` in ms (-1 when disabled). */
   readonly bufferTimeoutMs: number;
   readonly segmentSize: number;
+  /** Exclusive buffers (credit) of each input channel. */
   readonly buffersPerChannel: number;
+  /** Buffers each input gate lends to channels with a backlog. */
+  readonly floatingBuffersPerGate: number;
   readonly maxBuffersPerChannel: number;
   /** Checkpointing settings; undefined when `execution.checkpointing.interval` is not set. */
   readonly checkpointing: CheckpointingSubmission | undefined;

@@ -265,7 +265,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
   const gates = jobGraph.vertices.map((vertex) =>
     Array.from({ length: vertex.parallelism }, (_, j) => {
       if (vertex.inputs.length === 0 || !isLocal(vertex.index, j)) return undefined;
-      const gate = new InputGate();
+      const gate = new InputGate(submission.floatingBuffersPerGate);
       vertex.inputs.forEach((edge, inputIndex) => {
         for (const i of producersOf(
           edge.streamEdge.partitioner,

@@ -67,6 +67,7 @@ function submissionFor(
     bufferTimeoutMs: -1,
     segmentSize: 32 * 1024,
     buffersPerChannel: 2,
+    floatingBuffersPerGate: 8,
     maxBuffersPerChannel: 10,
     checkpointing: undefined,
     restartStrategy: { kind: 'none' },

@@ -83,6 +83,12 @@ export const NetworkOptions = {
     'Exclusive buffers (credits) per input channel.',
     { min: 0 },
   ),
+  NETWORK_FLOATING_BUFFERS_PER_GATE: intOption(
+    'taskmanager.network.memory.floating-buffers-per-gate',
+    8,
+    'Buffers each input gate lends, beyond the exclusive ones, to channels whose producer has a backlog.',
+    { min: 0 },
+  ),
   NETWORK_MAX_BUFFERS_PER_CHANNEL: intOption(
     'taskmanager.network.memory.max-buffers-per-channel',
     10,

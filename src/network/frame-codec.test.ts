@@ -39,6 +39,7 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
     kind: fc.constant('buffer' as const),
     channelId: u32,
     more: fc.boolean(),
+    backlog: u32,
     bytes: fc.uint8Array({ maxLength: 300 }),
   }),
   fc.record({
@@ -130,7 +131,7 @@ describe('frame codec', () => {
   it('decodes frames coalesced into one chunk, and byte by byte', () => {
     const frames: Frame[] = [
       { kind: 'credit', channelId: 3, n: 2 },
-      { kind: 'buffer', channelId: 3, more: false, bytes: Uint8Array.of(1, 2, 3) },
+      { kind: 'buffer', channelId: 3, more: false, backlog: 4, bytes: Uint8Array.of(1, 2, 3) },
       { kind: 'event', channelId: 3, event: { kind: 'barrier', checkpointId: 7, timestamp: 1234 } },
       { kind: 'close', channelId: 0xffffffff, reason: 'bye' },
     ];
@@ -147,7 +148,7 @@ describe('frame codec', () => {
 
   it('hands out a buffer inside one chunk as a view of the chunk, not a copy', () => {
     const chunk = bytesOf([
-      { kind: 'buffer', channelId: 1, more: false, bytes: new Uint8Array(100).fill(9) },
+      { kind: 'buffer', channelId: 1, more: false, backlog: 0, bytes: new Uint8Array(100).fill(9) },
     ]);
     const { frames } = decodeAll([chunk]);
     const bytes = (frames[0] as { bytes: Uint8Array }).bytes;
@@ -157,15 +158,16 @@ describe('frame codec', () => {
 
   it('encodes a buffer without copying it, and splits one larger than a frame into fragments', () => {
     const payload = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
-    const pieces = encodeBufferFrames(4, payload, MIN_MAX_FRAME_SIZE);
+    const pieces = encodeBufferFrames(4, payload, MIN_MAX_FRAME_SIZE, 7);
     expect(pieces.filter((p) => p.buffer === payload.buffer).length).toBeGreaterThan(1);
     const { frames, error } = decodeAll([concat(pieces)], MIN_MAX_FRAME_SIZE);
     expect(error).toBeUndefined();
-    expect(frames.length).toBe(Math.ceil(5000 / (MIN_MAX_FRAME_SIZE - 10)));
+    expect(frames.length).toBe(Math.ceil(5000 / (MIN_MAX_FRAME_SIZE - 14)));
     const buffers = frames as Extract<Frame, { kind: 'buffer' }>[];
     expect(buffers.map((f) => f.more)).toEqual(buffers.map((_, i) => i < buffers.length - 1));
+    expect(buffers.every((f) => f.backlog === 7)).toBe(true);
     expect(concat(buffers.map((f) => f.bytes))).toEqual(payload);
-    expect(encodeBufferFrames(4, payload.subarray(0, 100), MIN_MAX_FRAME_SIZE)).toHaveLength(2);
+    expect(encodeBufferFrames(4, payload.subarray(0, 100), MIN_MAX_FRAME_SIZE, 0)).toHaveLength(2);
   });
 
   it('rejects a frame above the maximum size as soon as its length is read', () => {
@@ -200,7 +202,8 @@ describe('frame codec', () => {
       [FrameType.SUBSCRIBE, [0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xfe]], // not UTF-8
       [FrameType.SUBSCRIBE, [0, 0, 0, 1, 0, 0, 0, 2, ...new Array<number>(513).fill(97)]],
       [FrameType.BUFFER, [0, 0, 0, 1]],
-      [FrameType.BUFFER, [0, 0, 0, 1, 2]],
+      [FrameType.BUFFER, [0, 0, 0, 1, 0, 0, 0, 0]], // no room for the backlog
+      [FrameType.BUFFER, [0, 0, 0, 1, 2, 0, 0, 0, 0]], // `more` neither 0 nor 1
       [FrameType.EVENT, [0, 0, 0, 1]],
       [FrameType.EVENT, [0, 0, 0, 1, 0xc1]], // never-used msgpack byte
       [FrameType.EVENT, msgpackEvent({ kind: 'watermark', timestamp: 1 })],

@@ -34,7 +34,7 @@ export const MAX_CHANNEL_KEY_BYTES = 512;
 /** The channel id a CLOSE frame uses to close the whole connection rather than one channel. */
 export const CONNECTION_CHANNEL_ID = 0xffffffff;
 /** Bytes of a BUFFER frame before the buffer's bytes: header, channel id, flags. */
-export const BUFFER_FRAME_OVERHEAD = FRAME_HEADER_BYTES + 5;
+export const BUFFER_FRAME_OVERHEAD = FRAME_HEADER_BYTES + 9;
 /** Bytes of a MESSAGE frame before the body: header, flags. */
 export const MESSAGE_FRAME_OVERHEAD = FRAME_HEADER_BYTES + 1;
 
@@ -60,11 +60,15 @@ export type Frame =
       readonly initialCredit: number;
       readonly channelKey: string;
     }
-  /** Producer → consumer: one buffer, or one fragment of it when `more` (a buffer larger than a frame). */
+  /**
+   * Producer → consumer: one buffer, or one fragment of it when `more` (a buffer larger than a
+   * frame), with the producer's backlog: how many buffers wait behind it (Flink's BufferResponse).
+   */
   | {
       readonly kind: 'buffer';
       readonly channelId: number;
       readonly more: boolean;
+      readonly backlog: number;
       readonly bytes: Uint8Array;
     }
   /** Producer → consumer: an in-band event, in order with the buffers. */
@@ -171,6 +175,7 @@ export function encodeFrame(frame: Frame): Uint8Array[] {
       head[4] = FrameType.BUFFER;
       writeU32(head, 5, frame.channelId);
       head[9] = frame.more ? 1 : 0;
+      writeU32(head, 10, frame.backlog);
       return [head, frame.bytes];
     }
     case 'event': {
@@ -209,9 +214,14 @@ export function encodeFrame(frame: Frame): Uint8Array[] {
  * The pieces of one buffer as BUFFER frames of at most `maxFrameSize` bytes: one frame when it
  * fits, else fragments (all but the last flagged `more`). Buffer bytes are never copied.
  */
-export function encodeBufferFrames(channelId: number, bytes: Uint8Array, maxFrameSize: number): Uint8Array[] {
+export function encodeBufferFrames(
+  channelId: number,
+  bytes: Uint8Array,
+  maxFrameSize: number,
+  backlog: number,
+): Uint8Array[] {
   const room = maxFrameSize - BUFFER_FRAME_OVERHEAD;
-  if (bytes.length <= room) return encodeFrame({ kind: 'buffer', channelId, more: false, bytes });
+  if (bytes.length <= room) return encodeFrame({ kind: 'buffer', channelId, more: false, backlog, bytes });
   const out: Uint8Array[] = [];
   for (let pos = 0; pos < bytes.length; pos += room) {
     const end = Math.min(bytes.length, pos + room);
@@ -220,6 +230,7 @@ export function encodeBufferFrames(channelId: number, bytes: Uint8Array, maxFram
         kind: 'buffer',
         channelId,
         more: end < bytes.length,
+        backlog,
         bytes: bytes.subarray(pos, end),
       }),
     );
@@ -305,8 +316,14 @@ function decodePayload(type: number, p: Uint8Array): Frame | FrameError {
       return { kind: 'subscribe', channelId: readU32(p, 0), initialCredit: readU32(p, 4), channelKey };
     }
     case FrameType.BUFFER:
-      if (p.length < 5 || p[4]! > 1) return malformed('BUFFER');
-      return { kind: 'buffer', channelId: readU32(p, 0), more: p[4] === 1, bytes: p.subarray(5) };
+      if (p.length < 9 || p[4]! > 1) return malformed('BUFFER');
+      return {
+        kind: 'buffer',
+        channelId: readU32(p, 0),
+        more: p[4] === 1,
+        backlog: readU32(p, 5),
+        bytes: p.subarray(9),
+      };
     case FrameType.EVENT: {
       const event = p.length < 5 ? undefined : decodeEvent(p.subarray(4));
       if (event === undefined) return malformed('EVENT');

@@ -167,8 +167,9 @@ export class FrameConnection {
   }
 
   /** Sends a buffer, in fragments if it is larger than a frame; its bytes are not copied. */
-  sendBuffer(channelId: number, bytes: Uint8Array): void {
-    if (this.authenticated) this.write(encodeBufferFrames(channelId, bytes, this.options.maxFrameSize));
+  sendBuffer(channelId: number, bytes: Uint8Array, backlog: number): void {
+    if (this.authenticated)
+      this.write(encodeBufferFrames(channelId, bytes, this.options.maxFrameSize, backlog));
   }
 
   /**

@@ -12,6 +12,6 @@ export function connectInMemory(
   channel: InputChannel,
   credits: number,
 ): void {
-  channel.creditSink = subpartition;
+  channel.connect(subpartition, credits);
   subpartition.connect(channel, credits);
 }

@@ -126,7 +126,7 @@ class ClientConnection implements FrameConnectionHandler {
       case 'buffer': {
         const remote = this.channels.get(frame.channelId);
         // Frames of a channel released a moment ago are still in flight: drop them.
-        if (remote) this.onBuffer(remote, frame.more, frame.bytes);
+        if (remote) this.onBuffer(remote, frame.more, frame.bytes, frame.backlog);
         return;
       }
       case 'event': {
@@ -178,9 +178,9 @@ class ClientConnection implements FrameConnectionHandler {
     }
   }
 
-  private onBuffer(remote: RemoteInputChannel, more: boolean, bytes: Uint8Array): void {
+  private onBuffer(remote: RemoteInputChannel, more: boolean, bytes: Uint8Array, backlog: number): void {
     if (!more && remote.fragments.length === 0) {
-      remote.channel.onBuffer(bytes);
+      remote.channel.onBuffer(bytes, backlog);
       return;
     }
     remote.fragmentBytes += bytes.length;
@@ -199,7 +199,7 @@ class ClientConnection implements FrameConnectionHandler {
     }
     remote.fragments = [];
     remote.fragmentBytes = 0;
-    remote.channel.onBuffer(whole);
+    remote.channel.onBuffer(whole, backlog);
   }
 
   private protocolError(what: string): void {
@@ -261,7 +261,7 @@ export class TcpDataClient {
       this.connections.set(key, connection);
     }
     const remote = connection.add(channel, channelKey, credits);
-    channel.creditSink = remote;
+    channel.connect(remote, credits);
     return remote;
   }
 

@@ -65,8 +65,8 @@ class SubpartitionProxy implements ChannelReceiver {
     readonly subpartition: ResultSubpartition,
   ) {}
 
-  onBuffer(buffer: Uint8Array): void {
-    if (!this.released) this.connection.frames.sendBuffer(this.channelId, buffer);
+  onBuffer(buffer: Uint8Array, backlog: number): void {
+    if (!this.released) this.connection.frames.sendBuffer(this.channelId, buffer, backlog);
   }
 
   onEvent(event: ChannelEvent): void {

@@ -235,7 +235,7 @@ describe('TCP transport security', () => {
   it('a producer-only frame sent by a consumer is a protocol error', async () => {
     const { server } = await startServer();
     const raw = await rawAuthenticated(server.address);
-    raw.send(encodeFrame({ kind: 'buffer', channelId: 0, more: false, bytes: Uint8Array.of(1) }));
+    raw.send(encodeFrame({ kind: 'buffer', channelId: 0, more: false, backlog: 0, bytes: Uint8Array.of(1) }));
     await until(() => expect(raw.isClosed()).toBe(true));
     await expectServes(server);
   });

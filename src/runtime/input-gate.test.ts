@@ -28,11 +28,11 @@ describe('InputGate', () => {
   it('round-robins over the channels that have data', () => {
     const gate = new InputGate();
     const [a, b, c] = [0, 1, 2].map(() => gate.addChannel(0, serializer));
-    a!.onBuffer(buf(1));
-    a!.onBuffer(buf(2));
-    a!.onBuffer(buf(3));
-    c!.onBuffer(buf(7));
-    c!.onBuffer(buf(8));
+    a!.onBuffer(buf(1), 0);
+    a!.onBuffer(buf(2), 0);
+    a!.onBuffer(buf(3), 0);
+    c!.onBuffer(buf(7), 0);
+    c!.onBuffer(buf(8), 0);
     expect(drain(gate)).toEqual(['0:1', '2:7', '0:2', '2:8', '0:3']);
     expect(b!.hasData()).toBe(false);
   });
@@ -40,22 +40,22 @@ describe('InputGate', () => {
   it('puts a channel that gets data later at the back of the rotation', () => {
     const gate = new InputGate();
     const [a, b] = [0, 1].map(() => gate.addChannel(0, serializer));
-    a!.onBuffer(buf(1));
-    a!.onBuffer(buf(2));
+    a!.onBuffer(buf(1), 0);
+    a!.onBuffer(buf(2), 0);
     expect(gate.pollNext()!.item).toEqual(buf(1));
-    b!.onBuffer(buf(5));
-    b!.onBuffer(buf(6));
-    a!.onBuffer(buf(3));
+    b!.onBuffer(buf(5), 0);
+    b!.onBuffer(buf(6), 0);
+    a!.onBuffer(buf(3), 0);
     expect(drain(gate)).toEqual(['0:2', '1:5', '0:3', '1:6']);
   });
 
   it('keeps each channel in order, events included', () => {
     const gate = new InputGate();
     const [a, b] = [0, 1].map(() => gate.addChannel(0, serializer));
-    a!.onBuffer(buf(1));
+    a!.onBuffer(buf(1), 0);
     a!.onEvent(END_OF_PARTITION);
-    b!.onBuffer(buf(4));
-    b!.onBuffer(buf(5));
+    b!.onBuffer(buf(4), 0);
+    b!.onBuffer(buf(5), 0);
     b!.onEvent(END_OF_PARTITION);
     expect(drain(gate)).toEqual(['0:1', '1:4', '0:end-of-partition', '1:5', '1:end-of-partition']);
   });
@@ -65,11 +65,11 @@ describe('InputGate', () => {
     let wakes = 0;
     gate.onData = () => wakes++;
     const a = gate.addChannel(0, serializer);
-    a.onBuffer(buf(1));
-    a.onBuffer(buf(2));
+    a.onBuffer(buf(1), 0);
+    a.onBuffer(buf(2), 0);
     expect(wakes).toBe(1);
     drain(gate);
-    a.onBuffer(buf(3));
+    a.onBuffer(buf(3), 0);
     expect(wakes).toBe(2);
   });
 
@@ -95,7 +95,7 @@ describe('InputGate', () => {
   it('keeps order over many items (ready-queue compaction)', () => {
     const gate = new InputGate();
     const chans = [0, 1, 2].map(() => gate.addChannel(0, serializer));
-    for (let i = 0; i < 100; i++) for (const ch of chans) ch.onBuffer(buf(i));
+    for (let i = 0; i < 100; i++) for (const ch of chans) ch.onBuffer(buf(i), 0);
     const got = drain(gate);
     expect(got.length).toBe(300);
     for (const ch of [0, 1, 2])
@@ -109,14 +109,14 @@ describe('InputChannel', () => {
   it('tracks buffered bytes and their maximum, released by recycle', () => {
     const gate = new InputGate();
     const ch = gate.addChannel(0, serializer);
-    ch.onBuffer(buf(1, 10));
-    ch.onBuffer(buf(2, 30));
+    ch.onBuffer(buf(1, 10), 0);
+    ch.onBuffer(buf(2, 30), 0);
     expect([ch.bufferedBytes, ch.maxBufferedBytes]).toEqual([40, 40]);
     const first = ch.poll() as Uint8Array;
     expect(ch.bufferedBytes).toBe(40); // polled but not recycled: still held
     ch.recycle(first.length);
     expect([ch.bufferedBytes, ch.maxBufferedBytes]).toEqual([30, 40]);
-    ch.onBuffer(buf(3, 5));
+    ch.onBuffer(buf(3, 5), 0);
     expect([ch.bufferedBytes, ch.maxBufferedBytes]).toEqual([35, 40]);
   });
 
@@ -125,8 +125,8 @@ describe('InputChannel', () => {
     const ch = gate.addChannel(0, serializer);
     const credits: number[] = [];
     ch.recycle(0); // no sink yet: nothing to return to
-    ch.creditSink = { addCredit: (n) => credits.push(n) };
-    ch.onBuffer(buf(1));
+    ch.connect({ addCredit: (n) => credits.push(n) }, 2);
+    ch.onBuffer(buf(1), 0);
     ch.poll();
     expect(credits).toEqual([]);
     ch.recycle(2);
@@ -139,5 +139,61 @@ describe('InputChannel', () => {
     ch.onEvent(END_OF_PARTITION);
     expect(ch.poll()).toBe(END_OF_PARTITION);
     expect(ch.poll()).toBeUndefined();
+  });
+});
+
+describe('floating buffers', () => {
+  /** A channel of `gate` with 2 exclusive buffers, recording the credit it grants. */
+  function channelOf(gate: InputGate) {
+    const credits: number[] = [];
+    const channel = gate.addChannel(0, serializer);
+    channel.connect({ addCredit: (n) => credits.push(n) }, 2);
+    return { channel, granted: () => credits.reduce((a, b) => a + b, 0) };
+  }
+
+  /** Receives a buffer with `backlog`, then polls and recycles it. */
+  function consume(channel: ReturnType<typeof channelOf>['channel'], backlog: number): void {
+    channel.onBuffer(buf(1), backlog);
+    channel.recycle((channel.poll() as Uint8Array).length);
+  }
+
+  it('lends a channel as many floating buffers as its producer has backlog, from the gate pool', () => {
+    const gate = new InputGate(3);
+    const a = channelOf(gate);
+    // One exclusive credit used, and 5 buffers wait behind it: the gate lends all 3 it has.
+    a.channel.onBuffer(buf(1), 5);
+    expect(a.channel.floating).toBe(3);
+    expect(a.granted()).toBe(3);
+    // Another channel with a backlog gets none while the pool is empty, and keeps its exclusive credit.
+    const b = channelOf(gate);
+    consume(b.channel, 4);
+    expect(b.channel.floating).toBe(0);
+    expect(b.granted()).toBe(1);
+  });
+
+  it('gives a floating buffer back once the backlog no longer needs it, to a channel that waits', () => {
+    const gate = new InputGate(1);
+    const a = channelOf(gate);
+    const b = channelOf(gate);
+    a.channel.onBuffer(buf(1), 3);
+    expect(a.channel.floating).toBe(1);
+    b.channel.onBuffer(buf(1), 3); // waits: the pool is empty
+    expect(b.channel.floating).toBe(0);
+    // a's producer is drained (backlog 0): the buffer a consumes goes back and on to b.
+    a.channel.recycle((a.channel.poll() as Uint8Array).length);
+    a.channel.onBuffer(buf(2), 0);
+    const before = a.granted();
+    a.channel.recycle((a.channel.poll() as Uint8Array).length);
+    expect(a.channel.floating).toBe(0);
+    expect(a.granted()).toBe(before);
+    expect(b.channel.floating).toBe(1);
+  });
+
+  it('always grants exclusive buffers back, so a channel never runs out of credit', () => {
+    const gate = new InputGate(0);
+    const a = channelOf(gate);
+    for (let i = 0; i < 10; i++) consume(a.channel, 7);
+    expect(a.channel.floating).toBe(0);
+    expect(a.granted()).toBe(10);
   });
 });

@@ -2,6 +2,12 @@
  * The consumer side of exchanges: input channels (one per producer subtask and edge) that hold
  * at most the buffers they granted credit for, merged by a gate that hands the task one item
  * at a time, round-robin over the channels that have data.
+ *
+ * Credit is Flink's: each channel owns `buffers-per-channel` exclusive buffers, and the gate
+ * lends `floating-buffers-per-gate` more to the channels whose producer reports a backlog (the
+ * buffers it holds behind the one it sent), so a busy channel, across processes especially, is
+ * not throttled to a round trip per two buffers. A channel gives a floating buffer back once it
+ * is consumed and the backlog no longer needs it.
  */
 import type { TypeSerializer } from '../core/serializer.js';
 import { isBuffer, type ChannelEvent, type ChannelItem } from './channel-event.js';
@@ -24,6 +30,14 @@ export class InputChannel implements ChannelReceiver {
   blocked = false;
   queuedInGate = false;
   creditSink: CreditSink | undefined;
+  /** Credit granted to the producer and not used yet (its exclusive buffers at first). */
+  private announced = 0;
+  /** Floating buffers lent by the gate: announced, in flight, or holding data. */
+  floating = 0;
+  /** The producer's backlog as its last buffer reported it. */
+  private backlog = 0;
+  /** Waiting in the gate's queue for a floating buffer. */
+  waitingForFloating = false;
 
   constructor(
     private readonly gate: InputGate,
@@ -35,11 +49,36 @@ export class InputChannel implements ChannelReceiver {
     readonly serializer: TypeSerializer<unknown>,
   ) {}
 
-  onBuffer(buffer: Uint8Array): void {
+  /** The channel is connected with `exclusiveBuffers` of room: the producer's initial credit. */
+  connect(creditSink: CreditSink, exclusiveBuffers: number): void {
+    this.creditSink = creditSink;
+    this.announced = exclusiveBuffers;
+  }
+
+  onBuffer(buffer: Uint8Array, backlog: number): void {
     this.bufferedBytes += buffer.length;
     if (this.bufferedBytes > this.maxBufferedBytes) this.maxBufferedBytes = this.bufferedBytes;
+    this.announced--;
+    this.backlog = backlog;
     this.queue.push(buffer);
+    if (backlog > this.announced) this.gate.lendFloating(this);
     this.gate.notifyData(this);
+  }
+
+  /** Whether the producer holds more buffers than it has credit for. */
+  wantsFloating(): boolean {
+    return this.backlog > this.announced;
+  }
+
+  /** A floating buffer from the gate: its room goes to the producer as credit. */
+  takeFloating(): void {
+    this.floating++;
+    this.grant();
+  }
+
+  private grant(): void {
+    this.announced++;
+    this.creditSink?.addCredit(1);
   }
 
   onEvent(event: ChannelEvent): void {
@@ -63,10 +102,16 @@ export class InputChannel implements ChannelReceiver {
     return item;
   }
 
-  /** The task is done with a buffer of `bytes`: its room is granted back to the producer. */
+  /**
+   * The task is done with a buffer of `bytes`: its room is granted back to the producer, or,
+   * when it was a floating buffer the backlog no longer needs, given back to the gate.
+   */
   recycle(bytes: number): void {
     this.bufferedBytes -= bytes;
-    this.creditSink?.addCredit(1);
+    if (this.floating > 0 && !this.wantsFloating()) {
+      this.floating--;
+      this.gate.returnFloating();
+    } else this.grant();
   }
 }
 
@@ -79,6 +124,15 @@ export interface GateItem {
 /** All input channels of one task. */
 export class InputGate {
   readonly channels: InputChannel[] = [];
+  /** Floating buffers not lent to any channel. */
+  private floatingAvailable: number;
+  /** Channels whose backlog wants floating buffers while none is free, in order of asking. */
+  private readonly waiting: InputChannel[] = [];
+
+  /** `floatingBuffers`: Flink's `taskmanager.network.memory.floating-buffers-per-gate`. */
+  constructor(readonly floatingBuffers = 0) {
+    this.floatingAvailable = floatingBuffers;
+  }
   private ready: InputChannel[] = [];
   private readyHead = 0;
   private readonly polled: GateItem = {
@@ -93,6 +147,40 @@ export class InputGate {
     const channel = new InputChannel(this, this.channels.length, inputIndex, serializer);
     this.channels.push(channel);
     return channel;
+  }
+
+  /** @internal Lends floating buffers to `channel` while its backlog wants them and any is free. */
+  lendFloating(channel: InputChannel): void {
+    while (channel.wantsFloating()) {
+      if (this.floatingAvailable === 0) {
+        if (!channel.waitingForFloating) {
+          channel.waitingForFloating = true;
+          this.waiting.push(channel);
+        }
+        return;
+      }
+      this.floatingAvailable--;
+      channel.takeFloating();
+    }
+  }
+
+  /** @internal A floating buffer came back: the first waiting channel that still wants one gets it. */
+  returnFloating(): void {
+    while (this.waiting.length > 0) {
+      const channel = this.waiting[0]!;
+      if (!channel.wantsFloating()) {
+        this.waiting.shift();
+        channel.waitingForFloating = false;
+        continue;
+      }
+      channel.takeFloating();
+      if (!channel.wantsFloating()) {
+        this.waiting.shift();
+        channel.waitingForFloating = false;
+      }
+      return;
+    }
+    this.floatingAvailable++;
   }
 
   /** @internal */

@@ -9,7 +9,8 @@ import { isBuffer, type ChannelEvent, type ChannelItem } from './channel-event.j
 
 /** The consumer end of a channel as the producer sees it (an InputChannel, or a network proxy). */
 export interface ChannelReceiver {
-  onBuffer(buffer: Uint8Array): void;
+  /** A buffer, and how many buffers the producer still holds for this channel behind it. */
+  onBuffer(buffer: Uint8Array, backlog: number): void;
   onEvent(event: ChannelEvent): void;
 }
 
@@ -70,7 +71,7 @@ export class ResultSubpartition {
         this.sentBuffers++;
         this.sentBytes += item.length;
         if (this.queuedBuffers-- === this.partition.maxBuffersPerChannel) this.partition.onNotFull();
-        receiver.onBuffer(item);
+        receiver.onBuffer(item, this.queuedBuffers);
       } else {
         this.queue[this.head++] = undefined as unknown as ChannelItem;
         receiver.onEvent(item);

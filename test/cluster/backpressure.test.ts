@@ -9,6 +9,7 @@ import { startTestCluster, until, type TestCluster } from '../support/cluster.js
 const JOB = fileURLToPath(new URL('../fixtures/backpressure-job.ts', import.meta.url));
 const SEGMENT = 4096;
 const CREDITS = 2;
+const FLOATING = 3;
 const MAX_QUEUED = 4;
 
 let running: TestCluster | undefined;
@@ -19,7 +20,7 @@ afterEach(async () => {
 
 describe('backpressure between TaskManager processes', () => {
   it('stalls an unlimited source behind a slow sink in another process, with bounded channel buffers', async () => {
-    const args = [String(SEGMENT), String(CREDITS), String(MAX_QUEUED)];
+    const args = [String(SEGMENT), String(CREDITS), String(MAX_QUEUED), String(FLOATING)];
     running = await startTestCluster({ jobFile: JOB, args, taskManagers: 2, slots: 1 });
     await running.waitForTaskManagers(2);
     const client = await main(args);
@@ -29,9 +30,10 @@ describe('backpressure between TaskManager processes', () => {
     // Each subtask of each vertex runs in a different process than its rebalance partner.
     const placement = running.executor.gatewayOf(running.executor.jobMasters[0]!)!;
     expect(placement.placementOf(0, 0)?.id).not.toBe(placement.placementOf(0, 1)?.id);
-    // Credits bound what a consumer holds; max-buffers-per-channel bounds what a producer queues.
-    expect(sink.maxInputChannelBytes).toBeGreaterThan(0);
-    expect(sink.maxInputChannelBytes).toBeLessThanOrEqual(CREDITS * SEGMENT);
+    // Credits bound what a consumer holds: a channel's exclusive buffers plus, while its producer
+    // has a backlog, the gate's floating ones; max-buffers-per-channel bounds what a producer queues.
+    expect(sink.maxInputChannelBytes).toBeGreaterThan(CREDITS * SEGMENT);
+    expect(sink.maxInputChannelBytes).toBeLessThanOrEqual((CREDITS + FLOATING) * SEGMENT);
     expect(source.maxOutputChannelBytes).toBeGreaterThan(0);
     expect(source.maxOutputChannelBytes).toBeLessThanOrEqual(MAX_QUEUED * SEGMENT);
     // The source is held back to the sink's pace (~40k records/s for both sinks): an unthrottled
