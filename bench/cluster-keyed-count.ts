@@ -8,6 +8,7 @@ import type { JobMaster } from '../src/coordinator/job-master.js';
 import { main, RECORDS_ACCUMULATOR } from './jobs/keyed-count.js';
 import { jobMasterOf, startBenchCluster, withExecutor, type BenchCluster } from './cluster-support.js';
 import { expectCount, type Comparison, type TimedPass } from './harness.js';
+import { parallelCapacity } from './parallel-capacity.js';
 
 const JOB_FILE = fileURLToPath(new URL('./jobs/keyed-count.ts', import.meta.url));
 const PARALLELISM = 2;
@@ -35,9 +36,13 @@ async function runJob(
   };
 }
 
-/** The comparison, plus how far apart the cluster's tasks started (ms, per cluster run). */
+/**
+ * The comparison, plus how far apart the cluster's tasks started (ms, per cluster run) and the
+ * machine's two-process CPU capacity measured right after each cluster run (see parallel-capacity.ts).
+ */
 export interface ClusterKeyedCount extends Comparison {
   readonly startupSkewsMs: readonly number[];
+  readonly capacities: readonly number[];
 }
 
 /** The comparison over `records` records; the cluster starts with the first pass and stops in `close`. */
@@ -46,6 +51,7 @@ export function clusterKeyedCount(records: number): ClusterKeyedCount {
   const inline = new LocalExecutor();
   let cluster: Promise<BenchCluster> | undefined;
   const startupSkewsMs: number[] = [];
+  const capacities: number[] = [];
   return {
     name: 'cluster-keyed-count-p2',
     description:
@@ -76,6 +82,7 @@ export function clusterKeyedCount(records: number): ClusterKeyedCount {
         throw new Error(`cluster-keyed-count: the job ran on ${placed} TaskManager(s), not 2`);
       const t = master.lastAttemptTimings!;
       startupSkewsMs.push(t.allRunningAt! - t.firstRunningAt!);
+      capacities.push(await parallelCapacity());
       return pass;
     },
     baseline: async () => (await withExecutor(inline, () => runJob(args, records))).pass,
@@ -86,5 +93,6 @@ export function clusterKeyedCount(records: number): ClusterKeyedCount {
       await running?.close();
     },
     startupSkewsMs,
+    capacities,
   };
 }

@@ -57,9 +57,14 @@ const benchmarks: Benchmark[] = [
       const comparison = clusterKeyedCount(records(2_000_000));
       const result = await compare(comparison, timing);
       const skews = comparison.startupSkewsMs.join(', ');
+      const capacities = comparison.capacities.map((c) => c.toFixed(2)).join(', ');
       return {
         results: [result],
-        lines: [formatResult(result), `  (cluster: last task RUNNING after the first, ms: ${skews})`],
+        lines: [
+          formatResult(result),
+          `  (cluster: last task RUNNING after the first, ms: ${skews})`,
+          `  (machine: CPU two processes got over one alone, after each cluster run, warm-up first: ${capacities}; ~2 = two free cores, ~1 = they shared one)`,
+        ],
       };
     },
   },
