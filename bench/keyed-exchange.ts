@@ -83,7 +83,7 @@ function runLoop(records: number, serializer: MsgpackSerializer<PageView>): numb
 
 /** The comparison over `records` records. */
 export function keyedExchange(records: number): Comparison {
-  const serializer = new MsgpackSerializer<PageView>();
+  const serializer = new MsgpackSerializer<PageView>({ forRecords: true });
   return {
     name: 'keyed-count-exchange-p2',
     description:

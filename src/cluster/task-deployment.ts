@@ -23,7 +23,7 @@ import type { TaskScheduler } from '../runtime/task-scheduler.js';
 
 /** The serializer records of an edge cross with: the producer's, or msgpack. */
 function serializerOf(edge: JobEdge<OperatorFactory>): TypeSerializer<unknown> {
-  return edge.streamEdge.source.transformation.serializer ?? new MsgpackSerializer();
+  return edge.streamEdge.source.transformation.serializer ?? new MsgpackSerializer({ forRecords: true });
 }
 
 /** How channels with one end in another process are connected (the TCP data plane). */
