@@ -1,6 +1,12 @@
 // A job's plan, configuration, vertex details and job metrics over REST, in Flink's real JSON shapes.
 import { describe, expect, it } from 'vitest';
-import { NumberSequenceSource, RestartStrategies, StreamExecutionEnvironment } from 'sluice';
+import {
+  DataGeneratorSource,
+  NumberSequenceSource,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  type RuntimeContext,
+} from 'sluice';
 import type {
   JobConfigInfo,
   JobDetailsInfo,
@@ -120,6 +126,42 @@ describe('GET /jobs/:jobid/vertices/:vertexid', () => {
     );
     for (const path of ['plan', 'config', 'metrics', `vertices/${UNKNOWN}`])
       expectError(await request(url, 'GET', `/jobs/${UNKNOWN}/${path}`), 404, `Job ${UNKNOWN} not found`);
+  });
+
+  it('after a region failover, each subtask reports the attempt it runs in', async () => {
+    // Forward edges only: each subtask index is a pipelined region; subtask 0 fails once.
+    let failed = false;
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    env.setRestartStrategy(RestartStrategies.fixedDelay(3, 10));
+    env
+      .fromSource(new DataGeneratorSource((i) => i, Infinity, { recordsPerSecond: 2_000 }), 'numbers')
+      .map(
+        new (class {
+          private subtask = 0;
+          open(ctx: RuntimeContext) {
+            this.subtask = ctx.getIndexOfThisSubtask();
+          }
+          map(i: number) {
+            if (this.subtask === 0 && i > 100 && !failed) {
+              failed = true;
+              throw new Error('injected');
+            }
+            return i;
+          }
+        })(),
+      )
+      .sinkTo(discard);
+    const client = fixture.track(await env.executeAsync('regions'));
+    const { url } = await fixture.startServer();
+    const job = client.jobId;
+    const [vertex] = (await getJson<JobDetailsInfo>(url, `/jobs/${job}`)).vertices;
+    const body = await eventually(async () => {
+      const b = await getJson<JobVertexDetailsBody>(url, `/jobs/${job}/vertices/${vertex!.id}`);
+      return b.subtasks.every((t) => t.status === 'RUNNING') && b.subtasks[0]!.attempt === 1 ? b : undefined;
+    }, 'subtask 0 running again');
+    expectFlinkShape(body, '/jobs/{jobid}/vertices/{vertexid}');
+    expect(body.subtasks.map((t) => t.attempt)).toEqual([1, 0]);
+    expect(client.getNumRestarts()).toBe(1);
   });
 });
 
