@@ -1,10 +1,10 @@
 // Backpressure across processes: a slow sink on one TaskManager holds back the source on the
 // other, through credits carried over TCP; buffers stay within their per-channel bounds.
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { VertexMetrics } from '../../src/api/execution.js';
 import { main } from '../fixtures/backpressure-job.js';
-import { startTestCluster, until, type TestCluster } from '../support/cluster.js';
+import { until, useTestClusters } from '../support/cluster.js';
 
 const JOB = fileURLToPath(new URL('../fixtures/backpressure-job.ts', import.meta.url));
 const SEGMENT = 4096;
@@ -12,16 +12,12 @@ const CREDITS = 2;
 const FLOATING = 3;
 const MAX_QUEUED = 4;
 
-let running: TestCluster | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+const clusters = useTestClusters();
 
 describe('backpressure between TaskManager processes', () => {
   it('stalls an unlimited source behind a slow sink in another process, with bounded channel buffers', async () => {
     const args = [String(SEGMENT), String(CREDITS), String(MAX_QUEUED), String(FLOATING)];
-    running = await startTestCluster({ jobFile: JOB, args, taskManagers: 2, slots: 1 });
+    const running = await clusters.start({ jobFile: JOB, args, taskManagers: 2, slots: 1 });
     await running.waitForTaskManagers(2);
     const client = await main(args);
     const metrics = () => client.getMetrics() as [VertexMetrics, VertexMetrics];

@@ -1,27 +1,15 @@
 // Chaos: TaskManager processes are SIGKILLed at random moments while a keyed job checkpoints
 // every 200 ms; the collected results must equal those of a run without failures, and the REST
 // API must report the restarts and the checkpoint restored from.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobClient } from '../../src/api/execution.js';
 import { ClusterRestBackend } from '../../src/rest/cluster-rest-backend.js';
-import { startRestServer, type RestServer } from '../../src/rest/rest-server.js';
+import { startRestServer } from '../../src/rest/rest-server.js';
 import type { JobMaster } from '../../src/coordinator/job-master.js';
 import { main } from '../fixtures/keyed-count-job.js';
-import {
-  KEYED_COUNT_JOB,
-  expectedRunningCounts,
-  sortedRows,
-  startTestCluster,
-  type TestCluster,
-} from '../support/cluster.js';
+import { KEYED_COUNT_JOB, expectedRunningCounts, sortedRows, useTestClusters } from '../support/cluster.js';
 
-let running: TestCluster | undefined;
-let rest: RestServer | undefined;
-afterEach(async () => {
-  await rest?.close();
-  await running?.close();
-  running = rest = undefined;
-});
+const clusters = useTestClusters();
 
 /** Resolves once `master` runs attempt `attempt` or later with every task RUNNING. */
 function runningAgain(master: JobMaster, attempt: number): Promise<void> {
@@ -49,13 +37,14 @@ describe('chaos: TaskManagers killed with SIGKILL', () => {
   it('gives the failure-free results, and the REST API reports the restarts and the restored checkpoint', async () => {
     const records = 60_000;
     const args = [String(records), '4', '200', '8000', '32'];
-    running = await startTestCluster({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
+    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
     await running.waitForTaskManagers(2);
-    rest = await startRestServer({
+    const rest = await startRestServer({
       backend: new ClusterRestBackend(running.executor, running.cluster.registry),
       port: 0,
       bindAddress: '127.0.0.1',
     });
+    clusters.defer(() => rest.close());
     let client!: JobClient;
     const result = main(args, (c) => (client = c));
     await new Promise<void>((resolve) => {

@@ -1,25 +1,15 @@
 // A real cluster: the JobManager in this process, TaskManagers as child processes, records and
 // barriers crossing between them over the TCP data plane.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../fixtures/keyed-count-job.js';
-import {
-  KEYED_COUNT_JOB,
-  expectedRunningCounts,
-  sortedRows,
-  startTestCluster,
-  type TestCluster,
-} from '../support/cluster.js';
+import { KEYED_COUNT_JOB, expectedRunningCounts, sortedRows, useTestClusters } from '../support/cluster.js';
 
-let running: TestCluster | undefined;
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
+const clusters = useTestClusters();
 
 describe('a cluster of TaskManager processes', () => {
   it('runs a keyed job at parallelism 4 over 2 TaskManagers, exchanging records over TCP', async () => {
     const args = ['20000', '4', '100', '0', '16'];
-    running = await startTestCluster({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
+    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
     await running.waitForTaskManagers(2);
     const rows = await main(args);
     expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(20000, 16)));

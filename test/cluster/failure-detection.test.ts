@@ -2,7 +2,7 @@
 // is declared lost by heartbeat timeout and the job fails over to give the failure-free results;
 // TaskManagers whose JobManager goes away (its endpoint closes, or it stays connected but falls
 // silent) drop their tasks and register with the next one.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SluiceError } from '../../src/core/errors.js';
 import { Configuration } from '../../src/core/configuration.js';
 import {
@@ -19,28 +19,21 @@ import {
   expectedRunningCounts,
   firstJobMaster,
   sortedRows,
-  startTestCluster,
   until,
   useClusterExecutor,
-  type TestCluster,
+  useTestClusters,
 } from '../support/cluster.js';
 
 const HEARTBEATS = { 'heartbeat.interval': '200ms', 'heartbeat.timeout': '1500ms' };
 
-let running: TestCluster | undefined;
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
-  await running?.close();
-  running = undefined;
-});
+const clusters = useTestClusters();
 
 describe('failure detection across processes', () => {
   it('declares a stopped (SIGSTOP) TaskManager lost after heartbeat.timeout and fails over to the failure-free results', async () => {
     const records = 24_000;
     const args = [String(records), '4', '200', '6000', '16'];
     // Three TaskManagers of two slots for parallelism 4: the job fits on the two that stay.
-    running = await startTestCluster({
+    const running = await clusters.start({
       jobFile: KEYED_COUNT_JOB,
       args,
       taskManagers: 3,
@@ -60,7 +53,7 @@ describe('failure detection across processes', () => {
     const pids = running.cluster.taskManagerProcesses.map((p) => p.child.pid).sort();
     // Continued even if the test fails: a stopped process would hold up the cluster's shutdown
     // (its SIGTERM waits for a SIGCONT), which then ends it like every other TaskManager.
-    cleanups.push(() => victim.child.kill('SIGCONT'));
+    clusters.defer(() => victim.child.kill('SIGCONT'));
     const stoppedAt = Date.now();
     victim.child.kill('SIGSTOP');
     try {
@@ -91,7 +84,7 @@ describe('failure detection across processes', () => {
     }
     // Woken up, the lost TaskManager notices its JobManager dropped it, and registers again.
     await until(() =>
-      expect(running!.cluster.registry.taskManagers().map((tm) => tm.id)).toContain(victimTm.id),
+      expect(running.cluster.registry.taskManagers().map((tm) => tm.id)).toContain(victimTm.id),
     );
     // Local mode replaced nothing: the stopped process was alive all along.
     expect(running.cluster.taskManagerProcesses.map((p) => p.child.pid).sort()).toEqual(pids);
@@ -101,7 +94,7 @@ describe('failure detection across processes', () => {
   it('TaskManagers whose JobManager goes away cancel their tasks, register with the next one idle, and serve it', async () => {
     // Far more records than it can produce during the test: the job runs until its JobManager goes.
     const args = ['10000000', '4', '0', '4000', '16'];
-    running = await startTestCluster({
+    const running = await clusters.start({
       jobFile: KEYED_COUNT_JOB,
       args,
       taskManagers: 2,
@@ -128,7 +121,7 @@ describe('failure detection across processes', () => {
       host: '127.0.0.1',
       port,
     });
-    cleanups.push(() => next.close());
+    clusters.defer(() => next.close());
     // Everything each TaskManager sends the new JobManager, from its registration on.
     const received = new Map<string, ToJobManagerMessage[]>();
     const tap = () => {
@@ -139,7 +132,7 @@ describe('failure detection across processes', () => {
         tm.connection.onMessage((message) => void messages.push(message));
       }
     };
-    cleanups.push(next.onRegistration(tap));
+    clusters.defer(next.onRegistration(tap));
     tap();
 
     await until(() =>
@@ -172,7 +165,7 @@ describe('failure detection across processes', () => {
       args: nextArgs,
       configuration: running.configuration,
     });
-    cleanups.push(() => nextJobs.restore());
+    clusters.defer(() => nextJobs.restore());
     const rows = await main(nextArgs);
     expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(8000, 16)));
     const nextMaster = nextJobs.executor.jobMasters[0]!;
@@ -203,21 +196,21 @@ describe('failure detection across processes', () => {
         });
       },
     });
-    cleanups.push(() => server.close());
+    clusters.defer(() => server.close());
     let seq = 0;
     const heartbeats = setInterval(() => {
       if (silent) return;
       for (const { connection } of registrations)
         if (connection.open) connection.send({ kind: 'heartbeat-request', seq: seq++ });
     }, 200);
-    cleanups.push(() => clearInterval(heartbeats));
+    clusters.defer(() => clearInterval(heartbeats));
 
     const tm = new TaskManager({
       configuration: new Configuration().addAll(HEARTBEATS),
       jobManager: server.address,
       secret,
     });
-    cleanups.push(() => tm.stop());
+    clusters.defer(() => tm.stop());
     await tm.start();
     await until(() => expect(registrations).toHaveLength(1));
     const first = registrations[0]!.connection;

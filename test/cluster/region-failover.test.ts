@@ -5,26 +5,14 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../fixtures/forward-pipeline-job.js';
-import {
-  allTasksRunning,
-  firstJobMaster,
-  startTestCluster,
-  until,
-  type TestCluster,
-} from '../support/cluster.js';
+import { allTasksRunning, firstJobMaster, until, useTestClusters } from '../support/cluster.js';
 import { range } from '../support/helpers.js';
 
 const FORWARD_PIPELINE_JOB = fileURLToPath(new URL('../fixtures/forward-pipeline-job.ts', import.meta.url));
 
-let running: TestCluster | undefined;
-let dir: string | undefined;
-afterEach(async () => {
-  await running?.close();
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  running = dir = undefined;
-});
+const clusters = useTestClusters();
 
 /** The `[i, seen]` lines a subtask's sink wrote, per attempt file. */
 async function linesOf(outDir: string, subtask: number): Promise<Map<string, [number, number][]>> {
@@ -44,10 +32,11 @@ async function linesOf(outDir: string, subtask: number): Promise<Map<string, [nu
 
 describe('region failover on a cluster', () => {
   it('a SIGKILLed TaskManager restarts only its region; the other runs on untouched', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sluice-region-'));
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-region-'));
+    clusters.defer(() => rm(dir, { recursive: true, force: true }));
     const records = 8_000;
     const args = [dir, String(records), '2', '100', '2000'];
-    running = await startTestCluster({ jobFile: FORWARD_PIPELINE_JOB, args, taskManagers: 2, slots: 1 });
+    const running = await clusters.start({ jobFile: FORWARD_PIPELINE_JOB, args, taskManagers: 2, slots: 1 });
     await running.waitForTaskManagers(2);
     const result = main(args);
     const master = await firstJobMaster(running);

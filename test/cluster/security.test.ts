@@ -3,7 +3,7 @@
 // processes nor the job running on them.
 import { randomBytes, randomInt } from 'node:crypto';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SluiceError } from '../../src/core/errors.js';
 import { MsgpackSerializer } from '../../src/core/serializer.js';
 import { channelKey } from '../../src/cluster/task-deployment.js';
@@ -27,18 +27,11 @@ import {
   killProcess,
   sortedRows,
   spawnTaskManagerProcess,
-  startTestCluster,
   until,
-  type TestCluster,
+  useTestClusters,
 } from '../support/cluster.js';
 
-let running: TestCluster | undefined;
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
-  await running?.close();
-  running = undefined;
-});
+const clusters = useTestClusters();
 
 /** A frame header: u32 length (type byte plus payload), then the type. */
 const header = (length: number, type: number): Buffer =>
@@ -123,7 +116,7 @@ function authenticatedGarbageRound(): Garbage[] {
 function sendGarbage(address: TcpAddress, garbage: Garbage, secret?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect(address);
-    cleanups.push(() => socket.destroy());
+    clusters.defer(() => socket.destroy());
     const where = `${address.host}:${address.port}`;
     const timer = setTimeout(() => {
       socket.destroy();
@@ -168,12 +161,12 @@ describe('cluster security with real processes', () => {
     const records = 20_000;
     const args = [String(records), '4', '0', '5000', '16'];
     const logs = captureLogs(['rpc']);
-    cleanups.push(logs.restore);
-    running = await startTestCluster({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
+    clusters.defer(logs.restore);
+    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
     const { registry } = running.cluster;
     const goodIds = (await running.waitForTaskManagers(2)).map((tm) => tm.id).sort();
     const everRegistered = new Set(goodIds);
-    cleanups.push(
+    clusters.defer(
       registry.onRegistration(() => {
         for (const tm of registry.taskManagers()) everRegistered.add(tm.id);
       }),
@@ -188,7 +181,7 @@ describe('cluster security with real processes', () => {
       id: impostorId,
       defines: { 'taskmanager.registration.timeout': '2s' },
     });
-    cleanups.push(() => killProcess(impostor.child));
+    clusters.defer(() => killProcess(impostor.child));
 
     // An impostor data client, asking a TaskManager's data port for a channel of the running job.
     const master = await firstJobMaster(running);
@@ -203,7 +196,7 @@ describe('cluster security with real processes', () => {
       secret: 'not-the-cluster-secret',
       onChannelFailed: (channelKey, error) => failures.push({ channelKey, error }),
     });
-    cleanups.push(() => intruder.close());
+    clusters.defer(() => intruder.close());
     const channel = new InputGate().addChannel(0, new MsgpackSerializer());
     intruder.connectRemote(channel, producerTm.dataAddress, key, 8);
     await until(() => expect(failures).toHaveLength(1));
@@ -244,7 +237,7 @@ describe('cluster security with real processes', () => {
   it('random bytes on the JobManager RPC port and every TaskManager data port change neither the processes nor the results', async () => {
     const records = 24_000;
     const args = [String(records), '4', '0', '8000', '16'];
-    running = await startTestCluster({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
+    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 2 });
     const tms = await running.waitForTaskManagers(2);
     const processes = running.cluster.taskManagerProcesses;
     const pids = processes.map((p) => p.child.pid).sort();

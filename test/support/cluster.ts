@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { expect, vi } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { rootLogger } from '../../src/core/log.js';
 import type { JobMaster } from '../../src/coordinator/job-master.js';
 import type { TcpAddress } from '../../src/network/tcp-transport.js';
@@ -76,6 +76,27 @@ export async function startTestCluster(settings: {
       if (previous) setDefaultPipelineExecutor(previous);
       await cluster.close();
     },
+  };
+}
+
+/**
+ * For a test file: `start` a cluster as `startTestCluster` does and `defer` other clean-ups. After
+ * each test the deferred clean-ups run, newest first, then the cluster stops, even on failure.
+ */
+export function useTestClusters(): {
+  start(settings: Parameters<typeof startTestCluster>[0]): Promise<TestCluster>;
+  defer(cleanup: () => unknown): void;
+} {
+  let running: TestCluster | undefined;
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
+    await running?.close();
+    running = undefined;
+  });
+  return {
+    start: async (settings) => (running = await startTestCluster(settings)),
+    defer: (cleanup) => void cleanups.push(cleanup),
   };
 }
 
