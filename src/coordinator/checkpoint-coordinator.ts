@@ -220,7 +220,7 @@ export class CheckpointCoordinator {
       refs: new Map(current.ack.map((t) => [t.key, t])),
     });
     this.stats.reportPending(checkpointId, timestamp, current.ack.length);
-    this.log.info({ checkpointId, job: this.ctx.jobName }, `triggering checkpoint ${checkpointId}`);
+    this.log.debug({ checkpointId, job: this.ctx.jobName }, `triggering checkpoint ${checkpointId}`);
     for (const task of current.trigger) this.ctx.triggerTask(task, checkpointId, timestamp);
     return checkpointId;
   }
