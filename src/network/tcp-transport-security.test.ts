@@ -134,9 +134,7 @@ describe('TCP transport security', () => {
     expect((failures[0]!.error.cause as SluiceError).code).toBe('SLUICE_NETWORK_HANDSHAKE_FAILED');
     expect(channel.hasData()).toBe(false);
     expect(partition.subpartitions[0]!.sentBuffers).toBe(0);
-    await until(() =>
-      expect(lines.some((l) => /authentication failed/u.test(says(l)))).toBe(true),
-    );
+    await until(() => expect(lines.some((l) => /authentication failed/u.test(says(l)))).toBe(true));
     await until(() => expect(server.connectionCount).toBe(0));
     // The subpartition is still unconsumed: the rightful consumer gets it.
     const good = startClient();
@@ -173,9 +171,7 @@ describe('TCP transport security', () => {
     await until(() => expect(raw.isClosed()).toBe(true));
     expect(raw.frames.map((f) => f.kind)).toEqual(['challenge', 'close']);
     expect(partition.subpartitions[0]!.sentBuffers).toBe(0);
-    expect(lines.some((l) => /client does not know the cluster secret/u.test(says(l)))).toBe(
-      true,
-    );
+    expect(lines.some((l) => /client does not know the cluster secret/u.test(says(l)))).toBe(true);
     await expectServes(server);
   });
 
