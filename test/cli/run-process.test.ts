@@ -106,7 +106,7 @@ describe('sluice run as a process', () => {
   it('on Ctrl-C cancels the job gracefully, says so, prints the retained checkpoint and exits with 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-ctrl-c-'));
     dirs.push(dir);
-    const sluice = start('test/fixtures/retained-job.ts', dir);
+    const sluice = start('test/fixtures/unbounded-job.ts', dir, '100', 'retain');
     await until(() => expect(sluice.out.stderr).toMatch(/completed checkpoint 2 /u));
     const tms = taskManagers(sluice.child.pid!);
     expect(tms.length).toBeGreaterThan(0);
@@ -118,15 +118,15 @@ describe('sluice run as a process', () => {
     const { code } = await sluice.exited;
     const { stderr } = sluice.out;
     expect(stderr).toMatch(
-      /\[sluice\] Cancelling job 'retained' \([0-9a-f]{32}\); press Ctrl-C again to exit at once\./u,
+      /\[sluice\] Cancelling job 'forever' \([0-9a-f]{32}\); press Ctrl-C again to exit at once\./u,
     );
-    expect(stderr).toMatch(/\[sluice\] Job 'retained' \([0-9a-f]{32}\) was cancelled\./u);
+    expect(stderr).toMatch(/\[sluice\] Job 'forever' \([0-9a-f]{32}\) was cancelled\./u);
     const kept = /\[sluice\] Its latest checkpoint \((\d+)\) is kept at (\S+)/u.exec(stderr);
     expect(kept, stderr).not.toBeNull();
     expect(kept![2]).toContain(`${dir}/`);
     expect(kept![2]).toMatch(new RegExp(`/chk-${kept![1]}$`, 'u'));
     expect(existsSync(join(kept![2]!, '_metadata'))).toBe(true);
-    expect(stderr).toContain(`Resume from it with: sluice run -s ${kept![2]} test/fixtures/retained-job.ts`);
+    expect(stderr).toContain(`Resume from it with: sluice run -s ${kept![2]} test/fixtures/unbounded-job.ts`);
     // Cancelled, not failed: no error line, no TaskManager lost or replaced on the way.
     expect(stderr).not.toMatch(/^error:|lost|replacement/mu);
     expect(code).toBe(130);
