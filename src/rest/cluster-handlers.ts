@@ -52,7 +52,8 @@ async function taskManagerFile(
   if (content === 'missing')
     throw new RestHandlerException(
       404,
-      `The file ${file.toUpperCase()} does not exist on the TaskExecutor ${taskManagerId}: only a standalone TaskManager (sluice taskmanager) writes its log and stdout to files.`,
+      `The file ${file.toUpperCase()} does not exist on the TaskExecutor ${taskManagerId}: a TaskManager of a local cluster ` +
+        'passes its output to sluice run; a standalone one (sluice taskmanager), or one with env.log.dir set, keeps it in files.',
     );
   return { status: 200, body: undefined, text: Buffer.from(content).toString('utf8') };
 }
