@@ -179,13 +179,8 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
    */
   async snapshot(checkpointId: number, timestamp: number): Promise<OperatorSubtaskState> {
     this.checkUsable('snapshot()');
+    this.ensureOpen();
     const pending = this.checkpoints.begin(checkpointId, timestamp);
-    try {
-      this.ensureOpen();
-    } catch (e) {
-      pending.abort(asError(e));
-      throw e;
-    }
     // The barrier is input: it waits behind input held up by an asynchronous write.
     this.inputs.push({
       run: () => {

@@ -215,3 +215,73 @@ describe('ProcessFunctionTestHarnesses', () => {
     await expect(harness.close()).rejects.toThrow(/failed: lost/);
   });
 });
+
+/**
+ * Counts its records in operator state (a CheckpointedFunction) under every function interface,
+ * reporting the running count as output, or to `report` when it runs as a sink (a function, so the
+ * copy the harness runs shares it).
+ */
+class Counting implements CheckpointedFunction {
+  private count = 0;
+  private state!: ListState<number>;
+  constructor(private readonly report: (count: number) => void) {}
+  initializeState(ctx: FunctionInitializationContext): void {
+    this.state = ctx.getOperatorStateStore().getListState(new ListStateDescriptor<number>('count'));
+    for (const n of this.state.get()) this.count += n;
+  }
+  snapshotState(): void {
+    this.state.update([this.count]);
+  }
+  processElement(_value: string, _ctx: ProcessContext, out: Collector<number>): void {
+    out.collect(++this.count);
+  }
+  map(): number {
+    return ++this.count;
+  }
+  flatMap(_value: string, out: Collector<number>): void {
+    out.collect(++this.count);
+  }
+  filter(): boolean {
+    return ++this.count % 2 === 0;
+  }
+  createWriter(): SinkWriter<string> {
+    return {
+      write: () => this.report(++this.count),
+      flush: () => {},
+      close: () => {},
+    };
+  }
+}
+
+const harnessKinds = {
+  process: (fn: Counting) => ProcessFunctionTestHarnesses.forProcessFunction<string, number>(fn),
+  map: (fn: Counting) => ProcessFunctionTestHarnesses.forMapFunction<string, number>(fn),
+  flatMap: (fn: Counting) => ProcessFunctionTestHarnesses.forFlatMapFunction<string, number>(fn),
+  filter: (fn: Counting) => ProcessFunctionTestHarnesses.forFilterFunction<string>(fn),
+  sink: (fn: Counting) => ProcessFunctionTestHarnesses.forSink<string>(fn),
+} as const;
+
+describe.each(Object.entries(harnessKinds))('the %s harness', (kind, create) => {
+  it('restores operator state from a snapshot into a fresh harness', async () => {
+    const log: number[] = [];
+    const harness = create(new Counting((n) => log.push(n)));
+    harness.processElements(['a', 'b', 'c']);
+    const snapshot = await harness.snapshot(1, 0);
+    harness.processElement('after the snapshot');
+    await harness.close();
+
+    const restored = create(new Counting((n) => log.push(n)));
+    await restored.initializeState(snapshot);
+    restored.processElements(['d', 'e']);
+    const seen = kind === 'sink' ? log : restored.extractOutputValues();
+    const expected = {
+      process: [4, 5],
+      map: [4, 5],
+      flatMap: [4, 5],
+      filter: ['d'],
+      sink: [1, 2, 3, 4, 4, 5],
+    };
+    expect(seen).toEqual(expected[kind as keyof typeof expected]);
+    await restored.close();
+  });
+});
