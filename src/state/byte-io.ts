@@ -76,6 +76,18 @@ export class ByteWriter {
     this.view.setUint32(at, value);
   }
 
+  /**
+   * Forgets what was written, to reuse the buffer (a scratch writer). A buffer grown past
+   * `keepBytes` by a large value is let go rather than kept alive.
+   */
+  reset(keepBytes = 1 << 20): void {
+    this.len = 0;
+    if (this.buf.length > keepBytes) {
+      this.buf = new Uint8Array(4096);
+      this.view = new DataView(this.buf.buffer);
+    }
+  }
+
   /** The bytes written, as a right-sized copy (so the spare capacity is not kept alive). */
   toBytes(): Uint8Array {
     return this.buf.slice(0, this.len);

@@ -2,31 +2,43 @@
 import type { KeyGroupRange } from '../../core/key-groups.js';
 import { SluiceError } from '../../core/errors.js';
 import type { StateDescriptor } from '../state-descriptor.js';
-import { pruneUndoLogs, SnapshotVersions, UndoLog, type UndoHolder } from './snapshot-versions.js';
+import { pruneUndoLogs, UndoLog, type SnapshotVersions, type UndoHolder } from './snapshot-versions.js';
 
 /**
  * The stored form of one key's map in MapState: `mapKeyOf(userKey)` → `[userKey, value]`. The
- * pair keeps the user's key so iteration returns it, not its encoding. Pairs are replaced on put,
- * never mutated, so a shallow copy of the Map is a full copy (what copy-on-write relies on).
+ * pair keeps the user's key so iteration returns it, not its encoding. Pairs are replaced on put.
  */
 export type StoredMap<K, V> = Map<unknown, readonly [K, V]>;
 
-/** Copies a stored value so that in-place mutation of the copy leaves the original untouched. */
-export type ValueCopier = (value: unknown) => unknown;
+/**
+ * Serializes a stored value exactly as the snapshot format writes it (the state's codec). Used to
+ * freeze an entry a pinned snapshot still has to write, before user code may change its object.
+ */
+export type ValueFreezer = (value: unknown) => Uint8Array;
+
+/** The `frozen` mark of an entry whose value could not be serialized; `value` holds the error. */
+export const FREEZE_FAILED: Uint8Array = new Uint8Array(0);
 
 /**
  * One key's value: the key as the user gave it (the map key may be an encoding of it) and the
  * value. Entries are reused across writes so that updating a key allocates nothing.
  */
 export class StateEntry<V> {
+  /**
+   * The value as the snapshot format writes it, once the entry was frozen for a pinned snapshot
+   * (then `value` is dropped: the live object belongs to user code again). FREEZE_FAILED when the
+   * value could not be serialized (`value` is then the error, rethrown by the snapshot).
+   */
+  frozen: Uint8Array | undefined = undefined;
+
   constructor(
     readonly key: unknown,
     public value: V,
     /**
-     * `SnapshotVersions.current` when the entry was created. A snapshot pinned above it may read
-     * the entry, which is then never changed in place (see StateTable).
+     * `SnapshotVersions.current` when the entry was created or last taken over by the live state.
+     * A snapshot pinned above it may read the entry, which is then never changed in place.
      */
-    readonly version: number,
+    public version: number,
   ) {}
 }
 
@@ -38,12 +50,17 @@ export class StateEntry<V> {
  * The hot-path methods take the key-group *offset* and map key that the backend computed once in
  * setCurrentKey, so a state access costs one array index and one Map lookup.
  *
- * Copy-on-write, per entry (see SnapshotVersions): every write goes through this class (`put`,
- * `remove`, or mutating what `getForUpdate` returned). Writing an entry a pinned snapshot may
- * read replaces it with a new entry (for `getForUpdate`, holding a copy of the value) and logs
- * the old one for snapshots that have not read its key group yet; `entriesAsOf` gives a snapshot
- * its version of a key group. A checkpoint thus costs one entry (and value) copy per key written
- * while it is pinned, nothing per untouched key, and no pause proportional to the state's size.
+ * Snapshot isolation, per entry (see SnapshotVersions). User code changes stored objects in place
+ * (`acc = state.value(); acc.n++; state.update(acc)`, an AggregateFunction returning its mutated
+ * accumulator, pushing to a list), so while a pinned snapshot may still read an entry, the entry's
+ * object is never handed out or changed: `get` (every read that gives user code a stored object),
+ * `put` and `remove` first *freeze* such an entry — serialize its value into the bytes the snapshot
+ * will write (Flink copies with `TypeSerializer.copy` instead; serializing now is work the snapshot
+ * does anyway, so isolation costs no extra serialization) — and hand the live object over to a new
+ * entry of the current version. A frozen entry stays in the snapshot's view (its key group's undo
+ * log) until every snapshot that needs it has written it. Cost: nothing with no snapshot pinned (one
+ * comparison), at most one serialization per key touched while a snapshot has not yet written the
+ * key's group, and no pause proportional to the state's size.
  */
 export class StateTable<V> implements UndoHolder {
   /** The descriptor the state was declared with (name, kind, serializers). */
@@ -56,8 +73,8 @@ export class StateTable<V> implements UndoHolder {
   constructor(
     descriptor: StateDescriptor,
     keyGroupRange: KeyGroupRange,
-    private readonly versions: SnapshotVersions = new SnapshotVersions(),
-    private readonly copyValue: ValueCopier = (value) => value,
+    private readonly versions: SnapshotVersions,
+    private readonly freezeValue: ValueFreezer,
   ) {
     this.descriptor = descriptor;
     this.keyGroupRange = keyGroupRange;
@@ -72,23 +89,28 @@ export class StateTable<V> implements UndoHolder {
     return this.descriptor.name;
   }
 
-  /** The value under `mapKey`, for reading only: callers must not mutate it. */
+  /**
+   * The value under `mapKey`, for user code, which may change it in place (and then `put` it, or
+   * not). An object a pinned snapshot may still read is frozen for the snapshot first.
+   */
   get(offset: number, mapKey: unknown): V | undefined {
-    return this.maps[offset]!.get(mapKey)?.value;
+    const entry = this.maps[offset]!.get(mapKey);
+    if (entry === undefined) return undefined;
+    if (entry.version >= this.versions.highestPinned) return entry.value;
+    return this.takeOver(offset, mapKey, entry);
+  }
+
+  /** Whether `mapKey` has a value; hands nothing to user code, so never freezes. */
+  has(offset: number, mapKey: unknown): boolean {
+    return this.maps[offset]!.has(mapKey);
   }
 
   /**
-   * The value under `mapKey`, which the caller may then mutate in place (push to a list, set in
-   * a map). A value that a pinned snapshot may read is copied first.
+   * The value under `mapKey` for a read that never leaves the state API and never changes it
+   * (a MapState `contains`): no freezing.
    */
-  getForUpdate(offset: number, mapKey: unknown): V | undefined {
-    const map = this.maps[offset]!;
-    const entry = map.get(mapKey);
-    if (entry === undefined || entry.version >= this.versions.highestPinned) return entry?.value;
-    const copy = new StateEntry(entry.key, this.copyValue(entry.value) as V, this.versions.current);
-    this.retire(offset, entry);
-    map.set(mapKey, copy);
-    return copy.value;
+  peek(offset: number, mapKey: unknown): V | undefined {
+    return this.maps[offset]!.get(mapKey)?.value;
   }
 
   /** Sets the value under `mapKey`; `key` is kept only when the key is new. Never store undefined. */
@@ -97,8 +119,12 @@ export class StateTable<V> implements UndoHolder {
     const entry = map.get(mapKey);
     if (entry === undefined) map.set(mapKey, new StateEntry(key, value, this.versions.current));
     else if (entry.version >= this.versions.highestPinned) entry.value = value;
-    else {
-      // Replaced, not changed: a pinned snapshot may read it. Map.set keeps the key's position.
+    else if (!this.versions.needsUndo(offset, entry.version)) {
+      // Every snapshot that could read the entry has written its key group already.
+      entry.version = this.versions.current;
+      entry.value = value;
+    } else {
+      // Replaced, not changed: a pinned snapshot still reads it. Map.set keeps the key's position.
       this.retire(offset, entry);
       map.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
     }
@@ -152,8 +178,9 @@ export class StateTable<V> implements UndoHolder {
 
   /**
    * The entries of key group `offset` (index = keyGroup − range.start) as snapshot `version`
-   * sees them, for that snapshot reading the key group now (it then calls
-   * `SnapshotVersions.advance`). The entries are never changed afterwards.
+   * sees them, for that snapshot writing the key group now; it calls `SnapshotVersions.advance`
+   * once it has written them all. Until then an entry is never changed: at most frozen (write
+   * `frozen` instead of `value` then).
    */
   entriesAsOf(offset: number, version: number): StateEntry<V>[] {
     const entries: StateEntry<V>[] = [];
@@ -173,10 +200,45 @@ export class StateTable<V> implements UndoHolder {
     pruneUndoLogs(this.undo, isNeeded, offset);
   }
 
-  /** Logs an entry leaving key group `offset` if a pinned snapshot has yet to read it there. */
+  /**
+   * The live state takes `entry`'s object over from a pinned snapshot (user code is about to get
+   * it): the snapshot keeps a frozen copy if it has yet to write the entry's key group.
+   */
+  private takeOver(offset: number, mapKey: unknown, entry: StateEntry<V>): V {
+    const value = entry.value;
+    // Primitives cannot be changed in place: the entry stays shared until it is replaced.
+    if (typeof value !== 'object' || value === null) return value;
+    if (!this.versions.needsUndo(offset, entry.version)) {
+      entry.version = this.versions.current;
+      return value;
+    }
+    this.retire(offset, entry);
+    this.maps[offset]!.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
+    return value;
+  }
+
+  /**
+   * Logs an entry leaving the live state of key group `offset` if a pinned snapshot has yet to
+   * write that key group, frozen: its object may be the one user code holds and changes.
+   */
   private retire(offset: number, entry: StateEntry<V>): void {
-    if (this.versions.needsUndo(offset, entry.version))
-      (this.undo[offset] ??= new UndoLog()).push(entry, this.versions.current);
+    if (!this.versions.needsUndo(offset, entry.version)) return;
+    this.freeze(entry);
+    (this.undo[offset] ??= new UndoLog()).push(entry, this.versions.current);
+  }
+
+  private freeze(entry: StateEntry<V>): void {
+    if (entry.frozen !== undefined) return;
+    const value = entry.value;
+    if (typeof value !== 'object' || value === null) return;
+    try {
+      entry.frozen = this.freezeValue(value);
+      entry.value = undefined as V;
+    } catch (e) {
+      // The snapshot fails (declines) when it reaches the entry; the record goes on.
+      entry.frozen = FREEZE_FAILED;
+      entry.value = e as V;
+    }
   }
 
   private mapOf(keyGroup: number): Map<unknown, StateEntry<V>> {
