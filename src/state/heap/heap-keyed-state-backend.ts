@@ -26,8 +26,9 @@ import { adoptRestoredState, restoreSnapshots, type RestoreContext } from './hea
 import type { RestoredState } from './keyed-snapshot-reader.js';
 import { SnapshotVersions } from './snapshot-versions.js';
 import { StateTable } from './state-table.js';
+import type { FrozenBytes } from './value-undo-log.js';
 import { KeyedTimerQueue } from './timer-queue.js';
-import { ByteWriter } from '../byte-io.js';
+import { ByteArena, ByteWriter } from '../byte-io.js';
 
 /** What a HeapKeyedStateBackend needs: the job's key-group count and the groups it owns. */
 export interface HeapKeyedStateBackendOptions<K = unknown> {
@@ -82,6 +83,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly slices: SliceOptions;
   /** Where entries are frozen for pinned snapshots (one at a time: the backend is single-threaded). */
   private readonly scratch = new ByteWriter(4096);
+  /** Where frozen entries keep their bytes. */
+  private readonly arena = new ByteArena();
   private restoreCalled = false;
   private disposed = false;
 
@@ -139,11 +142,12 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       return existing.state as StateFor<D>;
     }
     const codec = codecFor(descriptor, this.defaultSerializer);
-    const scratch = this.scratch;
-    const freeze = (value: unknown): Uint8Array => {
+    const { scratch, arena } = this;
+    const freeze = (value: unknown): FrozenBytes => {
       scratch.reset();
       codec.write(scratch, value);
-      return scratch.toBytes();
+      const bytes = scratch.written();
+      return arena.copy(bytes, 0, bytes.length);
     };
     const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, freeze);
     const state = this.createState(descriptor, table);

@@ -2,19 +2,14 @@
 import type { KeyGroupRange } from '../../core/key-groups.js';
 import { SluiceError } from '../../core/errors.js';
 import type { StateDescriptor } from '../state-descriptor.js';
-import { pruneUndoLogs, UndoLog, type SnapshotVersions, type UndoHolder } from './snapshot-versions.js';
+import { pruneUndoLogs, type SnapshotVersions, type UndoHolder } from './snapshot-versions.js';
+import { ValueUndoLog, type ValueFreezer } from './value-undo-log.js';
 
 /**
  * The stored form of one key's map in MapState: `mapKeyOf(userKey)` → `[userKey, value]`. The
  * pair keeps the user's key so iteration returns it, not its encoding. Pairs are replaced on put.
  */
 export type StoredMap<K, V> = Map<unknown, readonly [K, V]>;
-
-/**
- * Serializes a stored value exactly as the snapshot format writes it (the state's codec). Used to
- * freeze an entry a pinned snapshot still has to write, before user code may change its object.
- */
-export type ValueFreezer = (value: unknown) => Uint8Array;
 
 /** The `frozen` mark of an entry whose value could not be serialized; `value` holds the error. */
 export const FREEZE_FAILED: Uint8Array = new Uint8Array(0);
@@ -25,9 +20,9 @@ export const FREEZE_FAILED: Uint8Array = new Uint8Array(0);
  */
 export class StateEntry<V> {
   /**
-   * The value as the snapshot format writes it, once the entry was frozen for a pinned snapshot
-   * (then `value` is dropped: the live object belongs to user code again). FREEZE_FAILED when the
-   * value could not be serialized (`value` is then the error, rethrown by the snapshot).
+   * Set on an entry a snapshot writing its key group holds, once user code took the entry's object
+   * over: the value as the snapshot format writes it, to be written instead of `value`.
+   * FREEZE_FAILED when the value could not be serialized (`value` is then the error).
    */
   frozen: Uint8Array | undefined = undefined;
 
@@ -35,11 +30,21 @@ export class StateEntry<V> {
     readonly key: unknown,
     public value: V,
     /**
-     * `SnapshotVersions.current` when the entry was created or last taken over by the live state.
-     * A snapshot pinned above it may read the entry, which is then never changed in place.
+     * `SnapshotVersions.current` when the entry's value was last set or taken over by user code.
+     * A snapshot pinned above it may read the entry.
      */
     public version: number,
   ) {}
+}
+
+/**
+ * What a snapshot writes of one key group: live entries stamped below its version, and records of
+ * the undo log (see ValueUndoLog) by index.
+ */
+export interface KeyGroupView<V> {
+  readonly entries: StateEntry<V>[];
+  readonly log: ValueUndoLog | undefined;
+  readonly logged: number[];
 }
 
 /**
@@ -52,15 +57,16 @@ export class StateEntry<V> {
  *
  * Snapshot isolation, per entry (see SnapshotVersions). User code changes stored objects in place
  * (`acc = state.value(); acc.n++; state.update(acc)`, an AggregateFunction returning its mutated
- * accumulator, pushing to a list), so while a pinned snapshot may still read an entry, the entry's
- * object is never handed out or changed: `get` (every read that gives user code a stored object),
- * `put` and `remove` first *freeze* such an entry — serialize its value into the bytes the snapshot
- * will write (Flink copies with `TypeSerializer.copy` instead; serializing now is work the snapshot
- * does anyway, so isolation costs no extra serialization) — and hand the live object over to a new
- * entry of the current version. A frozen entry stays in the snapshot's view (its key group's undo
- * log) until every snapshot that needs it has written it. Cost: nothing with no snapshot pinned (one
- * comparison), at most one serialization per key touched while a snapshot has not yet written the
- * key's group, and no pause proportional to the state's size.
+ * accumulator, pushing to a list), so an entry a pinned snapshot has yet to write is never handed
+ * out or changed before its value is safe: `get` (every read that gives user code a stored
+ * object), `put` and `remove` first log the value for the snapshot — *frozen*, serialized into the
+ * bytes the snapshot will write, unless it is a primitive (Flink copies with `TypeSerializer.copy`
+ * instead; serializing now is work the snapshot does anyway, so isolation costs no extra
+ * serialization) — and the entry carries on, stamped with the current version. Only an entry a
+ * snapshot is writing at that moment (it holds the object) stays as it is, frozen in place, and
+ * the live state goes on with a new entry. Cost: one comparison with no snapshot pinned; at most
+ * one serialization, and no allocation, per key touched while a snapshot has yet to write the
+ * key's group; no pause proportional to the state's size.
  */
 export class StateTable<V> implements UndoHolder {
   /** The descriptor the state was declared with (name, kind, serializers). */
@@ -68,7 +74,7 @@ export class StateTable<V> implements UndoHolder {
   /** The key groups this table has maps for. */
   readonly keyGroupRange: KeyGroupRange;
   private readonly maps: Map<unknown, StateEntry<V>>[];
-  private readonly undo: (UndoLog<StateEntry<V>> | undefined)[];
+  private readonly undo: (ValueUndoLog | undefined)[];
 
   constructor(
     descriptor: StateDescriptor,
@@ -80,7 +86,7 @@ export class StateTable<V> implements UndoHolder {
     this.keyGroupRange = keyGroupRange;
     const n = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
     this.maps = Array.from({ length: n }, () => new Map<unknown, StateEntry<V>>());
-    this.undo = new Array<UndoLog<StateEntry<V>> | undefined>(n).fill(undefined);
+    this.undo = new Array<ValueUndoLog | undefined>(n).fill(undefined);
     versions.register(this);
   }
 
@@ -119,15 +125,12 @@ export class StateTable<V> implements UndoHolder {
     const entry = map.get(mapKey);
     if (entry === undefined) map.set(mapKey, new StateEntry(key, value, this.versions.current));
     else if (entry.version >= this.versions.highestPinned) entry.value = value;
-    else if (!this.versions.needsUndo(offset, entry.version)) {
-      // Every snapshot that could read the entry has written its key group already.
-      entry.version = this.versions.current;
+    else if (this.release(offset, entry)) {
       entry.value = value;
-    } else {
-      // Replaced, not changed: a pinned snapshot still reads it. Map.set keeps the key's position.
-      this.retire(offset, entry);
-      map.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
+      entry.version = this.versions.current;
     }
+    // A snapshot holds the entry: replaced, not changed. Map.set keeps the key's position.
+    else map.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
   }
 
   /** Removes the value under `mapKey`, if any. */
@@ -135,7 +138,7 @@ export class StateTable<V> implements UndoHolder {
     const map = this.maps[offset]!;
     const entry = map.get(mapKey);
     if (entry === undefined) return;
-    if (entry.version < this.versions.highestPinned) this.retire(offset, entry);
+    if (entry.version < this.versions.highestPinned) this.release(offset, entry);
     map.delete(mapKey);
   }
 
@@ -154,7 +157,7 @@ export class StateTable<V> implements UndoHolder {
     const offset = keyGroup - this.keyGroupRange.start;
     const map = this.mapOf(keyGroup);
     for (const entry of map.values())
-      if (entry.version < this.versions.highestPinned) this.retire(offset, entry);
+      if (entry.version < this.versions.highestPinned) this.release(offset, entry);
     map.clear();
   }
 
@@ -177,16 +180,17 @@ export class StateTable<V> implements UndoHolder {
   }
 
   /**
-   * The entries of key group `offset` (index = keyGroup − range.start) as snapshot `version`
-   * sees them, for that snapshot writing the key group now; it calls `SnapshotVersions.advance`
-   * once it has written them all. Until then an entry is never changed: at most frozen (write
-   * `frozen` instead of `value` then).
+   * Key group `offset` (index = keyGroup − range.start) as snapshot `version` sees it, for that
+   * snapshot writing the key group now, between `SnapshotVersions.beginKeyGroup` and `advance`.
+   * Meanwhile its entries are never changed, at most frozen (write `frozen` instead of `value`).
    */
-  entriesAsOf(offset: number, version: number): StateEntry<V>[] {
+  keyGroupAsOf(offset: number, version: number): KeyGroupView<V> {
     const entries: StateEntry<V>[] = [];
     for (const entry of this.maps[offset]!.values()) if (entry.version < version) entries.push(entry);
-    this.undo[offset]?.collect(version, entries);
-    return entries;
+    const log = this.undo[offset];
+    const logged: number[] = [];
+    log?.collect(version, logged);
+    return { entries, log, logged };
   }
 
   /** How many replaced or removed entries are kept for pinned snapshots (for tests and metrics). */
@@ -200,45 +204,46 @@ export class StateTable<V> implements UndoHolder {
     pruneUndoLogs(this.undo, isNeeded, offset);
   }
 
-  /**
-   * The live state takes `entry`'s object over from a pinned snapshot (user code is about to get
-   * it): the snapshot keeps a frozen copy if it has yet to write the entry's key group.
-   */
+  /** User code takes `entry`'s object over: a snapshot that has yet to write it keeps it frozen. */
   private takeOver(offset: number, mapKey: unknown, entry: StateEntry<V>): V {
     const value = entry.value;
-    // Primitives cannot be changed in place: the entry stays shared until it is replaced.
+    // Primitives cannot be changed in place: the entry stays as it is until it is replaced.
     if (typeof value !== 'object' || value === null) return value;
-    if (!this.versions.needsUndo(offset, entry.version)) {
-      entry.version = this.versions.current;
-      return value;
-    }
-    this.retire(offset, entry);
-    this.maps[offset]!.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
+    if (this.release(offset, entry)) entry.version = this.versions.current;
+    else this.maps[offset]!.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
     return value;
   }
 
   /**
-   * Logs an entry leaving the live state of key group `offset` if a pinned snapshot has yet to
-   * write that key group, frozen: its object may be the one user code holds and changes.
+   * `entry`, which a pinned snapshot may read, is about to change or leave the live state: logs
+   * its value for the snapshots that have yet to write its key group (frozen, if an object: user
+   * code may hold it). Returns whether the live state may go on with the entry object; false when
+   * a snapshot writing the key group right now holds it (it is then frozen in place and must be
+   * left as it is).
    */
-  private retire(offset: number, entry: StateEntry<V>): void {
-    if (!this.versions.needsUndo(offset, entry.version)) return;
-    this.freeze(entry);
-    (this.undo[offset] ??= new UndoLog()).push(entry, this.versions.current);
-  }
-
-  private freeze(entry: StateEntry<V>): void {
-    if (entry.frozen !== undefined) return;
+  private release(offset: number, entry: StateEntry<V>): boolean {
+    const versions = this.versions;
+    if (!versions.needsUndo(offset, entry.version)) return true;
+    const log = (this.undo[offset] ??= new ValueUndoLog());
+    const held = versions.isBeingWritten(offset);
     const value = entry.value;
-    if (typeof value !== 'object' || value === null) return;
-    try {
-      entry.frozen = this.freezeValue(value);
-      entry.value = undefined as V;
-    } catch (e) {
-      // The snapshot fails (declines) when it reaches the entry; the record goes on.
-      entry.frozen = FREEZE_FAILED;
-      entry.value = e as V;
+    if (typeof value !== 'object' || value === null) {
+      log.pushValue(entry.key, entry.version, versions.current, value);
+      return !held;
     }
+    try {
+      const bytes = this.freezeValue(value);
+      log.pushFrozen(entry.key, entry.version, versions.current, bytes);
+      if (held) entry.frozen = bytes.chunk.subarray(bytes.start, bytes.end);
+    } catch (e) {
+      // The snapshot fails (declines) when it reaches the value; the record goes on.
+      log.pushFailed(entry.key, entry.version, versions.current, e);
+      if (held) {
+        entry.frozen = FREEZE_FAILED;
+        entry.value = e as V;
+      }
+    }
+    return !held;
   }
 
   private mapOf(keyGroup: number): Map<unknown, StateEntry<V>> {
