@@ -43,19 +43,26 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
     this.call(() => this.writer.flush(true), 'flush');
   }
 
+  /** Flushes before the barrier (Flink's SinkWriterOperator), so a checkpoint loses no buffered record. */
+  override prepareSnapshotPreBarrier(): void | PromiseLike<void> {
+    return this.call(() => this.writer.flush(false), 'flush');
+  }
+
   override close(): void {
     if (this.writer) this.call(() => this.writer.close(), 'close');
     super.close();
   }
 
-  private call(fn: () => void | PromiseLike<void>, hook: string): void {
+  /** Calls a writer hook; an asynchronous one also pauses the input until it settles. */
+  private call(fn: () => void | PromiseLike<void>, hook: string): void | PromiseLike<void> {
     let pending: void | PromiseLike<void>;
     try {
       pending = fn();
     } catch (e) {
       throw this.userError(e, hook);
     }
-    if (isThenable(pending))
-      this.info.services.awaitAsync(pending, `${hook} of sink '${this.info.operatorName}'`);
+    if (!isThenable(pending)) return;
+    this.info.services.awaitAsync(pending, `${hook} of sink '${this.info.operatorName}'`);
+    return pending;
   }
 }
