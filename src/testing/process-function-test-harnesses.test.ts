@@ -125,6 +125,16 @@ describe('ProcessFunctionTestHarnesses', () => {
     expect(harness.getOutput()).toEqual([]);
   });
 
+  it('forSink flushes the writer before each snapshot, as a task before the barrier', async () => {
+    const log: string[] = [];
+    const harness = ProcessFunctionTestHarnesses.forSink(loggingSink(log));
+    harness.processElement('a');
+    await harness.snapshot(1, 0);
+    harness.processElement('b');
+    await harness.close();
+    expect(log).toEqual(['create 0/1', 'write a @0', 'flush false', 'write b @0', 'close']);
+  });
+
   it('forSink holds input behind a pending asynchronous write, as a task does', async () => {
     const log: string[] = [];
     const gates = new Map<string, ReturnType<typeof gate>>();

@@ -9,6 +9,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** Operator of `sinkTo(sink)`, `print()` and the collect sink. */
 export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implements SinkWriterContext {
   private writer!: SinkWriter<T>;
+  private endOfInput = false;
 
   override open(): void {
     super.open();
@@ -40,12 +41,16 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
   }
 
   override endInput(): void {
+    this.endOfInput = true;
     this.call(() => this.writer.flush(true), 'flush');
   }
 
-  /** Flushes before the barrier (Flink's SinkWriterOperator), so a checkpoint loses no buffered record. */
+  /**
+   * Flushes before the barrier (as Flink's SinkWriterOperator), so a checkpoint loses no buffered
+   * record; after the end of input, `flush(true)` already wrote everything.
+   */
   override prepareSnapshotPreBarrier(): void | PromiseLike<void> {
-    return this.call(() => this.writer.flush(false), 'flush');
+    if (!this.endOfInput) return this.call(() => this.writer.flush(false), 'flush');
   }
 
   override close(): void {
