@@ -99,6 +99,7 @@ export {
   Configuration,
   loadConfiguration,
   type ConfigurationSettings,
+  type InfoFn,
   type LoadConfigurationSettings,
   type WarnFn,
 } from './core/configuration.js';
