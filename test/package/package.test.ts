@@ -48,15 +48,20 @@ function run(
   command: string,
   args: readonly string[],
   cwd: string,
-  timeout = 90_000,
+  settings: { readonly timeout?: number; readonly env?: Record<string, string> } = {},
 ): SpawnSyncReturns<string> {
-  const r = spawnSync(command, args, { cwd, env: userEnv(), encoding: 'utf8', timeout });
+  const r = spawnSync(command, args, {
+    cwd,
+    env: userEnv(settings.env),
+    encoding: 'utf8',
+    timeout: settings.timeout ?? 90_000,
+  });
   if (r.error) throw r.error;
   return r;
 }
 
 function mustRun(command: string, args: readonly string[], cwd: string, timeout?: number): string {
-  const r = run(command, args, cwd, timeout);
+  const r = run(command, args, cwd, timeout === undefined ? {} : { timeout });
   if (r.status !== 0)
     throw new Error(`${command} ${args.join(' ')} exited with ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
@@ -120,7 +125,10 @@ const REGISTERED = /TaskManager [0-9a-f]{32} registered/u;
 let scratch: string;
 let project: string;
 let installed: string;
-/** Working directories whose sluice.yaml picks the mode: TaskManager processes, or inline. */
+/**
+ * Working directories whose Flink configuration file picks the mode: TaskManager processes
+ * (a Flink 2 config.yaml, nested keys), or inline (a Flink 1 flink-conf.yaml).
+ */
 let local: string;
 let inline: string;
 
@@ -167,9 +175,9 @@ beforeAll(() => {
   inline = join(project, 'inline');
   mkdirSync(local);
   mkdirSync(inline);
-  writeFileSync(join(local, 'sluice.yaml'), 'rest.port: 0\nparallelism.default: 2\n');
+  writeFileSync(join(local, 'config.yaml'), 'rest:\n  port: 0\nparallelism:\n  default: 2\n');
   writeFileSync(
-    join(inline, 'sluice.yaml'),
+    join(inline, 'flink-conf.yaml'),
     'rest.port: 0\nparallelism.default: 2\nexecution.target: inline\n',
   );
 }, 420_000);
@@ -216,12 +224,14 @@ describe('the packed package', () => {
     const onTaskManagers = run(process.execPath, [join(project, 'job.mjs')], local);
     expect(onTaskManagers.status, onTaskManagers.stderr).toBe(0);
     expect(onTaskManagers.stdout).toContain(JS_COUNTS);
+    expect(onTaskManagers.stderr).toContain('configuration from config.yaml (working directory)');
     // The job was bundled with `sluice` external and the TaskManagers loaded the installed dist.
     expect(onTaskManagers.stderr).toMatch(REGISTERED);
 
     const inProcess = run(process.execPath, [join(project, 'job.mjs')], inline);
     expect(inProcess.status, inProcess.stderr).toBe(0);
     expect(inProcess.stdout).toContain(JS_COUNTS);
+    expect(inProcess.stderr).toContain('configuration from flink-conf.yaml (working directory)');
     expect(inProcess.stderr).not.toMatch(REGISTERED);
   });
 
@@ -246,12 +256,12 @@ describe('the packed package', () => {
 
   it('runs a TypeScript job with the installed sluice command, from the compiled CLI', () => {
     const sluice = join(project, 'node_modules/.bin/sluice');
-    const r = run(
-      sluice,
-      ['run', '--no-progress', '-D', 'rest.port=0', '-p', '2', join(project, 'job.ts')],
-      project,
-    );
+    // Configured by the directory in $FLINK_CONF_DIR, as a Flink user's cluster would be.
+    const r = run(sluice, ['run', '--no-progress', join(project, 'job.ts')], project, {
+      env: { FLINK_CONF_DIR: local },
+    });
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('configuration from local/config.yaml ($FLINK_CONF_DIR)');
     expect(r.stdout).toContain(TS_COUNTS);
     expect(r.stderr).toMatch(REGISTERED);
     // No sources are installed, so what ran was dist/.
