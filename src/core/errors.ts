@@ -157,6 +157,11 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'The REST API cannot listen on rest.port because another process already uses that port.',
   },
+  SLUICE_TESTING_HARNESS_MISUSE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A test harness of sluice/testing was called out of order or with a value it cannot take.',
+  },
   SLUICE_INTERNAL_ASSERTION: {
     classification: 'internal',
     retryable: false,

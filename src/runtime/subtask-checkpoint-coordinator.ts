@@ -51,6 +51,11 @@ export class SubtaskCheckpointCoordinator {
     if (checkpointId <= this.lastCheckpointId) return;
     this.lastCheckpointId = checkpointId;
     const syncStart = this.clock.now();
+    let flushes: PromiseLike<void>[] | undefined;
+    for (const entry of this.chain) {
+      const flushed = entry.operator.prepareSnapshotPreBarrier(checkpointId);
+      if (flushed !== undefined) (flushes ??= []).push(flushed);
+    }
     for (const entry of this.chain) entry.operator.snapshotState(checkpointId);
     const runs = this.chain.map((entry) => ({
       keyed: entry.keyedStateBackend?.snapshot(checkpointId),
@@ -61,17 +66,20 @@ export class SubtaskCheckpointCoordinator {
       for (const w of this.writers)
         w.broadcastEvent({ kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp });
     this.inFlight.set(checkpointId, { runs });
-    void this.completeAsync(checkpointId, runs, syncDurationMs, arrival);
+    void this.completeAsync(checkpointId, runs, flushes, syncDurationMs, arrival);
   }
 
   private async completeAsync(
     checkpointId: number,
     runs: InFlight['runs'],
+    /** Pre-barrier flushes still writing: what they write belongs to this checkpoint. */
+    flushes: readonly PromiseLike<void>[] | undefined,
     syncDurationMs: number,
     arrival: CheckpointArrival,
   ): Promise<void> {
     const asyncStart = this.clock.now();
     try {
+      if (flushes !== undefined) await Promise.all(flushes);
       const location = this.gateway.location(checkpointId);
       const storage = this.gateway.storage;
       const states: OperatorSubtaskState[] = [];
