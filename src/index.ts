@@ -114,7 +114,12 @@ export {
 } from './core/config-options.js';
 export type { ConfigOption, ConfigOptionWithDefault, OptionType } from './core/config-option.js';
 export { SluiceError, ErrorCodes, type ErrorCode, type ErrorClassification } from './core/errors.js';
-export { MsgpackSerializer, JsonSerializer, type TypeSerializer } from './core/serializer.js';
+export {
+  MsgpackSerializer,
+  JsonSerializer,
+  type ScratchBytes,
+  type TypeSerializer,
+} from './core/serializer.js';
 export type { Brand, JobId, OperatorId } from './core/ids.js';
 export type { Cancellable, Clock } from './core/clock.js';
 export type { KeyCheck } from './api/hashable-key.js';
