@@ -117,6 +117,30 @@ const last = new Map<number, number>(rows);
 console.log('counts ' + JSON.stringify([...last].sort()));
 `;
 
+const HARNESS_TEST = `import { KeyedProcessFunction, ValueStateDescriptor } from 'sluice';
+import type { Collector, KeyedProcessContext, RuntimeContext, ValueState } from 'sluice';
+import { ProcessFunctionTestHarnesses } from 'sluice/testing';
+
+class RunningCount extends KeyedProcessFunction<string, string, [string, number]> {
+  private count!: ValueState<number>;
+
+  open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(new ValueStateDescriptor<number>('count'));
+  }
+
+  processElement(word: string, ctx: KeyedProcessContext<string>, out: Collector<[string, number]>): void {
+    const count = (this.count.value() ?? 0) + 1;
+    this.count.update(count);
+    out.collect([ctx.getCurrentKey(), count]);
+  }
+}
+
+const harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new RunningCount(), (w: string) => w);
+for (const word of ['a', 'b', 'a']) harness.processElement(word);
+console.log('harness ' + JSON.stringify(harness.extractOutputValues()));
+await harness.close();
+`;
+
 const JS_COUNTS =
   'counts [["be",2],["is",1],["not",1],["or",1],["question",1],["that",1],["the",1],["to",2]]';
 const TS_COUNTS = 'counts [[0,100],[1,100],[2,100]]';
@@ -164,11 +188,12 @@ beforeAll(() => {
   installed = join(project, 'node_modules/sluice');
   writeFileSync(join(project, 'job.mjs'), JS_JOB);
   writeFileSync(join(project, 'job.ts'), TS_JOB);
+  writeFileSync(join(project, 'harness.ts'), HARNESS_TEST);
   writeFileSync(
     join(project, 'tsconfig.json'),
     JSON.stringify({
       compilerOptions: { strict: true, module: 'nodenext', noEmit: true },
-      include: ['job.ts'],
+      include: ['job.ts', 'harness.ts'],
     }),
   );
   local = join(project, 'local');
@@ -266,6 +291,12 @@ describe('the packed package', () => {
     expect(r.stderr).toMatch(REGISTERED);
     // No sources are installed, so what ran was dist/.
     expect(existsSync(join(installed, 'src'))).toBe(false);
+  });
+
+  it('tests a function with sluice/testing', () => {
+    const r = run(join(project, 'node_modules/.bin/tsx'), [join(project, 'harness.ts')], project);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('harness [["a",1],["b",1],["a",2]]');
   });
 
   it('type-checks a strict consumer with nothing reported inside Sluice', () => {
