@@ -106,8 +106,12 @@ export class ByteWriter {
     }
   }
 
-  /** The bytes written, as a right-sized copy (so the spare capacity is not kept alive). */
+  /**
+   * The bytes written: a view of the buffer when it is mostly full, else a right-sized copy (so
+   * much spare capacity is not kept alive). Write nothing afterwards.
+   */
   toBytes(): Uint8Array {
+    if (this.len >= this.buf.length * 0.75) return this.buf.subarray(0, this.len);
     return this.buf.slice(0, this.len);
   }
 

@@ -85,6 +85,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly scratch = new ByteWriter(4096);
   /** Where frozen entries keep their bytes. */
   private readonly arena = new ByteArena();
+  /** The size of the last snapshot written, the first guess at the next one's. */
+  private lastSnapshotBytes = 0;
   private restoreCalled = false;
   private disposed = false;
 
@@ -204,6 +206,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         tables,
         restored: [...this.restored.values()],
         timers,
+        sizeHint: this.lastSnapshotBytes,
+        onWritten: (bytes) => (this.lastSnapshotBytes = bytes),
       },
       this.slices,
     );

@@ -40,6 +40,10 @@ export interface PinnedKeyedState {
   /** Restored states not declared yet: immutable bytes, written back as they are. */
   readonly restored: readonly RestoredState[];
   readonly timers: readonly PinnedTimers[];
+  /** The expected size of the snapshot (the previous one's), so its buffer rarely grows. */
+  readonly sizeHint: number;
+  /** Told the size of the snapshot once written. */
+  readonly onWritten: (bytes: number) => void;
 }
 
 /** A snapshot of a HeapKeyedStateBackend after its synchronous phase (see KeyedSnapshotRun). */
@@ -87,7 +91,7 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
     );
     const version = p.pinned.version;
     const { start, end } = p.keyGroupRange;
-    const w = new ByteWriter(64 * 1024);
+    const w = new ByteWriter(Math.max(64 * 1024, Math.ceil(p.sizeHint * 1.1)));
     w.u8(KEYED_SNAPSHOT_FORMAT_VERSION);
     w.u32(p.maxParallelism);
     w.u32(start);
@@ -158,7 +162,9 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
       ...p.restored.map((s) => s.name),
       ...p.timers.map((t) => t.name),
     ];
-    return { keyGroupRange: { start, end }, offsets, data: w.toBytes(), stateNames };
+    const data = w.toBytes();
+    p.onWritten(data.length);
+    return { keyGroupRange: { start, end }, offsets, data, stateNames };
   }
 }
 
