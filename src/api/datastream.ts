@@ -6,6 +6,7 @@ import type { Transformation } from '../graph/transformation.js';
 import { CollectResult } from './collect.js';
 import {
   keySelectorFn,
+  type Collector,
   type FilterFunction,
   type FlatMapFunction,
   type KeySelector,
@@ -38,24 +39,26 @@ export class DataStream<T> {
     return new SingleOutputStreamOperator<R>(this.builder, t);
   }
 
-  map<R>(fn: MapFunction<T, R>): SingleOutputStreamOperator<R> {
+  map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {
     return this.apply({ name: 'Map', operator: Factories.map(fn) });
   }
 
-  filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
+  filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStreamOperator<T> {
     return this.apply({ name: 'Filter', operator: Factories.filter(fn) });
   }
 
-  flatMap<R>(fn: FlatMapFunction<T, R>): SingleOutputStreamOperator<R> {
+  flatMap<R>(
+    fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void),
+  ): SingleOutputStreamOperator<R> {
     return this.apply({ name: 'Flat Map', operator: Factories.flatMap(fn) });
   }
 
-  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+  process<R>(fn: Pick<ProcessFunction<T, R>, 'processElement'>): SingleOutputStreamOperator<R> {
     return this.apply({ name: 'Process', operator: Factories.process(fn) });
   }
 
   /** Partitions the stream by key: records with equal keys go to the same subtask. */
-  keyBy<K>(selector: KeySelector<T, K>, ..._check: KeyCheck<K>): KeyedStream<T, K> {
+  keyBy<K>(selector: KeySelector<T, K> | ((value: T) => K), ..._check: KeyCheck<K>): KeyedStream<T, K> {
     const fn = keySelectorFn(selector);
     return new KeyedStream<T, K>(
       this.builder,
@@ -233,7 +236,9 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   /** Processes each record with keyed state and timers of its key. */
-  override process<R>(fn: KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
+  override process<R>(
+    fn: Pick<KeyedProcessFunction<K, T, R>, 'processElement'>,
+  ): SingleOutputStreamOperator<R> {
     return this.keyed('KeyedProcess', Factories.keyedProcess(fn, this.keySelector));
   }
 

@@ -3,6 +3,7 @@ import type { JobId, OperatorId } from '../core/ids.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type {
+  JobSettings,
   OperatorFactory,
   Output,
   ProcessingTimeService,
@@ -50,6 +51,7 @@ export interface ChainContext {
   readonly timeService: ProcessingTimeService;
   readonly services: TaskServices;
   readonly checkpointingEnabled: boolean;
+  readonly job?: JobSettings | undefined;
 }
 
 /** Creates, wires and sets up the operators of `ctx.vertex` for one subtask. */
@@ -95,6 +97,7 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
         checkpointingEnabled: ctx.checkpointingEnabled,
         timeService: ctx.timeService,
         services: ctx.services,
+        job: ctx.job,
       },
       output,
     );

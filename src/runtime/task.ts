@@ -14,6 +14,7 @@ import type {
   CollectCommit,
   OperatorEvent,
   OperatorFactory,
+  JobSettings,
   ProcessingTimeService,
   StreamOperator,
   TaskServices,
@@ -71,6 +72,8 @@ export interface TaskDeployment {
   readonly checkpointing: TaskCheckpointGateway | undefined;
   /** State to restore before the operators open; undefined for a fresh start. */
   readonly restore: TaskRestoreState | undefined;
+  /** The job's name, runtime mode and global parameters, for the operators; streaming defaults when absent. */
+  readonly job?: JobSettings | undefined;
   sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
   collect(collectId: string, records: readonly unknown[], commit: CollectCommit | undefined): void;
 }
@@ -140,6 +143,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         timeService: this,
         services: this,
         checkpointingEnabled: d.checkpointing !== undefined,
+        job: d.job,
       });
       if (this.chain.head instanceof SourceOperator)
         this.source = this.chain.head as SourceOperator<unknown, never>;
