@@ -1,13 +1,15 @@
 /** `sluice taskmanager` and `sluice jobmanager`: the processes of a standalone cluster. */
 import { randomBytes } from 'node:crypto';
 import { loadConfiguration } from '../core/configuration.js';
-import { ClusterOptions, RestOptions } from '../core/config-options.js';
+import { ClusterOptions, RestSecurityOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import { ClusterExecutor, runBundle } from '../cluster/cluster-executor.js';
 import { TaskManager } from '../cluster/task-manager.js';
 import { TaskManagerRegistry } from '../cluster/task-manager-registry.js';
 import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
+import { isLoopbackHost } from '../rest/rest-security.js';
 import { startRestServer } from '../rest/rest-server.js';
+import { restIsAuthenticated, restServerSettings } from '../rest/rest-server-settings.js';
 
 /** Options both commands take. */
 export interface ClusterProcessOptions {
@@ -81,16 +83,25 @@ export async function runJobManager(
   let secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
   const generated = secret === undefined;
   secret ??= randomBytes(32).toString('hex');
+  const rest = restServerSettings(configuration);
+  const submissions = configuration.get(RestSecurityOptions.SUBMIT_ENABLE) ?? true;
+  if (submissions && !restIsAuthenticated(rest) && !isLoopbackHost(rest.bindAddress ?? '127.0.0.1'))
+    throw new SluiceError(
+      'SLUICE_REST_UNPROTECTED',
+      `the REST API would listen on ${rest.bindAddress} and run any job module uploaded to it, without authentication. ` +
+        'Set rest.authentication.token (or rest.authentication.token-file, or security.ssl.rest.authentication-enabled), ' +
+        'set web.submit.enable: false, or bind it to 127.0.0.1; see docs/security.md.',
+    );
   const registry = await TaskManagerRegistry.start({ configuration, secret });
   const executor = new ClusterExecutor({ registry, configuration });
-  const backend = new ClusterRestBackend(executor, registry, (request) =>
-    runBundle(executor, configuration, request).then((master) => master.jobId),
+  const backend = new ClusterRestBackend(
+    executor,
+    registry,
+    submissions
+      ? (request) => runBundle(executor, configuration, request).then((master) => master.jobId)
+      : undefined,
   );
-  const server = await startRestServer({
-    backend,
-    port: configuration.get(RestOptions.PORT),
-    bindAddress: configuration.get(RestOptions.BIND_ADDRESS),
-  }).catch(async (e: unknown) => {
+  const server = await startRestServer({ backend, ...rest }).catch(async (e: unknown) => {
     await registry.close();
     throw e;
   });
@@ -101,6 +112,11 @@ export async function runJobManager(
       `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${secret}`,
     );
   print(`start TaskManagers with: sluice taskmanager --jobmanager ${rpc.host}:${rpc.port}`);
+  print(
+    submissions
+      ? `job submissions over REST: on${restIsAuthenticated(rest) ? ', for authenticated clients' : ' (no authentication: anyone who can reach the REST port can run code)'}`
+      : 'job submissions over REST: off (web.submit.enable: false)',
+  );
   try {
     await untilStopped();
   } finally {

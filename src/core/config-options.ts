@@ -6,6 +6,7 @@ import {
   StateOptions,
   StateRecoveryOptions,
 } from './config-options-checkpointing.js';
+import { RestSecurityOptions, SecurityOptions } from './config-options-security.js';
 import {
   booleanOption,
   durationOption,
@@ -17,6 +18,7 @@ import {
 import { UPPER_BOUND_MAX_PARALLELISM } from './key-groups.js';
 
 export { CheckpointingOptions, RestartOptions, StateOptions, StateRecoveryOptions };
+export { RestSecurityOptions, SecurityOptions };
 
 /** Job-level execution settings (Flink's CoreOptions, PipelineOptions and ExecutionOptions). */
 export const PipelineOptions = {
@@ -208,4 +210,6 @@ export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
   NetworkOptions,
   ClusterOptions,
   RestOptions,
+  RestSecurityOptions,
+  SecurityOptions,
 ].flatMap((group): ConfigOption<unknown>[] => Object.values(group));

@@ -106,7 +106,7 @@ describe('POST /jars/upload and GET /jars', () => {
     expectError(await upload(url, [{ name: 'job.ts' }]), 400, /^Only job bundles \(\.mjs or \.js files\)/u);
     expectError(
       await request(url, 'POST', '/jars/upload', '{}'),
-      400,
+      415,
       /^Expected a multipart\/form-data upload .*"application\/json"/u,
     );
     const fieldOnly = new FormData();

@@ -123,9 +123,11 @@ export async function request(
   path: string,
   body?: string,
 ): Promise<JsonResponse> {
+  // As Flink's RestClient: every request but a GET says it sends JSON, with or without a body.
   const response = await fetch(`${base}${path}`, {
     method,
-    ...(body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } }),
+    ...(body === undefined ? {} : { body }),
+    ...(method === 'GET' ? {} : { headers: { 'Content-Type': 'application/json' } }),
   });
   const text = await response.text();
   expect(response.headers.get('content-type')).toBe('application/json; charset=UTF-8');
