@@ -1,6 +1,6 @@
 /** `sluice taskmanager` and `sluice jobmanager`: the processes of a standalone cluster. */
 import { randomBytes } from 'node:crypto';
-import { loadConfiguration } from '../core/configuration.js';
+import { loadConfiguration, type Configuration } from '../core/configuration.js';
 import { ClusterOptions, RestSecurityOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import { ClusterExecutor, runBundle } from '../cluster/cluster-executor.js';
@@ -8,7 +8,7 @@ import { TaskManager } from '../cluster/task-manager.js';
 import { TaskManagerRegistry } from '../cluster/task-manager-registry.js';
 import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
 import { isLoopbackHost } from '../rest/rest-security.js';
-import { startRestServer } from '../rest/rest-server.js';
+import { startRestServer, type RestServer } from '../rest/rest-server.js';
 import { restIsAuthenticated, restServerSettings } from '../rest/rest-server-settings.js';
 
 /** Options both commands take. */
@@ -74,18 +74,33 @@ export async function runTaskManager(
   }
 }
 
-/** Runs a standalone JobManager (TaskManager endpoint and REST API) until it is stopped. */
-export async function runJobManager(
-  options: ClusterProcessOptions,
-  print: (line: string) => void,
-): Promise<void> {
-  const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
-  let secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
-  const generated = secret === undefined;
-  secret ??= randomBytes(32).toString('hex');
+/** A standalone JobManager: the TaskManager endpoint, its jobs and the REST API. */
+export interface StandaloneJobManager {
+  readonly registry: TaskManagerRegistry;
+  readonly executor: ClusterExecutor;
+  readonly server: RestServer;
+  readonly secret: string;
+  /** The secret was generated here (none was configured). */
+  readonly generatedSecret: boolean;
+  /** `web.submit.enable`: jobs may be uploaded and run over REST. */
+  readonly submissions: boolean;
+  /** REST clients must prove who they are (a token or mutual TLS). */
+  readonly authenticated: boolean;
+  /** Cancels the jobs, stops the REST API and the TaskManager endpoint. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a standalone JobManager from `configuration`. Refuses (SLUICE_REST_UNPROTECTED) to take
+ * job submissions on a non-loopback REST address without authentication.
+ */
+export async function startJobManager(configuration: Configuration): Promise<StandaloneJobManager> {
+  const configured = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
+  const secret = configured ?? randomBytes(32).toString('hex');
   const rest = restServerSettings(configuration);
   const submissions = configuration.get(RestSecurityOptions.SUBMIT_ENABLE) ?? true;
-  if (submissions && !restIsAuthenticated(rest) && !isLoopbackHost(rest.bindAddress ?? '127.0.0.1'))
+  const authenticated = restIsAuthenticated(rest);
+  if (submissions && !authenticated && !isLoopbackHost(rest.bindAddress ?? '127.0.0.1'))
     throw new SluiceError(
       'SLUICE_REST_UNPROTECTED',
       `the REST API would listen on ${rest.bindAddress} and run any job module uploaded to it, without authentication. ` +
@@ -105,23 +120,44 @@ export async function runJobManager(
     await registry.close();
     throw e;
   });
-  const rpc = registry.address;
-  print(`JobManager: TaskManagers connect to ${rpc.host}:${rpc.port}, REST API at ${server.url}`);
-  if (generated)
+  return {
+    registry,
+    executor,
+    server,
+    secret,
+    generatedSecret: configured === undefined,
+    submissions,
+    authenticated,
+    close: async () => {
+      for (const master of executor.jobMasters) await master.cancel().catch(() => {});
+      await server.close();
+      await registry.close();
+    },
+  };
+}
+
+/** Runs a standalone JobManager (TaskManager endpoint and REST API) until it is stopped. */
+export async function runJobManager(
+  options: ClusterProcessOptions,
+  print: (line: string) => void,
+): Promise<void> {
+  const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
+  const jm = await startJobManager(configuration);
+  const rpc = jm.registry.address;
+  print(`JobManager: TaskManagers connect to ${rpc.host}:${rpc.port}, REST API at ${jm.server.url}`);
+  if (jm.generatedSecret)
     print(
-      `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${secret}`,
+      `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${jm.secret}`,
     );
   print(`start TaskManagers with: sluice taskmanager --jobmanager ${rpc.host}:${rpc.port}`);
   print(
-    submissions
-      ? `job submissions over REST: on${restIsAuthenticated(rest) ? ', for authenticated clients' : ' (no authentication: anyone who can reach the REST port can run code)'}`
+    jm.submissions
+      ? `job submissions over REST: on${jm.authenticated ? ', for authenticated clients' : ' (no authentication: anyone who can reach the REST port can run code)'}`
       : 'job submissions over REST: off (web.submit.enable: false)',
   );
   try {
     await untilStopped();
   } finally {
-    for (const master of executor.jobMasters) await master.cancel().catch(() => {});
-    await server.close();
-    await registry.close();
+    await jm.close();
   }
 }

@@ -3,10 +3,34 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { DataGeneratorSource, StreamExecutionEnvironment, type JobClient, type Sink } from 'sluice';
 import { getDefaultPipelineExecutor, setDefaultPipelineExecutor } from '../../../src/api/execution.js';
 import { LocalExecutor } from '../../../src/cluster/local-executor.js';
+import type { JobId } from '../../../src/core/ids.js';
 import { LocalRestBackend } from '../../../src/rest/local-rest-backend.js';
+import type { JobSubmitRequest, RestBackend } from '../../../src/rest/rest-backend.js';
 import { startRestServer, type RestServer } from '../../../src/rest/rest-server.js';
 import { waitFor } from '../../support/helpers.js';
 import { responseSchema, validate } from './openapi.js';
+
+/** The job id a TestingSubmitBackend answers. */
+export const JOB_ID = '0123456789abcdef0123456789abcdef' as JobId;
+
+/** A cluster with no jobs that records each submission and answers JOB_ID (or fails as told). */
+export class TestingSubmitBackend implements RestBackend {
+  readonly requests: JobSubmitRequest[] = [];
+  failure: Error | undefined;
+  jobs() {
+    return [];
+  }
+  job() {
+    return undefined;
+  }
+  taskManagers() {
+    return [];
+  }
+  submitJob(request: JobSubmitRequest): Promise<JobId> {
+    this.requests.push(request);
+    return this.failure ? Promise.reject(this.failure) : Promise.resolve(JOB_ID);
+  }
+}
 
 /** A sink that drops every record. */
 export const discard: Sink<unknown> = {
