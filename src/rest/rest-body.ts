@@ -33,7 +33,7 @@ export function declaredTooLarge(
 
 /**
  * Reads the whole body, up to `limit` bytes; past that it stops reading and rejects with a 413
- * whose `Connection: close` makes the server drop the rest with the connection.
+ * (the server then drops the rest with the connection).
  */
 export function readBody(req: IncomingMessage, limit: number, key: string): Promise<Buffer> {
   const early = declaredTooLarge(req, limit, key);

@@ -333,21 +333,42 @@ class RequestDispatcher {
   private send(req: IncomingMessage, res: ServerResponse, response: RestResponse): void {
     if (res.headersSent || res.destroyed) return;
     const text = response.status === 204 ? '' : JSON.stringify(response.body ?? {});
-    // A body the route did not read (or stopped reading) goes with the connection, unread.
-    const unread = hasBody(req) && !req.complete;
     res.writeHead(response.status, {
       'Content-Type': 'application/json; charset=UTF-8',
       'Content-Length': Buffer.byteLength(text),
       'X-Content-Type-Options': 'nosniff',
       ...corsHeaders(req.headers.origin, this.settings.security.allowedOrigins),
-      ...(unread ? { Connection: 'close' } : {}),
       ...response.headers,
     });
+    // A body the route did not read (or stopped reading) goes with the connection, unread.
+    if (hasBody(req) && !req.complete) res.once('finish', () => closeUnread(req));
     res.end(text);
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** How long, and how much, of an unread body is dropped after the answer before the connection is cut. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Ends a connection whose request body was not read, after its answer: no more answers (FIN),
+ * and what the client still sends is dropped unread for a moment, then the connection is cut.
+ * Cutting at once would reset it, and a client still sending could lose the answer with it.
+ */
+function closeUnread(req: IncomingMessage): void {
+  const socket = req.socket;
+  socket.end();
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER_BYTES) socket.destroy();
+  });
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
 
 function parseTarget(rawUrl: string): URL {
   try {
