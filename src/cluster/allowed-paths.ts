@@ -3,7 +3,7 @@
  * A path is judged where it really leads (symbolic links resolved), so a link inside an allowed
  * directory cannot open another.
  */
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Configuration } from '../core/configuration.js';
 import { RestSecurityOptions } from '../core/config-options.js';
@@ -43,10 +43,10 @@ async function realTarget(path: string): Promise<string> {
   }
 }
 
-function notAllowed(what: string, given: string, roots: readonly string[]): SluiceError {
+function notAllowed(what: string, given: string, roots: readonly string[], why = ''): SluiceError {
   return new SluiceError(
     'SLUICE_REST_PATH_NOT_ALLOWED',
-    `${what} ${given} is outside the directories this JobManager allows (rest.allowed-paths: ${roots.join(', ')}); ` +
+    `${what} ${given} is outside the directories this JobManager allows (rest.allowed-paths: ${roots.join(', ')})${why}; ` +
       'choose a path under one of them',
   );
 }
@@ -61,17 +61,50 @@ export async function checkAllowedPath(
   what: string,
 ): Promise<void> {
   if (roots === undefined) return;
-  let path: string;
+  if (!(await isInside(localPath(given, what, roots), roots))) throw notAllowed(what, given, roots);
+}
+
+/**
+ * Throws SLUICE_REST_PATH_NOT_ALLOWED unless the checkpoint or savepoint at `given` and its job
+ * directory (its parent, where shared state files live) lie under one of `roots`: a restore reads
+ * files from both.
+ */
+export async function checkAllowedRestorePath(
+  given: string,
+  roots: readonly string[] | undefined,
+): Promise<void> {
+  if (roots === undefined) return;
+  const what = 'the restore path';
+  const path = localPath(given, what, roots);
+  if (!(await isInside(path, roots))) throw notAllowed(what, given, roots);
+  const isFile = await stat(path).then(
+    (s) => !s.isDirectory(),
+    () => false,
+  );
+  const checkpointDir = isFile ? dirname(path) : path;
+  if (!(await isInside(dirname(checkpointDir), roots)))
+    throw notAllowed(
+      what,
+      given,
+      roots,
+      ': the job directory above its checkpoint directory must be inside too',
+    );
+}
+
+function localPath(given: string, what: string, roots: readonly string[]): string {
   try {
-    path = pointerToPath(given);
+    return resolve(pointerToPath(given));
   } catch {
     throw notAllowed(what, given, roots);
   }
-  const target = await realTarget(resolve(path));
+}
+
+async function isInside(path: string, roots: readonly string[]): Promise<boolean> {
+  const target = await realTarget(path);
   for (const root of roots) {
-    const realRoot = await realTarget(resolve(root));
-    const inside = relative(realRoot, target);
-    if (inside === '' || (inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside))) return;
+    const inside = relative(await realTarget(resolve(root)), target);
+    if (inside === '' || (inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)))
+      return true;
   }
-  throw notAllowed(what, given, roots);
+  return false;
 }

@@ -4,7 +4,7 @@ import { Configuration, isSensitiveKey } from '../core/configuration.js';
 import { ClusterOptions, RestSecurityOptions, StateRecoveryOptions } from '../core/config-options.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
 import { isJobTerminal, JobMaster } from '../coordinator/job-master.js';
-import { allowedPathRoots, checkAllowedPath } from './allowed-paths.js';
+import { allowedPathRoots, checkAllowedPath, checkAllowedRestorePath } from './allowed-paths.js';
 import { rebuildSubmission } from './captured-job.js';
 import { withRetainedEndedJobs } from './local-executor.js';
 import { RemoteTaskManagers, type JobSource } from './remote-task-managers.js';
@@ -146,7 +146,7 @@ export async function runBundle(
   const roots = allowedPathRoots(clusterConfiguration);
   const configuration = jobConfiguration(clusterConfiguration, request);
   const configured = configuration.get(StateRecoveryOptions.SAVEPOINT_PATH);
-  if (configured !== undefined) await checkAllowedPath(configured, roots, 'the restore path');
+  if (configured !== undefined) await checkAllowedRestorePath(configured, roots);
   const jobConfig = configuration.toMap({ redactSecrets: false });
   const { userCode, job } = await UserCodeProcess.load(
     {
@@ -163,7 +163,7 @@ export async function runBundle(
   try {
     // The module may have set its own paths in code: they are judged the same way.
     const { restorePath, checkpointing } = job.settings;
-    if (restorePath !== undefined) await checkAllowedPath(restorePath, roots, 'the restore path');
+    if (restorePath !== undefined) await checkAllowedRestorePath(restorePath, roots);
     if (checkpointing?.storage.dir !== undefined)
       await checkAllowedPath(checkpointing.storage.dir, roots, 'the checkpoint directory');
     const submission = rebuildSubmission(job, (operatorId) => userCode.source(operatorId));

@@ -195,7 +195,9 @@ async function runJar(backend: RestBackend, jars: JarStore, request: RestRequest
     const error = e instanceof Error ? e : new Error(String(e));
     log.warn({ err: error, jarId: jar.id }, 'job submission failed');
     const code = error instanceof SluiceError ? ` [${error.code}]` : '';
-    throw new RestHandlerException(400, `Could not execute application: ${error.message}${code}`);
+    // A path outside rest.allowed-paths is refused, not wrong: 403, as Flink answers forbidden access.
+    const status = error instanceof SluiceError && error.code === 'SLUICE_REST_PATH_NOT_ALLOWED' ? 403 : 400;
+    throw new RestHandlerException(status, `Could not execute application: ${error.message}${code}`);
   }
   return { status: 200, body: { jobid: jobId } satisfies JarRunResponseBody };
 }
