@@ -14,6 +14,7 @@ import {
   type Frame,
 } from './frame-codec.js';
 import { ClientHandshake, ServerHandshake, type HandshakeStep } from './handshake.js';
+import type { InternalTls } from './internal-tls.js';
 
 /** Where a data server listens. */
 export interface TcpAddress {
@@ -36,6 +37,8 @@ export interface TcpTransportOptions {
   readonly clock?: Clock;
   /** Where connection problems are logged (default: the `network` component logger). */
   readonly log?: Logger;
+  /** `security.ssl.internal.*`: mutual TLS under the handshake; absent: plain TCP. */
+  readonly tls?: InternalTls | undefined;
 }
 
 /** The options with defaults filled in. */
@@ -45,6 +48,7 @@ export interface ResolvedTransportOptions {
   readonly handshakeTimeoutMs: number;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly tls: InternalTls | undefined;
 }
 
 /** Fills in defaults and checks the frame size. */
@@ -62,6 +66,7 @@ export function resolveTransportOptions(options: TcpTransportOptions): ResolvedT
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     clock: options.clock ?? SystemClock,
     log: options.log ?? logger('network'),
+    tls: options.tls,
   };
 }
 
