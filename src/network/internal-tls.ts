@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { connect as connectTcp, createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
+import type { ConfigOption } from '../core/config-option.js';
 import type { Configuration } from '../core/configuration.js';
 import { SecurityOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
@@ -20,31 +21,59 @@ export interface InternalTls {
   readonly passphrase?: string | undefined;
 }
 
+/** Reads a file a configuration key names; a missing or unreadable one fails naming the key. */
+export function readConfiguredFile(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID_VALUE',
+      `${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a readable file`,
+      { cause: e },
+    );
+  }
+}
+
+/** The file `option` names, which `enabledKey` being true requires; fails saying what to set. */
+export function requiredFile(
+  configuration: Configuration,
+  option: ConfigOption<string | undefined>,
+  enabledKey: string,
+  what: string,
+): Buffer {
+  const path = configuration.get(option);
+  if (path === undefined)
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID_VALUE',
+      `${enabledKey} is true but ${option.key} is not set; set it to ${what}`,
+    );
+  return readConfiguredFile(option.key, path);
+}
+
 /** `security.ssl.internal.*` read from their files; undefined when internal TLS is off. */
 export function internalTlsFromConfiguration(configuration: Configuration): InternalTls | undefined {
   if (!configuration.get(SecurityOptions.SSL_INTERNAL_ENABLED)) return undefined;
-  const read = (option: typeof SecurityOptions.SSL_INTERNAL_KEY_PATH, what: string): Buffer => {
-    const path = configuration.get(option);
-    if (path === undefined)
-      throw new SluiceError(
-        'SLUICE_CONFIG_INVALID_VALUE',
-        `${SecurityOptions.SSL_INTERNAL_ENABLED.key} is true but ${option.key} is not set; set it to ${what}`,
-      );
-    try {
-      return readFileSync(path);
-    } catch (e) {
-      throw new SluiceError(
-        'SLUICE_CONFIG_INVALID_VALUE',
-        `${option.key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a readable PEM file`,
-        { cause: e },
-      );
-    }
-  };
+  const enabled = SecurityOptions.SSL_INTERNAL_ENABLED.key;
   const passphrase = configuration.get(SecurityOptions.SSL_INTERNAL_KEY_PASSWORD);
   return {
-    key: read(SecurityOptions.SSL_INTERNAL_KEY_PATH, "this process's PEM private key"),
-    cert: read(SecurityOptions.SSL_INTERNAL_CERT_PATH, "this process's PEM certificate (chain)"),
-    ca: read(SecurityOptions.SSL_INTERNAL_TRUSTSTORE_PATH, 'the PEM certificate of the internal CA'),
+    key: requiredFile(
+      configuration,
+      SecurityOptions.SSL_INTERNAL_KEY_PATH,
+      enabled,
+      "this process's PEM private key",
+    ),
+    cert: requiredFile(
+      configuration,
+      SecurityOptions.SSL_INTERNAL_CERT_PATH,
+      enabled,
+      "this process's PEM certificate (chain)",
+    ),
+    ca: requiredFile(
+      configuration,
+      SecurityOptions.SSL_INTERNAL_TRUSTSTORE_PATH,
+      enabled,
+      'the PEM certificate of the internal CA',
+    ),
     ...(passphrase === undefined ? {} : { passphrase }),
   };
 }

@@ -1,23 +1,10 @@
 /** The REST server's settings from a configuration: address, limits, TLS files, token and origins, checked at start. */
-import { readFileSync } from 'node:fs';
 import type { Configuration } from '../core/configuration.js';
 import { RestOptions, RestSecurityOptions, SecurityOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
+import { readConfiguredFile, requiredFile } from '../network/internal-tls.js';
 import type { RestSecurity, RestServerTls } from './rest-security.js';
 import type { RestServerOptions } from './rest-server.js';
-
-/** Reads a file a configuration key names; a missing or unreadable one fails naming the key. */
-export function readConfiguredFile(key: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new SluiceError(
-      'SLUICE_CONFIG_INVALID_VALUE',
-      `${key}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a readable file`,
-      { cause: e },
-    );
-  }
-}
 
 /** `rest.authentication.token`, else the first line of `rest.authentication.token-file`; undefined when neither is set. */
 export function restTokenFromConfiguration(configuration: Configuration): string | undefined {
@@ -56,15 +43,8 @@ function restServerTls(configuration: Configuration): RestServerTls | undefined 
       );
     return undefined;
   }
-  const need = (option: typeof SecurityOptions.SSL_REST_KEY_PATH, why: string): Buffer => {
-    const path = configuration.get(option);
-    if (path === undefined)
-      throw new SluiceError(
-        'SLUICE_CONFIG_INVALID_VALUE',
-        `${SecurityOptions.SSL_REST_ENABLED.key} is true but ${option.key} is not set; set it to ${why}`,
-      );
-    return readConfiguredFile(option.key, path);
-  };
+  const need = (option: typeof SecurityOptions.SSL_REST_KEY_PATH, why: string): Buffer =>
+    requiredFile(configuration, option, SecurityOptions.SSL_REST_ENABLED.key, why);
   const caPath = configuration.get(SecurityOptions.SSL_REST_TRUSTSTORE_PATH);
   const passphrase = configuration.get(SecurityOptions.SSL_REST_KEY_PASSWORD);
   return {
