@@ -5,7 +5,8 @@ import { SluiceError } from '../core/errors.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
-import { restBaseUrl } from './rest-client.js';
+import { loadConfiguration } from '../core/configuration.js';
+import { configureRestClient, isRestClientKey, restBaseUrl, restClientSettings } from './rest-client.js';
 import { runJob } from './run-command.js';
 import '../index.js';
 
@@ -35,6 +36,21 @@ function report(error: unknown): void {
 }
 
 const print = (line: string) => void process.stdout.write(`${line}\n`);
+
+const tokenOption = [
+  '--token <token>',
+  'the JobManager’s REST token (rest.authentication.token); default: SLUICE_REST_TOKEN',
+] as const;
+
+/** Sets up the REST client from `--token` and the configuration (`security.ssl.rest.*`, rest.authentication.*). */
+function useRestClient(opts: {
+  token?: string | undefined;
+  config?: string | undefined;
+  define?: readonly string[];
+}): void {
+  const configuration = loadConfiguration({ configFile: opts.config, dynamic: opts.define ?? [] });
+  configureRestClient(restClientSettings(configuration, opts.token));
+}
 
 const program = new Command()
   .name('sluice')
@@ -77,6 +93,7 @@ program
     'submit the job to the JobManager with this REST address instead of running it in this process',
   )
   .option('-d, --detached', 'with --jobmanager: exit once the job is submitted, printing its id')
+  .option(...tokenOption)
   .passThroughOptions()
   .action(
     async (
@@ -91,6 +108,7 @@ program
         allowNonRestoredState?: boolean;
         jobmanager?: string;
         detached?: boolean;
+        token?: string;
       },
     ) => {
       if (opts.jobmanager !== undefined) {
@@ -99,10 +117,15 @@ program
             'SLUICE_CLI_USAGE',
             "--config applies to jobs run in this process; with --jobmanager, pass the job's options as -D key=value.",
           );
+        // -D values of the REST client (TLS, token) configure this process; the others are the job's.
+        useRestClient({
+          token: opts.token,
+          define: opts.define.filter((d) => isRestClientKey(d.split('=')[0]!)),
+        });
         await runRemote(job, args, {
           base: restBaseUrl(opts.jobmanager),
           parallelism: opts.parallelism,
-          define: opts.define,
+          define: opts.define.filter((d) => !isRestClientKey(d.split('=')[0]!)),
           savepointPath: opts.fromSavepoint,
           allowNonRestoredState: opts.allowNonRestoredState ?? false,
           detached: opts.detached ?? false,
@@ -131,33 +154,60 @@ program
 
 const jobmanagerOption = [
   '-m, --jobmanager <host:port>',
-  'the JobManager REST address',
+  'the JobManager REST address (https://host:port for TLS)',
   '127.0.0.1:8081',
 ] as const;
 
-program
-  .command('list')
-  .description('list running and finished jobs')
-  .option(...jobmanagerOption)
-  .action(async (opts: { jobmanager: string }) => listJobs(restBaseUrl(opts.jobmanager), print));
+/** The options of commands that only talk to a JobManager: where, and how to authenticate. */
+interface RestCommandOptions {
+  jobmanager: string;
+  token?: string;
+  config?: string;
+  define: string[];
+}
 
-program
-  .command('cancel')
-  .description('cancel a job')
-  .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
-  .option(...jobmanagerOption)
-  .action(async (jobId: string, opts: { jobmanager: string }) =>
-    cancelJob(restBaseUrl(opts.jobmanager), jobId, print),
-  );
+/** Adds the REST client options to `command`. */
+function restCommand(command: Command): Command {
+  return command
+    .option(...jobmanagerOption)
+    .option(...tokenOption)
+    .option(
+      '-D, --define <key=value>',
+      'set a client option, e.g. -D security.ssl.rest.truststore-path=ca.pem (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '-c, --config <file>',
+      'configuration file (default: sluice.yaml in the working directory, if present)',
+    );
+}
 
-program
-  .command('checkpoint')
-  .description('trigger a checkpoint of a job now and print where it was written')
-  .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
-  .option(...jobmanagerOption)
-  .action(async (jobId: string, opts: { jobmanager: string }) =>
-    triggerCheckpoint(restBaseUrl(opts.jobmanager), jobId, print),
-  );
+/** The JobManager's base URL, once the REST client is set up from `opts`. */
+function jobManagerOf(opts: RestCommandOptions): string {
+  useRestClient(opts);
+  return restBaseUrl(opts.jobmanager);
+}
+
+restCommand(program.command('list').description('list running and finished jobs')).action(
+  async (opts: RestCommandOptions) => listJobs(jobManagerOf(opts), print),
+);
+
+restCommand(
+  program
+    .command('cancel')
+    .description('cancel a job')
+    .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)'),
+).action(async (jobId: string, opts: RestCommandOptions) => cancelJob(jobManagerOf(opts), jobId, print));
+
+restCommand(
+  program
+    .command('checkpoint')
+    .description('trigger a checkpoint of a job now and print where it was written')
+    .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)'),
+).action(async (jobId: string, opts: RestCommandOptions) =>
+  triggerCheckpoint(jobManagerOf(opts), jobId, print),
+);
 
 program
   .command('jobmanager')
