@@ -181,6 +181,11 @@ export const ErrorCodes = {
     summary:
       "The process running a submitted job's split enumerators exited or stopped answering (out of memory, killed); the job fails.",
   },
+  SLUICE_TESTING_HARNESS_MISUSE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A test harness of sluice/testing was called out of order or with a value it cannot take.',
+  },
   SLUICE_INTERNAL_ASSERTION: {
     classification: 'internal',
     retryable: false,

@@ -25,7 +25,22 @@ export interface TypeSerializer<T> {
   serialize(value: T): Uint8Array;
   /** The value encoded in `bytes[start, end)`. */
   deserialize(bytes: Uint8Array, start: number, end: number): T;
+  /**
+   * Optional fast path of `serialize` for callers that copy the bytes at once (snapshots write
+   * millions of small values): the bytes of `value` are at `[start, end)` of the returned buffer,
+   * which the serializer owns and overwrites on its next call. Saves allocating a view per value.
+   */
+  serializeToScratch?(value: T): ScratchBytes;
 }
+
+/** Bytes at `[start, end)` of a buffer a serializer reuses (see `TypeSerializer.serializeToScratch`). */
+export interface ScratchBytes extends Uint8Array {
+  start: number;
+  end: number;
+}
+
+// msgpackr: return the target buffer itself with start/end set, and write the next value over it.
+const SCRATCH_MODE = sharedMsgpackr.REUSE_BUFFER_MODE | sharedMsgpackr.RESET_BUFFER_MODE;
 
 /**
  * The default serializer: MessagePack via msgpackr. Handles plain objects, arrays, strings,
@@ -53,6 +68,19 @@ export class MsgpackSerializer<T = unknown> implements TypeSerializer<T> {
   serialize(value: T): Uint8Array {
     try {
       return this.packr.pack(value);
+    } catch (e) {
+      throw new SluiceError(
+        'SLUICE_SERIALIZATION_FAILED',
+        `cannot serialize a record with MessagePack (${(e as Error).message}); give the stream a TypeSerializer ` +
+          'or emit plain data (objects, arrays, strings, numbers).',
+        { cause: e },
+      );
+    }
+  }
+
+  serializeToScratch(value: T): ScratchBytes {
+    try {
+      return this.packr.pack(value, SCRATCH_MODE) as unknown as ScratchBytes;
     } catch (e) {
       throw new SluiceError(
         'SLUICE_SERIALIZATION_FAILED',
