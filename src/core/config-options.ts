@@ -212,4 +212,4 @@ export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
   RestOptions,
   RestSecurityOptions,
   SecurityOptions,
-].flatMap((group): ConfigOption<unknown>[] => Object.values(group));
+].flatMap((group): ConfigOption<unknown>[] => Object.values<ConfigOption<unknown>>(group));
