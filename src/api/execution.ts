@@ -102,7 +102,10 @@ export interface JobClient {
 
 /** Where collected records (executeAndCollect / collectAsync) are delivered in the client. */
 export interface CollectTarget {
-  /** Takes records; with `commit`, only once per (subtask, checkpoint), in increasing checkpoints. */
+  /**
+   * @internal Takes records; with `commit`, only once per (subtask, checkpoint), in increasing
+   * checkpoints.
+   */
   push(records: readonly unknown[], commit?: CollectCommit): void;
 }
 

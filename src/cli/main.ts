@@ -1,11 +1,12 @@
 /** The `sluice` command line. */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
+import { loadConfiguration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
+import { serveUserCodeOnPipe } from '../cluster/user-code-process.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
-import { loadConfiguration } from '../core/configuration.js';
 import { configureRestClient, isRestClientKey, restBaseUrl, restClientSettings } from './rest-client.js';
 import { runJob } from './run-command.js';
 import '../index.js';
@@ -36,6 +37,11 @@ function report(error: unknown): void {
 }
 
 const print = (line: string) => void process.stdout.write(`${line}\n`);
+
+const configOption = [
+  '-c, --config <path>',
+  'configuration file, or a directory holding one (default: the first of sluice.yaml, config.yaml, flink-conf.yaml in $SLUICE_CONF_DIR, else $FLINK_CONF_DIR, else the working directory)',
+] as const;
 
 const tokenOption = [
   '--token <token>',
@@ -75,10 +81,7 @@ program
     collect,
     [],
   )
-  .option(
-    '-c, --config <file>',
-    'configuration file (default: sluice.yaml in the working directory, if present)',
-  )
+  .option(...configOption)
   .option(
     '-s, --fromSavepoint <path>',
     'restore from a retained checkpoint or savepoint: its chk-<n> directory or _metadata file (execution.state-recovery.path)',
@@ -177,10 +180,7 @@ function restCommand(command: Command): Command {
       collect,
       [],
     )
-    .option(
-      '-c, --config <file>',
-      'configuration file (default: sluice.yaml in the working directory, if present)',
-    );
+    .option(...configOption);
 }
 
 /** The JobManager's base URL, once the REST client is set up from `opts`. */
@@ -215,13 +215,16 @@ program
     'start a standalone JobManager: TaskManagers register with it, jobs are submitted to its REST API',
   )
   .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
-  .option(
-    '-c, --config <file>',
-    'configuration file (default: sluice.yaml in the working directory, if present)',
-  )
+  .option(...configOption)
   .action(async (opts: { define: string[]; config?: string }) =>
     runJobManager({ dynamic: opts.define, config: opts.config }, print),
   );
+
+// Started by a JobManager for each job submitted over REST (docs/security.md); not for people.
+program
+  .command('user-code-process', { hidden: true })
+  .description('evaluate a submitted job module for the JobManager that started this process')
+  .action(() => serveUserCodeOnPipe());
 
 program
   .command('taskmanager')
@@ -232,10 +235,7 @@ program
   )
   .option('--id <id>', 'the TaskManager’s resource id (default: random)')
   .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
-  .option(
-    '-c, --config <file>',
-    'configuration file (default: sluice.yaml in the working directory, if present)',
-  )
+  .option(...configOption)
   .action(async (opts: { jobmanager: string; id?: string; define: string[]; config?: string }) =>
     runTaskManager(opts.jobmanager, { dynamic: opts.define, config: opts.config, id: opts.id }, print),
   );

@@ -6,9 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ErrorCodes, SluiceError, type ErrorCode } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
@@ -17,8 +16,8 @@ import { checkCapturedJob, type CapturedJob } from './captured-job.js';
 import { data, field, nat, objectOf, plainObject, RpcProtocolError, text } from './rpc/rpc-schema.js';
 import { UserCodeChannel } from './user-code-channel.js';
 
-const ENTRY = fileURLToPath(new URL('./user-code-main.ts', import.meta.url));
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** Started as `sluice user-code-process`, so it loads the engine as TaskManagers do (src/ or dist/). */
+const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 
 /** How long and how much a job module may take. */
 export interface UserCodeLimits {
@@ -128,10 +127,14 @@ export class UserCodeProcess {
     limits: UserCodeLimits,
   ): Promise<{ readonly userCode: UserCodeProcess; readonly job: CapturedJob }> {
     const heapMb = Math.max(16, Math.floor(limits.heapBytes / (1024 * 1024)));
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, '--import', TSX_LOADER, ENTRY], {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      env: userCodeEnvironment(),
-    });
+    const child = spawn(
+      process.execPath,
+      [`--max-old-space-size=${heapMb}`, SLUICE_BIN, 'user-code-process'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        env: userCodeEnvironment(),
+      },
+    );
     const userCode = new UserCodeProcess(child, limits);
     const timer = setTimeout(
       () =>

@@ -3,6 +3,7 @@
  * TaskManager does), sends the JobManager the job as plain data, then hosts the job's split
  * enumerators, which the JobManager drives over the same pipe.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Configuration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
@@ -162,4 +163,15 @@ function call(enumerator: SplitEnumerator<SourceSplit, unknown>, message: Messag
     case 'close':
       return enumerator.close();
   }
+}
+
+/**
+ * Serves the JobManager that started this process on file descriptor 3; resolves when it closes
+ * the pipe. User code that throws from a timer or leaves a promise rejected ends the process, and
+ * the JobManager reports it with the tail of stderr, where Node prints the error.
+ */
+export function serveUserCodeOnPipe(): Promise<void> {
+  return new Promise((resolve) =>
+    serveUserCode(new Socket({ fd: 3, readable: true, writable: true }), () => resolve()),
+  );
 }

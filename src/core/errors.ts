@@ -22,7 +22,7 @@ export const ErrorCodes = {
   SLUICE_CONFIG_INVALID_FILE: {
     classification: 'user',
     retryable: false,
-    summary: 'A configuration file cannot be read or is not a YAML mapping.',
+    summary: 'A configuration file, or the directory said to hold one, cannot be read or is malformed.',
   },
   SLUICE_PROGRAM_INVALID: {
     classification: 'user',
