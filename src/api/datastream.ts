@@ -16,7 +16,7 @@ import { Factories } from './operator-factories.js';
 import type { OperatorFactory } from './operators/stream-operator.js';
 import type { ProcessFunction } from './process-function.js';
 import type { Sink } from './sink.js';
-import { PrintSink } from './sinks/print-sink.js';
+import { PrintSink, toStderr } from './sinks/print-sink.js';
 import { DataStreamSink, Settings, checkPositiveInt } from './operator-handle.js';
 import { aggregation, type AggregationKind, type FieldRef } from './operators/grouped-reduce-operator.js';
 import type { KeyedProcessFunction } from './process-function.js';
@@ -119,6 +119,17 @@ export class DataStream<T> {
       name: 'Print to Std. Out',
       inputs: this.inputs,
       operator: Factories.sink(new PrintSink<T>(sinkIdentifier), 'Print'),
+    });
+    return new DataStreamSink<T>(t);
+  }
+
+  /** Prints every record to stderr, prefixed `subtask> ` when parallel (Flink's printToErr). */
+  printToErr(sinkIdentifier?: string): DataStreamSink<T> {
+    const t = this.builder.addTransformation({
+      role: 'sink',
+      name: 'Print to Std. Err',
+      inputs: this.inputs,
+      operator: Factories.sink(new PrintSink<T>(sinkIdentifier, toStderr), 'Print'),
     });
     return new DataStreamSink<T>(t);
   }

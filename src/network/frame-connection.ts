@@ -15,6 +15,7 @@ import {
 } from './frame-codec.js';
 import { ClientHandshake, ServerHandshake, type HandshakeStep } from './handshake.js';
 import type { InternalTls } from './internal-tls.js';
+import { rejectedConnections, type RejectionLog } from './rejection-log.js';
 
 /** Where a data server listens. */
 export interface TcpAddress {
@@ -39,6 +40,8 @@ export interface TcpTransportOptions {
   readonly log?: Logger;
   /** `security.ssl.internal.*`: mutual TLS under the handshake; absent: plain TCP. */
   readonly tls?: InternalTls | undefined;
+  /** Where rejected connections are reported (default: the process's rate-limited one). */
+  readonly rejections?: RejectionLog;
 }
 
 /** The options with defaults filled in. */
@@ -49,6 +52,7 @@ export interface ResolvedTransportOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly tls: InternalTls | undefined;
+  readonly rejections: RejectionLog;
 }
 
 /** Fills in defaults and checks the frame size. */
@@ -67,6 +71,7 @@ export function resolveTransportOptions(options: TcpTransportOptions): ResolvedT
     clock: options.clock ?? SystemClock,
     log: options.log ?? logger('network'),
     tls: options.tls,
+    rejections: options.rejections ?? rejectedConnections,
   };
 }
 
@@ -127,7 +132,7 @@ export class FrameConnection {
 
   constructor(
     private readonly socket: Socket,
-    role: 'client' | 'server',
+    private readonly role: 'client' | 'server',
     private readonly options: ResolvedTransportOptions,
     private readonly handler: FrameConnectionHandler,
     remote?: string,
@@ -185,7 +190,16 @@ export class FrameConnection {
     if (!this.open) return;
     if (error !== undefined) {
       this.cause ??= error;
-      this.options.log.warn({ remote: this.remote, err: error }, `closing connection: ${error.message}`);
+      // Before the handshake the peer is a stranger: one line, rate-limited, no stack.
+      if (this.authenticated)
+        this.options.log.warn({ remote: this.remote, err: error }, `closing connection: ${error.message}`);
+      else if (this.role === 'server')
+        this.options.rejections.report(this.options.log, this.remote, `${reason} (${error.message})`);
+      else
+        this.options.log.warn(
+          { remote: this.remote, reason: error.message },
+          `no connection to ${this.remote}: ${reason} (${error.message})`,
+        );
     }
     this.write(encodeFrame({ kind: 'close', channelId: CONNECTION_CHANNEL_ID, reason }));
     this.endSocket();
@@ -290,8 +304,11 @@ export class FrameConnection {
     this.handshakeTimer?.cancel();
     this.lingerTimer?.cancel();
     if (this.cause && !this.authenticated && !this.closing) {
-      // Info, not warn: port scanners and health checks connect and leave all day.
-      this.options.log.info({ remote: this.remote, err: this.cause }, 'connection lost before the handshake');
+      // Debug: port scanners and health checks connect and leave all day.
+      this.options.log.debug(
+        { remote: this.remote, reason: this.cause.message },
+        'connection lost before the handshake',
+      );
     }
     const cause = this.cause;
     this.guard(() => this.handler.onClosed(cause), true);

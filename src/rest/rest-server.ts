@@ -162,7 +162,8 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   const host = bindAddress === '0.0.0.0' || bindAddress === '::' ? 'localhost' : bindAddress;
   const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   address = url;
-  log.info(
+  // Each command says where its REST API is, in its own words.
+  log.debug(
     { url, authentication: authenticationOf(security) },
     `REST API listening on ${url}${security.token !== undefined || tls?.requireClientCert ? ' (authenticated clients only)' : ''}`,
   );
@@ -332,9 +333,10 @@ class RequestDispatcher {
 
   private send(req: IncomingMessage, res: ServerResponse, response: RestResponse): void {
     if (res.headersSent || res.destroyed) return;
-    const text = response.status === 204 ? '' : JSON.stringify(response.body ?? {});
+    const text = response.status === 204 ? '' : (response.text ?? JSON.stringify(response.body ?? {}));
     res.writeHead(response.status, {
-      'Content-Type': 'application/json; charset=UTF-8',
+      'Content-Type':
+        response.text === undefined ? 'application/json; charset=UTF-8' : 'text/plain; charset=UTF-8',
       'Content-Length': Buffer.byteLength(text),
       'X-Content-Type-Options': 'nosniff',
       ...corsHeaders(req.headers.origin, this.settings.security.allowedOrigins),
