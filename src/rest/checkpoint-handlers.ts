@@ -325,8 +325,7 @@ function subtaskDetails(
         end_to_end_duration: s.endToEndDurationMs,
         checkpointed_size: s.checkpointedSize,
         state_size: s.checkpointedSize,
-        // Flink's durations are whole milliseconds (longs); the tracker measures finer.
-        checkpoint: { sync: Math.round(s.syncDurationMs), async: Math.round(s.asyncDurationMs) },
+        checkpoint: { sync: s.syncDurationMs, async: s.asyncDurationMs },
         alignment: {
           buffered: 0,
           processed: s.bytesProcessedDuringAlignment,
@@ -346,8 +345,8 @@ function subtaskDetails(
       state_size: statsSummary(acks.map((s) => s.checkpointedSize)),
       end_to_end_duration: statsSummary(acks.map((s) => s.endToEndDurationMs)),
       checkpoint_duration: {
-        sync: statsSummary(acks.map((s) => Math.round(s.syncDurationMs))),
-        async: statsSummary(acks.map((s) => Math.round(s.asyncDurationMs))),
+        sync: statsSummary(acks.map((s) => s.syncDurationMs)),
+        async: statsSummary(acks.map((s) => s.asyncDurationMs)),
       },
       alignment: {
         buffered: ZERO_SUMMARY,
