@@ -48,7 +48,7 @@ export interface MsgpackSerializerOptions {
    */
   readonly forRecords?: boolean;
   /** The job's registered classes (`env.registerType`), whose instances keep their class. */
-  readonly types?: TypeRegistry;
+  readonly types?: TypeRegistry | undefined;
   /** What the values are, for error messages (default "a value"), e.g. "a record of operator 'Map'". */
   readonly subject?: string;
   /** How paths in error messages start (default "value"), e.g. "record" for `record.user.onClick`. */

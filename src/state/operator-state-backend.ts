@@ -21,6 +21,8 @@ export interface OperatorStateBackendOptions {
   readonly snapshotSliceMillis?: number;
   /** The monotonic clock slices are measured with (default `performance.now`); for tests. */
   readonly now?: () => number;
+  /** The serializer of states whose descriptor names none (default: msgpack without registered classes). */
+  readonly defaultSerializer?: TypeSerializer<unknown>;
 }
 
 /** A list of elements held by one subtask (not per key). */
@@ -98,12 +100,13 @@ function modeName(mode: OperatorStateMode): string {
 export class OperatorStateBackend {
   private readonly states = new Map<string, RegisteredListState>();
   private readonly restored = new Map<string, OperatorStateEntry>();
-  private readonly defaultSerializer = new MsgpackSerializer<unknown>();
+  private readonly defaultSerializer: TypeSerializer<unknown>;
   private readonly slices: SliceOptions;
   private restoreCalled = false;
   private disposed = false;
 
   constructor(options: OperatorStateBackendOptions = {}) {
+    this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
     this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
   }
 
