@@ -27,6 +27,9 @@ export async function bundleJob(entry: string): Promise<Uint8Array> {
       write: false,
       external: ['sluice', 'sluice/*'],
       sourcemap: 'inline',
+      // Registered classes are known by their name in every process and in checkpoints: a
+      // bundle must not rename a class whose name another module's class also has.
+      keepNames: true,
       logLevel: 'silent',
     });
     return result.outputFiles[0]!.contents;
