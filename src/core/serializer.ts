@@ -88,27 +88,32 @@ export class MsgpackSerializer<T = unknown> implements TypeSerializer<T> {
   }
 
   serialize(value: T): Uint8Array {
-    const previous = active.packing;
+    // Sluice's extensions act only while this flag is set, so it is cleared on every way out.
+    // No save and restore: nothing serializes from inside a pack (no user code runs there).
     active.packing = this.types;
+    let bytes: Uint8Array;
     try {
-      return this.packr.pack(value);
+      bytes = this.packr.pack(value);
     } catch (e) {
-      if (e !== MAP_SEEN) throw this.failure(value, e);
-      // The value holds a Map (rare): pack it again with its Maps tagged.
       try {
-        return this.packr.pack(tagMaps(value, this.types));
+        if (e !== MAP_SEEN) throw this.failure(value, e);
+        // The value holds a Map (rare): pack it again with its Maps tagged.
+        bytes = this.packr.pack(tagMaps(value, this.types));
       } catch (again) {
-        throw this.failure(value, again);
+        throw again instanceof SluiceError ? again : this.failure(value, again);
+      } finally {
+        active.packing = undefined;
       }
-    } finally {
-      active.packing = previous;
+      return bytes;
     }
+    active.packing = undefined;
+    return bytes;
   }
 
   deserialize(bytes: Uint8Array, start: number, end: number): T {
     this.range.start = start;
     this.range.end = end;
-    const previous = active.unpacking;
+    // Read only by this unpack (nothing unpacks from inside it); left set afterwards on purpose.
     active.unpacking = this.types;
     try {
       return this.unpackr.unpack(bytes, this.range) as T;
@@ -121,8 +126,6 @@ export class MsgpackSerializer<T = unknown> implements TypeSerializer<T> {
           '(the names of registered classes are stored in checkpoints and must stay the same across job versions).',
         { cause: e },
       );
-    } finally {
-      active.unpacking = previous;
     }
   }
 
