@@ -9,6 +9,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       '.cache/**',
+      'dist/**',
       'bin/**',
       '*.config.*',
       '.dependency-cruiser.cjs',

@@ -1,6 +1,12 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Tests import `sluice` from the sources, as the CLI of a checkout does (bin/sluice.js): the
+// package's "sluice-source" export condition points at src/, its default at the built dist/.
+const conditions = ['sluice-source', ...defaultServerConditions];
+
 export default defineConfig({
+  ssr: { resolve: { conditions } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,

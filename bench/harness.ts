@@ -49,8 +49,15 @@ export interface ComparisonResult {
   readonly baselineDescription: string;
   /** `records/s` for the throughput figures; `ms` for durations (lower is better). */
   readonly unit: 'records/s' | 'ms';
-  /** The ratio aimed at; undefined when there is none. */
+  /** The ratio aimed at (or the value, see `goalOf`); undefined when there is none. */
   readonly goal: number | undefined;
+  /**
+   * What the goal bounds: the ratio from below (the default for records/s), the ratio from above
+   * (the default for ms), or the value itself from above (a pause in ms, say).
+   */
+  readonly goalOf?: 'ratio-at-least' | 'ratio-at-most' | 'value-at-most';
+  /** How the ratio is formed, when it is not sluice / baseline. */
+  readonly ratioOf?: string;
   /** Best sample of the subject. */
   readonly value: number;
   /** Best sample of the baseline. */
@@ -125,22 +132,29 @@ export function expectCount(what: string, actual: number, expected: number): voi
 }
 
 function figure(value: number, unit: ComparisonResult['unit']): string {
-  return unit === 'ms' ? `${value.toFixed(0)} ms` : `${(value / 1e6).toFixed(2)} M records/s`;
+  if (unit === 'records/s') return `${(value / 1e6).toFixed(2)} M records/s`;
+  return value < 10 ? `${value.toFixed(2)} ms` : `${value.toFixed(0)} ms`;
 }
 
 function spread(samples: readonly number[], unit: ComparisonResult['unit']): string {
   const label = unit === 'ms' ? 'ms' : 'M/s';
-  return `samples, ${label}: ${samples.map((s) => (unit === 'ms' ? s.toFixed(0) : (s / 1e6).toFixed(2))).join(', ')}`;
+  const show = (s: number): string => (unit === 'ms' ? s.toFixed(s < 10 ? 2 : 0) : (s / 1e6).toFixed(2));
+  return `samples, ${label}: ${samples.map(show).join(', ')}`;
 }
 
 /** The human-readable lines of one result. */
 export function formatResult(r: ComparisonResult): string {
-  const goal = r.goal === undefined ? '' : r.unit === 'ms' ? `; goal <= ${r.goal}` : `; goal >= ${r.goal}`;
+  const goalOf = r.goalOf ?? (r.unit === 'ms' ? 'ratio-at-most' : 'ratio-at-least');
+  const ratioGoal =
+    r.goal === undefined || goalOf === 'value-at-most'
+      ? ''
+      : `; goal ${goalOf === 'ratio-at-most' ? '<=' : '>='} ${r.goal}`;
+  const valueGoal = r.goal !== undefined && goalOf === 'value-at-most' ? `; goal <= ${r.goal} ${r.unit}` : '';
   return [
     `${r.name}: ${r.description}`,
-    `  sluice   ${figure(r.value, r.unit).padStart(20)}   (${spread(r.subjectSamples, r.unit)})`,
+    `  sluice   ${figure(r.value, r.unit).padStart(20)}   (${spread(r.subjectSamples, r.unit)}${valueGoal})`,
     `  baseline ${figure(r.baseline, r.unit).padStart(20)}   (${spread(r.baselineSamples, r.unit)})  ${r.baselineDescription}`,
-    `  ratio    ${r.ratio.toFixed(3).padStart(20)}   (sluice / baseline${goal})`,
+    `  ratio    ${r.ratio.toFixed(3).padStart(20)}   (${r.ratioOf ?? 'sluice / baseline'}${ratioGoal})`,
   ].join('\n');
 }
 
@@ -150,7 +164,8 @@ export function formatJson(bench: string, results: readonly ComparisonResult[]):
     bench,
     results: results.map((r) => ({
       name: r.name,
-      value: Math.round(r.value),
+      // Sub-millisecond durations keep their precision (a synchronous phase is well under 1 ms).
+      value: r.unit === 'ms' && r.value < 10 ? Number(r.value.toFixed(3)) : Math.round(r.value),
       unit: r.unit,
       baseline: Math.round(r.baseline),
       ratio: Number(r.ratio.toFixed(4)),

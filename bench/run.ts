@@ -19,6 +19,7 @@ const { chainedStateless } = await import('./chained-stateless.js');
 const { keyedExchange } = await import('./keyed-exchange.js');
 const { clusterKeyedCount } = await import('./cluster-keyed-count.js');
 const { clusterRecovery } = await import('./cluster-recovery.js');
+const { checkpointOverhead } = await import('./checkpoint-overhead.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -49,6 +50,18 @@ const benchmarks: Benchmark[] = [
     run: async () => {
       const result = await compare(keyedExchange(records(1_000_000)), timing);
       return { results: [result], lines: [formatResult(result)] };
+    },
+  },
+  {
+    // Three figures from the same runs: checkpoint-overhead-1m-keys, checkpoint-sync-pause-1m-keys,
+    // checkpoint-async-vs-limit.
+    name: 'checkpoint-overhead-1m-keys',
+    run: async () => {
+      const outcome = await checkpointOverhead(records(5_000_000), records(1_000_000), {
+        ...timing,
+        repetitions: Math.min(timing.repetitions, 3),
+      });
+      return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
     },
   },
   {

@@ -1,10 +1,25 @@
 #!/usr/bin/env node
-// The `sluice` command: registers the TypeScript loader so job files (and Sluice itself) run
-// from source with no build step, then hands over to the CLI.
+// The `sluice` command. An installed package runs the compiled CLI in dist/. A checkout of the
+// repository (src/ beside bin/) runs the TypeScript sources instead, so `npm start`, the tests and
+// the TaskManagers they start need no build step: there `sluice` itself (imported by job files and
+// job bundles) resolves to src/ too, through the "sluice-source" export condition, so one copy of
+// the engine is loaded. Either way tsx's loader is registered: job files may be TypeScript.
+import { existsSync } from 'node:fs';
+import { register as registerHooks } from 'node:module';
 import { register } from 'tsx/esm/api';
 
 // A person reads the log of `sluice` commands: one readable line per event unless JSON is asked
 // for. Set before anything is loaded, since modules create their loggers when imported.
 process.env.SLUICE_LOG_FORMAT ??= 'pretty';
 register();
-await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  // Registered after tsx, so it runs first and hands the condition on to tsx and Node's resolver.
+  const addCondition = `export async function resolve(specifier, context, next) {
+    return next(specifier, { ...context, conditions: [...context.conditions, 'sluice-source'] });
+  }`;
+  registerHooks(`data:text/javascript,${encodeURIComponent(addCondition)}`);
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

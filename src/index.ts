@@ -72,6 +72,7 @@ export {
   CollectionSource,
   DataGeneratorSource,
   NumberSequenceSource,
+  type RangeSource,
   type DataGeneratorOptions,
   type RangeSplit,
 } from './api/source/range-sources.js';
@@ -82,6 +83,11 @@ export {
   MapStateDescriptor,
   ReducingStateDescriptor,
   ValueStateDescriptor,
+  type AggregatingStateOptions,
+  type ListStateOptions,
+  type MapStateOptions,
+  type ReducingStateOptions,
+  type ValueStateOptions,
 } from './state/state-descriptor.js';
 export type {
   AggregatingState,
@@ -92,7 +98,14 @@ export type {
   ValueState,
 } from './state/state.js';
 export type { AggregateFunction } from './state/functions.js';
-export { Configuration, loadConfiguration } from './core/configuration.js';
+export {
+  Configuration,
+  loadConfiguration,
+  type ConfigurationSettings,
+  type InfoFn,
+  type LoadConfigurationSettings,
+  type WarnFn,
+} from './core/configuration.js';
 export {
   CheckpointingOptions,
   ClusterOptions,
@@ -102,7 +115,16 @@ export {
   RestOptions,
   StateOptions,
 } from './core/config-options.js';
-export type { ConfigOption } from './core/config-option.js';
+export type { ConfigOption, ConfigOptionWithDefault, OptionType } from './core/config-option.js';
 export { SluiceError, ErrorCodes, type ErrorCode, type ErrorClassification } from './core/errors.js';
-export { MsgpackSerializer, JsonSerializer, type TypeSerializer } from './core/serializer.js';
-export type { JobId, OperatorId } from './core/ids.js';
+export {
+  MsgpackSerializer,
+  JsonSerializer,
+  type MsgpackSerializerOptions,
+  type ScratchBytes,
+  type TypeSerializer,
+} from './core/serializer.js';
+export type { Class } from './core/type-registry.js';
+export type { Brand, JobId, OperatorId } from './core/ids.js';
+export type { Cancellable, Clock } from './core/clock.js';
+export type { KeyCheck } from './api/hashable-key.js';

@@ -27,11 +27,12 @@ import type { StreamBuilder, StreamInput, TransformationSpec } from './stream-bu
 export class DataStream<T> {
   /** @internal */
   constructor(
-    protected readonly builder: StreamBuilder,
+    /** @internal */ protected readonly builder: StreamBuilder,
     /** @internal The producers of this stream and how it is partitioned to its consumers. */
     readonly inputs: readonly StreamInput[],
   ) {}
 
+  /** @internal */
   protected apply<R>(spec: Omit<TransformationSpec, 'role' | 'inputs'>): SingleOutputStreamOperator<R> {
     const t = this.builder.addTransformation({ ...spec, role: 'operator', inputs: this.inputs });
     return new SingleOutputStreamOperator<R>(this.builder, t);
@@ -70,6 +71,7 @@ export class DataStream<T> {
     return new DataStream<T>(this.builder, [...this.inputs, ...others.flatMap((o) => o.inputs)]);
   }
 
+  /** @internal */
   protected partition(partitioner: PartitionerSpec): StreamInput[] {
     return this.inputs.map((i) => ({ node: i.node, partitioner }));
   }
@@ -184,7 +186,7 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
   /** @internal */
   constructor(
     builder: StreamBuilder,
-    readonly transformation: Transformation<OperatorFactory>,
+    /** @internal */ readonly transformation: Transformation<OperatorFactory>,
   ) {
     super(builder, [{ node: transformation, partitioner: undefined }]);
   }

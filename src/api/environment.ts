@@ -259,7 +259,7 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     return jobName ?? this.configuration.get(PipelineOptions.NAME) ?? DEFAULT_JOB_NAME;
   }
 
-  /** The resolved stream graph of the program so far (validates it). */
+  /** @internal The resolved stream graph of the program so far (validates it). */
   getStreamGraph(jobName?: string): StreamGraph<OperatorFactory> {
     if (this.maxParallelism > 0) checkParallelism('the environment', this.parallelism, this.maxParallelism);
     return buildStreamGraph(this.transformations, {
@@ -270,7 +270,7 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     });
   }
 
-  /** The chained job graph of the program so far. */
+  /** @internal The chained job graph of the program so far. */
   getJobGraph(jobName?: string): JobGraph<OperatorFactory> {
     return buildJobGraph(this.getStreamGraph(jobName));
   }

@@ -103,7 +103,10 @@ export interface JobClient {
 
 /** Where collected records (executeAndCollect / collectAsync) are delivered in the client. */
 export interface CollectTarget {
-  /** Takes records; with `commit`, only once per (subtask, checkpoint), in increasing checkpoints. */
+  /**
+   * @internal Takes records; with `commit`, only once per (subtask, checkpoint), in increasing
+   * checkpoints.
+   */
   push(records: readonly unknown[], commit?: CollectCommit): void;
 }
 
@@ -130,8 +133,8 @@ export interface PipelineSubmission {
   /** `jobmanager.execution.failover-strategy`. */
   readonly failoverStrategy: 'full' | 'region';
   /**
-   * The classes the job registered before `execute()` (`env.registerType`): the default record
-   * and state serializers keep their instances' class. Absent: none registered.
+   * @internal The classes the job registered before `execute()` (`env.registerType`): the
+   * default record and state serializers keep their instances' class. Absent: none registered.
    */
   readonly types?: TypeRegistry;
 }

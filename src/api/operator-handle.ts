@@ -47,7 +47,7 @@ export class DataStreamSink<R> {
   declare readonly __recordType?: R;
 
   /** @internal */
-  constructor(readonly transformation: T) {}
+  constructor(/** @internal */ readonly transformation: T) {}
 
   /** The sink's name in plans, logs, metrics and errors. */
   name(name: string): this {

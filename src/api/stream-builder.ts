@@ -23,8 +23,9 @@ export interface TransformationSpec {
 
 /** The environment as its streams see it. */
 export interface StreamBuilder {
+  /** @internal */
   addTransformation(spec: TransformationSpec): Transformation<OperatorFactory>;
-  /** Registers a collect sink's client end; returns its id. */
+  /** @internal Registers a collect sink's client end; returns its id. */
   registerCollect(target: CollectResult<unknown>): string;
   executeAsync(jobName?: string): Promise<JobClient>;
 }

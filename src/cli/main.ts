@@ -36,6 +36,11 @@ function report(error: unknown): void {
 
 const print = (line: string) => void process.stdout.write(`${line}\n`);
 
+const configOption = [
+  '-c, --config <path>',
+  'configuration file, or a directory holding one (default: the first of sluice.yaml, config.yaml, flink-conf.yaml in $SLUICE_CONF_DIR, else $FLINK_CONF_DIR, else the working directory)',
+] as const;
+
 const program = new Command()
   .name('sluice')
   .description(
@@ -59,10 +64,7 @@ program
     collect,
     [],
   )
-  .option(
-    '-c, --config <file>',
-    'configuration file (default: sluice.yaml in the working directory, if present)',
-  )
+  .option(...configOption)
   .option(
     '-s, --fromSavepoint <path>',
     'restore from a retained checkpoint or savepoint: its chk-<n> directory or _metadata file (execution.state-recovery.path)',
@@ -165,10 +167,7 @@ program
     'start a standalone JobManager: TaskManagers register with it, jobs are submitted to its REST API',
   )
   .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
-  .option(
-    '-c, --config <file>',
-    'configuration file (default: sluice.yaml in the working directory, if present)',
-  )
+  .option(...configOption)
   .action(async (opts: { define: string[]; config?: string }) =>
     runJobManager({ dynamic: opts.define, config: opts.config }, print),
   );
@@ -182,10 +181,7 @@ program
   )
   .option('--id <id>', 'the TaskManager’s resource id (default: random)')
   .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
-  .option(
-    '-c, --config <file>',
-    'configuration file (default: sluice.yaml in the working directory, if present)',
-  )
+  .option(...configOption)
   .action(async (opts: { jobmanager: string; id?: string; define: string[]; config?: string }) =>
     runTaskManager(opts.jobmanager, { dynamic: opts.define, config: opts.config, id: opts.id }, print),
   );

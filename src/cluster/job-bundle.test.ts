@@ -58,7 +58,8 @@ describe('job bundles', () => {
        process.stdout.write(JSON.stringify(g.vertices.map((v) => ({ id: v.id, name: v.name, parallelism: v.parallelism, inputs: v.inputs.length }))));
        process.exit(0);`,
     );
-    const out = execFileSync(process.execPath, ['--import', 'tsx', script], {
+    // The bundle's `sluice` must resolve to the sources the script imports, as in bin/sluice.js.
+    const out = execFileSync(process.execPath, ['--conditions=sluice-source', '--import', 'tsx', script], {
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, SLUICE_LOG_LEVEL: 'silent' },

@@ -300,6 +300,7 @@ describe('loadConfiguration', () => {
     const warnings: string[] = [];
     const conf = loadConfiguration({
       cwd: dir,
+      env: {},
       dynamic: ['-Dparallelism.default=3'],
       warn: (message) => warnings.push(message),
     });
@@ -315,37 +316,44 @@ describe('loadConfiguration', () => {
   it('uses an explicit config file instead of sluice.yaml, relative to cwd', () => {
     file('sluice.yaml', 'parallelism.default: 2\n');
     file('other.yaml', 'pipeline.name: other\n');
-    const conf = loadConfiguration({ cwd: dir, configFile: 'other.yaml', dynamic: { 'rest.port': '0' } });
+    const conf = loadConfiguration({
+      cwd: dir,
+      env: {},
+      configFile: 'other.yaml',
+      dynamic: { 'rest.port': '0' },
+    });
     expect(conf.get(PipelineOptions.DEFAULT_PARALLELISM)).toBe(1);
     expect(conf.get(PipelineOptions.NAME)).toBe('other');
     expect(conf.toMap()).toEqual({ 'pipeline.name': 'other', 'rest.port': '0' });
   });
 
   it('works without any file', () => {
-    expect(loadConfiguration({ cwd: dir }).toMap()).toEqual({});
+    expect(loadConfiguration({ cwd: dir, env: {} }).toMap()).toEqual({});
   });
 
   it('fails when an explicit config file is missing', () => {
-    expect(thrown(() => loadConfiguration({ cwd: dir, configFile: 'nope.yaml' })).code).toBe(
+    expect(thrown(() => loadConfiguration({ cwd: dir, env: {}, configFile: 'nope.yaml' })).code).toBe(
       'SLUICE_CONFIG_INVALID_FILE',
     );
   });
 
   it('names the file in value errors and warnings', () => {
     file('sluice.yaml', 'state.backend.incremental: maybe\n');
-    expect(thrown(() => loadConfiguration({ cwd: dir, warn: () => undefined })).message).toBe(
-      'execution.checkpointing.incremental: "maybe" is not a boolean; expected true or false (from sluice.yaml)',
+    expect(thrown(() => loadConfiguration({ cwd: dir, env: {}, warn: () => undefined })).message).toBe(
+      'execution.checkpointing.incremental: "maybe" is not a boolean; expected true or false (from sluice.yaml:1)',
     );
     file('sluice.yaml', 'state.backend.incremental: true\n');
     const warnings: string[] = [];
-    loadConfiguration({ cwd: dir, warn: (message) => warnings.push(message) });
+    loadConfiguration({ cwd: dir, env: {}, warn: (message) => warnings.push(message) });
     expect(warnings).toEqual([
-      'state.backend.incremental is deprecated; use execution.checkpointing.incremental (from sluice.yaml)',
+      'state.backend.incremental is deprecated; use execution.checkpointing.incremental (from sluice.yaml:1)',
     ]);
   });
 
   it('names -D as the origin of a bad dynamic property', () => {
-    const error = thrown(() => loadConfiguration({ cwd: dir, dynamic: { 'heartbeat.timeout': 'soon' } }));
+    const error = thrown(() =>
+      loadConfiguration({ cwd: dir, env: {}, dynamic: { 'heartbeat.timeout': 'soon' } }),
+    );
     expect(error.message).toMatch(/^heartbeat\.timeout: "soon" is not a duration; .* \(from -D\)$/u);
   });
 });

@@ -1,9 +1,15 @@
-/** Layered configuration (defaults < sluice.yaml < -D < code) with Flink's keys, aliases and YAML form. */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type YAMLMap } from 'yaml';
+/**
+ * Layered configuration with Flink's keys and aliases: defaults < configuration file (sluice.yaml,
+ * config.yaml or flink-conf.yaml) < environment (FLINK_PROPERTIES, SLUICE_PROPERTIES) < -D < code.
+ */
 import type { ConfigOption, ConfigOptionWithDefault } from './config-option.js';
 import { ALL_OPTIONS } from './config-options.js';
+import {
+  findConfigFile,
+  parseFlatLines,
+  readConfigFile,
+  type FoundConfigFile,
+} from './configuration-files.js';
 import { SluiceError } from './errors.js';
 import { logger, type Logger } from './log.js';
 
@@ -11,6 +17,9 @@ export { parseDuration, parseMemorySize } from './config-option.js';
 
 /** Where configuration warnings (deprecated or unknown keys) go. */
 export type WarnFn = (message: string) => void;
+
+/** Where the one-line announcement of the configuration's sources goes. */
+export type InfoFn = (message: string) => void;
 
 /** Settings of a Configuration. */
 export interface ConfigurationSettings {
@@ -28,11 +37,15 @@ const defaultWarn: WarnFn = (message) => {
   configLog ??= logger('config');
   configLog.warn(message);
 };
+const defaultInfo: InfoFn = (message) => {
+  configLog ??= logger('config');
+  configLog.info(message);
+};
 
 // Keyed by sink so each warning appears once per process with the default logger, while a test's
 // own sink starts fresh.
-const alreadyWarned = new WeakMap<WarnFn, Set<string>>();
-function warnOnce(warn: WarnFn, id: string, message: string): void {
+const alreadyWarned = new WeakMap<WarnFn | InfoFn, Set<string>>();
+function warnOnce(warn: WarnFn | InfoFn, id: string, message: string): void {
   let seen = alreadyWarned.get(warn);
   if (seen === undefined) alreadyWarned.set(warn, (seen = new Set()));
   if (seen.has(id)) return;
@@ -71,15 +84,50 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The known key nearest to a mistyped one, if it is near enough to be a plausible typo. */
-function closestKey(key: string): string | undefined {
+function closestKey(key: string): { key: string; distance: number } | undefined {
   let best: { key: string; distance: number } | undefined;
   for (const [candidate, option] of [...byKey, ...byDeprecatedKey]) {
     const distance = editDistance(key, candidate);
     if (best === undefined || distance < best.distance) best = { key: option.key, distance };
   }
-  return best !== undefined && best.distance <= Math.max(3, Math.floor(key.length / 3))
-    ? best.key
-    : undefined;
+  return best !== undefined && best.distance <= Math.max(3, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+// Families of Flink options Sluice has no use for (JVM memory and options, high availability,
+// deployment targets, RocksDB, metric reporters, SQL, …), as found in a Flink config.yaml. A key
+// in one is Flink's, not a typo of Sluice's: it is kept, with no "did you mean".
+const FLINK_ONLY_PREFIXES = [
+  'env.',
+  'jobmanager.memory.',
+  'taskmanager.memory.',
+  'high-availability',
+  'state.backend.rocksdb.',
+  'state.backend.forst.',
+  'kubernetes.',
+  'yarn.',
+  'metrics.',
+  'security.kerberos.',
+  'security.ssl.',
+  'akka.',
+  'pekko.',
+  'blob.',
+  'classloader.',
+  'table.',
+  'sql-gateway.',
+  'historyserver.',
+  'io.tmp.dirs',
+  'fs.',
+  's3.',
+];
+
+/** The warning for a key Sluice does not know: a likely typo, a Flink option it ignores, or neither. */
+function unknownKeyWarning(key: string, origin: string | undefined): string {
+  const suggestion = closestKey(key);
+  const flinkOnly = FLINK_ONLY_PREFIXES.some((prefix) => key.startsWith(prefix));
+  if (flinkOnly && (suggestion === undefined || suggestion.distance > 2))
+    return `"${key}" is a Flink option Sluice does not use; it has no effect${from(origin)}`;
+  const hint = suggestion === undefined ? '' : `; did you mean "${suggestion.key}"?`;
+  return `unknown config key "${key}"${from(origin)}${hint}`;
 }
 
 const from = (origin: string | undefined): string => (origin === undefined ? '' : ` (from ${origin})`);
@@ -143,9 +191,7 @@ export class Configuration {
       this.store(renamed, raw, origin);
       return this;
     }
-    const suggestion = closestKey(trimmed);
-    const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
-    warnOnce(this.warn, `unknown ${trimmed}`, `unknown config key "${trimmed}"${from(origin)}${hint}`);
+    warnOnce(this.warn, `unknown ${trimmed}`, unknownKeyWarning(trimmed, origin));
     this.values.set(trimmed, raw);
     return this;
   }
@@ -155,17 +201,29 @@ export class Configuration {
    * the order, as in Flink, where the new key is always read first.
    */
   addAll(entries: Readonly<Record<string, string>>, origin?: string): this {
-    const keys = Object.keys(entries);
+    return this.addSource(
+      origin,
+      Object.entries(entries).map(([key, text]) => ({ key, text, origin })),
+    );
+  }
+
+  /**
+   * @internal As addAll, for a source whose entries each name where they are (`config.yaml:3`);
+   * `name` names the whole source.
+   */
+  addSource(
+    name: string | undefined,
+    entries: readonly { readonly key: string; readonly text: string; readonly origin?: string | undefined }[],
+  ): this {
     const isOld = (key: string): boolean => byDeprecatedKey.has(key.trim());
-    for (const key of keys.filter(isOld)) {
+    for (const { key } of entries.filter((entry) => isOld(entry.key))) {
       const current = byDeprecatedKey.get(key.trim())?.key;
-      if (current !== undefined && keys.some((other) => other.trim() === current)) {
-        this.warn(`${key.trim()} and ${current} are both set${from(origin)}; using ${current}`);
+      if (current !== undefined && entries.some((other) => other.key.trim() === current)) {
+        this.warn(`${key.trim()} and ${current} are both set${from(name)}; using ${current}`);
       }
     }
-    for (const key of [...keys.filter(isOld), ...keys.filter((key) => !isOld(key))]) {
-      this.setString(key, entries[key] ?? '', origin);
-    }
+    const ordered = [...entries.filter((e) => isOld(e.key)), ...entries.filter((e) => !isOld(e.key))];
+    for (const entry of ordered) this.setString(entry.key, entry.text, entry.origin);
     return this;
   }
 
@@ -258,116 +316,87 @@ export function parseDynamicProperties(args: readonly string[]): Record<string, 
   return Object.fromEntries(properties);
 }
 
-function fileError(path: string, line: number | undefined, message: string, cause?: unknown): SluiceError {
-  const where = line === undefined ? path : `${path}:${line}`;
-  return new SluiceError('SLUICE_CONFIG_INVALID_FILE', `${where}: ${message}`, { cause });
-}
-
-/** A YAML scalar as config text; `undefined` for null (`key:` means "not set") and non-scalars. */
-function scalarText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
-  return undefined;
-}
-
 /**
- * Reads a YAML config file into flat `key: text` entries; flat (`a.b.c: 1s`) and nested
- * (`a: {b: {c: 1s}}`) forms may be mixed, as in Flink 2's config.yaml, and a list becomes `a;b`
- * (Flink's list form). Throws SLUICE_CONFIG_INVALID_FILE naming the path and line.
+ * Reads a configuration file into flat `key: text` entries: Flink 1's `flink-conf.yaml` line by
+ * line, any other file as YAML with flat and nested keys (Flink 2's config.yaml). Throws
+ * SLUICE_CONFIG_INVALID_FILE naming the path and line.
  */
 export function loadConfigFile(path: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const missing = error instanceof Error && 'code' in error && error.code === 'ENOENT';
-    throw fileError(
-      path,
-      undefined,
-      `cannot read config file: ${missing ? 'no such file' : String(error)}`,
-      error,
-    );
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
-  const [first] = doc.errors;
-  if (first !== undefined) {
-    const reason = (first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/u, '');
-    throw fileError(path, first.linePos?.[0].line, `invalid YAML: ${reason}`, first);
-  }
-  const lineOf = (node: Node): number | undefined =>
-    node.range === undefined || node.range === null ? undefined : lines.linePos(node.range[0]).line;
-  if (doc.contents === null) return {};
-  if (!isMap(doc.contents)) {
-    const found = isSeq(doc.contents) ? 'a list' : 'a single value';
-    throw fileError(
-      path,
-      lineOf(doc.contents),
-      `expected a mapping of config keys at the top level, found ${found}`,
-    );
-  }
-
-  const entries = new Map<string, { text: string; line: number }>();
-  const walk = (map: YAMLMap, prefix: string): void => {
-    for (const pair of map.items) {
-      const keyNode = isScalar(pair.key) ? pair.key : undefined;
-      const line = (keyNode && lineOf(keyNode)) ?? lineOf(map) ?? 1;
-      const name = scalarText(keyNode?.value)?.trim();
-      if (name === undefined || name === '') throw fileError(path, line, 'config keys must be plain text');
-      const key = prefix === '' ? name : `${prefix}.${name}`;
-      const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
-      if (isMap(value)) {
-        walk(value, key);
-        continue;
-      }
-      let text: string | undefined;
-      if (isSeq(value)) {
-        const items = value.items.map((item) => (isScalar(item) ? scalarText(item.value) : undefined));
-        if (items.some((item) => item === undefined))
-          throw fileError(path, line, `"${key}": a list may hold only plain values`);
-        text = items.join(';');
-      } else if (isScalar(value)) {
-        text = scalarText(value.value);
-      }
-      if (text === undefined) continue;
-      const earlier = entries.get(key);
-      if (earlier !== undefined)
-        throw fileError(path, line, `"${key}" is set twice (also on line ${earlier.line})`);
-      entries.set(key, { text, line });
-    }
-  };
-  walk(doc.contents, '');
-  return Object.fromEntries([...entries].map(([key, entry]) => [key, entry.text]));
+  return Object.fromEntries(readConfigFile(path).map((entry) => [entry.key, entry.text]));
 }
 
 /** Inputs of loadConfiguration; every field is optional. */
 export interface LoadConfigurationSettings {
-  /** An explicit config file (`--config`); relative to `cwd`. It must exist. */
+  /** `--config`: a configuration file, or a directory holding one; relative to `cwd`. It must exist. */
   readonly configFile?: string | undefined;
   /** `-D` properties, as a map or as raw arguments. */
   readonly dynamic?: Readonly<Record<string, string>> | readonly string[] | undefined;
-  /** Where `sluice.yaml` is looked for; defaults to the process's working directory. */
+  /** The working directory, where a configuration file is looked for last; defaults to the process's. */
   readonly cwd?: string | undefined;
+  /** The environment variables (`SLUICE_CONF_DIR`, `FLINK_PROPERTIES`, …); defaults to the process's. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
   readonly warn?: WarnFn | undefined;
+  /** Receives the one line saying where the configuration comes from; defaults to the `config` logger. */
+  readonly info?: InfoFn | undefined;
 }
 
 const isArgList = (
   dynamic: Readonly<Record<string, string>> | readonly string[],
 ): dynamic is readonly string[] => Array.isArray(dynamic);
 
+/** Environment variables holding `key: value` lines, as Flink's Docker image reads them; later wins. */
+const PROPERTY_VARIABLES = ['FLINK_PROPERTIES', 'SLUICE_PROPERTIES'] as const;
+
+const SOURCE_LABELS: Readonly<Record<FoundConfigFile['source'], string>> = {
+  '--config': '--config',
+  SLUICE_CONF_DIR: '$SLUICE_CONF_DIR',
+  FLINK_CONF_DIR: '$FLINK_CONF_DIR',
+  'working directory': 'working directory',
+};
+
 /**
- * The effective configuration before code: defaults < config file (`configFile`, else
- * `sluice.yaml` in `cwd` when present) < dynamic properties. Code applies `set` on the result.
+ * The effective configuration before code, each layer over the one before: defaults < the
+ * configuration file (the first found of `configFile`, `$SLUICE_CONF_DIR`, `$FLINK_CONF_DIR`,
+ * the working directory; see findConfigFile) < the `key: value` lines of `$FLINK_PROPERTIES`,
+ * then `$SLUICE_PROPERTIES` < dynamic properties (`-D`). Where it comes from is announced in one
+ * INFO line, once per process. Code applies `set` on the result.
  */
 export function loadConfiguration(settings: LoadConfigurationSettings = {}): Configuration {
   const cwd = settings.cwd ?? process.cwd();
-  const configuration = new Configuration({ warn: settings.warn });
-  const defaultFile = resolve(cwd, 'sluice.yaml');
-  if (settings.configFile !== undefined) {
-    configuration.addAll(loadConfigFile(resolve(cwd, settings.configFile)), settings.configFile);
-  } else if (existsSync(defaultFile)) {
-    configuration.addAll(loadConfigFile(defaultFile), 'sluice.yaml');
+  const env = settings.env ?? process.env;
+  const warn = settings.warn ?? defaultWarn;
+  const configuration = new Configuration({ warn });
+  const sources: string[] = [];
+
+  const file = findConfigFile({ configFile: settings.configFile, cwd, env });
+  if (file !== undefined) {
+    sources.push(`${file.shownAs} (${SOURCE_LABELS[file.source]})`);
+    for (const other of file.ignored)
+      warnOnce(
+        warn,
+        `ignored ${other}`,
+        `${other} is not read: ${file.shownAs} beside it is (one configuration file is read)`,
+      );
+    const entries = readConfigFile(file.path, file.shownAs);
+    configuration.addSource(
+      file.shownAs,
+      entries.map(({ key, text, line }) => ({ key, text, origin: `${file.shownAs}:${line}` })),
+    );
+  }
+  for (const variable of PROPERTY_VARIABLES) {
+    const text = env[variable];
+    if (text === undefined || text.trim() === '') continue;
+    sources.push(`$${variable}`);
+    const where = (line: number): string => `$${variable} line ${line}`;
+    const entries = parseFlatLines(text, where, 'SLUICE_CONFIG_INVALID_VALUE');
+    configuration.addSource(
+      `$${variable}`,
+      entries.map(({ key, text: value, line }) => ({ key, text: value, origin: where(line) })),
+    );
+  }
+  if (sources.length > 0) {
+    const line = `configuration from ${sources.join(', then ')}`;
+    warnOnce(settings.info ?? defaultInfo, line, line);
   }
   const dynamic = settings.dynamic ?? {};
   configuration.addAll(isArgList(dynamic) ? parseDynamicProperties(dynamic) : dynamic, '-D');

@@ -22,7 +22,7 @@ export const ErrorCodes = {
   SLUICE_CONFIG_INVALID_FILE: {
     classification: 'user',
     retryable: false,
-    summary: 'A configuration file cannot be read or is not a YAML mapping.',
+    summary: 'A configuration file, or the directory said to hold one, cannot be read or is malformed.',
   },
   SLUICE_PROGRAM_INVALID: {
     classification: 'user',
@@ -156,6 +156,11 @@ export const ErrorCodes = {
     classification: 'user',
     retryable: false,
     summary: 'The REST API cannot listen on rest.port because another process already uses that port.',
+  },
+  SLUICE_TESTING_HARNESS_MISUSE: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A test harness of sluice/testing was called out of order or with a value it cannot take.',
   },
   SLUICE_INTERNAL_ASSERTION: {
     classification: 'internal',

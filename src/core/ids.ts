@@ -2,7 +2,8 @@
 import { randomBytes } from 'node:crypto';
 
 declare const brand: unique symbol;
-type Brand<T, B extends string> = T & { readonly [brand]: B };
+/** `T` marked as a `B`, so values of different brands cannot be mixed up. */
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
 /** A job's id: 32 lowercase hex characters, as Flink's JobID. */
 export type JobId = Brand<string, 'JobId'>;

@@ -50,28 +50,36 @@ export class SubtaskCheckpointCoordinator {
   performCheckpoint(checkpointId: number, arrival: CheckpointArrival): void {
     if (checkpointId <= this.lastCheckpointId) return;
     this.lastCheckpointId = checkpointId;
-    const syncStart = this.clock.now();
+    const syncStart = this.clock.monotonicNow();
+    let flushes: PromiseLike<void>[] | undefined;
+    for (const entry of this.chain) {
+      const flushed = entry.operator.prepareSnapshotPreBarrier(checkpointId);
+      if (flushed !== undefined) (flushes ??= []).push(flushed);
+    }
     for (const entry of this.chain) entry.operator.snapshotState(checkpointId);
     const runs = this.chain.map((entry) => ({
       keyed: entry.keyedStateBackend?.snapshot(checkpointId),
       operator: entry.operatorStateBackend.snapshot(checkpointId),
     }));
-    const syncDurationMs = this.clock.now() - syncStart;
+    const syncDurationMs = this.clock.monotonicNow() - syncStart;
     if (arrival.emitBarrier)
       for (const w of this.writers)
         w.broadcastEvent({ kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp });
     this.inFlight.set(checkpointId, { runs });
-    void this.completeAsync(checkpointId, runs, syncDurationMs, arrival);
+    void this.completeAsync(checkpointId, runs, flushes, syncDurationMs, arrival);
   }
 
   private async completeAsync(
     checkpointId: number,
     runs: InFlight['runs'],
+    /** Pre-barrier flushes still writing: what they write belongs to this checkpoint. */
+    flushes: readonly PromiseLike<void>[] | undefined,
     syncDurationMs: number,
     arrival: CheckpointArrival,
   ): Promise<void> {
-    const asyncStart = this.clock.now();
+    const asyncStart = this.clock.monotonicNow();
     try {
+      if (flushes !== undefined) await Promise.all(flushes);
       const location = this.gateway.location(checkpointId);
       const storage = this.gateway.storage;
       const states: OperatorSubtaskState[] = [];
@@ -99,7 +107,7 @@ export class SubtaskCheckpointCoordinator {
       if (location === undefined || !this.inFlight.has(checkpointId)) return;
       this.gateway.acknowledgeCheckpoint(checkpointId, states, {
         syncDurationMs,
-        asyncDurationMs: this.clock.now() - asyncStart,
+        asyncDurationMs: this.clock.monotonicNow() - asyncStart,
         alignmentDurationMs: arrival.alignmentDurationMs,
         startDelayMs: arrival.startDelayMs,
         bytesProcessedDuringAlignment: arrival.bytesProcessedDuringAlignment,

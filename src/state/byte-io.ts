@@ -54,14 +54,32 @@ export class ByteWriter {
 
   /** Writes `value` with `serializer`, length-prefixed. */
   value<T>(serializer: TypeSerializer<T>, value: T): void {
-    this.bytes(serializer.serialize(value));
+    if (serializer.serializeToScratch === undefined) return this.bytes(serializer.serialize(value));
+    const scratch = serializer.serializeToScratch(value);
+    this.u32(scratch.end - scratch.start);
+    this.range(scratch, scratch.start, scratch.end);
   }
 
   /** Copies `bytes` with no length prefix. */
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
+    this.range(bytes, 0, bytes.length);
+  }
+
+  /** Copies `bytes[start, end)` with no length prefix. */
+  range(bytes: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    const buf = this.buf;
+    let at = this.len;
+    // State values are mostly a few bytes long: a loop beats set() and needs no subarray view.
+    if (n <= 32) for (let i = start; i < end; i++) buf[at++] = bytes[i]!;
+    else buf.set(bytes.subarray(start, end), at);
+    this.len += n;
+  }
+
+  /** The bytes written so far, as a view of the writer's buffer (valid until the next write). */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.len);
   }
 
   /** Writes a placeholder u32 and returns its offset, for `patchU32` once the value is known. */
@@ -76,8 +94,24 @@ export class ByteWriter {
     this.view.setUint32(at, value);
   }
 
-  /** The bytes written, as a right-sized copy (so the spare capacity is not kept alive). */
+  /**
+   * Forgets what was written, to reuse the buffer (a scratch writer). A buffer grown past
+   * `keepBytes` by a large value is let go rather than kept alive.
+   */
+  reset(keepBytes = 1 << 20): void {
+    this.len = 0;
+    if (this.buf.length > keepBytes) {
+      this.buf = new Uint8Array(4096);
+      this.view = new DataView(this.buf.buffer);
+    }
+  }
+
+  /**
+   * The bytes written: a view of the buffer when it is mostly full, else a right-sized copy (so
+   * much spare capacity is not kept alive). Write nothing afterwards.
+   */
   toBytes(): Uint8Array {
+    if (this.len >= this.buf.length * 0.75) return this.buf.subarray(0, this.len);
     return this.buf.slice(0, this.len);
   }
 
@@ -89,6 +123,49 @@ export class ByteWriter {
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
     this.view = new DataView(next.buffer);
+  }
+}
+
+/**
+ * Holds many small byte strings in shared chunks, so that keeping one costs no allocation (frozen
+ * state values: up to one per key per checkpoint). A chunk lives as long as anything refers to it.
+ */
+export class ByteArena {
+  private chunk: Uint8Array;
+  private used = 0;
+  /** Where the last `copy` put its bytes (one shared object, overwritten by the next copy). */
+  private readonly last: { chunk: Uint8Array; start: number; end: number } = {
+    chunk: new Uint8Array(0),
+    start: 0,
+    end: 0,
+  };
+
+  constructor(private readonly chunkSize = 256 * 1024) {
+    this.chunk = new Uint8Array(chunkSize);
+  }
+
+  /** Copies `bytes[start, end)` into the arena; returns where (valid until the next call). */
+  copy(bytes: Uint8Array, start: number, end: number): { chunk: Uint8Array; start: number; end: number } {
+    const n = end - start;
+    const last = this.last;
+    if (n > this.chunkSize >>> 3) {
+      last.chunk = bytes.slice(start, end);
+      last.start = 0;
+      last.end = n;
+      return last;
+    }
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(this.chunkSize);
+      this.used = 0;
+    }
+    const chunk = this.chunk;
+    const at = this.used;
+    for (let i = 0; i < n; i++) chunk[at + i] = bytes[start + i]!;
+    this.used = at + n;
+    last.chunk = chunk;
+    last.start = at;
+    last.end = at + n;
+    return last;
   }
 }
 

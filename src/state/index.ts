@@ -24,7 +24,6 @@ export type { HeapKeyedStateBackendOptions } from './heap/heap-keyed-state-backe
 export { KeyedTimerQueue } from './heap/timer-queue.js';
 export type { KeyedTimerQueueOptions, Timer } from './heap/timer-queue.js';
 export { OperatorStateBackend } from './operator-state-backend.js';
-export type { OperatorStateBackendOptions } from './operator-state-backend.js';
 export { redistributeOperatorState } from './operator-state-redistribution.js';
 export type {
   OperatorSnapshotRun,

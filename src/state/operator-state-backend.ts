@@ -2,7 +2,7 @@
 import { invariant, SluiceError } from '../core/errors.js';
 import { MsgpackSerializer, type TypeSerializer } from '../core/serializer.js';
 import { ByteWriter, corruptSnapshot } from './byte-io.js';
-import { EventLoopSlicer, sliceOptions, snapshotReleased, type SliceOptions } from './event-loop-slicer.js';
+import { snapshotReleased } from './event-loop-slicer.js';
 import {
   parseListData,
   writeListHeader,
@@ -17,10 +17,6 @@ import type { ListStateDescriptor } from './state-descriptor.js';
 
 /** Settings of an OperatorStateBackend. */
 export interface OperatorStateBackendOptions {
-  /** Longest slice of a snapshot's asynchronous phase before it yields, in ms (default 5). */
-  readonly snapshotSliceMillis?: number;
-  /** The monotonic clock slices are measured with (default `performance.now`); for tests. */
-  readonly now?: () => number;
   /** The serializer of states whose descriptor names none (default: msgpack without registered classes). */
   readonly defaultSerializer?: TypeSerializer<unknown>;
 }
@@ -73,16 +69,13 @@ interface RegisteredListState {
   readonly state: OperatorListState<unknown>;
 }
 
-/** What a snapshot's synchronous phase captured of one state. */
+/**
+ * What a snapshot's synchronous phase captured of one state: its bytes, or why it could not be
+ * serialized (the checkpoint is then declined by the asynchronous phase; records go on).
+ */
 type CapturedState =
-  | {
-      readonly kind: 'live';
-      readonly name: string;
-      readonly mode: OperatorStateMode;
-      readonly serializer: TypeSerializer<unknown>;
-      readonly elements: readonly unknown[];
-    }
-  | { readonly kind: 'restored'; readonly entry: OperatorStateEntry };
+  | { readonly kind: 'entry'; readonly entry: OperatorStateEntry }
+  | { readonly kind: 'failed'; readonly error: unknown };
 
 function modeName(mode: OperatorStateMode): string {
   return mode === 'UNION' ? 'union list state (getUnionListState)' : 'list state (getListState)';
@@ -101,13 +94,11 @@ export class OperatorStateBackend {
   private readonly states = new Map<string, RegisteredListState>();
   private readonly restored = new Map<string, OperatorStateEntry>();
   private readonly defaultSerializer: TypeSerializer<unknown>;
-  private readonly slices: SliceOptions;
   private restoreCalled = false;
   private disposed = false;
 
   constructor(options: OperatorStateBackendOptions = {}) {
     this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
-    this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
   }
 
   /** A list state split evenly across the new subtasks on rescale (Flink's SPLIT_DISTRIBUTE). */
@@ -126,16 +117,26 @@ export class OperatorStateBackend {
   }
 
   /**
-   * The synchronous phase of a snapshot: copies the lists (operator state is small) so the
-   * returned run writes them as they are now, whatever happens to them afterwards.
+   * The synchronous phase of a snapshot: serializes the lists (operator state is small; Flink
+   * deep-copies it here) so the returned run writes them as they are now, whatever user code
+   * does afterwards to the lists or to the objects in them.
    */
   snapshot(checkpointId: number): OperatorSnapshotRun {
     invariant(!this.disposed, 'a disposed operator state backend is not snapshotted');
     const captured: CapturedState[] = [];
-    for (const [name, { mode, serializer, state }] of this.states)
-      captured.push({ kind: 'live', name, mode, serializer, elements: state.elements.slice() });
-    for (const entry of this.restored.values()) captured.push({ kind: 'restored', entry });
-    return new OperatorStateSnapshotRun(checkpointId, captured, this.slices);
+    for (const [name, { mode, serializer, state }] of this.states) {
+      try {
+        const w = new ByteWriter(256);
+        writeListHeader(w, serializerIdOf(serializer));
+        w.u32(state.elements.length);
+        for (const element of state.elements) w.value(serializer, element);
+        captured.push({ kind: 'entry', entry: { name, mode, data: w.toBytes() } });
+      } catch (error) {
+        captured.push({ kind: 'failed', error });
+      }
+    }
+    for (const entry of this.restored.values()) captured.push({ kind: 'entry', entry });
+    return new OperatorStateSnapshotRun(checkpointId, captured);
   }
 
   /**
@@ -224,7 +225,7 @@ function incompatibleMode(
   );
 }
 
-/** The asynchronous phase of an operator state snapshot. */
+/** The asynchronous phase of an operator state snapshot: the bytes are ready, nothing is left to slice. */
 class OperatorStateSnapshotRun implements OperatorSnapshotRun {
   private captured: readonly CapturedState[] | undefined;
   private started = false;
@@ -232,7 +233,6 @@ class OperatorStateSnapshotRun implements OperatorSnapshotRun {
   constructor(
     readonly checkpointId: number,
     captured: readonly CapturedState[],
-    private readonly slices: SliceOptions,
   ) {
     this.captured = captured;
   }
@@ -241,35 +241,21 @@ class OperatorStateSnapshotRun implements OperatorSnapshotRun {
     this.captured = undefined;
   }
 
-  async write(): Promise<OperatorStateSnapshot> {
-    const captured = this.captured;
+  write(): Promise<OperatorStateSnapshot> {
     invariant(
-      !this.started && captured !== undefined,
-      `write() of the operator state snapshot of checkpoint ${this.checkpointId} is called once, before release()`,
+      !this.started,
+      `write() of the operator state snapshot of checkpoint ${this.checkpointId} is called once`,
     );
     this.started = true;
-    try {
-      const slicer = new EventLoopSlicer(this.slices, () =>
-        this.captured === undefined ? snapshotReleased('operator state', this.checkpointId) : undefined,
-      );
-      const states: OperatorStateEntry[] = [];
-      for (const state of captured) {
-        if (state.kind === 'restored') {
-          states.push(state.entry);
-          continue;
-        }
-        const w = new ByteWriter(1024);
-        writeListHeader(w, serializerIdOf(state.serializer));
-        w.u32(state.elements.length);
-        for (const element of state.elements) {
-          w.value(state.serializer, element);
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        states.push({ name: state.name, mode: state.mode, data: w.toBytes() });
-      }
-      return { states };
-    } finally {
-      this.release();
+    const captured = this.captured;
+    if (captured === undefined) return Promise.reject(snapshotReleased('operator state', this.checkpointId));
+    this.release();
+    const states: OperatorStateEntry[] = [];
+    for (const state of captured) {
+      if (state.kind === 'failed')
+        return Promise.reject(state.error instanceof Error ? state.error : new Error(String(state.error)));
+      states.push(state.entry);
     }
+    return Promise.resolve({ states });
   }
 }

@@ -14,8 +14,8 @@ function checkName(what: string, name: unknown): string {
 /** Options of a ValueStateDescriptor. */
 export interface ValueStateOptions<T> {
   /**
-   * What `value()` returns while the key has no value. It is shared by every key, not copied
-   * (Flink copies it with the serializer), so use an immutable value (a number, a string).
+   * What `value()` returns while the key has no value. An object default is copied (with the
+   * state's serializer) for every key that reads it, so changing it in place is safe.
    */
   defaultValue?: T;
   /** How the value is written in checkpoints; the backend's default serializer when absent. */

@@ -17,9 +17,10 @@ export interface ValueState<T> extends State {
 /** A list of elements per key (Flink's `ListState`). An emptied list is absent, not stored empty. */
 export interface ListState<T> extends State {
   /**
-   * The current key's elements, or an empty array. This is the stored array itself, not a copy
-   * (reading a list allocates nothing): do not mutate it, and do not keep it past the next write
-   * to this state, which may change it or leave it stale.
+   * The current key's elements, or an empty array. On the heap backend this is the stored array
+   * itself, not a copy (reading a list allocates nothing): change elements through `update`/`add`,
+   * which every backend honours, and do not keep the array past the next write to this state.
+   * Changing its element objects in place never leaks into a checkpoint already taken.
    */
   get(): readonly T[];
   /** Appends one element. `undefined` cannot be an element (Flink rejects null elements too). */
@@ -47,9 +48,10 @@ export interface MapState<K, V> extends State {
   /** Whether there is an entry under `key` (even one whose value is undefined). */
   contains(key: K): boolean;
   /**
-   * The entries in insertion order. Each pair is the stored one: read it, do not mutate it.
-   * Writing to this key's map while iterating is safe, but the iteration may or may not see the
-   * puts and removes made after it began (a write during a checkpoint goes to a copy).
+   * The entries in insertion order. Each pair is the stored one: do not change the pair; a value
+   * object may be changed in place (then `put` it back, which every backend honours; a checkpoint
+   * already taken never sees the change). Writing to this key's map while iterating is safe, but
+   * the iteration may or may not see the puts and removes made after it began.
    */
   entries(): IterableIterator<readonly [K, V]>;
   /** The user keys, in insertion order. */

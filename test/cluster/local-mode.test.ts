@@ -20,12 +20,17 @@ function runPlain(file: string, args: string[], yaml: string) {
   const cwd = mkdtempSync(join(tmpdir(), 'sluice-plain-'));
   dirs.push(cwd);
   writeFileSync(join(cwd, 'sluice.yaml'), yaml);
-  return spawnSync(process.execPath, ['--import', tsx, join(root, file), ...args], {
-    cwd,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'info', SLUICE_LOG_FORMAT: 'json' },
-  });
+  // `sluice` resolves to the sources, as in `sluice run` from the repository (bin/sluice.js).
+  return spawnSync(
+    process.execPath,
+    ['--conditions=sluice-source', '--import', tsx, join(root, file), ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'info', SLUICE_LOG_FORMAT: 'json' },
+    },
+  );
 }
 
 describe('a plain node run', () => {

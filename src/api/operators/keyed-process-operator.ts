@@ -13,8 +13,8 @@ import type {
 } from '../process-function.js';
 import { UdfOperator } from './udf-operator.js';
 
-/** Name of the processing-time timer queue in the keyed backend. */
-const PROCESSING_TIMERS = '_timer_service_processing';
+/** Name of the processing-time timer queue in the keyed backend (persisted in snapshots). */
+export const PROCESSING_TIMERS = '_timer_service_processing';
 
 /** Watermark before any event time has passed (Flink's Long.MIN_VALUE). */
 const NO_WATERMARK = Number.MIN_SAFE_INTEGER;

@@ -9,6 +9,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** Operator of `sinkTo(sink)`, `print()` and the collect sink. */
 export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implements SinkWriterContext {
   private writer!: SinkWriter<T>;
+  private endOfInput = false;
 
   override open(): void {
     super.open();
@@ -40,7 +41,16 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
   }
 
   override endInput(): void {
+    this.endOfInput = true;
     this.call(() => this.writer.flush(true), 'flush');
+  }
+
+  /**
+   * Flushes before the barrier (as Flink's SinkWriterOperator), so a checkpoint loses no buffered
+   * record; after the end of input, `flush(true)` already wrote everything.
+   */
+  override prepareSnapshotPreBarrier(): void | PromiseLike<void> {
+    if (!this.endOfInput) return this.call(() => this.writer.flush(false), 'flush');
   }
 
   override close(): void {
@@ -48,14 +58,16 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
     super.close();
   }
 
-  private call(fn: () => void | PromiseLike<void>, hook: string): void {
+  /** Calls a writer hook; an asynchronous one also pauses the input until it settles. */
+  private call(fn: () => void | PromiseLike<void>, hook: string): void | PromiseLike<void> {
     let pending: void | PromiseLike<void>;
     try {
       pending = fn();
     } catch (e) {
       throw this.userError(e, hook);
     }
-    if (isThenable(pending))
-      this.info.services.awaitAsync(pending, `${hook} of sink '${this.info.operatorName}'`);
+    if (!isThenable(pending)) return;
+    this.info.services.awaitAsync(pending, `${hook} of sink '${this.info.operatorName}'`);
+    return pending;
   }
 }

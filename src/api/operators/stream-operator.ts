@@ -85,6 +85,14 @@ export interface StreamOperator<IN = unknown> extends Output<IN> {
    */
   initializeState(restored: boolean): void;
   /**
+   * Checkpoint `checkpointId`'s barrier is about to go downstream (Flink's
+   * `prepareSnapshotPreBarrier`): emit or flush what the operator buffers, so that the checkpoint
+   * covers it. Called on every operator of the chain, head first, before `snapshotState`. A
+   * returned promise holds back the checkpoint's acknowledgement (not the records) until it
+   * settles; a rejection declines the checkpoint.
+   */
+  prepareSnapshotPreBarrier(checkpointId: number): void | PromiseLike<void>;
+  /**
    * The synchronous phase of checkpoint `checkpointId`: copy what the operator keeps outside the
    * backends into operator state. Records do not flow during this call.
    */
@@ -121,6 +129,7 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   close(): void {}
   handleOperatorEvent(_event: OperatorEvent): void {}
   initializeState(_restored: boolean): void {}
+  prepareSnapshotPreBarrier(_checkpointId: number): void | PromiseLike<void> {}
   snapshotState(_checkpointId: number): void {}
   notifyCheckpointComplete(_checkpointId: number): void {}
   notifyCheckpointAborted(_checkpointId: number): void {}

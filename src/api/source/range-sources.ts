@@ -136,7 +136,7 @@ class RangeSplitReader<T> implements SourceReader<T, RangeSplit> {
 }
 
 /** Common base of the range sources. */
-abstract class RangeSource<T> implements Source<T, RangeSplit, RangeSplit[]> {
+export abstract class RangeSource<T> implements Source<T, RangeSplit, RangeSplit[]> {
   protected constructor(
     private readonly from: number,
     private readonly to: number,

@@ -36,7 +36,10 @@ export abstract class AbstractHeapState<V> implements State {
     return offset;
   }
 
-  /** The current key's stored value, read-only. */
+  /**
+   * The current key's stored value, which the caller may hand to user code or change in place
+   * (the table freezes it first for a snapshot that still needs it).
+   */
   protected read(): V | undefined {
     return this.table.get(this.offset(), this.ctx.mapKey);
   }

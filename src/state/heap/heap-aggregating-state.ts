@@ -30,7 +30,7 @@ export class HeapAggregatingState<IN, ACC, OUT>
     }
     const offset = this.offset();
     const fn = this.aggregateFunction;
-    const stored = this.table.getForUpdate(offset, this.ctx.mapKey);
+    const stored = this.table.get(offset, this.ctx.mapKey);
     const next = fn.add(value, stored === undefined ? fn.createAccumulator() : stored);
     if (next === undefined)
       throw functionReturnedUndefined(this.table.name, 'AggregateFunction.add', 'accumulator');

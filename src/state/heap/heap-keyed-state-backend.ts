@@ -7,7 +7,7 @@ import type { KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
 import { sliceOptions, type SliceOptions } from '../event-loop-slicer.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import type { State } from '../state.js';
-import type { StateDescriptor } from '../state-descriptor.js';
+import type { StateDescriptor, ValueStateDescriptor } from '../state-descriptor.js';
 import {
   incompatibleRedeclaration,
   keyGroupOutOfRange,
@@ -21,13 +21,14 @@ import { HeapMapState } from './heap-map-state.js';
 import { HeapReducingState } from './heap-reducing-state.js';
 import { HeapKeyedSnapshotRun, type PinnedTable } from './heap-snapshot-run.js';
 import { HeapValueState } from './heap-value-state.js';
-import { codecFor, type StateValueCodec } from './keyed-snapshot-format.js';
+import { codecFor, valueSerializerOf, type StateValueCodec } from './keyed-snapshot-format.js';
 import { adoptRestoredState, restoreSnapshots, type RestoreContext } from './heap-restore.js';
 import type { RestoredState } from './keyed-snapshot-reader.js';
 import { SnapshotVersions } from './snapshot-versions.js';
 import { StateTable } from './state-table.js';
+import type { FrozenBytes } from './value-undo-log.js';
 import { KeyedTimerQueue } from './timer-queue.js';
-import { valueCopierFor } from './value-copy.js';
+import { ByteArena, ByteWriter } from '../byte-io.js';
 
 /** What a HeapKeyedStateBackend needs: the job's key-group count and the groups it owns. */
 export interface HeapKeyedStateBackendOptions<K = unknown> {
@@ -60,9 +61,10 @@ interface RegisteredState {
  * current key's group and map key are computed once per setCurrentKey and shared with every
  * state object through a CurrentKeyContext, so reading and updating a value costs two lookups.
  *
- * Snapshots are multi-versioned, copy-on-write per entry (see SnapshotVersions and StateTable):
- * `snapshot()` pins a version in O(states), copying nothing, and its `write()` serializes it
- * while records keep changing the live state.
+ * Snapshots are multi-versioned per entry (see SnapshotVersions and StateTable): `snapshot()` pins
+ * a version in O(states), copying nothing, and its `write()` serializes it while records keep
+ * changing the live state — also the objects in it, in place: an entry the snapshot has yet to
+ * write is frozen (serialized) before user code gets its object.
  *
  * Restore order, as Flink: `restore()` runs first, before any record, and operators declare their
  * states afterwards, lazily. Restored states are kept as bytes by name until declared (then
@@ -81,6 +83,12 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly defaultSerializer: TypeSerializer<unknown>;
   private readonly keySerializer: TypeSerializer<unknown>;
   private readonly slices: SliceOptions;
+  /** Where entries are frozen for pinned snapshots (one at a time: the backend is single-threaded). */
+  private readonly scratch = new ByteWriter(4096);
+  /** Where frozen entries keep their bytes. */
+  private readonly arena = new ByteArena();
+  /** The size of the last snapshot written, the first guess at the next one's. */
+  private lastSnapshotBytes = 0;
   private restoreCalled = false;
   private disposed = false;
 
@@ -138,9 +146,15 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       if (kind !== descriptor.kind) throw incompatibleRedeclaration(descriptor.name, kind, descriptor.kind);
       return existing.state as StateFor<D>;
     }
-    const copier = valueCopierFor(descriptor, this.defaultSerializer);
-    const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, copier);
     const codec = codecFor(descriptor, this.defaultSerializer);
+    const { scratch, arena } = this;
+    const freeze = (value: unknown): FrozenBytes => {
+      scratch.reset();
+      codec.write(scratch, value);
+      const bytes = scratch.written();
+      return arena.copy(bytes, 0, bytes.length);
+    };
+    const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, freeze);
     const state = this.createState(descriptor, table);
     const restored = this.restored.get(descriptor.name);
     // Adopted before registering, so a state whose checkpoint it cannot read is not declared.
@@ -195,6 +209,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         tables,
         restored: [...this.restored.values()],
         timers,
+        sizeHint: this.lastSnapshotBytes,
+        onWritten: (bytes) => (this.lastSnapshotBytes = bytes),
       },
       this.slices,
     );
@@ -275,7 +291,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     const ctx = this.ctx;
     switch (descriptor.kind) {
       case 'value':
-        return new HeapValueState(ctx, table, descriptor.defaultValue);
+        return new HeapValueState(ctx, table, defaultValueOf(descriptor, this.defaultSerializer));
       case 'list':
         return new HeapListState(ctx, table as StateTable<unknown[]>);
       case 'map':
@@ -294,4 +310,29 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         );
     }
   }
+}
+
+/**
+ * A ValueState's default value: shared when immutable, else copied through the state's serializer
+ * on every use (Flink copies it too), so that changing the default of one key changes no other.
+ */
+function defaultValueOf(
+  descriptor: ValueStateDescriptor<unknown>,
+  fallback: TypeSerializer<unknown>,
+): () => unknown {
+  const value = descriptor.defaultValue;
+  if (typeof value !== 'object' || value === null) return () => value;
+  const serializer = valueSerializerOf(descriptor, fallback);
+  let bytes: Uint8Array;
+  try {
+    bytes = serializer.serialize(value).slice();
+  } catch (e) {
+    throw new SluiceError(
+      'SLUICE_STATE_INVALID_ACCESS',
+      `value state '${descriptor.name}': its default value cannot be serialized (${(e as Error).message}); ` +
+        'give a default the state serializer can write, or none and use value() ?? fallback.',
+      { cause: e },
+    );
+  }
+  return () => serializer.deserialize(bytes, 0, bytes.length);
 }

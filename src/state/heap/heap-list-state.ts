@@ -14,7 +14,7 @@ export class HeapListState<T> extends AbstractHeapState<T[]> implements ListStat
   add(value: T): void {
     if (value === undefined) throw this.undefinedElement();
     const offset = this.offset();
-    const list = this.table.getForUpdate(offset, this.ctx.mapKey);
+    const list = this.table.get(offset, this.ctx.mapKey);
     if (list !== undefined) list.push(value);
     else this.table.put(offset, this.ctx.mapKey, this.ctx.key, [value]);
   }
@@ -23,7 +23,7 @@ export class HeapListState<T> extends AbstractHeapState<T[]> implements ListStat
     if (values.length === 0) return;
     this.checkElements(values);
     const offset = this.offset();
-    const list = this.table.getForUpdate(offset, this.ctx.mapKey);
+    const list = this.table.get(offset, this.ctx.mapKey);
     // A loop rather than push(...values): spreading a long array overflows the call stack.
     if (list !== undefined) for (const value of values) list.push(value);
     else this.table.put(offset, this.ctx.mapKey, this.ctx.key, values.slice());

@@ -4,7 +4,7 @@ import type { MapState } from '../state.js';
 import { AbstractHeapState } from './abstract-heap-state.js';
 import type { StoredMap } from './state-table.js';
 
-/** The stored form of one key's map (defined beside the table that stores it, which copies it). */
+/** The stored form of one key's map (defined beside the table that stores it). */
 export type { StoredMap } from './state-table.js';
 
 const EMPTY: ReadonlyMap<unknown, never> = new Map<unknown, never>();
@@ -33,7 +33,7 @@ export class HeapMapState<K, V> extends AbstractHeapState<StoredMap<K, V>> imple
     // Encode first: an unhashable user key must throw before an empty map is stored.
     const userMapKey = mapKeyOf(key);
     const offset = this.offset();
-    const map = this.table.getForUpdate(offset, this.ctx.mapKey);
+    const map = this.table.get(offset, this.ctx.mapKey);
     if (map !== undefined) map.set(userMapKey, [key, value]);
     else this.table.put(offset, this.ctx.mapKey, this.ctx.key, new Map([[userMapKey, [key, value]]]));
   }
@@ -52,13 +52,13 @@ export class HeapMapState<K, V> extends AbstractHeapState<StoredMap<K, V>> imple
   remove(key: K): void {
     const userMapKey = mapKeyOf(key);
     const offset = this.offset();
-    const map = this.table.getForUpdate(offset, this.ctx.mapKey);
+    const map = this.table.get(offset, this.ctx.mapKey);
     if (map === undefined || !map.delete(userMapKey)) return;
     if (map.size === 0) this.table.remove(offset, this.ctx.mapKey);
   }
 
   contains(key: K): boolean {
-    return this.read()?.has(mapKeyOf(key)) ?? false;
+    return this.table.peek(this.offset(), this.ctx.mapKey)?.has(mapKeyOf(key)) ?? false;
   }
 
   entries(): IterableIterator<readonly [K, V]> {
@@ -74,6 +74,6 @@ export class HeapMapState<K, V> extends AbstractHeapState<StoredMap<K, V>> imple
   }
 
   isEmpty(): boolean {
-    return this.read() === undefined;
+    return !this.table.has(this.offset(), this.ctx.mapKey);
   }
 }

@@ -25,7 +25,7 @@ export class HeapReducingState<T> extends AbstractHeapState<T> implements Reduci
       return;
     }
     const offset = this.offset();
-    const stored = this.table.getForUpdate(offset, this.ctx.mapKey);
+    const stored = this.table.get(offset, this.ctx.mapKey);
     const next = stored === undefined ? value : this.reduceFunction.reduce(stored, value);
     if (next === undefined)
       throw functionReturnedUndefined(this.table.name, 'ReduceFunction.reduce', 'result');

@@ -10,7 +10,7 @@ import { writeSerializerIds, type SerializerId } from '../serializer-id.js';
 import { BLOCK_KIND, KEYED_SNAPSHOT_FORMAT_VERSION, type StateValueCodec } from './keyed-snapshot-format.js';
 import type { RestoredState } from './keyed-snapshot-reader.js';
 import type { PinnedVersion, SnapshotVersions } from './snapshot-versions.js';
-import type { StateTable } from './state-table.js';
+import { FREEZE_FAILED, type StateTable } from './state-table.js';
 import type { KeyedTimerQueue } from './timer-queue.js';
 
 /** A declared state a snapshot includes. */
@@ -40,6 +40,10 @@ export interface PinnedKeyedState {
   /** Restored states not declared yet: immutable bytes, written back as they are. */
   readonly restored: readonly RestoredState[];
   readonly timers: readonly PinnedTimers[];
+  /** The expected size of the snapshot (the previous one's), so its buffer rarely grows. */
+  readonly sizeHint: number;
+  /** Told the size of the snapshot once written. */
+  readonly onWritten: (bytes: number) => void;
 }
 
 /** A snapshot of a HeapKeyedStateBackend after its synchronous phase (see KeyedSnapshotRun). */
@@ -87,7 +91,7 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
     );
     const version = p.pinned.version;
     const { start, end } = p.keyGroupRange;
-    const w = new ByteWriter(64 * 1024);
+    const w = new ByteWriter(Math.max(64 * 1024, Math.ceil(p.sizeHint * 1.1)));
     w.u8(KEYED_SNAPSHOT_FORMAT_VERSION);
     w.u32(p.maxParallelism);
     w.u32(start);
@@ -101,18 +105,28 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
       const countAt = w.reserveU32();
       let blocks = 0;
       // This key group as of the pin, taken all at once (the live state moves on between slices).
-      const entriesOf = p.tables.map(({ table }) => table.entriesAsOf(offset, version));
+      p.versions.beginKeyGroup(p.pinned, offset);
+      const groups = p.tables.map(({ table }) => table.keyGroupAsOf(offset, version));
       const timersOf = p.timers.map(({ queue }) => queue.timersAsOf(offset, version));
-      p.versions.advance(p.pinned, offset);
       for (const [i, table] of p.tables.entries()) {
-        const entries = entriesOf[i]!;
-        if (entries.length === 0) continue;
+        const { entries, log, logged } = groups[i]!;
+        if (entries.length + logged.length === 0) continue;
         blocks++;
         const payloadAt = beginBlock(w, BLOCK_KIND[table.kind], table.name, table.codec.serializers);
-        w.u32(entries.length);
+        w.u32(entries.length + logged.length);
         for (const entry of entries) {
           w.value(p.keySerializer, entry.key);
-          table.codec.write(w, entry.value);
+          const frozen = entry.frozen;
+          if (frozen === undefined) table.codec.write(w, entry.value);
+          else if (frozen === FREEZE_FAILED) throw entry.value;
+          else w.raw(frozen);
+          if (slicer.due()) await slicer.yieldNow();
+        }
+        for (const r of logged) {
+          w.value(p.keySerializer, log!.keys[r]);
+          if (log!.isFrozen(r)) w.range(log!.values[r] as Uint8Array, log!.starts[r]!, log!.ends[r]!);
+          else if (log!.isFailed(r)) throw log!.values[r];
+          else table.codec.write(w, log!.values[r]);
           if (slicer.due()) await slicer.yieldNow();
         }
         w.patchU32(payloadAt - 4, w.length - payloadAt);
@@ -139,6 +153,8 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
         w.patchU32(payloadAt - 4, w.length - payloadAt);
       }
       w.patchU32(countAt, blocks);
+      // Only now: until the key group is written, user code must not change what it holds.
+      p.versions.advance(p.pinned, offset);
       if (slicer.due()) await slicer.yieldNow();
     }
     const stateNames = [
@@ -146,7 +162,9 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
       ...p.restored.map((s) => s.name),
       ...p.timers.map((t) => t.name),
     ];
-    return { keyGroupRange: { start, end }, offsets, data: w.toBytes(), stateNames };
+    const data = w.toBytes();
+    p.onWritten(data.length);
+    return { keyGroupRange: { start, end }, offsets, data, stateNames };
   }
 }
 

@@ -8,14 +8,18 @@ export class HeapValueState<T> extends AbstractHeapState<T> implements ValueStat
   constructor(
     ctx: CurrentKeyContext,
     table: StateTable<T>,
-    private readonly defaultValue: T | undefined,
+    /**
+     * What `value()` returns for a key without a value: a fresh copy each time when the default is
+     * an object (user code changes it in place and stores it, as Flink's copy of the default).
+     */
+    private readonly defaultValue: () => T | undefined,
   ) {
     super(ctx, table);
   }
 
   value(): T | undefined {
     const value = this.read();
-    return value === undefined ? this.defaultValue : value;
+    return value === undefined ? this.defaultValue() : value;
   }
 
   update(value: T | undefined): void {

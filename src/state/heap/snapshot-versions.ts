@@ -2,11 +2,16 @@
 
 /**
  * A snapshot's pin on the state of one backend: its version, and how far its asynchronous phase
- * has got (it reads key groups in order, each all at once, at `nextOffset`).
+ * has got (it writes key groups in order, at `nextOffset`).
  */
 export class PinnedVersion {
   /** The offset (keyGroup − range start) of the next key group the snapshot will read. */
   nextOffset = 0;
+  /**
+   * The key group the snapshot is writing now (it holds that group's entries, and may yield to
+   * the event loop before it is done), or −1 between key groups.
+   */
+  writing = -1;
 
   constructor(
     /** Structures stamped below this version are what the snapshot reads. */
@@ -65,8 +70,14 @@ export class SnapshotVersions {
     for (const holder of this.holders) holder.pruneUndo(this.isNeededFn);
   }
 
-  /** Records that `pinned` has read the key group at `offset`, dropping logs nobody else needs. */
+  /** Records that `pinned` starts writing the key group at `offset` (it holds its entries). */
+  beginKeyGroup(pinned: PinnedVersion, offset: number): void {
+    pinned.writing = offset;
+  }
+
+  /** Records that `pinned` has written the key group at `offset`, dropping logs nobody else needs. */
   advance(pinned: PinnedVersion, offset: number): void {
+    pinned.writing = -1;
     pinned.nextOffset = offset + 1;
     for (const holder of this.holders) holder.pruneUndo(this.isNeededFn, offset);
   }
@@ -74,6 +85,12 @@ export class SnapshotVersions {
   /** Whether an entry stamped `version` that leaves key group `offset` must go to its undo log. */
   needsUndo(offset: number, version: number): boolean {
     for (const p of this.pinned) if (p.version > version && p.nextOffset <= offset) return true;
+    return false;
+  }
+
+  /** Whether a pinned snapshot is writing key group `offset` now (and holds its entries). */
+  isBeingWritten(offset: number): boolean {
+    for (const p of this.pinned) if (p.writing === offset) return true;
     return false;
   }
 
@@ -125,8 +142,8 @@ export class UndoLog<E extends { readonly version: number }> {
 }
 
 /** Drops undo logs per `UndoHolder.pruneUndo` (shared by the holders). */
-export function pruneUndoLogs(
-  logs: (UndoLog<{ readonly version: number }> | undefined)[],
+export function pruneUndoLogs<L>(
+  logs: (L | undefined)[],
   isNeeded: (offset: number) => boolean,
   offset?: number,
 ): void {

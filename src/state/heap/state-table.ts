@@ -2,32 +2,49 @@
 import type { KeyGroupRange } from '../../core/key-groups.js';
 import { SluiceError } from '../../core/errors.js';
 import type { StateDescriptor } from '../state-descriptor.js';
-import { pruneUndoLogs, SnapshotVersions, UndoLog, type UndoHolder } from './snapshot-versions.js';
+import { pruneUndoLogs, type SnapshotVersions, type UndoHolder } from './snapshot-versions.js';
+import { ValueUndoLog, type ValueFreezer } from './value-undo-log.js';
 
 /**
  * The stored form of one key's map in MapState: `mapKeyOf(userKey)` → `[userKey, value]`. The
- * pair keeps the user's key so iteration returns it, not its encoding. Pairs are replaced on put,
- * never mutated, so a shallow copy of the Map is a full copy (what copy-on-write relies on).
+ * pair keeps the user's key so iteration returns it, not its encoding. Pairs are replaced on put.
  */
 export type StoredMap<K, V> = Map<unknown, readonly [K, V]>;
 
-/** Copies a stored value so that in-place mutation of the copy leaves the original untouched. */
-export type ValueCopier = (value: unknown) => unknown;
+/** The `frozen` mark of an entry whose value could not be serialized; `value` holds the error. */
+export const FREEZE_FAILED: Uint8Array = new Uint8Array(0);
 
 /**
  * One key's value: the key as the user gave it (the map key may be an encoding of it) and the
  * value. Entries are reused across writes so that updating a key allocates nothing.
  */
 export class StateEntry<V> {
+  /**
+   * Set on an entry a snapshot writing its key group holds, once user code took the entry's object
+   * over: the value as the snapshot format writes it, to be written instead of `value`.
+   * FREEZE_FAILED when the value could not be serialized (`value` is then the error).
+   */
+  frozen: Uint8Array | undefined = undefined;
+
   constructor(
     readonly key: unknown,
     public value: V,
     /**
-     * `SnapshotVersions.current` when the entry was created. A snapshot pinned above it may read
-     * the entry, which is then never changed in place (see StateTable).
+     * `SnapshotVersions.current` when the entry's value was last set or taken over by user code.
+     * A snapshot pinned above it may read the entry.
      */
-    readonly version: number,
+    public version: number,
   ) {}
+}
+
+/**
+ * What a snapshot writes of one key group: live entries stamped below its version, and records of
+ * the undo log (see ValueUndoLog) by index.
+ */
+export interface KeyGroupView<V> {
+  readonly entries: StateEntry<V>[];
+  readonly log: ValueUndoLog | undefined;
+  readonly logged: number[];
 }
 
 /**
@@ -38,12 +55,18 @@ export class StateEntry<V> {
  * The hot-path methods take the key-group *offset* and map key that the backend computed once in
  * setCurrentKey, so a state access costs one array index and one Map lookup.
  *
- * Copy-on-write, per entry (see SnapshotVersions): every write goes through this class (`put`,
- * `remove`, or mutating what `getForUpdate` returned). Writing an entry a pinned snapshot may
- * read replaces it with a new entry (for `getForUpdate`, holding a copy of the value) and logs
- * the old one for snapshots that have not read its key group yet; `entriesAsOf` gives a snapshot
- * its version of a key group. A checkpoint thus costs one entry (and value) copy per key written
- * while it is pinned, nothing per untouched key, and no pause proportional to the state's size.
+ * Snapshot isolation, per entry (see SnapshotVersions). User code changes stored objects in place
+ * (`acc = state.value(); acc.n++; state.update(acc)`, an AggregateFunction returning its mutated
+ * accumulator, pushing to a list), so an entry a pinned snapshot has yet to write is never handed
+ * out or changed before its value is safe: `get` (every read that gives user code a stored
+ * object), `put` and `remove` first log the value for the snapshot — *frozen*, serialized into the
+ * bytes the snapshot will write, unless it is a primitive (Flink copies with `TypeSerializer.copy`
+ * instead; serializing now is work the snapshot does anyway, so isolation costs no extra
+ * serialization) — and the entry carries on, stamped with the current version. Only an entry a
+ * snapshot is writing at that moment (it holds the object) stays as it is, frozen in place, and
+ * the live state goes on with a new entry. Cost: one comparison with no snapshot pinned; at most
+ * one serialization, and no allocation, per key touched while a snapshot has yet to write the
+ * key's group; no pause proportional to the state's size.
  */
 export class StateTable<V> implements UndoHolder {
   /** The descriptor the state was declared with (name, kind, serializers). */
@@ -51,19 +74,19 @@ export class StateTable<V> implements UndoHolder {
   /** The key groups this table has maps for. */
   readonly keyGroupRange: KeyGroupRange;
   private readonly maps: Map<unknown, StateEntry<V>>[];
-  private readonly undo: (UndoLog<StateEntry<V>> | undefined)[];
+  private readonly undo: (ValueUndoLog | undefined)[];
 
   constructor(
     descriptor: StateDescriptor,
     keyGroupRange: KeyGroupRange,
-    private readonly versions: SnapshotVersions = new SnapshotVersions(),
-    private readonly copyValue: ValueCopier = (value) => value,
+    private readonly versions: SnapshotVersions,
+    private readonly freezeValue: ValueFreezer,
   ) {
     this.descriptor = descriptor;
     this.keyGroupRange = keyGroupRange;
     const n = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
     this.maps = Array.from({ length: n }, () => new Map<unknown, StateEntry<V>>());
-    this.undo = new Array<UndoLog<StateEntry<V>> | undefined>(n).fill(undefined);
+    this.undo = new Array<ValueUndoLog | undefined>(n).fill(undefined);
     versions.register(this);
   }
 
@@ -72,23 +95,28 @@ export class StateTable<V> implements UndoHolder {
     return this.descriptor.name;
   }
 
-  /** The value under `mapKey`, for reading only: callers must not mutate it. */
+  /**
+   * The value under `mapKey`, for user code, which may change it in place (and then `put` it, or
+   * not). An object a pinned snapshot may still read is frozen for the snapshot first.
+   */
   get(offset: number, mapKey: unknown): V | undefined {
-    return this.maps[offset]!.get(mapKey)?.value;
+    const entry = this.maps[offset]!.get(mapKey);
+    if (entry === undefined) return undefined;
+    if (entry.version >= this.versions.highestPinned) return entry.value;
+    return this.takeOver(offset, mapKey, entry);
+  }
+
+  /** Whether `mapKey` has a value; hands nothing to user code, so never freezes. */
+  has(offset: number, mapKey: unknown): boolean {
+    return this.maps[offset]!.has(mapKey);
   }
 
   /**
-   * The value under `mapKey`, which the caller may then mutate in place (push to a list, set in
-   * a map). A value that a pinned snapshot may read is copied first.
+   * The value under `mapKey` for a read that never leaves the state API and never changes it
+   * (a MapState `contains`): no freezing.
    */
-  getForUpdate(offset: number, mapKey: unknown): V | undefined {
-    const map = this.maps[offset]!;
-    const entry = map.get(mapKey);
-    if (entry === undefined || entry.version >= this.versions.highestPinned) return entry?.value;
-    const copy = new StateEntry(entry.key, this.copyValue(entry.value) as V, this.versions.current);
-    this.retire(offset, entry);
-    map.set(mapKey, copy);
-    return copy.value;
+  peek(offset: number, mapKey: unknown): V | undefined {
+    return this.maps[offset]!.get(mapKey)?.value;
   }
 
   /** Sets the value under `mapKey`; `key` is kept only when the key is new. Never store undefined. */
@@ -97,11 +125,12 @@ export class StateTable<V> implements UndoHolder {
     const entry = map.get(mapKey);
     if (entry === undefined) map.set(mapKey, new StateEntry(key, value, this.versions.current));
     else if (entry.version >= this.versions.highestPinned) entry.value = value;
-    else {
-      // Replaced, not changed: a pinned snapshot may read it. Map.set keeps the key's position.
-      this.retire(offset, entry);
-      map.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
+    else if (this.release(offset, entry)) {
+      entry.value = value;
+      entry.version = this.versions.current;
     }
+    // A snapshot holds the entry: replaced, not changed. Map.set keeps the key's position.
+    else map.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
   }
 
   /** Removes the value under `mapKey`, if any. */
@@ -109,7 +138,7 @@ export class StateTable<V> implements UndoHolder {
     const map = this.maps[offset]!;
     const entry = map.get(mapKey);
     if (entry === undefined) return;
-    if (entry.version < this.versions.highestPinned) this.retire(offset, entry);
+    if (entry.version < this.versions.highestPinned) this.release(offset, entry);
     map.delete(mapKey);
   }
 
@@ -128,7 +157,7 @@ export class StateTable<V> implements UndoHolder {
     const offset = keyGroup - this.keyGroupRange.start;
     const map = this.mapOf(keyGroup);
     for (const entry of map.values())
-      if (entry.version < this.versions.highestPinned) this.retire(offset, entry);
+      if (entry.version < this.versions.highestPinned) this.release(offset, entry);
     map.clear();
   }
 
@@ -151,15 +180,17 @@ export class StateTable<V> implements UndoHolder {
   }
 
   /**
-   * The entries of key group `offset` (index = keyGroup − range.start) as snapshot `version`
-   * sees them, for that snapshot reading the key group now (it then calls
-   * `SnapshotVersions.advance`). The entries are never changed afterwards.
+   * Key group `offset` (index = keyGroup − range.start) as snapshot `version` sees it, for that
+   * snapshot writing the key group now, between `SnapshotVersions.beginKeyGroup` and `advance`.
+   * Meanwhile its entries are never changed, at most frozen (write `frozen` instead of `value`).
    */
-  entriesAsOf(offset: number, version: number): StateEntry<V>[] {
+  keyGroupAsOf(offset: number, version: number): KeyGroupView<V> {
     const entries: StateEntry<V>[] = [];
     for (const entry of this.maps[offset]!.values()) if (entry.version < version) entries.push(entry);
-    this.undo[offset]?.collect(version, entries);
-    return entries;
+    const log = this.undo[offset];
+    const logged: number[] = [];
+    log?.collect(version, logged);
+    return { entries, log, logged };
   }
 
   /** How many replaced or removed entries are kept for pinned snapshots (for tests and metrics). */
@@ -173,10 +204,46 @@ export class StateTable<V> implements UndoHolder {
     pruneUndoLogs(this.undo, isNeeded, offset);
   }
 
-  /** Logs an entry leaving key group `offset` if a pinned snapshot has yet to read it there. */
-  private retire(offset: number, entry: StateEntry<V>): void {
-    if (this.versions.needsUndo(offset, entry.version))
-      (this.undo[offset] ??= new UndoLog()).push(entry, this.versions.current);
+  /** User code takes `entry`'s object over: a snapshot that has yet to write it keeps it frozen. */
+  private takeOver(offset: number, mapKey: unknown, entry: StateEntry<V>): V {
+    const value = entry.value;
+    // Primitives cannot be changed in place: the entry stays as it is until it is replaced.
+    if (typeof value !== 'object' || value === null) return value;
+    if (this.release(offset, entry)) entry.version = this.versions.current;
+    else this.maps[offset]!.set(mapKey, new StateEntry(entry.key, value, this.versions.current));
+    return value;
+  }
+
+  /**
+   * `entry`, which a pinned snapshot may read, is about to change or leave the live state: logs
+   * its value for the snapshots that have yet to write its key group (frozen, if an object: user
+   * code may hold it). Returns whether the live state may go on with the entry object; false when
+   * a snapshot writing the key group right now holds it (it is then frozen in place and must be
+   * left as it is).
+   */
+  private release(offset: number, entry: StateEntry<V>): boolean {
+    const versions = this.versions;
+    if (!versions.needsUndo(offset, entry.version)) return true;
+    const log = (this.undo[offset] ??= new ValueUndoLog());
+    const held = versions.isBeingWritten(offset);
+    const value = entry.value;
+    if (typeof value !== 'object' || value === null) {
+      log.pushValue(entry.key, entry.version, versions.current, value);
+      return !held;
+    }
+    try {
+      const bytes = this.freezeValue(value);
+      log.pushFrozen(entry.key, entry.version, versions.current, bytes);
+      if (held) entry.frozen = bytes.chunk.subarray(bytes.start, bytes.end);
+    } catch (e) {
+      // The snapshot fails (declines) when it reaches the value; the record goes on.
+      log.pushFailed(entry.key, entry.version, versions.current, e);
+      if (held) {
+        entry.frozen = FREEZE_FAILED;
+        entry.value = e as V;
+      }
+    }
+    return !held;
   }
 
   private mapOf(keyGroup: number): Map<unknown, StateEntry<V>> {
