@@ -8,9 +8,6 @@ import { existsSync } from 'node:fs';
 import { register as registerHooks } from 'node:module';
 import { register } from 'tsx/esm/api';
 
-// A person reads the log of `sluice` commands: one readable line per event unless JSON is asked
-// for. Set before anything is loaded, since modules create their loggers when imported.
-process.env.SLUICE_LOG_FORMAT ??= 'pretty';
 register();
 const source = new URL('../src/cli/main.ts', import.meta.url);
 if (existsSync(source)) {

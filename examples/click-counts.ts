@@ -2,7 +2,8 @@
  * Demo: counts clicks per page with keyed state, in parallel, with checkpoints every 500 ms. The
  * first attempt fails on purpose half-way; the job restarts from its latest checkpoint, and at
  * the end we check that every click was counted exactly once, as if nothing had happened.
- * Run it with `npm start` (which is `sluice run examples/click-counts.ts`).
+ * Run it with `npm start` (which is `sluice run -j examples/click-counts.ts`, so options given as
+ * `npm start -- -D rest.port=0` reach sluice).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

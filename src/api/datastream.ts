@@ -16,7 +16,7 @@ import { Factories } from './operator-factories.js';
 import type { OperatorFactory } from './operators/stream-operator.js';
 import type { ProcessFunction } from './process-function.js';
 import { sinkOfFunction, type Sink, type SinkFunction } from './sink.js';
-import { PrintSink } from './sinks/print-sink.js';
+import { PrintSink, toStderr } from './sinks/print-sink.js';
 import { DataStreamSink, Settings, checkPositiveInt } from './operator-handle.js';
 import { aggregation, type AggregationKind, type FieldRef } from './operators/grouped-reduce-operator.js';
 import type { KeyedProcessFunction } from './process-function.js';
@@ -126,12 +126,9 @@ export class DataStream<T> {
     return this.printTo('Print to Std. Out', new PrintSink<T>(sinkIdentifier));
   }
 
-  /** Prints every record to stderr, prefixed `subtask> ` when parallel (as Flink). */
+  /** Prints every record to stderr, prefixed `subtask> ` when parallel (Flink's printToErr). */
   printToErr(sinkIdentifier?: string): DataStreamSink<T> {
-    return this.printTo(
-      'Print to Std. Err',
-      new PrintSink<T>(sinkIdentifier, (line) => process.stderr.write(`${line}\n`)),
-    );
+    return this.printTo('Print to Std. Err', new PrintSink<T>(sinkIdentifier, toStderr));
   }
 
   private printTo(name: string, sink: PrintSink<T>): DataStreamSink<T> {

@@ -1,13 +1,23 @@
-/** `sluice taskmanager` and `sluice jobmanager`: the processes of a standalone cluster. */
+/**
+ * `sluice taskmanager` and `sluice jobmanager`: the processes of a standalone cluster. Each
+ * writes its log to a `.log` file, and a TaskManager what its tasks print to a `.out` file
+ * (served over REST as Flink serves them), as well as to the terminal.
+ */
 import { randomBytes } from 'node:crypto';
+import { openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Configuration } from '../core/configuration.js';
 import { loadConfiguration } from '../core/configuration.js';
-import { ClusterOptions, RestOptions } from '../core/config-options.js';
+import { ClusterOptions, LogOptions, RestOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import { ClusterExecutor, runBundle } from '../cluster/cluster-executor.js';
+import { userCacheDirectory } from '../cluster/job-bundle.js';
 import { TaskManager } from '../cluster/task-manager.js';
 import { TaskManagerRegistry } from '../cluster/task-manager-registry.js';
 import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
 import { startRestServer } from '../rest/rest-server.js';
+import { applyLogOptions } from './logging.js';
+import { wrapWrites } from './wrap-writes.js';
 
 /** Options both commands take. */
 export interface ClusterProcessOptions {
@@ -43,6 +53,26 @@ function untilStopped(): Promise<string> {
   });
 }
 
+/** Where a standalone process keeps its files: `env.log.dir`, else `log/` in the user's Sluice cache. */
+function logDirectory(configuration: Configuration): string {
+  return configuration.get(LogOptions.LOG_DIR) ?? join(userCacheDirectory(), 'log');
+}
+
+/**
+ * From now on, what this process writes to stdout and stderr (tasks' print(), console.log) also
+ * goes to `file`, as a Flink TaskManager's `.out`; log lines go to the terminal and the `.log` only.
+ */
+function teeOutput(file: string): void {
+  const fd = openSync(file, 'a');
+  for (const stream of [process.stdout, process.stderr])
+    wrapWrites(stream, (args, write) => {
+      const chunk = args[0];
+      if (typeof chunk === 'string') writeSync(fd, chunk);
+      else if (chunk instanceof Uint8Array) writeSync(fd, chunk);
+      return write(args);
+    });
+}
+
 /** Runs a TaskManager until it is stopped or gives up registering. */
 export async function runTaskManager(
   jobManager: string,
@@ -52,19 +82,37 @@ export async function runTaskManager(
   const address = parseHostPort(jobManager, '--jobmanager');
   const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
   const secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
+  const id = options.id ?? randomBytes(16).toString('hex');
+  // A local-mode child (tied to its parent by IPC) passes its output to the parent instead,
+  // unless a log directory was asked for.
+  const standalone = !process.send || configuration.contains(LogOptions.LOG_DIR);
+  const dir = standalone ? logDirectory(configuration) : undefined;
+  const files = dir && {
+    log: join(dir, `sluice-taskmanager-${id}.log`),
+    stdout: join(dir, `sluice-taskmanager-${id}.out`),
+  };
+  const stderr = process.stderr.write.bind(process.stderr);
+  applyLogOptions(configuration, files ? { file: files.log, terminal: (text) => void stderr(text) } : {});
   let gaveUp: ((e: SluiceError) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (gaveUp = reject));
   const tm = new TaskManager({
     configuration,
     jobManager: address,
     ...(secret === undefined ? {} : { secret }),
-    ...(options.id === undefined ? {} : { taskManagerId: options.id }),
+    taskManagerId: id,
     onGaveUp: (e) => gaveUp?.(e),
+    ...(files ? { files } : {}),
   });
   const data = await tm.start();
-  print(
-    `TaskManager ${tm.taskManagerId}: ${configuration.get(ClusterOptions.NUM_TASK_SLOTS)} slot(s), data port ${data.host}:${data.port}, registering at ${address.host}:${address.port}`,
-  );
+  // A local-mode child's stdout is its tasks' output, passed on to the terminal of `sluice run`.
+  if (standalone)
+    print(
+      `TaskManager ${tm.taskManagerId}: ${configuration.get(ClusterOptions.NUM_TASK_SLOTS)} slot(s), data port ${data.host}:${data.port}, registering at ${address.host}:${address.port}`,
+    );
+  if (files) {
+    print(`log: ${files.log}, stdout: ${files.stdout}`);
+    teeOutput(files.stdout);
+  }
   try {
     await Promise.race([untilStopped(), failed]);
   } finally {
@@ -78,6 +126,7 @@ export async function runJobManager(
   print: (line: string) => void,
 ): Promise<void> {
   const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
+  applyLogOptions(configuration);
   let secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
   const generated = secret === undefined;
   secret ??= randomBytes(32).toString('hex');
@@ -95,7 +144,10 @@ export async function runJobManager(
     throw e;
   });
   const rpc = registry.address;
+  const logFile = join(logDirectory(configuration), `sluice-jobmanager-${rpc.port}.log`);
+  applyLogOptions(configuration, { file: logFile });
   print(`JobManager: TaskManagers connect to ${rpc.host}:${rpc.port}, REST API at ${server.url}`);
+  print(`log: ${logFile}`);
   if (generated)
     print(
       `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${secret}`,

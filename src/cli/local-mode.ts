@@ -17,6 +17,7 @@ import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
 import { LocalRestBackend } from '../rest/local-rest-backend.js';
 import type { RestBackend } from '../rest/rest-backend.js';
 import { startRestServer, type RestServer } from '../rest/rest-server.js';
+import { applyLogOptions } from './logging.js';
 
 /** A started local mode. */
 export interface LocalMode {
@@ -106,6 +107,7 @@ export class AutoExecutor implements PipelineExecutor {
   ): Promise<JobClient> {
     this.bundle ??= bundleJob(main);
     const bundle = await this.bundle;
+    applyLogOptions(configuration);
     this.mode ??= startLocalMode({ configuration, bundle, args: process.argv.slice(2) }).then((mode) => {
       process.stderr.write(`[sluice] local cluster: REST API at ${mode.server.url}\n`);
       return mode;

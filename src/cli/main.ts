@@ -2,11 +2,13 @@
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
 import { SluiceError } from '../core/errors.js';
+import { logLevel } from '../core/log.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
 import { restBaseUrl } from './rest-client.js';
-import { runJob } from './run-command.js';
+import { formatFailure } from './report.js';
+import { runJob, say } from './run-command.js';
 import '../index.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -21,20 +23,26 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Prints an error the way a user can act on: one line, then the cause's stack for user code. */
-function report(error: unknown): void {
-  if (error instanceof SluiceError) {
-    process.stderr.write(`error: ${error.message} [${error.code}]\n`);
-    if (error.code === 'SLUICE_USER_FUNCTION_FAILED' && error.cause instanceof Error && error.cause.stack)
-      process.stderr.write(`caused by: ${error.cause.stack}\n`);
-  } else if (error instanceof Error) {
-    process.stderr.write(`error: ${error.stack ?? error.message}\n`);
-  } else {
-    process.stderr.write(`error: ${String(error)}\n`);
+/**
+ * Reports the error a command ended with and returns the exit code: a cancelled job is no error
+ * to print as one (Flink's client still exits with 1); anything else is one line with its causes.
+ */
+function report(error: unknown): number {
+  if (error instanceof SluiceError && error.code === 'SLUICE_JOB_CANCELLED') {
+    say(error.message.charAt(0).toUpperCase() + error.message.slice(1));
+    return 1;
   }
+  const level = logLevel();
+  process.stderr.write(
+    formatFailure(error, { debug: level === 'debug' || level === 'trace', cwd: process.cwd() }),
+  );
+  return 1;
 }
 
 const print = (line: string) => void process.stdout.write(`${line}\n`);
+
+/** What the command's action decided; commands that end normally exit with 0. */
+let exitCode = 0;
 
 const configOption = [
   '-c, --config <path>',
@@ -55,8 +63,12 @@ program
   .description(
     'run a job file (TypeScript or JavaScript): on a local in-process cluster, or with --jobmanager on a running JobManager',
   )
-  .argument('<job>', 'the job file, e.g. examples/click-counts.ts')
+  .argument('[job]', 'the job file, e.g. examples/click-counts.ts (or give it with -j)')
   .argument('[args...]', 'arguments passed to the job (process.argv.slice(2))')
+  .option(
+    '-j, --jarfile <file>',
+    'the job file (Flink’s name); every argument after the options then goes to the job',
+  )
   .option('-p, --parallelism <n>', 'default parallelism of the job (parallelism.default)', positiveInt)
   .option(
     '-D, --define <key=value>',
@@ -82,9 +94,10 @@ program
   .passThroughOptions()
   .action(
     async (
-      job: string,
-      args: string[],
+      jobArgument: string | undefined,
+      rest: string[],
       opts: {
+        jarfile?: string;
         parallelism?: number;
         define: string[];
         config?: string;
@@ -95,6 +108,13 @@ program
         detached?: boolean;
       },
     ) => {
+      const job = opts.jarfile ?? jobArgument;
+      if (job === undefined)
+        throw new SluiceError(
+          'SLUICE_CLI_USAGE',
+          'no job file given: sluice run [options] <job> [args...], or sluice run -j <job> [options] [args...].',
+        );
+      const args = opts.jarfile === undefined || jobArgument === undefined ? rest : [jobArgument, ...rest];
       if (opts.jobmanager !== undefined) {
         if (opts.config !== undefined)
           throw new SluiceError(
@@ -122,7 +142,7 @@ program
       if (opts.fromSavepoint !== undefined)
         dynamic.push(`execution.state-recovery.path=${opts.fromSavepoint}`);
       if (opts.allowNonRestoredState) dynamic.push('execution.state-recovery.ignore-unclaimed-state=true');
-      await runJob(job, args, {
+      exitCode = await runJob(job, args, {
         parallelism: opts.parallelism,
         dynamic,
         config: opts.config,
@@ -186,10 +206,27 @@ program
     runTaskManager(opts.jobmanager, { dynamic: opts.define, config: opts.config, id: opts.id }, print),
   );
 
+/**
+ * Waits until what this process wrote to stdout and stderr has left it: a TaskManager's output
+ * goes through a pipe to `sluice run`, and process.exit would drop what is still queued.
+ */
+async function flushOutput(): Promise<void> {
+  await Promise.all(
+    [process.stdout, process.stderr].map(
+      (stream) =>
+        new Promise<void>((resolve) =>
+          stream.writableLength > 0 ? stream.write('', () => resolve()) : resolve(),
+        ),
+    ),
+  );
+}
+
+let code: number;
 try {
   await program.parseAsync(process.argv);
-  process.exit(0);
+  code = exitCode;
 } catch (error) {
-  report(error);
-  process.exit(1);
+  code = report(error);
 }
+await flushOutput();
+process.exit(code);

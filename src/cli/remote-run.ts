@@ -5,6 +5,7 @@ import { bundleJob } from '../cluster/job-bundle.js';
 import { Configuration, parseDynamicProperties } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
 import type { JarRunResponseBody, JarUploadResponseBody } from '../rest/rest-schema.js';
+import { interruptExitCode } from './job-session.js';
 import { showProgress } from './progress.js';
 import { errorDetail, restCall, type RestAnswer } from './rest-client.js';
 import { RestJobClient } from './rest-job-client.js';
@@ -79,6 +80,16 @@ export async function runRemote(
   options.print(`Job has been submitted with JobID ${jobId}`);
   if (options.detached) return;
 
+  // Ctrl-C stops following, not the job: it runs on the JobManager (Flink's default,
+  // execution.shutdown-on-attached-exit: false).
+  const detach = (signal: NodeJS.Signals) => {
+    process.stderr.write(
+      `[sluice] Stopped following job ${jobId}; it keeps running on the JobManager. Cancel it with: sluice cancel ${jobId} -m ${options.base.replace(/^https?:\/\//u, '')}\n`,
+    );
+    process.exit(interruptExitCode(signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'));
+  };
+  process.once('SIGINT', detach);
+  process.once('SIGTERM', detach);
   const client = await RestJobClient.connect(
     options.base,
     jobId,
@@ -91,6 +102,8 @@ export async function runRemote(
     options.print(`Job with JobID ${jobId} has finished.`);
     options.print(`Job Runtime: ${result.getNetRuntime()} ms`);
   } finally {
+    process.off('SIGINT', detach);
+    process.off('SIGTERM', detach);
     client.close();
   }
 }

@@ -3,8 +3,10 @@ import { SystemClock, type Clock } from '../core/clock.js';
 import type { Configuration } from '../core/configuration.js';
 import { ClusterOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
+import type { JobId } from '../core/ids.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
 import { isJobTerminal, JobMaster } from '../coordinator/job-master.js';
+import { AttemptCounters } from './attempt-counters.js';
 import { loadJobSubmissions } from './job-bundle.js';
 import { withRetainedEndedJobs } from './local-executor.js';
 import { RemoteTaskManagers, type JobSource } from './remote-task-managers.js';
@@ -49,10 +51,14 @@ export function moduleJobSources(module: {
 export class ClusterExecutor implements PipelineExecutor {
   private masters: JobMaster[] = [];
   private readonly gateways = new WeakMap<JobMaster, RemoteTaskManagers>();
+  private readonly counters = new Map<JobId, AttemptCounters>();
   private readonly clock: Clock;
 
   constructor(private readonly options: ClusterExecutorOptions) {
     this.clock = options.clock ?? SystemClock;
+    options.registry.onTaskMetrics((reports) => {
+      for (const report of reports) this.counters.get(report.jobId)?.record(report);
+    });
   }
 
   execute(submission: PipelineSubmission): Promise<JobClient> {
@@ -70,7 +76,10 @@ export class ClusterExecutor implements PipelineExecutor {
     );
     const master = new JobMaster(submission, gateway, this.clock);
     this.gateways.set(master, gateway);
+    this.counters.set(master.jobId, new AttemptCounters(submission.jobGraph.vertices.length));
     this.masters = withRetainedEndedJobs([...this.masters, master]);
+    const kept = new Set(this.masters.map((m) => m.jobId));
+    for (const jobId of this.counters.keys()) if (!kept.has(jobId)) this.counters.delete(jobId);
     this.options.onSlotDemand?.(this.slotDemand());
     master.start();
     return master;
@@ -86,6 +95,14 @@ export class ClusterExecutor implements PipelineExecutor {
   /** The jobs this executor runs or ran, in submission order. */
   get jobMasters(): readonly JobMaster[] {
     return this.masters;
+  }
+
+  /**
+   * Records into each vertex of a job over all its attempts (replayed records count again);
+   * undefined for a job this executor does not keep.
+   */
+  recordsInAcrossAttempts(jobId: JobId): number[] | undefined {
+    return this.counters.get(jobId)?.recordsIn();
   }
 
   /** The gateway of a job (where its subtasks run, deployment timings). */

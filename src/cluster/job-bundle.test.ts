@@ -1,13 +1,22 @@
 // Job bundles: one module with the job's imports, from which any process rebuilds the same job graph.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { Configuration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
-import { bundleJob, loadJobSubmissions } from './job-bundle.js';
+import { bundleJob, loadJobSubmissions, userCacheDirectory } from './job-bundle.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string) => join(root, 'test/fixtures', name);
@@ -110,6 +119,47 @@ describe('job bundles', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(SluiceError);
-    expect((error as SluiceError).message).toContain('submitted 0 job(s), expected 1');
+    expect((error as SluiceError).message).toContain("The program didn't contain a Sluice job");
+    expect((error as SluiceError).message).toContain('Perhaps you forgot to call execute()?');
+  });
+
+  describe('in the user cache directory', () => {
+    const previous = process.env['XDG_CACHE_HOME'];
+    afterEach(() => {
+      if (previous === undefined) delete process.env['XDG_CACHE_HOME'];
+      else process.env['XDG_CACHE_HOME'] = previous;
+    });
+
+    it('are loaded from $XDG_CACHE_HOME/sluice, where node_modules/sluice leads to this installation', async () => {
+      const cache = mkdtempSync(join(scratch, 'xdg-'));
+      process.env['XDG_CACHE_HOME'] = cache;
+      const bundle = await bundleJob(fixture('sum-job.ts'));
+      const [graph] = await loadJobSubmissions(bundle, { configuration: new Configuration(), argv: ['10'] });
+      expect(graph!.jobGraph.jobName).toBe('sum-job');
+      const installs = readdirSync(join(cache, 'sluice'));
+      expect(installs).toHaveLength(1);
+      const dir = join(cache, 'sluice', installs[0]!);
+      expect(readlinkSync(join(dir, 'node_modules', 'sluice'))).toBe(realpathSync(root));
+      // Loaded, then removed: nothing of the job stays behind.
+      expect(readdirSync(join(dir, 'jobs'))).toEqual([]);
+    });
+
+    it('refuse a cache directory others can write to (its files get imported)', () => {
+      const cache = mkdtempSync(join(scratch, 'xdg-'));
+      mkdirSync(join(cache, 'sluice'));
+      chmodSync(join(cache, 'sluice'), 0o777);
+      process.env['XDG_CACHE_HOME'] = cache;
+      const error = (() => {
+        try {
+          return userCacheDirectory();
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(SluiceError);
+      expect((error as SluiceError).message).toMatch(
+        /not a directory of your own that only you can write to/u,
+      );
+    });
   });
 });

@@ -2,9 +2,14 @@
  * Job bundles: the job file with all its imports in one ESM module (like Flink's fat jar), so a
  * TaskManager needs nothing of the user's disk. `sluice` itself stays external: the TaskManager
  * resolves it to its own copy, so operators built by the bundle are the runtime's own classes.
+ * Bundles are written to a per-user cache directory, never into the installation, so Sluice runs
+ * from a read-only install as any user.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { Configuration } from '../core/configuration.js';
@@ -12,8 +17,68 @@ import { SluiceError } from '../core/errors.js';
 import { getEnvironmentContext, setEnvironmentContext } from '../api/environment-context.js';
 import type { PipelineSubmission } from '../api/execution.js';
 
-/** Where bundles are written: inside this package, so their bare `sluice` import resolves to it. */
-const BUNDLE_DIR = fileURLToPath(new URL('../../.cache/jobs/', import.meta.url));
+/** The root of this Sluice installation (the folder with its package.json). */
+const INSTALL_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * This user's cache directory for Sluice: `$XDG_CACHE_HOME/sluice`, else a private directory in
+ * the temp dir (`sluice-<uid>`). Shared temp dirs are checked: the directory must be the
+ * user's own and writable by no one else, since what is in it gets imported.
+ */
+export function userCacheDirectory(): string {
+  const xdg = process.env['XDG_CACHE_HOME'];
+  const uid = process.getuid?.();
+  const dir = xdg ? join(xdg, 'sluice') : join(tmpdir(), uid === undefined ? 'sluice' : `sluice-${uid}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID_VALUE',
+      `cannot create Sluice's cache directory ${dir} (${(e as Error).message}); set XDG_CACHE_HOME to a directory you can write to.`,
+      { cause: e },
+    );
+  }
+  const stat = lstatSync(dir);
+  if (uid !== undefined && (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o022) !== 0))
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID_VALUE',
+      `Sluice's cache directory ${dir} is not a directory of your own that only you can write to; ` +
+        'remove it, or set XDG_CACHE_HOME to a directory of yours.',
+    );
+  return dir;
+}
+
+/**
+ * Where this installation's bundles go: a directory per installation in the user's cache, with a
+ * `node_modules/sluice` link to the installation, so a bundle's bare `sluice` import resolves
+ * to the very runtime that loads it.
+ */
+function bundleDirectory(): string {
+  const install = realpathSync(INSTALL_ROOT);
+  const dir = join(
+    userCacheDirectory(),
+    `install-${createHash('sha256').update(install).digest('hex').slice(0, 12)}`,
+  );
+  const link = join(dir, 'node_modules', 'sluice');
+  mkdirSync(join(dir, 'jobs'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(dir, 'node_modules'), { recursive: true, mode: 0o700 });
+  let current: string | undefined;
+  try {
+    current = readlinkSync(link);
+  } catch {
+    current = undefined;
+  }
+  if (current !== install) {
+    if (current !== undefined) rmSync(link, { force: true });
+    try {
+      symlinkSync(install, link, 'junction');
+    } catch (e) {
+      // Another process of this installation made it meanwhile.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || readlinkSync(link) !== install) throw e;
+    }
+  }
+  return join(dir, 'jobs');
+}
 
 /** Bundles `entry` (TypeScript or JavaScript) with its imports; fails naming the file and the error. */
 export async function bundleJob(entry: string): Promise<Uint8Array> {
@@ -27,6 +92,9 @@ export async function bundleJob(entry: string): Promise<Uint8Array> {
       write: false,
       external: ['sluice', 'sluice/*'],
       sourcemap: 'inline',
+      // Stacks from a bundle (loaded from the cache directory) name the job's own files.
+      absWorkingDir: process.cwd(),
+      sourceRoot: `${pathToFileURL(process.cwd()).href}/`,
       // Registered classes are known by their name in every process and in checkpoints: a
       // bundle must not rename a class whose name another module's class also has.
       keepNames: true,
@@ -46,6 +114,9 @@ export async function bundleJob(entry: string): Promise<Uint8Array> {
   }
 }
 
+/** Bundles this process loaded so far: part of each file name, so two loads never share a file. */
+let loads = 0;
+
 /**
  * Loads a job bundle in the TaskManager role and returns the submissions its `execute()` calls
  * build, in order, once the module has submitted `count` jobs (its code after those calls never
@@ -62,10 +133,9 @@ export async function loadJobSubmissions(
   },
 ): Promise<PipelineSubmission[]> {
   const count = options.count ?? 1;
-  await mkdir(BUNDLE_DIR, { recursive: true });
-  const name = `${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}-${process.pid}-${Date.now()}.mjs`;
-  const path = `${BUNDLE_DIR}${name}`;
-  await writeFile(path, bundle);
+  const name = `${createHash('sha256').update(bundle).digest('hex').slice(0, 16)}-${process.pid}-${++loads}.mjs`;
+  const path = join(bundleDirectory(), name);
+  await writeFile(path, bundle, { mode: 0o600 });
   const graphs: PipelineSubmission[] = [];
   const previous = getEnvironmentContext();
   const argv = process.argv;
@@ -83,6 +153,12 @@ export async function loadJobSubmissions(
   try {
     // The import settles when the module ends, or never (it awaits execute()): race the capture.
     await Promise.race([captured, import(pathToFileURL(path).href)]);
+    if (graphs.length === 0)
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        "The program didn't contain a Sluice job: the job module ran to its end without calling execute(), " +
+          'executeAsync() or executeAndCollect() on its StreamExecutionEnvironment. Perhaps you forgot to call execute()?',
+      );
     if (graphs.length < count)
       throw new SluiceError(
         'SLUICE_PROGRAM_INVALID',

@@ -1,7 +1,9 @@
 /**
  * Local mode: the JobManager in this process and TaskManagers as child processes on this
- * machine, started as jobs need slots and replaced when one dies. Children are tied to this
- * process by an IPC channel: when it goes away, however it goes, they exit.
+ * machine, started as jobs need slots and replaced when one dies or stops answering heartbeats.
+ * Their stdout and stderr (print(), console.log in user functions, their logs) come out of this
+ * process's, whole lines at a time. Children are tied to this process by an IPC channel: when it
+ * goes away, however it goes, they exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Configuration } from '../core/configuration.js';
 import { ClusterOptions } from '../core/config-options.js';
 import { logger } from '../core/log.js';
+import { forwardLines } from './line-forwarder.js';
 import { TaskManagerRegistry } from './task-manager-registry.js';
 
 const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
@@ -17,6 +20,8 @@ const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url)
 /** A TaskManager child process. */
 export interface LocalTaskManagerProcess {
   readonly taskManagerId: string;
+  /** `taskmanager-<n>`: how its log lines name it (n counts the processes this cluster started). */
+  readonly label: string;
   readonly slots: number;
   readonly child: ChildProcess;
   readonly startedAt: number;
@@ -32,6 +37,7 @@ export class LocalCluster {
   private earlyExits = 0;
   private closing = false;
   private slotsPerTaskManager: number | undefined;
+  private started = 0;
   private readonly log = logger('local-cluster');
 
   private constructor(
@@ -42,6 +48,17 @@ export class LocalCluster {
     registry.onRegistration(() => {
       for (const tm of registry.taskManagers()) this.registeredIds.add(tm.id);
       this.earlyExits = 0;
+    });
+    // A child that is alive but silent (stopped, or its event loop stuck) holds its slots until
+    // someone ends it; here that is us. Its exit starts the replacement.
+    registry.onHeartbeatLoss((tm, reason) => {
+      const entry = this.processes.get(tm.id);
+      if (!entry || reason === 'connection-closed' || this.closing) return;
+      if (entry.child.exitCode !== null || entry.child.signalCode !== null) return;
+      this.log.warn(
+        `${entry.label} (pid ${entry.child.pid}) stopped answering heartbeats; ending it and starting a replacement`,
+      );
+      entry.child.kill('SIGKILL');
     });
   }
 
@@ -91,6 +108,7 @@ export class LocalCluster {
   /** Starts one TaskManager child with `slots` slots. */
   spawnTaskManager(slots: number): LocalTaskManagerProcess {
     const taskManagerId = randomBytes(16).toString('hex');
+    const label = `taskmanager-${++this.started}`;
     const { host, port } = this.registry.address;
     const defines: string[] = [];
     for (const [key, value] of Object.entries(this.configuration.toMap({ redactSecrets: false })))
@@ -115,14 +133,24 @@ export class LocalCluster {
           ...process.env,
           SLUICE_CLUSTER_SECRET: this.secret,
           SLUICE_LOG_LEVEL: process.env['SLUICE_LOG_LEVEL'] ?? 'warn',
+          SLUICE_LOG_NAME: label,
+          SLUICE_LOG_COLOR: process.env['SLUICE_LOG_COLOR'] ?? (process.stderr.isTTY ? '1' : '0'),
         },
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        // Its own process group: Ctrl-C in the terminal reaches only this process, which cancels
+        // the job gracefully instead of losing every TaskManager at once.
+        detached: true,
       },
     );
-    // Neither the child nor its IPC channel keeps this process alive.
+    // Through process.stdout/stderr (not their file descriptors), so a progress line steps aside.
+    forwardLines(child.stdout!, (chunk) => void process.stdout.write(chunk));
+    forwardLines(child.stderr!, (chunk) => void process.stderr.write(chunk));
+    // Neither the child, its pipes nor its IPC channel keeps this process alive.
     child.unref();
     child.channel?.unref();
-    const entry = { taskManagerId, slots, child, startedAt: Date.now() };
+    unrefStream(child.stdout);
+    unrefStream(child.stderr);
+    const entry = { taskManagerId, label, slots, child, startedAt: Date.now() };
     this.processes.set(taskManagerId, entry);
     child.once('exit', (code, signal) => this.exited(entry, code, signal));
     child.once('error', (error) => this.log.error({ err: error }, 'a TaskManager process could not start'));
@@ -139,7 +167,9 @@ export class LocalCluster {
       );
       return;
     }
-    this.log.warn(`TaskManager ${entry.taskManagerId} exited (${how}); starting a replacement`);
+    this.log.warn(
+      `${entry.label} (TaskManager ${entry.taskManagerId}) exited (${how}); starting a replacement`,
+    );
     this.spawnTaskManager(entry.slots);
   }
 
@@ -150,8 +180,13 @@ export class LocalCluster {
     const exits = [...this.processes.values()].map(
       ({ child }) =>
         new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
+          // 'close': exited, and everything it wrote has been passed on.
+          if (child.exitCode !== null || child.signalCode !== null) {
+            if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false)
+              return resolve();
+            return void child.once('close', () => resolve());
+          }
+          child.once('close', () => resolve());
           child.kill('SIGTERM');
           setTimeout(() => child.kill('SIGKILL'), 3000).unref();
         }),
@@ -159,4 +194,9 @@ export class LocalCluster {
     await Promise.all(exits);
     await this.registry.close();
   }
+}
+
+/** Lets this process exit while a child's pipe is still open (the child exits with it). */
+function unrefStream(stream: unknown): void {
+  (stream as { unref?: () => void } | null)?.unref?.();
 }

@@ -17,8 +17,10 @@ import {
   heartbeatLostError,
   heartbeatSettings,
   monitorConnection,
+  type HeartbeatLossReason,
   type RpcResponder,
   type TaskManagerConnection,
+  type TaskManagerFileType,
   type TaskMetricsReport,
   type ToJobManagerMessage,
   type ToTaskManagerMessage,
@@ -78,6 +80,10 @@ export class TaskManagerRegistry {
   private readonly handlers = new Map<JobId, JobMessageHandler>();
   private readonly requests: SlotRequest[] = [];
   private readonly registrationListeners = new Set<() => void>();
+  private readonly metricsListeners = new Set<(reports: readonly TaskMetricsReport[]) => void>();
+  private readonly heartbeatLossListeners = new Set<
+    (taskManager: RegisteredTaskManager, reason: HeartbeatLossReason) => void
+  >();
   private readonly monitor: HeartbeatMonitor;
   private readonly log = logger('resource-manager');
   private closing = false;
@@ -93,8 +99,9 @@ export class TaskManagerRegistry {
       clock,
       onTargetLost: (id, reason) => {
         const tm = this.registered.get(id);
-        if (tm)
-          this.lose(tm, heartbeatLostError(`TaskManager ${id} (${tm.connection.remote})`, reason, heartbeat));
+        if (!tm) return;
+        this.lose(tm, heartbeatLostError(`TaskManager ${id} (${tm.connection.remote})`, reason, heartbeat));
+        for (const listener of this.heartbeatLossListeners) listener(tm, reason);
       },
     });
   }
@@ -140,6 +147,26 @@ export class TaskManagerRegistry {
   onRegistration(listener: () => void): () => void {
     this.registrationListeners.add(listener);
     return () => this.registrationListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` when heartbeats declare a TaskManager lost (silent, unreachable or
+   * disconnected); local mode replaces a silent process. Returns a function that stops it.
+   */
+  onHeartbeatLoss(
+    listener: (taskManager: RegisteredTaskManager, reason: HeartbeatLossReason) => void,
+  ): () => void {
+    this.heartbeatLossListeners.add(listener);
+    return () => this.heartbeatLossListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with every task counter report, of any job and attempt (a job's handler
+   * sees only its current attempt's). Returns a function that stops it.
+   */
+  onTaskMetrics(listener: (reports: readonly TaskMetricsReport[]) => void): () => void {
+    this.metricsListeners.add(listener);
+    return () => this.metricsListeners.delete(listener);
   }
 
   /** Routes the messages about `jobId` to `handler` (replacing an earlier one). */
@@ -188,6 +215,20 @@ export class TaskManagerRegistry {
   release(allocation: SlotAllocation): void {
     for (const tm of allocation) if (this.registered.get(tm.id) === tm) tm.freeSlots++;
     this.serveRequests();
+  }
+
+  /**
+   * A registered TaskManager's log or stdout file (Flink's requestTaskManagerFileUpload): its
+   * bytes, or undefined when it keeps no such file (a local-mode child passes its output on).
+   */
+  async requestFile(tm: RegisteredTaskManager, file: TaskManagerFileType): Promise<Uint8Array | undefined> {
+    const answer = await tm.connection.ask({ kind: 'request-file', file }, 30_000);
+    if (answer.kind !== 'file-content')
+      throw new SluiceError(
+        'SLUICE_INTERNAL_ASSERTION',
+        `invariant violated: TaskManager ${tm.id} answered request-file with ${answer.kind}`,
+      );
+    return answer.content;
   }
 
   /** Sends to a TaskManager; false when its connection is gone. */
@@ -319,11 +360,13 @@ export class TaskManagerRegistry {
       return;
     }
     if (message.kind === 'task-metrics') return this.routeMetrics(tm, message.metrics);
-    if (message.kind === 'ack' || message.kind === 'register-task-manager') return;
+    if (message.kind === 'ack' || message.kind === 'register-task-manager' || message.kind === 'file-content')
+      return;
     this.handlers.get(message.jobId)?.onMessage(tm, message);
   }
 
   private routeMetrics(tm: RegisteredTaskManager, metrics: readonly TaskMetricsReport[]): void {
+    for (const listener of this.metricsListeners) listener(metrics);
     for (const jobId of new Set(metrics.map((m) => m.jobId)))
       this.handlers.get(jobId)?.onMessage(tm, {
         kind: 'task-metrics',

@@ -5,6 +5,7 @@
  * makes it cancel every task and register again.
  */
 import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { SystemClock, type Clock } from '../core/clock.js';
@@ -44,6 +45,7 @@ import {
   type DeployMessage,
   type JobManagerConnection,
   type RpcResponder,
+  type TaskManagerFileType,
   type TaskMetricsReport,
   type ToJobManagerMessage,
   type ToTaskManagerMessage,
@@ -59,6 +61,9 @@ export const MAX_CONTROL_MESSAGE_SIZE = 1024 * 1024 * 1024;
 /** How often running tasks' counters are pushed to the JobManager. */
 const METRICS_INTERVAL_MS = 1000;
 
+/** The most of a log or stdout file served (its end): the REST API answers in one message. */
+const MAX_SERVED_FILE_BYTES = 64 * 1024 * 1024;
+
 /** Settings of a TaskManager. */
 export interface TaskManagerOptions {
   /** The cluster configuration (slots, heartbeat, addresses, secret). */
@@ -70,6 +75,8 @@ export interface TaskManagerOptions {
   readonly clock?: Clock;
   /** Called when registration gave up (`taskmanager.registration.timeout`); the process exits. */
   readonly onGaveUp?: (error: SluiceError) => void;
+  /** Its log and stdout files, served to the JobManager's REST API (a standalone TaskManager has them). */
+  readonly files?: { readonly [F in TaskManagerFileType]?: string };
 }
 
 /** The TCP channels of one attempt's tasks here, each with its local task (`vertexIndex:subtask`). */
@@ -300,12 +307,40 @@ export class TaskManager {
           message.event,
         );
         return;
+      case 'request-file':
+        this.readFile(message.file).then(
+          (content) => responder?.reply({ kind: 'file-content', ...(content ? { content } : {}) }),
+          (e: unknown) => responder?.fail(e),
+        );
+        return;
       case 'heartbeat-request':
       case 'registration-accepted':
       case 'registration-declined':
       case 'ack':
         responder?.reply({ kind: 'ack' });
         return;
+    }
+  }
+
+  /** The end of its log or stdout file; undefined when it keeps none. */
+  private async readFile(file: TaskManagerFileType): Promise<Uint8Array | undefined> {
+    const path = this.options.files?.[file];
+    if (path === undefined) return undefined;
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      const { size } = await handle.stat();
+      const length = Math.min(size, MAX_SERVED_FILE_BYTES);
+      const content = new Uint8Array(length);
+      await handle.read(content, 0, length, size - length);
+      return content;
+    } finally {
+      await handle.close();
     }
   }
 

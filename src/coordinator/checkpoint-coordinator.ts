@@ -220,7 +220,7 @@ export class CheckpointCoordinator {
       refs: new Map(current.ack.map((t) => [t.key, t])),
     });
     this.stats.reportPending(checkpointId, timestamp, current.ack.length);
-    this.log.info({ checkpointId, job: this.ctx.jobName }, `triggering checkpoint ${checkpointId}`);
+    this.log.debug({ checkpointId, job: this.ctx.jobName }, `triggering checkpoint ${checkpointId}`);
     for (const task of current.trigger) this.ctx.triggerTask(task, checkpointId, timestamp);
     return checkpointId;
   }
@@ -415,7 +415,9 @@ export class CheckpointCoordinator {
       ? `${failureReasonMessage(reason).replace(/\.$/u, '')}: ${error.message}`
       : failureReasonMessage(reason);
     this.stats.reportFailed(checkpointId, this.ctx.clock.now(), message);
-    this.log.info(
+    // A checkpoint in flight when the job ends is dropped as a matter of course: not news.
+    const level = reason === 'CHECKPOINT_COORDINATOR_SHUTDOWN' ? 'debug' : 'info';
+    this.log[level](
       { checkpointId, job: this.ctx.jobName, reason },
       `checkpoint ${checkpointId} aborted: ${message}`,
     );

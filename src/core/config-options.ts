@@ -198,6 +198,28 @@ export const RestOptions = {
   ),
 } as const;
 
+/** Logging of the Sluice processes (Flink configures log4j instead; `env.log.dir` is Flink's). */
+export const LogOptions = {
+  FORMAT: enumOption(
+    'log.format',
+    ['text', 'json'],
+    'text',
+    'Sluice: log lines as readable text (errors on one line, stacks at debug level and in log files) or one JSON object a line.',
+    { aliases: { pretty: 'text' } },
+  ),
+  LEVEL: enumOption(
+    'log.level',
+    ['trace', 'debug', 'info', 'warn', 'error', 'silent'],
+    'info',
+    'Sluice: the lowest level logged (debug also prints error stacks).',
+  ),
+  LOG_DIR: stringOption(
+    'env.log.dir',
+    undefined,
+    'Directory of a standalone process’s log (.log) and stdout (.out) files; default: a per-user directory.',
+  ),
+} as const;
+
 /** Every registered option, for key lookup, alias resolution and "did you mean" suggestions. */
 export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
   PipelineOptions,
@@ -208,4 +230,5 @@ export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
   NetworkOptions,
   ClusterOptions,
   RestOptions,
+  LogOptions,
 ].flatMap((group): ConfigOption<unknown>[] => Object.values(group));

@@ -14,6 +14,7 @@ import {
   type Frame,
 } from './frame-codec.js';
 import { ClientHandshake, ServerHandshake, type HandshakeStep } from './handshake.js';
+import { rejectedConnections, type RejectionLog } from './rejection-log.js';
 
 /** Where a data server listens. */
 export interface TcpAddress {
@@ -36,6 +37,8 @@ export interface TcpTransportOptions {
   readonly clock?: Clock;
   /** Where connection problems are logged (default: the `network` component logger). */
   readonly log?: Logger;
+  /** Where rejected connections are reported (default: the process's rate-limited one). */
+  readonly rejections?: RejectionLog;
 }
 
 /** The options with defaults filled in. */
@@ -45,6 +48,7 @@ export interface ResolvedTransportOptions {
   readonly handshakeTimeoutMs: number;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly rejections: RejectionLog;
 }
 
 /** Fills in defaults and checks the frame size. */
@@ -62,6 +66,7 @@ export function resolveTransportOptions(options: TcpTransportOptions): ResolvedT
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     clock: options.clock ?? SystemClock,
     log: options.log ?? logger('network'),
+    rejections: options.rejections ?? rejectedConnections,
   };
 }
 
@@ -122,7 +127,7 @@ export class FrameConnection {
 
   constructor(
     private readonly socket: Socket,
-    role: 'client' | 'server',
+    private readonly role: 'client' | 'server',
     private readonly options: ResolvedTransportOptions,
     private readonly handler: FrameConnectionHandler,
     remote?: string,
@@ -180,7 +185,16 @@ export class FrameConnection {
     if (!this.open) return;
     if (error !== undefined) {
       this.cause ??= error;
-      this.options.log.warn({ remote: this.remote, err: error }, `closing connection: ${error.message}`);
+      // Before the handshake the peer is a stranger: one line, rate-limited, no stack.
+      if (this.authenticated)
+        this.options.log.warn({ remote: this.remote, err: error }, `closing connection: ${error.message}`);
+      else if (this.role === 'server')
+        this.options.rejections.report(this.options.log, this.remote, `${reason} (${error.message})`);
+      else
+        this.options.log.warn(
+          { remote: this.remote, reason: error.message },
+          `no connection to ${this.remote}: ${reason} (${error.message})`,
+        );
     }
     this.write(encodeFrame({ kind: 'close', channelId: CONNECTION_CHANNEL_ID, reason }));
     this.endSocket();
@@ -285,8 +299,11 @@ export class FrameConnection {
     this.handshakeTimer?.cancel();
     this.lingerTimer?.cancel();
     if (this.cause && !this.authenticated && !this.closing) {
-      // Info, not warn: port scanners and health checks connect and leave all day.
-      this.options.log.info({ remote: this.remote, err: this.cause }, 'connection lost before the handshake');
+      // Debug: port scanners and health checks connect and leave all day.
+      this.options.log.debug(
+        { remote: this.remote, reason: this.cause.message },
+        'connection lost before the handshake',
+      );
     }
     const cause = this.cause;
     this.guard(() => this.handler.onClosed(cause), true);

@@ -13,6 +13,7 @@ import { ResultPartition } from '../runtime/result-partition.js';
 import { FrameDecoder, FrameType, encodeFrame, type Frame } from './frame-codec.js';
 import { ClientHandshake, PROTOCOL_VERSION } from './handshake.js';
 import { TcpDataClient, TcpDataServer, type TcpAddress, type TcpDataServerOptions } from './tcp-transport.js';
+import { RejectionLog } from './rejection-log.js';
 
 /** Polls until `check` passes: loopback is fast, but a loaded CI machine is not. */
 const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 15_000, interval: 5 });
@@ -33,6 +34,9 @@ afterEach(async () => {
 /** A logger whose JSON lines the test can read. */
 type LogLine = { msg: string; err?: { message: string } };
 
+/** What a line says: its message, and its error's (a rejected stranger's line has no error object). */
+const says = (l: LogLine): string => `${l.msg} ${l.err?.message ?? ''}`;
+
 function captureLog(): { log: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const log = pino(
@@ -44,7 +48,8 @@ function captureLog(): { log: Logger; lines: LogLine[] } {
 
 async function startServer(options: Partial<TcpDataServerOptions> = {}) {
   const { log, lines } = captureLog();
-  const server = new TcpDataServer({ secret: SECRET, log, ...options });
+  // Its own rejection log: the process's is rate-limited across every test of the file.
+  const server = new TcpDataServer({ secret: SECRET, log, rejections: new RejectionLog(), ...options });
   servers.push(server);
   await server.listen();
   return { server, lines };
@@ -129,9 +134,7 @@ describe('TCP transport security', () => {
     expect((failures[0]!.error.cause as SluiceError).code).toBe('SLUICE_NETWORK_HANDSHAKE_FAILED');
     expect(channel.hasData()).toBe(false);
     expect(partition.subpartitions[0]!.sentBuffers).toBe(0);
-    await until(() =>
-      expect(lines.some((l) => /authentication failed/u.test(l.err?.message ?? ''))).toBe(true),
-    );
+    await until(() => expect(lines.some((l) => /authentication failed/u.test(says(l)))).toBe(true));
     await until(() => expect(server.connectionCount).toBe(0));
     // The subpartition is still unconsumed: the rightful consumer gets it.
     const good = startClient();
@@ -168,9 +171,7 @@ describe('TCP transport security', () => {
     await until(() => expect(raw.isClosed()).toBe(true));
     expect(raw.frames.map((f) => f.kind)).toEqual(['challenge', 'close']);
     expect(partition.subpartitions[0]!.sentBuffers).toBe(0);
-    expect(lines.some((l) => /client does not know the cluster secret/u.test(l.err?.message ?? ''))).toBe(
-      true,
-    );
+    expect(lines.some((l) => /client does not know the cluster secret/u.test(says(l)))).toBe(true);
     await expectServes(server);
   });
 
@@ -179,7 +180,7 @@ describe('TCP transport security', () => {
     const raw = await rawConnect(server.address);
     raw.send(encodeFrame({ kind: 'subscribe', channelId: 0, initialCredit: 2, channelKey: freshKey() }));
     await until(() => expect(raw.isClosed()).toBe(true));
-    expect(lines.some((l) => /expected HELLO/u.test(l.err?.message ?? ''))).toBe(true);
+    expect(lines.some((l) => /expected HELLO/u.test(says(l)))).toBe(true);
     await expectServes(server);
   });
 
@@ -209,7 +210,7 @@ describe('TCP transport security', () => {
       kind: 'close',
       reason: expect.stringMatching(/exceeds the maximum/u),
     });
-    expect(lines.filter((l) => /exceeds the maximum/u.test(l.err?.message ?? ''))).toHaveLength(2);
+    expect(lines.filter((l) => /exceeds the maximum/u.test(says(l)))).toHaveLength(2);
     await expectServes(server);
   });
 
@@ -226,7 +227,7 @@ describe('TCP transport security', () => {
     const raw = await rawAuthenticated(server.address);
     raw.send(header(3, 42), [Uint8Array.of(1, 2)]);
     await until(() => expect(raw.isClosed()).toBe(true));
-    expect(lines.some((l) => /unknown frame type 42/u.test(l.err?.message ?? ''))).toBe(true);
+    expect(lines.some((l) => /unknown frame type 42/u.test(says(l)))).toBe(true);
     partition.subpartitions[0]!.add(END_OF_PARTITION);
     await until(() => expect(gate.pollNext()?.item).toBe(END_OF_PARTITION));
     expect(good.failures).toEqual([]);

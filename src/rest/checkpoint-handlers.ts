@@ -275,7 +275,14 @@ function checkpointStatistics(c: RestCheckpoint): CheckpointStatistics {
 }
 
 function acksOf(c: RestCheckpoint, vertexId: string): RestSubtaskAck[] {
-  return c.subtasks.filter((s) => s.vertexId === vertexId);
+  // Tasks time their phases below a millisecond; Flink's REST API reports whole milliseconds.
+  return c.subtasks
+    .filter((s) => s.vertexId === vertexId)
+    .map((s) => ({
+      ...s,
+      syncDurationMs: Math.round(s.syncDurationMs),
+      asyncDurationMs: Math.round(s.asyncDurationMs),
+    }));
 }
 
 /** One vertex's part of a checkpoint. */

@@ -30,6 +30,15 @@ export class ClusterRestBackend implements RestBackend {
     return this.jobsBackend.job(jobId);
   }
 
+  async taskManagerFile(
+    taskManagerId: string,
+    file: 'log' | 'stdout',
+  ): Promise<Uint8Array | 'missing' | 'unknown'> {
+    const tm = this.registry.taskManagers().find((t) => t.id === taskManagerId);
+    if (!tm) return 'unknown';
+    return (await this.registry.requestFile(tm, file)) ?? 'missing';
+  }
+
   taskManagers(): readonly RestTaskManager[] {
     return this.registry.taskManagers().map((tm) => ({
       id: tm.id,

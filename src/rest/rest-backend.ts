@@ -21,6 +21,14 @@ export interface RestBackend {
   taskManagers(): readonly RestTaskManager[];
   /** Runs an uploaded job bundle (Flink's /jars/:jarid/run); absent when this cluster takes no submissions. */
   submitJob?(request: JobSubmitRequest): Promise<JobId>;
+  /**
+   * A TaskManager's log or stdout file: its bytes, `missing` when the TaskManager keeps no such
+   * file, `unknown` when no TaskManager has this id. Absent when the cluster has no TaskManager processes.
+   */
+  taskManagerFile?(
+    taskManagerId: string,
+    file: 'log' | 'stdout',
+  ): Promise<Uint8Array | 'missing' | 'unknown'>;
 }
 
 /** A job bundle to run, with the settings of Flink's JarRunRequestBody. */

@@ -17,10 +17,12 @@ export interface RestRequest {
   readonly headers: IncomingHttpHeaders;
 }
 
-/** A response: a JSON body with a status code. */
+/** A response: a JSON body with a status code (or, with `text`, a plain-text body such as a log file). */
 export interface RestResponse {
   readonly status: number;
   readonly body: unknown;
+  /** Sent as `text/plain` instead of `body` (Flink serves TaskManager log files so). */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 

@@ -121,7 +121,8 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   const host = bindAddress === '0.0.0.0' || bindAddress === '::' ? 'localhost' : bindAddress;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   address = url;
-  log.info({ url }, `REST API listening on ${url}`);
+  // Each command says where its REST API is, in its own words.
+  log.debug({ url }, `REST API listening on ${url}`);
   let closed: Promise<void> | undefined;
   return {
     port: bound,
@@ -223,9 +224,10 @@ function internalError(e: unknown): RestResponse {
 
 function send(res: ServerResponse, response: RestResponse): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(response.body ?? {});
+  const text = response.text ?? JSON.stringify(response.body ?? {});
   res.writeHead(response.status, {
-    'Content-Type': 'application/json; charset=UTF-8',
+    'Content-Type':
+      response.text === undefined ? 'application/json; charset=UTF-8' : 'text/plain; charset=UTF-8',
     'Content-Length': Buffer.byteLength(text),
     // Flink's web.access-control-allow-origin default.
     'Access-Control-Allow-Origin': '*',

@@ -25,7 +25,9 @@ describe('sluice CLI', () => {
     const r = sluice('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: sluice');
-    expect(r.stdout).toContain('run [options] <job>');
+    expect(r.stdout).toContain('run [options] [job] [args...]');
+    const run = sluice('run', '--help');
+    expect(run.stdout).toContain('-j, --jarfile <file>');
   });
 
   it('runs a TypeScript job file with arguments, -p and progress', () => {
@@ -57,14 +59,27 @@ describe('sluice CLI', () => {
     expect(r.stderr).toMatch(/^error: job file not found: no\/such\/job.ts/);
   });
 
-  it('reports a failing user function with operator, subtask and the original stack', () => {
+  it('reports a failing user function on one line that says the cause once, and the line of the job where it threw', () => {
     const r = sluice('run', '--no-progress', 'test/fixtures/failing-job.ts');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      "error: operator 'cursed map' (subtask 1/1) threw in map: record seven is cursed",
+    expect(r.stderr.split('\n').filter((line) => line.startsWith('error: '))).toEqual([
+      "error: operator 'cursed map' (subtask 1/1) threw in map: record seven is cursed [SLUICE_USER_FUNCTION_FAILED]",
+    ]);
+    // The cause once: not again in a log line of the JobManager, nor in a stack.
+    expect(r.stderr.match(/record seven is cursed/gu)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ {4}at .*\(test\/fixtures\/failing-job\.ts:\d+:\d+\)$/mu);
+    expect(r.stderr).not.toMatch(/Caused by|stream-operator|simple-operators/u);
+  });
+
+  it('prints the stack of a failure, once, at debug level', () => {
+    const r = sluice('run', '--no-progress', '-D', 'log.level=debug', 'test/fixtures/failing-job.ts');
+    expect(r.code).toBe(1);
+    const report = r.stderr.slice(r.stderr.indexOf('error: '));
+    expect(report).toMatch(
+      /^error: operator 'cursed map' .* \[SLUICE_USER_FUNCTION_FAILED\]\n {4}SluiceError: /u,
     );
-    expect(r.stderr).toContain('[SLUICE_USER_FUNCTION_FAILED]');
-    expect(r.stderr).toMatch(/caused by: Error: record seven is cursed\n\s+at .*failing-job\.ts/);
+    expect(report.match(/Caused by: Error: record seven is cursed/gu)).toHaveLength(1);
+    expect(report).toMatch(/at .*\/test\/fixtures\/failing-job\.ts:\d+:\d+/u);
   });
 
   it('says clearly when the checkpoint to restore from (-s) does not exist', () => {
@@ -111,20 +126,41 @@ describe('sluice CLI', () => {
 
       const cancel = sluice('cancel', jobId!, '-m', address);
       expect(cancel.stdout).toContain(`Cancelled job ${jobId}`);
+      // Flink's client exits with 1 for a cancelled job; it says so plainly, not as an error.
       expect(await exited).toBe(1);
-      expect(stderr).toContain('was cancelled');
+      expect(stderr).toContain(`[sluice] Job 'forever' (${jobId}) was cancelled.`);
+      expect(stderr).not.toMatch(/^error:/mu);
     } finally {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('runs the README demo: a failure half-way, a restore, and exactly-once counts', () => {
-    const r = sluice('run', '--no-progress', 'examples/click-counts.ts');
+  it('runs the README demo with npm start, passing options through: a failure half-way, a restore, exactly-once counts', () => {
+    // `npm start -- -D rest.port=0`: options after `--` reach sluice, not the job.
+    const r = spawnSync('npm', ['start', '--silent', '--', '-D', 'rest.port=0'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
+      timeout: 90_000,
+    });
     expect(r.stderr).not.toMatch(/^error:/mu);
-    expect(r.code).toBe(0);
+    expect(r.status).toBe(0);
+    const port = Number(/REST API at http:\/\/127\.0\.0\.1:(\d+)/u.exec(r.stderr)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(port).not.toBe(8081);
     expect(r.stdout).toMatch(/restarts: 1, restored from checkpoint: \d+/u);
     expect(r.stdout).toContain('check: 300000 clicks, every page counted exactly 6000 times, no duplicates');
     expect(r.stdout).toContain(': OK');
+    // The last progress line: full vertex names, and records over both attempts (the restarted
+    // attempt replays what came after its checkpoint, so more than the 300,000 clicks).
+    const last = r.stderr.split('\n').findLast((line) => line.startsWith('[sluice] click-counts FINISHED'));
+    expect(last, r.stderr).toBeDefined();
+    const enrich = /\| clicks -> enrich ([\d.]+)k → running count [\d.]+k → Collect Sink [\d.]+k \|/u.exec(
+      last!,
+    );
+    expect(enrich, last).not.toBeNull();
+    expect(Number(enrich![1])).toBeGreaterThan(300);
+    expect(last).toContain('restarts 1 (counts include replayed records)');
   });
 });

@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalExecutor } from '../../src/cluster/local-executor.js';
 import { isJobTerminal } from '../../src/coordinator/job-master.js';
 import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
@@ -131,6 +131,33 @@ describe('sluice run --jobmanager', () => {
     const list = await sluice('list', '-m', address);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain(`: ${jobId} : forever (RUNNING)`);
+  });
+
+  it("on Ctrl-C stops following the job and leaves it running on the JobManager, as Flink's client", async () => {
+    const child = spawn(
+      process.execPath,
+      [bin, 'run', '-m', address, '--no-progress', 'unbounded-job.ts', join(dir, 'checkpoints')],
+      { cwd: dir, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' } },
+    );
+    children.add(child);
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const jobId = await vi.waitFor(
+      () => {
+        const id = JOB_ID_LINE.exec(out.stdout)?.[1];
+        if (id === undefined) throw new Error('not submitted yet');
+        return id;
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    child.kill('SIGINT');
+    expect(await closed).toBe(130);
+    expect(out.stderr).toContain(
+      `[sluice] Stopped following job ${jobId}; it keeps running on the JobManager. Cancel it with: sluice cancel ${jobId} -m ${address}`,
+    );
+    expect(await getJson(`/jobs/${jobId}/status`)).toEqual({ status: 'RUNNING' });
   });
 
   it('exits 1 with the root exception on one line when the job fails', async () => {

@@ -1,7 +1,9 @@
 // Failure detection between real processes: a TaskManager that stays connected but falls silent
-// is declared lost by heartbeat timeout and the job fails over to give the failure-free results;
+// is declared lost by heartbeat timeout — in local mode also ended and replaced — and the job
+// fails over to give the failure-free results;
 // TaskManagers whose JobManager goes away (its endpoint closes, or it stays connected but falls
 // silent) drop their tasks and register with the next one.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SluiceError } from '../../src/core/errors.js';
 import { Configuration } from '../../src/core/configuration.js';
@@ -18,7 +20,9 @@ import {
   allTasksRunning,
   expectedRunningCounts,
   firstJobMaster,
+  killProcess,
   sortedRows,
+  spawnTaskManagerProcess,
   until,
   useClusterExecutor,
   useTestClusters,
@@ -29,18 +33,19 @@ const HEARTBEATS = { 'heartbeat.interval': '200ms', 'heartbeat.timeout': '1500ms
 const clusters = useTestClusters();
 
 describe('failure detection across processes', () => {
-  it('declares a stopped (SIGSTOP) TaskManager lost after heartbeat.timeout and fails over to the failure-free results', async () => {
+  it('ends a local-mode TaskManager that stops answering heartbeats (SIGSTOP) and replaces it, so the job finishes with the failure-free results', async () => {
     const records = 24_000;
     const args = [String(records), '4', '200', '6000', '16'];
-    // Three TaskManagers of two slots for parallelism 4: the job fits on the two that stay.
+    // Two TaskManagers of two slots for parallelism 4: without a replacement the job would wait
+    // for slots until slot.request.timeout (5 min).
     const running = await clusters.start({
       jobFile: KEYED_COUNT_JOB,
       args,
-      taskManagers: 3,
+      taskManagers: 2,
       slots: 2,
       config: HEARTBEATS,
     });
-    await running.waitForTaskManagers(3);
+    await running.waitForTaskManagers(2);
     const result = main(args);
     const master = await firstJobMaster(running);
     await allTasksRunning(master);
@@ -50,45 +55,72 @@ describe('failure detection across processes', () => {
     const victimTm = running.executor.gatewayOf(master)!.placementOf(0, 0)!;
     const victim = running.cluster.taskManagerProcesses.find((p) => p.taskManagerId === victimTm.id)!;
     expect(victim.child.pid).toBe(victimTm.pid);
-    const pids = running.cluster.taskManagerProcesses.map((p) => p.child.pid).sort();
-    // Continued even if the test fails: a stopped process would hold up the cluster's shutdown
-    // (its SIGTERM waits for a SIGCONT), which then ends it like every other TaskManager.
+    const pids = new Set(running.cluster.taskManagerProcesses.map((p) => p.child.pid));
+    const victimExit = new Promise<NodeJS.Signals | null>((resolve) =>
+      victim.child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    // Continued even if the test fails: a stopped process would hold up the cluster's shutdown.
     clusters.defer(() => victim.child.kill('SIGCONT'));
     const stoppedAt = Date.now();
     victim.child.kill('SIGSTOP');
-    try {
-      await until(() => expect(master.exceptionHistory.length).toBeGreaterThanOrEqual(1));
-      const detectedAfter = Date.now() - stoppedAt;
-      const first = master.exceptionHistory[0]!.error as SluiceError;
-      expect(first.code).toBe('SLUICE_HEARTBEAT_TARGET_LOST');
-      expect(first.message).toMatch(
-        new RegExp(`TaskManager ${victimTm.id} .* sent no heartbeat for 1500 ms`, 'u'),
-      );
-      // Declared lost by the timeout, not at once (its last message came shortly before the stop).
-      expect(detectedAfter).toBeGreaterThanOrEqual(700);
-      expect(running.cluster.registry.taskManagers().map((tm) => tm.id)).not.toContain(victimTm.id);
 
-      const rows = await result;
-      expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(records, 16)));
-      expect(master.getJobStatus()).toBe('FINISHED');
-      expect(master.getNumRestarts()).toBe(1);
-      for (const failure of master.exceptionHistory)
-        expect((failure.error as SluiceError).code).toBe('SLUICE_HEARTBEAT_TARGET_LOST');
-      // The attempt that finished ran on the two TaskManagers that stayed.
-      const placement = running.executor.gatewayOf(master)!;
-      const hosts = new Set([0, 1, 2, 3].map((s) => placement.placementOf(0, s)!.id));
-      expect(hosts.has(victimTm.id)).toBe(false);
-      expect(hosts.size).toBe(2);
-    } finally {
-      victim.child.kill('SIGCONT');
-    }
-    // Woken up, the lost TaskManager notices its JobManager dropped it, and registers again.
-    await until(() =>
-      expect(running.cluster.registry.taskManagers().map((tm) => tm.id)).toContain(victimTm.id),
+    await until(() => expect(master.exceptionHistory.length).toBeGreaterThanOrEqual(1));
+    const detectedAfter = Date.now() - stoppedAt;
+    const first = master.exceptionHistory[0]!.error as SluiceError;
+    expect(first.code).toBe('SLUICE_HEARTBEAT_TARGET_LOST');
+    expect(first.message).toMatch(
+      new RegExp(`TaskManager ${victimTm.id} .* sent no heartbeat for 1500 ms`, 'u'),
     );
-    // Local mode replaced nothing: the stopped process was alive all along.
-    expect(running.cluster.taskManagerProcesses.map((p) => p.child.pid).sort()).toEqual(pids);
-    expect(victim.child.exitCode).toBeNull();
+    // Declared lost by the timeout, not at once (its last message came shortly before the stop).
+    expect(detectedAfter).toBeGreaterThanOrEqual(700);
+    // Local mode ended the silent process (a stopped one only dies of SIGKILL) and started another.
+    expect(await victimExit).toBe('SIGKILL');
+    const replacement = await until(() => {
+      const fresh = running.cluster.taskManagerProcesses.find((p) => !pids.has(p.child.pid));
+      expect(fresh).toBeDefined();
+      return fresh!;
+    });
+
+    const rows = await result;
+    expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(records, 16)));
+    expect(master.getJobStatus()).toBe('FINISHED');
+    for (const failure of master.exceptionHistory)
+      expect((failure.error as SluiceError).code).toBe('SLUICE_HEARTBEAT_TARGET_LOST');
+    // The attempt that finished ran on the TaskManager that stayed and on the replacement.
+    const placement = running.executor.gatewayOf(master)!;
+    const hosts = new Set([0, 1, 2, 3].map((s) => placement.placementOf(0, s)!.id));
+    expect(hosts.has(victimTm.id)).toBe(false);
+    expect(hosts.has(replacement.taskManagerId)).toBe(true);
+    expect(hosts.size).toBe(2);
+  });
+
+  it('drops a silent (SIGSTOP) standalone TaskManager after heartbeat.timeout, leaves its process alone, and takes it back once it answers again', async () => {
+    const running = await clusters.start({
+      jobFile: KEYED_COUNT_JOB,
+      args: [],
+      taskManagers: 0,
+      slots: 2,
+      config: HEARTBEATS,
+    });
+    const { registry, secret } = running.cluster;
+    const id = randomBytes(16).toString('hex');
+    const tm = spawnTaskManagerProcess({ jobManager: registry.address, secret, id, defines: HEARTBEATS });
+    clusters.defer(() => killProcess(tm.child));
+    clusters.defer(() => tm.child.kill('SIGCONT'));
+    await until(() => expect(registry.taskManagers().map((t) => t.id)).toEqual([id]));
+
+    const stoppedAt = Date.now();
+    tm.child.kill('SIGSTOP');
+    await until(() => expect(registry.taskManagers()).toEqual([]));
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(700);
+    // Not a child of the local cluster: nothing ends or replaces it.
+    expect(tm.child.exitCode).toBeNull();
+    expect(tm.child.signalCode).toBeNull();
+    expect(running.cluster.taskManagerProcesses).toEqual([]);
+
+    // Woken up, it notices its JobManager dropped it, and registers again.
+    tm.child.kill('SIGCONT');
+    await until(() => expect(registry.taskManagers().map((t) => t.id)).toEqual([id]));
   });
 
   it('TaskManagers whose JobManager goes away cancel their tasks, register with the next one idle, and serve it', async () => {

@@ -214,7 +214,10 @@ describe('cluster security with real processes', () => {
     expect(impostor.stderr()).toMatch(/\[SLUICE_RPC_UNREACHABLE\]/u);
     expect(
       logs.lines.some(
-        (l) => l.component === 'rpc' && /closing connection: .*authentication failed/u.test(l.msg),
+        (l) =>
+          l.component === 'rpc' &&
+          /^rejected a connection from 127\.0\.0\.1:\d+: authentication failed \(/u.test(l.msg) &&
+          l.err === undefined,
       ),
     ).toBe(true);
     expect(

@@ -1,5 +1,6 @@
 // A standalone cluster from the real commands: `sluice jobmanager`, two `sluice taskmanager`
-// processes, and `sluice run --jobmanager` submitting a job file from another directory.
+// processes, and `sluice run --jobmanager` submitting a job file from another directory; what the
+// TaskManagers print lands in their `.out` files, served over REST as Flink serves them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,10 +52,26 @@ describe('a standalone cluster', () => {
     const jm = start(['jobmanager', '-D', 'rest.port=0', '-D', 'jobmanager.rpc.port=0']);
     const [, rpc, rest] = await jm.line(/TaskManagers connect to (\S+), REST API at (http:\S+)/u);
     const [, secret] = await jm.line(/cluster secret \(generated[^)]*\): ([0-9a-f]+)/u);
-    for (let i = 0; i < 2; i++)
-      await start(['taskmanager', '--jobmanager', rpc!, '-D', 'taskmanager.numberOfTaskSlots=2'], {
-        env: { SLUICE_CLUSTER_SECRET: secret! },
-      }).line(/TaskManager [0-9a-f]{32}: 2 slot\(s\)/u);
+    const logDir = mkdtempSync(join(tmpdir(), 'sluice-standalone-logs-'));
+    dirs.push(logDir);
+    for (let i = 0; i < 2; i++) {
+      const tm = start(
+        [
+          'taskmanager',
+          '--jobmanager',
+          rpc!,
+          '-D',
+          'taskmanager.numberOfTaskSlots=2',
+          '-D',
+          `env.log.dir=${logDir}`,
+        ],
+        { env: { SLUICE_CLUSTER_SECRET: secret!, SLUICE_LOG_LEVEL: 'info' } },
+      );
+      const [, id] = await tm.line(/TaskManager ([0-9a-f]{32}): 2 slot\(s\)/u);
+      const [, log, out] = await tm.line(/^log: (\S+), stdout: (\S+)$/mu);
+      expect(log).toBe(join(logDir, `sluice-taskmanager-${id}.log`));
+      expect(out).toBe(join(logDir, `sluice-taskmanager-${id}.out`));
+    }
     // Both TaskManagers registered (the REST API lists them) before the job asks for 4 slots.
     const deadline = Date.now() + 30_000;
     let taskManagers: { id: string; slotsNumber: number }[] = [];
@@ -84,8 +101,7 @@ describe('a standalone cluster', () => {
          .map((x): [string, number] => [parity(x), x])
          .keyBy((r) => r[0])
          .sum(1)
-         .sinkTo({ createWriter: () => ({ write() {}, flush() {}, close() {} }) })
-         .name('discard');
+         .print();
        await env.execute('standalone-job');
       `,
     );
@@ -112,5 +128,29 @@ describe('a standalone cluster', () => {
     expect(new Set(details.subtasks.map((s) => s['taskmanager-id']))).toEqual(
       new Set(taskManagers.map((t) => t.id)),
     );
+
+    // What print() wrote is in each TaskManager's stdout, served as text (Flink's
+    // /taskmanagers/:id/stdout), and its log file has its log (/taskmanagers/:id/log).
+    const printed: string[] = [];
+    for (const { id } of taskManagers) {
+      const stdout = await fetch(`${rest}/taskmanagers/${id}/stdout`);
+      expect(stdout.status).toBe(200);
+      expect(stdout.headers.get('content-type')).toMatch(/^text\/plain/u);
+      printed.push(...(await stdout.text()).split('\n').filter((line) => line !== ''));
+      const log = await fetch(`${rest}/taskmanagers/${id}/log`);
+      expect(log.status).toBe(200);
+      expect(await log.text()).toMatch(/INFO {2}\[taskmanager\] registered at the JobManager/u);
+    }
+    expect(printed).toHaveLength(5000);
+    const totals = new Map<string, number>();
+    for (const line of printed) {
+      expect(line).toMatch(/^[1-4]> \["(even|odd)",\d+\]$/u);
+      const [parity, sum] = JSON.parse(line.slice(3)) as [string, number];
+      totals.set(parity, Math.max(totals.get(parity) ?? 0, sum));
+    }
+    expect(Object.fromEntries(totals)).toEqual({ even: 6_252_500, odd: 6_250_000 });
+    const unknown = await fetch(`${rest}/taskmanagers/${'f'.repeat(32)}/stdout`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { errors: string[] }).errors[0]).toMatch(/because it was unknown/u);
   }, 90_000);
 });

@@ -1,4 +1,4 @@
-/** print(): writes each record as a line, prefixed with the subtask number when parallel. */
+/** print() and printToErr(): write each record as a line, prefixed with the subtask number when parallel. */
 import type { Sink, SinkWriter, WriterInitContext } from '../sink.js';
 
 /** Formats a record like Flink's toString, with JSON for plain data. */
@@ -14,11 +14,16 @@ export function formatRecord(record: unknown): string {
   return String(record);
 }
 
-/** The sink behind `print(identifier?)`. */
+/** Writes a line to stdout. */
+const toStdout = (line: string): void => void process.stdout.write(`${line}\n`);
+/** Writes a line to stderr. */
+export const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** The sink behind `print(identifier?)` (stdout) and `printToErr(identifier?)` (stderr, with `toStderr`). */
 export class PrintSink<T> implements Sink<T> {
   constructor(
     private readonly sinkIdentifier: string | undefined,
-    private readonly writeLine: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+    private readonly writeLine: (line: string) => void = toStdout,
   ) {}
 
   createWriter(ctx: WriterInitContext): SinkWriter<T> {

@@ -154,6 +154,10 @@ export const toJobManagerMessage: fc.Arbitrary<ToJobManagerMessage> = fc.oneof(
     },
     { requiredKeys: ['kind', 'seq'] },
   ),
+  fc.record(
+    { kind: kind('file-content'), content: fc.uint8Array({ maxLength: 64 }) },
+    { requiredKeys: ['kind'] },
+  ),
   fc.constant({ kind: 'ack' as const }),
 );
 
@@ -192,6 +196,7 @@ export const toTaskManagerMessage: fc.Arbitrary<ToTaskManagerMessage> = fc.oneof
     event: operatorEvent,
   }),
   fc.record({ kind: kind('heartbeat-request'), seq: nat }),
+  fc.record({ kind: kind('request-file'), file: fc.constantFrom('log' as const, 'stdout' as const) }),
   fc.constant({ kind: 'ack' as const }),
 );
 

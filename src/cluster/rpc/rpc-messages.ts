@@ -132,6 +132,12 @@ export interface HeartbeatResponse {
   readonly metrics?: readonly TaskMetricsReport[];
 }
 
+/** The answer to `request-file`: the file's bytes (its last part, when it is long); none when it has no such file. */
+export interface FileContentMessage {
+  readonly kind: 'file-content';
+  readonly content?: Uint8Array;
+}
+
 // ---- JobManager → TaskManager ------------------------------------------------------------
 
 /** Registration succeeded: the TaskManager now answers this JobManager's heartbeats. */
@@ -204,6 +210,15 @@ export interface OperatorEventToTaskMessage {
   readonly event: OperatorEvent;
 }
 
+/** Asks for the TaskManager's log or stdout file (Flink's FileType); answered with `file-content`. */
+export interface RequestFileMessage {
+  readonly kind: 'request-file';
+  readonly file: TaskManagerFileType;
+}
+
+/** The files a TaskManager serves: its log and its stdout (`.log`, `.out`). */
+export type TaskManagerFileType = 'log' | 'stdout';
+
 /** Are you there? Answered with `heartbeat-response` carrying the same `seq`. */
 export interface HeartbeatRequest {
   readonly kind: 'heartbeat-request';
@@ -228,6 +243,7 @@ export type ToJobManagerMessage =
   | AcknowledgeCheckpointMessage
   | DeclineCheckpointMessage
   | HeartbeatResponse
+  | FileContentMessage
   | AckMessage;
 
 /** What the JobManager sends to a TaskManager. */
@@ -242,6 +258,7 @@ export type ToTaskManagerMessage =
   | FinishAllMessage
   | OperatorEventToTaskMessage
   | HeartbeatRequest
+  | RequestFileMessage
   | AckMessage;
 
 /** Every control-plane message, discriminated on `kind`. */
@@ -278,6 +295,7 @@ const TO_JOB_MANAGER: Record<ToJobManagerMessage['kind'], true> = {
   'acknowledge-checkpoint': true,
   'decline-checkpoint': true,
   'heartbeat-response': true,
+  'file-content': true,
   ack: true,
 };
 const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
@@ -291,6 +309,7 @@ const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
   'finish-all': true,
   'operator-event-to-task': true,
   'heartbeat-request': true,
+  'request-file': true,
   ack: true,
 };
 
@@ -373,6 +392,8 @@ const schemas: Schemas = {
   'finish-all': { jobId, attempt: nat },
   'operator-event-to-task': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
   'heartbeat-request': { seq: nat },
+  'request-file': { file: oneOf(['log', 'stdout'] as TaskManagerFileType[], 'log or stdout') },
+  'file-content': { content: optional(bytes) },
   ack: {},
 };
 
