@@ -23,8 +23,12 @@ export type FilterFunction<T> = ((value: T) => boolean) | ({ filter(value: T): b
 /** Emits zero or more records per record through the collector. */
 export type FlatMapFunction<T, R> =
   ((value: T, out: Collector<R>) => void) | ({ flatMap(value: T, out: Collector<R>): void } & RichFunction);
-/** Combines two values of a key into one (must be associative, as Flink's ReduceFunction). */
-export type ReduceFn<T> = ((a: T, b: T) => T) | ({ reduce(a: T, b: T): T } & RichFunction);
+/**
+ * Combines two values of a key into one (Flink's ReduceFunction; must be associative): a plain
+ * function `(a, b) => a` or an object with `reduce(a, b)`. Used by `KeyedStream.reduce` and by
+ * ReducingStateDescriptor, which calls `reduce(stored, added)`.
+ */
+export type ReduceFunction<T> = ((a: T, b: T) => T) | ({ reduce(a: T, b: T): T } & RichFunction);
 /** Picks the key of a record; must be deterministic. */
 export type KeySelector<T, K> = ((value: T) => K) | { getKey(value: T): K };
 

@@ -1,6 +1,6 @@
 /** The operator factories the DataStream API puts into transformations. */
 import type { KeySelectorFn } from '../graph/partitioner.js';
-import type { FilterFunction, FlatMapFunction, MapFunction, ReduceFn } from './functions.js';
+import type { FilterFunction, FlatMapFunction, MapFunction, ReduceFunction } from './functions.js';
 import { GroupedReduceOperator } from './operators/grouped-reduce-operator.js';
 import { KeyedProcessOperator } from './operators/keyed-process-operator.js';
 import { ProcessOperator } from './operators/process-operator.js';
@@ -30,7 +30,7 @@ export const Factories = {
   process: <T, R>(fn: ProcessFunction<T, R>) => factory('Process', () => new ProcessOperator(fn)),
   keyedProcess: <K, T, R>(fn: KeyedProcessFunction<K, T, R>, key: KeySelectorFn<T, K>) =>
     factory('KeyedProcess', () => new KeyedProcessOperator(fn, key)),
-  reduce: <T, K>(kind: string, fn: ReduceFn<T>, key: KeySelectorFn<T, K>) =>
+  reduce: <T, K>(kind: string, fn: ReduceFunction<T>, key: KeySelectorFn<T, K>) =>
     factory(kind, () => new GroupedReduceOperator(fn, key)),
   sink: <T>(sink: Sink<T>, kind = 'Sink') => factory(kind, () => new SinkWriterOperator(sink)),
   collect: (collectId: string) => factory('CollectSink', () => new CollectSinkOperator(collectId)),

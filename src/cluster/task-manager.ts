@@ -494,14 +494,17 @@ export class TaskManager {
         this.send({ kind: 'task-ended', ...address(vertexIndex, subtask) }),
       onOperatorEvent: (operatorId: OperatorId, subtask: number, event: OperatorEvent) =>
         this.send({ kind: 'operator-event', jobId, attempt, operatorId, subtask, event }),
-      onCollect: (vertexIndex, subtask, collectId, records, commit) =>
+      onCollect: (vertexIndex, subtask, collectId, records, commit) => {
+        const serializer = this.group(jobId, attempt)?.collected;
+        if (!serializer) return;
         this.send({
           kind: 'collect',
           ...address(vertexIndex, subtask),
           collectId,
-          records,
+          records: serializer.serialize(records).slice(),
           ...(commit ? { commit } : {}),
-        }),
+        });
+      },
       acknowledgeCheckpoint: (vertexIndex, subtask, checkpointId, state, metrics) =>
         this.send({
           kind: 'acknowledge-checkpoint',

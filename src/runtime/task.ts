@@ -7,6 +7,7 @@
 import type { Cancellable, Clock } from '../core/clock.js';
 import { SluiceError, invariant } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
+import type { TypeRegistry } from '../core/type-registry.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type { AccumulatorRegistry } from '../api/accumulators.js';
 import { SourceOperator } from '../api/operators/source-operator.js';
@@ -71,6 +72,8 @@ export interface TaskDeployment {
   readonly checkpointing: TaskCheckpointGateway | undefined;
   /** State to restore before the operators open; undefined for a fresh start. */
   readonly restore: TaskRestoreState | undefined;
+  /** The job's registered classes, for the state backends' default serializer. */
+  readonly types?: TypeRegistry | undefined;
   sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
   collect(collectId: string, records: readonly unknown[], commit: CollectCommit | undefined): void;
 }
@@ -140,6 +143,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         timeService: this,
         services: this,
         checkpointingEnabled: d.checkpointing !== undefined,
+        types: d.types,
       });
       if (this.chain.head instanceof SourceOperator)
         this.source = this.chain.head as SourceOperator<unknown, never>;
