@@ -60,7 +60,9 @@ export interface CapturedNode {
 }
 
 /** The job's settings, as the environment resolved them (everything of a submission but the graph). */
-export type CapturedSettings = Omit<PipelineSubmission, 'jobGraph' | 'collectTargets'>;
+// The type registry holds the job's classes: it stays in the processes that load the module (the
+// user-code process, TaskManagers), which register the same classes when the module runs there.
+export type CapturedSettings = Omit<PipelineSubmission, 'jobGraph' | 'collectTargets' | 'types'>;
 
 /** A captured job. */
 export interface CapturedJob {
@@ -78,7 +80,7 @@ export const MAX_CAPTURED_SUBTASKS = 100_000;
 /** Describes a captured submission as plain data (in the user-code process). */
 export function describeSubmission(submission: PipelineSubmission): CapturedJob {
   const graph = submission.jobGraph.streamGraph;
-  const { jobGraph: _graph, collectTargets: _targets, ...settings } = submission;
+  const { jobGraph: _graph, collectTargets: _targets, types: _types, ...settings } = submission;
   return {
     jobName: graph.jobName,
     chainingEnabled: graph.chainingEnabled,
