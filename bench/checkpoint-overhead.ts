@@ -84,7 +84,7 @@ interface ThroughputRun {
 }
 
 /** Runs the job over `records` records as fast as it goes, checkpointing every `intervalMs` (0: off). */
-async function runThroughput(
+export async function runThroughput(
   records: number,
   keys: number,
   intervalMs: number,

@@ -9,6 +9,9 @@ if (!getDefaultPipelineExecutor()) setDefaultPipelineExecutor(new AutoExecutor()
 export { StreamExecutionEnvironment } from './api/environment.js';
 export { DataStream, KeyedStream, SingleOutputStreamOperator } from './api/datastream.js';
 export { DataStreamSink } from './api/operator-handle.js';
+export { DataStreamSource } from './api/data-stream-source.js';
+export { WatermarkStrategy } from './api/watermark-strategy.js';
+export { ExecutionConfig } from './api/execution-config.js';
 export { CollectResult } from './api/collect.js';
 export {
   CheckpointConfig,
@@ -16,7 +19,6 @@ export {
   ExternalizedCheckpointRetention,
 } from './api/checkpoint-config.js';
 export { RuntimeExecutionMode } from './api/runtime-execution-mode.js';
-export { ExecutionConfig } from './api/execution-config.js';
 export { GlobalJobParameters } from './api/global-job-parameters.js';
 export { AbstractParameterTool, MultipleParameterTool, ParameterTool } from './api/parameter-tool.js';
 export { RestartStrategies, type RestartStrategyConfiguration } from './api/restart-strategies.js';
@@ -35,7 +37,7 @@ export type {
   FlatMapFunction,
   KeySelector,
   MapFunction,
-  ReduceFn,
+  ReduceFunction,
   RichFunction,
 } from './api/functions.js';
 export { KeyedProcessFunction, ProcessFunction } from './api/process-function.js';
@@ -72,7 +74,7 @@ export type {
 } from './api/checkpointed-function.js';
 export { Counter, ListAccumulator } from './api/accumulators.js';
 export type { Accumulator } from './api/accumulators.js';
-export type { Sink, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
+export type { Sink, SinkFunction, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
 export { Boundedness } from './api/source/source.js';
 export type {
   InputStatus,
@@ -113,7 +115,7 @@ export type {
   State,
   ValueState,
 } from './state/state.js';
-export type { AggregateFunction, ReduceFunction } from './state/functions.js';
+export type { AggregateFunction } from './state/functions.js';
 export {
   Configuration,
   loadConfiguration,
@@ -136,9 +138,11 @@ export { SluiceError, ErrorCodes, type ErrorCode, type ErrorClassification } fro
 export {
   MsgpackSerializer,
   JsonSerializer,
+  type MsgpackSerializerOptions,
   type ScratchBytes,
   type TypeSerializer,
 } from './core/serializer.js';
+export type { Class } from './core/type-registry.js';
 export type { Brand, JobId, OperatorId } from './core/ids.js';
 export type { Cancellable, Clock } from './core/clock.js';
 export type { KeyCheck } from './api/hashable-key.js';

@@ -11,12 +11,12 @@ import {
   type FlatMapFunction,
   type KeySelector,
   type MapFunction,
-  type ReduceFn,
+  type ReduceFunction,
 } from './functions.js';
 import { Factories } from './operator-factories.js';
 import type { OperatorFactory } from './operators/stream-operator.js';
 import type { ProcessFunction } from './process-function.js';
-import type { Sink } from './sink.js';
+import { sinkOfFunction, type Sink, type SinkFunction } from './sink.js';
 import { PrintSink, toStderr } from './sinks/print-sink.js';
 import { DataStreamSink, Settings, checkPositiveInt } from './operator-handle.js';
 import { aggregation, type AggregationKind, type FieldRef } from './operators/grouped-reduce-operator.js';
@@ -115,24 +115,31 @@ export class DataStream<T> {
     return new DataStreamSink<T>(t);
   }
 
+  /**
+   * Calls `fn` for every record (Flink's legacy `addSink(SinkFunction)`): a function
+   * `(record, ctx) => void` or an object with `invoke(record, ctx)`. For buffering, flushing at
+   * checkpoints or asynchronous writes, implement a `Sink` and use `sinkTo`.
+   */
+  addSink(fn: SinkFunction<T>): DataStreamSink<T> {
+    return this.sinkTo(sinkOfFunction(fn));
+  }
+
   /** Prints every record to stdout, prefixed `subtask> ` when parallel (as Flink). */
   print(sinkIdentifier?: string): DataStreamSink<T> {
-    const t = this.builder.addTransformation({
-      role: 'sink',
-      name: 'Print to Std. Out',
-      inputs: this.inputs,
-      operator: Factories.sink(new PrintSink<T>(sinkIdentifier), 'Print'),
-    });
-    return new DataStreamSink<T>(t);
+    return this.printTo('Print to Std. Out', new PrintSink<T>(sinkIdentifier));
   }
 
   /** Prints every record to stderr, prefixed `subtask> ` when parallel (Flink's printToErr). */
   printToErr(sinkIdentifier?: string): DataStreamSink<T> {
+    return this.printTo('Print to Std. Err', new PrintSink<T>(sinkIdentifier, toStderr));
+  }
+
+  private printTo(name: string, sink: PrintSink<T>): DataStreamSink<T> {
     const t = this.builder.addTransformation({
       role: 'sink',
-      name: 'Print to Std. Err',
+      name,
       inputs: this.inputs,
-      operator: Factories.sink(new PrintSink<T>(sinkIdentifier, toStderr), 'Print'),
+      operator: Factories.sink(sink, 'Print'),
     });
     return new DataStreamSink<T>(t);
   }
@@ -194,6 +201,11 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
     Settings.uid(this.transformation, uid);
     return this;
   }
+  /** A longer description of the operator for plans and the web UI. */
+  setDescription(description: string): this {
+    Settings.description(this.transformation, description);
+    return this;
+  }
   setParallelism(parallelism: number): this {
     Settings.parallelism(this.transformation, parallelism);
     return this;
@@ -243,7 +255,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   /** Emits, per record, the running reduction of its key's records. */
-  reduce(fn: ReduceFn<T>): SingleOutputStreamOperator<T> {
+  reduce(fn: ReduceFunction<T> | ((a: T, b: T) => T)): SingleOutputStreamOperator<T> {
     return this.keyed('Keyed Reduce', Factories.reduce('Reduce', fn, this.keySelector));
   }
 

@@ -3,13 +3,14 @@ import { loadConfiguration, type Configuration } from '../core/configuration.js'
 import { NetworkOptions, PipelineOptions } from '../core/config-options.js';
 import { SluiceError, invalidProgram } from '../core/errors.js';
 import { checkParallelism, UPPER_BOUND_MAX_PARALLELISM } from '../core/key-groups.js';
+import { TypeRegistry, type Class } from '../core/type-registry.js';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.js';
 import { shipStrategyName } from '../graph/partitioner.js';
 import { buildStreamGraph } from '../graph/stream-graph.js';
 import type { StreamGraph } from '../graph/stream-node.js';
 import type { Transformation } from '../graph/transformation.js';
 import type { CollectResult } from './collect.js';
-import { DataStream } from './datastream.js';
+import { DataStreamSource } from './data-stream-source.js';
 import { getEnvironmentContext } from './environment-context.js';
 import {
   getDefaultPipelineExecutor,
@@ -32,6 +33,7 @@ import {
   resolveRuntimeMode,
   type RuntimeExecutionMode,
 } from './runtime-execution-mode.js';
+import { isNoWatermarks, type WatermarkStrategy } from './watermark-strategy.js';
 import type { RestartStrategyConfiguration } from './restart-strategies.js';
 
 /** Flink's default job name. */
@@ -47,7 +49,11 @@ export class StreamExecutionEnvironment implements StreamBuilder {
   private maxParallelism: number;
   private chaining: boolean;
   private bufferTimeoutMs: number;
-  private readonly executionSettings: ExecutionSettings = { globalJobParameters: new GlobalJobParameters() };
+  private readonly types = new TypeRegistry();
+  private readonly executionSettings: ExecutionSettings = {
+    types: this.types,
+    globalJobParameters: new GlobalJobParameters(),
+  };
 
   constructor(readonly configuration: Configuration = loadConfiguration()) {
     this.parallelism = configuration.get(PipelineOptions.DEFAULT_PARALLELISM);
@@ -126,7 +132,24 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     return this;
   }
 
-  /** The execution settings (Flink's ExecutionConfig): `setGlobalJobParameters`. */
+  // --- types ---
+
+  /**
+   * Registers a class of the job's records or state values (Flink: `registerPojoType`), so its
+   * instances keep their class — prototype and methods — across exchanges and checkpoints,
+   * instead of failing with SLUICE_SERIALIZATION_FAILED. Call it at the module's top level,
+   * before `execute()`: every process that runs the job (the TaskManagers too) runs that code.
+   *
+   * The name (default: the class's own name) is written with every instance, in checkpoints
+   * too: keep it the same across job versions (rename a class with `registerType(Renamed,
+   * 'OldName')`); two classes need two names.
+   */
+  registerType(type: Class, name?: string): this {
+    this.types.register(type, name);
+    return this;
+  }
+
+  /** The execution settings (Flink's ExecutionConfig): `registerPojoType`, `setGlobalJobParameters`. */
   getConfig(): ExecutionConfig {
     return new ExecutionConfig(this.executionSettings);
   }
@@ -156,20 +179,32 @@ export class StreamExecutionEnvironment implements StreamBuilder {
 
   // --- sources ---
 
-  /** A stream of a split-based source. `fromSource(source, name)` or Flink's 3-argument form. */
-  fromSource<T>(source: Source<T, SourceSplit, unknown>, name: string): DataStream<T>;
+  /**
+   * A stream of a split-based source: `fromSource(source, WatermarkStrategy.noWatermarks(),
+   * name)` as in Flink, or `fromSource(source, name)`. Give it a `uid()` so its split positions
+   * restore into later versions of the job.
+   */
+  fromSource<T>(source: Source<T, SourceSplit, unknown>, name: string): DataStreamSource<T>;
   fromSource<T>(
     source: Source<T, SourceSplit, unknown>,
-    watermarkStrategy: unknown,
+    watermarkStrategy: WatermarkStrategy<T>,
     name: string,
-  ): DataStream<T>;
-  fromSource<T>(source: Source<T, SourceSplit, unknown>, a: unknown, b?: string): DataStream<T> {
-    const name = typeof a === 'string' ? a : b;
+  ): DataStreamSource<T>;
+  fromSource<T>(source: Source<T, SourceSplit, unknown>, a: unknown, b?: unknown): DataStreamSource<T> {
+    const flinkForm = typeof a !== 'string' || b !== undefined;
+    const name = flinkForm ? b : a;
     if (typeof name !== 'string' || name.length === 0)
-      throw invalidProgram('fromSource() needs a source name, e.g. fromSource(source, "clicks").');
+      throw invalidProgram(
+        'fromSource() needs a source name, e.g. fromSource(source, WatermarkStrategy.noWatermarks(), "clicks").',
+      );
     if (!source || typeof source.createReader !== 'function' || typeof source.createEnumerator !== 'function')
       throw invalidProgram(
         `fromSource('${name}'): the first argument is not a Source (createEnumerator/createReader).`,
+      );
+    if (flinkForm && !isNoWatermarks(a))
+      throw invalidProgram(
+        `fromSource('${name}'): event time is not supported yet, so the watermark strategy must be ` +
+          'WatermarkStrategy.noWatermarks() (timestamps and watermarks would otherwise be silently ignored).',
       );
     const t = this.addTransformation({
       role: 'source',
@@ -179,11 +214,11 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       nonParallel: source.maxSourceParallelism === 1,
       chainingStrategy: 'head',
     });
-    return new DataStream<T>(this, [{ node: t, partitioner: undefined }]);
+    return new DataStreamSource<T>(this, t);
   }
 
   /** The numbers `from..to`, inclusive, read in parallel. */
-  fromSequence(from: number, to: number): DataStream<number> {
+  fromSequence(from: number, to: number): DataStreamSource<number> {
     if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from > to)
       throw invalidProgram(
         `fromSequence(${String(from)}, ${String(to)}): needs two safe integers with from <= to.`,
@@ -191,13 +226,18 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     return this.fromSource(new NumberSequenceSource(from, to), 'Sequence Source');
   }
 
+  /** The given elements, in order (parallelism 1; Flink 1.19's name for fromElements). */
+  fromData<T>(...elements: T[]): DataStreamSource<T> {
+    return this.fromCollection(elements);
+  }
+
   /** The given elements, in order (parallelism 1). */
-  fromElements<T>(...elements: T[]): DataStream<T> {
+  fromElements<T>(...elements: T[]): DataStreamSource<T> {
     return this.fromCollection(elements);
   }
 
   /** The elements of a collection, in order (parallelism 1). */
-  fromCollection<T>(elements: Iterable<T>): DataStream<T> {
+  fromCollection<T>(elements: Iterable<T>): DataStreamSource<T> {
     if (elements == null || typeof elements[Symbol.iterator] !== 'function')
       throw invalidProgram('fromCollection() needs an array or another iterable.');
     return this.fromSource(new CollectionSource([...elements]), 'Collection Source');
@@ -313,6 +353,7 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       ...faultTolerance(this.configuration, { checkpointing: !batch }),
       runtimeMode,
       globalJobParameters: parametersAsRecord(this.executionSettings.globalJobParameters),
+      types: this.types.copy(),
     };
     // As Flink, executing clears the program: the environment can build and run the next job.
     this.transformations = [];

@@ -1,8 +1,13 @@
-/** ExecutionConfig: Flink's `env.getConfig()`, for now the job's global parameters. */
+/**
+ * ExecutionConfig: Flink's `env.getConfig()`: the registration of the job's own classes and the
+ * job's global parameters.
+ */
+import type { Class, TypeRegistry } from '../core/type-registry.js';
 import { GlobalJobParameters, parametersAsRecord } from './global-job-parameters.js';
 
 /** @internal What an environment keeps behind its ExecutionConfig. */
 export interface ExecutionSettings {
+  readonly types: TypeRegistry;
   globalJobParameters: GlobalJobParameters;
 }
 
@@ -13,6 +18,20 @@ export class ExecutionConfig {
 
   /** @internal */
   constructor(private readonly settings: ExecutionSettings) {}
+
+  /**
+   * Flink's name for `env.registerType(type)`: instances of `type` keep their class when they
+   * cross an exchange or sit in checkpointed state. Registered under the class's name.
+   */
+  registerPojoType(type: Class): this {
+    this.settings.types.register(type);
+    return this;
+  }
+
+  /** The registered classes, in registration order. */
+  getRegisteredPojoTypes(): Class[] {
+    return this.settings.types.entries().map((e) => e.cls);
+  }
 
   /**
    * Parameters every function of the job reads with `getRuntimeContext().getGlobalJobParameters()`

@@ -1,5 +1,6 @@
 /** What running a job gives back: JobClient, JobExecutionResult, and the executor hook. */
 import type { JobId } from '../core/ids.js';
+import type { TypeRegistry } from '../core/type-registry.js';
 import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
 import type { RestartStrategyConfig } from '../protocol/restart-strategy.js';
 import type { CheckpointStorageOptions } from '../storage/create-checkpoint-storage.js';
@@ -139,6 +140,11 @@ export interface PipelineSubmission {
    * evaluation of the module. Absent: none.
    */
   readonly globalJobParameters?: Readonly<Record<string, string>>;
+  /**
+   * @internal The classes the job registered before `execute()` (`env.registerType`): the
+   * default record and state serializers keep their instances' class. Absent: none registered.
+   */
+  readonly types?: TypeRegistry;
 }
 
 /** Checkpoint settings of a submission, already parsed (Flink's option names in comments). */

@@ -32,8 +32,14 @@ export interface FilterFunction<T> extends RichFunction {
 export interface FlatMapFunction<T, R> extends RichFunction {
   flatMap(value: T, out: Collector<R>): void;
 }
-/** Combines two values of a key into one (must be associative, as Flink's ReduceFunction). */
-export type ReduceFn<T> = ((a: T, b: T) => T) | ({ reduce(a: T, b: T): T } & RichFunction);
+/**
+ * Combines two values of a key into one (Flink's ReduceFunction; must be associative); or a plain
+ * function `(a, b) => a`. Used by `KeyedStream.reduce` and by ReducingStateDescriptor, which
+ * calls `reduce(stored, added)`.
+ */
+export interface ReduceFunction<T> extends RichFunction {
+  reduce(a: T, b: T): T;
+}
 /** Picks the key of a record; must be deterministic (Flink's KeySelector); or a plain function. */
 export interface KeySelector<T, K> {
   getKey(value: T): K;

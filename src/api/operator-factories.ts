@@ -1,6 +1,6 @@
 /** The operator factories the DataStream API puts into transformations. */
 import type { KeySelectorFn } from '../graph/partitioner.js';
-import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ReduceFn } from './functions.js';
+import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ReduceFunction } from './functions.js';
 import { GroupedReduceOperator } from './operators/grouped-reduce-operator.js';
 import { KeyedProcessOperator } from './operators/keyed-process-operator.js';
 import { ProcessOperator } from './operators/process-operator.js';
@@ -35,7 +35,7 @@ export const Factories = {
     fn: Pick<KeyedProcessFunction<K, T, R>, 'processElement'>,
     key: KeySelectorFn<T, K>,
   ) => factory('KeyedProcess', () => new KeyedProcessOperator(fn, key)),
-  reduce: <T, K>(kind: string, fn: ReduceFn<T>, key: KeySelectorFn<T, K>) =>
+  reduce: <T, K>(kind: string, fn: ReduceFunction<T> | ((a: T, b: T) => T), key: KeySelectorFn<T, K>) =>
     factory(kind, () => new GroupedReduceOperator(fn, key)),
   sink: <T>(sink: Sink<T>, kind = 'Sink') => factory(kind, () => new SinkWriterOperator(sink)),
   collect: (collectId: string) => factory('CollectSink', () => new CollectSinkOperator(collectId)),

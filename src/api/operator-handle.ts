@@ -22,6 +22,11 @@ export const Settings = {
     if (typeof uid !== 'string' || uid.length === 0) throw invalidProgram('uid() needs a non-empty string.');
     t.uid = uid;
   },
+  description(t: T, description: string): void {
+    if (typeof description !== 'string' || description.length === 0)
+      throw invalidProgram(`setDescription() of '${t.name}' needs a non-empty string.`);
+    t.description = description;
+  },
   parallelism(t: T, parallelism: number): void {
     checkPositiveInt(`setParallelism() of '${t.name}'`, parallelism);
     if (t.nonParallel && parallelism !== 1)
@@ -36,7 +41,7 @@ export const Settings = {
   },
 };
 
-/** The handle of a sink just added: name it, give it a uid, set its parallelism. */
+/** The handle of a sink just added (Flink's DataStreamSink): name it, give it a uid, set its parallelism. */
 export class DataStreamSink<R> {
   /** Type of the records this sink receives (compile-time only). */
   declare readonly __recordType?: R;
@@ -56,6 +61,11 @@ export class DataStreamSink<R> {
   }
   setParallelism(parallelism: number): this {
     Settings.parallelism(this.transformation, parallelism);
+    return this;
+  }
+  /** A longer description of the sink for plans and the web UI. */
+  setDescription(description: string): this {
+    Settings.description(this.transformation, description);
     return this;
   }
   /** Runs the sink in a task of its own. */

@@ -1,4 +1,5 @@
 /** The Sink contract (Flink's Sink V2): a writer per subtask; writes may be asynchronous. */
+import { SluiceError } from '../core/errors.js';
 
 /** What a writer knows of its subtask. */
 export interface WriterInitContext {
@@ -28,4 +29,29 @@ export interface SinkWriter<T> {
 /** A sink: a factory for its writers. */
 export interface Sink<T> {
   createWriter(ctx: WriterInitContext): SinkWriter<T>;
+}
+
+/**
+ * Flink's legacy SinkFunction, for `addSink`: called once per record, synchronously. A plain
+ * function or an object with `invoke`.
+ */
+export type SinkFunction<T> =
+  ((record: T, ctx: SinkWriterContext) => void) | { invoke(record: T, ctx: SinkWriterContext): void };
+
+/** A Sink whose writers call `fn` per record. */
+export function sinkOfFunction<T>(fn: SinkFunction<T>): Sink<T> {
+  const invoke =
+    typeof fn === 'function'
+      ? fn
+      : typeof (fn as { invoke?: unknown } | null)?.invoke === 'function'
+        ? fn.invoke.bind(fn)
+        : undefined;
+  if (invoke === undefined)
+    throw new SluiceError(
+      'SLUICE_PROGRAM_INVALID',
+      'addSink() needs a function (record, ctx) => void or an object with an invoke(record, ctx) method.',
+    );
+  return {
+    createWriter: () => ({ write: invoke, flush: () => {}, close: () => {} }),
+  };
 }

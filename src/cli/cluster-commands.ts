@@ -6,16 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Configuration } from '../core/configuration.js';
-import { loadConfiguration } from '../core/configuration.js';
-import { ClusterOptions, LogOptions, RestOptions } from '../core/config-options.js';
+import { loadConfiguration, type Configuration } from '../core/configuration.js';
+import { ClusterOptions, LogOptions, RestSecurityOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import { ClusterExecutor, runBundle } from '../cluster/cluster-executor.js';
 import { userCacheDirectory } from '../cluster/job-bundle.js';
 import { TaskManager } from '../cluster/task-manager.js';
 import { TaskManagerRegistry } from '../cluster/task-manager-registry.js';
 import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
-import { startRestServer } from '../rest/rest-server.js';
+import { isLoopbackHost } from '../rest/rest-security.js';
+import { startRestServer, type RestServer } from '../rest/rest-server.js';
+import { restIsAuthenticated, restServerSettings } from '../rest/rest-server-settings.js';
 import { applyLogOptions } from './logging.js';
 import { wrapWrites } from './wrap-writes.js';
 
@@ -120,6 +121,68 @@ export async function runTaskManager(
   }
 }
 
+/** A standalone JobManager: the TaskManager endpoint, its jobs and the REST API. */
+export interface StandaloneJobManager {
+  readonly registry: TaskManagerRegistry;
+  readonly executor: ClusterExecutor;
+  readonly server: RestServer;
+  readonly secret: string;
+  /** The secret was generated here (none was configured). */
+  readonly generatedSecret: boolean;
+  /** `web.submit.enable`: jobs may be uploaded and run over REST. */
+  readonly submissions: boolean;
+  /** REST clients must prove who they are (a token or mutual TLS). */
+  readonly authenticated: boolean;
+  /** Cancels the jobs, stops the REST API and the TaskManager endpoint. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a standalone JobManager from `configuration`. Refuses (SLUICE_REST_UNPROTECTED) to take
+ * job submissions on a non-loopback REST address without authentication.
+ */
+export async function startJobManager(configuration: Configuration): Promise<StandaloneJobManager> {
+  const configured = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
+  const secret = configured ?? randomBytes(32).toString('hex');
+  const rest = restServerSettings(configuration);
+  const submissions = configuration.get(RestSecurityOptions.SUBMIT_ENABLE) ?? true;
+  const authenticated = restIsAuthenticated(rest);
+  if (submissions && !authenticated && !isLoopbackHost(rest.bindAddress ?? '127.0.0.1'))
+    throw new SluiceError(
+      'SLUICE_REST_UNPROTECTED',
+      `the REST API would listen on ${rest.bindAddress} and run any job module uploaded to it, without authentication. ` +
+        'Set rest.authentication.token (or rest.authentication.token-file, or security.ssl.rest.authentication-enabled), ' +
+        'set web.submit.enable: false, or bind it to 127.0.0.1; see docs/security.md.',
+    );
+  const registry = await TaskManagerRegistry.start({ configuration, secret });
+  const executor = new ClusterExecutor({ registry, configuration });
+  const backend = new ClusterRestBackend(
+    executor,
+    registry,
+    submissions
+      ? (request) => runBundle(executor, configuration, request).then((master) => master.jobId)
+      : undefined,
+  );
+  const server = await startRestServer({ backend, ...rest }).catch(async (e: unknown) => {
+    await registry.close();
+    throw e;
+  });
+  return {
+    registry,
+    executor,
+    server,
+    secret,
+    generatedSecret: configured === undefined,
+    submissions,
+    authenticated,
+    close: async () => {
+      for (const master of executor.jobMasters) await master.cancel().catch(() => {});
+      await server.close();
+      await registry.close();
+    },
+  };
+}
+
 /** Runs a standalone JobManager (TaskManager endpoint and REST API) until it is stopped. */
 export async function runJobManager(
   options: ClusterProcessOptions,
@@ -127,37 +190,25 @@ export async function runJobManager(
 ): Promise<void> {
   const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
   applyLogOptions(configuration);
-  let secret = secretOf(configuration.get(ClusterOptions.CLUSTER_SECRET));
-  const generated = secret === undefined;
-  secret ??= randomBytes(32).toString('hex');
-  const registry = await TaskManagerRegistry.start({ configuration, secret });
-  const executor = new ClusterExecutor({ registry, configuration });
-  const backend = new ClusterRestBackend(executor, registry, (request) =>
-    runBundle(executor, configuration, request).then((master) => master.jobId),
-  );
-  const server = await startRestServer({
-    backend,
-    port: configuration.get(RestOptions.PORT),
-    bindAddress: configuration.get(RestOptions.BIND_ADDRESS),
-  }).catch(async (e: unknown) => {
-    await registry.close();
-    throw e;
-  });
-  const rpc = registry.address;
+  const jm = await startJobManager(configuration);
+  const rpc = jm.registry.address;
   const logFile = join(logDirectory(configuration), `sluice-jobmanager-${rpc.port}.log`);
   applyLogOptions(configuration, { file: logFile });
-  print(`JobManager: TaskManagers connect to ${rpc.host}:${rpc.port}, REST API at ${server.url}`);
+  print(`JobManager: TaskManagers connect to ${rpc.host}:${rpc.port}, REST API at ${jm.server.url}`);
   print(`log: ${logFile}`);
-  if (generated)
+  if (jm.generatedSecret)
     print(
-      `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${secret}`,
+      `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${jm.secret}`,
     );
   print(`start TaskManagers with: sluice taskmanager --jobmanager ${rpc.host}:${rpc.port}`);
+  print(
+    jm.submissions
+      ? `job submissions over REST: on${jm.authenticated ? ', for authenticated clients' : ' (no authentication: anyone who can reach the REST port can run code)'}`
+      : 'job submissions over REST: off (web.submit.enable: false)',
+  );
   try {
     await untilStopped();
   } finally {
-    for (const master of executor.jobMasters) await master.cancel().catch(() => {});
-    await server.close();
-    await registry.close();
+    await jm.close();
   }
 }

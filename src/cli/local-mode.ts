@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { Configuration } from '../core/configuration.js';
 import { loadConfiguration } from '../core/configuration.js';
-import { ClusterOptions, RestOptions } from '../core/config-options.js';
+import { ClusterOptions } from '../core/config-options.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
 import { ClusterExecutor, moduleJobSources } from '../cluster/cluster-executor.js';
 import { bundleJob } from '../cluster/job-bundle.js';
@@ -17,6 +17,7 @@ import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
 import { LocalRestBackend } from '../rest/local-rest-backend.js';
 import type { RestBackend } from '../rest/rest-backend.js';
 import { startRestServer, type RestServer } from '../rest/rest-server.js';
+import { restServerSettings } from '../rest/rest-server-settings.js';
 import { applyLogOptions } from './logging.js';
 
 /** A started local mode. */
@@ -39,6 +40,8 @@ export async function startLocalMode(settings: {
   readonly parallelism?: number | undefined;
 }): Promise<LocalMode> {
   const { configuration, bundle } = settings;
+  // Bad REST settings (a missing certificate) fail before anything starts.
+  const rest = restServerSettings(configuration);
   const cluster = bundle ? await LocalCluster.start(configuration) : undefined;
   let executor: PipelineExecutor;
   let backend: RestBackend;
@@ -56,11 +59,8 @@ export async function startLocalMode(settings: {
     executor = local;
     backend = new LocalRestBackend(local);
   }
-  const server = await startRestServer({
-    backend,
-    port: configuration.get(RestOptions.PORT),
-    bindAddress: configuration.get(RestOptions.BIND_ADDRESS),
-  }).catch(async (e: unknown) => {
+  // Local mode runs the jobs of its own command line: it takes none over REST (web.submit.enable).
+  const server = await startRestServer({ backend, ...rest }).catch(async (e: unknown) => {
     await cluster?.close();
     throw e;
   });

@@ -1,12 +1,14 @@
 /** The `sluice` command line. */
 import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError } from 'commander';
+import { loadConfiguration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
 import { logLevel } from '../core/log.js';
+import { serveUserCodeOnPipe } from '../cluster/user-code-process.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
-import { restBaseUrl } from './rest-client.js';
+import { configureRestClient, isRestClientKey, restBaseUrl, restClientSettings } from './rest-client.js';
 import { formatFailure } from './report.js';
 import { runJob, say } from './run-command.js';
 import '../index.js';
@@ -48,6 +50,21 @@ const configOption = [
   '-c, --config <path>',
   'configuration file, or a directory holding one (default: the first of sluice.yaml, config.yaml, flink-conf.yaml in $SLUICE_CONF_DIR, else $FLINK_CONF_DIR, else the working directory)',
 ] as const;
+
+const tokenOption = [
+  '--token <token>',
+  'the JobManager’s REST token (rest.authentication.token); default: SLUICE_REST_TOKEN',
+] as const;
+
+/** Sets up the REST client from `--token` and the configuration (`security.ssl.rest.*`, rest.authentication.*). */
+function useRestClient(opts: {
+  token?: string | undefined;
+  config?: string | undefined;
+  define?: readonly string[];
+}): void {
+  const configuration = loadConfiguration({ configFile: opts.config, dynamic: opts.define ?? [] });
+  configureRestClient(restClientSettings(configuration, opts.token));
+}
 
 const program = new Command()
   .name('sluice')
@@ -91,6 +108,7 @@ program
     'submit the job to the JobManager with this REST address instead of running it in this process',
   )
   .option('-d, --detached', 'with --jobmanager: exit once the job is submitted, printing its id')
+  .option(...tokenOption)
   .passThroughOptions()
   .action(
     async (
@@ -106,6 +124,7 @@ program
         allowNonRestoredState?: boolean;
         jobmanager?: string;
         detached?: boolean;
+        token?: string;
       },
     ) => {
       const job = opts.jarfile ?? jobArgument;
@@ -121,10 +140,15 @@ program
             'SLUICE_CLI_USAGE',
             "--config applies to jobs run in this process; with --jobmanager, pass the job's options as -D key=value.",
           );
+        // -D values of the REST client (TLS, token) configure this process; the others are the job's.
+        useRestClient({
+          token: opts.token,
+          define: opts.define.filter((d) => isRestClientKey(d.split('=')[0]!)),
+        });
         await runRemote(job, args, {
           base: restBaseUrl(opts.jobmanager),
           parallelism: opts.parallelism,
-          define: opts.define,
+          define: opts.define.filter((d) => !isRestClientKey(d.split('=')[0]!)),
           savepointPath: opts.fromSavepoint,
           allowNonRestoredState: opts.allowNonRestoredState ?? false,
           detached: opts.detached ?? false,
@@ -153,33 +177,57 @@ program
 
 const jobmanagerOption = [
   '-m, --jobmanager <host:port>',
-  'the JobManager REST address',
+  'the JobManager REST address (https://host:port for TLS)',
   '127.0.0.1:8081',
 ] as const;
 
-program
-  .command('list')
-  .description('list running and finished jobs')
-  .option(...jobmanagerOption)
-  .action(async (opts: { jobmanager: string }) => listJobs(restBaseUrl(opts.jobmanager), print));
+/** The options of commands that only talk to a JobManager: where, and how to authenticate. */
+interface RestCommandOptions {
+  jobmanager: string;
+  token?: string;
+  config?: string;
+  define: string[];
+}
 
-program
-  .command('cancel')
-  .description('cancel a job')
-  .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
-  .option(...jobmanagerOption)
-  .action(async (jobId: string, opts: { jobmanager: string }) =>
-    cancelJob(restBaseUrl(opts.jobmanager), jobId, print),
-  );
+/** Adds the REST client options to `command`. */
+function restCommand(command: Command): Command {
+  return command
+    .option(...jobmanagerOption)
+    .option(...tokenOption)
+    .option(
+      '-D, --define <key=value>',
+      'set a client option, e.g. -D security.ssl.rest.truststore-path=ca.pem (repeatable)',
+      collect,
+      [],
+    )
+    .option(...configOption);
+}
 
-program
-  .command('checkpoint')
-  .description('trigger a checkpoint of a job now and print where it was written')
-  .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
-  .option(...jobmanagerOption)
-  .action(async (jobId: string, opts: { jobmanager: string }) =>
-    triggerCheckpoint(restBaseUrl(opts.jobmanager), jobId, print),
-  );
+/** The JobManager's base URL, once the REST client is set up from `opts`. */
+function jobManagerOf(opts: RestCommandOptions): string {
+  useRestClient(opts);
+  return restBaseUrl(opts.jobmanager);
+}
+
+restCommand(program.command('list').description('list running and finished jobs')).action(
+  async (opts: RestCommandOptions) => listJobs(jobManagerOf(opts), print),
+);
+
+restCommand(
+  program
+    .command('cancel')
+    .description('cancel a job')
+    .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)'),
+).action(async (jobId: string, opts: RestCommandOptions) => cancelJob(jobManagerOf(opts), jobId, print));
+
+restCommand(
+  program
+    .command('checkpoint')
+    .description('trigger a checkpoint of a job now and print where it was written')
+    .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)'),
+).action(async (jobId: string, opts: RestCommandOptions) =>
+  triggerCheckpoint(jobManagerOf(opts), jobId, print),
+);
 
 program
   .command('jobmanager')
@@ -191,6 +239,12 @@ program
   .action(async (opts: { define: string[]; config?: string }) =>
     runJobManager({ dynamic: opts.define, config: opts.config }, print),
   );
+
+// Started by a JobManager for each job submitted over REST (docs/security.md); not for people.
+program
+  .command('user-code-process', { hidden: true })
+  .description('evaluate a submitted job module for the JobManager that started this process')
+  .action(() => serveUserCodeOnPipe());
 
 program
   .command('taskmanager')

@@ -1,16 +1,17 @@
 /** Runs jobs on a cluster's TaskManagers: one JobMaster per job, deploying through the registry. */
 import { SystemClock, type Clock } from '../core/clock.js';
-import type { Configuration } from '../core/configuration.js';
-import { ClusterOptions } from '../core/config-options.js';
-import { SluiceError } from '../core/errors.js';
+import { Configuration, isSensitiveKey } from '../core/configuration.js';
+import { ClusterOptions, RestSecurityOptions, StateRecoveryOptions } from '../core/config-options.js';
 import type { JobId } from '../core/ids.js';
 import type { JobClient, PipelineExecutor, PipelineSubmission } from '../api/execution.js';
 import { isJobTerminal, JobMaster } from '../coordinator/job-master.js';
+import { allowedPathRoots, checkAllowedPath, checkAllowedRestorePath } from './allowed-paths.js';
 import { AttemptCounters } from './attempt-counters.js';
-import { loadJobSubmissions } from './job-bundle.js';
+import { rebuildSubmission } from './captured-job.js';
 import { withRetainedEndedJobs } from './local-executor.js';
 import { RemoteTaskManagers, type JobSource } from './remote-task-managers.js';
 import type { TaskManagerRegistry } from './task-manager-registry.js';
+import { UserCodeProcess } from './user-code-host.js';
 
 /** Settings of a ClusterExecutor. */
 export interface ClusterExecutorOptions {
@@ -67,14 +68,21 @@ export class ClusterExecutor implements PipelineExecutor {
     return Promise.resolve(this.run(submission, next()));
   }
 
-  /** Runs `submission`, whose TaskManagers load the job from `source`. */
-  run(submission: PipelineSubmission, source: JobSource): JobMaster {
+  /**
+   * Runs `submission`, whose TaskManagers load the job from `source`; `prepareMasterStates` when
+   * its split enumerators run in another process.
+   */
+  run(
+    submission: PipelineSubmission,
+    source: JobSource,
+    prepareMasterStates?: (checkpointId: number) => Promise<void> | undefined,
+  ): JobMaster {
     const gateway = new RemoteTaskManagers(
       this.options.registry,
       source,
       this.options.configuration.get(ClusterOptions.SLOT_REQUEST_TIMEOUT),
     );
-    const master = new JobMaster(submission, gateway, this.clock);
+    const master = new JobMaster(submission, gateway, this.clock, prepareMasterStates);
     this.gateways.set(master, gateway);
     this.counters.set(master.jobId, new AttemptCounters(submission.jobGraph.vertices.length));
     this.masters = withRetainedEndedJobs([...this.masters, master]);
@@ -111,9 +119,6 @@ export class ClusterExecutor implements PipelineExecutor {
   }
 }
 
-/** How long a submitted module may take to reach its execute() (Flink's `client.timeout` default). */
-const SUBMISSION_TIMEOUT_MS = 60_000;
-
 /** A job submitted as a bundle (REST `/jars/:jarid/run`, `sluice run --jobmanager`). */
 export interface BundleSubmission {
   readonly bundle: Uint8Array;
@@ -126,49 +131,76 @@ export interface BundleSubmission {
 }
 
 /**
- * Evaluates the bundle here in the submission role (its first `execute()` hands over the job and
- * the module goes no further) and runs that job on the cluster. Rejects with the module's error,
- * or SLUICE_PROGRAM_INVALID when it submits no job.
+ * The configuration a submitted job is built with: the cluster's, without its credentials and
+ * its REST and TLS settings (none of the job's business), then the submission's own.
+ */
+function jobConfiguration(cluster: Configuration, request: BundleSubmission): Configuration {
+  const own: Record<string, string> = {};
+  for (const [key, value] of Object.entries(cluster.toMap({ redactSecrets: false })))
+    if (!isSensitiveKey(key) && !/^(?:security\.|rest\.authentication\.)/u.test(key)) own[key] = value;
+  const configuration = new Configuration()
+    .addAll(own, 'the cluster')
+    .addAll(request.configuration, 'the submission');
+  if (request.savepointPath !== undefined)
+    configuration.setString('execution.state-recovery.path', request.savepointPath, 'the submission');
+  if (request.allowNonRestoredState)
+    configuration.setString('execution.state-recovery.ignore-unclaimed-state', 'true', 'the submission');
+  return configuration;
+}
+
+/**
+ * Evaluates the bundle in a user-code process (never in this one: a module that loops, leaks or
+ * throws costs that process only), rebuilds the job it submitted from plain data, and runs it on
+ * the cluster, its split enumerators staying in that process. Rejects with the module's error,
+ * SLUICE_SUBMISSION_FAILED (a limit, a crash), SLUICE_PROGRAM_INVALID (no execute()) or
+ * SLUICE_REST_PATH_NOT_ALLOWED (a path outside `rest.allowed-paths`).
  */
 export async function runBundle(
   executor: ClusterExecutor,
   clusterConfiguration: Configuration,
   request: BundleSubmission,
 ): Promise<JobMaster> {
-  const configuration = clusterConfiguration.clone().addAll(request.configuration, 'the submission');
-  if (request.savepointPath !== undefined)
-    configuration.setString('execution.state-recovery.path', request.savepointPath, 'the submission');
-  if (request.allowNonRestoredState)
-    configuration.setString('execution.state-recovery.ignore-unclaimed-state', 'true', 'the submission');
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  // A module that neither calls execute() nor ends would hold the submission forever.
-  const stuck = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new SluiceError(
-            'SLUICE_PROGRAM_INVALID',
-            `the job module did not call execute() within ${SUBMISSION_TIMEOUT_MS / 1000} s of being loaded; ` +
-              'build the job and call execute() at the top level of the module.',
-          ),
-        ),
-      SUBMISSION_TIMEOUT_MS,
-    );
-  });
-  const [submission] = await Promise.race([
-    loadJobSubmissions(request.bundle, {
-      configuration,
-      argv: request.args,
-      count: 1,
+  const roots = allowedPathRoots(clusterConfiguration);
+  const configuration = jobConfiguration(clusterConfiguration, request);
+  const configured = configuration.get(StateRecoveryOptions.SAVEPOINT_PATH);
+  if (configured !== undefined) await checkAllowedRestorePath(configured, roots);
+  const jobConfig = configuration.toMap({ redactSecrets: false });
+  const { userCode, job } = await UserCodeProcess.load(
+    {
+      bundle: request.bundle,
+      configuration: jobConfig,
+      args: request.args,
       parallelism: request.parallelism,
-    }),
-    stuck,
-  ]).finally(() => clearTimeout(timer));
-  return executor.run(submission!, {
-    bundle: request.bundle,
-    jobIndex: 0,
-    args: request.args,
-    configuration: configuration.toMap({ redactSecrets: false }),
-    parallelism: request.parallelism,
-  });
+    },
+    {
+      timeoutMs: clusterConfiguration.get(RestSecurityOptions.CLIENT_TIMEOUT),
+      heapBytes: clusterConfiguration.get(RestSecurityOptions.SUBMIT_HEAP_SIZE),
+    },
+  );
+  try {
+    // The module may have set its own paths in code: they are judged the same way.
+    const { restorePath, checkpointing } = job.settings;
+    if (restorePath !== undefined) await checkAllowedRestorePath(restorePath, roots);
+    if (checkpointing?.storage.dir !== undefined)
+      await checkAllowedPath(checkpointing.storage.dir, roots, 'the checkpoint directory');
+    const submission = rebuildSubmission(job, (operatorId) => userCode.source(operatorId));
+    const master = executor.run(
+      submission,
+      {
+        bundle: request.bundle,
+        jobIndex: 0,
+        args: request.args,
+        configuration: jobConfig,
+        parallelism: request.parallelism,
+      },
+      (checkpointId) => userCode.prepareSnapshot(checkpointId),
+    );
+    userCode.onFailure((error, restartable) => master.failGlobally(error, restartable));
+    const done = () => userCode.close();
+    master.getJobExecutionResult().then(done, done);
+    return master;
+  } catch (e) {
+    userCode.close();
+    throw e;
+  }
 }

@@ -76,6 +76,30 @@ describe('job bundles', () => {
     expect(JSON.parse(out)).toEqual(shape(here!));
   });
 
+  it("keep class names, which registered classes are known by, when two modules' classes share one", async () => {
+    // Written at test time: two modules each declaring `class Event`, which esbuild must rename in one scope.
+    const dir = mkdtempSync(join(scratch, 'names-'));
+    writeFileSync(join(dir, 'clicks.ts'), 'export class Event { click = 1; }\n');
+    writeFileSync(join(dir, 'orders.ts'), 'export class Event { order = 1; }\n');
+    writeFileSync(
+      join(dir, 'job.ts'),
+      `import { StreamExecutionEnvironment } from 'sluice';
+       import { Event as Click } from './clicks.js';
+       import { Event as Order } from './orders.js';
+       const env = StreamExecutionEnvironment.getExecutionEnvironment();
+       env.registerType(Order, 'orders.Event').registerType(Click);
+       env.fromData(new Click()).print();
+       await env.execute('names');\n`,
+    );
+    const [submission] = await loadJobSubmissions(await bundleJob(join(dir, 'job.ts')), {
+      configuration: new Configuration(),
+    });
+    expect(submission!.types?.entries().map((e) => [e.name, e.cls.name])).toEqual([
+      ['orders.Event', 'Event'],
+      ['Event', 'Event'],
+    ]);
+  });
+
   it('name the file and line of a syntax error', async () => {
     // Written at test time: a broken file in the repository would break the type check and lint.
     const broken = join(scratch, 'broken-job.ts');

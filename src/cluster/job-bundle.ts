@@ -95,6 +95,9 @@ export async function bundleJob(entry: string): Promise<Uint8Array> {
       // Stacks from a bundle (loaded from the cache directory) name the job's own files.
       absWorkingDir: process.cwd(),
       sourceRoot: `${pathToFileURL(process.cwd()).href}/`,
+      // Registered classes are known by their name in every process and in checkpoints: a
+      // bundle must not rename a class whose name another module's class also has.
+      keepNames: true,
       logLevel: 'silent',
     });
     return result.outputFiles[0]!.contents;

@@ -7,6 +7,7 @@
 import { logger } from '../core/log.js';
 import type { JobId } from '../core/ids.js';
 import type { SluiceError } from '../core/errors.js';
+import type { MsgpackSerializer } from '../core/serializer.js';
 import type { AccumulatorRegistry } from '../api/accumulators.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type {
@@ -26,7 +27,7 @@ import {
 } from './deploy-payload.js';
 import { fromRpcError, RpcProtocolError, type ToJobManagerMessage } from './rpc/index.js';
 import type { RegisteredTaskManager, TaskManagerRegistry } from './task-manager-registry.js';
-import { vertexMetrics, vertexOfOperator } from './task-deployment.js';
+import { collectedRecordsSerializer, vertexMetrics, vertexOfOperator } from './task-deployment.js';
 
 /** Where TaskManagers get the job from: its bundle and how the module was run. */
 export interface JobSource {
@@ -101,6 +102,7 @@ class RemoteDeployment implements DeployedJob {
   private readonly finalAccumulators = new Map<string, AccumulatorRegistry>();
   private readonly terminal = new Set<string>();
   private readonly total: number;
+  private readonly collected: MsgpackSerializer<readonly unknown[]>;
 
   constructor(
     private readonly registry: TaskManagerRegistry,
@@ -114,6 +116,7 @@ class RemoteDeployment implements DeployedJob {
     this.jobId = submission.jobGraph.jobId;
     const vertices = submission.jobGraph.vertices;
     this.total = vertices.reduce((n, v) => n + v.parallelism, 0);
+    this.collected = collectedRecordsSerializer(submission);
     this.attemptOf = vertices.map((v) => new Array<number>(v.parallelism).fill(attempt.attemptNumber));
     this.masters.set(attempt.attemptNumber, master);
   }
@@ -257,7 +260,7 @@ class RemoteDeployment implements DeployedJob {
             message.vertexIndex,
             message.subtask,
             message.collectId,
-            message.records,
+            this.collected.deserialize(message.records, 0, message.records.length),
             message.commit,
           );
         case 'acknowledge-checkpoint':

@@ -6,6 +6,7 @@
 import type { Clock } from '../core/clock.js';
 import type { JobId, OperatorId } from '../core/ids.js';
 import { MsgpackSerializer, type TypeSerializer } from '../core/serializer.js';
+import type { TypeRegistry } from '../core/type-registry.js';
 import type { AccumulatorRegistry } from '../api/accumulators.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type { JobSettings, OperatorEvent, OperatorFactory } from '../api/operators/stream-operator.js';
@@ -21,9 +22,39 @@ import { ResultPartition, type ResultSubpartition } from '../runtime/result-part
 import { Task } from '../runtime/task.js';
 import type { TaskScheduler } from '../runtime/task-scheduler.js';
 
-/** The serializer records of an edge cross with: the producer's, or msgpack. */
-function serializerOf(edge: JobEdge<OperatorFactory>): TypeSerializer<unknown> {
-  return edge.streamEdge.source.transformation.serializer ?? new MsgpackSerializer({ forRecords: true });
+/**
+ * The serializer records of an edge cross with, as used by producer subtask `subtask`: the
+ * producer's own, or msgpack with the job's registered classes.
+ */
+function serializerOf(
+  edge: JobEdge<OperatorFactory>,
+  subtask: number,
+  types: TypeRegistry | undefined,
+): TypeSerializer<unknown> {
+  const producer = edge.streamEdge.source;
+  return (
+    producer.transformation.serializer ??
+    new MsgpackSerializer({
+      forRecords: true,
+      types,
+      subject: `a record of operator '${producer.name}' (subtask ${subtask + 1}/${producer.parallelism})`,
+      root: 'record',
+    })
+  );
+}
+
+/**
+ * How records a collect sink hands to the client (executeAndCollect) cross the control plane on
+ * a cluster: serialized as the job's records are, so registered classes keep their class there too.
+ */
+export function collectedRecordsSerializer(
+  submission: PipelineSubmission,
+): MsgpackSerializer<readonly unknown[]> {
+  return new MsgpackSerializer({
+    types: submission.types,
+    subject: 'the records collected for executeAndCollect()',
+    root: 'records',
+  });
 }
 
 /** How channels with one end in another process are connected (the TCP data plane). */
@@ -75,12 +106,17 @@ export function channelKey(
 
 /** The tasks of one attempt in this process, by vertex index then subtask (absent where remote). */
 export class TaskGroup {
+  /** Serializes what the collect sinks of these tasks send to the client. */
+  readonly collected: MsgpackSerializer<readonly unknown[]>;
+
   constructor(
     readonly jobId: JobId,
     readonly attemptNumber: number,
     readonly submission: PipelineSubmission,
     readonly tasks: readonly (readonly (Task | undefined)[])[],
-  ) {}
+  ) {
+    this.collected = collectedRecordsSerializer(submission);
+  }
 
   /** Every task of the attempt here. */
   all(): Task[] {
@@ -273,7 +309,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
           edge.source.parallelism,
           vertex.parallelism,
         )) {
-          const channel = gate.addChannel(inputIndex, serializerOf(edge));
+          const channel = gate.addChannel(inputIndex, serializerOf(edge, i, submission.types));
           if (isLocal(edge.source.index, i)) channels.set(`${edge.index}:${i}:${j}`, channel);
           else
             remoteChannels(remote).subscribe(
@@ -328,7 +364,15 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
           `the key selector of keyBy() before operator '${edge.streamEdge.target.name}' ` +
             `(run by subtask ${i + 1}/${vertex.parallelism} of '${vertex.name}')`,
         );
-        writers.set(edge, new RecordWriter(partition, selector, serializerOf(edge), submission.segmentSize));
+        writers.set(
+          edge,
+          new RecordWriter(
+            partition,
+            selector,
+            serializerOf(edge, i, submission.types),
+            submission.segmentSize,
+          ),
+        );
       }
       return new Task({
         jobId,
@@ -347,6 +391,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
         checkpointing: settings.checkpointing?.(vertex.index, i),
         restore: settings.restore?.get(`${vertex.index}:${i}`),
         job,
+        types: submission.types,
         sendOperatorEvent: (operatorId, subtask, event) => master.onOperatorEvent(operatorId, subtask, event),
         collect: (collectId, records, commit) =>
           master.onCollect(vertex.index, i, collectId, records, commit),

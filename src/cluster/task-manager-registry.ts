@@ -9,7 +9,7 @@ import { ClusterOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import type { JobId } from '../core/ids.js';
 import { logger } from '../core/log.js';
-import type { TcpAddress } from '../network/tcp-transport.js';
+import { internalTlsFromConfiguration, type TcpAddress } from '../network/tcp-transport.js';
 import { MAX_CONTROL_MESSAGE_SIZE } from './task-manager.js';
 import {
   HeartbeatMonitor,
@@ -114,6 +114,7 @@ export class TaskManagerRegistry {
     const pending: TaskManagerConnection[] = [];
     const server = await RpcServer.listen({
       secret: options.secret,
+      tls: internalTlsFromConfiguration(config),
       host: options.host ?? config.get(ClusterOptions.JOB_MANAGER_BIND_HOST),
       port: options.port ?? config.get(ClusterOptions.JOB_MANAGER_RPC_PORT),
       maxMessageSize: MAX_CONTROL_MESSAGE_SIZE,

@@ -18,8 +18,10 @@ import type { PipelineSubmission } from '../api/execution.js';
 import type { OperatorEvent } from '../api/operators/stream-operator.js';
 import type { JobMasterGateway } from '../coordinator/job-master.js';
 import {
+  internalTlsFromConfiguration,
   TcpDataClient,
   TcpDataServer,
+  type InternalTls,
   type RemoteChannel,
   type TcpAddress,
 } from '../network/tcp-transport.js';
@@ -110,6 +112,8 @@ export class TaskManager {
   readonly taskManagerId: string;
   private readonly clock: Clock;
   private readonly secret: string;
+  /** `security.ssl.internal.*`, for the RPC and data connections; undefined: plain TCP. */
+  private readonly tls: InternalTls | undefined;
   private readonly slots: number;
   private readonly scheduler = new TaskScheduler();
   private readonly jobs = new Map<JobId, JobEntry>();
@@ -134,15 +138,18 @@ export class TaskManager {
         'a TaskManager needs the cluster secret: set security.cluster.secret (or SLUICE_CLUSTER_SECRET) to the JobManager’s.',
       );
     this.secret = secret;
+    this.tls = internalTlsFromConfiguration(config);
     this.slots = config.get(ClusterOptions.NUM_TASK_SLOTS);
     this.dataServer = new TcpDataServer({
       secret,
+      tls: this.tls,
       host: config.get(ClusterOptions.TASK_MANAGER_BIND_HOST),
       port: config.get(ClusterOptions.TASK_MANAGER_DATA_PORT),
       onChannelFailed: (key, error) => this.channelFailed(key, error, 'producer'),
     });
     this.dataClient = new TcpDataClient({
       secret,
+      tls: this.tls,
       onChannelFailed: (key, error) => this.channelFailed(key, error, 'consumer'),
     });
     const heartbeat = heartbeatSettings(config);
@@ -195,6 +202,7 @@ export class TaskManager {
       host: this.options.jobManager.host,
       port: this.options.jobManager.port,
       secret: this.secret,
+      tls: this.tls,
       maxMessageSize: MAX_CONTROL_MESSAGE_SIZE,
     });
     signal.addEventListener('abort', () => void connection.close('registration abandoned'), { once: true });
@@ -491,14 +499,17 @@ export class TaskManager {
         this.send({ kind: 'task-ended', ...address(vertexIndex, subtask) }),
       onOperatorEvent: (operatorId: OperatorId, subtask: number, event: OperatorEvent) =>
         this.send({ kind: 'operator-event', jobId, attempt, operatorId, subtask, event }),
-      onCollect: (vertexIndex, subtask, collectId, records, commit) =>
+      onCollect: (vertexIndex, subtask, collectId, records, commit) => {
+        const serializer = this.group(jobId, attempt)?.collected;
+        if (!serializer) return;
         this.send({
           kind: 'collect',
           ...address(vertexIndex, subtask),
           collectId,
-          records,
+          records: serializer.serialize(records).slice(),
           ...(commit ? { commit } : {}),
-        }),
+        });
+      },
       acknowledgeCheckpoint: (vertexIndex, subtask, checkpointId, state, metrics) =>
         this.send({
           kind: 'acknowledge-checkpoint',

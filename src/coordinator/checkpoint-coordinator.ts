@@ -64,6 +64,11 @@ export interface CheckpointCoordinatorContext {
   notifyAborted(checkpointId: number): void;
   /** Coordinator (split enumerator) state at the trigger, by name. */
   snapshotMasterStates(checkpointId: number): { name: string; data: Uint8Array }[];
+  /**
+   * Coordinators in another process snapshot first (Flink's coordinator checkpoint future); the
+   * trigger waits for it, and `snapshotMasterStates` then reads what they took. Undefined: none.
+   */
+  prepareMasterStates?(checkpointId: number): Promise<void> | undefined;
   /** The job's operators, for the metadata. */
   operators(): readonly {
     operatorId: OperatorId;
@@ -191,6 +196,14 @@ export class CheckpointCoordinator {
       return undefined;
     }
     this.triggering = false;
+    const prepared = this.running ? this.ctx.prepareMasterStates?.(checkpointId) : undefined;
+    if (prepared) {
+      try {
+        await prepared;
+      } catch (e) {
+        return this.enumeratorsFailed(checkpointId, location, e);
+      }
+    }
     if (!this.running) {
       await this.ctx.storage.discardCheckpoint(location).catch(() => {});
       return undefined;
@@ -201,6 +214,14 @@ export class CheckpointCoordinator {
       await this.ctx.storage.discardCheckpoint(location).catch(() => {});
       return undefined;
     }
+    // Coordinator state and task triggers go out in one turn, so split assignments are either
+    // in both the enumerator's and the reader's snapshot, or in neither.
+    let masterStates: { name: string; data: Uint8Array }[];
+    try {
+      masterStates = this.ctx.snapshotMasterStates(checkpointId);
+    } catch (e) {
+      return this.enumeratorsFailed(checkpointId, location, e);
+    }
     const checkpoint = new PendingCheckpoint<readonly OperatorSubtaskState[]>({
       checkpointId,
       triggerTimestamp: timestamp,
@@ -209,9 +230,6 @@ export class CheckpointCoordinator {
     const timeout = this.ctx.clock.schedule(this.settings.timeoutMs, () =>
       this.abort(checkpointId, 'CHECKPOINT_EXPIRED', undefined, true),
     );
-    // Coordinator state and task triggers go out in one turn, so split assignments are either
-    // in both the enumerator's and the reader's snapshot, or in neither.
-    const masterStates = this.ctx.snapshotMasterStates(checkpointId);
     this.pending.set(checkpointId, {
       checkpoint,
       location,
@@ -223,6 +241,18 @@ export class CheckpointCoordinator {
     this.log.debug({ checkpointId, job: this.ctx.jobName }, `triggering checkpoint ${checkpointId}`);
     for (const task of current.trigger) this.ctx.triggerTask(task, checkpointId, timestamp);
     return checkpointId;
+  }
+
+  /** The enumerators could not snapshot for a checkpoint being triggered: it fails before reaching any task. */
+  private async enumeratorsFailed(
+    checkpointId: number,
+    location: CheckpointStorageLocation,
+    e: unknown,
+  ): Promise<undefined> {
+    await this.ctx.storage.discardCheckpoint(location).catch(() => {});
+    this.log.warn({ checkpointId, err: e }, 'the split enumerators could not snapshot');
+    this.onFailure(checkpointId, 'TRIGGER_CHECKPOINT_FAILURE', e instanceof Error ? e : new Error(String(e)));
+    return undefined;
   }
 
   /** Where tasks write checkpoint `checkpointId`, while it is pending. */

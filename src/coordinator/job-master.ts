@@ -188,6 +188,8 @@ export class JobMaster implements JobClient {
     private readonly submission: PipelineSubmission,
     private readonly taskManagers: TaskManagerGateway,
     private readonly clock: Clock,
+    /** Split enumerators hosted in another process snapshot through this before each checkpoint. */
+    prepareMasterStates?: (checkpointId: number) => Promise<void> | undefined,
   ) {
     this.statusEnteredAt.set('CREATED', clock.now());
     this.restartState = createRestartStrategy(submission.restartStrategy);
@@ -220,6 +222,7 @@ export class JobMaster implements JobClient {
           this.settleCheckpointWaiter(id);
         },
         snapshotMasterStates: (id) => this.snapshotEnumerators(id),
+        ...(prepareMasterStates ? { prepareMasterStates } : {}),
         operators: () =>
           submission.jobGraph.streamGraph.nodes.map((n) => ({
             operatorId: n.operatorId,
@@ -705,6 +708,15 @@ export class JobMaster implements JobClient {
       this.numRestarts,
     );
     void this.shutdownCheckpoints('FINISHED').finally(() => this.settle.resolve(result));
+  }
+
+  /**
+   * Fails the job from outside its tasks (Flink's OperatorCoordinator.Context.failJob): a failover
+   * when `restartable` and the restart strategy allow, else the job fails for good.
+   */
+  failGlobally(error: Error, restartable: boolean): void {
+    if (restartable) this.handleFailure(error);
+    else this.failJob(error);
   }
 
   private failJob(error: Error): void {

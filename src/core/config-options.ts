@@ -6,6 +6,7 @@ import {
   StateOptions,
   StateRecoveryOptions,
 } from './config-options-checkpointing.js';
+import { RestSecurityOptions, SecurityOptions } from './config-options-security.js';
 import {
   booleanOption,
   durationOption,
@@ -17,6 +18,7 @@ import {
 import { UPPER_BOUND_MAX_PARALLELISM } from './key-groups.js';
 
 export { CheckpointingOptions, RestartOptions, StateOptions, StateRecoveryOptions };
+export { RestSecurityOptions, SecurityOptions };
 
 /** Job-level execution settings (Flink's CoreOptions, PipelineOptions and ExecutionOptions). */
 export const PipelineOptions = {
@@ -231,4 +233,6 @@ export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
   ClusterOptions,
   RestOptions,
   LogOptions,
-].flatMap((group): ConfigOption<unknown>[] => Object.values(group));
+  RestSecurityOptions,
+  SecurityOptions,
+].flatMap((group): ConfigOption<unknown>[] => Object.values<ConfigOption<unknown>>(group));

@@ -163,6 +163,30 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'The REST API cannot listen on rest.port because another process already uses that port.',
   },
+  SLUICE_REST_UNPROTECTED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'A JobManager would take job submissions on a non-loopback REST address without authentication (a token or mutual TLS).',
+  },
+  SLUICE_REST_PATH_NOT_ALLOWED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'A path given over REST (a restore path, a checkpoint directory) lies outside rest.allowed-paths.',
+  },
+  SLUICE_SUBMISSION_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'A job module submitted over REST could not be evaluated: it threw, exceeded client.timeout or its memory limit, or its process died.',
+  },
+  SLUICE_USER_CODE_PROCESS_LOST: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      "The process running a submitted job's split enumerators exited or stopped answering (out of memory, killed); the job fails.",
+  },
   SLUICE_TESTING_HARNESS_MISUSE: {
     classification: 'user',
     retryable: false,

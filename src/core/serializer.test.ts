@@ -1,4 +1,4 @@
-/** Record serializers: MsgpackSerializer and JsonSerializer round trips, sub-range decoding and errors. */
+/** Record serializers: MsgpackSerializer and JsonSerializer round trips of JSON values, sub-range decoding and errors. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from './errors.js';
@@ -97,7 +97,7 @@ describe('MsgpackSerializer', () => {
       expect(s.deserialize(buf, ranges[i]![0], ranges[i]![1])).toEqual(values[i]);
   });
 
-  it('wraps an unserializable value in SLUICE_SERIALIZATION_FAILED', () => {
+  it('wraps a cyclic value in SLUICE_SERIALIZATION_FAILED naming the cycle', () => {
     const s = new MsgpackSerializer();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
@@ -109,7 +109,8 @@ describe('MsgpackSerializer', () => {
     }
     expect(caught).toBeInstanceOf(SluiceError);
     expect((caught as SluiceError).code).toBe('SLUICE_SERIALIZATION_FAILED');
-    expect((caught as SluiceError).message).toContain('give the stream a TypeSerializer');
+    expect((caught as SluiceError).message).toContain('value.self refers back to value (a cycle)');
+    expect((caught as SluiceError).message).toContain('setSerializer()');
     // Still usable afterwards.
     expect(roundTrip(s, { ok: true })).toEqual({ ok: true });
   });

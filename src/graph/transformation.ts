@@ -23,6 +23,8 @@ export interface Transformation<F> {
   readonly kind: string;
   name: string;
   uid: string | undefined;
+  /** A longer description for plans and the web UI (`setDescription`). */
+  description?: string;
   /** Explicit parallelism; undefined takes the environment default. */
   parallelism: number | undefined;
   /** True when the operator cannot run in parallel (collection sources, the collect sink). */

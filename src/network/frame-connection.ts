@@ -14,6 +14,7 @@ import {
   type Frame,
 } from './frame-codec.js';
 import { ClientHandshake, ServerHandshake, type HandshakeStep } from './handshake.js';
+import type { InternalTls } from './internal-tls.js';
 import { rejectedConnections, type RejectionLog } from './rejection-log.js';
 
 /** Where a data server listens. */
@@ -37,6 +38,8 @@ export interface TcpTransportOptions {
   readonly clock?: Clock;
   /** Where connection problems are logged (default: the `network` component logger). */
   readonly log?: Logger;
+  /** `security.ssl.internal.*`: mutual TLS under the handshake; absent: plain TCP. */
+  readonly tls?: InternalTls | undefined;
   /** Where rejected connections are reported (default: the process's rate-limited one). */
   readonly rejections?: RejectionLog;
 }
@@ -48,6 +51,7 @@ export interface ResolvedTransportOptions {
   readonly handshakeTimeoutMs: number;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly tls: InternalTls | undefined;
   readonly rejections: RejectionLog;
 }
 
@@ -66,6 +70,7 @@ export function resolveTransportOptions(options: TcpTransportOptions): ResolvedT
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     clock: options.clock ?? SystemClock,
     log: options.log ?? logger('network'),
+    tls: options.tls,
     rejections: options.rejections ?? rejectedConnections,
   };
 }

@@ -1,8 +1,8 @@
 /** The consumer side of the TCP data plane: subscribes input channels to subpartitions in other processes. */
-import { connect } from 'node:net';
 import type { CreditSink, InputChannel } from '../runtime/input-gate.js';
 import { invariant, type SluiceError } from '../core/errors.js';
 import { FrameError, MAX_CHANNEL_KEY_BYTES, type Frame } from './frame-codec.js';
+import { connectInternal } from './internal-tls.js';
 import {
   FrameConnection,
   channelFailed,
@@ -106,7 +106,7 @@ class ClientConnection implements FrameConnectionHandler {
     options: ResolvedTransportOptions,
     private readonly maxBufferSize: number,
   ) {
-    const socket = connect({ host: address.host, port: address.port });
+    const socket = connectInternal(address, options.tls);
     this.frames = new FrameConnection(socket, 'client', options, this, key);
   }
 

@@ -1,10 +1,11 @@
 /** The producer side of the TCP data plane: serves registered subpartitions to authenticated subscribers. */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Cancellable } from '../core/clock.js';
 import { SluiceError, invariant } from '../core/errors.js';
 import type { ChannelEvent } from '../runtime/channel-event.js';
 import type { ChannelReceiver, ResultSubpartition } from '../runtime/result-partition.js';
 import { FrameError, type Frame } from './frame-codec.js';
+import { createInternalServer } from './internal-tls.js';
 import {
   FrameConnection,
   channelFailed,
@@ -310,7 +311,7 @@ export class TcpDataServer {
   constructor(private readonly settings: TcpDataServerOptions) {
     this.options = resolveTransportOptions(settings);
     this.served = new ServedChannels(settings, this.options);
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = createInternalServer(this.options.tls, this.options.log, (socket) => this.accept(socket));
     this.server.on('error', (error) => this.options.log.error({ err: error }, 'data server error'));
   }
 

@@ -15,3 +15,4 @@
 export { TcpDataServer, type TcpDataServerOptions } from './tcp-data-server.js';
 export { TcpDataClient, type RemoteChannel, type TcpDataClientOptions } from './tcp-data-client.js';
 export type { TcpAddress, TcpTransportOptions } from './frame-connection.js';
+export { internalTlsFromConfiguration, type InternalTls } from './internal-tls.js';

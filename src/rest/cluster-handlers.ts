@@ -79,7 +79,7 @@ function dashboardConfiguration(ctx: HandlerContext): DashboardConfiguration {
     // Job bundles can be submitted over /jars when the backend takes submissions; cancelling works.
     features: {
       'web-submit': ctx.backend.submitJob !== undefined,
-      'web-cancel': true,
+      'web-cancel': ctx.cancelEnabled ?? true,
       'web-rescale': false,
       'web-history': false,
     },

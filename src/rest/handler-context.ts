@@ -15,6 +15,8 @@ export interface HandlerContext {
   readonly now: () => number;
   /** How often Flink's web UI polls (`web.refresh-interval`), ms. */
   readonly refreshIntervalMs: number;
+  /** `web.cancel.enable` (default true), reported in /config. */
+  readonly cancelEnabled?: boolean;
 }
 
 /** The job named by the `jobid` path parameter: 400 for a malformed id, 404 for an unknown one. */

@@ -19,6 +19,7 @@ export function jarRoutes(ctx: HandlerContext, jars: JarStore, address: () => st
     {
       method: 'GET',
       path: '/jars',
+      action: 'submit',
       handle: () => {
         requireSubmissions(ctx.backend);
         const body: JarListInfo = {
@@ -33,6 +34,8 @@ export function jarRoutes(ctx: HandlerContext, jars: JarStore, address: () => st
     {
       method: 'POST',
       path: '/jars/upload',
+      body: 'multipart',
+      action: 'submit',
       handle: async (request) => {
         requireSubmissions(ctx.backend);
         const files = await uploadedFiles(request);
@@ -52,6 +55,7 @@ export function jarRoutes(ctx: HandlerContext, jars: JarStore, address: () => st
     {
       method: 'DELETE',
       path: '/jars/:jarid',
+      action: 'submit',
       handle: (request) => {
         requireSubmissions(ctx.backend);
         const jar = requireJar(jars, request);
@@ -62,6 +66,7 @@ export function jarRoutes(ctx: HandlerContext, jars: JarStore, address: () => st
     {
       method: 'POST',
       path: '/jars/:jarid/run',
+      action: 'submit',
       handle: (request) => runJar(ctx.backend, jars, request),
     },
   ];
@@ -75,12 +80,16 @@ export function jarRoutes(ctx: HandlerContext, jars: JarStore, address: () => st
 function requireSubmissions(
   backend: RestBackend,
 ): asserts backend is RestBackend & Required<Pick<RestBackend, 'submitJob'>> {
-  if (backend.submitJob === undefined)
-    throw new RestHandlerException(
-      404,
-      'This cluster takes no job submissions: it runs the jobs of the process that started it ' +
-        '(`sluice run` without --jobmanager). Submit jobs to a JobManager instead.',
-    );
+  if (backend.submitJob === undefined) throw noSubmissions();
+}
+
+/** The 404 of every /jars path on a cluster that takes no submissions. */
+export function noSubmissions(): RestHandlerException {
+  return new RestHandlerException(
+    404,
+    'This cluster takes no job submissions (web.submit.enable: false, or a `sluice run` process, which ' +
+      'runs the jobs of its own command line). Submit jobs to a `sluice jobmanager` that takes them.',
+  );
 }
 
 function requireJar(jars: JarStore, request: RestRequest): StoredJar {
@@ -98,40 +107,60 @@ interface UploadedFile {
   readonly bytes: Buffer;
 }
 
-/** The files of a multipart/form-data body (any field name; Flink's clients use `jarfile`). */
+/**
+ * The files of a multipart/form-data body (any field name; Flink's clients use `jarfile`), parsed
+ * as the body streams in: the upload is held once, as its files.
+ */
 function uploadedFiles(request: RestRequest): Promise<UploadedFile[]> {
   const contentType = request.headers['content-type'] ?? '';
   if (!/^multipart\/form-data\s*;/iu.test(contentType))
     throw new RestHandlerException(
-      400,
+      415,
       `Expected a multipart/form-data upload with the job bundle as a file (field "jarfile"), got Content-Type "${contentType}".`,
     );
+  const body = request.stream;
+  if (!body) throw new Error('the server streams the bodies of multipart routes');
   return new Promise((resolve, reject) => {
     const files: UploadedFile[] = [];
-    const malformed = (e: unknown) =>
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      files.length = 0;
       reject(
-        new RestHandlerException(
-          400,
-          `The multipart upload is malformed: ${e instanceof Error ? e.message : String(e)}.`,
-        ),
+        e instanceof RestHandlerException
+          ? e
+          : new RestHandlerException(
+              400,
+              `The multipart upload is malformed: ${e instanceof Error ? e.message : String(e)}.`,
+            ),
       );
+    };
     let parser: busboy.Busboy;
     try {
       // UTF-8 file names (the default charset of parameters is latin1); only the base name is kept.
-      parser = busboy({ headers: request.headers, defParamCharset: 'utf8' });
+      parser = busboy({ headers: request.headers, defParamCharset: 'utf8', limits: { files: 2 } });
     } catch (e) {
-      malformed(e);
+      fail(e);
       return;
     }
     parser.on('file', (_field, stream, info) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        if (!failed) chunks.push(chunk);
+      });
       stream.on('end', () => files.push({ name: info.filename ?? '', bytes: Buffer.concat(chunks) }));
-      stream.on('error', malformed);
+      stream.on('error', fail);
     });
-    parser.on('error', malformed);
-    parser.on('close', () => resolve(files));
-    parser.end(request.rawBody);
+    parser.on('filesLimit', () =>
+      fail(new RestHandlerException(400, 'Exactly 1 file must be sent, received more.')),
+    );
+    parser.on('error', fail);
+    parser.on('close', () => {
+      if (!failed) resolve(files);
+    });
+    body.on('error', fail);
+    body.pipe(parser);
   });
 }
 
@@ -166,7 +195,9 @@ async function runJar(backend: RestBackend, jars: JarStore, request: RestRequest
     const error = e instanceof Error ? e : new Error(String(e));
     log.warn({ err: error, jarId: jar.id }, 'job submission failed');
     const code = error instanceof SluiceError ? ` [${error.code}]` : '';
-    throw new RestHandlerException(400, `Could not execute application: ${error.message}${code}`);
+    // A path outside rest.allowed-paths is refused, not wrong: 403, as Flink answers forbidden access.
+    const status = error instanceof SluiceError && error.code === 'SLUICE_REST_PATH_NOT_ALLOWED' ? 403 : 400;
+    throw new RestHandlerException(status, `Could not execute application: ${error.message}${code}`);
   }
   return { status: 200, body: { jobid: jobId } satisfies JarRunResponseBody };
 }

@@ -62,9 +62,14 @@ export function jobRoutes(ctx: HandlerContext): Route[] {
       path: '/jobs/:jobid/status',
       handle: (request) => ({ status: 200, body: { status: requireJob(ctx, request).status() } }),
     },
-    { method: 'PATCH', path: '/jobs/:jobid', handle: (request) => cancelJob(ctx, request) },
+    { method: 'PATCH', path: '/jobs/:jobid', action: 'cancel', handle: (request) => cancelJob(ctx, request) },
     // Flink's web UI cancels with this legacy GET (features.web-cancel).
-    { method: 'GET', path: '/jobs/:jobid/yarn-cancel', handle: (request) => cancelJob(ctx, request) },
+    {
+      method: 'GET',
+      path: '/jobs/:jobid/yarn-cancel',
+      action: 'cancel',
+      handle: (request) => cancelJob(ctx, request),
+    },
     {
       method: 'GET',
       path: '/jobs/:jobid/exceptions',

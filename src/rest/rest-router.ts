@@ -1,5 +1,6 @@
 /** A tiny router for Flink's REST paths (`/jobs/:jobid/...`, optional `/v1` prefix), and the request helpers handlers share. */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 
 /** The HTTP methods Flink's REST API uses. */
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -15,6 +16,11 @@ export interface RestRequest {
   readonly rawBody: Buffer;
   /** The request headers (names lower-case, as node:http gives them). */
   readonly headers: IncomingHttpHeaders;
+  /**
+   * The body as it arrives, for `multipart` routes only (`body` and `rawBody` are then empty);
+   * it fails with a 413 RestHandlerException once it grows past the server's limit.
+   */
+  readonly stream?: Readable;
 }
 
 /** A response: a JSON body with a status code (or, with `text`, a plain-text body such as a log file). */
@@ -29,11 +35,30 @@ export interface RestResponse {
 /** Handles one route. */
 export type RestHandler = (request: RestRequest) => RestResponse | Promise<RestResponse>;
 
+/**
+ * What a route reads: nothing (the server answers without reading a body), a JSON document
+ * (small, `Content-Type: application/json`), or a multipart upload streamed to the handler.
+ */
+export type RouteBody = 'none' | 'json' | 'multipart';
+
 /** A method and a path pattern (`:name` segments are parameters). */
 export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
   readonly handle: RestHandler;
+  /** Default: `none` for GET and DELETE, `json` for the other methods. */
+  readonly body?: RouteBody;
+  /**
+   * What the route does beyond reading, for `web.submit.enable` and `web.cancel.enable`: a
+   * `submit` or `cancel` route (even a GET) also only answers requests from the server's own or
+   * an allowed origin.
+   */
+  readonly action?: 'submit' | 'cancel';
+}
+
+/** What `route` reads (its `body`, else the default of its method). */
+export function routeBody(route: Route): RouteBody {
+  return route.body ?? (route.method === 'GET' || route.method === 'DELETE' ? 'none' : 'json');
 }
 
 /** An expected failure, answered as `{"errors": [message]}` with `status` (Flink's RestHandlerException). */

@@ -1,5 +1,7 @@
 /** Builds a vertex's operator chain for one subtask: operators wired by direct call. */
 import type { JobId, OperatorId } from '../core/ids.js';
+import { MsgpackSerializer } from '../core/serializer.js';
+import type { TypeRegistry } from '../core/type-registry.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type {
@@ -52,6 +54,8 @@ export interface ChainContext {
   readonly services: TaskServices;
   readonly checkpointingEnabled: boolean;
   readonly job?: JobSettings | undefined;
+  /** The job's registered classes: the state backends' default serializer keeps their instances' class. */
+  readonly types?: TypeRegistry | undefined;
 }
 
 /** Creates, wires and sets up the operators of `ctx.vertex` for one subtask. */
@@ -64,9 +68,15 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
     const outputs: Output<unknown>[] = node.outEdges.map((e) => operators.get(e.target) ?? writerOf.get(e)!);
     const output =
       outputs.length === 0 ? NO_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutOutput(outputs);
+    // The serializer of state whose descriptor names none (and of keys).
+    const defaultSerializer = new MsgpackSerializer({
+      types: ctx.types,
+      subject: `state of operator '${node.name}'`,
+    });
     let keyedStateBackend: KeyedStateBackend | undefined;
     if (node.transformation.keySelector) {
       keyedStateBackend = new HeapKeyedStateBackend({
+        defaultSerializer,
         maxParallelism: node.maxParallelism,
         keyGroupRange: computeKeyGroupRangeForOperatorIndex(
           node.maxParallelism,
@@ -75,7 +85,7 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
         ),
       });
     }
-    const operatorStateBackend = new OperatorStateBackend();
+    const operatorStateBackend = new OperatorStateBackend({ defaultSerializer });
     entries.push({
       operatorId: node.operatorId,
       operator: operators.get(node)!,

@@ -7,6 +7,7 @@
 import type { Cancellable, Clock } from '../core/clock.js';
 import { SluiceError, invariant } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
+import type { TypeRegistry } from '../core/type-registry.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type { AccumulatorRegistry } from '../api/accumulators.js';
 import { SourceOperator } from '../api/operators/source-operator.js';
@@ -74,6 +75,8 @@ export interface TaskDeployment {
   readonly restore: TaskRestoreState | undefined;
   /** The job's name, runtime mode and global parameters, for the operators; streaming defaults when absent. */
   readonly job?: JobSettings | undefined;
+  /** The job's registered classes, for the state backends' default serializer. */
+  readonly types?: TypeRegistry | undefined;
   sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
   collect(collectId: string, records: readonly unknown[], commit: CollectCommit | undefined): void;
 }
@@ -144,6 +147,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         services: this,
         checkpointingEnabled: d.checkpointing !== undefined,
         job: d.job,
+        types: d.types,
       });
       if (this.chain.head instanceof SourceOperator)
         this.source = this.chain.head as SourceOperator<unknown, never>;

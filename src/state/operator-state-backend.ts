@@ -15,6 +15,12 @@ import { describeSerializers, sameSerializers, serializerIdOf } from './serializ
 import type { ListState } from './state.js';
 import type { ListStateDescriptor } from './state-descriptor.js';
 
+/** Settings of an OperatorStateBackend. */
+export interface OperatorStateBackendOptions {
+  /** The serializer of states whose descriptor names none (default: msgpack without registered classes). */
+  readonly defaultSerializer?: TypeSerializer<unknown>;
+}
+
 /** A list of elements held by one subtask (not per key). */
 class OperatorListState<T> implements ListState<T> {
   elements: T[] = [];
@@ -87,9 +93,13 @@ function modeName(mode: OperatorStateMode): string {
 export class OperatorStateBackend {
   private readonly states = new Map<string, RegisteredListState>();
   private readonly restored = new Map<string, OperatorStateEntry>();
-  private readonly defaultSerializer = new MsgpackSerializer<unknown>();
+  private readonly defaultSerializer: TypeSerializer<unknown>;
   private restoreCalled = false;
   private disposed = false;
+
+  constructor(options: OperatorStateBackendOptions = {}) {
+    this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
+  }
 
   /** A list state split evenly across the new subtasks on rescale (Flink's SPLIT_DISTRIBUTE). */
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {

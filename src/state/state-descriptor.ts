@@ -86,12 +86,14 @@ export interface ReducingStateOptions<T> {
 export class ReducingStateDescriptor<T> {
   readonly kind = 'reducing';
   readonly name: string;
+  /** @internal The reduce function as an object (a plain function is wrapped). */
   readonly reduceFunction: ReduceFunction<T>;
   readonly serializer: TypeSerializer<T> | undefined;
 
+  /** `reduce`: a ReduceFunction, `(a, b) => T` or `{ reduce(a, b) }`, called as `reduce(stored, added)`. */
   constructor(
     name: string,
-    reduce: ReduceFunction<T> | ((a: T, b: T) => T),
+    reduce: ((a: T, b: T) => T) | { reduce(a: T, b: T): T },
     options: ReducingStateOptions<T> = {},
   ) {
     this.name = checkName('ReducingStateDescriptor', name);

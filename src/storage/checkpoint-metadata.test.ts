@@ -243,11 +243,23 @@ describe('checkpoint metadata encoding', () => {
     expectCorrupt(longer, '3 unexpected bytes after the checksum');
   });
 
+  it("never quotes a foreign file's bytes (issue 11: no probing of the JobManager's files)", () => {
+    const passwd = new TextEncoder().encode('root:x:0:0:root:/root:/bin/bash\n'.repeat(3));
+    let message = '';
+    try {
+      decodeMetadata(passwd, WHERE);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('not a Sluice checkpoint metadata file');
+    expect(message).not.toMatch(/root|726f6f74/u);
+  });
+
   it('says what is wrong', () => {
     const bytes = encodeMetadata(sample);
     const badMagic = bytes.slice();
     badMagic.set(new TextEncoder().encode('PK\x03\x04'));
-    expectCorrupt(badMagic, 'not "SLCK"', '"PK.."', 'not a Sluice checkpoint metadata file');
+    expectCorrupt(badMagic, 'does not start with "SLCK"', 'not a Sluice checkpoint metadata file');
 
     const future = bytes.slice();
     new DataView(future.buffer).setUint32(4, 9);

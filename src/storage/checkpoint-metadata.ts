@@ -114,12 +114,10 @@ export function decodeMetadata(bytes: Uint8Array, where: string): CheckpointMeta
     throw corruptMetadata(where, problem, cause);
   };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length >= 4 && view.getUint32(0) !== METADATA_MAGIC) {
-    const ascii = String.fromCharCode(...bytes.subarray(0, 4)).replace(/[^\x20-\x7e]/gu, '.');
-    fail(
-      `it starts with ${hex(view.getUint32(0))} ("${ascii}"), not "SLCK": not a Sluice checkpoint metadata file`,
-    );
-  }
+  // What the file does start with is not said: a REST user pointing a restore at any file of the
+  // JobManager must not learn its contents (issue 11).
+  if (bytes.length >= 4 && view.getUint32(0) !== METADATA_MAGIC)
+    fail('it does not start with "SLCK": not a Sluice checkpoint metadata file');
   if (bytes.length < HEADER_BYTES + TRAILER_BYTES)
     fail(`truncated: ${bytes.length} bytes, less than the ${HEADER_BYTES + TRAILER_BYTES}-byte frame`);
   const version = view.getUint32(4);

@@ -1,8 +1,7 @@
 // Job submission over Flink's jar endpoints (upload, list, delete, run) against a backend that records what it is asked to run.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SluiceError } from 'sluice';
-import type { JobId } from '../../src/core/ids.js';
-import type { JobSubmitRequest, RestBackend } from '../../src/rest/rest-backend.js';
+import type { RestBackend } from '../../src/rest/rest-backend.js';
 import type {
   DashboardConfiguration,
   JarListInfo,
@@ -14,31 +13,13 @@ import {
   expectError,
   expectFlinkShape,
   getJson,
+  JOB_ID,
   request,
+  TestingSubmitBackend,
   type JsonResponse,
 } from './support/rest-fixture.js';
 
-const JOB_ID = '0123456789abcdef0123456789abcdef' as JobId;
 const BUNDLE = new TextEncoder().encode('export const job = 1;\n');
-
-/** A cluster with no jobs that records each submission and answers JOB_ID (or fails as told). */
-class TestingSubmitBackend implements RestBackend {
-  readonly requests: JobSubmitRequest[] = [];
-  failure: Error | undefined;
-  jobs() {
-    return [];
-  }
-  job() {
-    return undefined;
-  }
-  taskManagers() {
-    return [];
-  }
-  submitJob(request: JobSubmitRequest): Promise<JobId> {
-    this.requests.push(request);
-    return this.failure ? Promise.reject(this.failure) : Promise.resolve(JOB_ID);
-  }
-}
 
 const servers: RestServer[] = [];
 afterEach(async () => {
@@ -106,7 +87,7 @@ describe('POST /jars/upload and GET /jars', () => {
     expectError(await upload(url, [{ name: 'job.ts' }]), 400, /^Only job bundles \(\.mjs or \.js files\)/u);
     expectError(
       await request(url, 'POST', '/jars/upload', '{}'),
-      400,
+      415,
       /^Expected a multipart\/form-data upload .*"application\/json"/u,
     );
     const fieldOnly = new FormData();

@@ -7,21 +7,21 @@ import type { KeySelectorFn } from '../../graph/partitioner.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
 import { ValueStateDescriptor } from '../../state/state-descriptor.js';
 import type { ValueState } from '../../state/state.js';
-import { bindMethod, type ReduceFn } from '../functions.js';
+import { bindMethod, type ReduceFunction } from '../functions.js';
 import { UdfOperator } from './udf-operator.js';
 
 /** Name of the operator's value state (Flink's StreamGroupedReduceOperator uses `_op_state`). */
 const STATE_NAME = '_op_state';
 
 /** Operator of `keyBy(...).reduce(fn)` and the built-in aggregations. */
-export class GroupedReduceOperator<T, K> extends UdfOperator<T, T, ReduceFn<T>> {
+export class GroupedReduceOperator<T, K> extends UdfOperator<T, T, ReduceFunction<T> | ((a: T, b: T) => T)> {
   private readonly fn = bindMethod<[T, T], T>(this.userFunction, 'reduce', 'reduce()');
   private backend!: KeyedStateBackend<K>;
   private state!: ValueState<T>;
   private batch = false;
 
   constructor(
-    reduce: ReduceFn<T>,
+    reduce: ReduceFunction<T> | ((a: T, b: T) => T),
     private readonly keySelector: KeySelectorFn<T, K>,
   ) {
     super(reduce);

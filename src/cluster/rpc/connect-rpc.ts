@@ -1,6 +1,6 @@
 /** The TaskManager's side of the control plane: opens and authenticates a connection to the JobManager. */
-import { connect } from 'node:net';
 import { SluiceError } from '../../core/errors.js';
+import { connectInternal } from '../../network/internal-tls.js';
 import {
   RpcConnection,
   resolveRpcOptions,
@@ -58,7 +58,7 @@ export function connectRpc(options: ConnectRpcOptions): Promise<JobManagerConnec
   const resolved = resolveRpcOptions(options);
   const address = `${options.host}:${options.port}`;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: options.host, port: options.port });
+    const socket = connectInternal(options, resolved.tls);
     let connected = false;
     socket.once('connect', () => void (connected = true));
     new RpcConnection<ToTaskManagerMessage, ToJobManagerMessage>(

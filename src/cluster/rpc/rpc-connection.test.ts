@@ -216,7 +216,7 @@ describe('RpcConnection', () => {
 
   it('refuses to send a message above maxMessageSize, and closes a connection that receives one', async () => {
     const { jm, tm, lines } = await pair({ maxMessageSize: 4096 });
-    const records = [new Uint8Array(8192)];
+    const records = new Uint8Array(8192);
     const collect: ToJobManagerMessage = {
       kind: 'collect',
       jobId: JOB,
@@ -229,7 +229,7 @@ describe('RpcConnection', () => {
     expect(() => tm.send(collect)).toThrow(/exceeds the control-plane maximum of 4096 bytes/u);
     expect(tm.open).toBe(true);
     // The JobManager end accepts 64 MiB; the TaskManager end, 4 KiB.
-    jm.send({ kind: 'deploy', jobId: JOB, attempt: 0, payload: records });
+    jm.send({ kind: 'deploy', jobId: JOB, attempt: 0, payload: [records] });
     await until(() => expect(tm.closeReason?.kind).toBe('lost'));
     const reason = tm.closeReason as Extract<RpcCloseReason, { kind: 'lost' }>;
     expect(reason.error).toMatchObject({ code: 'SLUICE_RPC_BAD_MESSAGE' });

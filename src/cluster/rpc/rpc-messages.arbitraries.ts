@@ -107,7 +107,7 @@ export const toJobManagerMessage: fc.Arbitrary<ToJobManagerMessage> = fc.oneof(
       kind: kind('collect'),
       ...task,
       collectId: name,
-      records: fc.array(plainData, { maxLength: 5 }),
+      records: fc.uint8Array({ maxLength: 64 }),
       commit: fc.record({ checkpointId: positive, subtask: nat }),
     },
     { requiredKeys: ['kind', 'jobId', 'attempt', 'vertexIndex', 'subtask', 'collectId', 'records'] },

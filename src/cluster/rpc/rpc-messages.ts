@@ -103,7 +103,8 @@ export interface OperatorEventMessage {
 export interface CollectMessage extends TaskAddress {
   readonly kind: 'collect';
   readonly collectId: string;
-  readonly records: readonly unknown[];
+  /** The records, serialized with the job's registered classes (`collectedRecordsSerializer`). */
+  readonly records: Uint8Array;
   readonly commit?: { readonly checkpointId: number; readonly subtask: number };
 }
 
@@ -370,7 +371,7 @@ const schemas: Schemas = {
   collect: {
     ...task,
     collectId: name,
-    records: listOf(data),
+    records: bytes,
     commit: optional(objectOf({ checkpointId: positive, subtask: nat })),
   },
   'acknowledge-checkpoint': { ...task, checkpointId: positive, state: data, metrics: checkpointMetrics },

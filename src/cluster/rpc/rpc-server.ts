@@ -1,7 +1,8 @@
 /** The JobManager's control-plane endpoint: accepts TaskManager connections and hands out each one that authenticated. */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { SluiceError, invariant } from '../../core/errors.js';
 import type { TcpAddress } from '../../network/frame-connection.js';
+import { createInternalServer } from '../../network/internal-tls.js';
 import {
   RpcConnection,
   resolveRpcOptions,
@@ -40,7 +41,6 @@ export class RpcServer {
     /** Where it listens (the real port when 0 was asked for). */
     readonly address: TcpAddress,
   ) {
-    server.on('connection', (socket) => this.accept(socket));
     server.on('error', (error) => options.log.error({ err: error }, 'RPC server error'));
   }
 
@@ -49,7 +49,8 @@ export class RpcServer {
     const options = resolveRpcOptions(settings);
     const host = settings.host ?? '127.0.0.1';
     const port = settings.port ?? 0;
-    const server = createServer();
+    let accept: (socket: Socket) => void = (socket) => socket.destroy();
+    const server = createInternalServer(options.tls, options.log, (socket) => accept(socket));
     return new Promise((resolve, reject) => {
       server.once('error', (error) =>
         reject(
@@ -64,7 +65,10 @@ export class RpcServer {
         server.removeAllListeners('error');
         const address = server.address();
         invariant(address !== null && typeof address === 'object', 'a TCP server has an address');
-        resolve(new RpcServer(server, options, settings, { host, port: address.port }));
+        const rpc = new RpcServer(server, options, settings, { host, port: address.port });
+        // Sockets as they come out of the TLS handshake when internal TLS is on.
+        accept = (socket) => rpc.accept(socket);
+        resolve(rpc);
       });
     });
   }

@@ -46,6 +46,8 @@ export interface HeapKeyedStateBackendOptions<K = unknown> {
   readonly snapshotSliceMillis?: number;
   /** The monotonic clock slices are measured with (default `performance.now`); for tests. */
   readonly now?: () => number;
+  /** The serializer of states (and keys) whose descriptor names none (default: msgpack without registered classes). */
+  readonly defaultSerializer?: TypeSerializer<unknown>;
 }
 
 interface RegisteredState {
@@ -78,7 +80,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly timerQueues = new Map<string, KeyedTimerQueue<K>>();
   private readonly restored = new Map<string, RestoredState>();
   private readonly versions = new SnapshotVersions();
-  private readonly defaultSerializer = new MsgpackSerializer<unknown>();
+  private readonly defaultSerializer: TypeSerializer<unknown>;
   private readonly keySerializer: TypeSerializer<unknown>;
   private readonly slices: SliceOptions;
   /** Where entries are frozen for pinned snapshots (one at a time: the backend is single-threaded). */
@@ -105,6 +107,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     );
     this.maxParallelism = maxParallelism;
     this.keyGroupRange = { start: keyGroupRange.start, end: keyGroupRange.end };
+    this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
     this.keySerializer =
       (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
     this.slices = sliceOptions(options.snapshotSliceMillis, options.now);

@@ -123,10 +123,10 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
           if (slicer.due()) await slicer.yieldNow();
         }
         for (const r of logged) {
-          w.value(p.keySerializer, log!.keys[r]);
-          if (log!.isFrozen(r)) w.range(log!.values[r] as Uint8Array, log!.starts[r]!, log!.ends[r]!);
-          else if (log!.isFailed(r)) throw log!.values[r];
-          else table.codec.write(w, log!.values[r]);
+          w.value(p.keySerializer, log!.keyOf(r));
+          if (log!.isFrozen(r)) w.range(log!.valueOf(r) as Uint8Array, log!.startOf(r), log!.endOf(r));
+          else if (log!.isFailed(r)) throw log!.valueOf(r);
+          else table.codec.write(w, log!.valueOf(r));
           if (slicer.due()) await slicer.yieldNow();
         }
         w.patchU32(payloadAt - 4, w.length - payloadAt);

@@ -13,77 +13,86 @@ export interface FrozenBytes {
 /** Serializes a stored value exactly as the snapshot format writes it (the state's codec). */
 export type ValueFreezer = (value: unknown) => FrozenBytes;
 
-/** `starts` marks of a record that holds no frozen bytes. */
+/** `start` marks of a record that holds no frozen bytes. */
 const PLAIN = -1;
 const FAILED = -2;
 
+// Record layout: STRIDE slots in one array, so that logging one writes one place in memory (a
+// checkpoint may log a record per key of the state, for keys all over the key groups).
+const KEY = 0;
+const VERSION = 1;
+const LEFT_AT = 2;
+const VALUE = 3;
+const START = 4;
+const END = 5;
+const STRIDE = 6;
+
 /**
- * Records in columns (no object per record: a checkpoint may log one per key of the state):
- * record i is the value of key `keys[i]`, stamped `versions[i]`, that left the live state at
- * version `leftAt[i]`. Its value is `values[i]` itself (immutable), or frozen bytes at
- * `values[i][starts[i], ends[i])`, or — when it could not be serialized — the error `values[i]`,
- * which the snapshot reading it rethrows.
+ * Records with no object of their own: record i is the value of key `keyOf(i)`, stamped
+ * `version`, that left the live state at version `leftAt`. Its value is the value itself
+ * (immutable), or frozen bytes (`isFrozen`: `chunkOf(i)[startOf(i), endOf(i))`), or — when it
+ * could not be serialized — an error (`isFailed`), which the snapshot reading it rethrows.
  *
- * Snapshot V reads record i iff `versions[i] < V <= leftAt[i]` (it was live when V was pinned).
+ * Snapshot V reads record i iff `version < V <= leftAt` (it was live when V was pinned).
  */
 export class ValueUndoLog {
-  readonly keys: unknown[] = [];
-  readonly versions: number[] = [];
-  readonly leftAt: number[] = [];
-  readonly values: unknown[] = [];
-  readonly starts: number[] = [];
-  readonly ends: number[] = [];
+  private readonly slots: unknown[] = [];
 
   /** How many records are logged. */
   get size(): number {
-    return this.keys.length;
+    return this.slots.length / STRIDE;
   }
 
   /** Logs an immutable value. */
   pushValue(key: unknown, version: number, leftAt: number, value: unknown): void {
-    this.push(key, version, leftAt, value, PLAIN, PLAIN);
+    this.slots.push(key, version, leftAt, value, PLAIN, PLAIN);
   }
 
   /** Logs a value by its frozen bytes. */
   pushFrozen(key: unknown, version: number, leftAt: number, bytes: FrozenBytes): void {
-    this.push(key, version, leftAt, bytes.chunk, bytes.start, bytes.end);
+    this.slots.push(key, version, leftAt, bytes.chunk, bytes.start, bytes.end);
   }
 
   /** Logs a value that could not be frozen, with why. */
   pushFailed(key: unknown, version: number, leftAt: number, error: unknown): void {
-    this.push(key, version, leftAt, error, FAILED, FAILED);
+    this.slots.push(key, version, leftAt, error, FAILED, FAILED);
   }
 
-  /** Whether record i holds frozen bytes (else `values[i]` is the value or an error). */
+  /** The key of record i. */
+  keyOf(i: number): unknown {
+    return this.slots[i * STRIDE + KEY];
+  }
+
+  /** The value of record i; its bytes' chunk when frozen; the error when failed. */
+  valueOf(i: number): unknown {
+    return this.slots[i * STRIDE + VALUE];
+  }
+
+  /** Whether record i holds frozen bytes. */
   isFrozen(i: number): boolean {
-    return this.starts[i]! >= 0;
+    return (this.slots[i * STRIDE + START] as number) >= 0;
   }
 
-  /** Whether record i is a value that could not be frozen (`values[i]` is the error). */
+  /** Whether record i is a value that could not be frozen. */
   isFailed(i: number): boolean {
-    return this.starts[i] === FAILED;
+    return this.slots[i * STRIDE + START] === FAILED;
+  }
+
+  /** Where record i's frozen bytes start in `valueOf(i)`. */
+  startOf(i: number): number {
+    return this.slots[i * STRIDE + START] as number;
+  }
+
+  /** Where record i's frozen bytes end in `valueOf(i)`. */
+  endOf(i: number): number {
+    return this.slots[i * STRIDE + END] as number;
   }
 
   /** Appends to `out` the indexes of the records snapshot `version` reads. */
   collect(version: number, out: number[]): void {
-    const { versions, leftAt } = this;
-    for (let i = 0; i < versions.length; i++)
-      if (versions[i]! < version && leftAt[i]! >= version) out.push(i);
-  }
-
-  private push(
-    key: unknown,
-    version: number,
-    leftAt: number,
-    value: unknown,
-    start: number,
-    end: number,
-  ): void {
-    this.keys.push(key);
-    this.versions.push(version);
-    this.leftAt.push(leftAt);
-    this.values.push(value);
-    this.starts.push(start);
-    this.ends.push(end);
+    const slots = this.slots;
+    for (let at = 0; at < slots.length; at += STRIDE)
+      if ((slots[at + VERSION] as number) < version && (slots[at + LEFT_AT] as number) >= version)
+        out.push(at / STRIDE);
   }
 }

@@ -1,5 +1,6 @@
 /** Filesystem checkpoint storage: `<dir>/<job-id>/{shared,taskowned,chk-<n>}` on a local or mounted shared directory. */
 import { randomUUID } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SluiceError, invariant } from '../../core/errors.js';
@@ -222,6 +223,9 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
   }
 }
 
+/** Largest `_metadata` read when resolving a restore path (state above the inline threshold lives in its own files). */
+const MAX_METADATA_BYTES = 512 * 1024 * 1024;
+
 /**
  * The completed checkpoint or savepoint at a file pointer: a directory holding `_metadata`, or the
  * metadata file itself, as a path or `file:` URI. Independent of any configured storage, so a job
@@ -243,8 +247,17 @@ export async function resolveFileCheckpoint(pointer: string): Promise<ResolvedCh
   }
   let bytes: Uint8Array;
   try {
+    // Only a regular file of a plausible size is read: a device (/dev/zero), a pipe or a huge
+    // file named as a restore path must not stall or exhaust the JobManager.
+    const info = await stat(metadataPath);
+    if (!info.isFile() || info.size > MAX_METADATA_BYTES)
+      throw checkpointNotFound(
+        `'${metadataPath}' is not a checkpoint or savepoint: ${info.isFile() ? `a file of ${info.size} bytes, larger than any ${METADATA_FILE_NAME}` : 'not a regular file'}. ` +
+          `Point at a chk-<n> or savepoint directory that contains ${METADATA_FILE_NAME}, or at the ${METADATA_FILE_NAME} file itself.`,
+      );
     bytes = await readFile(metadataPath);
   } catch (e) {
+    if (e instanceof SluiceError) throw e;
     if (isFsError(e, 'ENOENT'))
       throw checkpointNotFound(
         `Cannot find meta data file '${METADATA_FILE_NAME}' in directory '${path}': the checkpoint did not ` +
@@ -280,7 +293,8 @@ export async function readFileState(
   const path = stateFilePath(handle, chkDir);
   let file;
   try {
-    file = await open(path, 'r');
+    // Non-blocking, so a pipe in a crafted checkpoint cannot hold a thread of the JobManager.
+    file = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     if (isFsError(e, 'ENOENT'))
       throw checkpointNotFound(
@@ -293,7 +307,9 @@ export async function readFileState(
   let data: Uint8Array;
   try {
     // Size first: a wrong size is reported without reading a possibly huge wrong file.
-    const { size } = await file.stat();
+    const info = await file.stat();
+    const size = info.size;
+    if (!info.isFile()) throw corruptStateFile(path, 'it is not a regular file');
     if (size !== handle.size)
       throw corruptStateFile(path, `it has ${size} bytes, the checkpoint metadata records ${handle.size}`);
     data = await file.readFile();

@@ -3,10 +3,34 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { DataGeneratorSource, StreamExecutionEnvironment, type JobClient, type Sink } from 'sluice';
 import { getDefaultPipelineExecutor, setDefaultPipelineExecutor } from '../../../src/api/execution.js';
 import { LocalExecutor } from '../../../src/cluster/local-executor.js';
+import type { JobId } from '../../../src/core/ids.js';
 import { LocalRestBackend } from '../../../src/rest/local-rest-backend.js';
+import type { JobSubmitRequest, RestBackend } from '../../../src/rest/rest-backend.js';
 import { startRestServer, type RestServer } from '../../../src/rest/rest-server.js';
 import { waitFor } from '../../support/helpers.js';
 import { responseSchema, validate } from './openapi.js';
+
+/** The job id a TestingSubmitBackend answers. */
+export const JOB_ID = '0123456789abcdef0123456789abcdef' as JobId;
+
+/** A cluster with no jobs that records each submission and answers JOB_ID (or fails as told). */
+export class TestingSubmitBackend implements RestBackend {
+  readonly requests: JobSubmitRequest[] = [];
+  failure: Error | undefined;
+  jobs() {
+    return [];
+  }
+  job() {
+    return undefined;
+  }
+  taskManagers() {
+    return [];
+  }
+  submitJob(request: JobSubmitRequest): Promise<JobId> {
+    this.requests.push(request);
+    return this.failure ? Promise.reject(this.failure) : Promise.resolve(JOB_ID);
+  }
+}
 
 /** A sink that drops every record. */
 export const discard: Sink<unknown> = {
@@ -123,9 +147,11 @@ export async function request(
   path: string,
   body?: string,
 ): Promise<JsonResponse> {
+  // As Flink's RestClient: every request but a GET says it sends JSON, with or without a body.
   const response = await fetch(`${base}${path}`, {
     method,
-    ...(body === undefined ? {} : { body, headers: { 'Content-Type': 'application/json' } }),
+    ...(body === undefined ? {} : { body }),
+    ...(method === 'GET' ? {} : { headers: { 'Content-Type': 'application/json' } }),
   });
   const text = await response.text();
   expect(response.headers.get('content-type')).toBe('application/json; charset=UTF-8');
