@@ -74,6 +74,7 @@ export type {
 } from './api/checkpointed-function.js';
 export { Counter, ListAccumulator } from './api/accumulators.js';
 export type { Accumulator } from './api/accumulators.js';
+export { RichSinkFunction } from './api/sink.js';
 export type { Sink, SinkFunction, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
 export { Boundedness } from './api/source/source.js';
 export type {

@@ -16,7 +16,7 @@ import {
 import { Factories } from './operator-factories.js';
 import type { OperatorFactory } from './operators/stream-operator.js';
 import type { ProcessFunction } from './process-function.js';
-import { sinkOfFunction, type Sink, type SinkFunction } from './sink.js';
+import { sinkOfFunction, type Sink, type SinkFunction, type SinkWriterContext } from './sink.js';
 import { PrintSink, toStderr } from './sinks/print-sink.js';
 import { DataStreamSink, Settings, checkPositiveInt } from './operator-handle.js';
 import { aggregation, type AggregationKind, type FieldRef } from './operators/grouped-reduce-operator.js';
@@ -117,10 +117,11 @@ export class DataStream<T> {
 
   /**
    * Calls `fn` for every record (Flink's legacy `addSink(SinkFunction)`): a function
-   * `(record, ctx) => void` or an object with `invoke(record, ctx)`. For buffering, flushing at
-   * checkpoints or asynchronous writes, implement a `Sink` and use `sinkTo`.
+   * `(record, ctx) => void` or an object with `invoke(record, ctx)`, such as a RichSinkFunction.
+   * For buffering, flushing at checkpoints or asynchronous writes, implement a `Sink` and use
+   * `sinkTo`.
    */
-  addSink(fn: SinkFunction<T>): DataStreamSink<T> {
+  addSink(fn: SinkFunction<T> | ((record: T, ctx: SinkWriterContext) => void)): DataStreamSink<T> {
     return this.sinkTo(sinkOfFunction(fn));
   }
 

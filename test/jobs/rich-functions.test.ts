@@ -10,6 +10,7 @@ import {
   RichFlatMapFunction,
   RichMapFunction,
   RichReduceFunction,
+  RichSinkFunction,
   ValueStateDescriptor,
   type Collector,
   type Counter,
@@ -200,6 +201,30 @@ describe('rich functions', () => {
     expect(await result.toArray()).toEqual(['a', 'ccc', 'ccc']);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatch(/^reduce on Keyed Reduce/u);
+  });
+
+  it('a RichSinkFunction given to addSink gets its context, open and close, one copy per subtask', async () => {
+    class Collect extends RichSinkFunction<number> {
+      private received: number[] = [];
+      open() {
+        seen.push(`open ${this.getRuntimeContext().getTaskInfo().getIndexOfThisSubtask()}`);
+      }
+      invoke(value: number) {
+        this.received.push(value);
+      }
+      close() {
+        const index = this.getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        seen.push(`close ${index}: ${this.received.length}`);
+      }
+    }
+    const env = envAt(2);
+    env.fromSequence(1, 10).rebalance().addSink(new Collect());
+    await env.execute();
+    expect(seen.filter((s) => s.startsWith('open')).sort()).toEqual(['open 0', 'open 1']);
+    const closed = seen.filter((s) => s.startsWith('close')).sort();
+    expect(closed.map((s) => s.slice(0, 7))).toEqual(['close 0', 'close 1']);
+    // Each copy received its own records: together, all of them once.
+    expect(closed.map((s) => Number(s.split(': ')[1])).reduce((a, b) => a + b, 0)).toBe(10);
   });
 
   it('counts and gauges in the metric group record their values in the subtask', async () => {
