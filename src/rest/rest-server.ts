@@ -367,6 +367,9 @@ function closeUnread(req: IncomingMessage): void {
     dropped += chunk.length;
     if (dropped > LINGER_BYTES) socket.destroy();
   });
+  // A body reader that gave up paused the request: dropping must read, or the client stays
+  // blocked sending, the cut comes first, and its reset can discard the answer unread.
+  req.resume();
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
