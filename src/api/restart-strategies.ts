@@ -30,11 +30,11 @@ function factor(what: string, n: number, min: number): string {
   return String(n);
 }
 
-function noRestart(): RestartStrategyConfiguration {
+function noRestartOptions(): RestartStrategyConfiguration {
   return { options: { 'restart-strategy.type': 'none' } };
 }
 
-function fixedDelay(attempts: number, delayMs: number): RestartStrategyConfiguration {
+function fixedDelayOptions(attempts: number, delayMs: number): RestartStrategyConfiguration {
   return {
     options: {
       'restart-strategy.type': 'fixed-delay',
@@ -44,7 +44,7 @@ function fixedDelay(attempts: number, delayMs: number): RestartStrategyConfigura
   };
 }
 
-function failureRate(maxFailures: number, intervalMs: number, delayMs: number): RestartStrategyConfiguration {
+function failureRateOptions(maxFailures: number, intervalMs: number, delayMs: number): RestartStrategyConfiguration {
   return {
     options: {
       'restart-strategy.type': 'failure-rate',
@@ -55,7 +55,7 @@ function failureRate(maxFailures: number, intervalMs: number, delayMs: number): 
   };
 }
 
-function exponentialDelay(
+function exponentialDelayOptions(
   initialMs: number,
   maxMs: number,
   multiplier: number,
@@ -81,24 +81,53 @@ function exponentialDelay(
   };
 }
 
-/** Factories of restart strategies, under Flink's names and Sluice's shorter ones. */
+/**
+ * Factories of restart strategies, under Flink's names and Sluice's shorter ones. Methods, not
+ * references to the functions above, so the declarations name no unexported function.
+ */
 export const RestartStrategies = {
   /** Never restart: the first failure fails the job. */
-  noRestart,
+  noRestart(): RestartStrategyConfiguration {
+    return noRestartOptions();
+  },
   /** Restart up to `attempts` times, waiting `delayMs` before each. */
-  fixedDelayRestart: fixedDelay,
+  fixedDelayRestart(attempts: number, delayMs: number): RestartStrategyConfiguration {
+    return fixedDelayOptions(attempts, delayMs);
+  },
   /** Restart unless more than `failureRate` failures happen within `intervalMs`; wait `delayMs` before each. */
-  failureRateRestart: failureRate,
+  failureRateRestart(failureRate: number, intervalMs: number, delayMs: number): RestartStrategyConfiguration {
+    return failureRateOptions(failureRate, intervalMs, delayMs);
+  },
   /** Restart with a back-off growing by `multiplier` from `initialMs` to `maxMs`. */
-  exponentialDelayRestart: exponentialDelay,
+  exponentialDelayRestart(
+    initialMs: number,
+    maxMs: number,
+    multiplier: number,
+    resetThresholdMs: number,
+    jitterFactor: number,
+  ): RestartStrategyConfiguration {
+    return exponentialDelayOptions(initialMs, maxMs, multiplier, resetThresholdMs, jitterFactor);
+  },
   /** The cluster's restart strategy (the `restart-strategy.*` options, or Flink's default for the job). */
   fallBackRestart(): RestartStrategyConfiguration {
     return { options: {} };
   },
   /** The same as fixedDelayRestart. */
-  fixedDelay,
+  fixedDelay(attempts: number, delayMs: number): RestartStrategyConfiguration {
+    return fixedDelayOptions(attempts, delayMs);
+  },
   /** The same as failureRateRestart. */
-  failureRate,
+  failureRate(maxFailures: number, intervalMs: number, delayMs: number): RestartStrategyConfiguration {
+    return failureRateOptions(maxFailures, intervalMs, delayMs);
+  },
   /** The same as exponentialDelayRestart. */
-  exponentialDelay,
+  exponentialDelay(
+    initialMs: number,
+    maxMs: number,
+    multiplier: number,
+    resetThresholdMs: number,
+    jitterFactor: number,
+  ): RestartStrategyConfiguration {
+    return exponentialDelayOptions(initialMs, maxMs, multiplier, resetThresholdMs, jitterFactor);
+  },
 };
