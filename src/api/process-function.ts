@@ -33,7 +33,7 @@ export interface KeyedProcessContext<K> extends ProcessContext {
   getCurrentKey(): K;
 }
 
-/** Context of an `onTimer` call. */
+/** Context of an `onTimer` call; its `timestamp()` is the firing timer's time, as in Flink. */
 export interface OnTimerContext<K> extends KeyedProcessContext<K> {
   timeDomain(): TimeDomain;
 }

@@ -44,7 +44,11 @@ function fixedDelayOptions(attempts: number, delayMs: number): RestartStrategyCo
   };
 }
 
-function failureRateOptions(maxFailures: number, intervalMs: number, delayMs: number): RestartStrategyConfiguration {
+function failureRateOptions(
+  maxFailures: number,
+  intervalMs: number,
+  delayMs: number,
+): RestartStrategyConfiguration {
   return {
     options: {
       'restart-strategy.type': 'failure-rate',

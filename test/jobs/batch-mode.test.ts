@@ -127,6 +127,9 @@ class CountThenReport extends KeyedProcessFunction<number, number, string> {
   }
   onTimer(timestamp: number, ctx: OnTimerContext<number>, out: Collector<string>) {
     const which = timestamp === this.hour.value() ? 'first' : 'second';
+    // As Flink, a timer's context has the timer's time as its timestamp.
+    if (ctx.timestamp() !== timestamp)
+      throw new Error(`ctx.timestamp() is ${ctx.timestamp()}, not ${timestamp}`);
     out.collect(`key ${ctx.getCurrentKey()}: ${which} timer, count ${this.count.value()}`);
     ctx.timerService().registerProcessingTimeTimer(timestamp + 1_000);
   }

@@ -41,6 +41,8 @@ export class KeyedProcessOperator<K, IN, OUT>
   private scheduled: Cancellable | undefined;
   private scheduledAt = Infinity;
   private inTimer = false;
+  /** The firing timer's time while onTimer runs (what its ctx.timestamp() returns), else null. */
+  private timerTimestamp: number | null = null;
   private batch = false;
   /** BATCH: the end-of-input timers are firing; new ones are ignored, as Flink's quiesced timer service. */
   private quiesced = false;
@@ -80,8 +82,9 @@ export class KeyedProcessOperator<K, IN, OUT>
   }
 
   // --- contexts: the operator is its own (allocation-free) context object ---
+  /** Null for a record (records carry no timestamps yet); in onTimer the timer's time, as Flink. */
   timestamp(): number | null {
-    return null;
+    return this.timerTimestamp;
   }
   timerService(): TimerService {
     return this;
@@ -154,6 +157,7 @@ export class KeyedProcessOperator<K, IN, OUT>
       for (let head = this.timers.peek(); head && head.timestamp <= now; head = this.timers.peek()) {
         this.timers.poll();
         this.backend.setCurrentKey(head.key);
+        this.timerTimestamp = head.timestamp;
         try {
           this.onTimerFn!(head.timestamp, this, this.output);
         } catch (e) {
@@ -162,6 +166,7 @@ export class KeyedProcessOperator<K, IN, OUT>
       }
     } finally {
       this.inTimer = false;
+      this.timerTimestamp = null;
     }
   }
 
