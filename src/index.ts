@@ -15,9 +15,12 @@ export { ExecutionConfig } from './api/execution-config.js';
 export { CollectResult } from './api/collect.js';
 export {
   CheckpointConfig,
-  type CheckpointingMode,
-  type ExternalizedCheckpointRetention,
+  CheckpointingMode,
+  ExternalizedCheckpointRetention,
 } from './api/checkpoint-config.js';
+export { RuntimeExecutionMode } from './api/runtime-execution-mode.js';
+export { GlobalJobParameters } from './api/global-job-parameters.js';
+export { AbstractParameterTool, MultipleParameterTool, ParameterTool } from './api/parameter-tool.js';
 export { RestartStrategies, type RestartStrategyConfiguration } from './api/restart-strategies.js';
 export type {
   CheckpointStats,
@@ -38,6 +41,13 @@ export type {
   RichFunction,
 } from './api/functions.js';
 export { KeyedProcessFunction, ProcessFunction } from './api/process-function.js';
+export {
+  AbstractRichFunction,
+  RichFilterFunction,
+  RichFlatMapFunction,
+  RichMapFunction,
+  RichReduceFunction,
+} from './api/rich-functions.js';
 export type {
   KeyedProcessContext,
   OnTimer,
@@ -46,7 +56,15 @@ export type {
   TimeDomain,
   TimerService,
 } from './api/process-function.js';
-export type { RuntimeContext, TaskInfo } from './api/runtime-context.js';
+export type {
+  JobInfo,
+  OpenContext,
+  RuntimeContext,
+  RuntimeExecutionConfig,
+  TaskInfo,
+} from './api/runtime-context.js';
+export { MeterView, OperatorMetricGroup } from './api/metric-group.js';
+export type { Gauge, Histogram, Meter, Metric, MetricGroup } from './api/metric-group.js';
 export type {
   CheckpointedFunction,
   CheckpointListener,
@@ -56,9 +74,10 @@ export type {
 } from './api/checkpointed-function.js';
 export { Counter, ListAccumulator } from './api/accumulators.js';
 export type { Accumulator } from './api/accumulators.js';
+export { RichSinkFunction } from './api/sink.js';
 export type { Sink, SinkFunction, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
+export { Boundedness } from './api/source/source.js';
 export type {
-  Boundedness,
   InputStatus,
   ReaderOutput,
   Source,

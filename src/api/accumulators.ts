@@ -10,11 +10,27 @@ export interface Accumulator<V, R> {
   clone(): Accumulator<V, R>;
 }
 
-/** Sums numbers (Flink's IntCounter / LongCounter / DoubleCounter in one). */
+/**
+ * Sums numbers: an accumulator (Flink's IntCounter / LongCounter / DoubleCounter in one) and the
+ * metric counter `getMetricGroup().counter(name)` returns (Flink's metrics Counter: inc, dec,
+ * getCount), so both of Flink's `Counter` imports port to this one.
+ */
 export class Counter implements Accumulator<number, number> {
   private value = 0;
   add(value = 1): void {
     this.value += value;
+  }
+  /** Adds `n` (default 1); Flink's metric counter. */
+  inc(n = 1): void {
+    this.value += n;
+  }
+  /** Subtracts `n` (default 1). */
+  dec(n = 1): void {
+    this.value -= n;
+  }
+  /** The current count (the same as getLocalValue()). */
+  getCount(): number {
+    return this.value;
   }
   getLocalValue(): number {
     return this.value;

@@ -6,12 +6,29 @@ import type { Configuration } from '../core/configuration.js';
 import { CheckpointingOptions } from '../core/config-options.js';
 import { invalidProgram } from '../core/errors.js';
 
-/** Exactly-once (aligned barriers) or at-least-once (no alignment). */
-export type CheckpointingMode = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+/**
+ * Exactly-once (aligned barriers) or at-least-once (no alignment): `CheckpointingMode.EXACTLY_ONCE`
+ * as in Flink, or the string `'EXACTLY_ONCE'`.
+ */
+export const CheckpointingMode = {
+  EXACTLY_ONCE: 'EXACTLY_ONCE',
+  AT_LEAST_ONCE: 'AT_LEAST_ONCE',
+} as const;
+/** One of the CheckpointingMode values. */
+export type CheckpointingMode = (typeof CheckpointingMode)[keyof typeof CheckpointingMode];
 
-/** What happens to retained checkpoints when the job is cancelled. */
+/**
+ * What happens to retained checkpoints when the job is cancelled:
+ * `ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION` as in Flink, or the string.
+ */
+export const ExternalizedCheckpointRetention = {
+  DELETE_ON_CANCELLATION: 'DELETE_ON_CANCELLATION',
+  RETAIN_ON_CANCELLATION: 'RETAIN_ON_CANCELLATION',
+  NO_EXTERNALIZED_CHECKPOINTS: 'NO_EXTERNALIZED_CHECKPOINTS',
+} as const;
+/** One of the ExternalizedCheckpointRetention values. */
 export type ExternalizedCheckpointRetention =
-  'NO_EXTERNALIZED_CHECKPOINTS' | 'RETAIN_ON_CANCELLATION' | 'DELETE_ON_CANCELLATION';
+  (typeof ExternalizedCheckpointRetention)[keyof typeof ExternalizedCheckpointRetention];
 
 function nonNegativeInt(what: string, n: number): void {
   if (!Number.isInteger(n) || n < 0)

@@ -6,6 +6,7 @@ import type { Transformation } from '../graph/transformation.js';
 import { CollectResult } from './collect.js';
 import {
   keySelectorFn,
+  type Collector,
   type FilterFunction,
   type FlatMapFunction,
   type KeySelector,
@@ -15,7 +16,7 @@ import {
 import { Factories } from './operator-factories.js';
 import type { OperatorFactory } from './operators/stream-operator.js';
 import type { ProcessFunction } from './process-function.js';
-import { sinkOfFunction, type Sink, type SinkFunction } from './sink.js';
+import { sinkOfFunction, type Sink, type SinkFunction, type SinkWriterContext } from './sink.js';
 import { PrintSink, toStderr } from './sinks/print-sink.js';
 import { DataStreamSink, Settings, checkPositiveInt } from './operator-handle.js';
 import { aggregation, type AggregationKind, type FieldRef } from './operators/grouped-reduce-operator.js';
@@ -38,24 +39,26 @@ export class DataStream<T> {
     return new SingleOutputStreamOperator<R>(this.builder, t);
   }
 
-  map<R>(fn: MapFunction<T, R>): SingleOutputStreamOperator<R> {
+  map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {
     return this.apply({ name: 'Map', operator: Factories.map(fn) });
   }
 
-  filter(fn: FilterFunction<T>): SingleOutputStreamOperator<T> {
+  filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStreamOperator<T> {
     return this.apply({ name: 'Filter', operator: Factories.filter(fn) });
   }
 
-  flatMap<R>(fn: FlatMapFunction<T, R>): SingleOutputStreamOperator<R> {
+  flatMap<R>(
+    fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void),
+  ): SingleOutputStreamOperator<R> {
     return this.apply({ name: 'Flat Map', operator: Factories.flatMap(fn) });
   }
 
-  process<R>(fn: ProcessFunction<T, R>): SingleOutputStreamOperator<R> {
+  process<R>(fn: Pick<ProcessFunction<T, R>, 'processElement'>): SingleOutputStreamOperator<R> {
     return this.apply({ name: 'Process', operator: Factories.process(fn) });
   }
 
   /** Partitions the stream by key: records with equal keys go to the same subtask. */
-  keyBy<K>(selector: KeySelector<T, K>, ..._check: KeyCheck<K>): KeyedStream<T, K> {
+  keyBy<K>(selector: KeySelector<T, K> | ((value: T) => K), ..._check: KeyCheck<K>): KeyedStream<T, K> {
     const fn = keySelectorFn(selector);
     return new KeyedStream<T, K>(
       this.builder,
@@ -114,10 +117,11 @@ export class DataStream<T> {
 
   /**
    * Calls `fn` for every record (Flink's legacy `addSink(SinkFunction)`): a function
-   * `(record, ctx) => void` or an object with `invoke(record, ctx)`. For buffering, flushing at
-   * checkpoints or asynchronous writes, implement a `Sink` and use `sinkTo`.
+   * `(record, ctx) => void` or an object with `invoke(record, ctx)`, such as a RichSinkFunction.
+   * For buffering, flushing at checkpoints or asynchronous writes, implement a `Sink` and use
+   * `sinkTo`.
    */
-  addSink(fn: SinkFunction<T>): DataStreamSink<T> {
+  addSink(fn: SinkFunction<T> | ((record: T, ctx: SinkWriterContext) => void)): DataStreamSink<T> {
     return this.sinkTo(sinkOfFunction(fn));
   }
 
@@ -245,12 +249,14 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   /** Processes each record with keyed state and timers of its key. */
-  override process<R>(fn: KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
+  override process<R>(
+    fn: Pick<KeyedProcessFunction<K, T, R>, 'processElement'>,
+  ): SingleOutputStreamOperator<R> {
     return this.keyed('KeyedProcess', Factories.keyedProcess(fn, this.keySelector));
   }
 
   /** Emits, per record, the running reduction of its key's records. */
-  reduce(fn: ReduceFunction<T>): SingleOutputStreamOperator<T> {
+  reduce(fn: ReduceFunction<T> | ((a: T, b: T) => T)): SingleOutputStreamOperator<T> {
     return this.keyed('Keyed Reduce', Factories.reduce('Reduce', fn, this.keySelector));
   }
 

@@ -26,7 +26,13 @@ import type { Source, SourceSplit } from './source/source.js';
 import type { StreamBuilder, TransformationSpec } from './stream-builder.js';
 import { CheckpointConfig, type CheckpointingMode } from './checkpoint-config.js';
 import { faultTolerance } from './fault-tolerance-settings.js';
-import { ExecutionConfig } from './execution-config.js';
+import { ExecutionConfig, type ExecutionSettings } from './execution-config.js';
+import { GlobalJobParameters, parametersAsRecord } from './global-job-parameters.js';
+import {
+  logCheckpointingDisabledInBatch,
+  resolveRuntimeMode,
+  type RuntimeExecutionMode,
+} from './runtime-execution-mode.js';
 import { isNoWatermarks, type WatermarkStrategy } from './watermark-strategy.js';
 import type { RestartStrategyConfiguration } from './restart-strategies.js';
 
@@ -44,6 +50,10 @@ export class StreamExecutionEnvironment implements StreamBuilder {
   private chaining: boolean;
   private bufferTimeoutMs: number;
   private readonly types = new TypeRegistry();
+  private readonly executionSettings: ExecutionSettings = {
+    types: this.types,
+    globalJobParameters: new GlobalJobParameters(),
+  };
 
   constructor(readonly configuration: Configuration = loadConfiguration()) {
     this.parallelism = configuration.get(PipelineOptions.DEFAULT_PARALLELISM);
@@ -112,6 +122,16 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     return this.bufferTimeoutMs;
   }
 
+  /**
+   * STREAMING (the default), BATCH for bounded jobs, or AUTOMATIC (BATCH when every source is
+   * bounded): `execution.runtime-mode`. Flink advises setting it with
+   * `-D execution.runtime-mode=BATCH` rather than in code, so one job file runs both ways.
+   */
+  setRuntimeMode(mode: RuntimeExecutionMode): this {
+    this.configuration.setString(PipelineOptions.RUNTIME_MODE.key, String(mode), 'setRuntimeMode()');
+    return this;
+  }
+
   // --- types ---
 
   /**
@@ -129,9 +149,9 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     return this;
   }
 
-  /** The execution settings (Flink's ExecutionConfig): `registerPojoType`. */
+  /** The execution settings (Flink's ExecutionConfig): `registerPojoType`, `setGlobalJobParameters`. */
   getConfig(): ExecutionConfig {
-    return new ExecutionConfig(this.types);
+    return new ExecutionConfig(this.executionSettings);
   }
 
   // --- fault tolerance ---
@@ -312,8 +332,15 @@ export class StreamExecutionEnvironment implements StreamBuilder {
         'SLUICE_PROGRAM_INVALID',
         "no executor is installed: import StreamExecutionEnvironment from 'sluice' (the package root).",
       );
+    const runtimeMode = resolveRuntimeMode(
+      this.configuration.get(PipelineOptions.RUNTIME_MODE),
+      this.transformations,
+    );
     const jobGraph = this.getJobGraph(jobName);
     const targets = this.collectTargets;
+    const batch = runtimeMode === 'BATCH';
+    if (batch && !capture && this.getCheckpointConfig().isCheckpointingEnabled())
+      logCheckpointingDisabledInBatch();
     const submission: PipelineSubmission = {
       jobGraph,
       collectTargets: targets,
@@ -322,7 +349,10 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       buffersPerChannel: Math.max(1, this.configuration.get(NetworkOptions.NETWORK_BUFFERS_PER_CHANNEL)),
       floatingBuffersPerGate: this.configuration.get(NetworkOptions.NETWORK_FLOATING_BUFFERS_PER_GATE),
       maxBuffersPerChannel: this.configuration.get(NetworkOptions.NETWORK_MAX_BUFFERS_PER_CHANNEL),
-      ...faultTolerance(this.configuration),
+      // BATCH needs no checkpoints: the job runs, and restarts, as if checkpointing were off.
+      ...faultTolerance(this.configuration, { checkpointing: !batch }),
+      runtimeMode,
+      globalJobParameters: parametersAsRecord(this.executionSettings.globalJobParameters),
       types: this.types.copy(),
     };
     // As Flink, executing clears the program: the environment can build and run the next job.

@@ -132,6 +132,14 @@ export interface PipelineSubmission {
   readonly ignoreUnclaimedState: boolean;
   /** `jobmanager.execution.failover-strategy`. */
   readonly failoverStrategy: 'full' | 'region';
+  /** `execution.runtime-mode` as resolved for this job; STREAMING when absent. */
+  readonly runtimeMode?: 'STREAMING' | 'BATCH';
+  /**
+   * The global job parameters (`env.getConfig().setGlobalJobParameters`) as strings. The
+   * JobManager's copy is sent with every deployment, so TaskManagers use it, not their own
+   * evaluation of the module. Absent: none.
+   */
+  readonly globalJobParameters?: Readonly<Record<string, string>>;
   /**
    * @internal The classes the job registered before `execute()` (`env.registerType`): the
    * default record and state serializers keep their instances' class. Absent: none registered.

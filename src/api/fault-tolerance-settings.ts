@@ -28,9 +28,18 @@ function storageKind(configuration: Configuration): 'jobmanager' | 'filesystem' 
   );
 }
 
-/** The checkpointing, restart-strategy and state-recovery settings, with Flink's defaults. */
-export function faultTolerance(configuration: Configuration): FaultToleranceSettings {
-  const interval = configuration.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+/**
+ * The checkpointing, restart-strategy and state-recovery settings, with Flink's defaults; with
+ * `checkpointing: false` (a BATCH job) as if no checkpoint interval were set.
+ */
+export function faultTolerance(
+  configuration: Configuration,
+  options: { readonly checkpointing?: boolean } = {},
+): FaultToleranceSettings {
+  const interval =
+    options.checkpointing === false
+      ? undefined
+      : configuration.get(CheckpointingOptions.CHECKPOINTING_INTERVAL);
   let checkpointing: CheckpointingSubmission | undefined;
   if (interval !== undefined) {
     const dir = configuration.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);

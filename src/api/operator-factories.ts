@@ -1,6 +1,6 @@
 /** The operator factories the DataStream API puts into transformations. */
 import type { KeySelectorFn } from '../graph/partitioner.js';
-import type { FilterFunction, FlatMapFunction, MapFunction, ReduceFunction } from './functions.js';
+import type { Collector, FilterFunction, FlatMapFunction, MapFunction, ReduceFunction } from './functions.js';
 import { GroupedReduceOperator } from './operators/grouped-reduce-operator.js';
 import { KeyedProcessOperator } from './operators/keyed-process-operator.js';
 import { ProcessOperator } from './operators/process-operator.js';
@@ -24,13 +24,18 @@ export const Factories = {
     create: () => new SourceOperator(source),
     source: source,
   }),
-  map: <T, R>(fn: MapFunction<T, R>) => factory('Map', () => new MapOperator(fn)),
-  filter: <T>(fn: FilterFunction<T>) => factory('Filter', () => new FilterOperator(fn)),
-  flatMap: <T, R>(fn: FlatMapFunction<T, R>) => factory('FlatMap', () => new FlatMapOperator(fn)),
-  process: <T, R>(fn: ProcessFunction<T, R>) => factory('Process', () => new ProcessOperator(fn)),
-  keyedProcess: <K, T, R>(fn: KeyedProcessFunction<K, T, R>, key: KeySelectorFn<T, K>) =>
-    factory('KeyedProcess', () => new KeyedProcessOperator(fn, key)),
-  reduce: <T, K>(kind: string, fn: ReduceFunction<T>, key: KeySelectorFn<T, K>) =>
+  map: <T, R>(fn: MapFunction<T, R> | ((value: T) => R)) => factory('Map', () => new MapOperator(fn)),
+  filter: <T>(fn: FilterFunction<T> | ((value: T) => boolean)) =>
+    factory('Filter', () => new FilterOperator(fn)),
+  flatMap: <T, R>(fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void)) =>
+    factory('FlatMap', () => new FlatMapOperator(fn)),
+  process: <T, R>(fn: Pick<ProcessFunction<T, R>, 'processElement'>) =>
+    factory('Process', () => new ProcessOperator(fn)),
+  keyedProcess: <K, T, R>(
+    fn: Pick<KeyedProcessFunction<K, T, R>, 'processElement'>,
+    key: KeySelectorFn<T, K>,
+  ) => factory('KeyedProcess', () => new KeyedProcessOperator(fn, key)),
+  reduce: <T, K>(kind: string, fn: ReduceFunction<T> | ((a: T, b: T) => T), key: KeySelectorFn<T, K>) =>
     factory(kind, () => new GroupedReduceOperator(fn, key)),
   sink: <T>(sink: Sink<T>, kind = 'Sink') => factory(kind, () => new SinkWriterOperator(sink)),
   collect: (collectId: string) => factory('CollectSink', () => new CollectSinkOperator(collectId)),

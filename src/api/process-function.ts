@@ -1,5 +1,6 @@
 /** ProcessFunction and KeyedProcessFunction: the low-level functions with context and timers. */
 import type { Collector } from './functions.js';
+import { AbstractRichFunction } from './rich-functions.js';
 
 /** Timers and time, as seen from a process function. */
 export interface TimerService {
@@ -19,8 +20,11 @@ export type TimeDomain = 'PROCESSING_TIME' | 'EVENT_TIME';
 
 /** Context of a ProcessFunction call. */
 export interface ProcessContext {
-  /** The record's event timestamp, when it has one. */
-  timestamp(): number | undefined;
+  /**
+   * The record's event timestamp, or null when it has none (as Flink's `Long` null). Records
+   * carry no timestamps until event time lands, so this is null for now.
+   */
+  timestamp(): number | null;
   timerService(): TimerService;
 }
 
@@ -29,25 +33,26 @@ export interface KeyedProcessContext<K> extends ProcessContext {
   getCurrentKey(): K;
 }
 
-/** Context of an `onTimer` call. */
+/** Context of an `onTimer` call; its `timestamp()` is the firing timer's time, as in Flink. */
 export interface OnTimerContext<K> extends KeyedProcessContext<K> {
   timeDomain(): TimeDomain;
 }
 
 /**
- * Processes each record of a (non-keyed) stream, with access to time. Optional hooks:
- * `open(ctx)`, `close()` (see RichFunction).
+ * Processes each record of a (non-keyed) stream, with access to time. A rich function:
+ * `getRuntimeContext()`, and the optional hooks `open(openContext)`, `close()` (see RichFunction).
  */
-export abstract class ProcessFunction<I, O> {
+export abstract class ProcessFunction<I, O> extends AbstractRichFunction {
   abstract processElement(value: I, ctx: ProcessContext, out: Collector<O>): void;
 }
 
 /**
- * Processes each record of a keyed stream with keyed state and timers. Optional hooks:
- * `open(ctx)` (declare state there), `close()`, and
- * `onTimer(timestamp: number, ctx: OnTimerContext<K>, out: Collector<O>)` for registered timers.
+ * Processes each record of a keyed stream with keyed state and timers. A rich function:
+ * `getRuntimeContext()` (declare state in `open`), and the optional hooks `open(openContext)`,
+ * `close()`, and `onTimer(timestamp: number, ctx: OnTimerContext<K>, out: Collector<O>)` for
+ * registered timers.
  */
-export abstract class KeyedProcessFunction<K, I, O> {
+export abstract class KeyedProcessFunction<K, I, O> extends AbstractRichFunction {
   abstract processElement(value: I, ctx: KeyedProcessContext<K>, out: Collector<O>): void;
 }
 

@@ -186,6 +186,23 @@ const restartStrategy: Check<RestartStrategyConfig> = (v, path) => {
   }
 };
 
+/** Most global job parameters a job may have, and their longest key or value. */
+const MAX_PARAMETERS = 10_000;
+const MAX_PARAMETER_LENGTH = 64 * 1024;
+
+const globalJobParameters: Check<Readonly<Record<string, string>>> = (v, path) => {
+  const object = plainObject(v, path);
+  const entries = Object.entries(object);
+  if (entries.length > MAX_PARAMETERS) reject(path, `at most ${MAX_PARAMETERS} parameters`, entries.length);
+  const value = textUpTo(MAX_PARAMETER_LENGTH);
+  for (const [key, text] of entries) {
+    if (key.length > MAX_PARAMETER_LENGTH)
+      reject(path, `keys of at most ${MAX_PARAMETER_LENGTH} characters`, key);
+    value(text, `${path}.${key}`);
+  }
+  return object as Readonly<Record<string, string>>;
+};
+
 const settings = objectOf<CapturedSettings>({
   bufferTimeoutMs: intIn(-1, Number.MAX_SAFE_INTEGER),
   segmentSize: intIn(1, 256 * 1024 * 1024),
@@ -218,6 +235,8 @@ const settings = objectOf<CapturedSettings>({
   restorePath: optional(textUpTo(4096)),
   ignoreUnclaimedState: bool,
   failoverStrategy: oneOf(['full', 'region'], 'full or region'),
+  runtimeMode: optional(oneOf(['STREAMING', 'BATCH'], 'STREAMING or BATCH')),
+  globalJobParameters: optional(globalJobParameters),
 });
 
 /**

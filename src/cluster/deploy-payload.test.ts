@@ -31,6 +31,8 @@ function samplePayload(): DeployPayload {
     args: ['--input', 'clicks.csv'],
     configuration: { 'parallelism.default': '2', 'execution.checkpointing.interval': '1 s' },
     parallelism: 2,
+    globalJobParameters: { input: 'clicks.csv', startedAt: '1700000000000' },
+    runtimeMode: 'BATCH',
     vertexIds: ['11111111111111111111111111111111', '22222222222222222222222222222222'],
     endpoints: [
       { taskManagerId: 'tm-a', host: '127.0.0.1', port: 6121 },
@@ -177,6 +179,13 @@ describe('deploy payload', () => {
       'payload.configuration.parallelism.default',
     ],
     ['a zero parallelism', ['parallelism'], 0, 'payload.parallelism'],
+    [
+      'a non-string global job parameter',
+      ['globalJobParameters', 'startedAt'],
+      1_700_000_000_000,
+      'payload.globalJobParameters.startedAt',
+    ],
+    ['an unknown runtime mode', ['runtimeMode'], 'AUTOMATIC', 'payload.runtimeMode'],
     ['an empty vertex id', ['vertexIds', 0], '', 'payload.vertexIds[0]'],
     ['an endpoint port out of range', ['endpoints', 1, 'port'], 70_000, 'payload.endpoints[1].port'],
     ['an endpoint without host', ['endpoints', 0, 'host'], undefined, 'payload.endpoints[0].host'],

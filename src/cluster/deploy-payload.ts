@@ -62,6 +62,13 @@ export interface DeployPayload {
   readonly configuration: Readonly<Record<string, string>>;
   /** `-p` of `sluice run`, when given. */
   readonly parallelism?: number | undefined;
+  /**
+   * The global job parameters and runtime mode as the JobManager's evaluation of the module set
+   * them: they win over the TaskManager's own (parameters may come from the client's clock or
+   * environment). Absent: the TaskManager's own.
+   */
+  readonly globalJobParameters?: Readonly<Record<string, string>> | undefined;
+  readonly runtimeMode?: 'STREAMING' | 'BATCH' | undefined;
   /** The JobManager's vertex ids, by index: the rebuilt graph must have the same. */
   readonly vertexIds: readonly string[];
   /** Every TaskManager holding a subtask of this attempt. */
@@ -188,6 +195,8 @@ const wirePayload = objectOf({
   args: listOf(text),
   configuration: recordOf(text),
   parallelism: optional(positive),
+  globalJobParameters: optional(recordOf(text)),
+  runtimeMode: optional(oneOf(['STREAMING', 'BATCH'] as const, "'STREAMING' or 'BATCH'")),
   vertexIds: listOf(name),
   endpoints: listOf(objectOf<DataEndpoint>({ taskManagerId: name, host: name, port })),
   placement: listOf(listOf(nat)),

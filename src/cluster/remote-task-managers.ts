@@ -181,6 +181,8 @@ class RemoteDeployment implements DeployedJob {
           args: this.source.args,
           configuration: this.source.configuration,
           parallelism: this.source.parallelism,
+          globalJobParameters: this.submission.globalJobParameters,
+          runtimeMode: this.submission.runtimeMode,
           vertexIds: vertices.map((v) => v.id),
           endpoints,
           placement,

@@ -9,7 +9,7 @@ import { MsgpackSerializer, type TypeSerializer } from '../core/serializer.js';
 import type { TypeRegistry } from '../core/type-registry.js';
 import type { AccumulatorRegistry } from '../api/accumulators.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
-import type { OperatorEvent, OperatorFactory } from '../api/operators/stream-operator.js';
+import type { JobSettings, OperatorEvent, OperatorFactory } from '../api/operators/stream-operator.js';
 import type { JobMasterGateway, SubtaskAddress } from '../coordinator/job-master.js';
 import type { JobEdge } from '../graph/job-graph.js';
 import { connectInMemory } from '../network/in-memory-transport.js';
@@ -324,6 +324,11 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
       return gate;
     }),
   );
+  const job: JobSettings = {
+    jobName: jobGraph.jobName,
+    runtimeMode: submission.runtimeMode ?? 'STREAMING',
+    globalJobParameters: submission.globalJobParameters ?? {},
+  };
   const tasks = jobGraph.vertices.map((vertex) =>
     Array.from({ length: vertex.parallelism }, (_, i) => {
       if (!isLocal(vertex.index, i)) return undefined;
@@ -385,6 +390,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
         },
         checkpointing: settings.checkpointing?.(vertex.index, i),
         restore: settings.restore?.get(`${vertex.index}:${i}`),
+        job,
         types: submission.types,
         sendOperatorEvent: (operatorId, subtask, event) => master.onOperatorEvent(operatorId, subtask, event),
         collect: (collectId, records, commit) =>

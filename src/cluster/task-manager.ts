@@ -466,7 +466,12 @@ export class TaskManager {
             `(vertices ${ids.join(', ')} instead of ${payload.vertexIds.join(', ')}): build the job the same way in ` +
             'every process (no randomness, time or environment in its shape).',
         );
-      return submission;
+      // The JobManager's parameters and mode win: the module may have computed them differently here.
+      return {
+        ...submission,
+        ...(payload.globalJobParameters ? { globalJobParameters: payload.globalJobParameters } : {}),
+        ...(payload.runtimeMode ? { runtimeMode: payload.runtimeMode } : {}),
+      };
     });
   }
 

@@ -829,6 +829,16 @@ export class JobMaster implements JobClient {
     return this.submission.restartStrategy;
   }
 
+  /** STREAMING or BATCH, as the job runs (`execution.runtime-mode`, AUTOMATIC resolved). */
+  get runtimeMode(): 'STREAMING' | 'BATCH' {
+    return this.submission.runtimeMode ?? 'STREAMING';
+  }
+
+  /** The job's global parameters (`setGlobalJobParameters`), as strings. */
+  get globalJobParameters(): Readonly<Record<string, string>> {
+    return this.submission.globalJobParameters ?? {};
+  }
+
   /** The checkpoint settings; undefined without checkpointing. */
   get checkpointing(): CheckpointingSubmission | undefined {
     return this.submission.checkpointing;

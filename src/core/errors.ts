@@ -29,6 +29,12 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'The job program is invalid (bad parallelism, no sink, wrong API use) and was not started.',
   },
+  SLUICE_PARAMETER_INVALID: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'A job parameter (ParameterTool) is missing, not of the type asked for, or the arguments are not --key value pairs.',
+  },
   SLUICE_KEY_NOT_HASHABLE: {
     classification: 'user',
     retryable: false,

@@ -200,7 +200,7 @@ function jobDetailsInfo(job: RestJob, now: number): JobDetailsInfo {
     name: job.name,
     isStoppable: false,
     state: job.status(),
-    'job-type': 'STREAMING',
+    'job-type': job.executionConfig().runtimeMode,
     'start-time': start,
     'end-time': end,
     duration,

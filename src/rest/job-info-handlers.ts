@@ -68,8 +68,7 @@ function jobConfig(job: RestJob): JobConfigInfo {
       // Chained operators hand records on by reference, never copied: Flink's object reuse.
       'object-reuse-mode': true,
       'restart-strategy': describeRestartStrategy(config.restartStrategy),
-      // Sluice has no global job parameters.
-      'user-config': {},
+      'user-config': config.userConfig,
     },
   };
 }

@@ -175,6 +175,8 @@ class LocalRestJob implements RestJob {
       // stands in for it (equal unless every operator set its own parallelism).
       parallelism: Math.max(1, ...this.master.jobGraph.vertices.map((v) => v.parallelism)),
       restartStrategy: this.master.restartStrategy,
+      runtimeMode: this.master.runtimeMode,
+      userConfig: this.master.globalJobParameters,
     };
   }
 

@@ -86,6 +86,10 @@ export interface RestExecutionConfig {
   readonly parallelism: number;
   /** The job's restart strategy; undefined when the backend cannot tell. */
   readonly restartStrategy: RestartStrategyConfig | undefined;
+  /** STREAMING or BATCH (Flink's `job-type`). */
+  readonly runtimeMode: 'STREAMING' | 'BATCH';
+  /** The global job parameters (Flink's `user-config`). */
+  readonly userConfig: Readonly<Record<string, string>>;
 }
 
 /** A job vertex: a chain of operators run as `parallelism` subtasks. */

@@ -5,6 +5,7 @@ import type { TypeRegistry } from '../core/type-registry.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type {
+  JobSettings,
   OperatorFactory,
   Output,
   ProcessingTimeService,
@@ -52,6 +53,7 @@ export interface ChainContext {
   readonly timeService: ProcessingTimeService;
   readonly services: TaskServices;
   readonly checkpointingEnabled: boolean;
+  readonly job?: JobSettings | undefined;
   /** The job's registered classes: the state backends' default serializer keeps their instances' class. */
   readonly types?: TypeRegistry | undefined;
 }
@@ -105,6 +107,7 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
         checkpointingEnabled: ctx.checkpointingEnabled,
         timeService: ctx.timeService,
         services: ctx.services,
+        job: ctx.job,
       },
       output,
     );

@@ -15,6 +15,7 @@ import type {
   CollectCommit,
   OperatorEvent,
   OperatorFactory,
+  JobSettings,
   ProcessingTimeService,
   StreamOperator,
   TaskServices,
@@ -72,6 +73,8 @@ export interface TaskDeployment {
   readonly checkpointing: TaskCheckpointGateway | undefined;
   /** State to restore before the operators open; undefined for a fresh start. */
   readonly restore: TaskRestoreState | undefined;
+  /** The job's name, runtime mode and global parameters, for the operators; streaming defaults when absent. */
+  readonly job?: JobSettings | undefined;
   /** The job's registered classes, for the state backends' default serializer. */
   readonly types?: TypeRegistry | undefined;
   sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
@@ -143,6 +146,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         timeService: this,
         services: this,
         checkpointingEnabled: d.checkpointing !== undefined,
+        job: d.job,
         types: d.types,
       });
       if (this.chain.head instanceof SourceOperator)

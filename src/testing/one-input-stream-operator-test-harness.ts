@@ -17,7 +17,7 @@ export class OneInputStreamOperatorTestHarness<IN, OUT> extends AbstractStreamOp
    * sink's asynchronous write is pending the record waits, as in a task; see `processAll()`.
    *
    * `timestamp` is accepted for Flink's form, but Sluice records carry no event time yet:
-   * `ctx.timestamp()` is undefined and output records have no timestamp, as in a job.
+   * `ctx.timestamp()` is null and output records have no timestamp, as in a job.
    */
   processElement(value: IN | StreamRecord<IN>, timestamp?: number): void {
     this.checkUsable('processElement()');

@@ -58,7 +58,7 @@ describe('ProcessFunctionTestHarnesses', () => {
     harness.processElement('to be', 5);
     harness.setProcessingTime(42);
     harness.processElement('ctx', 7);
-    expect(harness.extractOutputValues()).toEqual(['to', 'be', 'timestamp=undefined now=42']);
+    expect(harness.extractOutputValues()).toEqual(['to', 'be', 'timestamp=null now=42']);
     expect(() => harness.processElement('x', Number.NaN)).toThrow(/timestamp is a number of ms/);
     await harness.close();
   });

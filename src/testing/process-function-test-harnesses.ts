@@ -1,6 +1,7 @@
 /** Ready-made harnesses for user functions (Flink's ProcessFunctionTestHarnesses, plus map, flatMap, filter and sinks). */
 import {
   keySelectorFn,
+  type Collector,
   type FilterFunction,
   type FlatMapFunction,
   type KeySelector,
@@ -38,7 +39,7 @@ function checkHasMethod(what: string, fn: unknown, method: string): void {
 export const ProcessFunctionTestHarnesses = {
   /** A harness for a ProcessFunction on a (non-keyed) stream. */
   forProcessFunction<IN, OUT>(
-    fn: ProcessFunction<IN, OUT>,
+    fn: Pick<ProcessFunction<IN, OUT>, 'processElement'>,
     options?: TestHarnessOptions,
   ): OneInputStreamOperatorTestHarness<IN, OUT> {
     checkHasMethod('forProcessFunction()', fn, 'processElement');
@@ -50,8 +51,8 @@ export const ProcessFunctionTestHarnesses = {
 
   /** A harness for a KeyedProcessFunction: keyed state and processing-time timers, keyed by `keySelector`. */
   forKeyedProcessFunction<K, IN, OUT>(
-    fn: KeyedProcessFunction<K, IN, OUT>,
-    keySelector: KeySelector<IN, K>,
+    fn: Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>,
+    keySelector: KeySelector<IN, K> | ((value: IN) => K),
     options?: TestHarnessOptions,
   ): KeyedOneInputStreamOperatorTestHarness<K, IN, OUT> {
     checkHasMethod('forKeyedProcessFunction()', fn, 'processElement');
@@ -64,7 +65,7 @@ export const ProcessFunctionTestHarnesses = {
 
   /** A harness for a map function (a function, or an object with `map` and optional hooks). */
   forMapFunction<IN, OUT>(
-    fn: MapFunction<IN, OUT>,
+    fn: MapFunction<IN, OUT> | ((value: IN) => OUT),
     options?: TestHarnessOptions,
   ): OneInputStreamOperatorTestHarness<IN, OUT> {
     return new OneInputStreamOperatorTestHarness<IN, OUT>(
@@ -75,7 +76,7 @@ export const ProcessFunctionTestHarnesses = {
 
   /** A harness for a flatMap function. */
   forFlatMapFunction<IN, OUT>(
-    fn: FlatMapFunction<IN, OUT>,
+    fn: FlatMapFunction<IN, OUT> | ((value: IN, out: Collector<OUT>) => void),
     options?: TestHarnessOptions,
   ): OneInputStreamOperatorTestHarness<IN, OUT> {
     return new OneInputStreamOperatorTestHarness<IN, OUT>(
@@ -86,7 +87,7 @@ export const ProcessFunctionTestHarnesses = {
 
   /** A harness for a filter function; the output is the records it keeps. */
   forFilterFunction<T>(
-    fn: FilterFunction<T>,
+    fn: FilterFunction<T> | ((value: T) => boolean),
     options?: TestHarnessOptions,
   ): OneInputStreamOperatorTestHarness<T, T> {
     return new OneInputStreamOperatorTestHarness<T, T>(

@@ -143,9 +143,15 @@ describe('every sink call returns a DataStreamSink', () => {
 });
 
 describe('ReduceFunction', () => {
-  it('is one type for the function and the object form, on keyed streams', async () => {
-    const add: ReduceFunction<[string, number]> = (a, b) => [a[0], a[1] + b[1]];
-    const addObject: ReduceFunction<[string, number]> = { reduce: (a, b) => [a[0], a[1] + b[1]] };
+  it('is one type for the object form, which classes implement as in Flink; functions work alike', async () => {
+    type Pair = [string, number];
+    const add = (a: Pair, b: Pair): Pair => [a[0], a[1] + b[1]];
+    class Add implements ReduceFunction<Pair> {
+      reduce(a: Pair, b: Pair): Pair {
+        return [a[0], a[1] + b[1]];
+      }
+    }
+    const addObject: ReduceFunction<Pair> = new Add();
     const env = envAt(2);
     const pairs = env.fromData<[string, number]>(['a', 1], ['b', 2], ['a', 3]);
     const sums = pairs

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DataGeneratorSource,
   NumberSequenceSource,
+  ParameterTool,
   RestartStrategies,
   StreamExecutionEnvironment,
   type RuntimeContext,
@@ -60,6 +61,30 @@ describe('GET /jobs/:jobid/plan and /config', () => {
         'restart-strategy': 'Restart deactivated.',
         'user-config': {},
       },
+    });
+  });
+});
+
+describe('a BATCH job with global job parameters', () => {
+  it('is of job-type BATCH and shows its parameters as the user-config, as Flink', async () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    env.setRuntimeMode('BATCH');
+    env.getConfig().setGlobalJobParameters(ParameterTool.fromArgs(['--input', 'clicks.csv', '--verbose']));
+    env
+      .fromSource(new NumberSequenceSource(1, 10), 'numbers')
+      .keyBy((x) => x % 2)
+      .sum()
+      .sinkTo(discard);
+    const client = fixture.track(await env.executeAsync('batch-with-parameters'));
+    await client.getJobExecutionResult();
+    const { url } = await fixture.startServer();
+    const details = await getJson<JobDetailsInfo>(url, `/jobs/${client.jobId}`);
+    expect(details).toMatchObject({ state: 'FINISHED', 'job-type': 'BATCH' });
+    const config = await getJson<JobConfigInfo>(url, `/jobs/${client.jobId}/config`);
+    expectFlinkShape(config, '/jobs/{jobid}/config');
+    expect(config['execution-config']['user-config']).toEqual({
+      input: 'clicks.csv',
+      verbose: '__NO_VALUE_KEY',
     });
   });
 });

@@ -1,4 +1,8 @@
-/** Keyed rolling reduce (reduce, sum, min, max, minBy, maxBy): emits the new aggregate per record. */
+/**
+ * Keyed rolling reduce (reduce, sum, min, max, minBy, maxBy): emits the new aggregate per record;
+ * in BATCH mode, only each key's final aggregate at the end of input (Flink's
+ * BatchGroupedReduceOperator).
+ */
 import type { KeySelectorFn } from '../../graph/partitioner.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
 import { ValueStateDescriptor } from '../../state/state-descriptor.js';
@@ -10,13 +14,14 @@ import { UdfOperator } from './udf-operator.js';
 const STATE_NAME = '_op_state';
 
 /** Operator of `keyBy(...).reduce(fn)` and the built-in aggregations. */
-export class GroupedReduceOperator<T, K> extends UdfOperator<T, T, ReduceFunction<T>> {
+export class GroupedReduceOperator<T, K> extends UdfOperator<T, T, ReduceFunction<T> | ((a: T, b: T) => T)> {
   private readonly fn = bindMethod<[T, T], T>(this.userFunction, 'reduce', 'reduce()');
   private backend!: KeyedStateBackend<K>;
   private state!: ValueState<T>;
+  private batch = false;
 
   constructor(
-    reduce: ReduceFunction<T>,
+    reduce: ReduceFunction<T> | ((a: T, b: T) => T),
     private readonly keySelector: KeySelectorFn<T, K>,
   ) {
     super(reduce);
@@ -26,6 +31,7 @@ export class GroupedReduceOperator<T, K> extends UdfOperator<T, T, ReduceFunctio
     super.open();
     this.backend = this.info.keyedStateBackend as KeyedStateBackend<K>;
     this.state = this.backend.getOrCreateKeyedState(new ValueStateDescriptor<T>(STATE_NAME));
+    this.batch = this.info.job?.runtimeMode === 'BATCH';
   }
 
   processElement(record: T): void {
@@ -46,7 +52,20 @@ export class GroupedReduceOperator<T, K> extends UdfOperator<T, T, ReduceFunctio
         throw this.userError(e, 'reduce');
       }
     this.state.update(next);
-    this.output.collect(next);
+    if (!this.batch) this.output.collect(next);
+  }
+
+  override endInput(): void {
+    if (!this.batch) return;
+    // Keys first: the state must not change while its keys are iterated.
+    const keys = [...this.backend.getKeys(STATE_NAME)];
+    for (const key of keys) {
+      this.backend.setCurrentKey(key);
+      const value = this.state.value();
+      if (value === undefined) continue;
+      this.output.collect(value);
+      this.state.clear();
+    }
   }
 }
 

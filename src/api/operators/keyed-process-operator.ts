@@ -1,6 +1,11 @@
-/** Runs a KeyedProcessFunction: sets the current key per record and fires processing-time timers. */
+/**
+ * Runs a KeyedProcessFunction: sets the current key per record and fires processing-time timers.
+ * In BATCH mode timers fire at the end of input instead (Flink: processing time does not advance
+ * during a batch job), each key's in timestamp order; timers registered then are ignored.
+ */
 import type { Cancellable } from '../../core/clock.js';
 import { SluiceError } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
 import type { KeyedTimerQueue } from '../../state/heap/timer-queue.js';
 import type { KeySelectorFn } from '../../graph/partitioner.js';
@@ -28,7 +33,7 @@ function eventTimeUnsupported(): never {
 
 /** Operator of `keyBy(...).process(fn)`. */
 export class KeyedProcessOperator<K, IN, OUT>
-  extends UdfOperator<IN, OUT, KeyedProcessFunction<K, IN, OUT>>
+  extends UdfOperator<IN, OUT, Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>>
   implements TimerService, OnTimerContext<K>
 {
   private backend!: KeyedStateBackend<K>;
@@ -36,10 +41,15 @@ export class KeyedProcessOperator<K, IN, OUT>
   private scheduled: Cancellable | undefined;
   private scheduledAt = Infinity;
   private inTimer = false;
+  /** The firing timer's time while onTimer runs (what its ctx.timestamp() returns), else null. */
+  private timerTimestamp: number | null = null;
+  private batch = false;
+  /** BATCH: the end-of-input timers are firing; new ones are ignored, as Flink's quiesced timer service. */
+  private quiesced = false;
   private readonly onTimerFn: OnTimer<K, OUT>['onTimer'] | undefined;
 
   constructor(
-    fn: KeyedProcessFunction<K, IN, OUT>,
+    fn: Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>,
     private readonly keySelector: KeySelectorFn<IN, K>,
   ) {
     super(fn);
@@ -51,8 +61,9 @@ export class KeyedProcessOperator<K, IN, OUT>
     this.backend = this.info.keyedStateBackend as KeyedStateBackend<K>;
     // Timers are keyed state: the backend snapshots and restores them with the rest.
     this.timers = this.backend.getOrCreateTimerQueue(PROCESSING_TIMERS);
+    this.batch = this.info.job?.runtimeMode === 'BATCH';
     super.open();
-    this.scheduleHead();
+    if (!this.batch) this.scheduleHead();
   }
 
   processElement(record: IN): void {
@@ -71,8 +82,9 @@ export class KeyedProcessOperator<K, IN, OUT>
   }
 
   // --- contexts: the operator is its own (allocation-free) context object ---
-  timestamp(): number | undefined {
-    return undefined;
+  /** Null for a record (records carry no timestamps yet); in onTimer the timer's time, as Flink. */
+  timestamp(): number | null {
+    return this.timerTimestamp;
   }
   timerService(): TimerService {
     return this;
@@ -97,8 +109,14 @@ export class KeyedProcessOperator<K, IN, OUT>
         'SLUICE_PROGRAM_INVALID',
         `operator '${this.info.operatorName}' registered a timer but its function has no onTimer(timestamp, ctx, out) method.`,
       );
+    if (this.quiesced) {
+      logger('keyed-process').warn(
+        `Timer service is quiesced. Processing time timer for timestamp '${time}' will be ignored.`,
+      );
+      return;
+    }
     this.timers.add(this.backend.getCurrentKey(), time);
-    if (!this.inTimer) this.scheduleHead();
+    if (!this.inTimer && !this.batch) this.scheduleHead();
   }
   deleteProcessingTimeTimer(time: number): void {
     this.timers.remove(this.backend.getCurrentKey(), time);
@@ -121,12 +139,25 @@ export class KeyedProcessOperator<K, IN, OUT>
   private fireDue(): void {
     this.scheduled = undefined;
     this.scheduledAt = Infinity;
-    const now = this.info.timeService.getCurrentProcessingTime();
+    this.fireUpTo(this.info.timeService.getCurrentProcessingTime());
+    this.scheduleHead();
+  }
+
+  /** BATCH: the end of time has come, every timer fires (Flink fires them at the end of each key). */
+  override endInput(): void {
+    if (!this.batch) return;
+    this.quiesced = true;
+    this.fireUpTo(Infinity);
+  }
+
+  /** Fires the timers due at `now`, in time order, each with its key current. */
+  private fireUpTo(now: number): void {
     this.inTimer = true;
     try {
       for (let head = this.timers.peek(); head && head.timestamp <= now; head = this.timers.peek()) {
         this.timers.poll();
         this.backend.setCurrentKey(head.key);
+        this.timerTimestamp = head.timestamp;
         try {
           this.onTimerFn!(head.timestamp, this, this.output);
         } catch (e) {
@@ -135,8 +166,8 @@ export class KeyedProcessOperator<K, IN, OUT>
       }
     } finally {
       this.inTimer = false;
+      this.timerTimestamp = null;
     }
-    this.scheduleHead();
   }
 
   override close(): void {

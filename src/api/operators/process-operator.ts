@@ -12,7 +12,7 @@ function keyedOnly(): never {
 
 /** Operator of `stream.process(fn)`. */
 export class ProcessOperator<IN, OUT>
-  extends UdfOperator<IN, OUT, ProcessFunction<IN, OUT>>
+  extends UdfOperator<IN, OUT, Pick<ProcessFunction<IN, OUT>, 'processElement'>>
   implements ProcessContext, TimerService
 {
   processElement(record: IN): void {
@@ -22,8 +22,8 @@ export class ProcessOperator<IN, OUT>
       throw this.userError(e, 'processElement');
     }
   }
-  timestamp(): number | undefined {
-    return undefined;
+  timestamp(): number | null {
+    return null;
   }
   timerService(): TimerService {
     return this;

@@ -9,7 +9,7 @@ import {
 import { UdfOperator } from './udf-operator.js';
 
 /** Applies a MapFunction to every record. */
-export class MapOperator<IN, OUT> extends UdfOperator<IN, OUT, MapFunction<IN, OUT>> {
+export class MapOperator<IN, OUT> extends UdfOperator<IN, OUT, MapFunction<IN, OUT> | ((value: IN) => OUT)> {
   private readonly fn = bindMethod<[IN], OUT>(this.userFunction, 'map', 'map()');
 
   processElement(record: IN): void {
@@ -24,7 +24,7 @@ export class MapOperator<IN, OUT> extends UdfOperator<IN, OUT, MapFunction<IN, O
 }
 
 /** Forwards the records a FilterFunction accepts. */
-export class FilterOperator<T> extends UdfOperator<T, T, FilterFunction<T>> {
+export class FilterOperator<T> extends UdfOperator<T, T, FilterFunction<T> | ((value: T) => boolean)> {
   private readonly fn = bindMethod<[T], boolean>(this.userFunction, 'filter', 'filter()');
 
   processElement(record: T): void {
@@ -39,7 +39,11 @@ export class FilterOperator<T> extends UdfOperator<T, T, FilterFunction<T>> {
 }
 
 /** Runs a FlatMapFunction, whose collector is the operator's output itself. */
-export class FlatMapOperator<IN, OUT> extends UdfOperator<IN, OUT, FlatMapFunction<IN, OUT>> {
+export class FlatMapOperator<IN, OUT> extends UdfOperator<
+  IN,
+  OUT,
+  FlatMapFunction<IN, OUT> | ((value: IN, out: Collector<OUT>) => void)
+> {
   private readonly fn = bindMethod<[IN, Collector<OUT>], void>(this.userFunction, 'flatMap', 'flatMap()');
 
   processElement(record: IN): void {

@@ -49,6 +49,22 @@ export interface CollectCommit {
   readonly subtask: number;
 }
 
+/** Job-wide settings every operator of a job sees. */
+export interface JobSettings {
+  readonly jobName: string;
+  /** `execution.runtime-mode` as resolved for this job (AUTOMATIC already decided). */
+  readonly runtimeMode: 'STREAMING' | 'BATCH';
+  /** `env.getConfig().setGlobalJobParameters(...)`, as the strings that reach every process. */
+  readonly globalJobParameters: Readonly<Record<string, string>>;
+}
+
+/** What an operator set up outside a job sees (test harnesses): streaming, no parameters. */
+export const DEFAULT_JOB_SETTINGS: JobSettings = {
+  jobName: 'Sluice Streaming Job',
+  runtimeMode: 'STREAMING',
+  globalJobParameters: {},
+};
+
 /** What an operator learns at setup. */
 export interface OperatorSetup {
   readonly jobId: JobId;
@@ -67,6 +83,8 @@ export interface OperatorSetup {
   readonly checkpointingEnabled: boolean;
   readonly timeService: ProcessingTimeService;
   readonly services: TaskServices;
+  /** The job's settings; DEFAULT_JOB_SETTINGS when absent. */
+  readonly job?: JobSettings | undefined;
 }
 
 /** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */

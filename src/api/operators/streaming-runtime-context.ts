@@ -1,5 +1,6 @@
 /** The RuntimeContext an operator hands its user function. */
 import { SluiceError } from '../../core/errors.js';
+import type { JobId } from '../../core/ids.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
 import type {
   AggregatingStateDescriptor,
@@ -10,26 +11,75 @@ import type {
 } from '../../state/state-descriptor.js';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../../state/state.js';
 import type { Accumulator } from '../accumulators.js';
-import type { RuntimeContext, TaskInfo } from '../runtime-context.js';
-import type { OperatorSetup } from './stream-operator.js';
+import { OperatorMetricGroup } from '../metric-group.js';
+import { ParameterTool } from '../parameter-tool.js';
+import type { JobInfo, RuntimeContext, RuntimeExecutionConfig, TaskInfo } from '../runtime-context.js';
+import { DEFAULT_JOB_SETTINGS, type JobSettings, type OperatorSetup } from './stream-operator.js';
 
-/** RuntimeContext backed by the operator's setup. */
-export class StreamingRuntimeContext implements RuntimeContext {
-  readonly taskInfo: TaskInfo;
+/** Flink's TaskInfo of one subtask: the facts as fields and as getters. */
+class SubtaskInfo implements TaskInfo {
+  readonly taskName: string;
+  readonly taskNameWithSubtasks: string;
+  readonly indexOfThisSubtask: number;
+  readonly numberOfParallelSubtasks: number;
+  readonly maxNumberOfParallelSubtasks: number;
+  readonly attemptNumber: number;
 
-  constructor(private readonly info: OperatorSetup) {
-    this.taskInfo = {
-      taskName: info.taskName,
-      taskNameWithSubtasks: `${info.taskName} (${info.subtaskIndex + 1}/${info.parallelism})`,
-      indexOfThisSubtask: info.subtaskIndex,
-      numberOfParallelSubtasks: info.parallelism,
-      maxNumberOfParallelSubtasks: info.maxParallelism,
-      attemptNumber: info.attemptNumber,
-    };
+  constructor(info: OperatorSetup) {
+    this.taskName = info.taskName;
+    this.taskNameWithSubtasks = `${info.taskName} (${info.subtaskIndex + 1}/${info.parallelism})`;
+    this.indexOfThisSubtask = info.subtaskIndex;
+    this.numberOfParallelSubtasks = info.parallelism;
+    this.maxNumberOfParallelSubtasks = info.maxParallelism;
+    this.attemptNumber = info.attemptNumber;
   }
 
-  get jobId() {
+  getTaskName(): string {
+    return this.taskName;
+  }
+  getTaskNameWithSubtasks(): string {
+    return this.taskNameWithSubtasks;
+  }
+  getIndexOfThisSubtask(): number {
+    return this.indexOfThisSubtask;
+  }
+  getNumberOfParallelSubtasks(): number {
+    return this.numberOfParallelSubtasks;
+  }
+  getMaxNumberOfParallelSubtasks(): number {
+    return this.maxNumberOfParallelSubtasks;
+  }
+  getAttemptNumber(): number {
+    return this.attemptNumber;
+  }
+}
+
+/** RuntimeContext backed by the operator's setup. */
+export class StreamingRuntimeContext implements RuntimeContext, JobInfo {
+  readonly taskInfo: TaskInfo;
+  private readonly job: JobSettings;
+  private metrics: OperatorMetricGroup | undefined;
+  private parameters: ReadonlyMap<string, string> | undefined;
+
+  constructor(private readonly info: OperatorSetup) {
+    this.taskInfo = new SubtaskInfo(info);
+    this.job = info.job ?? DEFAULT_JOB_SETTINGS;
+  }
+
+  get jobId(): JobId {
     return this.info.jobId;
+  }
+  getTaskInfo(): TaskInfo {
+    return this.taskInfo;
+  }
+  getJobInfo(): JobInfo {
+    return this;
+  }
+  getJobId(): JobId {
+    return this.info.jobId;
+  }
+  getJobName(): string {
+    return this.job.jobName;
   }
   getTaskName(): string {
     return this.info.taskName;
@@ -86,5 +136,36 @@ export class StreamingRuntimeContext implements RuntimeContext {
   }
   getAccumulator<V, R>(name: string): Accumulator<V, R> | undefined {
     return this.info.services.accumulators.get(name) as Accumulator<V, R> | undefined;
+  }
+
+  getMetricGroup(): OperatorMetricGroup {
+    // Flink's operator scope: <job_name>.<operator_name>.<subtask_index>.
+    this.metrics ??= new OperatorMetricGroup(
+      [this.job.jobName, this.info.operatorName, String(this.info.subtaskIndex)],
+      {
+        '<job_id>': this.info.jobId,
+        '<job_name>': this.job.jobName,
+        '<task_name>': this.info.taskName,
+        '<operator_id>': this.info.operatorId,
+        '<operator_name>': this.info.operatorName,
+        '<subtask_index>': String(this.info.subtaskIndex),
+        '<attempt_num>': String(this.info.attemptNumber),
+      },
+    );
+    return this.metrics;
+  }
+
+  getGlobalJobParameters(): ReadonlyMap<string, string> {
+    this.parameters ??= new Map(Object.entries(this.job.globalJobParameters));
+    return this.parameters;
+  }
+
+  getExecutionConfig(): RuntimeExecutionConfig {
+    const job = this.job;
+    return {
+      // A fresh ParameterTool each call: its requested-key bookkeeping is the caller's own.
+      getGlobalJobParameters: () => ParameterTool.fromMap(job.globalJobParameters),
+      getRuntimeMode: () => job.runtimeMode,
+    };
   }
 }

@@ -1,4 +1,5 @@
 /** Base for operators that run one user function: copies it, opens and closes it. */
+import { isRichFunction } from '../rich-functions.js';
 import { cloneFunction } from './clone-function.js';
 import { StreamingRuntimeContext } from './streaming-runtime-context.js';
 import { AbstractStreamOperator } from './stream-operator.js';
@@ -74,7 +75,9 @@ export abstract class UdfOperator<IN, OUT, FN> extends AbstractStreamOperator<IN
 
   override open(): void {
     this.runtimeContext = new StreamingRuntimeContext(this.info);
+    if (isRichFunction(this.userFunction)) this.userFunction.setRuntimeContext(this.runtimeContext);
     const fn = this.userFunction as Hooks;
+    // The context is Flink 2.x's OpenContext too: open(openContext) and open(ctx: RuntimeContext) both get it.
     if (typeof fn.open === 'function') {
       try {
         fn.open(this.runtimeContext);

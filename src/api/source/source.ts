@@ -5,8 +5,13 @@
  */
 import type { Clock } from '../../core/clock.js';
 
-/** Whether a source ends by itself. */
-export type Boundedness = 'BOUNDED' | 'CONTINUOUS_UNBOUNDED';
+/** Whether a source ends by itself: `Boundedness.BOUNDED` as in Flink, or the string. */
+export const Boundedness = {
+  BOUNDED: 'BOUNDED',
+  CONTINUOUS_UNBOUNDED: 'CONTINUOUS_UNBOUNDED',
+} as const;
+/** One of the Boundedness values. */
+export type Boundedness = (typeof Boundedness)[keyof typeof Boundedness];
 
 /** What one `pollNext` call left behind. */
 export type InputStatus = 'MORE_AVAILABLE' | 'NOTHING_AVAILABLE' | 'END_OF_INPUT';
