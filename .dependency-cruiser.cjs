@@ -32,6 +32,13 @@ forbidden.push(
     from: { path: '^src/protocol/' },
     to: { dependencyTypes: ['core'] },
   },
+  {
+    name: 'no-test-support-in-src',
+    comment: 'test/ holds test-only code: nothing shipped from src may import it',
+    severity: 'error',
+    from: { path: '^src/' },
+    to: { path: '^test/' },
+  },
 );
 module.exports = {
   forbidden,
