@@ -13,6 +13,7 @@ const layers = [
   'cluster',
   'connectors',
   'rest',
+  'client',
   'cli',
   'testing',
 ];
@@ -31,6 +32,14 @@ forbidden.push(
     severity: 'error',
     from: { path: '^src/protocol/' },
     to: { dependencyTypes: ['core'] },
+  },
+  {
+    name: 'package-root-not-cli',
+    comment:
+      'the public API (src/index.ts) must not pull in the sluice command: its executor comes from src/client',
+    severity: 'error',
+    from: { path: '^src/index\\.ts$' },
+    to: { path: '^src/cli/' },
   },
   {
     name: 'no-test-support-in-src',
