@@ -6,8 +6,9 @@ const layers = [
   'state',
   'storage',
   'graph',
-  'api',
+  // The runtime owns the operator contract it drives; the DataStream API implements it.
   'runtime',
+  'api',
   'network',
   'coordinator',
   'cluster',

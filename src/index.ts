@@ -73,7 +73,7 @@ export type {
   OperatorStateStore,
 } from './api/checkpointed-function.js';
 export { Counter, ListAccumulator } from './api/accumulators.js';
-export type { Accumulator } from './api/accumulators.js';
+export type { Accumulator } from './core/accumulator.js';
 export { RichSinkFunction } from './api/sink.js';
 export type { Sink, SinkFunction, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
 export { Boundedness } from './api/source/source.js';

@@ -9,7 +9,8 @@ import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
 import { MsgpackSerializer } from '../core/serializer.js';
-import { mergeAccumulators, type AccumulatorRegistry } from '../api/accumulators.js';
+import { mergeAccumulators } from '../api/accumulators.js';
+import { type AccumulatorRegistry } from '../core/accumulator.js';
 import type { CheckpointStatsSnapshot } from '../api/checkpoint-stats.js';
 import {
   JobExecutionResult,
@@ -19,7 +20,7 @@ import {
   type PipelineSubmission,
   type VertexMetrics,
 } from '../api/execution.js';
-import type { OperatorEvent } from '../api/operators/stream-operator.js';
+import type { OperatorEvent } from '../runtime/stream-operator.js';
 import type { SourceSplit } from '../api/source/source.js';
 import { failureReasonMessage, type CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
 import {
