@@ -16,7 +16,7 @@ import type {
   JobMasterGateway,
   SubtaskAddress,
   TaskManagerGateway,
-} from '../coordinator/job-master.js';
+} from '../coordinator/job-master-gateway.js';
 import {
   checkAccumulators,
   checkSubtaskState,

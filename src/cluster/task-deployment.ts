@@ -11,7 +11,7 @@ import type { AccumulatorRegistry } from '../core/accumulator.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type { OperatorFactory } from '../api/operators/stream-operator.js';
 import type { JobSettings, OperatorEvent } from '../runtime/stream-operator.js';
-import type { JobMasterGateway, SubtaskAddress } from '../coordinator/job-master.js';
+import type { JobMasterGateway, SubtaskAddress } from '../coordinator/job-master-gateway.js';
 import type { JobEdge } from '../graph/job-graph.js';
 import { connectInMemory } from '../network/in-memory-transport.js';
 import type { TaskCheckpointGateway, TaskRestoreState } from '../runtime/checkpoint-gateway.js';

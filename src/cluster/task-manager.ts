@@ -16,7 +16,7 @@ import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
 import type { PipelineSubmission } from '../api/execution.js';
 import type { OperatorEvent } from '../runtime/stream-operator.js';
-import type { JobMasterGateway } from '../coordinator/job-master.js';
+import type { JobMasterGateway } from '../coordinator/job-master-gateway.js';
 import {
   internalTlsFromConfiguration,
   TcpDataClient,
