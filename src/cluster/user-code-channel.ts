@@ -4,6 +4,8 @@
  * limit nor crash it with bytes that do not decode.
  */
 import type { Duplex } from 'node:stream';
+// Before msgpackr loads: it reads its settings from the environment once.
+import '../core/msgpackr-setup.js';
 import { Packr, Unpackr } from 'msgpackr';
 
 /** Largest message either side accepts (a captured job or an enumerator snapshot). */

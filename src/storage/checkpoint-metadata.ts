@@ -1,4 +1,6 @@
 /** The `_metadata` document of a completed checkpoint and its versioned, checksummed binary encoding. */
+// Before msgpackr loads: it reads its settings from the environment once.
+import '../core/msgpackr-setup.js';
 import { Packr, Unpackr } from 'msgpackr';
 import { SluiceError, invariant } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
