@@ -38,9 +38,6 @@ import { RestoreTracker } from './restore-tracker.js';
 import { SourceCoordinators } from './source-coordinators.js';
 import { SubtaskExecutions, type CheckpointTaskPlan } from './subtask-executions.js';
 
-export type { JobFailureRecord } from './job-failover.js';
-export type { TriggeredCheckpoint } from './job-checkpoints.js';
-
 /** When the steps of one deployment attempt happened (ms since the epoch, on the JobMaster's clock). */
 export interface AttemptTimings {
   readonly attemptNumber: number;
