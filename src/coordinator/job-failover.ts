@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { JobId } from '../core/ids.js';
-import { logger } from '../core/log.js';
+import type { Logger } from '../core/log.js';
 import type { PipelineSubmission } from '../api/execution.js';
 import {
   createRestartStrategy,
@@ -16,8 +16,6 @@ import { pipelinedRegions } from './pipelined-regions.js';
 
 /** Failures a JobMaster remembers for the REST API (Flink's `web.exception-history-size`). */
 const EXCEPTION_HISTORY_SIZE = 16;
-
-const log = logger('job-master');
 
 /** One failure of the job (a failed task, a checkpoint failure limit, a restore that failed). */
 export interface JobFailureRecord {
@@ -52,6 +50,7 @@ export class JobFailover {
     private readonly job: { readonly jobId: JobId; readonly jobName: string },
     private readonly submission: PipelineSubmission,
     private readonly clock: Clock,
+    private readonly log: Logger,
   ) {
     this.restartState = createRestartStrategy(submission.restartStrategy);
     const regions =
@@ -131,11 +130,11 @@ export class JobFailover {
     this.restartState = state;
     const { jobId, jobName } = this.job;
     if (decision.kind === 'fail') {
-      log.error({ jobId, job: jobName, err: error }, `job failed: ${decision.reason}`);
+      this.log.error({ jobId, job: jobName, err: error }, `job failed: ${decision.reason}`);
       return undefined;
     }
     this.restarts++;
-    log.warn(
+    this.log.warn(
       { jobId, job: jobName, err: error, delayMs: decision.delayMs, restart: this.restarts },
       `${what} (restart ${this.restarts} in ${decision.delayMs} ms): ${error.message}`,
     );

@@ -81,9 +81,9 @@ export class JobMaster implements JobClient {
   ) {
     this.statusEnteredAt.set('CREATED', clock.now());
     const vertices = submission.jobGraph.vertices;
-    this.sources = SourceCoordinators.none(vertices);
+    this.sources = SourceCoordinators.none(vertices, this.log);
     this.executions = new SubtaskExecutions(vertices);
-    this.failover = new JobFailover(this, submission, clock);
+    this.failover = new JobFailover(this, submission, clock, this.log);
     this.vertexOfOperator = new Map(
       vertices.flatMap((v) => v.chain.map((n) => [n.operatorId, v.index] as const)),
     );
@@ -107,7 +107,7 @@ export class JobMaster implements JobClient {
           prepareMasterStates,
         )
       : undefined;
-    this.restores = new RestoreTracker(this.jobId, submission, this.checkpoints, clock);
+    this.restores = new RestoreTracker(this.jobId, submission, this.checkpoints, clock, this.log);
   }
 
   get jobId() {
@@ -167,6 +167,7 @@ export class JobMaster implements JobClient {
       this.sources = SourceCoordinators.create(
         this.submission.jobGraph.vertices,
         (operatorId, subtask, event) => this.deployed?.sendOperatorEvent(operatorId, subtask, event),
+        this.log,
       );
       timings.deployingAt = this.clock.now();
       this.deployed = this.taskManagers.deploy(this.submission, this.gatewayFor(attempt), {

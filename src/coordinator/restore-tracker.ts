@@ -2,12 +2,10 @@
 import type { Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import type { JobId } from '../core/ids.js';
-import { logger } from '../core/log.js';
+import type { Logger } from '../core/log.js';
 import type { PipelineSubmission } from '../api/execution.js';
 import type { JobCheckpoints } from './job-checkpoints.js';
 import { restoreFromPath, restoreLatest, type LoadedRestore } from './job-restore.js';
-
-const log = logger('job-master');
 
 /**
  * Loads the state to restore for a deployment (throwing SLUICE_RESTORE_FAILED when there is
@@ -22,6 +20,7 @@ export class RestoreTracker {
     private readonly submission: PipelineSubmission,
     private readonly checkpoints: JobCheckpoints | undefined,
     private readonly clock: Clock,
+    private readonly log: Logger,
   ) {}
 
   /**
@@ -68,7 +67,7 @@ export class RestoreTracker {
     });
     this.lastRestoredId = restore.checkpoint.checkpointId;
     this.restoredCount++;
-    log.info(
+    this.log.info(
       {
         jobId: this.jobId,
         checkpointId: restore.checkpoint.checkpointId,

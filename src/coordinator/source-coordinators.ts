@@ -1,6 +1,6 @@
 /** The split enumerators of one deployment of a job: created, restored, snapshotted and closed together. */
 import type { OperatorId } from '../core/ids.js';
-import { logger } from '../core/log.js';
+import type { Logger } from '../core/log.js';
 import { MsgpackSerializer } from '../core/serializer.js';
 import type { JobVertex } from '../graph/job-graph.js';
 import type { OperatorEvent } from '../runtime/stream-operator.js';
@@ -12,8 +12,6 @@ import { SourceCoordinator } from './source-coordinator.js';
 /** The master state name a source's enumerator is checkpointed under. */
 const enumeratorStateName = (operatorId: OperatorId) => `enumerator:${operatorId}`;
 
-const log = logger('job-master');
-
 /** A source coordinator per source vertex of the job, by the source operator's id. */
 export class SourceCoordinators {
   private readonly serializer = new MsgpackSerializer<unknown>();
@@ -21,17 +19,19 @@ export class SourceCoordinators {
   private constructor(
     private readonly vertices: readonly JobVertex<OperatorFactory>[],
     private coordinators: Map<OperatorId, SourceCoordinator<SourceSplit>>,
+    private readonly log: Logger,
   ) {}
 
   /** No enumerators (before the first deployment). */
-  static none(vertices: readonly JobVertex<OperatorFactory>[]): SourceCoordinators {
-    return new SourceCoordinators(vertices, new Map());
+  static none(vertices: readonly JobVertex<OperatorFactory>[], log: Logger): SourceCoordinators {
+    return new SourceCoordinators(vertices, new Map(), log);
   }
 
   /** A coordinator for every source vertex; `send` relays its events to the reader subtasks. */
   static create(
     vertices: readonly JobVertex<OperatorFactory>[],
     send: (operatorId: OperatorId, subtask: number, event: OperatorEvent) => void,
+    log: Logger,
   ): SourceCoordinators {
     const coordinators = new Map<OperatorId, SourceCoordinator<SourceSplit>>();
     for (const vertex of vertices) {
@@ -44,7 +44,7 @@ export class SourceCoordinators {
         ),
       );
     }
-    return new SourceCoordinators(vertices, coordinators);
+    return new SourceCoordinators(vertices, coordinators, log);
   }
 
   /** Starts every enumerator, restoring those whose state `masterStates` holds. */
@@ -99,7 +99,7 @@ export class SourceCoordinators {
       try {
         c.close();
       } catch (e) {
-        log.warn({ err: e }, 'closing a split enumerator failed');
+        this.log.warn({ err: e }, 'closing a split enumerator failed');
       }
     }
     this.coordinators = new Map();
