@@ -1,6 +1,6 @@
 /** Handlers of a job's plan, configuration, vertex details and job metrics. */
 import { requireJob, type HandlerContext } from './handler-context.js';
-import { ioMetrics, jobTimes, plan } from './job-handlers.js';
+import { ioMetrics, plan } from './job-handlers.js';
 import type { RestJob, RestVertex } from './rest-backend.js';
 import { hexIdParam, RestHandlerException, type Route } from './rest-router.js';
 import type {
@@ -110,15 +110,14 @@ const TIMED_STATES = ['CREATED', 'SCHEDULED', 'DEPLOYING', 'INITIALIZING', 'RUNN
 const TERMINAL = new Set(['FINISHED', 'CANCELED', 'FAILED']);
 
 function vertexDetails(job: RestJob, vertex: RestVertex, now: number): JobVertexDetailsBody {
-  const started = job.statusTimestamps().get('RUNNING') ?? -1;
-  const jobEnd = jobTimes(job, now).end;
   // The vertex's sums are its one subtask's counters when it has one.
   const metrics = vertex.parallelism === 1 ? ioMetrics(vertex) : UNKNOWN_SUBTASK_METRICS;
   const subtasks = vertex.taskStates.map((state, subtask): SubtaskExecutionAttemptDetailsInfo => {
     const location = vertex.locations[subtask];
-    const start = location === undefined ? -1 : started;
-    const end = TERMINAL.has(state) ? jobEnd : -1;
-    const duration = start < 0 ? -1 : (end >= 0 ? end : now) - start;
+    // As Flink's SubtaskExecutionAttemptDetailsInfo: from deployment to the end of the execution.
+    const start = vertex.startTimes[subtask] ?? -1;
+    const end = TERMINAL.has(state) ? (vertex.stateTimestamps[subtask] ?? -1) : -1;
+    const duration = start > 0 ? (end > 0 ? end : now) - start : -1;
     return {
       subtask,
       status: state,
