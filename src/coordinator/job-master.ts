@@ -37,7 +37,7 @@ import { isTerminal, type ExecutionState } from '../runtime/task.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
 import { CheckpointCoordinator, type TaskRef } from './checkpoint-coordinator.js';
-import { restoreLatest, restoreFromPath, type LoadedRestore } from './job-restore.js';
+import { restoreFallBackNotice, restoreFromPath, restoreLatest, type LoadedRestore } from './job-restore.js';
 import { pipelinedRegions } from './pipelined-regions.js';
 import { SourceCoordinator } from './source-coordinator.js';
 
@@ -362,6 +362,18 @@ export class JobMaster implements JobClient {
       },
       `restoring ${what} from checkpoint ${restore.checkpoint.checkpointId} (${restore.checkpoint.externalPointer})`,
     );
+    const fellBack = restoreFallBackNotice(restore);
+    if (fellBack) {
+      this.recordFailure(fellBack, undefined);
+      this.log.warn(
+        {
+          jobId: this.jobId,
+          checkpointId: restore.checkpoint.checkpointId,
+          code: 'SLUICE_RESTORE_FELL_BACK',
+        },
+        fellBack.message,
+      );
+    }
   }
 
   /**
