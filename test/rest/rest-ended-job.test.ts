@@ -16,16 +16,12 @@ import {
 } from '../../src/coordinator/job-master.js';
 import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
 import { startRestServer } from '../../src/rest/rest-server.js';
-import type {
-  CheckpointingStatistics,
-  JobDetailsInfo,
-  JobVertexDetailsBody,
-  RestExecutionState,
-} from '../../src/rest/rest-schema.js';
+import type { CheckpointingStatistics } from '../../src/rest/rest-schema.js';
 import { checkpointDirs, exists, fileUri, withTempDir } from '../support/checkpointing.js';
 import { waitFor } from '../support/helpers.js';
 import {
   discard,
+  expectEndedAs,
   expectFlinkShape,
   getJson,
   useRestFixture,
@@ -33,36 +29,6 @@ import {
 } from './support/rest-fixture.js';
 
 const fixture = useRestFixture();
-
-/**
- * Asserts `GET /jobs/:jobid` and each `GET /jobs/:jobid/vertices/:vertexid` show every vertex and
- * subtask `state`, deployed before it ended, a vertex spanning its subtasks.
- */
-async function expectEndedAs(url: string, jobId: string, state: RestExecutionState): Promise<void> {
-  const details = await getJson<JobDetailsInfo>(url, `/jobs/${jobId}`);
-  expectFlinkShape(details, '/jobs/{jobid}');
-  expect(details.vertices.length).toBeGreaterThan(0);
-  for (const vertex of details.vertices) {
-    expect(vertex.status, vertex.name).toBe(state);
-    expect(vertex.tasks[state], vertex.name).toBe(vertex.parallelism);
-    expect(vertex['start-time']).toBeGreaterThan(0);
-    expect(vertex['end-time']).toBeGreaterThanOrEqual(vertex['start-time']);
-    expect(vertex.duration).toBe(vertex['end-time'] - vertex['start-time']);
-    expect(vertex['end-time']).toBeLessThanOrEqual(details['end-time']);
-
-    const body = await getJson<JobVertexDetailsBody>(url, `/jobs/${jobId}/vertices/${vertex.id}`);
-    expectFlinkShape(body, '/jobs/{jobid}/vertices/{vertexid}');
-    expect(body.subtasks).toHaveLength(vertex.parallelism);
-    for (const subtask of body.subtasks) {
-      expect(subtask.status).toBe(state);
-      expect(subtask['start-time']).toBeGreaterThan(0);
-      expect(subtask['end-time']).toBeGreaterThanOrEqual(subtask['start-time']);
-      expect(subtask.duration).toBe(subtask['end-time'] - subtask['start-time']);
-    }
-    expect(vertex['start-time']).toBe(Math.min(...body.subtasks.map((s) => s['start-time'])));
-    expect(vertex['end-time']).toBe(Math.max(...body.subtasks.map((s) => s['end-time'])));
-  }
-}
 
 /** A bounded keyed job (generator -> keyed sum -> sink) at parallelism 2, checkpointing every 20 ms. */
 function boundedJob(records: number): StreamExecutionEnvironment {
