@@ -1,7 +1,7 @@
 // What REST says of a job that ended (issue 9 point 6): every vertex and subtask in its terminal
 // state with its own end time, and which checkpoints are discarded.
 import { describe, expect, it } from 'vitest';
-import { DataGeneratorSource, StreamExecutionEnvironment, type JobClient } from 'sluice';
+import { DataGeneratorSource, RestartStrategies, StreamExecutionEnvironment, type JobClient } from 'sluice';
 import {
   getDefaultPipelineExecutor,
   setDefaultPipelineExecutor,
@@ -16,7 +16,7 @@ import {
 } from '../../src/coordinator/job-master.js';
 import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
 import { startRestServer } from '../../src/rest/rest-server.js';
-import type { CheckpointingStatistics } from '../../src/rest/rest-schema.js';
+import type { CheckpointingStatistics, JobDetailsInfo } from '../../src/rest/rest-schema.js';
 import { checkpointDirs, exists, fileUri, withTempDir } from '../support/checkpointing.js';
 import { waitFor } from '../support/helpers.js';
 import {
@@ -57,6 +57,34 @@ describe('GET /jobs/:jobid of a job that ended', () => {
     await waitForCheckpoints(client, 1);
     await client.cancel();
     await expectEndedAs(url, client.jobId, 'CANCELED');
+  });
+
+  it('a failed job: the failed subtask FAILED, every other CANCELED, with end times', async () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    env.setRestartStrategy(RestartStrategies.noRestart());
+    env
+      .fromSource(new DataGeneratorSource((i) => i, Infinity, { recordsPerSecond: 2_000 }), 'numbers')
+      .keyBy((x) => x % 16)
+      .map((x) => {
+        if (x === 50) throw new Error('record 50 is poison');
+        return x;
+      })
+      .name('poisoned')
+      .sinkTo(discard);
+    const client = fixture.track(await env.executeAsync('failing'));
+    const { url } = await fixture.startServer();
+    await client.getJobExecutionResult().catch(() => {});
+    const details = await getJson<JobDetailsInfo>(url, `/jobs/${client.jobId}`);
+    expectFlinkShape(details, '/jobs/{jobid}');
+    expect(details.state).toBe('FAILED');
+    const [source, poisoned] = details.vertices;
+    expect(source).toMatchObject({ status: 'CANCELED', tasks: { CANCELED: 2, RUNNING: 0 } });
+    expect(poisoned).toMatchObject({ status: 'FAILED', tasks: { FAILED: 1, CANCELED: 1, RUNNING: 0 } });
+    for (const vertex of details.vertices) {
+      expect(vertex['start-time']).toBeGreaterThan(0);
+      expect(vertex['end-time']).toBeGreaterThanOrEqual(vertex['start-time']);
+      expect(vertex.duration).toBe(vertex['end-time'] - vertex['start-time']);
+    }
   });
 
   it('a cancelled job whose TaskManagers never report the cancellation still shows every task CANCELED', async () => {
