@@ -33,11 +33,11 @@ import type {
   TaskCheckpointGateway,
   TaskRestoreState,
 } from '../runtime/checkpoint-gateway.js';
-import type { ExecutionState } from '../runtime/task.js';
+import { isTerminal, type ExecutionState } from '../runtime/task.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
 import { CheckpointCoordinator, type TaskRef } from './checkpoint-coordinator.js';
-import { restoreLatest, restoreFromPath, type LoadedRestore } from './job-restore.js';
+import { restoreFallBackNotice, restoreFromPath, restoreLatest, type LoadedRestore } from './job-restore.js';
 import { pipelinedRegions } from './pipelined-regions.js';
 import { SourceCoordinator } from './source-coordinator.js';
 
@@ -159,6 +159,10 @@ export class JobMaster implements JobClient {
   private deployed: DeployedJob | undefined;
   private coordinators = new Map<OperatorId, SourceCoordinator<SourceSplit>>();
   private taskStates: ExecutionState[][] = [];
+  /** When each subtask entered its current state (ms since the epoch). */
+  private taskStateSince: number[][] = [];
+  /** When each subtask's current execution was deployed; undefined before. */
+  private taskDeployedAt: (number | undefined)[][] = [];
   /** The attempt of each subtask's current execution; messages of older executions are dropped. */
   private taskAttempts: number[][] = [];
   private ended: boolean[][] = [];
@@ -293,6 +297,8 @@ export class JobMaster implements JobClient {
     if (restore) this.noteRestored(restore, 'job');
     const vertices = this.submission.jobGraph.vertices;
     this.taskStates = vertices.map((v) => new Array<ExecutionState>(v.parallelism).fill('CREATED'));
+    this.taskStateSince = vertices.map((v) => new Array<number>(v.parallelism).fill(this.clock.now()));
+    this.taskDeployedAt = vertices.map((v) => new Array<number | undefined>(v.parallelism).fill(undefined));
     this.taskAttempts = vertices.map((v) => new Array<number>(v.parallelism).fill(attempt));
     this.ended = vertices.map((v) => new Array<boolean>(v.parallelism).fill(false));
     this.endedCount = 0;
@@ -312,6 +318,7 @@ export class JobMaster implements JobClient {
       }
       const checkpoints = this.checkpoints;
       timings.deployingAt = this.clock.now();
+      for (const row of this.taskDeployedAt) row.fill(timings.deployingAt);
       this.deployed = this.taskManagers.deploy(this.submission, this.gatewayFor(attempt), {
         attemptNumber: attempt,
         restore: restore?.plan.tasks,
@@ -355,6 +362,18 @@ export class JobMaster implements JobClient {
       },
       `restoring ${what} from checkpoint ${restore.checkpoint.checkpointId} (${restore.checkpoint.externalPointer})`,
     );
+    const fellBack = restoreFallBackNotice(restore);
+    if (fellBack) {
+      this.recordFailure(fellBack, undefined);
+      this.log.warn(
+        {
+          jobId: this.jobId,
+          checkpointId: restore.checkpoint.checkpointId,
+          code: 'SLUICE_RESTORE_FELL_BACK',
+        },
+        fellBack.message,
+      );
+    }
   }
 
   /**
@@ -442,11 +461,11 @@ export class JobMaster implements JobClient {
     state: ExecutionState,
     error?: Error,
   ): void {
-    const row = this.taskStates[vertexIndex];
-    if (!row) return;
-    row[subtask] = state;
+    // Once the job ended, every task's last state is set (see endTasks); a late report is stale.
+    if (!this.taskStates[vertexIndex] || isJobTerminal(this.status)) return;
+    this.setTaskState(vertexIndex, subtask, state);
     if (state === 'RUNNING') this.noteRunning();
-    if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
+    if (this.status === 'RESTARTING') return;
     if (state === 'FAILED')
       this.taskFailed(error ?? new Error('a task failed without an error'), {
         vertexIndex,
@@ -513,6 +532,25 @@ export class JobMaster implements JobClient {
     );
   }
 
+  private setTaskState(vertexIndex: number, subtask: number, state: ExecutionState): void {
+    const row = this.taskStates[vertexIndex]!;
+    if (row[subtask] === state) return;
+    row[subtask] = state;
+    this.taskStateSince[vertexIndex]![subtask] = this.clock.now();
+  }
+
+  /**
+   * Every task not ended yet is cancelled now (the job failed over or ended): as in Flink, a job
+   * leaves no task RUNNING behind, whether or not its TaskManager reports the cancellation.
+   */
+  private endTasks(): void {
+    this.taskStates.forEach((row, v) =>
+      row.forEach((state, s) => {
+        if (!isTerminal(state)) this.setTaskState(v, s, 'CANCELED');
+      }),
+    );
+  }
+
   private noteRunning(): void {
     const timings = this.timings;
     if (!timings || timings.allRunningAt !== undefined) return;
@@ -555,7 +593,7 @@ export class JobMaster implements JobClient {
     const attempt = ++this.attemptNumber;
     for (const { vertexIndex, subtask } of subtasks) {
       this.taskAttempts[vertexIndex]![subtask] = attempt;
-      this.taskStates[vertexIndex]![subtask] = 'CANCELED';
+      this.setTaskState(vertexIndex, subtask, 'CANCELED');
       if (this.ended[vertexIndex]![subtask]) this.endedCount--;
       this.ended[vertexIndex]![subtask] = false;
     }
@@ -605,7 +643,8 @@ export class JobMaster implements JobClient {
     const keys = new Set<string>();
     for (const { vertexIndex, subtask } of subtasks) {
       keys.add(`${vertexIndex}:${subtask}`);
-      this.taskStates[vertexIndex]![subtask] = 'CREATED';
+      this.setTaskState(vertexIndex, subtask, 'CREATED');
+      this.taskDeployedAt[vertexIndex]![subtask] = undefined;
     }
     const readers: { coordinator: SourceCoordinator<SourceSplit>; subtask: number }[] = [];
     for (const { vertexIndex, subtask } of subtasks) {
@@ -617,6 +656,8 @@ export class JobMaster implements JobClient {
     }
     try {
       timings.deployingAt = this.clock.now();
+      for (const { vertexIndex, subtask } of subtasks)
+        this.taskDeployedAt[vertexIndex]![subtask] = timings.deployingAt;
       this.deployed?.restartTasks(subtasks, this.gatewayFor(attempt), {
         attemptNumber: attempt,
         restore: restore && new Map([...restore.plan.tasks].filter(([key]) => keys.has(key))),
@@ -673,8 +714,7 @@ export class JobMaster implements JobClient {
     this.failedTasks = [];
     // Reports of the cancelled executions are stale from now on.
     for (const row of this.taskAttempts) row.fill(-1);
-    for (const row of this.taskStates)
-      for (let s = 0; s < row.length; s++) if (row[s] !== 'FINISHED') row[s] = 'CANCELED';
+    this.endTasks();
     const delayMs = this.restartDelay(error, 'job failed over');
     if (delayMs === undefined) return;
     this.status = 'RESTARTING';
@@ -725,6 +765,7 @@ export class JobMaster implements JobClient {
     this.status = 'FAILING';
     this.deployed?.cancel();
     this.closeCoordinators();
+    this.endTasks();
     this.status = 'FAILED';
     void this.shutdownCheckpoints('FAILED').finally(() => this.settle.reject(error));
   }
@@ -809,6 +850,16 @@ export class JobMaster implements JobClient {
     return this.attemptNumber;
   }
 
+  /** When each subtask entered its current state (ms since the epoch), by vertex index then subtask. */
+  get taskStateTimestamps(): readonly (readonly number[])[] {
+    return this.taskStateSince;
+  }
+
+  /** When each subtask's current execution was deployed; undefined while it was not. */
+  get taskDeploymentTimestamps(): readonly (readonly (number | undefined)[])[] {
+    return this.taskDeployedAt;
+  }
+
   /** The attempt of each subtask's current execution, by vertex index then subtask. */
   get taskAttemptNumbers(): readonly (readonly number[])[] {
     return this.taskAttempts;
@@ -888,6 +939,7 @@ export class JobMaster implements JobClient {
     this.status = 'CANCELLING';
     this.deployed?.cancel();
     this.closeCoordinators();
+    this.endTasks();
     this.status = 'CANCELED';
     this.log.info({ jobId: this.jobId, job: this.jobName }, 'job cancelled');
     await this.shutdownCheckpoints('CANCELED');
