@@ -162,16 +162,16 @@ describe('checkpoint storage and retention', () => {
   it('a job with file storage that finishes leaves no checkpoint directory behind (NO_EXTERNALIZED_CHECKPOINTS)', () =>
     withTempDir(async (dir) => {
       const N = 400;
-      let client: JobClient | undefined;
+      const started: { client?: JobClient } = {};
       const { env, stream } = countingJob({
         dir,
         count: N,
         rate: 800,
         inlineNothing: true,
-        endAfter: () => (client?.getCheckpointStats()?.counts.completed ?? 0) >= 2,
+        endAfter: () => (started.client?.getCheckpointStats()?.counts.completed ?? 0) >= 2,
       });
       const job = await startJob(env, stream);
-      client = job.client;
+      started.client = job.client;
       try {
         await waitForCompleted(job.client, 2);
         const jobDir = join(dir, job.client.jobId);
