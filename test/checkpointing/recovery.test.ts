@@ -9,6 +9,7 @@ import {
   ValueStateDescriptor,
   type Collector,
   type ExternalizedCheckpointRetention,
+  type JobClient,
   type KeyedProcessContext,
   type RestartStrategyConfiguration,
   type RuntimeContext,
@@ -112,6 +113,8 @@ interface JobSettings {
   /** `execution.state-recovery.path`. */
   readonly restorePath?: string;
   readonly restart?: RestartStrategyConfiguration;
+  /** The source ends its input only once this holds (see tracedGenerator). */
+  readonly endAfter?: () => boolean;
 }
 
 /** The counting program: a source at parallelism 1 of records i (key i % K), keyed running count. */
@@ -129,7 +132,7 @@ function countingJob(s: JobSettings) {
   env.setRestartStrategy(s.restart ?? RestartStrategies.fixedDelay(3, 10));
   const stream = env
     .fromSource(
-      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 1_000),
+      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 1_000, s.endAfter),
       'numbers',
     )
     .keyBy((r) => r.key)
@@ -165,8 +168,16 @@ describe('checkpoint storage and retention', () => {
   it('a job with file storage that finishes leaves no checkpoint directory behind (NO_EXTERNALIZED_CHECKPOINTS)', () =>
     withTempDir(async (dir) => {
       const N = 400;
-      const { env, stream } = countingJob({ dir, count: N, rate: 800, inlineNothing: true });
+      const started: { client?: JobClient } = {};
+      const { env, stream } = countingJob({
+        dir,
+        count: N,
+        rate: 800,
+        inlineNothing: true,
+        endAfter: () => (started.client?.getCheckpointStats()?.counts.completed ?? 0) >= 2,
+      });
       const job = await startJob(env, stream);
+      started.client = job.client;
       try {
         await waitForCompleted(job.client, 2);
         const jobDir = join(dir, job.client.jobId);
