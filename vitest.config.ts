@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -12,6 +13,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // One worker more than cores (vitest's default is one fewer): many test files mostly wait for
+    // the TaskManager and CLI processes they start, so a core left to them alone would sit idle.
+    maxWorkers: availableParallelism() + 1,
     // Engine logs (failovers injected on purpose, expected job failures) would drown the report;
     // tests that check logging inject their own sinks.
     env: { SLUICE_LOG_LEVEL: 'silent' },

@@ -864,6 +864,29 @@ describe('CheckpointCoordinator shutdown', () => {
     expect(ctx.triggers.length).toBe(triggered);
     expect(ctx.jobFailures).toEqual([]);
   });
+
+  // Regression: a job cancelled while a checkpoint wrote its _metadata ended with that
+  // checkpoint's directory still on disk (deleted a moment later), beside the retained one.
+  it('shutdown(true) while a checkpoint is being finalized returns only once that checkpoint is deleted', async () => {
+    const fs = await fileStorage();
+    const { ctx, coordinator, storage } = setup({ intervalMs: 1_000, numRetained: 1 }, fs);
+    start(coordinator, 1);
+    const kept = await completeOne(ctx, coordinator);
+    const finalizing = await trigger(coordinator);
+    const held = storage.holdNext('finalizeCheckpoint', 'after');
+    await acknowledgeWithState(ctx, coordinator, finalizing);
+    await held.reached;
+
+    let shutDown = false;
+    const shutdown = coordinator.shutdown(true).then(() => (shutDown = true));
+    await flush();
+    expect(shutDown).toBe(false);
+    held.release();
+    await shutdown;
+
+    expect(ctx.abortedIds).toEqual([finalizing]);
+    expect((await readdir(fs.jobDir(ctx.jobId))).sort()).toEqual([`chk-${kept}`, 'shared', 'taskowned']);
+  });
 });
 
 describe('CheckpointCoordinator notifyTaskEnded', () => {

@@ -100,6 +100,8 @@ export class CheckpointCoordinator {
   private lastCompletionMs: number | undefined;
   /** Deletions of aborted checkpoints still running. */
   private readonly cleaning = new Set<Promise<void>>();
+  /** Checkpoints writing their _metadata: shutdown waits for them, as an aborted one deletes its files only after. */
+  private readonly completing = new Set<Promise<void>>();
   private readonly failures: CheckpointFailureManager;
   private readonly log = logger('checkpoint-coordinator');
 
@@ -279,7 +281,11 @@ export class CheckpointCoordinator {
     const result = p.checkpoint.acknowledgeTask(taskKey, state.length > 0 ? state : undefined, now);
     if (result !== 'SUCCESS') return;
     this.stats.reportAck(checkpointId, taskKey, now, metrics);
-    if (p.checkpoint.isFullyAcknowledged()) void this.completePendingCheckpoint(checkpointId, p);
+    if (!p.checkpoint.isFullyAcknowledged()) return;
+    const completing = this.completePendingCheckpoint(checkpointId, p).finally(() =>
+      this.completing.delete(completing),
+    );
+    this.completing.add(completing);
   }
 
   receiveDeclineMessage(
@@ -489,7 +495,9 @@ export class CheckpointCoordinator {
   /** The job ended; deletes what the retention policy does not keep. */
   async shutdown(keepCompleted: boolean): Promise<void> {
     this.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
-    // No aborted checkpoint's directory may outlive the job.
+    // No aborted checkpoint's directory may outlive the job, nor one aborted while it was being
+    // finalized, whose deletion is queued only once its own writes are done.
+    await Promise.allSettled([...this.completing]);
     await Promise.all([...this.cleaning]);
     if (keepCompleted) return;
     // Savepoints, and the snapshot the job was started from (-s, NO_CLAIM), belong to the user.

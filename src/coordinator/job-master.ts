@@ -82,7 +82,7 @@ export class JobMaster implements JobClient {
     this.statusEnteredAt.set('CREATED', clock.now());
     const vertices = submission.jobGraph.vertices;
     this.sources = SourceCoordinators.none(vertices, this.log);
-    this.executions = new SubtaskExecutions(vertices);
+    this.executions = new SubtaskExecutions(vertices, clock);
     this.failover = new JobFailover(this, submission, clock, this.log);
     this.vertexOfOperator = new Map(
       vertices.flatMap((v) => v.chain.map((n) => [n.operatorId, v.index] as const)),
@@ -160,7 +160,7 @@ export class JobMaster implements JobClient {
       return this.failJob(e instanceof Error ? e : new Error(String(e)));
     }
     if (isJobTerminal(this.status) || attempt !== this.attemptNumber) return;
-    if (restore) this.restores.noteRestored(restore, 'job');
+    if (restore) this.noteRestored(restore, 'job');
     this.executions.deployAll(attempt);
     this.checkpointsStoppedAtEnd = false;
     try {
@@ -170,6 +170,7 @@ export class JobMaster implements JobClient {
         this.log,
       );
       timings.deployingAt = this.clock.now();
+      this.executions.deployed(timings.deployingAt);
       this.deployed = this.taskManagers.deploy(this.submission, this.gatewayFor(attempt), {
         attemptNumber: attempt,
         restore: restore?.plan.tasks,
@@ -181,6 +182,12 @@ export class JobMaster implements JobClient {
     } catch (e) {
       this.handleFailure(e instanceof Error ? e : new Error(String(e)));
     }
+  }
+
+  /** Counts a restore; one that fell back past newer checkpoints goes into the exception history. */
+  private noteRestored(restore: LoadedRestore, what: string): void {
+    const fellBack = this.restores.noteRestored(restore, what);
+    if (fellBack) this.failover.record(fellBack, undefined);
   }
 
   /**
@@ -234,9 +241,10 @@ export class JobMaster implements JobClient {
     state: ExecutionState,
     error?: Error,
   ): void {
-    if (!this.executions.setState(vertexIndex, subtask, state)) return;
+    // Once the job ended, every task's last state is set (see endTasks); a late report is stale.
+    if (isJobTerminal(this.status) || !this.executions.setState(vertexIndex, subtask, state)) return;
     if (state === 'RUNNING') this.noteRunning();
-    if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
+    if (this.status === 'RESTARTING') return;
     if (state === 'FAILED')
       this.taskFailed(error ?? new Error('a task failed without an error'), {
         vertexIndex,
@@ -341,12 +349,13 @@ export class JobMaster implements JobClient {
     if (superseded()) return;
     const fallback = this.restores.regionFallbackError(restore);
     if (fallback) return this.handleFailure(fallback);
-    if (restore) this.restores.noteRestored(restore, `${subtasks.length} task(s)`);
+    if (restore) this.noteRestored(restore, `${subtasks.length} task(s)`);
     const keys = new Set(subtasks.map(({ vertexIndex, subtask }) => `${vertexIndex}:${subtask}`));
     this.executions.redeploying(subtasks);
     const addReaders = this.sources.resetReaders(subtasks, restore?.checkpoint.checkpointId);
     try {
       timings.deployingAt = this.clock.now();
+      this.executions.deployed(timings.deployingAt, subtasks);
       this.deployed?.restartTasks(subtasks, this.gatewayFor(attempt), {
         attemptNumber: attempt,
         restore: restore && new Map([...restore.plan.tasks].filter(([key]) => keys.has(key))),
@@ -431,6 +440,7 @@ export class JobMaster implements JobClient {
     this.status = 'FAILING';
     this.deployed?.cancel();
     this.sources.close();
+    this.executions.endTasks();
     this.status = 'FAILED';
     void this.shutdownCheckpoints('FAILED').finally(() => this.settle.reject(error));
   }
@@ -469,6 +479,16 @@ export class JobMaster implements JobClient {
   /** The newest deployment attempt (0 for the first, +1 per restart of the job or of a region). */
   get currentAttemptNumber(): number {
     return this.attemptNumber;
+  }
+
+  /** When each subtask entered its current state (ms since the epoch), by vertex index then subtask. */
+  get taskStateTimestamps(): readonly (readonly number[])[] {
+    return this.executions.stateTimestamps;
+  }
+
+  /** When each subtask's current execution was deployed; undefined while it was not. */
+  get taskDeploymentTimestamps(): readonly (readonly (number | undefined)[])[] {
+    return this.executions.deploymentTimestamps;
   }
 
   /** The attempt of each subtask's current execution, by vertex index then subtask. */
@@ -543,6 +563,7 @@ export class JobMaster implements JobClient {
     this.status = 'CANCELLING';
     this.deployed?.cancel();
     this.sources.close();
+    this.executions.endTasks();
     this.status = 'CANCELED';
     this.log.info({ jobId: this.jobId, job: this.jobName }, 'job cancelled');
     await this.shutdownCheckpoints('CANCELED');

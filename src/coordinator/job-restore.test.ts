@@ -14,7 +14,7 @@ import { encodeListData, parseListData } from '../state/operator-state-snapshot.
 import { FileSystemCheckpointStorage } from '../storage/filesystem/file-system-checkpoint-storage.js';
 import type { FileStateHandle } from '../storage/state-handle.js';
 import { CheckpointCoordinator, type CompletedCheckpoint } from './checkpoint-coordinator.js';
-import { restoreFromPath, restoreLatest } from './job-restore.js';
+import { restoreFallBackNotice, restoreFromPath, restoreLatest } from './job-restore.js';
 import {
   TestingCheckpointContext,
   taskRef,
@@ -189,6 +189,8 @@ describe('restoreLatest', () => {
     const keyed = [...restored!.plan.tasks.values()].flatMap((t) => t.operators.get(counts)?.keyed ?? []);
     expect(keyed.map((k) => Uint8Array.from(k.data))).toEqual([keyedBlob(3, 0), keyedBlob(3, 1)]);
     expect(warn).not.toHaveBeenCalled();
+    expect(restored!.skipped).toEqual([]);
+    expect(restoreFallBackNotice(restored!)).toBeUndefined();
   });
 
   it('falls back to the previous checkpoint when a state file of the newest is corrupt, and logs why', async () => {
@@ -209,6 +211,15 @@ describe('restoreLatest', () => {
     expect(fallbackWarnings()[0]).toContain('checkpoint 3 cannot be read');
     expect(fallbackWarnings()[0]).toContain('checksum mismatch');
     expect(fallbackWarnings()[0]).toContain(corrupted);
+    // What the job master says of it: the output after checkpoint 2 comes again.
+    expect(restored!.skipped).toEqual([
+      { checkpointId: 3, reason: expect.stringContaining('checksum mismatch') },
+    ]);
+    const notice = restoreFallBackNotice(restored!);
+    expect(notice).toMatchObject({ code: 'SLUICE_RESTORE_FELL_BACK', name: 'SLUICE_RESTORE_FELL_BACK' });
+    expect(notice?.message).toMatch(
+      /^recovery fell back to checkpoint 2: checkpoint 3 \(.*checksum mismatch.*\) cannot be read\. Checkpoint 3 had completed and its output was committed, so output after checkpoint 2 will be produced again/su,
+    );
   });
 
   it('falls back past every unreadable checkpoint to the oldest readable one', async () => {

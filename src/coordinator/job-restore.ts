@@ -20,6 +20,8 @@ import { planRestore, type RestorePlan } from './checkpoint-restore.js';
 export interface LoadedRestore {
   readonly checkpoint: CompletedCheckpoint;
   readonly plan: RestorePlan;
+  /** Newer retained checkpoints passed over because they cannot be read, newest first. */
+  readonly skipped: readonly { readonly checkpointId: CheckpointId; readonly reason: string }[];
 }
 
 const log = logger('job-restore');
@@ -55,7 +57,8 @@ export async function restoreLatest(
           where: `checkpoint ${checkpoint.checkpointId}`,
         },
       );
-      return { checkpoint, plan };
+      const skipped = [...unreadable].map(([checkpointId, reason]) => ({ checkpointId, reason }));
+      return { checkpoint, plan, skipped };
     } catch (e) {
       if (e instanceof SluiceError && e.code === 'SLUICE_RESTORE_FAILED') throw e;
       const reason = e instanceof Error ? e.message : String(e);
@@ -66,6 +69,29 @@ export async function restoreLatest(
       );
     }
   }
+}
+
+/**
+ * What a restore that fell back past newer checkpoints means for the output, as a notice for the
+ * log and the exception history; undefined when the newest was restored. A checkpoint is notified
+ * complete the moment it completes, so two-phase-commit sinks had committed its output: what the
+ * job wrote after the older checkpoint is written again, and a sink sees it twice.
+ */
+export function restoreFallBackNotice(restore: LoadedRestore): SluiceError | undefined {
+  const newest = restore.skipped[0];
+  if (!newest) return undefined;
+  const restored = restore.checkpoint.checkpointId;
+  const passed = restore.skipped.map((s) => `checkpoint ${s.checkpointId} (${s.reason})`).join('; ');
+  const notice = new SluiceError(
+    'SLUICE_RESTORE_FELL_BACK',
+    `recovery fell back to checkpoint ${restored}: ${passed} cannot be read. Checkpoint ` +
+      `${newest.checkpointId} had completed and its output was committed, so output after checkpoint ` +
+      `${restored} will be produced again (sinks see what was committed up to checkpoint ` +
+      `${newest.checkpointId} twice). Keep checkpoints where files are not lost or damaged.`,
+  );
+  // Not a failure but a notice: named by its code, so the exception history tells it apart.
+  notice.name = 'SLUICE_RESTORE_FELL_BACK';
+  return notice;
 }
 
 /** The checkpoint or savepoint at `path` (a chk-<n> directory or its _metadata), planned for the job. */
@@ -88,5 +114,6 @@ export async function restoreFromPath(submission: PipelineSubmission, path: stri
       stateSize: 0,
     },
     plan,
+    skipped: [],
   };
 }

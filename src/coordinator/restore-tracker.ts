@@ -5,7 +5,7 @@ import type { JobId } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
 import type { PipelineSubmission } from '../api/execution.js';
 import type { JobCheckpoints } from './job-checkpoints.js';
-import { restoreFromPath, restoreLatest, type LoadedRestore } from './job-restore.js';
+import { restoreFallBackNotice, restoreFromPath, restoreLatest, type LoadedRestore } from './job-restore.js';
 
 /**
  * Loads the state to restore for a deployment (throwing SLUICE_RESTORE_FAILED when there is
@@ -55,8 +55,12 @@ export class RestoreTracker {
     );
   }
 
-  /** Counts and logs a restore of the job (or of some of its regions, `what`) from a checkpoint. */
-  noteRestored(restore: LoadedRestore, what: string): void {
+  /**
+   * Counts and logs a restore of the job (or of some of its regions, `what`) from a checkpoint.
+   * Returns the notice of a restore that fell back past newer checkpoints (logged here too), for
+   * the exception history.
+   */
+  noteRestored(restore: LoadedRestore, what: string): SluiceError | undefined {
     const coordinator = this.checkpoints?.coordinator;
     coordinator?.adoptRestored(restore.checkpoint);
     coordinator?.stats.reportRestored({
@@ -75,6 +79,17 @@ export class RestoreTracker {
       },
       `restoring ${what} from checkpoint ${restore.checkpoint.checkpointId} (${restore.checkpoint.externalPointer})`,
     );
+    const fellBack = restoreFallBackNotice(restore);
+    if (fellBack)
+      this.log.warn(
+        {
+          jobId: this.jobId,
+          checkpointId: restore.checkpoint.checkpointId,
+          code: 'SLUICE_RESTORE_FELL_BACK',
+        },
+        fellBack.message,
+      );
+    return fellBack;
   }
 
   /** How many times the job was restored, and from which checkpoint last. */

@@ -1,6 +1,7 @@
 /** Where each subtask of a job stands: its current execution's attempt and state, and whether it ended its input. */
+import type { Clock } from '../core/clock.js';
 import type { JobVertex } from '../graph/job-graph.js';
-import type { ExecutionState } from '../runtime/task.js';
+import { isTerminal, type ExecutionState } from '../runtime/task.js';
 import type { TaskRef } from './checkpoint-coordinator.js';
 import type { SubtaskAddress } from './job-master-gateway.js';
 
@@ -17,16 +18,25 @@ export interface CheckpointTaskPlan {
  */
 export class SubtaskExecutions {
   private states: ExecutionState[][] = [];
+  /** When each subtask entered its current state (ms since the epoch). */
+  private stateSince: number[][] = [];
+  /** When each subtask's current execution was deployed; undefined before. */
+  private deployedAt: (number | undefined)[][] = [];
   private attempts: number[][] = [];
   private ended: boolean[][] = [];
   private endedCount = 0;
   private finishedCount = 0;
 
-  constructor(private readonly vertices: readonly JobVertex<unknown>[]) {}
+  constructor(
+    private readonly vertices: readonly JobVertex<unknown>[],
+    private readonly clock: Clock,
+  ) {}
 
   /** Every subtask starts over as a new execution of `attempt` (a deployment of the whole job). */
   deployAll(attempt: number): void {
     this.states = this.vertices.map((v) => new Array<ExecutionState>(v.parallelism).fill('CREATED'));
+    this.stateSince = this.vertices.map((v) => new Array<number>(v.parallelism).fill(this.clock.now()));
+    this.deployedAt = this.vertices.map((v) => new Array<number | undefined>(v.parallelism).fill(undefined));
     this.attempts = this.vertices.map((v) => new Array<number>(v.parallelism).fill(attempt));
     this.ended = this.vertices.map((v) => new Array<boolean>(v.parallelism).fill(false));
     this.endedCount = 0;
@@ -47,8 +57,16 @@ export class SubtaskExecutions {
   setState(vertexIndex: number, subtask: number, state: ExecutionState): boolean {
     const row = this.states[vertexIndex];
     if (!row) return false;
+    if (row[subtask] === state) return true;
     row[subtask] = state;
+    this.stateSince[vertexIndex]![subtask] = this.clock.now();
     return true;
+  }
+
+  /** Every subtask (undefined) or these subtasks were handed to the TaskManagers at `at`. */
+  deployed(at: number, subtasks?: readonly SubtaskAddress[]): void {
+    if (!subtasks) for (const row of this.deployedAt) row.fill(at);
+    else for (const { vertexIndex, subtask } of subtasks) this.deployedAt[vertexIndex]![subtask] = at;
   }
 
   /** Counts one more FINISHED subtask; true once every subtask finished. */
@@ -89,7 +107,7 @@ export class SubtaskExecutions {
   restart(subtasks: readonly SubtaskAddress[], attempt: number): void {
     for (const { vertexIndex, subtask } of subtasks) {
       this.attempts[vertexIndex]![subtask] = attempt;
-      this.states[vertexIndex]![subtask] = 'CANCELED';
+      this.setState(vertexIndex, subtask, 'CANCELED');
       if (this.ended[vertexIndex]![subtask]) this.endedCount--;
       this.ended[vertexIndex]![subtask] = false;
     }
@@ -98,14 +116,28 @@ export class SubtaskExecutions {
 
   /** These subtasks are being deployed again. */
   redeploying(subtasks: readonly SubtaskAddress[]): void {
-    for (const { vertexIndex, subtask } of subtasks) this.states[vertexIndex]![subtask] = 'CREATED';
+    for (const { vertexIndex, subtask } of subtasks) {
+      this.setState(vertexIndex, subtask, 'CREATED');
+      this.deployedAt[vertexIndex]![subtask] = undefined;
+    }
   }
 
   /** The whole job was cancelled for a failover: every report from now on is stale. */
   cancelAll(): void {
     for (const row of this.attempts) row.fill(-1);
-    for (const row of this.states)
-      for (let s = 0; s < row.length; s++) if (row[s] !== 'FINISHED') row[s] = 'CANCELED';
+    this.endTasks();
+  }
+
+  /**
+   * Every task not ended yet is cancelled now (the job failed over or ended): as in Flink, a job
+   * leaves no task RUNNING behind, whether or not its TaskManager reports the cancellation.
+   */
+  endTasks(): void {
+    this.states.forEach((row, v) =>
+      row.forEach((state, s) => {
+        if (!isTerminal(state)) this.setState(v, s, 'CANCELED');
+      }),
+    );
   }
 
   /**
@@ -130,6 +162,16 @@ export class SubtaskExecutions {
   /** The execution state of every subtask of the current attempt. */
   get executionStates(): readonly (readonly ExecutionState[])[] {
     return this.states;
+  }
+
+  /** When each subtask entered its current state (ms since the epoch). */
+  get stateTimestamps(): readonly (readonly number[])[] {
+    return this.stateSince;
+  }
+
+  /** When each subtask's current execution was deployed; undefined while it was not. */
+  get deploymentTimestamps(): readonly (readonly (number | undefined)[])[] {
+    return this.deployedAt;
   }
 
   /** The attempt of each subtask's current execution. */

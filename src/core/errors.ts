@@ -103,6 +103,12 @@ export const ErrorCodes = {
     summary:
       'A job cannot be restored from the given checkpoint or savepoint (unusable, or not matching the job).',
   },
+  SLUICE_RESTORE_FELL_BACK: {
+    classification: 'external',
+    retryable: false,
+    summary:
+      'Recovery passed over newer checkpoints that cannot be read: output after the one restored is produced again.',
+  },
   SLUICE_NETWORK_HANDSHAKE_FAILED: {
     classification: 'user',
     retryable: false,

@@ -275,13 +275,17 @@ function checkpointStatistics(c: RestCheckpoint): CheckpointStatistics {
 }
 
 function acksOf(c: RestCheckpoint, vertexId: string): RestSubtaskAck[] {
-  // Tasks time their phases below a millisecond; Flink's REST API reports whole milliseconds.
+  // Tasks time their phases below a millisecond; Flink keeps whole milliseconds, cut as its
+  // nanoseconds / 1_000_000 is (SubtaskStateStats).
   return c.subtasks
     .filter((s) => s.vertexId === vertexId)
     .map((s) => ({
       ...s,
-      syncDurationMs: Math.round(s.syncDurationMs),
-      asyncDurationMs: Math.round(s.asyncDurationMs),
+      endToEndDurationMs: Math.trunc(s.endToEndDurationMs),
+      syncDurationMs: Math.trunc(s.syncDurationMs),
+      asyncDurationMs: Math.trunc(s.asyncDurationMs),
+      alignmentDurationMs: Math.trunc(s.alignmentDurationMs),
+      startDelayMs: Math.trunc(s.startDelayMs),
     }));
 }
 

@@ -193,8 +193,7 @@ function jobDetailsInfo(job: RestJob, now: number): JobDetailsInfo {
   const { start, end, duration } = jobTimes(job, now);
   const stamps = job.statusTimestamps();
   const vertices = job.vertices();
-  const vertexStart = stamps.get('RUNNING') ?? -1;
-  const vertexInfos = vertices.map((v) => vertexDetails(v, job.jobId, vertexStart, end, now));
+  const vertexInfos = vertices.map((v) => vertexDetails(v, job.jobId, now));
   return {
     jid: job.jobId,
     name: job.name,
@@ -218,16 +217,16 @@ function jobDetailsInfo(job: RestJob, now: number): JobDetailsInfo {
   };
 }
 
-function vertexDetails(
-  v: RestVertex,
-  slotSharingGroupId: string,
-  start: number,
-  jobEnd: number,
-  now: number,
-): JobVertexDetailsInfo {
+/**
+ * A vertex's details, its times as Flink's JobDetailsHandler takes them: it started when its first
+ * subtask was deployed, and ended when its last subtask did, once all of them ended.
+ */
+function vertexDetails(v: RestVertex, slotSharingGroupId: string, now: number): JobVertexDetailsInfo {
   const counts = countStates(v.taskStates);
-  const done = v.taskStates.every((s) => s === 'FINISHED' || s === 'CANCELED' || s === 'FAILED');
-  const end = done ? jobEnd : -1;
+  const deployed = v.startTimes.filter((t) => t > 0);
+  const start = deployed.length === 0 ? -1 : Math.min(...deployed);
+  const ended = v.taskStates.every((s) => s === 'FINISHED' || s === 'CANCELED' || s === 'FAILED');
+  const end = start < 0 || !ended ? -1 : Math.max(...v.stateTimestamps);
   return {
     id: v.id,
     // Every vertex is in the one default slot sharing group, as in Flink by default.

@@ -1,10 +1,9 @@
 /** Handlers of a job's plan, configuration, vertex details and job metrics. */
 import { requireJob, type HandlerContext } from './handler-context.js';
-import { ioMetrics, jobTimes, plan } from './job-handlers.js';
+import { ioMetrics, plan } from './job-handlers.js';
 import type { RestJob, RestVertex } from './rest-backend.js';
 import { hexIdParam, RestHandlerException, type Route } from './rest-router.js';
 import type {
-  AggregatedStatistics,
   IOMetricsInfo,
   JobConfigInfo,
   JobPlanInfo,
@@ -13,7 +12,7 @@ import type {
   MetricCollectionResponseBody,
   SubtaskExecutionAttemptDetailsInfo,
 } from './rest-schema.js';
-import { describeRestartStrategy, percentile } from './rest-values.js';
+import { aggregatedStatistics, describeRestartStrategy } from './rest-values.js';
 
 /** The routes of a job's plan, configuration, vertex details and metrics. */
 export function jobInfoRoutes(ctx: HandlerContext): Route[] {
@@ -110,15 +109,14 @@ const TIMED_STATES = ['CREATED', 'SCHEDULED', 'DEPLOYING', 'INITIALIZING', 'RUNN
 const TERMINAL = new Set(['FINISHED', 'CANCELED', 'FAILED']);
 
 function vertexDetails(job: RestJob, vertex: RestVertex, now: number): JobVertexDetailsBody {
-  const started = job.statusTimestamps().get('RUNNING') ?? -1;
-  const jobEnd = jobTimes(job, now).end;
   // The vertex's sums are its one subtask's counters when it has one.
   const metrics = vertex.parallelism === 1 ? ioMetrics(vertex) : UNKNOWN_SUBTASK_METRICS;
   const subtasks = vertex.taskStates.map((state, subtask): SubtaskExecutionAttemptDetailsInfo => {
     const location = vertex.locations[subtask];
-    const start = location === undefined ? -1 : started;
-    const end = TERMINAL.has(state) ? jobEnd : -1;
-    const duration = start < 0 ? -1 : (end >= 0 ? end : now) - start;
+    // As Flink's SubtaskExecutionAttemptDetailsInfo: from deployment to the end of the execution.
+    const start = vertex.startTimes[subtask] ?? -1;
+    const end = TERMINAL.has(state) ? (vertex.stateTimestamps[subtask] ?? -1) : -1;
+    const duration = start > 0 ? (end > 0 ? end : now) - start : -1;
     return {
       subtask,
       status: state,
@@ -146,29 +144,15 @@ function vertexDetails(job: RestJob, vertex: RestVertex, now: number): JobVertex
     subtasks,
     aggregated: {
       metrics: Object.fromEntries(
-        AGGREGATED_METRICS.map((m) => [m, aggregate(subtasks.map((s) => s.metrics[m]))]),
+        AGGREGATED_METRICS.map((m) => [m, aggregatedStatistics(subtasks.map((s) => s.metrics[m]))]),
       ),
       'status-duration': Object.fromEntries(
-        TIMED_STATES.map((s) => [s, aggregate(subtasks.map((t) => t['status-duration'][s] ?? -1))]),
+        TIMED_STATES.map((s) => [
+          s,
+          aggregatedStatistics(subtasks.map((t) => t['status-duration'][s] ?? -1)),
+        ]),
       ),
     },
-  };
-}
-
-/** Flink's aggregated statistics of one value over the subtasks (whole numbers, as Flink's longs). */
-function aggregate(values: readonly number[]): AggregatedStatistics {
-  const sorted = [...values].sort((a, b) => a - b);
-  const sum = sorted.reduce((a, b) => a + b, 0);
-  const at = (p: number) => (sorted.length === 0 ? 0 : Math.round(percentile(sorted, p)));
-  return {
-    min: sorted[0] ?? 0,
-    max: sorted[sorted.length - 1] ?? 0,
-    avg: sorted.length === 0 ? 0 : Math.trunc(sum / sorted.length),
-    sum,
-    median: at(50),
-    p25: at(25),
-    p75: at(75),
-    p95: at(95),
   };
 }
 

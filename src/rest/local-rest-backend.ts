@@ -162,6 +162,14 @@ class LocalRestJob implements RestJob {
       locations: Array.from({ length: v.parallelism }, (_, s) =>
         states[v.index] === undefined ? undefined : this.locate(v.index, s),
       ),
+      startTimes: Array.from(
+        { length: v.parallelism },
+        (_, s) => this.master.taskDeploymentTimestamps[v.index]?.[s] ?? -1,
+      ),
+      stateTimestamps: Array.from(
+        { length: v.parallelism },
+        (_, s) => this.master.taskStateTimestamps[v.index]?.[s] ?? this.master.startTime,
+      ),
     }));
   }
 

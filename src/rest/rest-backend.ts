@@ -108,6 +108,10 @@ export interface RestVertex {
   readonly attemptNumbers: readonly number[];
   /** Where each subtask of the current attempt runs; undefined while it is not deployed. */
   readonly locations: readonly (RestTaskLocation | undefined)[];
+  /** When each subtask's current execution was deployed (ms since the epoch); -1 while it was not. */
+  readonly startTimes: readonly number[];
+  /** When each subtask entered its current state (ms since the epoch): a task's end time once it ended. */
+  readonly stateTimestamps: readonly number[];
 }
 
 /** Where a subtask runs. */

@@ -1,6 +1,7 @@
 /** Percentiles as Apache Commons Math's LEGACY estimation, Flink's summary of no data, durations and restart strategies as Flink prints them. */
 import { describe, expect, it } from 'vitest';
 import {
+  aggregatedStatistics,
   describeRestartStrategy,
   formatDuration,
   percentile,
@@ -20,6 +21,13 @@ describe('percentile', () => {
     expect(percentile([7], 99.9)).toBe(7);
     expect(percentile([], 50)).toBeNaN();
   });
+
+  it("computes in Commons Math's order (p / 100, then times n + 1), so the doubles are Flink's", () => {
+    // 10, 13, ..., 43: p90 sits at 0.9 * 13 = 11.7. Computing 90 * 13 / 100 instead gives
+    // 42.099999999999994, a double Flink never shows here.
+    const twelve = Array.from({ length: 12 }, (_, i) => 10 + 3 * i);
+    expect(percentile(twelve, 90)).toBe(42.1);
+  });
 });
 
 describe('statsSummary', () => {
@@ -38,6 +46,29 @@ describe('statsSummary', () => {
 
   it('divides the average like longs', () => {
     expect(statsSummary([2, 1])).toMatchObject({ min: 1, max: 2, avg: 1, p50: 1.5 });
+  });
+
+  it('counts durations measured below the millisecond in whole milliseconds, as Flink keeps longs', () => {
+    const summary = statsSummary([15.6, 2.4, 7.9, 15.600000000000001]);
+    expect(summary).toMatchObject({ min: 2, max: 15, avg: 9, p50: 11 });
+    for (const value of Object.values(summary)) expect(Number.isInteger(value), String(value)).toBe(true);
+  });
+});
+
+describe('aggregatedStatistics', () => {
+  it("is all longs, as Flink's AggregatedTaskDetailsInfo: percentiles cut, not rounded", () => {
+    // p75 of 1, 2, 3, 4 is 3.75: Flink's (long) makes it 3.
+    expect(aggregatedStatistics([4, 1, 3, 2])).toEqual({
+      min: 1,
+      max: 4,
+      avg: 2,
+      sum: 10,
+      median: 2,
+      p25: 1,
+      p75: 3,
+      p95: 4,
+    });
+    expect(aggregatedStatistics([])).toMatchObject({ min: 0, max: 0, avg: 0, sum: 0, median: 0 });
   });
 });
 

@@ -1,6 +1,11 @@
 /** Small value conversions shared by the handlers: errors as Flink prints them, statistics summaries. */
 import type { RestartStrategyConfig } from '../protocol/restart-strategy.js';
-import type { RestDouble, SerializedThrowable, StatsSummaryDto } from './rest-schema.js';
+import type {
+  AggregatedStatistics,
+  RestDouble,
+  SerializedThrowable,
+  StatsSummaryDto,
+} from './rest-schema.js';
 
 /** An error with its causes, as Flink's ExceptionUtils.stringifyException prints a throwable. */
 export function stringifyError(error: Error): string {
@@ -38,38 +43,67 @@ export function serializedThrowable(error: Error): SerializedThrowable {
 }
 
 /**
- * A percentile of `sorted` (ascending) by Apache Commons Math's default (LEGACY) estimation,
- * which Flink's histogram statistics use; NaN without values.
+ * The `p`th percentile (0 < p <= 100) of `sorted` (ascending) by Apache Commons Math's default
+ * (LEGACY) estimation, which Flink's statistics use; NaN without values. The arithmetic is
+ * Commons Math's step for step (p / 100 first, then times n + 1), so the doubles are Flink's to
+ * the last bit, noise such as 42.099999999999994 included where Flink has it and not elsewhere.
  */
 export function percentile(sorted: readonly number[], p: number): number {
   const n = sorted.length;
   if (n === 0) return Number.NaN;
   if (n === 1) return sorted[0]!;
-  const pos = (p * (n + 1)) / 100;
+  const quantile = p / 100;
+  const pos = quantile === 1 ? n : quantile * (n + 1);
   if (pos < 1) return sorted[0]!;
   if (pos >= n) return sorted[n - 1]!;
-  const lower = sorted[Math.floor(pos) - 1]!;
-  const upper = sorted[Math.floor(pos)]!;
-  return lower + (pos - Math.floor(pos)) * (upper - lower);
+  const whole = Math.floor(pos);
+  const lower = sorted[whole - 1]!;
+  const upper = sorted[whole]!;
+  return lower + (pos - whole) * (upper - lower);
 }
 
 const restDouble = (x: number): RestDouble => (Number.isNaN(x) ? 'NaN' : x);
 
-/** Flink's StatsSummaryDto of `values`: min/max/avg 0 and percentiles "NaN" when there are none. */
+/**
+ * Flink's StatsSummaryDto of `values`: min/max/avg 0 and percentiles "NaN" when there are none.
+ * As Flink's StatsSummary takes longs, values are whole first (a duration measured below the
+ * millisecond counts its whole milliseconds); min, max and avg are longs (avg by long division);
+ * the percentiles are doubles, asked as Flink asks them (getQuantile(0.9) is percentile 0.9 * 100).
+ */
 export function statsSummary(values: readonly number[]): StatsSummaryDto {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.map(Math.trunc).sort((a, b) => a - b);
   const count = sorted.length;
   const sum = sorted.reduce((a, b) => a + b, 0);
+  const quantile = (q: number) => restDouble(percentile(sorted, q * 100));
   return {
     min: count === 0 ? 0 : sorted[0]!,
     max: count === 0 ? 0 : sorted[count - 1]!,
-    // Flink's StatsSummary divides longs.
     avg: count === 0 ? 0 : Math.trunc(sum / count),
-    p50: restDouble(percentile(sorted, 50)),
-    p90: restDouble(percentile(sorted, 90)),
-    p95: restDouble(percentile(sorted, 95)),
-    p99: restDouble(percentile(sorted, 99)),
-    p999: restDouble(percentile(sorted, 99.9)),
+    p50: quantile(0.5),
+    p90: quantile(0.9),
+    p95: quantile(0.95),
+    p99: quantile(0.99),
+    p999: quantile(0.999),
+  };
+}
+
+/**
+ * Flink's aggregated statistics of one value over the subtasks (AggregatedTaskDetailsInfo): all
+ * longs, the average by long division and each percentile cut to its whole part, as `(long)` does.
+ */
+export function aggregatedStatistics(values: readonly number[]): AggregatedStatistics {
+  const sorted = values.map(Math.trunc).sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  const at = (p: number) => (sorted.length === 0 ? 0 : Math.trunc(percentile(sorted, p)));
+  return {
+    min: sorted[0] ?? 0,
+    max: sorted[sorted.length - 1] ?? 0,
+    avg: sorted.length === 0 ? 0 : Math.trunc(sum / sorted.length),
+    sum,
+    median: at(50),
+    p25: at(25),
+    p75: at(75),
+    p95: at(95),
   };
 }
 

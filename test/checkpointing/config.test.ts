@@ -16,6 +16,7 @@ import {
 import {
   checkpointDirs,
   fileUri,
+  latestCompletedId,
   runToEnd,
   startJob,
   tracedGenerator,
@@ -293,12 +294,14 @@ describe('checkpoint statistics after a run', () => {
         },
       });
       const env = StreamExecutionEnvironment.getExecutionEnvironment(config).setParallelism(2);
+      // More checkpoints than the history keeps, however slowly the machine runs them.
+      const endAfter = () => latestCompletedId() > 3;
       const a = env.fromSource(
-        tracedGenerator((i) => ({ i, key: i % KEYS }), 300, 600),
+        tracedGenerator((i) => ({ i, key: i % KEYS }), 300, 600, endAfter),
         'a',
       );
       const b = env.fromSource(
-        tracedGenerator((i) => ({ i, key: (i * 3) % KEYS }), 300, 600),
+        tracedGenerator((i) => ({ i, key: (i * 3) % KEYS }), 300, 600, endAfter),
         'b',
       );
       const counted = a

@@ -152,8 +152,10 @@ async function runJob(
   env.getCheckpointConfig().setCheckpointStorage(fileUri(dir));
   env.configuration.setString('execution.checkpointing.data-inline-threshold', '0b');
   env.setRestartStrategy(RestartStrategies.fixedDelay(5, 10));
-  const a = env.fromSource(tracedGenerator(eventA, N, RATE), 'source a');
-  const b = env.fromSource(tracedGenerator(eventB, N, RATE), 'source b');
+  // The sources end only after 3 checkpoints completed, however slowly a loaded machine runs them.
+  const endAfter = () => latestCompletedId() >= 3;
+  const a = env.fromSource(tracedGenerator(eventA, N, RATE, endAfter), 'source a');
+  const b = env.fromSource(tracedGenerator(eventB, N, RATE, endAfter), 'source b');
   const counted = a
     .union(b)
     .rebalance()

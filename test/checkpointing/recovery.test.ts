@@ -9,6 +9,7 @@ import {
   ValueStateDescriptor,
   type Collector,
   type ExternalizedCheckpointRetention,
+  type JobClient,
   type KeyedProcessContext,
   type RestartStrategyConfiguration,
   type RuntimeContext,
@@ -31,6 +32,12 @@ import {
   type Traced,
 } from '../support/checkpointing.js';
 import { envAt, range, rejectsWith, waitFor } from '../support/helpers.js';
+import { captureLogs } from '../support/cluster.js';
+import { responseSchema, validate } from '../rest/support/openapi.js';
+import type { JobMaster } from '../../src/coordinator/job-master.js';
+import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
+import type { JobExceptionsInfoWithHistory } from '../../src/rest/rest-schema.js';
+import { startRestServer } from '../../src/rest/rest-server.js';
 
 const K = 7;
 
@@ -106,6 +113,8 @@ interface JobSettings {
   /** `execution.state-recovery.path`. */
   readonly restorePath?: string;
   readonly restart?: RestartStrategyConfiguration;
+  /** The source ends its input only once this holds (see tracedGenerator). */
+  readonly endAfter?: () => boolean;
 }
 
 /** The counting program: a source at parallelism 1 of records i (key i % K), keyed running count. */
@@ -123,7 +132,7 @@ function countingJob(s: JobSettings) {
   env.setRestartStrategy(s.restart ?? RestartStrategies.fixedDelay(3, 10));
   const stream = env
     .fromSource(
-      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 1_000),
+      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 1_000, s.endAfter),
       'numbers',
     )
     .keyBy((r) => r.key)
@@ -159,8 +168,16 @@ describe('checkpoint storage and retention', () => {
   it('a job with file storage that finishes leaves no checkpoint directory behind (NO_EXTERNALIZED_CHECKPOINTS)', () =>
     withTempDir(async (dir) => {
       const N = 400;
-      const { env, stream } = countingJob({ dir, count: N, rate: 800, inlineNothing: true });
+      const started: { client?: JobClient } = {};
+      const { env, stream } = countingJob({
+        dir,
+        count: N,
+        rate: 800,
+        inlineNothing: true,
+        endAfter: () => (started.client?.getCheckpointStats()?.counts.completed ?? 0) >= 2,
+      });
       const job = await startJob(env, stream);
+      started.client = job.client;
       try {
         await waitForCompleted(job.client, 2);
         const jobDir = join(dir, job.client.jobId);
@@ -288,12 +305,17 @@ describe('resuming from a retained checkpoint', () => {
 });
 
 describe('failover', () => {
-  it('when the newest retained checkpoint is corrupt, recovery falls back to the previous one and counts stay right', () =>
+  it('when the newest retained checkpoint is corrupt, recovery falls back to the previous one, says output is produced again, and counts stay right', () =>
     withTempDir(async (dir) => {
       // Checkpoints far enough apart that none completes between the corruption and the failure.
       const { env, stream } = countingJob({ dir, numRetained: 2, inlineNothing: true, intervalMs: 200 });
       env.getCheckpointConfig().setMinPauseBetweenCheckpoints(200);
-      const job = await startJob(env, stream);
+      const logs = captureLogs(['job-master']);
+      const job = await startJob(env, stream).finally(logs.restore);
+      const server = await startRestServer({
+        backend: new LocalRestBackend({ jobMasters: [job.client as JobMaster] }),
+        port: 0,
+      });
       try {
         await waitForCompleted(job.client, 2);
         const completed = job.client
@@ -309,12 +331,29 @@ describe('failover', () => {
         await waitFor(() => job.client.getCheckpointStats()?.latestRestored !== undefined, 'the restore');
         expect(job.client.getCheckpointStats()!.latestRestored!.id).toBe(previous);
         expect(job.client.getNumRestarts()).toBe(1);
+        // The WARN line and the REST exception history say the fallback repeats committed output.
+        const said = new RegExp(
+          `fell back to checkpoint ${previous}: checkpoint ${newest} \\(.*\\) cannot be read.*` +
+            `output after checkpoint ${previous} will be produced again`,
+          'su',
+        );
+        const warnings = logs.lines.filter((l) => l.level === 40 && said.test(l.msg));
+        expect(warnings, JSON.stringify(logs.lines.map((l) => l.msg))).toHaveLength(1);
+        const response = await fetch(`${server.url}/jobs/${job.client.jobId}/exceptions`);
+        const body = (await response.json()) as JobExceptionsInfoWithHistory;
+        expect(validate(responseSchema('/jobs/{jobid}/exceptions', 'GET', '200'), body)).toEqual([]);
+        const entry = body.exceptionHistory.entries.find(
+          (e) => e.exceptionName === 'SLUICE_RESTORE_FELL_BACK',
+        );
+        expect(entry?.stacktrace).toMatch(said);
+        expect(entry?.timestamp).toBeGreaterThan(0);
         // The job runs on from there.
         const restoredCompleted = job.client.getCheckpointStats()!.counts.completed;
         await waitForCompleted(job.client, restoredCompleted + 2);
         expect(job.client.getJobStatus()).toBe('RUNNING');
       } finally {
         await job.client.cancel();
+        await server.close();
       }
       // State and source positions rolled back together: every count is the failure-free one, and
       // no record is missing (the records between the two checkpoints may have been released twice).

@@ -1,8 +1,18 @@
 // A real cluster: the JobManager in this process, TaskManagers as child processes, records and
 // barriers crossing between them over the TCP data plane.
 import { describe, expect, it } from 'vitest';
+import { ClusterRestBackend } from '../../src/rest/cluster-rest-backend.js';
+import { startRestServer } from '../../src/rest/rest-server.js';
 import { main } from '../fixtures/keyed-count-job.js';
-import { KEYED_COUNT_JOB, expectedRunningCounts, sortedRows, useTestClusters } from '../support/cluster.js';
+import { expectEndedAs } from '../rest/support/rest-fixture.js';
+import {
+  KEYED_COUNT_JOB,
+  allTasksRunning,
+  expectedRunningCounts,
+  firstJobMaster,
+  sortedRows,
+  useTestClusters,
+} from '../support/cluster.js';
 
 const clusters = useTestClusters();
 
@@ -22,4 +32,22 @@ describe('a cluster of TaskManager processes', () => {
     const metrics = master!.getMetrics();
     expect(metrics.find((m) => m.name.includes('running count'))!.recordsIn).toBe(20000);
   });
+
+  it('a cancelled job shows every vertex and subtask CANCELED over REST, though its TaskManagers were released', async () => {
+    // Unbounded in effect (1000 records/s of 10 million), checkpointing every 100 ms.
+    const args = ['10000000', '2', '100', '1000', '16'];
+    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 1 });
+    await running.waitForTaskManagers(2);
+    const rows = main(args);
+    rows.catch(() => {});
+    const master = await firstJobMaster(running);
+    await allTasksRunning(master);
+    const rest = await startRestServer({
+      backend: new ClusterRestBackend(running.executor, running.cluster.registry),
+      port: 0,
+    });
+    clusters.defer(() => rest.close());
+    await master.cancel();
+    await expectEndedAs(rest.url, master.jobId, 'CANCELED');
+  }, 60_000);
 });

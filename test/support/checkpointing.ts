@@ -8,6 +8,7 @@ import {
   type CheckpointStatsSnapshot,
   type CollectResult,
   type DataStream,
+  type InputStatus,
   type JobClient,
   type JobExecutionResult,
   type ReaderOutput,
@@ -105,17 +106,32 @@ export function relativeToBarrier(
 class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>, S> {
   private readonly id = nextReaderId++;
   private emitted = 0;
-  constructor(private readonly inner: SourceReader<T, S>) {}
+  private innerEnded = false;
+  private endPoll: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly inner: SourceReader<T, S>,
+    private readonly endAfter: (() => boolean) | undefined,
+  ) {}
   start(): void {
     this.inner.start();
   }
-  pollNext(output: ReaderOutput<Traced<T>>) {
-    return this.inner.pollNext({
-      collect: (record: T) => output.collect({ ...record, reader: this.id, seq: this.emitted++ }),
-    });
+  pollNext(output: ReaderOutput<Traced<T>>): InputStatus {
+    if (!this.innerEnded) {
+      const status = this.inner.pollNext({
+        collect: (record: T) => output.collect({ ...record, reader: this.id, seq: this.emitted++ }),
+      });
+      if (status !== 'END_OF_INPUT') return status;
+      this.innerEnded = true;
+    }
+    return this.endAfter === undefined || this.endAfter() ? 'END_OF_INPUT' : 'NOTHING_AVAILABLE';
   }
   isAvailable(): Promise<void> {
-    return this.inner.isAvailable();
+    if (!this.innerEnded || this.endAfter === undefined) return this.inner.isAvailable();
+    const endAfter = this.endAfter;
+    clearInterval(this.endPoll);
+    return new Promise((resolve) => {
+      this.endPoll = setInterval(() => endAfter() && (clearInterval(this.endPoll), resolve()), 5);
+    });
   }
   addSplits(splits: readonly S[]): void {
     this.inner.addSplits(splits);
@@ -130,6 +146,7 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
     return this.inner.snapshotState(checkpointId);
   }
   close(): void {
+    clearInterval(this.endPoll);
     this.inner.close();
   }
 }
@@ -137,18 +154,22 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
 /**
  * A DataGeneratorSource whose records also say which reader emitted them and at which position,
  * and whose readers record their position at each checkpoint barrier (`barrierPositions`).
+ * With `endAfter`, a reader that emitted all its records ends its input only once `endAfter()`
+ * holds: a test that needs some checkpoints during the run waits for them instead of counting on
+ * the rate to leave time for them, which a loaded machine does not.
  */
 export function tracedGenerator<T extends object>(
   fn: (index: number) => T,
   count: number,
   recordsPerSecond: number,
+  endAfter?: () => boolean,
 ): Source<Traced<T>, SourceSplit, unknown> {
   const inner = new DataGeneratorSource(fn, count, { recordsPerSecond }) as Source<T, SourceSplit, unknown>;
   return {
     getBoundedness: () => inner.getBoundedness(),
     createEnumerator: (ctx) => inner.createEnumerator(ctx),
     restoreEnumerator: (ctx, state) => inner.restoreEnumerator(ctx, state),
-    createReader: (ctx) => new TracingReader(inner.createReader(ctx)),
+    createReader: (ctx) => new TracingReader(inner.createReader(ctx), endAfter),
   };
 }
 

@@ -6,6 +6,11 @@ import { LocalExecutor } from '../../../src/cluster/local-executor.js';
 import type { JobId } from '../../../src/core/ids.js';
 import { LocalRestBackend } from '../../../src/rest/local-rest-backend.js';
 import type { JobSubmitRequest, RestBackend } from '../../../src/rest/rest-backend.js';
+import type {
+  JobDetailsInfo,
+  JobVertexDetailsBody,
+  RestExecutionState,
+} from '../../../src/rest/rest-schema.js';
 import { startRestServer, type RestServer } from '../../../src/rest/rest-server.js';
 import { waitFor } from '../../support/helpers.js';
 import { responseSchema, validate } from './openapi.js';
@@ -180,4 +185,34 @@ export function expectError(response: JsonResponse, status: number, message: str
   for (const e of errors) expect(typeof e).toBe('string');
   if (typeof message === 'string') expect(errors[0]).toBe(message);
   else expect(errors[0]).toMatch(message);
+}
+
+/**
+ * Asserts `GET /jobs/:jobid` and each `GET /jobs/:jobid/vertices/:vertexid` show every vertex and
+ * subtask `state`, deployed before it ended, a vertex spanning its subtasks.
+ */
+export async function expectEndedAs(url: string, jobId: string, state: RestExecutionState): Promise<void> {
+  const details = await getJson<JobDetailsInfo>(url, `/jobs/${jobId}`);
+  expectFlinkShape(details, '/jobs/{jobid}');
+  expect(details.vertices.length).toBeGreaterThan(0);
+  for (const vertex of details.vertices) {
+    expect(vertex.status, vertex.name).toBe(state);
+    expect(vertex.tasks[state], vertex.name).toBe(vertex.parallelism);
+    expect(vertex['start-time']).toBeGreaterThan(0);
+    expect(vertex['end-time']).toBeGreaterThanOrEqual(vertex['start-time']);
+    expect(vertex.duration).toBe(vertex['end-time'] - vertex['start-time']);
+    expect(vertex['end-time']).toBeLessThanOrEqual(details['end-time']);
+
+    const body = await getJson<JobVertexDetailsBody>(url, `/jobs/${jobId}/vertices/${vertex.id}`);
+    expectFlinkShape(body, '/jobs/{jobid}/vertices/{vertexid}');
+    expect(body.subtasks).toHaveLength(vertex.parallelism);
+    for (const subtask of body.subtasks) {
+      expect(subtask.status).toBe(state);
+      expect(subtask['start-time']).toBeGreaterThan(0);
+      expect(subtask['end-time']).toBeGreaterThanOrEqual(subtask['start-time']);
+      expect(subtask.duration).toBe(subtask['end-time'] - subtask['start-time']);
+    }
+    expect(vertex['start-time']).toBe(Math.min(...body.subtasks.map((s) => s['start-time'])));
+    expect(vertex['end-time']).toBe(Math.max(...body.subtasks.map((s) => s['end-time'])));
+  }
 }
