@@ -6,13 +6,15 @@ const layers = [
   'state',
   'storage',
   'graph',
-  'api',
+  // The runtime owns the operator contract it drives; the DataStream API implements it.
   'runtime',
+  'api',
   'network',
   'coordinator',
   'cluster',
   'connectors',
   'rest',
+  'client',
   'cli',
   'testing',
 ];
@@ -31,6 +33,21 @@ forbidden.push(
     severity: 'error',
     from: { path: '^src/protocol/' },
     to: { dependencyTypes: ['core'] },
+  },
+  {
+    name: 'package-root-not-cli',
+    comment:
+      'the public API (src/index.ts) must not pull in the sluice command: its executor comes from src/client',
+    severity: 'error',
+    from: { path: '^src/index\\.ts$' },
+    to: { path: '^src/cli/' },
+  },
+  {
+    name: 'no-test-support-in-src',
+    comment: 'test/ holds test-only code: nothing shipped from src may import it',
+    severity: 'error',
+    from: { path: '^src/' },
+    to: { path: '^test/' },
   },
 );
 module.exports = {

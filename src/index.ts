@@ -1,6 +1,6 @@
 /** Sluice's public API: everything a job imports from 'sluice', and nothing else. */
 import { getDefaultPipelineExecutor, setDefaultPipelineExecutor } from './api/execution.js';
-import { AutoExecutor } from './cli/local-mode.js';
+import { AutoExecutor } from './client/auto-executor.js';
 
 // A plain `node job.js` runs its jobs in local mode (TaskManager processes), or inline under a
 // test runner, unless a launcher (`sluice run`) installed another executor.
@@ -73,7 +73,7 @@ export type {
   OperatorStateStore,
 } from './api/checkpointed-function.js';
 export { Counter, ListAccumulator } from './api/accumulators.js';
-export type { Accumulator } from './api/accumulators.js';
+export type { Accumulator } from './core/accumulator.js';
 export { RichSinkFunction } from './api/sink.js';
 export type { Sink, SinkFunction, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
 export { Boundedness } from './api/source/source.js';

@@ -1,14 +1,5 @@
 /** Accumulators: per-subtask counters merged into the JobExecutionResult when the job ends. */
-
-/** A value each parallel instance adds to locally; the job's result merges them all. */
-export interface Accumulator<V, R> {
-  add(value: V): void;
-  getLocalValue(): R;
-  resetLocal(): void;
-  /** Folds another instance's accumulator of the same kind into this one. */
-  merge(other: Accumulator<V, R>): void;
-  clone(): Accumulator<V, R>;
-}
+import type { Accumulator, AccumulatorRegistry } from '../core/accumulator.js';
 
 /**
  * Sums numbers: an accumulator (Flink's IntCounter / LongCounter / DoubleCounter in one) and the
@@ -69,9 +60,6 @@ export class ListAccumulator<T> implements Accumulator<T, T[]> {
     return c;
   }
 }
-
-/** The accumulators of one subtask, by name. */
-export type AccumulatorRegistry = Map<string, Accumulator<unknown, unknown>>;
 
 /** Merges per-subtask registries into the job's results (name → value). */
 export function mergeAccumulators(registries: Iterable<AccumulatorRegistry>): Record<string, unknown> {

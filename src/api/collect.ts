@@ -1,6 +1,6 @@
 /** The client end of a collect sink: records as they arrive, as an async iterable or an array. */
 import type { CollectTarget } from './execution.js';
-import type { CollectCommit } from './operators/stream-operator.js';
+import type { CollectCommit } from '../runtime/stream-operator.js';
 
 /** Records of `collectAsync()`: iterate while the job runs, or await `toArray()`. */
 export class CollectResult<T> implements CollectTarget, AsyncIterable<T> {

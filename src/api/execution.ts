@@ -7,7 +7,8 @@ import type { CheckpointStorageOptions } from '../storage/create-checkpoint-stor
 import type { CheckpointStatsSnapshot } from './checkpoint-stats.js';
 import type { ExternalizedCheckpointRetention } from './checkpoint-config.js';
 import type { JobGraph } from '../graph/job-graph.js';
-import type { CollectCommit, OperatorFactory } from './operators/stream-operator.js';
+import type { OperatorFactory } from './operators/stream-operator.js';
+import type { CollectCommit } from '../runtime/stream-operator.js';
 
 /** Flink's JobStatus. */
 export type JobStatus =

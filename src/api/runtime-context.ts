@@ -8,7 +8,7 @@ import type {
   ValueStateDescriptor,
 } from '../state/state-descriptor.js';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../state/state.js';
-import type { Accumulator } from './accumulators.js';
+import type { Accumulator } from '../core/accumulator.js';
 import type { GlobalJobParameters } from './global-job-parameters.js';
 import type { MetricGroup } from './metric-group.js';
 

@@ -17,7 +17,7 @@ import { ClusterRestBackend } from '../rest/cluster-rest-backend.js';
 import { isLoopbackHost } from '../rest/rest-security.js';
 import { startRestServer, type RestServer } from '../rest/rest-server.js';
 import { restIsAuthenticated, restServerSettings } from '../rest/rest-server-settings.js';
-import { applyLogOptions } from './logging.js';
+import { applyLogOptions } from '../core/apply-log-options.js';
 import { wrapWrites } from './wrap-writes.js';
 
 /** Options both commands take. */

@@ -16,8 +16,8 @@ import { setDefaultPipelineExecutor } from '../api/execution.js';
 import { ClusterExecutor } from '../cluster/cluster-executor.js';
 import { bundleJob } from '../cluster/job-bundle.js';
 import { isJobTerminal } from '../coordinator/job-master.js';
-import { startLocalMode } from './local-mode.js';
-import { applyLogOptions } from './logging.js';
+import { startLocalMode } from '../client/local-mode.js';
+import { applyLogOptions } from '../core/apply-log-options.js';
 import { showProgress } from './progress.js';
 import { JobSession, interruptExitCode, onInterrupt } from './job-session.js';
 

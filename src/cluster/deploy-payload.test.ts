@@ -1,6 +1,7 @@
 /** The plain-data payloads inside control messages: deploy payloads, subtask state and accumulators survive MessagePack and are checked field by field. */
 import { describe, expect, it } from 'vitest';
-import { Counter, ListAccumulator, mergeAccumulators, type Accumulator } from '../api/accumulators.js';
+import { Counter, ListAccumulator, mergeAccumulators } from '../api/accumulators.js';
+import { type Accumulator } from '../core/accumulator.js';
 import type { OperatorId } from '../core/ids.js';
 import { MsgpackSerializer } from '../core/serializer.js';
 import type { OperatorSubtaskState } from '../runtime/checkpoint-gateway.js';

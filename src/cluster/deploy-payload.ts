@@ -4,7 +4,8 @@
  * the state it restores from, and accumulators. Plain data, each with a field-by-field check.
  */
 import type { OperatorId } from '../core/ids.js';
-import { Counter, ListAccumulator, type Accumulator, type AccumulatorRegistry } from '../api/accumulators.js';
+import { Counter, ListAccumulator } from '../api/accumulators.js';
+import { type Accumulator, type AccumulatorRegistry } from '../core/accumulator.js';
 import type {
   OperatorRestoreState,
   OperatorSubtaskState,

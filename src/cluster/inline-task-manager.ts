@@ -9,7 +9,7 @@ import type {
   DeploymentAttempt,
   JobMasterGateway,
   TaskManagerGateway,
-} from '../coordinator/job-master.js';
+} from '../coordinator/job-master-gateway.js';
 import { TaskScheduler } from '../runtime/task-scheduler.js';
 import { deployTasks, JobTasks, subtaskKeys, vertexOfOperator } from './task-deployment.js';
 

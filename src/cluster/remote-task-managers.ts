@@ -8,7 +8,7 @@ import { logger } from '../core/log.js';
 import type { JobId } from '../core/ids.js';
 import type { SluiceError } from '../core/errors.js';
 import type { MsgpackSerializer } from '../core/serializer.js';
-import type { AccumulatorRegistry } from '../api/accumulators.js';
+import type { AccumulatorRegistry } from '../core/accumulator.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type {
   DeployedJob,
@@ -16,7 +16,7 @@ import type {
   JobMasterGateway,
   SubtaskAddress,
   TaskManagerGateway,
-} from '../coordinator/job-master.js';
+} from '../coordinator/job-master-gateway.js';
 import {
   checkAccumulators,
   checkSubtaskState,

@@ -15,8 +15,8 @@ import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
 import type { PipelineSubmission } from '../api/execution.js';
-import type { OperatorEvent } from '../api/operators/stream-operator.js';
-import type { JobMasterGateway } from '../coordinator/job-master.js';
+import type { OperatorEvent } from '../runtime/stream-operator.js';
+import type { JobMasterGateway } from '../coordinator/job-master-gateway.js';
 import {
   internalTlsFromConfiguration,
   TcpDataClient,

@@ -23,7 +23,7 @@ import {
   taskRef,
   testingMetrics,
   testingSettings,
-} from './testing-checkpoint-context.js';
+} from '../../test/support/checkpoint-coordinator-context.js';
 
 const EXPIRED = 'The checkpoint timed out before every task acknowledged it.';
 const SUBSUMED = 'A newer checkpoint completed first.';

@@ -1,7 +1,7 @@
 /** CheckpointStatsTracker: counts, bounded history (newest first), per-subtask metrics, latest completed/failed/restored (Flink's DefaultCheckpointStatsTrackerTest). */
 import { describe, expect, it } from 'vitest';
 import { CheckpointStatsTracker } from './checkpoint-stats-tracker.js';
-import { testingMetrics } from './testing-checkpoint-context.js';
+import { testingMetrics } from '../../test/support/checkpoint-coordinator-context.js';
 
 describe('CheckpointStatsTracker', () => {
   // DefaultCheckpointStatsTrackerTest#testCheckpointTracking

@@ -1,15 +1,16 @@
 /**
- * The JobManager side of one job: hosts the source coordinators and the checkpoint coordinator,
- * deploys the job through a TaskManager gateway, follows every task, and on a failure applies
- * the restart strategy: cancel everything, restore from the latest completed checkpoint (falling
- * back to older ones that can be read), redeploy.
+ * The JobManager side of one job, as the orchestrator of its collaborators: deploys the job
+ * through a TaskManager gateway (source coordinators: `source-coordinators.ts`), follows every
+ * task (`subtask-executions.ts`), and on a failure applies the restart strategy
+ * (`job-failover.ts`): cancel everything (or the failed regions), restore from the latest
+ * completed checkpoint, falling back to older ones that can be read (`restore-tracker.ts`),
+ * redeploy. Checkpointing is wired to the deployment in `job-checkpoints.ts`.
  */
 import type { Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
-import { MsgpackSerializer } from '../core/serializer.js';
-import { mergeAccumulators, type AccumulatorRegistry } from '../api/accumulators.js';
+import { mergeAccumulators } from '../api/accumulators.js';
 import type { CheckpointStatsSnapshot } from '../api/checkpoint-stats.js';
 import {
   JobExecutionResult,
@@ -19,118 +20,23 @@ import {
   type PipelineSubmission,
   type VertexMetrics,
 } from '../api/execution.js';
-import type { OperatorEvent } from '../api/operators/stream-operator.js';
-import type { SourceSplit } from '../api/source/source.js';
-import { failureReasonMessage, type CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
-import {
-  createRestartStrategy,
-  notifyFailure,
-  type RestartStrategyState,
-} from '../protocol/restart-strategy.js';
-import type {
-  OperatorSubtaskState,
-  SubtaskCheckpointMetrics,
-  TaskCheckpointGateway,
-  TaskRestoreState,
-} from '../runtime/checkpoint-gateway.js';
-import { isTerminal, type ExecutionState } from '../runtime/task.js';
+import type { OperatorEvent } from '../runtime/stream-operator.js';
+import { failureReasonMessage } from '../protocol/checkpoint-failure-reason.js';
+import type { ExecutionState } from '../runtime/task.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
-import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
-import { CheckpointCoordinator, type TaskRef } from './checkpoint-coordinator.js';
-import { restoreFallBackNotice, restoreFromPath, restoreLatest, type LoadedRestore } from './job-restore.js';
-import { pipelinedRegions } from './pipelined-regions.js';
-import { SourceCoordinator } from './source-coordinator.js';
-
-/** What TaskManagers report back to the JobMaster. */
-export interface JobMasterGateway {
-  /** The deployment itself failed (no slots, a TaskManager refused or could not load the job). */
-  onDeploymentFailed(error: Error): void;
-  onTaskStateChanged(vertexIndex: number, subtask: number, state: ExecutionState, error?: Error): void;
-  onTaskEnded(vertexIndex: number, subtask: number): void;
-  onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
-  onCollect(
-    vertexIndex: number,
-    subtask: number,
-    collectId: string,
-    records: readonly unknown[],
-    commit: { checkpointId: number; subtask: number } | undefined,
-  ): void;
-  acknowledgeCheckpoint(
-    vertexIndex: number,
-    subtask: number,
-    checkpointId: number,
-    state: readonly OperatorSubtaskState[],
-    metrics: SubtaskCheckpointMetrics,
-  ): void;
-  declineCheckpoint(
-    vertexIndex: number,
-    subtask: number,
-    checkpointId: number,
-    reason: CheckpointFailureReason,
-    error?: Error,
-  ): void;
-}
-
-/** One subtask of a job: a vertex index and a subtask index. */
-export interface SubtaskAddress {
-  readonly vertexIndex: number;
-  readonly subtask: number;
-}
-
-/**
- * A job deployed on TaskManagers, as the JobMaster controls it. Commands for one subtask go to its
- * newest execution; after `restartTasks`, executions of several attempts run side by side.
- */
-export interface DeployedJob {
-  /** Cancels every task of the job and gives back its slots. */
-  cancel(): void;
-  /** Cancels these subtasks only (a pipelined region that failed). */
-  cancelTasks(subtasks: readonly SubtaskAddress[]): void;
-  /**
-   * Deploys these subtasks again as attempt `attempt.attemptNumber`, reporting to `master`. The set
-   * is closed under channels (a union of pipelined regions), so no channel leaves it.
-   */
-  restartTasks(
-    subtasks: readonly SubtaskAddress[],
-    master: JobMasterGateway,
-    attempt: DeploymentAttempt,
-  ): void;
-  sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
-  triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void;
-  notifyCheckpointComplete(checkpointId: number): void;
-  notifyCheckpointAborted(checkpointId: number): void;
-  /** Every task ended: let them all close and finish. */
-  finishAll(): void;
-  metrics(): VertexMetrics[];
-  accumulators(): AccumulatorRegistry[];
-}
-
-/** One deployment of the job (the first, or one after a restart). */
-export interface DeploymentAttempt {
-  readonly attemptNumber: number;
-  /** Restore state by `${vertexIndex}:${subtask}`. */
-  readonly restore: ReadonlyMap<string, TaskRestoreState> | undefined;
-  /** Per-task checkpoint gateway factory; undefined without checkpointing. */
-  readonly checkpointing: ((vertexIndex: number, subtask: number) => TaskCheckpointGateway) | undefined;
-}
-
-/** Deploys all subtasks of a job (in-process now; over RPC in the cluster). */
-export interface TaskManagerGateway {
-  deploy(submission: PipelineSubmission, master: JobMasterGateway, attempt: DeploymentAttempt): DeployedJob;
-}
-
-const enumeratorStateName = (operatorId: OperatorId) => `enumerator:${operatorId}`;
-
-/** Failures a JobMaster remembers for the REST API (Flink's `web.exception-history-size`). */
-const EXCEPTION_HISTORY_SIZE = 16;
-
-/** One failure of the job (a failed task, a checkpoint failure limit, a restore that failed). */
-export interface JobFailureRecord {
-  readonly timestamp: number;
-  readonly error: Error;
-  /** The failed task, when a task failed (absent for failures of the job as a whole). */
-  readonly task?: { readonly vertexIndex: number; readonly subtask: number; readonly attemptNumber: number };
-}
+import type { CheckpointCoordinator } from './checkpoint-coordinator.js';
+import { checkpointFailed, JobCheckpoints, type TriggeredCheckpoint } from './job-checkpoints.js';
+import { JobFailover, type FailedTask, type JobFailureRecord } from './job-failover.js';
+import type {
+  DeployedJob,
+  JobMasterGateway,
+  SubtaskAddress,
+  TaskManagerGateway,
+} from './job-master-gateway.js';
+import type { LoadedRestore } from './job-restore.js';
+import { RestoreTracker } from './restore-tracker.js';
+import { SourceCoordinators } from './source-coordinators.js';
+import { SubtaskExecutions, type CheckpointTaskPlan } from './subtask-executions.js';
 
 /** When the steps of one deployment attempt happened (ms since the epoch, on the JobMaster's clock). */
 export interface AttemptTimings {
@@ -145,45 +51,23 @@ export interface AttemptTimings {
   readonly allRunningAt: number | undefined;
 }
 
-/** How a checkpoint triggered with `triggerCheckpointNow()` ended. */
-export type TriggeredCheckpoint =
-  | { readonly kind: 'completed'; readonly checkpointId: number; readonly externalPath: string }
-  | { readonly kind: 'failed'; readonly checkpointId: number | undefined; readonly error: Error };
-
 /** Runs one job from deployment to a terminal status. */
 export class JobMaster implements JobClient {
   private currentStatus: JobStatus = 'CREATED';
   private readonly statusEnteredAt = new Map<JobStatus, number>();
-  private readonly failures: JobFailureRecord[] = [];
-  private readonly checkpointWaiters = new Map<number, (outcome: TriggeredCheckpoint) => void>();
   private deployed: DeployedJob | undefined;
-  private coordinators = new Map<OperatorId, SourceCoordinator<SourceSplit>>();
-  private taskStates: ExecutionState[][] = [];
-  /** When each subtask entered its current state (ms since the epoch). */
-  private taskStateSince: number[][] = [];
-  /** When each subtask's current execution was deployed; undefined before. */
-  private taskDeployedAt: (number | undefined)[][] = [];
-  /** The attempt of each subtask's current execution; messages of older executions are dropped. */
-  private taskAttempts: number[][] = [];
-  private ended: boolean[][] = [];
-  private endedCount = 0;
-  private finishedTasks = 0;
+  private sources: SourceCoordinators;
+  private readonly executions: SubtaskExecutions;
   /** The newest attempt number given out (a full restart or a region restart takes the next). */
   private attemptNumber = 0;
-  /** Pipelined regions when failover is by region and there is more than one; else undefined. */
-  private readonly regions: ReturnType<typeof pipelinedRegions> | undefined;
-  /** Task failures of this turn, failed over together (a lost TaskManager fails several at once). */
-  private failedTasks: { task: SubtaskAddress & { attemptNumber: number }; error: Error }[] = [];
   /** Every task had ended once, so periodic checkpoints were stopped. */
   private checkpointsStoppedAtEnd = false;
   private readonly vertexOfOperator: ReadonlyMap<OperatorId, number>;
-  private numRestarts = 0;
-  private restartState: RestartStrategyState;
+  private readonly failover: JobFailover;
+  private readonly restores: RestoreTracker;
   private startedAt = 0;
   private timings: { -readonly [K in keyof AttemptTimings]: AttemptTimings[K] } | undefined;
-  private readonly storage: CheckpointStorage | undefined;
-  private readonly checkpoints: CheckpointCoordinator | undefined;
-  private readonly enumeratorSerializer = new MsgpackSerializer<unknown>();
+  private readonly checkpoints: JobCheckpoints | undefined;
   private readonly result: Promise<JobExecutionResult>;
   private settle!: { resolve: (r: JobExecutionResult) => void; reject: (e: Error) => void };
   private readonly log = logger('job-master');
@@ -196,47 +80,34 @@ export class JobMaster implements JobClient {
     prepareMasterStates?: (checkpointId: number) => Promise<void> | undefined,
   ) {
     this.statusEnteredAt.set('CREATED', clock.now());
-    this.restartState = createRestartStrategy(submission.restartStrategy);
-    const regions =
-      submission.failoverStrategy === 'region' ? pipelinedRegions(submission.jobGraph) : undefined;
-    this.regions = regions && regions.count > 1 ? regions : undefined;
+    const vertices = submission.jobGraph.vertices;
+    this.sources = SourceCoordinators.none(vertices, this.log);
+    this.executions = new SubtaskExecutions(vertices, clock);
+    this.failover = new JobFailover(this, submission, clock, this.log);
     this.vertexOfOperator = new Map(
-      submission.jobGraph.vertices.flatMap((v) => v.chain.map((n) => [n.operatorId, v.index] as const)),
+      vertices.flatMap((v) => v.chain.map((n) => [n.operatorId, v.index] as const)),
     );
     this.result = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     // The caller may only look at the result later; never report it as unhandled meanwhile.
     this.result.catch(() => {});
     const cp = submission.checkpointing;
-    if (cp) {
-      this.storage = createCheckpointStorage(cp.storage);
-      this.checkpoints = new CheckpointCoordinator(cp, {
-        jobId: this.jobId,
-        jobName: this.jobName,
-        clock,
-        storage: this.storage,
-        plan: () => this.checkpointPlan(),
-        triggerTask: (t, id, ts) => this.deployed?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts),
-        notifyComplete: (id) => {
-          for (const c of this.coordinators.values()) c.notifyCheckpointComplete(id);
-          this.deployed?.notifyCheckpointComplete(id);
-          this.settleCheckpointWaiter(id);
-        },
-        notifyAborted: (id) => {
-          this.deployed?.notifyCheckpointAborted(id);
-          this.settleCheckpointWaiter(id);
-        },
-        snapshotMasterStates: (id) => this.snapshotEnumerators(id),
-        ...(prepareMasterStates ? { prepareMasterStates } : {}),
-        operators: () =>
-          submission.jobGraph.streamGraph.nodes.map((n) => ({
-            operatorId: n.operatorId,
-            ...(n.transformation.uid === undefined ? {} : { uid: n.transformation.uid }),
-            parallelism: n.parallelism,
-            maxParallelism: n.maxParallelism,
-          })),
-        failJob: (error) => this.handleFailure(error),
-      });
-    }
+    this.checkpoints = cp
+      ? new JobCheckpoints(
+          cp,
+          submission,
+          clock,
+          {
+            jobId: this.jobId,
+            jobName: this.jobName,
+            plan: () => this.checkpointPlan(),
+            deployed: () => this.deployed,
+            sources: () => this.sources,
+            failJob: (error) => this.handleFailure(error),
+          },
+          prepareMasterStates,
+        )
+      : undefined;
+    this.restores = new RestoreTracker(this.jobId, submission, this.checkpoints, clock, this.log);
   }
 
   get jobId() {
@@ -260,7 +131,7 @@ export class JobMaster implements JobClient {
     this.startedAt = this.clock.now();
     this.status = 'RUNNING';
     this.log.info(
-      { jobId: this.jobId, job: this.jobName, regions: this.regions?.count ?? 1 },
+      { jobId: this.jobId, job: this.jobName, regions: this.failover.regionCount },
       'job submitted',
     );
     void this.deployAttempt();
@@ -281,99 +152,42 @@ export class JobMaster implements JobClient {
   private async deployAttempt(): Promise<void> {
     const attempt = this.attemptNumber;
     const timings = this.newTimings(attempt);
-    let restore: Awaited<ReturnType<typeof restoreLatest>>;
+    let restore: LoadedRestore | undefined;
     try {
-      restore =
-        attempt === 0 && this.submission.restorePath !== undefined
-          ? await restoreFromPath(this.submission, this.submission.restorePath)
-          : this.checkpoints && this.storage
-            ? await restoreLatest(this.submission, this.storage, this.checkpoints.completedCheckpoints)
-            : undefined;
+      restore = await this.restores.forJob(attempt);
     } catch (e) {
       // Nothing to restore from: restarting again cannot help.
       return this.failJob(e instanceof Error ? e : new Error(String(e)));
     }
     if (isJobTerminal(this.status) || attempt !== this.attemptNumber) return;
     if (restore) this.noteRestored(restore, 'job');
-    const vertices = this.submission.jobGraph.vertices;
-    this.taskStates = vertices.map((v) => new Array<ExecutionState>(v.parallelism).fill('CREATED'));
-    this.taskStateSince = vertices.map((v) => new Array<number>(v.parallelism).fill(this.clock.now()));
-    this.taskDeployedAt = vertices.map((v) => new Array<number | undefined>(v.parallelism).fill(undefined));
-    this.taskAttempts = vertices.map((v) => new Array<number>(v.parallelism).fill(attempt));
-    this.ended = vertices.map((v) => new Array<boolean>(v.parallelism).fill(false));
-    this.endedCount = 0;
-    this.finishedTasks = 0;
+    this.executions.deployAll(attempt);
     this.checkpointsStoppedAtEnd = false;
     try {
-      this.coordinators = new Map();
-      for (const vertex of vertices) {
-        const head = vertex.chain[0]!;
-        if (!head.transformation.operator.source) continue;
-        this.coordinators.set(
-          head.operatorId,
-          new SourceCoordinator(head.transformation.operator.source, vertex.parallelism, (subtask, event) =>
-            this.deployed?.sendOperatorEvent(head.operatorId, subtask, event),
-          ),
-        );
-      }
-      const checkpoints = this.checkpoints;
+      this.sources = SourceCoordinators.create(
+        this.submission.jobGraph.vertices,
+        (operatorId, subtask, event) => this.deployed?.sendOperatorEvent(operatorId, subtask, event),
+        this.log,
+      );
       timings.deployingAt = this.clock.now();
-      for (const row of this.taskDeployedAt) row.fill(timings.deployingAt);
+      this.executions.deployed(timings.deployingAt);
       this.deployed = this.taskManagers.deploy(this.submission, this.gatewayFor(attempt), {
         attemptNumber: attempt,
         restore: restore?.plan.tasks,
-        checkpointing:
-          checkpoints && this.submission.checkpointing && this.storage
-            ? this.taskGatewayFactory(checkpoints, this.storage)
-            : undefined,
+        checkpointing: this.checkpoints?.taskGateways(),
       });
-      for (const [operatorId, c] of this.coordinators) {
-        const bytes = restore?.plan.masterStates.get(enumeratorStateName(operatorId));
-        c.start(
-          bytes === undefined ? undefined : this.enumeratorSerializer.deserialize(bytes, 0, bytes.length),
-        );
-      }
+      this.sources.start(restore?.plan.masterStates);
       this.status = 'RUNNING';
-      checkpoints?.startCheckpointScheduler();
+      this.checkpoints?.coordinator.startCheckpointScheduler();
     } catch (e) {
       this.handleFailure(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
-  private lastRestoredId: number | undefined;
-  private restoredCount = 0;
-
-  /** Counts and logs a restore of the job (or of some of its regions) from a checkpoint. */
+  /** Counts a restore; one that fell back past newer checkpoints goes into the exception history. */
   private noteRestored(restore: LoadedRestore, what: string): void {
-    this.checkpoints?.adoptRestored(restore.checkpoint);
-    this.checkpoints?.stats.reportRestored({
-      id: restore.checkpoint.checkpointId,
-      restoreTimestamp: this.clock.now(),
-      isSavepoint: restore.checkpoint.metadata.isSavepoint,
-      externalPath: restore.checkpoint.externalPointer,
-    });
-    this.lastRestoredId = restore.checkpoint.checkpointId;
-    this.restoredCount++;
-    this.log.info(
-      {
-        jobId: this.jobId,
-        checkpointId: restore.checkpoint.checkpointId,
-        path: restore.checkpoint.externalPointer,
-      },
-      `restoring ${what} from checkpoint ${restore.checkpoint.checkpointId} (${restore.checkpoint.externalPointer})`,
-    );
-    const fellBack = restoreFallBackNotice(restore);
-    if (fellBack) {
-      this.recordFailure(fellBack, undefined);
-      this.log.warn(
-        {
-          jobId: this.jobId,
-          checkpointId: restore.checkpoint.checkpointId,
-          code: 'SLUICE_RESTORE_FELL_BACK',
-        },
-        fellBack.message,
-      );
-    }
+    const fellBack = this.restores.noteRestored(restore, what);
+    if (fellBack) this.failover.record(fellBack, undefined);
   }
 
   /**
@@ -382,10 +196,10 @@ export class JobMaster implements JobClient {
    */
   private gatewayFor(attempt: number): JobMasterGateway {
     const current = (vertexIndex: number, subtask: number) =>
-      this.taskAttempts[vertexIndex]?.[subtask] === attempt;
+      this.executions.isCurrent(vertexIndex, subtask, attempt);
     return {
       onDeploymentFailed: (error) => {
-        if (this.taskAttempts.some((row) => row.includes(attempt))) this.onDeploymentFailed(error);
+        if (this.executions.hasAttempt(attempt)) this.onDeploymentFailed(error);
       },
       onTaskStateChanged: (v, s, state, error) => {
         if (current(v, s)) this.onTaskStateChanged(v, s, attempt, state, error);
@@ -401,51 +215,17 @@ export class JobMaster implements JobClient {
         if (current(v, s)) this.submission.collectTargets.get(collectId)?.push(records, commit);
       },
       acknowledgeCheckpoint: (v, s, id, state, metrics) => {
-        if (current(v, s)) this.acknowledgeCheckpoint(v, s, id, state, metrics);
+        if (current(v, s)) this.checkpoints?.acknowledge(v, s, id, state, metrics);
       },
       declineCheckpoint: (v, s, id, reason, error) => {
-        if (current(v, s)) this.declineCheckpoint(v, s, id, reason, error);
+        if (current(v, s)) this.checkpoints?.decline(v, s, id, reason, error);
       },
     };
   }
 
-  private taskGatewayFactory(checkpoints: CheckpointCoordinator, storage: CheckpointStorage) {
-    const mode = this.submission.checkpointing!.mode;
-    return (vertexIndex: number, subtask: number): TaskCheckpointGateway => ({
-      mode,
-      storage,
-      location: (id) => checkpoints.location(id),
-      acknowledgeCheckpoint: (id, state, metrics) =>
-        this.acknowledgeCheckpoint(vertexIndex, subtask, id, state, metrics),
-      declineCheckpoint: (id, reason, error) =>
-        this.declineCheckpoint(vertexIndex, subtask, id, reason, error),
-    });
-  }
-
-  private checkpointPlan(): { trigger: TaskRef[]; ack: TaskRef[] } | undefined {
+  private checkpointPlan(): CheckpointTaskPlan | undefined {
     if (this.status !== 'RUNNING' || !this.deployed) return undefined;
-    const vertices = this.submission.jobGraph.vertices;
-    const trigger: TaskRef[] = [];
-    const ack: TaskRef[] = [];
-    for (const v of vertices)
-      for (let s = 0; s < v.parallelism; s++) {
-        if (this.taskStates[v.index]![s] !== 'RUNNING') return undefined;
-        const ref = { key: `${v.index}:${s}`, vertexIndex: v.index, subtask: s };
-        ack.push(ref);
-        // Sources start barriers; tasks that ended get no more barriers, so they are triggered too.
-        if (v.inputs.length === 0 || this.ended[v.index]![s]) trigger.push(ref);
-      }
-    if (this.endedCount === ack.length) return undefined;
-    return { trigger, ack };
-  }
-
-  private snapshotEnumerators(checkpointId: number): { name: string; data: Uint8Array }[] {
-    const out = [];
-    for (const [operatorId, c] of this.coordinators) {
-      const bytes = this.enumeratorSerializer.serialize(c.snapshotState(checkpointId));
-      out.push({ name: enumeratorStateName(operatorId), data: bytes.slice() });
-    }
-    return out;
+    return this.executions.checkpointPlan();
   }
 
   // --- from TaskManagers (asynchronous, as over RPC), through gatewayFor ---
@@ -462,8 +242,7 @@ export class JobMaster implements JobClient {
     error?: Error,
   ): void {
     // Once the job ended, every task's last state is set (see endTasks); a late report is stale.
-    if (!this.taskStates[vertexIndex] || isJobTerminal(this.status)) return;
-    this.setTaskState(vertexIndex, subtask, state);
+    if (isJobTerminal(this.status) || !this.executions.setState(vertexIndex, subtask, state)) return;
     if (state === 'RUNNING') this.noteRunning();
     if (this.status === 'RESTARTING') return;
     if (state === 'FAILED')
@@ -472,17 +251,22 @@ export class JobMaster implements JobClient {
         subtask,
         attemptNumber: attempt,
       });
-    else if (state === 'FINISHED' && ++this.finishedTasks === this.totalTasks()) this.finishJob();
+    else if (state === 'FINISHED' && this.executions.noteFinished()) this.finishJob();
   }
 
   private onTaskEnded(vertexIndex: number, subtask: number): void {
     queueMicrotask(() => {
-      if (this.status !== 'RUNNING' || this.ended[vertexIndex]?.[subtask] !== false) return;
-      this.ended[vertexIndex][subtask] = true;
-      this.checkpoints?.notifyTaskEnded({ key: `${vertexIndex}:${subtask}`, vertexIndex, subtask });
-      if (++this.endedCount === this.totalTasks()) {
+      if (this.status !== 'RUNNING') return;
+      const ended = this.executions.noteEnded(vertexIndex, subtask);
+      if (ended === 'stale') return;
+      this.checkpoints?.coordinator.notifyTaskEnded({
+        key: `${vertexIndex}:${subtask}`,
+        vertexIndex,
+        subtask,
+      });
+      if (ended === 'all-ended') {
         // Every task ended: no checkpoint can start any more; let them all finish.
-        this.checkpoints?.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
+        this.checkpoints?.coordinator.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
         this.checkpointsStoppedAtEnd = true;
         this.deployed?.finishAll();
       }
@@ -493,7 +277,7 @@ export class JobMaster implements JobClient {
     queueMicrotask(() => {
       if (this.status !== 'RUNNING') return;
       try {
-        this.coordinators.get(operatorId)?.handleEventFromOperator(subtask, event);
+        this.sources.handleEventFromOperator(operatorId, subtask, event);
       } catch (e) {
         this.handleFailure(
           new SluiceError(
@@ -508,104 +292,42 @@ export class JobMaster implements JobClient {
     });
   }
 
-  private acknowledgeCheckpoint(
-    vertexIndex: number,
-    subtask: number,
-    checkpointId: number,
-    state: readonly OperatorSubtaskState[],
-    metrics: SubtaskCheckpointMetrics,
-  ): void {
-    queueMicrotask(() =>
-      this.checkpoints?.receiveAcknowledgeMessage(`${vertexIndex}:${subtask}`, checkpointId, state, metrics),
-    );
-  }
-
-  private declineCheckpoint(
-    vertexIndex: number,
-    subtask: number,
-    checkpointId: number,
-    reason: CheckpointFailureReason,
-    error?: Error,
-  ): void {
-    queueMicrotask(() =>
-      this.checkpoints?.receiveDeclineMessage(`${vertexIndex}:${subtask}`, checkpointId, reason, error),
-    );
-  }
-
-  private setTaskState(vertexIndex: number, subtask: number, state: ExecutionState): void {
-    const row = this.taskStates[vertexIndex]!;
-    if (row[subtask] === state) return;
-    row[subtask] = state;
-    this.taskStateSince[vertexIndex]![subtask] = this.clock.now();
-  }
-
-  /**
-   * Every task not ended yet is cancelled now (the job failed over or ended): as in Flink, a job
-   * leaves no task RUNNING behind, whether or not its TaskManager reports the cancellation.
-   */
-  private endTasks(): void {
-    this.taskStates.forEach((row, v) =>
-      row.forEach((state, s) => {
-        if (!isTerminal(state)) this.setTaskState(v, s, 'CANCELED');
-      }),
-    );
-  }
-
   private noteRunning(): void {
     const timings = this.timings;
     if (!timings || timings.allRunningAt !== undefined) return;
     timings.firstRunningAt ??= this.clock.now();
-    if (this.taskStates.every((row) => row.every((s) => s === 'RUNNING')))
-      timings.allRunningAt = this.clock.now();
+    if (this.executions.allRunning) timings.allRunningAt = this.clock.now();
   }
 
-  private totalTasks(): number {
-    return this.taskStates.reduce((n, v) => n + v.length, 0);
-  }
+  // --- failover ---
 
   /**
    * A task failed. With region failover (and more than one region) the failures of this turn are
    * gathered and their regions restarted together; otherwise the whole job restarts.
    */
-  private taskFailed(error: Error, task: NonNullable<JobFailureRecord['task']>): void {
-    if (!this.regions) return this.handleFailure(error, task);
-    this.failedTasks.push({ task, error });
-    if (this.failedTasks.length === 1) queueMicrotask(() => this.failoverRegions());
+  private taskFailed(error: Error, task: FailedTask): void {
+    if (!this.failover.byRegion) return this.handleFailure(error, task);
+    if (this.failover.gather(error, task)) queueMicrotask(() => this.failoverRegions());
   }
 
   /** Flink's RestartPipelinedRegionFailoverStrategy: restart only the regions of the failed tasks. */
   private failoverRegions(): void {
-    const failed = this.failedTasks.filter(
-      ({ task }) => this.taskAttempts[task.vertexIndex]?.[task.subtask] === task.attemptNumber,
+    const failed = this.failover.takeGathered((t) =>
+      this.executions.isCurrent(t.vertexIndex, t.subtask, t.attemptNumber),
     );
-    this.failedTasks = [];
-    const regions = this.regions!;
     if (failed.length === 0 || this.status !== 'RUNNING') return;
     const { error, task } = failed[0]!;
-    this.recordFailure(error, task);
-    const restarting = new Set(failed.map(({ task: t }) => regions.regions[t.vertexIndex]![t.subtask]!));
-    const subtasks: SubtaskAddress[] = [];
-    for (const v of this.submission.jobGraph.vertices)
-      for (let s = 0; s < v.parallelism; s++)
-        if (restarting.has(regions.regions[v.index]![s]!))
-          subtasks.push({ vertexIndex: v.index, subtask: s });
+    this.failover.record(error, task);
+    const restart = this.failover.regionRestart(failed.map((f) => f.task));
+    const { subtasks } = restart;
     // Every report of the cancelled executions is stale from now on.
     const attempt = ++this.attemptNumber;
-    for (const { vertexIndex, subtask } of subtasks) {
-      this.taskAttempts[vertexIndex]![subtask] = attempt;
-      this.setTaskState(vertexIndex, subtask, 'CANCELED');
-      if (this.ended[vertexIndex]![subtask]) this.endedCount--;
-      this.ended[vertexIndex]![subtask] = false;
-    }
-    this.finishedTasks = this.taskStates.reduce(
-      (n, row) => n + row.filter((s) => s === 'FINISHED').length,
-      0,
-    );
-    this.checkpoints?.abortPendingCheckpoints('JOB_FAILOVER_REGION');
+    this.executions.restart(subtasks, attempt);
+    this.checkpoints?.coordinator.abortPendingCheckpoints('JOB_FAILOVER_REGION');
     this.deployed?.cancelTasks(subtasks);
     const delayMs = this.restartDelay(
       error,
-      `${restarting.size} pipelined region(s) of ${regions.count} failed over, restarting ${subtasks.length} of ${this.totalTasks()} tasks`,
+      `${restart.regions} pipelined region(s) of ${restart.ofRegions} failed over, restarting ${subtasks.length} of ${this.executions.total} tasks`,
     );
     if (delayMs === undefined) return;
     this.clock.schedule(delayMs, () => void this.redeployRegions(subtasks, attempt));
@@ -615,106 +337,58 @@ export class JobMaster implements JobClient {
   private async redeployRegions(subtasks: readonly SubtaskAddress[], attempt: number): Promise<void> {
     const superseded = () =>
       this.status !== 'RUNNING' ||
-      subtasks.some((t) => this.taskAttempts[t.vertexIndex]?.[t.subtask] !== attempt);
+      subtasks.some((t) => !this.executions.isCurrent(t.vertexIndex, t.subtask, attempt));
     if (superseded()) return;
     const timings = this.newTimings(attempt);
-    const checkpoints = this.checkpoints;
     let restore: LoadedRestore | undefined;
     try {
-      restore =
-        checkpoints && this.storage
-          ? await restoreLatest(this.submission, this.storage, checkpoints.completedCheckpoints)
-          : undefined;
+      restore = await this.restores.latest();
     } catch (e) {
       return this.failJob(e instanceof Error ? e : new Error(String(e)));
     }
     if (superseded()) return;
-    const latest = checkpoints?.completedCheckpoints.at(-1);
-    if (restore && latest && restore.checkpoint.checkpointId < latest.checkpointId)
-      // The other regions went on past the checkpoint this region would fall back to, and split
-      // assignments since then are forgotten: only the whole job can go back that far.
-      return this.handleFailure(
-        new SluiceError(
-          'SLUICE_RESTORE_FAILED',
-          `checkpoint ${latest?.checkpointId} cannot be read for a region failover; restarting the whole job from checkpoint ${restore.checkpoint.checkpointId}`,
-        ),
-      );
+    const fallback = this.restores.regionFallbackError(restore);
+    if (fallback) return this.handleFailure(fallback);
     if (restore) this.noteRestored(restore, `${subtasks.length} task(s)`);
-    const keys = new Set<string>();
-    for (const { vertexIndex, subtask } of subtasks) {
-      keys.add(`${vertexIndex}:${subtask}`);
-      this.setTaskState(vertexIndex, subtask, 'CREATED');
-      this.taskDeployedAt[vertexIndex]![subtask] = undefined;
-    }
-    const readers: { coordinator: SourceCoordinator<SourceSplit>; subtask: number }[] = [];
-    for (const { vertexIndex, subtask } of subtasks) {
-      const head = this.submission.jobGraph.vertices[vertexIndex]!.chain[0]!;
-      const coordinator = this.coordinators.get(head.operatorId);
-      if (!coordinator) continue;
-      coordinator.subtaskReset(subtask, restore?.checkpoint.checkpointId);
-      readers.push({ coordinator, subtask });
-    }
+    const keys = new Set(subtasks.map(({ vertexIndex, subtask }) => `${vertexIndex}:${subtask}`));
+    this.executions.redeploying(subtasks);
+    const addReaders = this.sources.resetReaders(subtasks, restore?.checkpoint.checkpointId);
     try {
       timings.deployingAt = this.clock.now();
-      for (const { vertexIndex, subtask } of subtasks)
-        this.taskDeployedAt[vertexIndex]![subtask] = timings.deployingAt;
+      this.executions.deployed(timings.deployingAt, subtasks);
       this.deployed?.restartTasks(subtasks, this.gatewayFor(attempt), {
         attemptNumber: attempt,
         restore: restore && new Map([...restore.plan.tasks].filter(([key]) => keys.has(key))),
-        checkpointing:
-          checkpoints && this.storage ? this.taskGatewayFactory(checkpoints, this.storage) : undefined,
+        checkpointing: this.checkpoints?.taskGateways(),
       });
-      for (const { coordinator, subtask } of readers) coordinator.addReader(subtask);
-      if (this.checkpointsStoppedAtEnd && this.endedCount < this.totalTasks()) {
+      addReaders();
+      if (this.checkpointsStoppedAtEnd && !this.executions.allEnded) {
         this.checkpointsStoppedAtEnd = false;
-        checkpoints?.startCheckpointScheduler();
+        this.checkpoints?.coordinator.startCheckpointScheduler();
       }
     } catch (e) {
       this.handleFailure(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
-  /**
-   * Asks the restart strategy about one more failure: the delay before restarting (counted and
-   * logged as `what`), or undefined once the job was failed with `error`.
-   */
+  /** The restart strategy's delay for one more failure, or undefined once the job failed with `error`. */
   private restartDelay(error: Error, what: string): number | undefined {
-    const { state, decision } = notifyFailure(this.restartState, {
-      now: this.clock.now(),
-      random: Math.random(),
-    });
-    this.restartState = state;
-    if (decision.kind === 'fail') {
-      this.log.error({ jobId: this.jobId, job: this.jobName, err: error }, `job failed: ${decision.reason}`);
-      this.failJob(error);
-      return undefined;
-    }
-    this.numRestarts++;
-    this.log.warn(
-      {
-        jobId: this.jobId,
-        job: this.jobName,
-        err: error,
-        delayMs: decision.delayMs,
-        restart: this.numRestarts,
-      },
-      `${what} (restart ${this.numRestarts} in ${decision.delayMs} ms): ${error.message}`,
-    );
-    return decision.delayMs;
+    const delayMs = this.failover.restartDelay(error, what);
+    if (delayMs === undefined) this.failJob(error);
+    return delayMs;
   }
 
   /** A failure that restarts the whole job (if the strategy allows; else the job fails). */
-  private handleFailure(error: Error, task?: JobFailureRecord['task']): void {
+  private handleFailure(error: Error, task?: FailedTask): void {
     if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
-    this.recordFailure(error, task);
-    this.checkpoints?.stopCheckpointScheduler('JOB_FAILOVER_REGION');
+    this.failover.record(error, task);
+    this.checkpoints?.coordinator.stopCheckpointScheduler('JOB_FAILOVER_REGION');
     this.deployed?.cancel();
     this.deployed = undefined;
-    this.closeCoordinators();
-    this.failedTasks = [];
+    this.sources.close();
+    this.failover.clearGathered();
     // Reports of the cancelled executions are stale from now on.
-    for (const row of this.taskAttempts) row.fill(-1);
-    this.endTasks();
+    this.executions.cancelAll();
     const delayMs = this.restartDelay(error, 'job failed over');
     if (delayMs === undefined) return;
     this.status = 'RESTARTING';
@@ -725,19 +399,20 @@ export class JobMaster implements JobClient {
     });
   }
 
+  // --- terminal states ---
+
   private counts() {
-    const stats = this.checkpoints?.stats.snapshot();
+    const stats = this.checkpoints?.coordinator.stats.snapshot();
     return {
       completed: stats?.counts.completed ?? 0,
       failed: stats?.counts.failed ?? 0,
-      restored: this.restoredCount,
-      lastRestoredCheckpointId: this.lastRestoredId,
+      ...this.restores.counts,
     };
   }
 
   private finishJob(): void {
     this.status = 'FINISHED';
-    this.closeCoordinators();
+    this.sources.close();
     const runtime = this.clock.now() - this.startedAt;
     this.log.info({ jobId: this.jobId, job: this.jobName, runtimeMs: runtime }, 'job finished');
     const result = new JobExecutionResult(
@@ -745,7 +420,7 @@ export class JobMaster implements JobClient {
       runtime,
       mergeAccumulators(this.deployed?.accumulators() ?? []),
       this.counts(),
-      this.numRestarts,
+      this.failover.numRestarts,
     );
     void this.shutdownCheckpoints('FINISHED').finally(() => this.settle.resolve(result));
   }
@@ -761,61 +436,17 @@ export class JobMaster implements JobClient {
 
   private failJob(error: Error): void {
     if (isJobTerminal(this.status)) return;
-    if (this.failures.at(-1)?.error !== error) this.recordFailure(error, undefined);
+    if (!this.failover.isLast(error)) this.failover.record(error, undefined);
     this.status = 'FAILING';
     this.deployed?.cancel();
-    this.closeCoordinators();
-    this.endTasks();
+    this.sources.close();
+    this.executions.endTasks();
     this.status = 'FAILED';
     void this.shutdownCheckpoints('FAILED').finally(() => this.settle.reject(error));
   }
 
-  /** Keeps or deletes checkpoints per `externalized-checkpoint-retention`, as Flink. */
-  private async shutdownCheckpoints(outcome: 'FINISHED' | 'FAILED' | 'CANCELED'): Promise<void> {
-    if (!this.checkpoints) return;
-    const retention = this.submission.checkpointing!.retention;
-    const keep =
-      outcome === 'FAILED'
-        ? retention !== 'NO_EXTERNALIZED_CHECKPOINTS'
-        : outcome === 'CANCELED' && retention === 'RETAIN_ON_CANCELLATION';
-    await this.checkpoints.shutdown(keep);
-  }
-
-  private closeCoordinators(): void {
-    for (const c of this.coordinators.values()) {
-      try {
-        c.close();
-      } catch (e) {
-        this.log.warn({ err: e }, 'closing a split enumerator failed');
-      }
-    }
-    this.coordinators = new Map();
-  }
-
-  private recordFailure(error: Error, task: JobFailureRecord['task']): void {
-    this.failures.push({ timestamp: this.clock.now(), error, ...(task ? { task } : {}) });
-    if (this.failures.length > EXCEPTION_HISTORY_SIZE) this.failures.shift();
-  }
-
-  private settleCheckpointWaiter(checkpointId: number): void {
-    const settle = this.checkpointWaiters.get(checkpointId);
-    if (!settle) return;
-    this.checkpointWaiters.delete(checkpointId);
-    settle(this.checkpointOutcome(checkpointId) ?? checkpointFailed(checkpointId, 'checkpoint aborted'));
-  }
-
-  private checkpointOutcome(checkpointId: number): TriggeredCheckpoint | undefined {
-    const completed = this.checkpoints?.completedCheckpoints.find((c) => c.checkpointId === checkpointId);
-    const stats = this.checkpoints?.stats.get(checkpointId);
-    if (completed || stats?.status === 'COMPLETED')
-      return {
-        kind: 'completed',
-        checkpointId,
-        externalPath: completed?.externalPointer ?? stats?.externalPath ?? '',
-      };
-    if (stats?.status === 'FAILED')
-      return checkpointFailed(checkpointId, stats.failureMessage ?? 'checkpoint failed');
-    return undefined;
+  private shutdownCheckpoints(outcome: 'FINISHED' | 'FAILED' | 'CANCELED'): Promise<void> {
+    return this.checkpoints?.shutdown(outcome) ?? Promise.resolve();
   }
 
   // --- read-only views for the REST API ---
@@ -842,7 +473,7 @@ export class JobMaster implements JobClient {
 
   /** The execution state of every subtask of the current attempt, by vertex index then subtask. */
   get taskExecutionStates(): readonly (readonly ExecutionState[])[] {
-    return this.taskStates;
+    return this.executions.executionStates;
   }
 
   /** The newest deployment attempt (0 for the first, +1 per restart of the job or of a region). */
@@ -852,17 +483,17 @@ export class JobMaster implements JobClient {
 
   /** When each subtask entered its current state (ms since the epoch), by vertex index then subtask. */
   get taskStateTimestamps(): readonly (readonly number[])[] {
-    return this.taskStateSince;
+    return this.executions.stateTimestamps;
   }
 
   /** When each subtask's current execution was deployed; undefined while it was not. */
   get taskDeploymentTimestamps(): readonly (readonly (number | undefined)[])[] {
-    return this.taskDeployedAt;
+    return this.executions.deploymentTimestamps;
   }
 
   /** The attempt of each subtask's current execution, by vertex index then subtask. */
   get taskAttemptNumbers(): readonly (readonly number[])[] {
-    return this.taskAttempts;
+    return this.executions.attemptNumbers;
   }
 
   /** When the steps of the current (or last) deployment attempt happened; undefined before the first. */
@@ -872,7 +503,7 @@ export class JobMaster implements JobClient {
 
   /** The most recent failures, oldest first (at most 16, Flink's `web.exception-history-size`). */
   get exceptionHistory(): readonly JobFailureRecord[] {
-    return this.failures;
+    return this.failover.history;
   }
 
   /** The restart strategy the job was submitted with (Flink's defaults resolved). */
@@ -897,12 +528,12 @@ export class JobMaster implements JobClient {
 
   /** The checkpoint coordinator; undefined without checkpointing. */
   get checkpointCoordinator(): CheckpointCoordinator | undefined {
-    return this.checkpoints;
+    return this.checkpoints?.coordinator;
   }
 
   /** Where checkpoints are written; undefined without checkpointing. */
   get checkpointStorage(): CheckpointStorage | undefined {
-    return this.storage;
+    return this.checkpoints?.storage;
   }
 
   /**
@@ -915,17 +546,10 @@ export class JobMaster implements JobClient {
         undefined,
         `checkpointing is not enabled for job '${this.jobName}' (${this.jobId}); set execution.checkpointing.interval.`,
       );
-    const checkpointId = await this.checkpoints.triggerCheckpoint();
-    if (checkpointId === undefined)
-      return checkpointFailed(
-        undefined,
-        isJobTerminal(this.status)
-          ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
-          : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING'),
-      );
-    return (
-      this.checkpointOutcome(checkpointId) ??
-      new Promise<TriggeredCheckpoint>((resolve) => this.checkpointWaiters.set(checkpointId, resolve))
+    return this.checkpoints.triggerNow(() =>
+      isJobTerminal(this.status)
+        ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
+        : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING'),
     );
   }
 
@@ -938,8 +562,8 @@ export class JobMaster implements JobClient {
     if (isJobTerminal(this.status)) return;
     this.status = 'CANCELLING';
     this.deployed?.cancel();
-    this.closeCoordinators();
-    this.endTasks();
+    this.sources.close();
+    this.executions.endTasks();
     this.status = 'CANCELED';
     this.log.info({ jobId: this.jobId, job: this.jobName }, 'job cancelled');
     await this.shutdownCheckpoints('CANCELED');
@@ -957,19 +581,12 @@ export class JobMaster implements JobClient {
   }
 
   getCheckpointStats(): CheckpointStatsSnapshot | undefined {
-    return this.checkpoints?.stats.snapshot();
+    return this.checkpoints?.coordinator.stats.snapshot();
   }
 
   getNumRestarts(): number {
-    return this.numRestarts;
+    return this.failover.numRestarts;
   }
-}
-
-/** A failed manual checkpoint, with Flink's exception name. */
-function checkpointFailed(checkpointId: number | undefined, message: string): TriggeredCheckpoint {
-  const error = new Error(message);
-  error.name = 'CheckpointException';
-  return { kind: 'failed', checkpointId, error };
 }
 
 /** Whether a job status is final (Flink's JobStatus.isGloballyTerminalState). */

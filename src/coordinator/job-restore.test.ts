@@ -20,7 +20,7 @@ import {
   taskRef,
   testingMetrics,
   testingSettings,
-} from './testing-checkpoint-context.js';
+} from '../../test/support/checkpoint-coordinator-context.js';
 
 const warn = vi.hoisted(() => vi.fn());
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OperatorEvent } from '../api/operators/stream-operator.js';
+import type { OperatorEvent } from '../runtime/stream-operator.js';
 import type { Source, SourceSplit, SplitEnumerator, SplitEnumeratorContext } from '../api/source/source.js';
 import { StaticSplitEnumerator } from '../api/source/static-split-enumerator.js';
 import { SourceCoordinator } from './source-coordinator.js';

@@ -4,7 +4,7 @@
  * SplitAssignmentTracker), so that a reader restarted alone (region failover) gets back, through
  * `addSplitsBack`, exactly the splits its restored state does not hold.
  */
-import type { OperatorEvent } from '../api/operators/stream-operator.js';
+import type { OperatorEvent } from '../runtime/stream-operator.js';
 import type { Source, SourceSplit, SplitEnumerator, SplitEnumeratorContext } from '../api/source/source.js';
 
 /** Splits handed to each reader, by reader subtask. */

@@ -6,12 +6,12 @@ import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
 import type {
   JobSettings,
-  OperatorFactory,
   Output,
   ProcessingTimeService,
   StreamOperator,
+  StreamOperatorFactory,
   TaskServices,
-} from '../api/operators/stream-operator.js';
+} from './stream-operator.js';
 import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
 import { OperatorStateBackend } from '../state/operator-state-backend.js';
@@ -46,10 +46,10 @@ export interface OperatorChain {
 /** What building a chain needs from the task. */
 export interface ChainContext {
   readonly jobId: JobId;
-  readonly vertex: JobVertex<OperatorFactory>;
+  readonly vertex: JobVertex<StreamOperatorFactory>;
   readonly subtaskIndex: number;
   readonly attemptNumber: number;
-  readonly writers: ReadonlyMap<JobEdge<OperatorFactory>, RecordWriter>;
+  readonly writers: ReadonlyMap<JobEdge<StreamOperatorFactory>, RecordWriter>;
   readonly timeService: ProcessingTimeService;
   readonly services: TaskServices;
   readonly checkpointingEnabled: boolean;

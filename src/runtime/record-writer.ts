@@ -4,7 +4,7 @@
  * a buffer of its own size rather than being split.
  */
 import type { TypeSerializer } from '../core/serializer.js';
-import type { Output } from '../api/operators/stream-operator.js';
+import type { Output } from './stream-operator.js';
 import type { ChannelSelector } from './channel-selector.js';
 import type { ChannelEvent } from './channel-event.js';
 import type { ResultPartition } from './result-partition.js';

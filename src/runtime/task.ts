@@ -9,17 +9,17 @@ import { SluiceError, invariant } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import type { TypeRegistry } from '../core/type-registry.js';
 import type { JobEdge, JobVertex } from '../graph/job-graph.js';
-import type { AccumulatorRegistry } from '../api/accumulators.js';
-import { SourceOperator } from '../api/operators/source-operator.js';
+import type { AccumulatorRegistry } from '../core/accumulator.js';
 import type {
   CollectCommit,
-  OperatorEvent,
-  OperatorFactory,
   JobSettings,
+  OperatorEvent,
   ProcessingTimeService,
+  SourceHead,
   StreamOperator,
+  StreamOperatorFactory,
   TaskServices,
-} from '../api/operators/stream-operator.js';
+} from './stream-operator.js';
 import {
   blockedChannels,
   createBarrierHandler,
@@ -59,11 +59,11 @@ export interface TaskListener {
 /** Everything a task needs from the TaskManager that deploys it. */
 export interface TaskDeployment {
   readonly jobId: JobId;
-  readonly vertex: JobVertex<OperatorFactory>;
+  readonly vertex: JobVertex<StreamOperatorFactory>;
   readonly subtaskIndex: number;
   readonly attemptNumber: number;
   readonly inputGate: InputGate | undefined;
-  readonly writers: ReadonlyMap<JobEdge<OperatorFactory>, RecordWriter>;
+  readonly writers: ReadonlyMap<JobEdge<StreamOperatorFactory>, RecordWriter>;
   readonly scheduler: TaskScheduler;
   readonly clock: Clock;
   /** `execution.buffer-timeout.interval` in ms; 0 flushes after every slice, -1 never. */
@@ -92,7 +92,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   readonly accumulators: AccumulatorRegistry = new Map();
   private networkRecordsIn = 0;
   private chain!: OperatorChain;
-  private source: SourceOperator<unknown, never> | undefined;
+  private source: SourceHead | undefined;
   private readonly writers: RecordWriter[];
   private readonly timers = new Set<Cancellable>();
   private flusher: Cancellable | undefined;
@@ -149,8 +149,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         job: d.job,
         types: d.types,
       });
-      if (this.chain.head instanceof SourceOperator)
-        this.source = this.chain.head as SourceOperator<unknown, never>;
+      this.source = this.chain.head.sourceHead;
       this.restoreState();
       for (let i = this.chain.operators.length - 1; i >= 0; i--) this.chain.operators[i]!.open();
       if (d.checkpointing) {

@@ -6,7 +6,7 @@ import { SluiceError, invariant } from '../core/errors.js';
 import { newJobId, operatorId } from '../core/ids.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import { cloneFunction } from '../api/operators/clone-function.js';
-import type { StreamOperator, TaskServices } from '../api/operators/stream-operator.js';
+import type { StreamOperator, TaskServices } from '../runtime/stream-operator.js';
 import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js';
 import { OperatorStateBackend } from '../state/operator-state-backend.js';
 import { HarnessCheckpoints } from './harness-checkpoints.js';

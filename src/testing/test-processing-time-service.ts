@@ -5,7 +5,7 @@
  */
 import type { Cancellable } from '../core/clock.js';
 import { ManualClock } from '../core/clock.js';
-import type { ProcessingTimeService } from '../api/operators/stream-operator.js';
+import type { ProcessingTimeService } from '../runtime/stream-operator.js';
 import { harnessMisuse } from './harness-misuse.js';
 
 /** The processing-time service a harness gives its operator; starts at 0, as Flink's harness. */

@@ -8,12 +8,12 @@ import {
   type PipelineSubmission,
 } from '../../src/api/execution.js';
 import { SystemClock } from '../../src/core/clock.js';
-import {
-  JobMaster,
-  type DeployedJob,
-  type JobMasterGateway,
-  type TaskManagerGateway,
-} from '../../src/coordinator/job-master.js';
+import { JobMaster } from '../../src/coordinator/job-master.js';
+import type {
+  DeployedJob,
+  JobMasterGateway,
+  TaskManagerGateway,
+} from '../../src/coordinator/job-master-gateway.js';
 import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
 import { startRestServer } from '../../src/rest/rest-server.js';
 import type { CheckpointingStatistics, JobDetailsInfo } from '../../src/rest/rest-schema.js';

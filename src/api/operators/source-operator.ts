@@ -11,27 +11,24 @@ import type {
 import type { Clock } from '../../core/clock.js';
 import { ListStateDescriptor } from '../../state/state-descriptor.js';
 import type { ListState } from '../../state/state.js';
-import type { OperatorEvent } from './stream-operator.js';
+import type { EmitGate, OperatorEvent, SourceHead } from '../../runtime/stream-operator.js';
 import { AbstractStreamOperator } from './stream-operator.js';
 
 /** Operator state holding a source reader's splits (Flink's SourceOperator uses the same name). */
 const READER_STATE = 'SourceReaderState';
 
-/** Asked before every source record whether the task may emit it (output room, no async wait). */
-export interface EmitGate {
-  mayEmit(): boolean;
-}
-
-/** Head operator of a source task: the task calls `emitNext()` while output has room. */
+/** Head operator of a source task: the task calls `emitBatch()` while output has room. */
 export class SourceOperator<T, Split extends SourceSplit>
   extends AbstractStreamOperator<never, T>
-  implements ReaderOutput<T>, SourceReaderContext
+  implements ReaderOutput<T>, SourceReaderContext, SourceHead
 {
   private reader!: SourceReader<T, Split>;
   private splitsState!: ListState<Split>;
   private restoredSplits: readonly Split[] = [];
   /** Records the reader emitted (the task reports them as the chain's input). */
   recordsEmitted = 0;
+  /** The task drives this operator as its input. */
+  readonly sourceHead: SourceHead = this;
 
   constructor(private readonly source: Source<T, Split>) {
     super();

@@ -10,11 +10,11 @@ import type {
   ValueStateDescriptor,
 } from '../../state/state-descriptor.js';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../../state/state.js';
-import type { Accumulator } from '../accumulators.js';
+import type { Accumulator } from '../../core/accumulator.js';
 import { OperatorMetricGroup } from '../metric-group.js';
 import { ParameterTool } from '../parameter-tool.js';
 import type { JobInfo, RuntimeContext, RuntimeExecutionConfig, TaskInfo } from '../runtime-context.js';
-import { DEFAULT_JOB_SETTINGS, type JobSettings, type OperatorSetup } from './stream-operator.js';
+import { DEFAULT_JOB_SETTINGS, type JobSettings, type OperatorSetup } from '../../runtime/stream-operator.js';
 
 /** Flink's TaskInfo of one subtask: the facts as fields and as getters. */
 class SubtaskInfo implements TaskInfo {

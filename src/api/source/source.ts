@@ -4,6 +4,7 @@
  * its splits as they are now (`snapshotState`), which checkpoints store.
  */
 import type { Clock } from '../../core/clock.js';
+import type { InputStatus } from '../../core/input-status.js';
 
 /** Whether a source ends by itself: `Boundedness.BOUNDED` as in Flink, or the string. */
 export const Boundedness = {
@@ -13,8 +14,7 @@ export const Boundedness = {
 /** One of the Boundedness values. */
 export type Boundedness = (typeof Boundedness)[keyof typeof Boundedness];
 
-/** What one `pollNext` call left behind. */
-export type InputStatus = 'MORE_AVAILABLE' | 'NOTHING_AVAILABLE' | 'END_OF_INPUT';
+export type { InputStatus } from '../../core/input-status.js';
 
 /** A part of a source's input, read by one reader at a time. Must be plain data (it is snapshotted). */
 export interface SourceSplit {

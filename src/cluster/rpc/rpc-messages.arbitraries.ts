@@ -1,7 +1,7 @@
 /** fast-check generators of valid control-plane messages, in their parsed (normalized) form, for the RPC tests. */
 import fc from 'fast-check';
 import type { JobId, OperatorId } from '../../core/ids.js';
-import type { OperatorEvent } from '../../api/operators/stream-operator.js';
+import type { OperatorEvent } from '../../runtime/stream-operator.js';
 import {
   CheckpointFailureReasons,
   type CheckpointFailureReason,

@@ -1,6 +1,6 @@
 /** The control-plane messages between JobManager and TaskManagers, as plain data, and their field-by-field validator. */
 import type { JobId, OperatorId } from '../../core/ids.js';
-import type { OperatorEvent } from '../../api/operators/stream-operator.js';
+import type { OperatorEvent } from '../../runtime/stream-operator.js';
 import {
   CheckpointFailureReasons,
   type CheckpointFailureReason,

@@ -1,23 +1,23 @@
 /** Test doubles for the CheckpointCoordinator: a recording job context and a storage wrapper that can be awaited, failed and held. */
-import { ManualClock } from '../core/clock.js';
-import { newJobId, operatorId, type CheckpointId, type JobId, type OperatorId } from '../core/ids.js';
-import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
-import type { OperatorSubtaskState, SubtaskCheckpointMetrics } from '../runtime/checkpoint-gateway.js';
-import type { CheckpointMetadata } from '../storage/checkpoint-metadata.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { newJobId, operatorId, type CheckpointId, type JobId, type OperatorId } from '../../src/core/ids.js';
+import type { CheckpointingMode } from '../../src/protocol/barrier-alignment.js';
+import type { OperatorSubtaskState, SubtaskCheckpointMetrics } from '../../src/runtime/checkpoint-gateway.js';
+import type { CheckpointMetadata } from '../../src/storage/checkpoint-metadata.js';
 import type {
   CheckpointListing,
   CheckpointStorage,
   CheckpointStorageLocation,
   CompletedCheckpointLocation,
   ResolvedCheckpoint,
-} from '../storage/checkpoint-storage.js';
-import type { StateScope, StreamStateHandle } from '../storage/state-handle.js';
+} from '../../src/storage/checkpoint-storage.js';
+import type { StateScope, StreamStateHandle } from '../../src/storage/state-handle.js';
 import type {
   CheckpointCoordinatorContext,
   CheckpointCoordinatorSettings,
   CheckpointPlan,
   TaskRef,
-} from './checkpoint-coordinator.js';
+} from '../../src/coordinator/checkpoint-coordinator.js';
 
 /** One waits for a turn of the event loop: every promise continuation queued so far has run. */
 export function flush(): Promise<void> {

@@ -1,7 +1,7 @@
 /** Applies a command's configuration (`log.format`, `log.level`) to the process's logging. */
-import type { Configuration } from '../core/configuration.js';
-import { LogOptions } from '../core/config-options.js';
-import { configureLogging, type LogSettings } from '../core/log.js';
+import type { Configuration } from './configuration.js';
+import { LogOptions } from './config-options.js';
+import { configureLogging, type LogSettings } from './log.js';
 
 /**
  * Sets the log format and level a configuration asks for; options it does not set keep what

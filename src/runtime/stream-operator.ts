@@ -1,0 +1,153 @@
+/**
+ * The operator contract: what a task calls on each operator of its chain. The runtime owns it so
+ * that it drives operators without knowing the DataStream API that implements them.
+ */
+import type { Cancellable, Clock } from '../core/clock.js';
+import type { AccumulatorRegistry } from '../core/accumulator.js';
+import type { JobId, OperatorId } from '../core/ids.js';
+import type { InputStatus } from '../core/input-status.js';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
+import type { OperatorStateBackend } from '../state/operator-state-backend.js';
+
+/** Where an operator sends its records: the next operator of the chain or a network writer. */
+export interface Output<T> {
+  collect(record: T): void;
+}
+
+/** Processing-time timers of a task; callbacks run in the task's mailbox, never concurrently. */
+export interface ProcessingTimeService {
+  getCurrentProcessingTime(): number;
+  registerTimer(timestamp: number, callback: (timestamp: number) => void): Cancellable;
+}
+
+/** An event between a source reader and its split enumerator on the JobManager side. */
+export type OperatorEvent =
+  | { readonly kind: 'request-split' }
+  | { readonly kind: 'add-splits'; readonly splits: readonly unknown[] }
+  | { readonly kind: 'no-more-splits' }
+  | { readonly kind: 'source-event'; readonly event: unknown };
+
+/** Services a task offers its operators. */
+export interface TaskServices {
+  readonly clock: Clock;
+  readonly accumulators: AccumulatorRegistry;
+  /** Sends an event to this operator's coordinator (the split enumerator of a source). */
+  sendOperatorEvent(operatorId: OperatorId, event: OperatorEvent): void;
+  /**
+   * Hands collected records to the client (executeAndCollect). With `commit`, the records are
+   * those checkpoint `commit.checkpointId` covers, and the client takes them at most once.
+   */
+  collect(collectId: string, records: readonly unknown[], commit: CollectCommit | undefined): void;
+  /**
+   * Pauses this task's input until `promise` settles (an async sink write): backpressure
+   * instead of unbounded buffering. A rejection fails the task.
+   */
+  awaitAsync(promise: PromiseLike<unknown>, what: string): void;
+}
+
+/** Which checkpoint's output a collect hand-over is (for the client's exactly-once dedup). */
+export interface CollectCommit {
+  readonly checkpointId: number;
+  readonly subtask: number;
+}
+
+/** Job-wide settings every operator of a job sees. */
+export interface JobSettings {
+  readonly jobName: string;
+  /** `execution.runtime-mode` as resolved for this job (AUTOMATIC already decided). */
+  readonly runtimeMode: 'STREAMING' | 'BATCH';
+  /** `env.getConfig().setGlobalJobParameters(...)`, as the strings that reach every process. */
+  readonly globalJobParameters: Readonly<Record<string, string>>;
+}
+
+/** What an operator set up outside a job sees (test harnesses): streaming, no parameters. */
+export const DEFAULT_JOB_SETTINGS: JobSettings = {
+  jobName: 'Sluice Streaming Job',
+  runtimeMode: 'STREAMING',
+  globalJobParameters: {},
+};
+
+/** What an operator learns at setup. */
+export interface OperatorSetup {
+  readonly jobId: JobId;
+  readonly operatorId: OperatorId;
+  readonly operatorName: string;
+  readonly taskName: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly attemptNumber: number;
+  /** The keyed state backend, for operators on a keyed stream. */
+  readonly keyedStateBackend: KeyedStateBackend | undefined;
+  /** Non-keyed (operator) state: lists redistributed on rescale; sources keep splits here. */
+  readonly operatorStateBackend: OperatorStateBackend;
+  /** Whether checkpoints are taken (an exactly-once sink then holds output until they complete). */
+  readonly checkpointingEnabled: boolean;
+  readonly timeService: ProcessingTimeService;
+  readonly services: TaskServices;
+  /** The job's settings; DEFAULT_JOB_SETTINGS when absent. */
+  readonly job?: JobSettings | undefined;
+}
+
+/** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */
+export interface StreamOperator<IN = unknown> extends Output<IN> {
+  setup(setup: OperatorSetup, output: Output<unknown>): void;
+  open(): void;
+  processElement(record: IN): void;
+  /** No more input will come (bounded input ended). */
+  endInput(): void;
+  close(): void;
+  /** Receives an event from this operator's coordinator. */
+  handleOperatorEvent(event: OperatorEvent): void;
+  /**
+   * After setup, before open: state was restored into the backends (`restored` true) or is new.
+   * Operators read back what they keep outside the backends (a source's splits).
+   */
+  initializeState(restored: boolean): void;
+  /**
+   * Checkpoint `checkpointId`'s barrier is about to go downstream (Flink's
+   * `prepareSnapshotPreBarrier`): emit or flush what the operator buffers, so that the checkpoint
+   * covers it. Called on every operator of the chain, head first, before `snapshotState`. A
+   * returned promise holds back the checkpoint's acknowledgement (not the records) until it
+   * settles; a rejection declines the checkpoint.
+   */
+  prepareSnapshotPreBarrier(checkpointId: number): void | PromiseLike<void>;
+  /**
+   * The synchronous phase of checkpoint `checkpointId`: copy what the operator keeps outside the
+   * backends into operator state. Records do not flow during this call.
+   */
+  snapshotState(checkpointId: number): void;
+  /** Checkpoint `checkpointId` completed everywhere: commit what it covers. */
+  notifyCheckpointComplete(checkpointId: number): void;
+  /** Checkpoint `checkpointId` was aborted. */
+  notifyCheckpointAborted(checkpointId: number): void;
+  /**
+   * Set on the head operator of a source task only: the task then pulls records from it instead
+   * of reading an input gate.
+   */
+  readonly sourceHead?: SourceHead | undefined;
+}
+
+/** Asked before every source record whether the task may emit it (output room, no async wait). */
+export interface EmitGate {
+  mayEmit(): boolean;
+}
+
+/** The head of a source task's chain, which the task drives as its input. */
+export interface SourceHead {
+  /** Records the source emitted (the task reports them as the chain's input). */
+  readonly recordsEmitted: number;
+  /**
+   * Emits records until the source has no more ready, `max` were emitted, or `gate.mayEmit()`
+   * says stop, which it asks before every record.
+   */
+  emitBatch(max: number, gate: EmitGate): InputStatus;
+  /** Resolves when the source has data again. */
+  isAvailable(): Promise<void>;
+}
+
+/** Builds a fresh operator for one subtask (user functions are copied, never shared). */
+export interface StreamOperatorFactory {
+  readonly kind: string;
+  create(): StreamOperator;
+}
