@@ -315,8 +315,9 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 /**
  * A ValueState's default value: shared when immutable, else copied through the state's serializer
  * on every use (Flink copies it too), so that changing the default of one key changes no other.
+ * Shared with the LMDB backend.
  */
-function defaultValueOf(
+export function defaultValueOf(
   descriptor: ValueStateDescriptor<unknown>,
   fallback: TypeSerializer<unknown>,
 ): () => unknown {
