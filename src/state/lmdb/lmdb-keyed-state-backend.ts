@@ -17,7 +17,9 @@ import type { SerializerId } from '../serializer-id.js';
 import type { State } from '../state.js';
 import type { StateDescriptor, StateKind } from '../state-descriptor.js';
 import {
+  checkKeyGroupSetup,
   incompatibleRedeclaration,
+  notAStateDescriptor,
   keyGroupOutOfRange,
   noCurrentKey,
   unknownState,
@@ -93,17 +95,9 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 
   constructor(options: LmdbKeyedStateBackendOptions<K>) {
     const { maxParallelism, keyGroupRange } = options;
-    invariant(
-      Number.isInteger(maxParallelism) && maxParallelism >= 1 && maxParallelism <= 32768,
-      `max parallelism is an integer in [1, 32768] (got ${maxParallelism})`,
-    );
-    invariant(
-      Number.isInteger(keyGroupRange.start) &&
-        Number.isInteger(keyGroupRange.end) &&
-        keyGroupRange.start >= 0 &&
-        keyGroupRange.end < maxParallelism,
-      `key-group range [${keyGroupRange.start}, ${keyGroupRange.end}] lies within [0, ${maxParallelism - 1}]`,
-    );
+    checkKeyGroupSetup(maxParallelism, keyGroupRange);
+    // Key groups are 16 bits in LMDB keys; Flink's (and Sluice's config's) limit is 32768 anyway.
+    invariant(maxParallelism <= 32768, `max parallelism is at most 32768 (got ${maxParallelism})`);
     this.maxParallelism = maxParallelism;
     this.keyGroupRange = { start: keyGroupRange.start, end: keyGroupRange.end };
     this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
@@ -302,12 +296,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       case 'aggregating':
         return new LmdbAggregatingState(c, name, id, codec, descriptor.aggregateFunction);
       default:
-        throw new SluiceError(
-          'SLUICE_STATE_INVALID_ACCESS',
-          `state '${String((descriptor as { name?: unknown }).name)}': not a state descriptor; ` +
-            'declare state with ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ' +
-            'ReducingStateDescriptor or AggregatingStateDescriptor.',
-        );
+        throw notAStateDescriptor(descriptor);
     }
   }
 }

@@ -7,13 +7,13 @@
 import { SluiceError } from '../../core/errors.js';
 import type { KeyGroupRange } from '../../core/key-groups.js';
 import type { TypeSerializer } from '../../core/serializer.js';
-import { ByteWriter } from '../byte-io.js';
 import { EventLoopSlicer, snapshotReleased, type SliceOptions } from '../event-loop-slicer.js';
-import { BLOCK_KIND, KEYED_SNAPSHOT_FORMAT_VERSION } from '../heap/keyed-snapshot-format.js';
+import { BLOCK_KIND } from '../heap/keyed-snapshot-format.js';
+import { beginBlock, beginSnapshot, writeTimerBlock } from '../heap/heap-snapshot-run.js';
 import type { PinnedVersion, SnapshotVersions } from '../heap/snapshot-versions.js';
 import type { KeyedTimerQueue } from '../heap/timer-queue.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
-import { writeSerializerIds, type SerializerId } from '../serializer-id.js';
+import type { SerializerId } from '../serializer-id.js';
 import type { StateKind } from '../state-descriptor.js';
 import { rangeStart } from './lmdb-key-layout.js';
 import type { LmdbReadView } from './lmdb-store.js';
@@ -90,13 +90,7 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
         : undefined,
     );
     const { start, end } = p.keyGroupRange;
-    const w = new ByteWriter(Math.max(64 * 1024, Math.ceil(p.sizeHint * 1.1)));
-    w.u8(KEYED_SNAPSHOT_FORMAT_VERSION);
-    w.u32(p.maxParallelism);
-    w.u32(start);
-    w.u32(end);
-    w.str(p.keySerializer.name);
-    w.u32(p.keySerializer.version);
+    const w = beginSnapshot(p);
     const offsets: number[] = [];
     for (let keyGroup = start; keyGroup <= end; keyGroup++) {
       const offset = keyGroup - start;
@@ -127,19 +121,8 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
         w.patchU32(countAtEntries, entries);
         w.patchU32(payloadAt - 4, w.length - payloadAt);
       }
-      for (const [i, { name }] of p.timers.entries()) {
-        const timers = timersOf[i]!;
-        if (timers.length === 0) continue;
-        blocks++;
-        const payloadAt = beginBlock(w, BLOCK_KIND.timers, name, []);
-        w.u32(timers.length);
-        for (const timer of timers) {
-          w.value(p.keySerializer, timer.key);
-          w.f64(timer.timestamp);
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        w.patchU32(payloadAt - 4, w.length - payloadAt);
-      }
+      for (const [i, { name }] of p.timers.entries())
+        if (await writeTimerBlock(w, name, timersOf[i]!, p.keySerializer, slicer)) blocks++;
       w.patchU32(countAt, blocks);
       p.versions.advance(p.pinned, offset);
       if (slicer.due()) await slicer.yieldNow();
@@ -149,13 +132,4 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
     p.onWritten(data.length);
     return { keyGroupRange: { start, end }, offsets, data, stateNames };
   }
-}
-
-/** Writes a block's header and a payload-length placeholder; returns where the payload starts. */
-function beginBlock(w: ByteWriter, kind: number, name: string, serializers: readonly SerializerId[]): number {
-  w.u8(kind);
-  w.str(name);
-  writeSerializerIds(w, serializers);
-  w.u32(0);
-  return w.length;
 }

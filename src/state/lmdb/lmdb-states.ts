@@ -4,7 +4,7 @@
  * then the value in the state kind's encoding; so a snapshot copies stored bytes as they are.
  * Every read decodes a fresh object: changing it in place never reaches the store (as RocksDB).
  */
-import { SluiceError } from '../../core/errors.js';
+import type { SluiceError } from '../../core/errors.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
 import type { ByteWriter } from '../byte-io.js';
 import { ByteReader } from '../byte-io.js';
@@ -12,7 +12,7 @@ import type { AggregateFunction, ReduceFunction } from '../functions.js';
 import type { StateValueCodec } from '../heap/keyed-snapshot-format.js';
 import type { StoredMap } from '../heap/state-table.js';
 import type { AggregatingState, ListState, MapState, ReducingState, State, ValueState } from '../state.js';
-import { functionReturnedUndefined, noCurrentKey } from '../state-errors.js';
+import { functionReturnedUndefined, noCurrentKey, undefinedListElement } from '../state-errors.js';
 import type { LmdbStore } from './lmdb-store.js';
 import type { LmdbCurrentKey } from './lmdb-key-layout.js';
 
@@ -117,11 +117,7 @@ export class LmdbListState<T> extends AbstractLmdbState<T[]> implements ListStat
   }
 
   private undefinedElement(): SluiceError {
-    return new SluiceError(
-      'SLUICE_STATE_INVALID_ACCESS',
-      `list state '${this.name}': undefined cannot be a list element (it cannot be told apart ` +
-        'from a missing one in checkpoints); use null or leave the element out.',
-    );
+    return undefinedListElement(this.name);
   }
 }
 
