@@ -8,6 +8,7 @@ import type { CheckpointStatsSnapshot } from './checkpoint-stats.js';
 import type { ExternalizedCheckpointRetention } from './checkpoint-config.js';
 import type { JobGraph } from '../graph/job-graph.js';
 import type { CollectCommit, OperatorFactory } from './operators/stream-operator.js';
+import type { StateBackendSettings } from '../state/state-backend.js';
 
 /** Flink's JobStatus. */
 export type JobStatus =
@@ -140,6 +141,8 @@ export interface PipelineSubmission {
    * evaluation of the module. Absent: none.
    */
   readonly globalJobParameters?: Readonly<Record<string, string>>;
+  /** The keyed state backend (`state.backend.type`); absent: the heap (hashmap). */
+  readonly stateBackend?: StateBackendSettings;
   /**
    * @internal The classes the job registered before `execute()` (`env.registerType`): the
    * default record and state serializers keep their instances' class. Absent: none registered.

@@ -40,6 +40,7 @@ import { CheckpointCoordinator, type TaskRef } from './checkpoint-coordinator.js
 import { restoreLatest, restoreFromPath, type LoadedRestore } from './job-restore.js';
 import { pipelinedRegions } from './pipelined-regions.js';
 import { SourceCoordinator } from './source-coordinator.js';
+import type { StateBackendSettings } from '../state/state-backend.js';
 
 /** What TaskManagers report back to the JobMaster. */
 export interface JobMasterGateway {
@@ -830,6 +831,11 @@ export class JobMaster implements JobClient {
   }
 
   /** STREAMING or BATCH, as the job runs (`execution.runtime-mode`, AUTOMATIC resolved). */
+  /** The keyed state backend the job's tasks use (absent: the heap). */
+  get stateBackend(): StateBackendSettings | undefined {
+    return this.submission.stateBackend;
+  }
+
   get runtimeMode(): 'STREAMING' | 'BATCH' {
     return this.submission.runtimeMode ?? 'STREAMING';
   }

@@ -35,6 +35,7 @@ import { Mailbox } from './mailbox.js';
 import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
 import { readFrameLength, type RecordWriter } from './record-writer.js';
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
+import type { StateBackendSettings } from '../state/state-backend.js';
 
 /** Flink's ExecutionState. */
 export type ExecutionState =
@@ -75,6 +76,8 @@ export interface TaskDeployment {
   readonly restore: TaskRestoreState | undefined;
   /** The job's name, runtime mode and global parameters, for the operators; streaming defaults when absent. */
   readonly job?: JobSettings | undefined;
+  /** The keyed state backend keyed operators get (absent: the heap). */
+  readonly stateBackend?: StateBackendSettings | undefined;
   /** The job's registered classes, for the state backends' default serializer. */
   readonly types?: TypeRegistry | undefined;
   sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
@@ -147,6 +150,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         services: this,
         checkpointingEnabled: d.checkpointing !== undefined,
         job: d.job,
+        stateBackend: d.stateBackend,
         types: d.types,
       });
       if (this.chain.head instanceof SourceOperator)
