@@ -479,6 +479,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     if (this.endPhase === 3) {
       this.stopTimers();
       this.checkpoints?.dispose();
+      this.releaseState();
       this.transition('FINISHED');
     }
   }
@@ -501,11 +502,20 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     this.timers.clear();
   }
 
+  /**
+   * Drops the keyed state backends once the task has ended (the lmdb backend's files are deleted
+   * here). The chain may not exist yet when setting it up failed.
+   */
+  private releaseState(): void {
+    for (const entry of this.chain?.entries ?? []) entry.keyedStateBackend?.dispose();
+  }
+
   /** Fails the task with `error` (wrapped with the task name if it is not a SluiceError). */
   fail(error: unknown): void {
     if (isTerminal(this.state)) return;
     this.stopTimers();
     this.checkpoints?.dispose();
+    this.releaseState();
     this.mailbox.clear();
     const wrapped =
       error instanceof SluiceError
@@ -524,6 +534,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     this.transition('CANCELING');
     this.stopTimers();
     this.checkpoints?.dispose();
+    this.releaseState();
     this.mailbox.clear();
     this.transition('CANCELED');
   }
