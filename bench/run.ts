@@ -20,6 +20,7 @@ const { keyedExchange } = await import('./keyed-exchange.js');
 const { clusterKeyedCount } = await import('./cluster-keyed-count.js');
 const { clusterRecovery } = await import('./cluster-recovery.js');
 const { checkpointOverhead } = await import('./checkpoint-overhead.js');
+const { stateOps1m } = await import('./state-ops.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -88,6 +89,16 @@ const benchmarks: Benchmark[] = [
         stateBytes: Math.max(1, Math.round(100 * Math.min(1, scale))) * 2 ** 20,
       });
       return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
+  {
+    // Two figures: state-ops-hashmap, state-ops-lmdb.
+    name: 'state-ops',
+    run: async () => {
+      const results: ComparisonResult[] = [];
+      for (const comparison of stateOps1m(records(1_000_000)))
+        results.push(await compare(comparison, { ...timing, repetitions: Math.min(timing.repetitions, 3) }));
+      return { results, lines: results.map(formatResult) };
     },
   },
 ];

@@ -118,6 +118,12 @@ export type {
 } from './state/state.js';
 export type { AggregateFunction } from './state/functions.js';
 export {
+  EmbeddedLmdbStateBackend,
+  HashMapStateBackend,
+  type StateBackend,
+  type StateBackendSettings,
+} from './state/state-backend.js';
+export {
   Configuration,
   loadConfiguration,
   type ConfigurationSettings,

@@ -26,6 +26,8 @@ import type { Source, SourceSplit } from './source/source.js';
 import type { StreamBuilder, TransformationSpec } from './stream-builder.js';
 import { CheckpointConfig, type CheckpointingMode } from './checkpoint-config.js';
 import { faultTolerance } from './fault-tolerance-settings.js';
+import { chooseStateBackend, stateBackendOf } from './state-backend-choice.js';
+import type { StateBackend } from '../state/state-backend.js';
 import { ExecutionConfig, type ExecutionSettings } from './execution-config.js';
 import { GlobalJobParameters, parametersAsRecord } from './global-job-parameters.js';
 import {
@@ -169,6 +171,15 @@ export class StreamExecutionEnvironment implements StreamBuilder {
   /** The checkpoint settings (they write the `execution.checkpointing.*` options). */
   getCheckpointConfig(): CheckpointConfig {
     return new CheckpointConfig(this.configuration);
+  }
+
+  /**
+   * Sets the keyed state backend (the `state.backend.*` options): `new HashMapStateBackend()`
+   * (the default) or `new EmbeddedLmdbStateBackend()` for state larger than memory.
+   */
+  setStateBackend(backend: StateBackend): this {
+    chooseStateBackend(this.configuration, backend);
+    return this;
   }
 
   /** Sets the restart strategy (the `restart-strategy.*` options), e.g. `RestartStrategies.fixedDelay(3, 1000)`. */
@@ -353,6 +364,7 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       ...faultTolerance(this.configuration, { checkpointing: !batch }),
       runtimeMode,
       globalJobParameters: parametersAsRecord(this.executionSettings.globalJobParameters),
+      stateBackend: stateBackendOf(this.configuration, !capture),
       types: this.types.copy(),
     };
     // As Flink, executing clears the program: the environment can build and run the next job.

@@ -9,6 +9,7 @@ import type { ExternalizedCheckpointRetention } from './checkpoint-config.js';
 import type { JobGraph } from '../graph/job-graph.js';
 import type { OperatorFactory } from './operators/stream-operator.js';
 import type { CollectCommit } from '../runtime/stream-operator.js';
+import type { StateBackendSettings } from '../state/state-backend.js';
 
 /** Flink's JobStatus. */
 export type JobStatus =
@@ -141,6 +142,8 @@ export interface PipelineSubmission {
    * evaluation of the module. Absent: none.
    */
   readonly globalJobParameters?: Readonly<Record<string, string>>;
+  /** The keyed state backend (`state.backend.type`); absent: the heap (hashmap). */
+  readonly stateBackend?: StateBackendSettings;
   /**
    * @internal The classes the job registered before `execute()` (`env.registerType`): the
    * default record and state serializers keep their instances' class. Absent: none registered.

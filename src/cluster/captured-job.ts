@@ -238,6 +238,12 @@ const settings = objectOf<CapturedSettings>({
   failoverStrategy: oneOf(['full', 'region'], 'full or region'),
   runtimeMode: optional(oneOf(['STREAMING', 'BATCH'], 'STREAMING or BATCH')),
   globalJobParameters: optional(globalJobParameters),
+  stateBackend: optional(
+    objectOf({
+      kind: oneOf(['hashmap', 'lmdb'], 'hashmap or lmdb'),
+      localDir: optional(textUpTo(4096)),
+    }),
+  ),
 });
 
 /**

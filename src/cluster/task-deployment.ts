@@ -392,6 +392,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
         checkpointing: settings.checkpointing?.(vertex.index, i),
         restore: settings.restore?.get(`${vertex.index}:${i}`),
         job,
+        stateBackend: submission.stateBackend,
         types: submission.types,
         sendOperatorEvent: (operatorId, subtask, event) => master.onOperatorEvent(operatorId, subtask, event),
         collect: (collectId, records, commit) =>

@@ -37,6 +37,7 @@ import type { LoadedRestore } from './job-restore.js';
 import { RestoreTracker } from './restore-tracker.js';
 import { SourceCoordinators } from './source-coordinators.js';
 import { SubtaskExecutions, type CheckpointTaskPlan } from './subtask-executions.js';
+import type { StateBackendSettings } from '../state/state-backend.js';
 
 /** When the steps of one deployment attempt happened (ms since the epoch, on the JobMaster's clock). */
 export interface AttemptTimings {
@@ -509,6 +510,11 @@ export class JobMaster implements JobClient {
   /** The restart strategy the job was submitted with (Flink's defaults resolved). */
   get restartStrategy(): PipelineSubmission['restartStrategy'] {
     return this.submission.restartStrategy;
+  }
+
+  /** The keyed state backend the job's tasks use (absent: the heap). */
+  get stateBackend(): StateBackendSettings | undefined {
+    return this.submission.stateBackend;
   }
 
   /** STREAMING or BATCH, as the job runs (`execution.runtime-mode`, AUTOMATIC resolved). */

@@ -298,9 +298,10 @@ describe('the option registry', () => {
     );
   });
 
-  it('rejects state backends Sluice does not have', () => {
-    expect(thrown(() => StateOptions.STATE_BACKEND.parse('rocksdb')).message).toContain(
-      'one of hashmap, lmdb',
+  it("accepts a Flink config's rocksdb (which runs on lmdb) and rejects backends Sluice does not have", () => {
+    expect(StateOptions.STATE_BACKEND.parse('RocksDB')).toBe('rocksdb');
+    expect(thrown(() => StateOptions.STATE_BACKEND.parse('forst')).message).toContain(
+      'one of hashmap, lmdb, rocksdb',
     );
   });
 

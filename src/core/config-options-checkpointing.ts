@@ -238,10 +238,16 @@ export const StateRecoveryOptions = {
 export const StateOptions = {
   STATE_BACKEND: enumOption(
     'state.backend.type',
-    ['hashmap', 'lmdb'],
+    ['hashmap', 'lmdb', 'rocksdb'],
     'hashmap',
-    'Keyed state backend: hashmap (in memory) or lmdb (on disk).',
+    "Keyed state backend: hashmap (in memory) or lmdb (on disk); a Flink config's rocksdb selects lmdb, saying so.",
     { deprecatedKeys: ['state.backend'] },
+  ),
+  STATE_BACKEND_LOCAL_DIR: stringOption(
+    'state.backend.local-dir',
+    undefined,
+    "Where the lmdb state backend keeps its working files (one directory per task's keyed operator, deleted when it ends); default: the OS temp dir's 'sluice-lmdb'.",
+    { deprecatedKeys: ['state.backend.rocksdb.localdir'] },
   ),
   ENABLE_STATE_CHANGE_LOG: booleanOption(
     'state.changelog.enabled',

@@ -27,6 +27,7 @@ import type {
   JobSubmitRequest,
 } from './rest-backend.js';
 import { stringifyError } from './rest-values.js';
+import { stateBackendName } from '../state/state-backend.js';
 
 /** Where subtask `subtask` of vertex `vertexIndex` of a job runs now, if deployed. */
 export type TaskLocator = (
@@ -219,8 +220,7 @@ class LocalRestJob implements RestJob {
       maxConcurrent: cp.maxConcurrent,
       tolerableFailures: cp.tolerableFailures,
       retention: cp.retention,
-      // The heap keyed-state backend is Flink's HashMapStateBackend.
-      stateBackend: 'HashMapStateBackend',
+      stateBackend: stateBackendName(this.master.stateBackend),
       checkpointStorage:
         this.master.checkpointStorage instanceof FileSystemCheckpointStorage
           ? 'FileSystemCheckpointStorage'

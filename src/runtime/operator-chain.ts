@@ -12,7 +12,8 @@ import type {
   StreamOperatorFactory,
   TaskServices,
 } from './stream-operator.js';
-import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js';
+import { createKeyedStateBackend } from '../state/state-backend-factory.js';
+import type { StateBackendSettings } from '../state/state-backend.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
 import { OperatorStateBackend } from '../state/operator-state-backend.js';
 import type { RecordWriter } from './record-writer.js';
@@ -54,6 +55,8 @@ export interface ChainContext {
   readonly services: TaskServices;
   readonly checkpointingEnabled: boolean;
   readonly job?: JobSettings | undefined;
+  /** The keyed state backend keyed operators get (absent: the heap). */
+  readonly stateBackend?: StateBackendSettings | undefined;
   /** The job's registered classes: the state backends' default serializer keeps their instances' class. */
   readonly types?: TypeRegistry | undefined;
 }
@@ -75,7 +78,7 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
     });
     let keyedStateBackend: KeyedStateBackend | undefined;
     if (node.transformation.keySelector) {
-      keyedStateBackend = new HeapKeyedStateBackend({
+      keyedStateBackend = createKeyedStateBackend(ctx.stateBackend, {
         defaultSerializer,
         maxParallelism: node.maxParallelism,
         keyGroupRange: computeKeyGroupRangeForOperatorIndex(

@@ -35,6 +35,7 @@ import { Mailbox } from './mailbox.js';
 import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
 import { readFrameLength, type RecordWriter } from './record-writer.js';
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
+import type { StateBackendSettings } from '../state/state-backend.js';
 
 /** Flink's ExecutionState. */
 export type ExecutionState =
@@ -75,6 +76,8 @@ export interface TaskDeployment {
   readonly restore: TaskRestoreState | undefined;
   /** The job's name, runtime mode and global parameters, for the operators; streaming defaults when absent. */
   readonly job?: JobSettings | undefined;
+  /** The keyed state backend keyed operators get (absent: the heap). */
+  readonly stateBackend?: StateBackendSettings | undefined;
   /** The job's registered classes, for the state backends' default serializer. */
   readonly types?: TypeRegistry | undefined;
   sendOperatorEvent(operatorId: OperatorId, subtaskIndex: number, event: OperatorEvent): void;
@@ -147,6 +150,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         services: this,
         checkpointingEnabled: d.checkpointing !== undefined,
         job: d.job,
+        stateBackend: d.stateBackend,
         types: d.types,
       });
       this.source = this.chain.head.sourceHead;
@@ -474,6 +478,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     if (this.endPhase === 3) {
       this.stopTimers();
       this.checkpoints?.dispose();
+      this.releaseState();
       this.transition('FINISHED');
     }
   }
@@ -496,11 +501,20 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     this.timers.clear();
   }
 
+  /**
+   * Drops the keyed state backends once the task has ended (the lmdb backend's files are deleted
+   * here). The chain may not exist yet when setting it up failed.
+   */
+  private releaseState(): void {
+    for (const entry of this.chain?.entries ?? []) entry.keyedStateBackend?.dispose();
+  }
+
   /** Fails the task with `error` (wrapped with the task name if it is not a SluiceError). */
   fail(error: unknown): void {
     if (isTerminal(this.state)) return;
     this.stopTimers();
     this.checkpoints?.dispose();
+    this.releaseState();
     this.mailbox.clear();
     const wrapped =
       error instanceof SluiceError
@@ -519,6 +533,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     this.transition('CANCELING');
     this.stopTimers();
     this.checkpoints?.dispose();
+    this.releaseState();
     this.mailbox.clear();
     this.transition('CANCELED');
   }

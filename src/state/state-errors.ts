@@ -1,6 +1,6 @@
 /** The errors keyed state raises on misuse, worded so the reader knows what to change. */
 import type { KeyGroupRange } from '../core/key-groups.js';
-import { SluiceError } from '../core/errors.js';
+import { invariant, SluiceError } from '../core/errors.js';
 
 /** A short, safe rendering of a key for messages (keys may be large or not JSON-friendly). */
 export function describeKey(key: unknown): string {
@@ -83,5 +83,39 @@ export function functionReturnedUndefined(stateName: string, fn: string, what: s
     'SLUICE_STATE_INVALID_ACCESS',
     `state '${stateName}': ${fn} returned undefined; it must return the ${what} ` +
       '(return it even when the function updates it in place).',
+  );
+}
+
+/** A list state was given `undefined` as an element. */
+export function undefinedListElement(stateName: string): SluiceError {
+  return new SluiceError(
+    'SLUICE_STATE_INVALID_ACCESS',
+    `list state '${stateName}': undefined cannot be a list element (it cannot be told apart ` +
+      'from a missing one in checkpoints); use null or leave the element out.',
+  );
+}
+
+/** Throws unless `keyGroupRange` is a range of key groups of a job with `maxParallelism`. */
+export function checkKeyGroupSetup(maxParallelism: number, keyGroupRange: KeyGroupRange): void {
+  invariant(
+    Number.isInteger(maxParallelism) && maxParallelism >= 1,
+    `max parallelism is a positive integer (got ${maxParallelism})`,
+  );
+  invariant(
+    Number.isInteger(keyGroupRange.start) &&
+      Number.isInteger(keyGroupRange.end) &&
+      keyGroupRange.start >= 0 &&
+      keyGroupRange.end < maxParallelism,
+    `key-group range [${keyGroupRange.start}, ${keyGroupRange.end}] lies within [0, ${maxParallelism - 1}]`,
+  );
+}
+
+/** An untyped caller passed something that is not a state descriptor. */
+export function notAStateDescriptor(descriptor: unknown): SluiceError {
+  return new SluiceError(
+    'SLUICE_STATE_INVALID_ACCESS',
+    `state '${String((descriptor as { name?: unknown }).name)}': not a state descriptor; ` +
+      'declare state with ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ' +
+      'ReducingStateDescriptor or AggregatingStateDescriptor.',
   );
 }

@@ -161,11 +161,14 @@ export function spawnTaskManagerProcess(settings: {
   readonly id?: string;
   readonly defines?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
+  /** Node options of the TaskManager process, e.g. `--max-old-space-size=64`. */
+  readonly nodeOptions?: readonly string[];
 }): TaskManagerProcess {
   const defines = Object.entries(settings.defines ?? {}).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
   const child = spawn(
     process.execPath,
     [
+      ...(settings.nodeOptions ?? []),
       SLUICE_BIN,
       'taskmanager',
       '--jobmanager',

@@ -9,7 +9,9 @@ import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapsh
 import type { State } from '../state.js';
 import type { StateDescriptor, ValueStateDescriptor } from '../state-descriptor.js';
 import {
+  checkKeyGroupSetup,
   incompatibleRedeclaration,
+  notAStateDescriptor,
   keyGroupOutOfRange,
   noCurrentKey,
   unknownState,
@@ -94,17 +96,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 
   constructor(options: HeapKeyedStateBackendOptions<K>) {
     const { maxParallelism, keyGroupRange } = options;
-    invariant(
-      Number.isInteger(maxParallelism) && maxParallelism >= 1,
-      `max parallelism is a positive integer (got ${maxParallelism})`,
-    );
-    invariant(
-      Number.isInteger(keyGroupRange.start) &&
-        Number.isInteger(keyGroupRange.end) &&
-        keyGroupRange.start >= 0 &&
-        keyGroupRange.end < maxParallelism,
-      `key-group range [${keyGroupRange.start}, ${keyGroupRange.end}] lies within [0, ${maxParallelism - 1}]`,
-    );
+    checkKeyGroupSetup(maxParallelism, keyGroupRange);
     this.maxParallelism = maxParallelism;
     this.keyGroupRange = { start: keyGroupRange.start, end: keyGroupRange.end };
     this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
@@ -302,12 +294,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         return new HeapAggregatingState(ctx, table, descriptor.aggregateFunction);
       default:
         // Reachable only from untyped callers passing something that is not a descriptor.
-        throw new SluiceError(
-          'SLUICE_STATE_INVALID_ACCESS',
-          `state '${String((descriptor as { name?: unknown }).name)}': not a state descriptor; ` +
-            'declare state with ValueStateDescriptor, ListStateDescriptor, MapStateDescriptor, ' +
-            'ReducingStateDescriptor or AggregatingStateDescriptor.',
-        );
+        throw notAStateDescriptor(descriptor);
     }
   }
 }
@@ -315,8 +302,9 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 /**
  * A ValueState's default value: shared when immutable, else copied through the state's serializer
  * on every use (Flink copies it too), so that changing the default of one key changes no other.
+ * Shared with the LMDB backend.
  */
-function defaultValueOf(
+export function defaultValueOf(
   descriptor: ValueStateDescriptor<unknown>,
   fallback: TypeSerializer<unknown>,
 ): () => unknown {

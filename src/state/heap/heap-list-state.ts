@@ -1,6 +1,7 @@
 /** ListState on the heap: a JS array per key, absent when empty. */
-import { SluiceError } from '../../core/errors.js';
+import type { SluiceError } from '../../core/errors.js';
 import type { ListState } from '../state.js';
+import { undefinedListElement } from '../state-errors.js';
 import { AbstractHeapState } from './abstract-heap-state.js';
 
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -43,10 +44,6 @@ export class HeapListState<T> extends AbstractHeapState<T[]> implements ListStat
   }
 
   private undefinedElement(): SluiceError {
-    return new SluiceError(
-      'SLUICE_STATE_INVALID_ACCESS',
-      `list state '${this.table.name}': undefined cannot be a list element (it cannot be told apart ` +
-        'from a missing one in checkpoints); use null or leave the element out.',
-    );
+    return undefinedListElement(this.table.name);
   }
 }

@@ -6,7 +6,8 @@ import { mapKeyOf } from '../../core/stable-hash.js';
 import { corruptSnapshot } from '../byte-io.js';
 import type { KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import { describeKey } from '../state-errors.js';
-import { describeSerializers, sameSerializers } from '../serializer-id.js';
+import { describeSerializers, sameSerializers, type SerializerId } from '../serializer-id.js';
+import type { StateKind } from '../state-descriptor.js';
 import { isAbsentValue, type StateValueCodec } from './keyed-snapshot-format.js';
 import {
   decodeEntries,
@@ -123,19 +124,7 @@ export function adoptRestoredState(
   ctx: RestoreContext,
 ): void {
   const { name, kind } = table.descriptor;
-  if (restored.kind !== kind)
-    throw new SluiceError(
-      'SLUICE_STATE_INVALID_ACCESS',
-      `state '${name}' was restored from a checkpoint as ${restored.kind} state and cannot be declared as ` +
-        `${kind} state; declare it as ${restored.kind} state, or give the new state another name.`,
-    );
-  if (!sameSerializers(restored.serializers, codec.serializers))
-    throw new SluiceError(
-      'SLUICE_STATE_INVALID_ACCESS',
-      `state '${name}' was written to the checkpoint with ${describeSerializers(restored.serializers)} but is ` +
-        `declared with ${describeSerializers(codec.serializers)}; Sluice cannot migrate state between ` +
-        'serializers, so declare it with the serializers it was written with.',
-    );
+  checkRestoredDeclaration(restored, name, kind, codec.serializers);
   const start = ctx.keyGroupRange.start;
   restored.payloads.forEach((payload, offset) => {
     if (payload === undefined) return;
@@ -154,8 +143,33 @@ export function adoptRestoredState(
   });
 }
 
+/**
+ * Throws SLUICE_STATE_INVALID_ACCESS unless a declaration can read a restored state: same kind,
+ * same serializers (Sluice has no serializer migration yet). Shared by every keyed backend.
+ */
+export function checkRestoredDeclaration(
+  restored: { readonly kind: StateKind; readonly serializers: readonly SerializerId[] },
+  name: string,
+  kind: StateKind,
+  serializers: readonly SerializerId[],
+): void {
+  if (restored.kind !== kind)
+    throw new SluiceError(
+      'SLUICE_STATE_INVALID_ACCESS',
+      `state '${name}' was restored from a checkpoint as ${restored.kind} state and cannot be declared as ` +
+        `${kind} state; declare it as ${restored.kind} state, or give the new state another name.`,
+    );
+  if (!sameSerializers(restored.serializers, serializers))
+    throw new SluiceError(
+      'SLUICE_STATE_INVALID_ACCESS',
+      `state '${name}' was written to the checkpoint with ${describeSerializers(restored.serializers)} but is ` +
+        `declared with ${describeSerializers(serializers)}; Sluice cannot migrate state between ` +
+        'serializers, so declare it with the serializers it was written with.',
+    );
+}
+
 /** A key must land in the key group it was written under, or the key serializer lost something. */
-function checkKeyGroup(key: unknown, keyGroup: number, ctx: RestoreContext, what: string): void {
+export function checkKeyGroup(key: unknown, keyGroup: number, ctx: RestoreContext, what: string): void {
   const actual = assignToKeyGroup(key, ctx.maxParallelism);
   if (actual !== keyGroup)
     throw corruptSnapshot(

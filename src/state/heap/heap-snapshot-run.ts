@@ -11,7 +11,7 @@ import { BLOCK_KIND, KEYED_SNAPSHOT_FORMAT_VERSION, type StateValueCodec } from 
 import type { RestoredState } from './keyed-snapshot-reader.js';
 import type { PinnedVersion, SnapshotVersions } from './snapshot-versions.js';
 import { FREEZE_FAILED, type StateTable } from './state-table.js';
-import type { KeyedTimerQueue } from './timer-queue.js';
+import type { KeyedTimerQueue, Timer } from './timer-queue.js';
 
 /** A declared state a snapshot includes. */
 export interface PinnedTable {
@@ -91,13 +91,7 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
     );
     const version = p.pinned.version;
     const { start, end } = p.keyGroupRange;
-    const w = new ByteWriter(Math.max(64 * 1024, Math.ceil(p.sizeHint * 1.1)));
-    w.u8(KEYED_SNAPSHOT_FORMAT_VERSION);
-    w.u32(p.maxParallelism);
-    w.u32(start);
-    w.u32(end);
-    w.str(p.keySerializer.name);
-    w.u32(p.keySerializer.version);
+    const w = beginSnapshot(p);
     const offsets: number[] = [];
     for (let offset = 0; offset <= end - start; offset++) {
       offsets.push(w.length);
@@ -139,19 +133,8 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
         w.patchU32(w.length - 4, payload.length);
         w.raw(payload);
       }
-      for (const [i, queue] of p.timers.entries()) {
-        const timers = timersOf[i]!;
-        if (timers.length === 0) continue;
-        blocks++;
-        const payloadAt = beginBlock(w, BLOCK_KIND.timers, queue.name, []);
-        w.u32(timers.length);
-        for (const timer of timers) {
-          w.value(p.keySerializer, timer.key);
-          w.f64(timer.timestamp);
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        w.patchU32(payloadAt - 4, w.length - payloadAt);
-      }
+      for (const [i, queue] of p.timers.entries())
+        if (await writeTimerBlock(w, queue.name, timersOf[i]!, p.keySerializer, slicer)) blocks++;
       w.patchU32(countAt, blocks);
       // Only now: until the key group is written, user code must not change what it holds.
       p.versions.advance(p.pinned, offset);
@@ -168,8 +151,53 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
   }
 }
 
+/**
+ * A writer holding a keyed snapshot's header (keyed-snapshot-format.ts), sized for `sizeHint`
+ * bytes. Shared by every keyed backend: they all write this format.
+ */
+export function beginSnapshot(p: {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly keySerializer: TypeSerializer<unknown>;
+  readonly sizeHint: number;
+}): ByteWriter {
+  const w = new ByteWriter(Math.max(64 * 1024, Math.ceil(p.sizeHint * 1.1)));
+  w.u8(KEYED_SNAPSHOT_FORMAT_VERSION);
+  w.u32(p.maxParallelism);
+  w.u32(p.keyGroupRange.start);
+  w.u32(p.keyGroupRange.end);
+  w.str(p.keySerializer.name);
+  w.u32(p.keySerializer.version);
+  return w;
+}
+
+/** Writes one timer queue's block of a key group, if it has timers there; returns whether it wrote one. */
+export async function writeTimerBlock(
+  w: ByteWriter,
+  name: string,
+  timers: readonly Timer<unknown>[],
+  keySerializer: TypeSerializer<unknown>,
+  slicer: EventLoopSlicer,
+): Promise<boolean> {
+  if (timers.length === 0) return false;
+  const payloadAt = beginBlock(w, BLOCK_KIND.timers, name, []);
+  w.u32(timers.length);
+  for (const timer of timers) {
+    w.value(keySerializer, timer.key);
+    w.f64(timer.timestamp);
+    if (slicer.due()) await slicer.yieldNow();
+  }
+  w.patchU32(payloadAt - 4, w.length - payloadAt);
+  return true;
+}
+
 /** Writes a block's header and a payload-length placeholder; returns where the payload starts. */
-function beginBlock(w: ByteWriter, kind: number, name: string, serializers: readonly SerializerId[]): number {
+export function beginBlock(
+  w: ByteWriter,
+  kind: number,
+  name: string,
+  serializers: readonly SerializerId[],
+): number {
   w.u8(kind);
   w.str(name);
   writeSerializerIds(w, serializers);

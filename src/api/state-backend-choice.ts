@@ -1,0 +1,27 @@
+/** Which keyed state backend a job runs with, from `state.backend.*` (or env.setStateBackend). */
+import type { Configuration } from '../core/configuration.js';
+import { StateOptions } from '../core/config-options-checkpointing.js';
+import { logger } from '../core/log.js';
+import type { StateBackend, StateBackendSettings } from '../state/state-backend.js';
+
+/** Writes `backend`'s choice into `configuration` (what env.setStateBackend does). */
+export function chooseStateBackend(configuration: Configuration, backend: StateBackend): void {
+  const settings = backend.settings();
+  configuration.set(StateOptions.STATE_BACKEND, settings.kind);
+  if (settings.kind === 'lmdb' && settings.localDir !== undefined)
+    configuration.set(StateOptions.STATE_BACKEND_LOCAL_DIR, settings.localDir);
+}
+
+/**
+ * The backend `configuration` selects. `announce`: log, once per job, that a Flink config's
+ * `rocksdb` runs on LMDB (the JobManager's and TaskManagers' own evaluations of the module stay quiet).
+ */
+export function stateBackendOf(configuration: Configuration, announce: boolean): StateBackendSettings {
+  const chosen = configuration.get(StateOptions.STATE_BACKEND);
+  if (chosen === 'hashmap') return { kind: 'hashmap' };
+  if (announce && chosen === 'rocksdb')
+    logger('environment').info(
+      "state.backend.type 'rocksdb': Sluice's embedded on-disk backend is LMDB; using EmbeddedLmdbStateBackend.",
+    );
+  return { kind: 'lmdb', localDir: configuration.get(StateOptions.STATE_BACKEND_LOCAL_DIR) };
+}

@@ -1,0 +1,302 @@
+/** The LMDB keyed state backend (Flink's `rocksdb`): keyed state on disk, read synchronously. */
+import { invariant, SluiceError } from '../../core/errors.js';
+import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
+import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
+import { canonicalBytes } from '../../core/stable-hash.js';
+import { ByteWriter } from '../byte-io.js';
+import { sliceOptions, type SliceOptions } from '../event-loop-slicer.js';
+import { checkRestoredDeclaration, restoreSnapshots, type RestoreContext } from '../heap/heap-restore.js';
+import { defaultValueOf } from '../heap/heap-keyed-state-backend.js';
+import { codecFor, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
+import type { RestoredState } from '../heap/keyed-snapshot-reader.js';
+import { SnapshotVersions } from '../heap/snapshot-versions.js';
+import { KeyedTimerQueue } from '../heap/timer-queue.js';
+import type { KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
+import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
+import type { SerializerId } from '../serializer-id.js';
+import type { State } from '../state.js';
+import type { StateDescriptor, StateKind } from '../state-descriptor.js';
+import {
+  checkKeyGroupSetup,
+  incompatibleRedeclaration,
+  notAStateDescriptor,
+  keyGroupOutOfRange,
+  noCurrentKey,
+  unknownState,
+} from '../state-errors.js';
+import { LmdbCurrentKey, rangeStart } from './lmdb-key-layout.js';
+import { forEachRestoredEntry } from './lmdb-restore.js';
+import { LmdbKeyedSnapshotRun } from './lmdb-snapshot-run.js';
+import {
+  LmdbAggregatingState,
+  LmdbListState,
+  LmdbMapState,
+  LmdbReducingState,
+  LmdbValueState,
+  type LmdbStateContext,
+} from './lmdb-states.js';
+import { defaultLocalDir, LmdbStore } from './lmdb-store.js';
+
+/** What an LmdbKeyedStateBackend needs. */
+export interface LmdbKeyedStateBackendOptions<K = unknown> {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  /** The directory under which the backend creates its LMDB environment (`state.backend.local-dir`). */
+  readonly localDir?: string;
+  /** How keys are written (in LMDB keys and snapshots); MessagePack by default. */
+  readonly keySerializer?: TypeSerializer<K>;
+  /** As HeapKeyedStateBackendOptions.snapshotSliceMillis. */
+  readonly snapshotSliceMillis?: number;
+  readonly now?: () => number;
+  /** The serializer of states (and keys) whose descriptor names none. */
+  readonly defaultSerializer?: TypeSerializer<unknown>;
+}
+
+/** A state the backend knows: declared (`state` set), or restored and waiting for its declaration. */
+interface StateEntry {
+  readonly name: string;
+  readonly id: number;
+  readonly kind: StateKind;
+  readonly serializers: readonly SerializerId[];
+  state: State | undefined;
+}
+
+/** Most states a backend holds (state ids are 16 bits in LMDB keys). */
+const MAX_STATES = 0xffff;
+
+/**
+ * Keyed state in an LMDB environment of its own (one per operator subtask), so state can be far
+ * larger than the JS heap. Every state access is a synchronous LMDB read or write of the current
+ * key's whole value in the keyed snapshot format's encoding; values read are fresh objects.
+ *
+ * Snapshots: the synchronous phase opens an LMDB read transaction (an MVCC view: O(1), nothing
+ * copied) and the asynchronous phase streams it in key-group order, in event-loop slices, while
+ * records keep writing. The format is the heap backend's, so either backend restores the other's
+ * checkpoints and savepoints.
+ *
+ * Timers stay in memory (heap KeyedTimerQueue), snapshotted with the state.
+ */
+export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  private readonly store: LmdbStore;
+  private readonly current = new LmdbCurrentKey();
+  private readonly context: LmdbStateContext;
+  private readonly states = new Map<string, StateEntry>();
+  private readonly timerQueues = new Map<string, KeyedTimerQueue<K>>();
+  private readonly versions = new SnapshotVersions();
+  private readonly runs = new Set<LmdbKeyedSnapshotRun>();
+  private readonly defaultSerializer: TypeSerializer<unknown>;
+  private readonly keySerializer: TypeSerializer<unknown>;
+  private readonly slices: SliceOptions;
+  private lastSnapshotBytes = 0;
+  private restoreCalled = false;
+  private disposed = false;
+
+  constructor(options: LmdbKeyedStateBackendOptions<K>) {
+    const { maxParallelism, keyGroupRange } = options;
+    checkKeyGroupSetup(maxParallelism, keyGroupRange);
+    // Key groups are 16 bits in LMDB keys; Flink's (and Sluice's config's) limit is 32768 anyway.
+    invariant(maxParallelism <= 32768, `max parallelism is at most 32768 (got ${maxParallelism})`);
+    this.maxParallelism = maxParallelism;
+    this.keyGroupRange = { start: keyGroupRange.start, end: keyGroupRange.end };
+    this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
+    this.keySerializer =
+      (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
+    this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
+    this.store = new LmdbStore(options.localDir ?? defaultLocalDir());
+    this.context = { store: this.store, current: this.current, scratch: new ByteWriter(4096) };
+  }
+
+  /** The directory of this backend's LMDB environment (deleted by dispose()). */
+  get path(): string {
+    return this.store.path;
+  }
+
+  setCurrentKey(key: K): void {
+    invariant(!this.disposed, 'a disposed keyed state backend is not used');
+    const keyGroup = assignToKeyGroup(key, this.maxParallelism);
+    const { start, end } = this.keyGroupRange;
+    if (keyGroup < start || keyGroup > end)
+      throw keyGroupOutOfRange(key, keyGroup, this.keyGroupRange, this.maxParallelism);
+    this.current.set(key, keyGroup, canonicalBytes(key), this.keySerializer.serialize(key));
+  }
+
+  getCurrentKey(): K {
+    if (this.current.keyGroup < 0) throw noCurrentKey('getCurrentKey()');
+    return this.current.key as K;
+  }
+
+  getCurrentKeyGroupIndex(): number {
+    if (this.current.keyGroup < 0) throw noCurrentKey('getCurrentKeyGroupIndex()');
+    return this.current.keyGroup;
+  }
+
+  getOrCreateKeyedState<D extends StateDescriptor>(descriptor: D): StateFor<D> {
+    invariant(!this.disposed, 'a disposed keyed state backend is not used');
+    const existing = this.states.get(descriptor.name);
+    if (existing?.state !== undefined) {
+      if (existing.kind !== descriptor.kind)
+        throw incompatibleRedeclaration(descriptor.name, existing.kind, descriptor.kind);
+      return existing.state as StateFor<D>;
+    }
+    const codec = codecFor(descriptor, this.defaultSerializer);
+    let entry = existing;
+    if (entry !== undefined)
+      checkRestoredDeclaration(entry, descriptor.name, descriptor.kind, codec.serializers);
+    else entry = this.register(descriptor.name, descriptor.kind, codec.serializers);
+    entry.state = this.createState(descriptor, entry.id, codec);
+    return entry.state as StateFor<D>;
+  }
+
+  getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
+    invariant(!this.disposed, 'a disposed keyed state backend is not used');
+    let queue = this.timerQueues.get(name);
+    if (queue === undefined) {
+      queue = new KeyedTimerQueue<K>({
+        maxParallelism: this.maxParallelism,
+        keyGroupRange: this.keyGroupRange,
+        versions: this.versions,
+      });
+      this.timerQueues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** The synchronous phase: opens an LMDB read view and pins the timers; nothing is copied. */
+  snapshot(checkpointId: number): KeyedSnapshotRun {
+    invariant(!this.disposed, 'a disposed keyed state backend is not snapshotted');
+    const run: LmdbKeyedSnapshotRun = new LmdbKeyedSnapshotRun(
+      {
+        checkpointId,
+        maxParallelism: this.maxParallelism,
+        keyGroupRange: this.keyGroupRange,
+        keySerializer: this.keySerializer,
+        view: this.store.readView(),
+        states: [...this.states.values()].map(({ name, id, kind, serializers }) => ({
+          name,
+          id,
+          kind,
+          serializers,
+        })),
+        versions: this.versions,
+        pinned: this.versions.pin(),
+        timers: [...this.timerQueues].map(([name, queue]) => ({
+          name,
+          queue,
+        })),
+        sizeHint: this.lastSnapshotBytes,
+        onWritten: (bytes) => (this.lastSnapshotBytes = bytes),
+        onReleased: () => this.runs.delete(run),
+      },
+      this.slices,
+    );
+    this.runs.add(run);
+    return run;
+  }
+
+  /**
+   * Loads the key groups of this backend's range from `snapshots` into LMDB, as bytes; a state
+   * is checked against its declaration when declared. Call once, before the first record.
+   */
+  restore(snapshots: readonly KeyedStateSnapshot[]): void {
+    invariant(!this.disposed, 'a disposed keyed state backend is not restored');
+    invariant(!this.restoreCalled, 'restore() is called at most once, before any record');
+    this.restoreCalled = true;
+    const restored = new Map<string, RestoredState>();
+    const ctx: RestoreContext = {
+      maxParallelism: this.maxParallelism,
+      keyGroupRange: this.keyGroupRange,
+      keySerializer: this.keySerializer,
+    };
+    restoreSnapshots(snapshots, ctx, restored, (name) => this.getOrCreateTimerQueue(name));
+    const start = this.keyGroupRange.start;
+    for (const state of restored.values()) {
+      const existing = this.states.get(state.name);
+      if (existing !== undefined)
+        checkRestoredDeclaration(state, state.name, existing.kind, existing.serializers);
+      const entry = existing ?? this.register(state.name, state.kind, state.serializers);
+      this.store.batch(() =>
+        state.payloads.forEach((payload, offset) => {
+          if (payload === undefined) return;
+          const keyGroup = start + offset;
+          const what = `state '${state.name}' in key group ${keyGroup}`;
+          forEachRestoredEntry(payload, what, state.kind, keyGroup, entry.id, ctx, (key, value) =>
+            this.store.put(key, value),
+          );
+        }),
+      );
+    }
+  }
+
+  getKeys(stateName: string): Iterable<K> {
+    const id = this.declared(stateName).id;
+    const keys: K[] = [];
+    const serializer = this.keySerializer;
+    for (let keyGroup = this.keyGroupRange.start; keyGroup <= this.keyGroupRange.end; keyGroup++)
+      for (const value of this.store.values(rangeStart(keyGroup, id), rangeStart(keyGroup, id + 1)))
+        keys.push(serializer.deserialize(value, 4, 4 + value.readUInt32BE(0)) as K);
+    return keys;
+  }
+
+  numKeys(stateName: string): number {
+    const id = this.declared(stateName).id;
+    let n = 0;
+    for (let keyGroup = this.keyGroupRange.start; keyGroup <= this.keyGroupRange.end; keyGroup++)
+      for (const _ of this.store.keys(rangeStart(keyGroup, id), rangeStart(keyGroup, id + 1))) n++;
+    return n;
+  }
+
+  /** Releases pending snapshots, closes the environment and deletes its directory. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.versions.dispose();
+    for (const run of [...this.runs]) run.release();
+    this.store.close();
+    this.states.clear();
+    this.timerQueues.clear();
+    this.current.clear();
+  }
+
+  private register(name: string, kind: StateKind, serializers: readonly SerializerId[]): StateEntry {
+    if (this.states.size >= MAX_STATES)
+      throw new SluiceError(
+        'SLUICE_STATE_INVALID_ACCESS',
+        `state '${name}': an operator of the lmdb state backend holds at most ${MAX_STATES} states; ` +
+          'use fewer state names (a MapState holds many values under one name).',
+      );
+    const entry: StateEntry = { name, id: this.states.size, kind, serializers, state: undefined };
+    this.states.set(name, entry);
+    return entry;
+  }
+
+  private declared(stateName: string): StateEntry {
+    const entry = this.states.get(stateName);
+    if (entry?.state === undefined)
+      throw unknownState(
+        stateName,
+        [...this.states.values()].filter((e) => e.state !== undefined).map((e) => e.name),
+      );
+    return entry;
+  }
+
+  private createState(descriptor: StateDescriptor, id: number, codec: StateValueCodec): State {
+    const c = this.context;
+    const name = descriptor.name;
+    switch (descriptor.kind) {
+      case 'value':
+        return new LmdbValueState(c, name, id, codec, defaultValueOf(descriptor, this.defaultSerializer));
+      case 'list':
+        return new LmdbListState(c, name, id, codec);
+      case 'map':
+        return new LmdbMapState(c, name, id, codec);
+      case 'reducing':
+        return new LmdbReducingState(c, name, id, codec, descriptor.reduceFunction);
+      case 'aggregating':
+        return new LmdbAggregatingState(c, name, id, codec, descriptor.aggregateFunction);
+      default:
+        throw notAStateDescriptor(descriptor);
+    }
+  }
+}

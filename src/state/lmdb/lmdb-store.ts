@@ -1,0 +1,157 @@
+/**
+ * One LMDB environment in a directory of its own, owned by one keyed state backend: the only
+ * module that talks to the `lmdb` package. The directory is deleted when the store is closed.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open, type RootDatabase, type Transaction } from 'lmdb';
+import { SluiceError } from '../../core/errors.js';
+
+/** Where LMDB environments go when `state.backend.local-dir` is not set. */
+export function defaultLocalDir(): string {
+  return join(tmpdir(), 'sluice-lmdb');
+}
+
+/** A consistent read view of the store (an LMDB read transaction), held until `done()`. */
+export interface LmdbReadView {
+  /** Every `[key, value]` in `[start, end)` as of the view. */
+  range(start: Buffer, end: Buffer): Iterable<{ key: Buffer; value: Buffer }>;
+  done(): void;
+}
+
+/** Puts and removes buffered before they are written in one transaction (a RocksDB memtable's job). */
+const FLUSH_AT_ENTRIES = 4096;
+/** ... or once they hold this many bytes, so the buffer stays small next to a small heap. */
+const FLUSH_AT_BYTES = 4 * 2 ** 20;
+
+/**
+ * State is rebuilt from checkpoints after a crash, never from this directory, so the environment
+ * trades durability for speed: no fsync, and writes buffered in memory (reads see them) and
+ * written a few thousand at a time in one LMDB write transaction, because a transaction per put
+ * costs tens of microseconds. Anything that reads LMDB directly (ranges, read views) flushes first.
+ */
+export class LmdbStore {
+  readonly path: string;
+  private readonly db: RootDatabase<Buffer, Buffer>;
+  /** Buffered writes by key (as latin1 text); undefined = removed. */
+  private readonly pending = new Map<string, Buffer | undefined>();
+  private pendingBytes = 0;
+  private closed = false;
+
+  constructor(localDir: string) {
+    try {
+      mkdirSync(localDir, { recursive: true });
+      this.path = mkdtempSync(join(localDir, 'env-'));
+      this.db = open<Buffer, Buffer>({
+        path: this.path,
+        keyEncoding: 'binary',
+        encoding: 'binary',
+        compression: false,
+        cache: false,
+        noSync: true,
+        overlappingSync: false,
+        mapSize: 1024 ** 3,
+      });
+    } catch (e) {
+      throw new SluiceError(
+        'SLUICE_STATE_INVALID_ACCESS',
+        `the lmdb state backend cannot open an environment under '${localDir}' (${(e as Error).message}); ` +
+          'set state.backend.local-dir to a writable local directory.',
+        { cause: e },
+      );
+    }
+  }
+
+  /** The stored bytes, or undefined. Never changed afterwards: the caller may keep them. */
+  get(key: Buffer): Buffer | undefined {
+    if (this.pending.size > 0) {
+      const text = key.toString('latin1');
+      if (this.pending.has(text)) return this.pending.get(text);
+    }
+    return this.db.getBinary(key);
+  }
+
+  has(key: Buffer): boolean {
+    if (this.pending.size > 0) {
+      const text = key.toString('latin1');
+      if (this.pending.has(text)) return this.pending.get(text) !== undefined;
+    }
+    return this.db.doesExist(key);
+  }
+
+  /** Stores a copy of `value` under `key` (both may be reused by the caller). */
+  put(key: Buffer, value: Uint8Array): void {
+    this.buffer(key, Buffer.from(value));
+  }
+
+  remove(key: Buffer): void {
+    this.buffer(key, undefined);
+  }
+
+  /** Runs `writes` (puts and removes) and writes them out at once (bulk loads: restore). */
+  batch(writes: () => void): void {
+    writes();
+    this.flush();
+  }
+
+  /** Every key in `[start, end)`, as of now. */
+  keys(start: Buffer, end: Buffer): Iterable<Buffer> {
+    this.flush();
+    return this.db.getKeys({ start, end });
+  }
+
+  /** Every value in `[start, end)`, as of now. */
+  values(start: Buffer, end: Buffer): Iterable<Buffer> {
+    this.flush();
+    return this.db.getRange({ start, end }).map(({ value }) => value);
+  }
+
+  /** Opens a read view of every write so far: later ones do not change what it reads (MVCC). */
+  readView(): LmdbReadView {
+    this.flush();
+    const db = this.db;
+    const transaction: Transaction = db.useReadTransaction();
+    let open = true;
+    return {
+      range: (start, end) => db.getRange({ start, end, transaction }),
+      done: () => {
+        if (!open) return;
+        open = false;
+        transaction.done();
+      },
+    };
+  }
+
+  /** Writes the buffered puts and removes in one LMDB write transaction. */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    const { db, pending } = this;
+    db.transactionSync(() => {
+      for (const [text, value] of pending) {
+        const key = Buffer.from(text, 'latin1');
+        if (value === undefined) db.removeSync(key);
+        else db.putSync(key, value);
+      }
+    });
+    pending.clear();
+    this.pendingBytes = 0;
+  }
+
+  private buffer(key: Buffer, value: Buffer | undefined): void {
+    this.pending.set(key.toString('latin1'), value);
+    this.pendingBytes += key.length + (value?.length ?? 0);
+    if (this.pending.size >= FLUSH_AT_ENTRIES || this.pendingBytes >= FLUSH_AT_BYTES) this.flush();
+  }
+
+  /** Closes the environment and deletes its directory (idempotent); buffered writes are dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.clear();
+    // The native close is synchronous; the promise only reports it. Removing the files of a
+    // closed environment is safe.
+    this.db.close().catch(() => undefined);
+    rmSync(this.path, { recursive: true, force: true });
+  }
+}

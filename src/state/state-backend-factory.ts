@@ -1,0 +1,27 @@
+/** Creates an operator subtask's keyed state backend from the job's StateBackendSettings. */
+import type { KeyGroupRange } from '../core/key-groups.js';
+import type { TypeSerializer } from '../core/serializer.js';
+import { HeapKeyedStateBackend } from './heap/heap-keyed-state-backend.js';
+import type { KeyedStateBackend } from './keyed-state-backend.js';
+import { LmdbKeyedStateBackend } from './lmdb/lmdb-keyed-state-backend.js';
+import type { StateBackendSettings } from './state-backend.js';
+
+/** What every keyed backend is created with. */
+export interface KeyedBackendSetup {
+  readonly maxParallelism: number;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly defaultSerializer: TypeSerializer<unknown>;
+}
+
+/** The backend `settings` select (the heap when none were chosen). */
+export function createKeyedStateBackend(
+  settings: StateBackendSettings | undefined,
+  setup: KeyedBackendSetup,
+): KeyedStateBackend {
+  if (settings?.kind === 'lmdb')
+    return new LmdbKeyedStateBackend({
+      ...setup,
+      ...(settings.localDir === undefined ? {} : { localDir: settings.localDir }),
+    });
+  return new HeapKeyedStateBackend(setup);
+}
