@@ -103,34 +103,37 @@ export function relativeToBarrier(
   return record.seq < position ? 'before' : 'after';
 }
 
+/** Records a traced reader holds back: from its `from`-th record on (and its end), until `until()` holds. */
+export interface Hold {
+  readonly from: number;
+  readonly until: () => boolean;
+}
+
 class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>, S> {
   private readonly id = nextReaderId++;
   private emitted = 0;
-  private innerEnded = false;
-  private endPoll: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
   constructor(
     private readonly inner: SourceReader<T, S>,
-    private readonly endAfter: (() => boolean) | undefined,
+    private readonly hold: Hold | undefined,
   ) {}
   start(): void {
     this.inner.start();
   }
+  private held(): boolean {
+    return this.hold !== undefined && this.emitted >= this.hold.from && !this.hold.until();
+  }
   pollNext(output: ReaderOutput<Traced<T>>): InputStatus {
-    if (!this.innerEnded) {
-      const status = this.inner.pollNext({
-        collect: (record: T) => output.collect({ ...record, reader: this.id, seq: this.emitted++ }),
-      });
-      if (status !== 'END_OF_INPUT') return status;
-      this.innerEnded = true;
-    }
-    return this.endAfter === undefined || this.endAfter() ? 'END_OF_INPUT' : 'NOTHING_AVAILABLE';
+    if (this.held()) return 'NOTHING_AVAILABLE';
+    return this.inner.pollNext({
+      collect: (record: T) => output.collect({ ...record, reader: this.id, seq: this.emitted++ }),
+    });
   }
   isAvailable(): Promise<void> {
-    if (!this.innerEnded || this.endAfter === undefined) return this.inner.isAvailable();
-    const endAfter = this.endAfter;
-    clearInterval(this.endPoll);
+    if (!this.held()) return this.inner.isAvailable();
+    clearInterval(this.poll);
     return new Promise((resolve) => {
-      this.endPoll = setInterval(() => endAfter() && (clearInterval(this.endPoll), resolve()), 5);
+      this.poll = setInterval(() => this.held() || (clearInterval(this.poll), resolve()), 5);
     });
   }
   addSplits(splits: readonly S[]): void {
@@ -146,7 +149,7 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
     return this.inner.snapshotState(checkpointId);
   }
   close(): void {
-    clearInterval(this.endPoll);
+    clearInterval(this.poll);
     this.inner.close();
   }
 }
@@ -154,22 +157,23 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
 /**
  * A DataGeneratorSource whose records also say which reader emitted them and at which position,
  * and whose readers record their position at each checkpoint barrier (`barrierPositions`).
- * With `endAfter`, a reader that emitted all its records ends its input only once `endAfter()`
- * holds: a test that needs some checkpoints during the run waits for them instead of counting on
- * the rate to leave time for them, which a loaded machine does not.
+ * With `hold`, each reader holds back its records from `hold.from` on, and its end of input,
+ * until `hold.until()` holds: a test that needs checkpoints before some records, or before the
+ * end, waits for them instead of counting on the rate to leave time for them (a loaded machine
+ * does not).
  */
 export function tracedGenerator<T extends object>(
   fn: (index: number) => T,
   count: number,
   recordsPerSecond: number,
-  endAfter?: () => boolean,
+  hold?: Hold,
 ): Source<Traced<T>, SourceSplit, unknown> {
   const inner = new DataGeneratorSource(fn, count, { recordsPerSecond }) as Source<T, SourceSplit, unknown>;
   return {
     getBoundedness: () => inner.getBoundedness(),
     createEnumerator: (ctx) => inner.createEnumerator(ctx),
     restoreEnumerator: (ctx, state) => inner.restoreEnumerator(ctx, state),
-    createReader: (ctx) => new TracingReader(inner.createReader(ctx), endAfter),
+    createReader: (ctx) => new TracingReader(inner.createReader(ctx), hold),
   };
 }
 
