@@ -16,7 +16,7 @@ import {
 import {
   checkpointDirs,
   fileUri,
-  latestCompletedId,
+  completedCount,
   runToEnd,
   startJob,
   tracedGenerator,
@@ -295,7 +295,7 @@ describe('checkpoint statistics after a run', () => {
       });
       const env = StreamExecutionEnvironment.getExecutionEnvironment(config).setParallelism(2);
       // More checkpoints than the history keeps, however slowly the machine runs them.
-      const hold = { from: 300, until: () => latestCompletedId() > 3 };
+      const hold = { from: 300, until: () => completedCount() > 3 };
       const a = env.fromSource(
         tracedGenerator((i) => ({ i, key: i % KEYS }), 300, 600, hold),
         'a',

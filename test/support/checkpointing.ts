@@ -196,6 +196,11 @@ export function latestCompletedId(): number {
   return stats()?.latestCompleted?.id ?? 0;
 }
 
+/** How many checkpoints of the probed job completed (0 before it is submitted). */
+export function completedCount(): number {
+  return stats()?.counts.completed ?? 0;
+}
+
 /** Whether checkpoint `id` of the probed job is still in progress. */
 export function isInProgress(id: number): boolean {
   return stats()?.history.find((c) => c.id === id)?.status === 'IN_PROGRESS';
