@@ -103,7 +103,7 @@ export function relativeToBarrier(
   return record.seq < position ? 'before' : 'after';
 }
 
-/** Records a traced reader holds back: from its `from`-th record on (and its end), until `until()` holds. */
+/** Records a traced source holds back: once its readers emitted `from` records (and its end), until `until()` holds. */
 export interface Hold {
   readonly from: number;
   readonly until: () => boolean;
@@ -112,22 +112,37 @@ export interface Hold {
 class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>, S> {
   private readonly id = nextReaderId++;
   private emitted = 0;
+  private innerEnded = false;
   private poll: NodeJS.Timeout | undefined;
   constructor(
     private readonly inner: SourceReader<T, S>,
     private readonly hold: Hold | undefined,
+    /** Records emitted by every reader of the source, in every attempt. */
+    private readonly source: { emitted: number },
   ) {}
   start(): void {
     this.inner.start();
   }
   private held(): boolean {
-    return this.hold !== undefined && this.emitted >= this.hold.from && !this.hold.until();
+    return (
+      this.hold !== undefined &&
+      (this.innerEnded || this.source.emitted >= this.hold.from) &&
+      !this.hold.until()
+    );
   }
   pollNext(output: ReaderOutput<Traced<T>>): InputStatus {
     if (this.held()) return 'NOTHING_AVAILABLE';
-    return this.inner.pollNext({
-      collect: (record: T) => output.collect({ ...record, reader: this.id, seq: this.emitted++ }),
+    if (this.innerEnded) return 'END_OF_INPUT';
+    const status = this.inner.pollNext({
+      collect: (record: T) => {
+        this.source.emitted++;
+        output.collect({ ...record, reader: this.id, seq: this.emitted++ });
+      },
     });
+    if (status !== 'END_OF_INPUT' || this.hold === undefined) return status;
+    // Its end is held too, whatever the others emitted.
+    this.innerEnded = true;
+    return this.held() ? 'NOTHING_AVAILABLE' : 'END_OF_INPUT';
   }
   isAvailable(): Promise<void> {
     if (!this.held()) return this.inner.isAvailable();
@@ -157,8 +172,8 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
 /**
  * A DataGeneratorSource whose records also say which reader emitted them and at which position,
  * and whose readers record their position at each checkpoint barrier (`barrierPositions`).
- * With `hold`, each reader holds back its records from `hold.from` on, and its end of input,
- * until `hold.until()` holds: a test that needs checkpoints before some records, or before the
+ * With `hold`, once its readers (together, over all attempts) emitted `hold.from` records, the
+ * readers hold back the rest, and their end of input, until `hold.until()` holds: a test that needs checkpoints before some records, or before the
  * end, waits for them instead of counting on the rate to leave time for them (a loaded machine
  * does not).
  */
@@ -169,11 +184,12 @@ export function tracedGenerator<T extends object>(
   hold?: Hold,
 ): Source<Traced<T>, SourceSplit, unknown> {
   const inner = new DataGeneratorSource(fn, count, { recordsPerSecond }) as Source<T, SourceSplit, unknown>;
+  const source = { emitted: 0 };
   return {
     getBoundedness: () => inner.getBoundedness(),
     createEnumerator: (ctx) => inner.createEnumerator(ctx),
     restoreEnumerator: (ctx, state) => inner.restoreEnumerator(ctx, state),
-    createReader: (ctx) => new TracingReader(inner.createReader(ctx), hold),
+    createReader: (ctx) => new TracingReader(inner.createReader(ctx), hold, source),
   };
 }
 
