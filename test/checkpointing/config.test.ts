@@ -16,7 +16,7 @@ import {
 import {
   checkpointDirs,
   fileUri,
-  latestCompletedId,
+  completedCount,
   runToEnd,
   startJob,
   tracedGenerator,
@@ -295,13 +295,13 @@ describe('checkpoint statistics after a run', () => {
       });
       const env = StreamExecutionEnvironment.getExecutionEnvironment(config).setParallelism(2);
       // More checkpoints than the history keeps, however slowly the machine runs them.
-      const endAfter = () => latestCompletedId() > 3;
+      const hold = { from: 300, until: () => completedCount() > 3 };
       const a = env.fromSource(
-        tracedGenerator((i) => ({ i, key: i % KEYS }), 300, 600, endAfter),
+        tracedGenerator((i) => ({ i, key: i % KEYS }), 300, 600, hold),
         'a',
       );
       const b = env.fromSource(
-        tracedGenerator((i) => ({ i, key: (i * 3) % KEYS }), 300, 600, endAfter),
+        tracedGenerator((i) => ({ i, key: (i * 3) % KEYS }), 300, 600, hold),
         'b',
       );
       const counted = a

@@ -13,6 +13,7 @@ import {
 } from 'sluice';
 import {
   InjectedFailure,
+  completedCount,
   fileUri,
   isInProgress,
   latestCompletedId,
@@ -152,10 +153,12 @@ async function runJob(
   env.getCheckpointConfig().setCheckpointStorage(fileUri(dir));
   env.configuration.setString('execution.checkpointing.data-inline-threshold', '0b');
   env.setRestartStrategy(RestartStrategies.fixedDelay(5, 10));
-  // The sources end only after 3 checkpoints completed, however slowly a loaded machine runs them.
-  const endAfter = () => latestCompletedId() >= 3;
-  const a = env.fromSource(tracedGenerator(eventA, N, RATE, endAfter), 'source a');
-  const b = env.fromSource(tracedGenerator(eventB, N, RATE, endAfter), 'source b');
+  // The second half of each source waits for 3 completed checkpoints, however slowly a loaded
+  // machine takes them: the failures injected after a completion, or while a checkpoint is in
+  // flight, have records to fire on, and every run takes at least 3 checkpoints.
+  const hold = { from: N / 2, until: () => completedCount() >= 3 };
+  const a = env.fromSource(tracedGenerator(eventA, N, RATE, hold), 'source a');
+  const b = env.fromSource(tracedGenerator(eventB, N, RATE, hold), 'source b');
   const counted = a
     .union(b)
     .rebalance()

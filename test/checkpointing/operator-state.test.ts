@@ -6,18 +6,26 @@ import {
   RestartStrategies,
   StreamExecutionEnvironment,
 } from 'sluice';
-import type { CheckpointedFunction, FunctionInitializationContext, ListState, RuntimeContext } from 'sluice';
+import type {
+  CheckpointListener,
+  CheckpointedFunction,
+  FunctionInitializationContext,
+  ListState,
+  RuntimeContext,
+} from 'sluice';
 
 const RECORDS = 20_000;
 const FAIL_AT = 12_000;
+let injected = false;
 /** What each subtask saw in its union list when restored: [attempt, subtask, elements]. */
 const unionOnRestore: [number, number, number[]][] = [];
 
 /** Counts records per parallel instance in a field, kept in operator state across failures. */
-class CountingMap implements CheckpointedFunction {
+class CountingMap implements CheckpointedFunction, CheckpointListener {
   private seen = 0;
   private subtask = 0;
   private attempt = 0;
+  private completedCheckpoints = 0;
   private counts!: ListState<number>;
   private subtasks!: ListState<number>;
 
@@ -40,8 +48,16 @@ class CountingMap implements CheckpointedFunction {
     this.subtasks.update([this.subtask]);
   }
 
+  notifyCheckpointComplete(): void {
+    this.completedCheckpoints++;
+  }
+
   map(i: number): [number, number] {
-    if (this.attempt === 0 && i === FAIL_AT) throw new Error('injected failure');
+    // Once, and only after a checkpoint completed however slow the machine: the restore reads state.
+    if (!injected && this.attempt === 0 && i >= FAIL_AT && this.completedCheckpoints > 0) {
+      injected = true;
+      throw new Error('injected failure');
+    }
     this.seen++;
     return [this.subtask, this.seen];
   }

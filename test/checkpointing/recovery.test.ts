@@ -29,6 +29,7 @@ import {
   tracedGenerator,
   waitForCompleted,
   withTempDir,
+  type Hold,
   type Traced,
 } from '../support/checkpointing.js';
 import { envAt, range, rejectsWith, waitFor } from '../support/helpers.js';
@@ -113,8 +114,8 @@ interface JobSettings {
   /** `execution.state-recovery.path`. */
   readonly restorePath?: string;
   readonly restart?: RestartStrategyConfiguration;
-  /** The source ends its input only once this holds (see tracedGenerator). */
-  readonly endAfter?: () => boolean;
+  /** Records the source holds back (see tracedGenerator). */
+  readonly hold?: Hold;
 }
 
 /** The counting program: a source at parallelism 1 of records i (key i % K), keyed running count. */
@@ -132,7 +133,7 @@ function countingJob(s: JobSettings) {
   env.setRestartStrategy(s.restart ?? RestartStrategies.fixedDelay(3, 10));
   const stream = env
     .fromSource(
-      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 1_000, s.endAfter),
+      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 1_000, s.hold),
       'numbers',
     )
     .keyBy((r) => r.key)
@@ -174,7 +175,8 @@ describe('checkpoint storage and retention', () => {
         count: N,
         rate: 800,
         inlineNothing: true,
-        endAfter: () => (started.client?.getCheckpointStats()?.counts.completed ?? 0) >= 2,
+        // Its end waits for the checkpoints the test looks for, however slow the machine.
+        hold: { from: N, until: () => (started.client?.getCheckpointStats()?.counts.completed ?? 0) >= 2 },
       });
       const job = await startJob(env, stream);
       started.client = job.client;

@@ -103,34 +103,52 @@ export function relativeToBarrier(
   return record.seq < position ? 'before' : 'after';
 }
 
+/** Records a traced source holds back: once its readers emitted `from` records (and its end), until `until()` holds. */
+export interface Hold {
+  readonly from: number;
+  readonly until: () => boolean;
+}
+
 class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>, S> {
   private readonly id = nextReaderId++;
   private emitted = 0;
   private innerEnded = false;
-  private endPoll: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
   constructor(
     private readonly inner: SourceReader<T, S>,
-    private readonly endAfter: (() => boolean) | undefined,
+    private readonly hold: Hold | undefined,
+    /** Records emitted by every reader of the source, in every attempt. */
+    private readonly source: { emitted: number },
   ) {}
   start(): void {
     this.inner.start();
   }
+  private held(): boolean {
+    return (
+      this.hold !== undefined &&
+      (this.innerEnded || this.source.emitted >= this.hold.from) &&
+      !this.hold.until()
+    );
+  }
   pollNext(output: ReaderOutput<Traced<T>>): InputStatus {
-    if (!this.innerEnded) {
-      const status = this.inner.pollNext({
-        collect: (record: T) => output.collect({ ...record, reader: this.id, seq: this.emitted++ }),
-      });
-      if (status !== 'END_OF_INPUT') return status;
-      this.innerEnded = true;
-    }
-    return this.endAfter === undefined || this.endAfter() ? 'END_OF_INPUT' : 'NOTHING_AVAILABLE';
+    if (this.held()) return 'NOTHING_AVAILABLE';
+    if (this.innerEnded) return 'END_OF_INPUT';
+    const status = this.inner.pollNext({
+      collect: (record: T) => {
+        this.source.emitted++;
+        output.collect({ ...record, reader: this.id, seq: this.emitted++ });
+      },
+    });
+    if (status !== 'END_OF_INPUT' || this.hold === undefined) return status;
+    // Its end is held too, whatever the others emitted.
+    this.innerEnded = true;
+    return this.held() ? 'NOTHING_AVAILABLE' : 'END_OF_INPUT';
   }
   isAvailable(): Promise<void> {
-    if (!this.innerEnded || this.endAfter === undefined) return this.inner.isAvailable();
-    const endAfter = this.endAfter;
-    clearInterval(this.endPoll);
+    if (!this.held()) return this.inner.isAvailable();
+    clearInterval(this.poll);
     return new Promise((resolve) => {
-      this.endPoll = setInterval(() => endAfter() && (clearInterval(this.endPoll), resolve()), 5);
+      this.poll = setInterval(() => this.held() || (clearInterval(this.poll), resolve()), 5);
     });
   }
   addSplits(splits: readonly S[]): void {
@@ -146,7 +164,7 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
     return this.inner.snapshotState(checkpointId);
   }
   close(): void {
-    clearInterval(this.endPoll);
+    clearInterval(this.poll);
     this.inner.close();
   }
 }
@@ -154,22 +172,24 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
 /**
  * A DataGeneratorSource whose records also say which reader emitted them and at which position,
  * and whose readers record their position at each checkpoint barrier (`barrierPositions`).
- * With `endAfter`, a reader that emitted all its records ends its input only once `endAfter()`
- * holds: a test that needs some checkpoints during the run waits for them instead of counting on
- * the rate to leave time for them, which a loaded machine does not.
+ * With `hold`, once its readers (together, over all attempts) emitted `hold.from` records, the
+ * readers hold back the rest, and their end of input, until `hold.until()` holds: a test that needs checkpoints before some records, or before the
+ * end, waits for them instead of counting on the rate to leave time for them (a loaded machine
+ * does not).
  */
 export function tracedGenerator<T extends object>(
   fn: (index: number) => T,
   count: number,
   recordsPerSecond: number,
-  endAfter?: () => boolean,
+  hold?: Hold,
 ): Source<Traced<T>, SourceSplit, unknown> {
   const inner = new DataGeneratorSource(fn, count, { recordsPerSecond }) as Source<T, SourceSplit, unknown>;
+  const source = { emitted: 0 };
   return {
     getBoundedness: () => inner.getBoundedness(),
     createEnumerator: (ctx) => inner.createEnumerator(ctx),
     restoreEnumerator: (ctx, state) => inner.restoreEnumerator(ctx, state),
-    createReader: (ctx) => new TracingReader(inner.createReader(ctx), endAfter),
+    createReader: (ctx) => new TracingReader(inner.createReader(ctx), hold, source),
   };
 }
 
@@ -190,6 +210,11 @@ export function stats(): CheckpointStatsSnapshot | undefined {
 /** Id of the newest completed checkpoint of the probed job (0 if none). */
 export function latestCompletedId(): number {
   return stats()?.latestCompleted?.id ?? 0;
+}
+
+/** How many checkpoints of the probed job completed (0 before it is submitted). */
+export function completedCount(): number {
+  return stats()?.counts.completed ?? 0;
 }
 
 /** Whether checkpoint `id` of the probed job is still in progress. */
