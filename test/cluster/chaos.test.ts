@@ -52,6 +52,7 @@ describe('chaos: TaskManagers killed with SIGKILL', () => {
     });
     const master = running.executor.jobMasters[0]!;
     const kills = 3;
+    const killed: string[] = [];
     for (let k = 0; k < kills; k++) {
       await runningAgain(master, k);
       // Let it make progress (and usually checkpoint) before the next kill, at a random moment.
@@ -60,6 +61,7 @@ describe('chaos: TaskManagers killed with SIGKILL', () => {
       const victims = running.cluster.taskManagerProcesses;
       const victim = victims[Math.floor(Math.random() * victims.length)]!;
       victim.child.kill('SIGKILL');
+      killed.push(victim.taskManagerId);
     }
     const rows = await result;
     expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(records, 32)));
@@ -81,7 +83,9 @@ describe('chaos: TaskManagers killed with SIGKILL', () => {
     const entries = exceptions.exceptionHistory.entries;
     expect(entries.length).toBeGreaterThanOrEqual(kills);
     for (const e of entries) expect(e.stacktrace).toMatch(/TaskManager .* was lost|connection|channel/iu);
-    expect(entries.some((e) => /TaskManager .* was lost/u.test(e.stacktrace))).toBe(true);
+    // Whichever report came first, the JobManager let every killed TaskManager go.
+    const registered = new Set(running.cluster.registry.taskManagers().map((tm) => tm.id));
+    expect(killed.filter((id) => registered.has(id))).toEqual([]);
     const metrics = (await (await fetch(`${rest.url}/jobs/${jobId}/metrics?get=numRestarts`)).json()) as {
       id: string;
       value: string;
