@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -27,7 +27,10 @@ afterEach(() => {
   }
 });
 
-/** Sets the mode of every directory and file under `path` (symbolic links left alone). */
+/**
+ * Sets the mode of every directory under `path` to `dirMode`, and of every file to `fileMode` plus
+ * the execute bits it had (esbuild's binary must stay executable); symbolic links left alone.
+ */
 function chmodTree(path: string, dirMode: number, fileMode: number): void {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (!stat) return;
@@ -36,7 +39,7 @@ function chmodTree(path: string, dirMode: number, fileMode: number): void {
     for (const entry of readdirSync(path, { withFileTypes: true }))
       if (!entry.isSymbolicLink()) chmodTree(join(path, entry.name), dirMode, fileMode);
     chmodSync(path, dirMode);
-  } else chmodSync(path, fileMode);
+  } else chmodSync(path, fileMode | (stat.mode & 0o111));
 }
 
 /** Every path under `dir` (not following links). */
@@ -44,14 +47,29 @@ function listTree(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }) as string[];
 }
 
+/** The folders of Sluice's production dependencies, relative to the checkout, outermost first. */
+function productionDependencies(): string[] {
+  const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
+  const dirs = ls.stdout
+    .split('\n')
+    .map((line) => relative(root, line.trim()))
+    .filter((dir) => dir.startsWith('node_modules'))
+    .sort();
+  expect(dirs.length, ls.stderr).toBeGreaterThan(5);
+  // A nested folder comes with its parent's copy.
+  return dirs.filter((dir, i) => !dirs.slice(0, i).some((parent) => dir.startsWith(`${parent}/`)));
+}
+
 describe('a read-only installation', () => {
   it('runs a job on TaskManager processes as a user who cannot write to it', () => {
-    // The installation: Sluice's code, its dependencies linked in.
+    // The installation: Sluice's code and a copy of its production dependencies (a link to the
+    // checkout's would need every folder above the checkout to be open to the other user).
     const install = mkdtempSync(join(tmpdir(), 'sluice-ro-install-'));
     dirs.push(install);
     for (const part of ['bin', 'src', 'package.json'])
       cpSync(join(root, part), join(install, part), { recursive: true });
-    symlinkSync(join(root, 'node_modules'), join(install, 'node_modules'), 'junction');
+    for (const dir of productionDependencies())
+      cpSync(join(root, dir), join(install, dir), { recursive: true });
     // A user's project that depends on it.
     const project = mkdtempSync(join(tmpdir(), 'sluice-ro-project-'));
     dirs.push(project);
