@@ -29,7 +29,8 @@ import type { RestoredState } from './keyed-snapshot-reader.js';
 import { SnapshotVersions } from './snapshot-versions.js';
 import { StateTable } from './state-table.js';
 import type { FrozenBytes } from './value-undo-log.js';
-import { KeyedTimerQueue } from './timer-queue.js';
+import type { KeyedTimerQueue } from './timer-queue.js';
+import { timerQueueNamed } from './timer-queue.js';
 import { ByteArena, ByteWriter } from '../byte-io.js';
 
 /** What a HeapKeyedStateBackend needs: the job's key-group count and the groups it owns. */
@@ -164,16 +165,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
    */
   getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
     invariant(!this.disposed, 'a disposed keyed state backend is not used');
-    let queue = this.timerQueues.get(name);
-    if (queue === undefined) {
-      queue = new KeyedTimerQueue<K>({
-        maxParallelism: this.maxParallelism,
-        keyGroupRange: this.keyGroupRange,
-        versions: this.versions,
-      });
-      this.timerQueues.set(name, queue);
-    }
-    return queue;
+    const { maxParallelism, keyGroupRange, versions } = this;
+    return timerQueueNamed(this.timerQueues, name, { maxParallelism, keyGroupRange, versions });
   }
 
   /**

@@ -250,3 +250,20 @@ function checkTimestamp(key: unknown, timestamp: number): number {
     );
   return timestamp === 0 ? 0 : timestamp;
 }
+
+/**
+ * The queue named `name` in a backend's `queues`, created with `options` on first use: both keyed
+ * backends keep their timers in these heap queues.
+ */
+export function timerQueueNamed<K>(
+  queues: Map<string, KeyedTimerQueue<K>>,
+  name: string,
+  options: KeyedTimerQueueOptions,
+): KeyedTimerQueue<K> {
+  let queue = queues.get(name);
+  if (queue === undefined) {
+    queue = new KeyedTimerQueue<K>(options);
+    queues.set(name, queue);
+  }
+  return queue;
+}

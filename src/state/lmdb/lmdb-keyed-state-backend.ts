@@ -10,7 +10,8 @@ import { defaultValueOf } from '../heap/heap-keyed-state-backend.js';
 import { codecFor, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
 import type { RestoredState } from '../heap/keyed-snapshot-reader.js';
 import { SnapshotVersions } from '../heap/snapshot-versions.js';
-import { KeyedTimerQueue } from '../heap/timer-queue.js';
+import type { KeyedTimerQueue } from '../heap/timer-queue.js';
+import { timerQueueNamed } from '../heap/timer-queue.js';
 import type { KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import type { SerializerId } from '../serializer-id.js';
@@ -151,16 +152,8 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 
   getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
     invariant(!this.disposed, 'a disposed keyed state backend is not used');
-    let queue = this.timerQueues.get(name);
-    if (queue === undefined) {
-      queue = new KeyedTimerQueue<K>({
-        maxParallelism: this.maxParallelism,
-        keyGroupRange: this.keyGroupRange,
-        versions: this.versions,
-      });
-      this.timerQueues.set(name, queue);
-    }
-    return queue;
+    const { maxParallelism, keyGroupRange, versions } = this;
+    return timerQueueNamed(this.timerQueues, name, { maxParallelism, keyGroupRange, versions });
   }
 
   /** The synchronous phase: opens an LMDB read view and pins the timers; nothing is copied. */
