@@ -1,5 +1,5 @@
 // Exactly-once under failures: a keyed running count over a union and a rebalance gives the failure-free results whatever moment a user function throws at (parallelism 1-4), and AT_LEAST_ONCE loses nothing.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   KeyedProcessFunction,
   RestartStrategies,
@@ -28,6 +28,7 @@ import {
   type Traced,
 } from '../support/checkpointing.js';
 import { PARALLELISMS, envAt, expectSameMultiset } from '../support/helpers.js';
+import { FileSystemCheckpointStorage } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 
 /** Records per source, and their rate: the job runs for about a second. */
 const N = 400;
@@ -80,6 +81,23 @@ interface Injection {
   readonly when: (record: In, attempt: number) => boolean;
   /** What held when it fired (for assertions). */
   firedAt?: { attempt: number; latestCompleted: number; checkpoint: number };
+}
+
+/**
+ * Holds the JobManager's finalization of every checkpoint (the `_metadata` write that completes
+ * it) that begins while `hold()` is true, until `injection` fired: a failure meant to hit a window
+ * before some checkpoint completes finds the window open however slowly the machine runs, rather
+ * than racing the checkpoint interval. Tests run inline, so the coordinator's storage is this
+ * module's FileSystemCheckpointStorage.
+ */
+function holdFinalization(injection: Injection, hold: () => boolean): void {
+  const finalize = FileSystemCheckpointStorage.prototype.finalizeCheckpoint;
+  vi.spyOn(FileSystemCheckpointStorage.prototype, 'finalizeCheckpoint').mockImplementation(
+    async function (this: FileSystemCheckpointStorage, ...args) {
+      if (hold()) await vi.waitUntil(() => injection.firedAt !== undefined, { timeout: 15_000, interval: 2 });
+      return finalize.apply(this, args);
+    },
+  );
 }
 
 let injections: Injection[] = [];
@@ -193,6 +211,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   injections = [];
+  vi.restoreAllMocks();
 });
 
 describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
@@ -287,6 +306,7 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
         },
       };
       injections = [finalizing];
+      holdFinalization(finalizing, () => latestCompletedId() >= 1);
       const { records, result } = await runJob(p, dir, { flushEveryRecord: true });
       expect(finalizing.firedAt).toBeDefined();
       expectFailureFreeOutput(records);
@@ -327,6 +347,8 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
           attempt === 1 && ++inSecondAttempt >= 3 && latestCompletedId() === stats()?.latestRestored?.id,
       };
       injections = [first, second];
+      // No checkpoint of the restored attempt completes before the second failure.
+      holdFinalization(second, () => first.firedAt !== undefined);
       const { records, result } = await runJob(p, dir);
       expect(first.firedAt).toBeDefined();
       expect(second.firedAt).toBeDefined();
