@@ -91,13 +91,15 @@ interface Injection {
  * module's FileSystemCheckpointStorage.
  */
 function holdFinalization(injection: Injection, hold: () => boolean): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its instance below
   const finalize = FileSystemCheckpointStorage.prototype.finalizeCheckpoint;
-  vi.spyOn(FileSystemCheckpointStorage.prototype, 'finalizeCheckpoint').mockImplementation(
-    async function (this: FileSystemCheckpointStorage, ...args) {
-      if (hold()) await vi.waitUntil(() => injection.firedAt !== undefined, { timeout: 15_000, interval: 2 });
-      return finalize.apply(this, args);
-    },
-  );
+  vi.spyOn(FileSystemCheckpointStorage.prototype, 'finalizeCheckpoint').mockImplementation(async function (
+    this: FileSystemCheckpointStorage,
+    ...args
+  ) {
+    if (hold()) await vi.waitUntil(() => injection.firedAt !== undefined, { timeout: 15_000, interval: 2 });
+    return finalize.apply(this, args);
+  });
 }
 
 let injections: Injection[] = [];
