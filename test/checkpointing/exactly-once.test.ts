@@ -83,12 +83,16 @@ interface Injection {
   firedAt?: { attempt: number; latestCompleted: number; checkpoint: number };
 }
 
+/** How many checkpoint finalizations `holdFinalization` is holding right now. */
+let finalizationsHeld = 0;
+
 /**
  * Holds the JobManager's finalization of every checkpoint (the `_metadata` write that completes
  * it) that begins while `hold()` is true, until `injection` fired: a failure meant to hit a window
  * before some checkpoint completes finds the window open however slowly the machine runs, rather
- * than racing the checkpoint interval. Tests run inline, so the coordinator's storage is this
- * module's FileSystemCheckpointStorage.
+ * than racing the checkpoint interval. While one is held, the sources' hold is lifted (see
+ * `runJob`), so records keep coming for the injection to fire on. Tests run inline, so the
+ * coordinator's storage is this module's FileSystemCheckpointStorage.
  */
 function holdFinalization(injection: Injection, hold: () => boolean): void {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its instance below
@@ -97,7 +101,14 @@ function holdFinalization(injection: Injection, hold: () => boolean): void {
     this: FileSystemCheckpointStorage,
     ...args
   ) {
-    if (hold()) await vi.waitUntil(() => injection.firedAt !== undefined, { timeout: 15_000, interval: 2 });
+    if (hold() && injection.firedAt === undefined) {
+      finalizationsHeld++;
+      try {
+        await vi.waitUntil(() => injection.firedAt !== undefined, { timeout: 15_000, interval: 2 });
+      } finally {
+        finalizationsHeld--;
+      }
+    }
     return finalize.apply(this, args);
   });
 }
@@ -175,8 +186,9 @@ async function runJob(
   env.setRestartStrategy(RestartStrategies.fixedDelay(5, 10));
   // The second half of each source waits for 3 completed checkpoints, however slowly a loaded
   // machine takes them: the failures injected after a completion, or while a checkpoint is in
-  // flight, have records to fire on, and every run takes at least 3 checkpoints.
-  const hold = { from: N / 2, until: () => completedCount() >= 3 };
+  // flight, have records to fire on, and every run takes at least 3 checkpoints (unless a test
+  // holds a finalization for its injection: then the records it needs flow).
+  const hold = { from: N / 2, until: () => completedCount() >= 3 || finalizationsHeld > 0 };
   const a = env.fromSource(tracedGenerator(eventA, N, RATE, hold), 'source a');
   const b = env.fromSource(tracedGenerator(eventB, N, RATE, hold), 'source b');
   const counted = a
@@ -209,6 +221,7 @@ function expectFailureFreeOutput(records: readonly string[]): void {
 beforeEach(() => {
   injections = [];
   processedByKeyed = 0;
+  finalizationsHeld = 0;
   resetBarrierPositions();
 });
 afterEach(() => {
@@ -349,8 +362,9 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
           attempt === 1 && ++inSecondAttempt >= 3 && latestCompletedId() === stats()?.latestRestored?.id,
       };
       injections = [first, second];
-      // No checkpoint of the restored attempt completes before the second failure.
-      holdFinalization(second, () => first.firedAt !== undefined);
+      // No checkpoint of the restored attempt completes before the second failure. (Only the
+      // restored attempt's: the failover may wait for a finalization already under way.)
+      holdFinalization(second, () => first.firedAt !== undefined && stats()?.latestRestored !== undefined);
       const { records, result } = await runJob(p, dir);
       expect(first.firedAt).toBeDefined();
       expect(second.firedAt).toBeDefined();
