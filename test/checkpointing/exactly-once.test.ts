@@ -83,33 +83,38 @@ interface Injection {
   firedAt?: { attempt: number; latestCompleted: number; checkpoint: number };
 }
 
-/** How many checkpoint finalizations `holdFinalization` is holding right now. */
-let finalizationsHeld = 0;
+/** How many storage calls `holdStorage` is holding right now. */
+let storageCallsHeld = 0;
 
 /**
- * Holds the JobManager's finalization of every checkpoint (the `_metadata` write that completes
- * it) that begins while `hold()` is true, until `injection` fired: a failure meant to hit a window
- * before some checkpoint completes finds the window open however slowly the machine runs, rather
- * than racing the checkpoint interval. While one is held, the sources' hold is lifted (see
- * `runJob`), so records keep coming for the injection to fire on. Tests run inline, so the
- * coordinator's storage is this module's FileSystemCheckpointStorage.
+ * Holds every call of the checkpoint storage's `method` that begins while `hold()` is true, until
+ * `injection` fired: `writeState` is a subtask's asynchronous phase writing its state,
+ * `finalizeCheckpoint` the JobManager's `_metadata` write that completes a checkpoint. A failure
+ * meant to hit such a window then finds it open however slowly the machine runs, rather than
+ * racing it. While a call is held, the sources' hold is lifted (see `runJob`), so records keep
+ * coming for the injection to fire on. Tests run inline, so the storage is this module's class.
  */
-function holdFinalization(injection: Injection, hold: () => boolean): void {
+function holdStorage(
+  method: 'writeState' | 'finalizeCheckpoint',
+  injection: Injection,
+  hold: () => boolean,
+): void {
+  const proto = FileSystemCheckpointStorage.prototype;
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its instance below
-  const finalize = FileSystemCheckpointStorage.prototype.finalizeCheckpoint;
-  vi.spyOn(FileSystemCheckpointStorage.prototype, 'finalizeCheckpoint').mockImplementation(async function (
+  const original = proto[method] as (...args: unknown[]) => Promise<unknown>;
+  vi.spyOn(proto, method).mockImplementation(async function (
     this: FileSystemCheckpointStorage,
-    ...args
-  ) {
+    ...args: unknown[]
+  ): Promise<never> {
     if (hold() && injection.firedAt === undefined) {
-      finalizationsHeld++;
+      storageCallsHeld++;
       try {
         await vi.waitUntil(() => injection.firedAt !== undefined, { timeout: 15_000, interval: 2 });
       } finally {
-        finalizationsHeld--;
+        storageCallsHeld--;
       }
     }
-    return finalize.apply(this, args);
+    return (await original.apply(this, args)) as never;
   });
 }
 
@@ -187,8 +192,8 @@ async function runJob(
   // The second half of each source waits for 3 completed checkpoints, however slowly a loaded
   // machine takes them: the failures injected after a completion, or while a checkpoint is in
   // flight, have records to fire on, and every run takes at least 3 checkpoints (unless a test
-  // holds a finalization for its injection: then the records it needs flow).
-  const hold = { from: N / 2, until: () => completedCount() >= 3 || finalizationsHeld > 0 };
+  // holds a storage call for its injection: then the records it needs flow).
+  const hold = { from: N / 2, until: () => completedCount() >= 3 || storageCallsHeld > 0 };
   const a = env.fromSource(tracedGenerator(eventA, N, RATE, hold), 'source a');
   const b = env.fromSource(tracedGenerator(eventB, N, RATE, hold), 'source b');
   const counted = a
@@ -221,7 +226,7 @@ function expectFailureFreeOutput(records: readonly string[]): void {
 beforeEach(() => {
   injections = [];
   processedByKeyed = 0;
-  finalizationsHeld = 0;
+  storageCallsHeld = 0;
   resetBarrierPositions();
 });
 afterEach(() => {
@@ -295,6 +300,7 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
         },
       };
       injections = [asyncPhase];
+      holdStorage('writeState', asyncPhase, () => latestCompletedId() >= 1);
       const { records, result } = await runJob(p, dir, { flushEveryRecord: true });
       expect(asyncPhase.firedAt).toBeDefined();
       expectFailureFreeOutput(records);
@@ -321,7 +327,7 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
         },
       };
       injections = [finalizing];
-      holdFinalization(finalizing, () => latestCompletedId() >= 1);
+      holdStorage('finalizeCheckpoint', finalizing, () => latestCompletedId() >= 1);
       const { records, result } = await runJob(p, dir, { flushEveryRecord: true });
       expect(finalizing.firedAt).toBeDefined();
       expectFailureFreeOutput(records);
@@ -364,7 +370,11 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
       injections = [first, second];
       // No checkpoint of the restored attempt completes before the second failure. (Only the
       // restored attempt's: the failover may wait for a finalization already under way.)
-      holdFinalization(second, () => first.firedAt !== undefined && stats()?.latestRestored !== undefined);
+      holdStorage(
+        'finalizeCheckpoint',
+        second,
+        () => first.firedAt !== undefined && stats()?.latestRestored !== undefined,
+      );
       const { records, result } = await runJob(p, dir);
       expect(first.firedAt).toBeDefined();
       expect(second.firedAt).toBeDefined();
@@ -397,6 +407,13 @@ describe.each(PARALLELISMS)('AT_LEAST_ONCE at parallelism %i', (p) => {
         },
       };
       injections = [afterCompletion, unaligned];
+      holdStorage(
+        'writeState',
+        unaligned,
+        () =>
+          afterCompletion.firedAt !== undefined &&
+          latestCompletedId() > afterCompletion.firedAt.latestCompleted,
+      );
       const { records, result } = await runJob(p, dir, { mode: 'AT_LEAST_ONCE' });
       expect(afterCompletion.firedAt).toBeDefined();
       expect(unaligned.firedAt).toBeDefined();
