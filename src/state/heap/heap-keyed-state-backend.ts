@@ -147,7 +147,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       const bytes = scratch.written();
       return arena.copy(bytes, 0, bytes.length);
     };
-    const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, freeze);
+    const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, freeze, codec.copy);
     const state = this.createState(descriptor, table);
     const restored = this.restored.get(descriptor.name);
     // Adopted before registering, so a state whose checkpoint it cannot read is not declared.
