@@ -30,8 +30,9 @@ export type { KeyedStateBackend, StateFor } from './keyed-state-backend.js';
 export type { KeyedSnapshotRun, KeyedStateSnapshot } from './keyed-state-snapshot.js';
 export { HeapKeyedStateBackend } from './heap/heap-keyed-state-backend.js';
 export type { HeapKeyedStateBackendOptions } from './heap/heap-keyed-state-backend.js';
-export { KeyedTimerQueue } from './heap/timer-queue.js';
-export type { KeyedTimerQueueOptions, Timer } from './heap/timer-queue.js';
+export { HeapTimerQueue } from './heap/timer-queue.js';
+export type { KeyedTimerQueueOptions } from './heap/timer-queue.js';
+export type { KeyedTimerQueue, Timer } from './timer-queue.js';
 export { OperatorStateBackend } from './operator-state-backend.js';
 export { redistributeOperatorState } from './operator-state-redistribution.js';
 export type {

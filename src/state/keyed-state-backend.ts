@@ -1,6 +1,6 @@
 /** The keyed state backend contract: per-key state for the key groups one subtask owns. */
 import type { KeyGroupRange } from '../core/key-groups.js';
-import type { KeyedTimerQueue } from './heap/timer-queue.js';
+import type { KeyedTimerQueue } from './timer-queue.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from './keyed-state-snapshot.js';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './state.js';
 import type {

@@ -1,6 +1,6 @@
 /** Test support for the keyed state contracts: every state kind and timers, and a plain-JS model of them. */
 import type { KeyedStateBackend } from './keyed-state-backend.js';
-import type { KeyedTimerQueue } from './heap/timer-queue.js';
+import type { KeyedTimerQueue, Timer } from './timer-queue.js';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './state.js';
 import {
   AggregatingStateDescriptor,
@@ -71,35 +71,40 @@ export type Op =
   | { readonly kind: 'timerRemove'; readonly key: Key; readonly timestamp: number }
   | { readonly kind: 'poll' };
 
-/** Applies `op` to a backend through its state objects. */
-export function applyOp(b: KeyedStateBackend<Key>, d: Declared, op: Op): void {
-  if (op.kind === 'poll') {
-    d.timers.poll();
-    return;
-  }
+/** Applies `op` to a backend through its state objects; returns the timer a poll took (give it to `Model.apply`). */
+export function applyOp(b: KeyedStateBackend<Key>, d: Declared, op: Op): Timer<Key> | undefined {
+  if (op.kind === 'poll') return d.timers.poll();
   b.setCurrentKey(op.key);
   switch (op.kind) {
     case 'update':
-      return d.v.update(op.value);
+      d.v.update(op.value);
+      break;
     case 'clear':
-      return d[op.state].clear();
+      d[op.state].clear();
+      break;
     case 'listAdd':
-      return d.l.add(op.value);
+      d.l.add(op.value);
+      break;
     case 'mapPut':
-      return d.m.put(op.mapKey, op.value);
+      d.m.put(op.mapKey, op.value);
+      break;
     case 'mapRemove':
-      return d.m.remove(op.mapKey);
+      d.m.remove(op.mapKey);
+      break;
     case 'reduce':
-      return d.r.add({ total: op.value });
+      d.r.add({ total: op.value });
+      break;
     case 'aggregate':
-      return d.a.add(op.value);
+      d.a.add(op.value);
+      break;
     case 'timerAdd':
       d.timers.add(op.key, op.timestamp);
-      return;
+      break;
     case 'timerRemove':
       d.timers.remove(op.key, op.timestamp);
-      return;
+      break;
   }
+  return undefined;
 }
 
 /** The state as plain sorted data, comparable with toEqual; ids are JSON.stringify(key). */
@@ -126,14 +131,26 @@ export class Model {
   readonly timers = new Map<string, { key: Key; timestamp: number; seq: number }>();
   private seq = 0;
 
-  /** Applies `op` as a backend would. */
-  apply(op: Op): void {
+  /**
+   * Applies `op` as a backend would. For a poll, `polled` is what the backend's poll returned:
+   * among timers of the earliest timestamp the order is the backend's, so the model checks that
+   * it is one of them and removes that one.
+   */
+  apply(op: Op, polled?: Timer<Key>): void {
     if (op.kind === 'poll') {
       let head: { key: Key; timestamp: number; seq: number } | undefined;
       for (const t of this.timers.values())
         if (!head || t.timestamp < head.timestamp || (t.timestamp === head.timestamp && t.seq < head.seq))
           head = t;
-      if (head) this.timers.delete(`${idOf(head.key)}@${head.timestamp}`);
+      if (head === undefined) {
+        if (polled !== undefined) throw new Error('the backend polled a timer from an empty queue');
+        return;
+      }
+      if (polled === undefined) throw new Error('the backend polled nothing while timers were queued');
+      const id = `${idOf(polled.key)}@${polled.timestamp}`;
+      if (polled.timestamp !== head.timestamp || !this.timers.has(id))
+        throw new Error(`the backend polled ${id}, not a timer of the earliest time ${head.timestamp}`);
+      this.timers.delete(id);
       return;
     }
     const id = idOf(op.key);

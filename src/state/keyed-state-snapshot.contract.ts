@@ -49,8 +49,7 @@ export function keyedStateSnapshotContract(create: KeyedStateBackendFactory): vo
     }
     function run(b: KeyedStateBackend<Key>, d: Declared, model: Model, ops: readonly Op[]): void {
       for (const op of ops) {
-        applyOp(b, d, op);
-        model.apply(op);
+        model.apply(op, applyOp(b, d, op));
       }
     }
     /** A backend with every state kind and timers over `keys` keys, and its model. */

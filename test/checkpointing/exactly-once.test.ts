@@ -1,6 +1,7 @@
 // Exactly-once under failures: a keyed running count over a union and a rebalance gives the failure-free results whatever moment a user function throws at (parallelism 1-4), and AT_LEAST_ONCE loses nothing.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  EmbeddedLmdbStateBackend,
   KeyedProcessFunction,
   RestartStrategies,
   ValueStateDescriptor,
@@ -175,7 +176,8 @@ async function runJob(
   {
     mode = 'EXACTLY_ONCE',
     flushEveryRecord = false,
-  }: { mode?: CheckpointingMode; flushEveryRecord?: boolean } = {},
+    lmdb = false,
+  }: { mode?: CheckpointingMode; flushEveryRecord?: boolean; lmdb?: boolean } = {},
 ) {
   const totals = Object.fromEntries([...expectedTotals()].map(([k, t]) => [k, t.count]));
   const env = envAt(p);
@@ -183,6 +185,7 @@ async function runJob(
   // arrives right behind a batch of records (which keeps other channels aligning meanwhile);
   // flushing every record instead keeps records arriving while checkpoints are written.
   if (flushEveryRecord) env.setBufferTimeout(0);
+  if (lmdb) env.setStateBackend(new EmbeddedLmdbStateBackend());
   env.enableCheckpointing(50, mode);
   env.getCheckpointConfig().setMinPauseBetweenCheckpoints(50);
   // File storage with nothing inlined: every snapshot's asynchronous phase really writes files.
@@ -216,6 +219,22 @@ function expectRestoredNewestAt(result: JobExecutionResult, injection: Injection
   const restored = result.checkpoints.lastRestoredCheckpointId;
   expect(restored).toBeGreaterThanOrEqual(injection.firedAt!.latestCompleted);
   expect(restored).toBeLessThanOrEqual(injection.firedAt!.checkpoint);
+}
+
+/**
+ * A failure in a keyed subtask that already snapshotted checkpoint n (the record is after its
+ * barrier) while n has not completed: its state is being written.
+ */
+function duringAsyncPhase(): Injection {
+  return {
+    site: 'keyed',
+    name: 'during the async phase',
+    when: (record) => {
+      if (latestCompletedId() === 0) return false;
+      const n = newestBarrier();
+      return relativeToBarrier(record, n) === 'after' && isInProgress(n);
+    },
+  };
 }
 
 /** Asserts the run gave exactly the failure-free output (which holds the final per-key state). */
@@ -288,17 +307,7 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
 
   it('a failure during an asynchronous snapshot phase (after the barrier, checkpoint pending) restores exactly once', () =>
     withTempDir(async (dir) => {
-      const asyncPhase: Injection = {
-        site: 'keyed',
-        name: 'during the async phase',
-        when: (record) => {
-          if (latestCompletedId() === 0) return false;
-          const n = newestBarrier();
-          // This keyed subtask already snapshotted checkpoint n (the record is after its barrier)
-          // and the checkpoint has not completed: its state is being written.
-          return relativeToBarrier(record, n) === 'after' && isInProgress(n);
-        },
-      };
+      const asyncPhase = duringAsyncPhase();
       injections = [asyncPhase];
       holdStorage('writeState', asyncPhase, () => latestCompletedId() >= 1);
       const { records, result } = await runJob(p, dir, { flushEveryRecord: true });
@@ -382,6 +391,21 @@ describe.each(PARALLELISMS)('EXACTLY_ONCE at parallelism %i', (p) => {
       expect(result.numRestarts).toBe(2);
       expect(result.checkpoints.restored).toBe(2);
       expectRestoredNewestAt(result, first);
+    }));
+});
+
+describe('EXACTLY_ONCE on the lmdb state backend at parallelism 2', () => {
+  it('a failure during an asynchronous snapshot phase restores exactly once', () =>
+    withTempDir(async (dir) => {
+      const asyncPhase = duringAsyncPhase();
+      injections = [asyncPhase];
+      holdStorage('writeState', asyncPhase, () => latestCompletedId() >= 1);
+      const { records, result } = await runJob(2, dir, { flushEveryRecord: true, lmdb: true });
+      expect(asyncPhase.firedAt).toBeDefined();
+      expectFailureFreeOutput(records);
+      expect(result.numRestarts).toBe(1);
+      expect(result.checkpoints.restored).toBeGreaterThanOrEqual(1);
+      expectRestoredNewestAt(result, asyncPhase);
     }));
 });
 

@@ -7,7 +7,7 @@ import type { Cancellable } from '../../core/clock.js';
 import { SluiceError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
-import type { KeyedTimerQueue } from '../../state/heap/timer-queue.js';
+import type { KeyedTimerQueue } from '../../state/timer-queue.js';
 import type { KeySelectorFn } from '../../graph/partitioner.js';
 import type {
   KeyedProcessFunction,

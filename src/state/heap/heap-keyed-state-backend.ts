@@ -30,7 +30,8 @@ import type { RestoredState } from './keyed-snapshot-reader.js';
 import { SnapshotVersions } from './snapshot-versions.js';
 import { StateTable } from './state-table.js';
 import type { FrozenBytes } from './value-undo-log.js';
-import type { KeyedTimerQueue } from './timer-queue.js';
+import type { HeapTimerQueue } from './timer-queue.js';
+import type { KeyedTimerQueue } from '../timer-queue.js';
 import { timerQueueNamed } from './timer-queue.js';
 import { ByteArena, ByteWriter } from '../byte-io.js';
 
@@ -83,7 +84,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   readonly keyGroupRange: KeyGroupRange;
   private readonly ctx = new CurrentKeyContext();
   private readonly states = new Map<string, RegisteredState>();
-  private readonly timerQueues = new Map<string, KeyedTimerQueue<K>>();
+  private readonly timerQueues = new Map<string, HeapTimerQueue<K>>();
   private readonly restored = new Map<string, RestoredState>();
   private readonly versions = new SnapshotVersions();
   private readonly defaultSerializer: TypeSerializer<unknown>;

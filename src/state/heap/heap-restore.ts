@@ -18,7 +18,7 @@ import {
   type SnapshotBlock,
 } from './keyed-snapshot-reader.js';
 import type { StateTable } from './state-table.js';
-import type { KeyedTimerQueue } from './timer-queue.js';
+import type { KeyedTimerQueue } from '../timer-queue.js';
 
 /** What restoring needs to know about the backend restored into. */
 export interface RestoreContext {

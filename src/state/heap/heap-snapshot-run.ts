@@ -11,7 +11,7 @@ import { BLOCK_KIND, KEYED_SNAPSHOT_FORMAT_VERSION, type StateValueCodec } from 
 import type { RestoredState } from './keyed-snapshot-reader.js';
 import type { PinnedVersion, SnapshotVersions } from './snapshot-versions.js';
 import { FREEZE_FAILED, type StateTable } from './state-table.js';
-import type { KeyedTimerQueue, Timer } from './timer-queue.js';
+import type { HeapTimerQueue, Timer } from './timer-queue.js';
 
 /** A declared state a snapshot includes. */
 export interface PinnedTable {
@@ -24,7 +24,7 @@ export interface PinnedTable {
 /** A timer queue a snapshot includes. */
 export interface PinnedTimers {
   readonly name: string;
-  readonly queue: KeyedTimerQueue<unknown>;
+  readonly queue: HeapTimerQueue<unknown>;
 }
 
 /** What the synchronous phase captured: which structures, and the pinned version to read. */

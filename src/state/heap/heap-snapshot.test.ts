@@ -25,8 +25,7 @@ const all = { maxParallelism: 128, keyGroupRange: { start: 0, end: 127 } };
 
 function run(b: HeapKeyedStateBackend<Key>, d: Declared, model: Model, ops: readonly Op[]): void {
   for (const op of ops) {
-    applyOp(b, d, op);
-    model.apply(op);
+    model.apply(op, applyOp(b, d, op));
   }
 }
 

@@ -1,26 +1,26 @@
-/** KeyedTimerQueue: ordering, deduplication, removal and key groups, checked against a model. */
+/** HeapTimerQueue: ordering, deduplication, removal and key groups, checked against a model. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup } from '../../core/key-groups.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
 import { SnapshotVersions } from './snapshot-versions.js';
-import { KeyedTimerQueue } from './timer-queue.js';
+import { HeapTimerQueue } from './timer-queue.js';
 
 const MAX_P = 128;
 const all = { maxParallelism: MAX_P, keyGroupRange: { start: 0, end: MAX_P - 1 } };
 
 type Key = string | number | readonly [string, number];
 
-function drain<K>(queue: KeyedTimerQueue<K>): [K, number][] {
+function drain<K>(queue: HeapTimerQueue<K>): [K, number][] {
   const out: [K, number][] = [];
   for (let t = queue.poll(); t !== undefined; t = queue.poll()) out.push([t.key, t.timestamp]);
   return out;
 }
 
-describe('KeyedTimerQueue', () => {
+describe('HeapTimerQueue', () => {
   it('polls in timestamp order, equal timestamps in registration order', () => {
-    const q = new KeyedTimerQueue<string>(all);
+    const q = new HeapTimerQueue<string>(all);
     q.add('a', 30);
     q.add('b', 10);
     q.add('c', 20);
@@ -37,7 +37,7 @@ describe('KeyedTimerQueue', () => {
   });
 
   it('keeps one timer per key and timestamp, composite keys compared by content', () => {
-    const q = new KeyedTimerQueue<Key>(all);
+    const q = new HeapTimerQueue<Key>(all);
     expect(q.add(['a', 1], 5)).toBe(true);
     expect(q.add(['a', 1], 5)).toBe(false);
     q.add(1, 5);
@@ -49,7 +49,7 @@ describe('KeyedTimerQueue', () => {
   });
 
   it('reports whether add and remove changed the head', () => {
-    const q = new KeyedTimerQueue<string>(all);
+    const q = new HeapTimerQueue<string>(all);
     expect(q.add('a', 10)).toBe(true);
     expect(q.add('b', 20)).toBe(false);
     expect(q.add('c', 5)).toBe(true);
@@ -60,7 +60,7 @@ describe('KeyedTimerQueue', () => {
   });
 
   it('lists the timers of each key group', () => {
-    const q = new KeyedTimerQueue<number>(all);
+    const q = new HeapTimerQueue<number>(all);
     for (let k = 0; k < 50; k++) q.add(k, k % 7);
     let seen = 0;
     for (let kg = 0; kg < MAX_P; kg++)
@@ -72,7 +72,7 @@ describe('KeyedTimerQueue', () => {
   });
 
   it('rejects keys outside its range and NaN timestamps', () => {
-    const q = new KeyedTimerQueue<number>({ maxParallelism: MAX_P, keyGroupRange: { start: 0, end: 63 } });
+    const q = new HeapTimerQueue<number>({ maxParallelism: MAX_P, keyGroupRange: { start: 0, end: 63 } });
     let outside = 0;
     while (assignToKeyGroup(outside, MAX_P) <= 63) outside++;
     expect(() => q.add(outside, 1)).toThrow(SluiceError);
@@ -82,7 +82,7 @@ describe('KeyedTimerQueue', () => {
 
   it('gives a pinned snapshot the timers of a key group as of its pin, in registration order', () => {
     const versions = new SnapshotVersions();
-    const q = new KeyedTimerQueue<number>({ ...all, versions });
+    const q = new HeapTimerQueue<number>({ ...all, versions });
     const keys: number[] = [];
     for (let k = 0; keys.length < 4; k++) if (assignToKeyGroup(k, MAX_P) === 5) keys.push(k);
     const [a, b, c, d] = keys as [number, number, number, number];
@@ -123,7 +123,7 @@ describe('KeyedTimerQueue', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
-        const q = new KeyedTimerQueue<Key>(all);
+        const q = new HeapTimerQueue<Key>(all);
         // The model: the set of queued timers with their registration order.
         const model = new Map<string, { key: Key; timestamp: number; seq: number }>();
         const id = (k: Key, ts: number): string => `${typeof k}:${String(mapKeyOf(k))}@${ts}`;

@@ -2,17 +2,22 @@
 import { SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
-import { describeKey, keyGroupOutOfRange } from '../state-errors.js';
+import { keyGroupOutOfRange } from '../state-errors.js';
 import { pruneUndoLogs, SnapshotVersions, UndoLog, type UndoHolder } from './snapshot-versions.js';
 
-/** A timer: fires for `key` once time (event or processing) reaches `timestamp`. */
-export interface Timer<K> {
-  readonly key: K;
-  readonly timestamp: number;
-}
+import {
+  checkTimestamp,
+  removeAt,
+  siftUp,
+  type HeapNode,
+  type KeyedTimerQueue,
+  type Timer,
+} from '../timer-queue.js';
+
+export type { Timer } from '../timer-queue.js';
 
 /** A queued timer with its bookkeeping; handed out as a Timer<K> so callers cannot move it. */
-class TimerNode<K> implements Timer<K> {
+class TimerNode<K> implements Timer<K>, HeapNode {
   /** Position in the heap array; −1 once the timer has left the queue. */
   index = -1;
 
@@ -28,7 +33,7 @@ class TimerNode<K> implements Timer<K> {
   ) {}
 }
 
-/** What a KeyedTimerQueue needs: the job's key-group count and the groups it owns. */
+/** What a HeapTimerQueue needs: the job's key-group count and the groups it owns. */
 export interface KeyedTimerQueueOptions {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
@@ -67,7 +72,7 @@ function dedupKeyOf(mapKey: unknown, timestamp: number): string {
  * pinned snapshot has yet to read its key group goes to that key group's undo log, so
  * `timersAsOf` can give the snapshot the timers as they were when it was pinned.
  */
-export class KeyedTimerQueue<K = unknown> implements UndoHolder {
+export class HeapTimerQueue<K = unknown> implements KeyedTimerQueue<K>, UndoHolder {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
   private readonly heap: TimerNode<K>[] = [];
@@ -193,76 +198,25 @@ export class KeyedTimerQueue<K = unknown> implements UndoHolder {
   }
 
   private removeAt(index: number): void {
-    const heap = this.heap;
-    const removed = heap[index]!;
-    const last = heap.pop()!;
-    removed.index = -1;
-    if (index === heap.length) return;
-    heap[index] = last;
-    last.index = index;
-    this.siftDown(index);
-    if (last.index === index) this.siftUp(index);
+    removeAt(this.heap, index, before);
   }
 
   private siftUp(index: number): void {
-    const heap = this.heap;
-    const node = heap[index]!;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (!before(node, parent)) break;
-      heap[index] = parent;
-      parent.index = index;
-      index = parentIndex;
-    }
-    heap[index] = node;
-    node.index = index;
+    siftUp(this.heap, index, before);
   }
-
-  private siftDown(index: number): void {
-    const heap = this.heap;
-    const node = heap[index]!;
-    const n = heap.length;
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      let child = left;
-      if (right < n && before(heap[right]!, heap[left]!)) child = right;
-      const smallest = heap[child]!;
-      if (!before(smallest, node)) break;
-      heap[index] = smallest;
-      smallest.index = index;
-      index = child;
-    }
-    heap[index] = node;
-    node.index = index;
-  }
-}
-
-/** The timestamp with -0 folded into 0 (they are one instant); NaN cannot be ordered. */
-function checkTimestamp(key: unknown, timestamp: number): number {
-  if (typeof timestamp !== 'number' || Number.isNaN(timestamp))
-    throw new SluiceError(
-      'SLUICE_STATE_INVALID_ACCESS',
-      `timer for key ${describeKey(key)}: the timestamp must be a number of milliseconds, got ` +
-        `${describeKey(timestamp)}.`,
-    );
-  return timestamp === 0 ? 0 : timestamp;
 }
 
 /**
- * The queue named `name` in a backend's `queues`, created with `options` on first use: both keyed
- * backends keep their timers in these heap queues.
+ * The queue named `name` in a backend's `queues`, created with `options` on first use.
  */
 export function timerQueueNamed<K>(
-  queues: Map<string, KeyedTimerQueue<K>>,
+  queues: Map<string, HeapTimerQueue<K>>,
   name: string,
   options: KeyedTimerQueueOptions,
-): KeyedTimerQueue<K> {
+): HeapTimerQueue<K> {
   let queue = queues.get(name);
   if (queue === undefined) {
-    queue = new KeyedTimerQueue<K>(options);
+    queue = new HeapTimerQueue<K>(options);
     queues.set(name, queue);
   }
   return queue;

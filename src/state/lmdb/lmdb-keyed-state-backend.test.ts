@@ -74,7 +74,8 @@ describe('LmdbKeyedStateBackend', () => {
       b.setCurrentKey(`key-${i}`);
       out.push([value.value(), list.get(), [...map.entries()]]);
     }
-    out.push(b.getOrCreateTimerQueue('timers').peek());
+    const head = b.getOrCreateTimerQueue('timers').peek();
+    out.push(head && { key: head.key, timestamp: head.timestamp });
     return out;
   }
 

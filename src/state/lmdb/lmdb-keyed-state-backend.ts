@@ -11,8 +11,8 @@ import { defaultValueOf } from '../heap/heap-keyed-state-backend.js';
 import { codecFor, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
 import type { RestoredState } from '../heap/keyed-snapshot-reader.js';
 import { SnapshotVersions } from '../heap/snapshot-versions.js';
-import type { KeyedTimerQueue } from '../heap/timer-queue.js';
-import { timerQueueNamed } from '../heap/timer-queue.js';
+import type { KeyedTimerQueue } from '../timer-queue.js';
+import { LmdbTimerQueue } from './lmdb-timer-queue.js';
 import type { KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import type { SerializerId } from '../serializer-id.js';
@@ -65,8 +65,10 @@ interface StateEntry {
   state: State | undefined;
 }
 
-/** Most states a backend holds (state ids are 16 bits in LMDB keys). */
-const MAX_STATES = 0xffff;
+/** Most states a backend holds (ids are 16 bits in LMDB keys; timer queues take the upper half). */
+const MAX_STATES = 0x8000;
+/** The LMDB id of the first timer queue; queue i has TIMER_QUEUE_IDS + i. */
+const TIMER_QUEUE_IDS = 0x8000;
 
 /**
  * Keyed state in an LMDB environment of its own (one per operator subtask), so state can be far
@@ -78,7 +80,8 @@ const MAX_STATES = 0xffff;
  * records keep writing. The format is the heap backend's, so either backend restores the other's
  * checkpoints and savepoints.
  *
- * Timers stay in memory (heap KeyedTimerQueue), snapshotted with the state.
+ * Timers live in LMDB too (LmdbTimerQueue: each key group's earliest timer cached in memory), and
+ * snapshots read them from the same read transaction as the states.
  */
 export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> {
   readonly maxParallelism: number;
@@ -87,7 +90,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly current = new LmdbCurrentKey();
   private readonly context: LmdbStateContext;
   private readonly states = new Map<string, StateEntry>();
-  private readonly timerQueues = new Map<string, KeyedTimerQueue<K>>();
+  private readonly timerQueues = new Map<string, LmdbTimerQueue<K>>();
   private readonly versions = new SnapshotVersions();
   private readonly runs = new Set<LmdbKeyedSnapshotRun>();
   private readonly defaultSerializer: TypeSerializer<unknown>;
@@ -166,11 +169,26 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 
   getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
     invariant(!this.disposed, 'a disposed keyed state backend is not used');
-    const { maxParallelism, keyGroupRange, versions } = this;
-    return timerQueueNamed(this.timerQueues, name, { maxParallelism, keyGroupRange, versions });
+    let queue = this.timerQueues.get(name);
+    if (queue === undefined) {
+      if (this.timerQueues.size >= 0x10000 - TIMER_QUEUE_IDS)
+        throw new SluiceError(
+          'SLUICE_STATE_INVALID_ACCESS',
+          `timer queue '${name}': an operator of the lmdb state backend holds at most ${0x10000 - TIMER_QUEUE_IDS} timer queues.`,
+        );
+      queue = new LmdbTimerQueue<K>({
+        store: this.store,
+        id: TIMER_QUEUE_IDS + this.timerQueues.size,
+        maxParallelism: this.maxParallelism,
+        keyGroupRange: this.keyGroupRange,
+        keySerializer: this.keySerializer,
+      });
+      this.timerQueues.set(name, queue);
+    }
+    return queue;
   }
 
-  /** The synchronous phase: opens an LMDB read view and pins the timers; nothing is copied. */
+  /** The synchronous phase: opens an LMDB read view (of states and timers); nothing is copied. */
   snapshot(checkpointId: number): KeyedSnapshotRun {
     invariant(!this.disposed, 'a disposed keyed state backend is not snapshotted');
     const run: LmdbKeyedSnapshotRun = new LmdbKeyedSnapshotRun(
@@ -188,10 +206,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         })),
         versions: this.versions,
         pinned: this.versions.pin(),
-        timers: [...this.timerQueues].map(([name, queue]) => ({
-          name,
-          queue,
-        })),
+        timers: [...this.timerQueues].map(([name, queue]) => ({ name, id: queue.id })),
         sizeHint: this.lastSnapshotBytes,
         onWritten: (bytes) => (this.lastSnapshotBytes = bytes),
         onReleased: () => this.runs.delete(run),

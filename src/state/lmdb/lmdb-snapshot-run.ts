@@ -9,13 +9,13 @@ import type { KeyGroupRange } from '../../core/key-groups.js';
 import type { TypeSerializer } from '../../core/serializer.js';
 import { EventLoopSlicer, snapshotReleased, type SliceOptions } from '../event-loop-slicer.js';
 import { BLOCK_KIND } from '../heap/keyed-snapshot-format.js';
-import { beginBlock, beginSnapshot, writeTimerBlock } from '../heap/heap-snapshot-run.js';
+import { beginBlock, beginSnapshot } from '../heap/heap-snapshot-run.js';
 import type { PinnedVersion, SnapshotVersions } from '../heap/snapshot-versions.js';
-import type { KeyedTimerQueue } from '../heap/timer-queue.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import type { SerializerId } from '../serializer-id.js';
 import type { StateKind } from '../state-descriptor.js';
 import { rangeStart } from './lmdb-key-layout.js';
+import { timestampOf } from './lmdb-timer-queue.js';
 import type { LmdbReadView } from './lmdb-store.js';
 
 /** A state a snapshot writes: declared, or restored and not declared yet. */
@@ -34,10 +34,11 @@ export interface LmdbPinnedState {
   readonly keySerializer: TypeSerializer<unknown>;
   readonly view: LmdbReadView;
   readonly states: readonly SnapshotState[];
-  /** Timers are pinned copy-on-write, as on the heap backend. */
+  /** The backend's versions: disposing the backend stops the run. */
   readonly versions: SnapshotVersions;
   readonly pinned: PinnedVersion;
-  readonly timers: readonly { readonly name: string; readonly queue: KeyedTimerQueue<unknown> }[];
+  /** The timer queues, read from the view like the states (their LMDB id after the key group). */
+  readonly timers: readonly { readonly name: string; readonly id: number }[];
   readonly sizeHint: number;
   readonly onWritten: (bytes: number) => void;
   /** Told when the run lets go of its view (written or released). */
@@ -99,7 +100,6 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
       const countAt = w.reserveU32();
       let blocks = 0;
       p.versions.beginKeyGroup(p.pinned, offset);
-      const timersOf = p.timers.map(({ queue }) => queue.timersAsOf(offset, p.pinned.version));
       for (const state of p.states) {
         let payloadAt = -1;
         let countAtEntries = -1;
@@ -121,8 +121,29 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
         w.patchU32(countAtEntries, entries);
         w.patchU32(payloadAt - 4, w.length - payloadAt);
       }
-      for (const [i, { name }] of p.timers.entries())
-        if (await writeTimerBlock(w, name, timersOf[i]!, p.keySerializer, slicer)) blocks++;
+      for (const timers of p.timers) {
+        let payloadAt = -1;
+        let countAtEntries = -1;
+        let entries = 0;
+        // Each entry: the key serializer's bytes of the key (as stored), then the timestamp.
+        for (const { key, value } of p.view.range(
+          rangeStart(keyGroup, timers.id),
+          rangeStart(keyGroup, timers.id + 1),
+        )) {
+          if (payloadAt < 0) {
+            blocks++;
+            payloadAt = beginBlock(w, BLOCK_KIND.timers, timers.name, []);
+            countAtEntries = w.reserveU32();
+          }
+          entries++;
+          w.bytes(value);
+          w.f64(timestampOf(key));
+          if (slicer.due()) await slicer.yieldNow();
+        }
+        if (payloadAt < 0) continue;
+        w.patchU32(countAtEntries, entries);
+        w.patchU32(payloadAt - 4, w.length - payloadAt);
+      }
       w.patchU32(countAt, blocks);
       p.versions.advance(p.pinned, offset);
       if (slicer.due()) await slicer.yieldNow();

@@ -107,6 +107,14 @@ export class LmdbStore {
     return this.db.getRange({ start, end }).map(({ value }) => value);
   }
 
+  /** The first entry in `[start, end)`, as of now, or undefined. */
+  first(start: Buffer, end: Buffer): { key: Buffer; value: Buffer } | undefined {
+    this.flush();
+    for (const entry of this.db.getRange({ start, end, limit: 1 }))
+      return { key: entry.key, value: entry.value };
+    return undefined;
+  }
+
   /** Opens a read view of every write so far: later ones do not change what it reads (MVCC). */
   readView(): LmdbReadView {
     this.flush();
