@@ -1,7 +1,8 @@
 /** Runs the keyed state backend contracts against the LMDB backend, plus LMDB-only checks. */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HeapKeyedStateBackend } from '../heap/heap-keyed-state-backend.js';
 import { keyedStateBackendContract } from '../keyed-state-backend.contract.js';
@@ -37,6 +38,38 @@ describe('LmdbKeyedStateBackend', () => {
     b.dispose();
     expect(existsSync(b.path)).toBe(false);
     expect(readdirSync(localDir)).toEqual([]);
+  });
+
+  it("deletes the environments a SIGKILLed process left behind, and no live process's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-stale-'));
+    try {
+      // A process that makes its environment directory, as a TaskManager's backend does, then is killed.
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `require('fs').mkdirSync(require('path').join(${JSON.stringify(dir)}, 'env-' + process.pid + '-x')); console.log('ready'); setInterval(() => {}, 1000);`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      } finally {
+        child.kill('SIGKILL');
+      }
+      await new Promise((resolve) => child.once('exit', resolve));
+      const ours = join(dir, `env-${process.pid}-still-open`);
+      mkdirSync(ours);
+      expect(readdirSync(dir)).toHaveLength(2);
+      const b = new LmdbKeyedStateBackend({ ...all, localDir: dir });
+      try {
+        expect(readdirSync(dir).sort()).toEqual([basename(b.path), basename(ours)].sort());
+      } finally {
+        b.dispose();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('hands out fresh objects: changing one without update() changes nothing stored', () => {

@@ -2,7 +2,7 @@
  * One LMDB environment in a directory of its own, owned by one keyed state backend: the only
  * module that talks to the `lmdb` package. The directory is deleted when the store is closed.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, type RootDatabase, type Transaction } from 'lmdb';
@@ -42,7 +42,8 @@ export class LmdbStore {
   constructor(localDir: string) {
     try {
       mkdirSync(localDir, { recursive: true });
-      this.path = mkdtempSync(join(localDir, 'env-'));
+      removeEnvironmentsOfDeadProcesses(localDir);
+      this.path = mkdtempSync(join(localDir, `env-${process.pid}-`));
       this.db = open<Buffer, Buffer>({
         path: this.path,
         keyEncoding: 'binary',
@@ -161,5 +162,28 @@ export class LmdbStore {
     // closed environment is safe.
     this.db.close().catch(() => undefined);
     rmSync(this.path, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Deletes the environments under `localDir` whose process is gone: a TaskManager that was
+ * SIGKILLed never closed its stores. An environment's directory is named `env-<pid>-…` after the
+ * process that opened it; one whose process still runs (or whose pid was reused) is left alone.
+ */
+function removeEnvironmentsOfDeadProcesses(localDir: string): void {
+  for (const name of readdirSync(localDir)) {
+    const pid = /^env-(\d+)-/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    rmSync(join(localDir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
