@@ -97,6 +97,7 @@ export {
 } from './api/source/range-sources.js';
 export { StaticSplitEnumerator } from './api/source/static-split-enumerator.js';
 export {
+  AbstractStateDescriptor,
   AggregatingStateDescriptor,
   ListStateDescriptor,
   MapStateDescriptor,

@@ -1,6 +1,7 @@
 /** State: descriptors, state interfaces, keyed and operator backends, timers, snapshots and restore. */
 export type { AggregateFunction, ReduceFunction } from './functions.js';
 export {
+  AbstractStateDescriptor,
   AggregatingStateDescriptor,
   ListStateDescriptor,
   MapStateDescriptor,

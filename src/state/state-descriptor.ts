@@ -14,7 +14,7 @@ function checkName(what: string, name: unknown): string {
 }
 
 /** What every descriptor has besides its kind: the time-to-live of its values (Flink's `StateDescriptor`). */
-abstract class TtlCapable {
+export abstract class AbstractStateDescriptor {
   /** The state's time-to-live, when `enableTimeToLive` was called with an enabled config. */
   ttlConfig: StateTtlConfig | undefined = undefined;
 
@@ -50,7 +50,7 @@ export interface ValueStateOptions<T> {
 }
 
 /** Declares a ValueState<T>: one value per key. */
-export class ValueStateDescriptor<T> extends TtlCapable {
+export class ValueStateDescriptor<T> extends AbstractStateDescriptor {
   readonly kind = 'value';
   readonly name: string;
   readonly defaultValue: T | undefined;
@@ -71,7 +71,7 @@ export interface ListStateOptions<T> {
 }
 
 /** Declares a ListState<T>: a list of elements per key. */
-export class ListStateDescriptor<T> extends TtlCapable {
+export class ListStateDescriptor<T> extends AbstractStateDescriptor {
   readonly kind = 'list';
   readonly name: string;
   readonly elementSerializer: TypeSerializer<T> | undefined;
@@ -92,7 +92,7 @@ export interface MapStateOptions<K, V> {
 }
 
 /** Declares a MapState<K, V>: a map per key. User keys follow the rules of stream keys (stableHash). */
-export class MapStateDescriptor<K, V> extends TtlCapable {
+export class MapStateDescriptor<K, V> extends AbstractStateDescriptor {
   readonly kind = 'map';
   readonly name: string;
   readonly keySerializer: TypeSerializer<K> | undefined;
@@ -113,7 +113,7 @@ export interface ReducingStateOptions<T> {
 }
 
 /** Declares a ReducingState<T>: one value per key, folded with a reduce function on every add. */
-export class ReducingStateDescriptor<T> extends TtlCapable {
+export class ReducingStateDescriptor<T> extends AbstractStateDescriptor {
   readonly kind = 'reducing';
   readonly name: string;
   /** @internal The reduce function as an object (a plain function is wrapped). */
@@ -149,7 +149,7 @@ export interface AggregatingStateOptions<ACC> {
 }
 
 /** Declares an AggregatingState<IN, OUT>: an accumulator per key, fed by an AggregateFunction. */
-export class AggregatingStateDescriptor<IN, ACC, OUT> extends TtlCapable {
+export class AggregatingStateDescriptor<IN, ACC, OUT> extends AbstractStateDescriptor {
   readonly kind = 'aggregating';
   readonly name: string;
   readonly aggregateFunction: AggregateFunction<IN, ACC, OUT>;
