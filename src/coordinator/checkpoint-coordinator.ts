@@ -18,9 +18,14 @@ import {
 import { addCheckpointAndSubsumeOldest } from '../protocol/completed-checkpoint-retention.js';
 import { PendingCheckpoint } from '../protocol/pending-checkpoint.js';
 import type { OperatorSubtaskState, SubtaskCheckpointMetrics } from '../runtime/checkpoint-gateway.js';
-import type { CheckpointMetadata, OperatorSnapshot } from '../storage/checkpoint-metadata.js';
+import {
+  METADATA_FORMAT_VERSION,
+  type CheckpointMetadata,
+  type OperatorSnapshot,
+} from '../storage/checkpoint-metadata.js';
 import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
 import { stateSize } from '../storage/state-handle.js';
+import { CheckpointSharedState } from './checkpoint-shared-state.js';
 import { CheckpointStatsTracker } from './checkpoint-stats-tracker.js';
 
 /** The checkpoint settings the coordinator acts on (the submission's, minus storage and retention). */
@@ -91,6 +96,8 @@ interface Pending {
 /** The coordinator of one job's checkpoints. */
 export class CheckpointCoordinator {
   readonly stats: CheckpointStatsTracker;
+  /** Reference counts of the shared (incremental) files of the retained checkpoints. */
+  readonly sharedState: CheckpointSharedState;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private completed: CompletedCheckpoint[] = [];
@@ -111,6 +118,7 @@ export class CheckpointCoordinator {
   ) {
     this.stats = new CheckpointStatsTracker(settings.historySize);
     this.failures = new CheckpointFailureManager(settings.tolerableFailures);
+    this.sharedState = new CheckpointSharedState(ctx.storage);
   }
 
   /** Completed checkpoints, oldest first. */
@@ -127,6 +135,8 @@ export class CheckpointCoordinator {
   adoptRestored(checkpoint: CompletedCheckpoint): void {
     if (!this.completed.some((c) => c.checkpointId === checkpoint.checkpointId))
       this.completed.push(checkpoint);
+    // As Flink's restore: the registry is what the retained checkpoints' metadata say.
+    this.sharedState.rebuild(this.completed);
     this.setNextCheckpointId(checkpoint.checkpointId + 1);
   }
 
@@ -276,7 +286,17 @@ export class CheckpointCoordinator {
     metrics: SubtaskCheckpointMetrics,
   ): void {
     const p = this.pending.get(checkpointId);
-    if (!p) return; // late or for an aborted checkpoint: its directory is discarded with it
+    if (!p) {
+      // Late or for an aborted checkpoint: its directory is discarded with it, the shared files
+      // it wrote here.
+      if (state.length > 0)
+        this.discardSharedLater(
+          checkpointId,
+          this.ctx.storage.locationOf(this.ctx.jobId, checkpointId as CheckpointId),
+          [state],
+        );
+      return;
+    }
     const now = this.ctx.clock.now();
     const result = p.checkpoint.acknowledgeTask(taskKey, state.length > 0 ? state : undefined, now);
     if (result !== 'SUCCESS') return;
@@ -307,6 +327,8 @@ export class CheckpointCoordinator {
     const data = p.checkpoint.finalizeCheckpoint(this.ctx.clock.now());
     let completed: CompletedCheckpoint;
     try {
+      const missing = this.sharedState.missingReferences(data.taskStates.values());
+      if (missing !== undefined) throw new SluiceError('SLUICE_CHECKPOINT_FAILED', missing);
       const masterStates = [];
       for (const m of p.masterStates)
         masterStates.push({ name: m.name, handle: await this.ctx.storage.writeState(p.location, m.data) });
@@ -340,6 +362,7 @@ export class CheckpointCoordinator {
       if (this.pending.get(checkpointId) !== p) {
         // Aborted meanwhile (reported and counted there): only its files are left to delete.
         this.discardLater(checkpointId, p.location);
+        this.discardSharedLater(checkpointId, p.location, data.taskStates.values());
         return;
       }
       this.pending.delete(checkpointId);
@@ -347,6 +370,7 @@ export class CheckpointCoordinator {
       this.log.warn({ checkpointId, err: error }, `checkpoint ${checkpointId} could not be finalized`);
       this.stats.reportFailed(checkpointId, this.ctx.clock.now(), error.message);
       this.discardLater(checkpointId, p.location);
+      this.discardSharedLater(checkpointId, p.location, data.taskStates.values());
       this.ctx.notifyAborted(checkpointId);
       this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error);
       return;
@@ -356,11 +380,14 @@ export class CheckpointCoordinator {
       // complete now, as recovery may already have chosen an older checkpoint. Its files go only
       // now that no write of ours can recreate them.
       this.discardLater(checkpointId, p.location);
+      this.discardSharedLater(checkpointId, p.location, data.taskStates.values());
       return;
     }
     this.pending.delete(checkpointId);
     const subsumed = addCheckpointAndSubsumeOldest(this.completed, completed, this.settings.numRetained);
     this.completed = [...subsumed.retained];
+    // Registered before the subsumed ones are unregistered: files both use must never reach 0.
+    this.sharedState.registerCompleted(completed);
     // Older pending checkpoints can no longer complete usefully.
     for (const [id, older] of this.pending)
       if (id < checkpointId && older.checkpoint.canBeSubsumed())
@@ -388,7 +415,10 @@ export class CheckpointCoordinator {
     // As Flink: report and notify first, then delete what the new checkpoint subsumed, in the
     // background (shutdown waits for it), so no failure can find the statistics behind the store.
     for (const s of subsumed.subsumed)
-      if (s.discardState) this.discardLater(s.checkpoint.checkpointId, s.checkpoint.pointer, 'subsumed');
+      if (s.discardState) {
+        this.discardLater(s.checkpoint.checkpointId, s.checkpoint.pointer, 'subsumed');
+        this.cleanUp(s.checkpoint.checkpointId, 'subsumed', this.sharedState.discardCheckpoint(s.checkpoint));
+      }
   }
 
   private buildMetadata(
@@ -421,7 +451,7 @@ export class CheckpointCoordinator {
       };
     });
     return {
-      formatVersion: 1,
+      formatVersion: METADATA_FORMAT_VERSION,
       jobId: this.ctx.jobId,
       checkpointId: checkpointId as CheckpointId,
       triggerTimestamp,
@@ -446,7 +476,7 @@ export class CheckpointCoordinator {
     // Fully acknowledged and being finalized: completePendingCheckpoint deletes its files once
     // its own writes are done (deleting them now would race with the _metadata write).
     const finalizing = p.checkpoint.isDisposed;
-    p.checkpoint.abort(reason);
+    const { discardedPayloads } = p.checkpoint.abort(reason);
     const message = error
       ? `${failureReasonMessage(reason).replace(/\.$/u, '')}: ${error.message}`
       : failureReasonMessage(reason);
@@ -457,7 +487,10 @@ export class CheckpointCoordinator {
       { checkpointId, job: this.ctx.jobName, reason },
       `checkpoint ${checkpointId} aborted: ${message}`,
     );
-    if (!finalizing) this.discardLater(checkpointId, p.location);
+    if (!finalizing) {
+      this.discardLater(checkpointId, p.location);
+      this.discardSharedLater(checkpointId, p.location, discardedPayloads);
+    }
     this.ctx.notifyAborted(checkpointId);
     if (count) this.onFailure(checkpointId, reason, error);
   }
@@ -468,8 +501,21 @@ export class CheckpointCoordinator {
     where: CheckpointStorageLocation | string,
     what: 'aborted' | 'subsumed' = 'aborted',
   ): void {
-    const done = this.ctx.storage
-      .discardCheckpoint(where)
+    this.cleanUp(checkpointId, what, this.ctx.storage.discardCheckpoint(where));
+  }
+
+  /** Deletes the shared files an uncompleted checkpoint's acknowledged state wrote, in the background. */
+  private discardSharedLater(
+    checkpointId: number,
+    where: CheckpointStorageLocation | string,
+    states: Iterable<readonly OperatorSubtaskState[]>,
+  ): void {
+    this.cleanUp(checkpointId, 'aborted', this.sharedState.discardUncompleted(where, states));
+  }
+
+  /** Tracks a deletion: shutdown waits for it, and a failure is logged, never thrown. */
+  private cleanUp(checkpointId: number, what: 'aborted' | 'subsumed', deletion: Promise<void>): void {
+    const done = deletion
       .catch((e: unknown) => this.log.warn({ checkpointId, err: e }, `could not delete a ${what} checkpoint`))
       .finally(() => this.cleaning.delete(done));
     this.cleaning.add(done);
