@@ -24,7 +24,7 @@ import {
   type OperatorSnapshot,
 } from '../storage/checkpoint-metadata.js';
 import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
-import { stateSize } from '../storage/state-handle.js';
+import { keyedStateSize, stateSize } from '../storage/state-handle.js';
 import { CheckpointSharedState } from './checkpoint-shared-state.js';
 import { CheckpointStatsTracker } from './checkpoint-stats-tracker.js';
 
@@ -345,7 +345,10 @@ export class CheckpointCoordinator {
         (n, op) =>
           n +
           op.subtasks.reduce(
-            (m, st) => m + [...st.keyed, ...st.operator].reduce((k, h) => k + stateSize(h), 0),
+            (m, st) =>
+              m +
+              st.keyed.reduce((k, h) => k + keyedStateSize(h), 0) +
+              st.operator.reduce((k, h) => k + stateSize(h), 0),
             0,
           ),
         0,

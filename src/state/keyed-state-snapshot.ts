@@ -47,6 +47,11 @@ export interface KeyedSnapshotRun {
    */
   readonly baseCheckpointId?: number | undefined;
   /**
+   * Whether the snapshot belongs to an incremental chain: then what `write()` returns (a delta, or
+   * a new base) is shared state, which later checkpoints may refer to.
+   */
+  readonly incremental?: boolean;
+  /**
    * Serializes the pinned state, in slices that yield to the event loop so the task's mailbox
    * keeps running, then releases it. Call at most once. Rejects with SLUICE_CHECKPOINT_STORAGE_FAILED
    * if `release()` is called before it finishes (the checkpoint was aborted).
