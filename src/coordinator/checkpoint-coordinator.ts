@@ -325,10 +325,11 @@ export class CheckpointCoordinator {
   private async completePendingCheckpoint(checkpointId: number, p: Pending): Promise<void> {
     p.timeout.cancel();
     const data = p.checkpoint.finalizeCheckpoint(this.ctx.clock.now());
+    const missing = this.sharedState.reserve(checkpointId, data.taskStates.values());
+    if (missing !== undefined)
+      return this.dropUnrestorable(checkpointId, p, data.taskStates.values(), missing);
     let completed: CompletedCheckpoint;
     try {
-      const missing = this.sharedState.missingReferences(data.taskStates.values());
-      if (missing !== undefined) throw new SluiceError('SLUICE_CHECKPOINT_FAILED', missing);
       const masterStates = [];
       for (const m of p.masterStates)
         masterStates.push({ name: m.name, handle: await this.ctx.storage.writeState(p.location, m.data) });
@@ -365,7 +366,7 @@ export class CheckpointCoordinator {
       if (this.pending.get(checkpointId) !== p) {
         // Aborted meanwhile (reported and counted there): only its files are left to delete.
         this.discardLater(checkpointId, p.location);
-        this.discardSharedLater(checkpointId, p.location, data.taskStates.values());
+        this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
         return;
       }
       this.pending.delete(checkpointId);
@@ -373,7 +374,7 @@ export class CheckpointCoordinator {
       this.log.warn({ checkpointId, err: error }, `checkpoint ${checkpointId} could not be finalized`);
       this.stats.reportFailed(checkpointId, this.ctx.clock.now(), error.message);
       this.discardLater(checkpointId, p.location);
-      this.discardSharedLater(checkpointId, p.location, data.taskStates.values());
+      this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
       this.ctx.notifyAborted(checkpointId);
       this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error);
       return;
@@ -383,13 +384,14 @@ export class CheckpointCoordinator {
       // complete now, as recovery may already have chosen an older checkpoint. Its files go only
       // now that no write of ours can recreate them.
       this.discardLater(checkpointId, p.location);
-      this.discardSharedLater(checkpointId, p.location, data.taskStates.values());
+      this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
       return;
     }
     this.pending.delete(checkpointId);
     const subsumed = addCheckpointAndSubsumeOldest(this.completed, completed, this.settings.numRetained);
     this.completed = [...subsumed.retained];
-    // Registered before the subsumed ones are unregistered: files both use must never reach 0.
+    // Registered (reserved, above) before the subsumed ones are unregistered: files both use
+    // never reach 0.
     this.sharedState.registerCompleted(completed);
     // Older pending checkpoints can no longer complete usefully.
     for (const [id, older] of this.pending)
@@ -422,6 +424,25 @@ export class CheckpointCoordinator {
         this.discardLater(s.checkpoint.checkpointId, s.checkpoint.pointer, 'subsumed');
         this.cleanUp(s.checkpoint.checkpointId, 'subsumed', this.sharedState.discardCheckpoint(s.checkpoint));
       }
+  }
+
+  /**
+   * A fully acknowledged checkpoint that builds on shared state already deleted: completing it
+   * would leave a checkpoint that cannot be restored. It is dropped, not counted as a failure:
+   * the task that built on an outdated base has heard of the newer checkpoint by the next one.
+   */
+  private dropUnrestorable(
+    checkpointId: number,
+    p: Pending,
+    states: Iterable<readonly OperatorSubtaskState[]>,
+    why: string,
+  ): void {
+    this.pending.delete(checkpointId);
+    this.stats.reportFailed(checkpointId, this.ctx.clock.now(), why);
+    this.log.info({ checkpointId, job: this.ctx.jobName }, `checkpoint ${checkpointId} dropped: ${why}`);
+    this.discardLater(checkpointId, p.location);
+    this.discardSharedLater(checkpointId, p.location, states);
+    this.ctx.notifyAborted(checkpointId);
   }
 
   private buildMetadata(

@@ -34,13 +34,16 @@ async function setup(numRetained = 1) {
   vi.spyOn(Math, 'random').mockReturnValue(0);
   const coordinator = new CheckpointCoordinator(settings, ctx);
   coordinator.startCheckpointScheduler();
-  const shared = async () => {
-    await ctx.storage.settled();
+  const listShared = async () => {
     try {
       return (await readdir(join(storage.jobDir(ctx.jobId), 'shared'))).map((n) => `shared/${n}`).sort();
     } catch {
       return [];
     }
+  };
+  const shared = async () => {
+    await ctx.storage.settled();
+    return listShared();
   };
   /** Triggers a checkpoint and writes one shared blob for it, as a task's asynchronous phase does. */
   const checkpointWithBlob = async () => {
@@ -56,7 +59,7 @@ async function setup(numRetained = 1) {
     const state: OperatorSubtaskState[] = [{ operatorId: KEYED_OPERATOR, keyed: [keyed], operator: [] }];
     coordinator.receiveAcknowledgeMessage(taskRef(1, 0).key, id, state, testingMetrics());
   };
-  return { ctx, coordinator, storage, settings, shared, checkpointWithBlob, ack };
+  return { ctx, coordinator, storage, settings, shared, listShared, checkpointWithBlob, ack };
 }
 
 const range = { start: 0, end: 0 };
@@ -131,6 +134,28 @@ describe('CheckpointCoordinator shared state', () => {
     expect(ctx.completedIds).toEqual([c1.id, c2.id]);
     expect(coordinator.stats.get(c3.id)?.failureMessage).toMatch(/no retained checkpoint holds/u);
     expect(await shared()).toEqual([c2.blob.path]);
+  });
+
+  it('a checkpoint being finalized keeps the files it builds on, even when a newer one subsumes their owner', async () => {
+    const { ctx, coordinator, shared, listShared, checkpointWithBlob, ack } = await setup();
+    const c1 = await checkpointWithBlob();
+    ack(c1.id, base(c1.blob));
+    await ctx.completion(c1.id);
+    const c2 = await checkpointWithBlob();
+    const c3 = await checkpointWithBlob();
+    const held = ctx.storage.holdNext('finalizeCheckpoint', 'before');
+    ack(c2.id, onTop(base(c1.blob), c2.blob));
+    await held.reached;
+    // While checkpoint 2 writes its _metadata, checkpoint 3 (a new base) completes and subsumes 1.
+    ack(c3.id, base(c3.blob));
+    await ctx.completion(c3.id);
+    await ctx.abortion(c2.id); // subsumed by 3 while finalizing
+    // Checkpoint 2's reservation keeps 1's base, which it builds on, until 2 is given up.
+    expect(coordinator.sharedState.registeredFiles().map((f) => f.path)).toContain(c1.blob.path);
+    expect(await listShared()).toContain(c1.blob.path);
+    held.release();
+    expect(await shared()).toEqual([c3.blob.path]);
+    expect(ctx.completedIds).toEqual([c1.id, c3.id]);
   });
 
   it('testSharedStateRegistrationOnRestore: a new coordinator counts the retained checkpoints again', async () => {

@@ -7,7 +7,7 @@ import type { OperatorSubtaskState } from '../runtime/checkpoint-gateway.js';
 import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
 import { SharedStateRegistry, sharedFilesOfMetadata } from '../storage/shared-state-registry.js';
 import type { CheckpointMetadata } from '../storage/checkpoint-metadata.js';
-import { keyedChain, type FileStateHandle } from '../storage/state-handle.js';
+import { keyedChain, sharedFilesOf, type FileStateHandle } from '../storage/state-handle.js';
 
 /** What this needs of a completed checkpoint (the coordinator's RetainedSnapshot has more). */
 export interface RetainedSnapshot {
@@ -48,6 +48,32 @@ export class CheckpointSharedState {
           }
         }
     return undefined;
+  }
+
+  /**
+   * A fully acknowledged checkpoint is about to be finalized: unless it builds on a file no
+   * retained checkpoint holds (returns why), its shared files are counted from now on, so that a
+   * checkpoint completing meanwhile cannot subsume away what this one refers to. Call `release`
+   * if it then fails to complete.
+   */
+  reserve(checkpointId: number, states: Iterable<readonly OperatorSubtaskState[]>): string | undefined {
+    const all = [...states];
+    const missing = this.missingReferences(all);
+    if (missing !== undefined) return missing;
+    this.registry.registerCheckpoint(
+      checkpointId,
+      all.flatMap((operators) => operators.flatMap((op) => op.keyed.flatMap((k) => sharedFilesOf(k)))),
+    );
+    return undefined;
+  }
+
+  /**
+   * A reserved checkpoint failed to complete: its references are dropped and the files nobody
+   * else uses (its own new ones among them) deleted.
+   */
+  async release(checkpointId: number, where: CheckpointStorageLocation | string): Promise<void> {
+    const unused = this.registry.unregisterCheckpoint(checkpointId);
+    if (unused.length > 0) await this.storage.discardSharedState(where, unused);
   }
 
   /** A checkpoint completed and entered the store: its shared files gain a reference. */
