@@ -10,7 +10,7 @@ import { FREEZE_FAILED } from './state-table.js';
 
 /**
  * Writes the delta of `p` (delta format, keyed-snapshot-format.ts): per key group, the entries
- * of changed keys as of the pin, the keys removed, and every timer queue whole. Returns the
+ * of changed keys as of the pin, the keys removed, and the timers of key groups whose timers changed. Returns the
  * bytes and the section offsets; advances the pin key group by key group as the full writer does.
  */
 export async function writeDelta(
@@ -33,7 +33,9 @@ export async function writeDelta(
       const changed = changesOf(source.cuts[i]!, offset);
       return changed === undefined ? undefined : table.changedAsOf(offset, version, changed);
     });
-    const timersOf = p.timers.map(({ queue }) => queue.timersAsOf(offset, version));
+    const timersOf = p.timers.map(({ queue }, i) =>
+      source.timerCuts[i]!.some((cut) => cut[offset] === 1) ? queue.timersAsOf(offset, version) : undefined,
+    );
     for (const [i, table] of p.tables.entries()) {
       const view = views[i];
       if (view === undefined) continue;
@@ -67,10 +69,12 @@ export async function writeDelta(
         w.patchU32(payloadAt - 4, w.length - payloadAt);
       }
     }
-    // Timers are not tracked per key: each queue's key group is written whole, replacing the base's.
+    // Timers are tracked per key group: a changed one is written whole, replacing the chain's.
     for (const [i, queue] of p.timers.entries()) {
+      const timers = timersOf[i];
+      if (timers === undefined) continue;
       blocks++;
-      if (!(await writeTimerBlock(w, queue.name, timersOf[i]!, p.keySerializer, slicer)))
+      if (!(await writeTimerBlock(w, queue.name, timers, p.keySerializer, slicer)))
         writeEmptyTimerBlock(w, queue.name);
     }
     w.patchU32(countAt, blocks);

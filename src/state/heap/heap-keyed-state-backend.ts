@@ -180,7 +180,10 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
     invariant(!this.disposed, 'a disposed keyed state backend is not used');
     const { maxParallelism, keyGroupRange, versions } = this;
-    return timerQueueNamed(this.timerQueues, name, { maxParallelism, keyGroupRange, versions });
+    const queue = timerQueueNamed(this.timerQueues, name, { maxParallelism, keyGroupRange, versions });
+    if (this.incremental !== undefined && queue.changedGroups === undefined)
+      queue.changedGroups = new Uint8Array(keyGroupRange.end - keyGroupRange.start + 1);
+    return queue;
   }
 
   /**
@@ -201,6 +204,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     const delta = incremental?.beginSnapshot(
       checkpointId,
       tables.map((t) => t.table),
+      timers.map((t) => t.queue as KeyedTimerQueue<unknown>),
     );
     return new HeapKeyedSnapshotRun(
       {

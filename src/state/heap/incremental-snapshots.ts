@@ -2,6 +2,7 @@
 import type { KeyGroupChanges } from './changed-keys.js';
 import type { DeltaSource } from './pinned-keyed-state.js';
 import type { StateTable } from './state-table.js';
+import type { KeyedTimerQueue } from './timer-queue.js';
 
 /** When an incremental chain is materialized into a new base. */
 export interface IncrementalOptions {
@@ -27,10 +28,11 @@ interface Chain {
   readonly deltaBytes: number;
 }
 
-/** The changes of each table cut at one snapshot's synchronous phase. */
+/** The changes of each table and timer queue cut at one snapshot's synchronous phase. */
 interface Cut {
   readonly checkpointId: number;
   readonly tables: ReadonlyMap<StateTable<unknown>, readonly (KeyGroupChanges | undefined)[]>;
+  readonly timers: ReadonlyMap<KeyedTimerQueue<unknown>, Uint8Array>;
 }
 
 /**
@@ -58,8 +60,16 @@ export class IncrementalSnapshots {
    * what its delta must hold, or undefined when it is to be a new base (none completed yet, or the
    * chain is long or heavy enough to materialize).
    */
-  beginSnapshot(checkpointId: number, tables: readonly StateTable<unknown>[]): DeltaSource | undefined {
-    this.cuts.push({ checkpointId, tables: new Map(tables.map((t) => [t, t.changes!.cut()])) });
+  beginSnapshot(
+    checkpointId: number,
+    tables: readonly StateTable<unknown>[],
+    timers: readonly KeyedTimerQueue<unknown>[],
+  ): DeltaSource | undefined {
+    this.cuts.push({
+      checkpointId,
+      tables: new Map(tables.map((t) => [t, t.changes!.cut()])),
+      timers: new Map(timers.map((q) => [q, cutTimers(q)])),
+    });
     const base = this.completed;
     if (
       base === undefined ||
@@ -74,6 +84,7 @@ export class IncrementalSnapshots {
     return {
       baseCheckpointId: base.checkpointId,
       cuts: tables.map((t) => since.map((c) => c.tables.get(t) ?? NO_CHANGES)),
+      timerCuts: timers.map((q) => since.map((c) => c.timers.get(q) ?? NO_TIMER_CHANGES)),
     };
   }
 
@@ -112,3 +123,11 @@ export class IncrementalSnapshots {
 }
 
 const NO_CHANGES: readonly (KeyGroupChanges | undefined)[] = [];
+const NO_TIMER_CHANGES = new Uint8Array(0);
+
+/** A timer queue's changed key groups since the last cut; tracking starts over. */
+function cutTimers(queue: KeyedTimerQueue<unknown>): Uint8Array {
+  const changed = queue.changedGroups!;
+  queue.changedGroups = new Uint8Array(changed.length);
+  return changed;
+}

@@ -39,8 +39,8 @@
  *   blocks   a state block (kinds 1–5) holds the entries written or changed since the base: each
  *            replaces the key's entry. Kind 32 (removed) holds, for the state it names, the keys
  *            removed since the base: payload u32 count, then count × bytes key; its serializer
- *            list is empty. A timers block (16) replaces the queue's timers in the key group;
- *            every timer queue has one in every section (with 0 entries when it has none).
+ *            list is empty. A timers block (16) replaces the queue's timers in the key group
+ *            (0 entries: it has none now); a queue without one there kept the chain's timers.
  */
 import { mapKeyOf } from '../../core/stable-hash.js';
 import type { TypeSerializer } from '../../core/serializer.js';

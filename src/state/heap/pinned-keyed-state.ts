@@ -18,6 +18,11 @@ export interface DeltaSource {
    * snapshot since the base's (aborted ones included), per key group offset.
    */
   readonly cuts: readonly (readonly (readonly (KeyGroupChanges | undefined)[])[])[];
+  /**
+   * Per pinned timer queue (same order as `PinnedKeyedState.timers`), the key groups whose timers
+   * changed, cut at each snapshot since the base's (1 = changed).
+   */
+  readonly timerCuts: readonly (readonly Uint8Array[])[];
 }
 
 /** A declared state a snapshot includes. */
