@@ -158,6 +158,35 @@ describe('CheckpointCoordinator shared state', () => {
     expect(ctx.completedIds).toEqual([c1.id, c3.id]);
   });
 
+  it('testUnregisterUnusedSavepointState: shared files of a snapshot the job started from (-s) are never deleted', async () => {
+    const { ctx, coordinator, shared, checkpointWithBlob, ack } = await setup();
+    const c1 = await checkpointWithBlob();
+    ack(c1.id, base(c1.blob));
+    await ctx.completion(c1.id);
+    // The same checkpoint, as restoring it with -s adopts it: the user's, retention treats it as a savepoint.
+    const restored = coordinator.completedCheckpoints[0]!;
+    const fresh = new CheckpointCoordinator(testingSettings({ numRetained: 1 }), ctx);
+    fresh.adoptRestored({ ...restored, kind: 'savepoint' });
+    expect(fresh.sharedState.registeredFiles()).toEqual([]);
+    fresh.startCheckpointScheduler();
+    for (let i = 0; i < 2; i++) {
+      const id = (await fresh.triggerCheckpoint())!;
+      const blob = (await ctx.storage.writeState(
+        fresh.location(id)!,
+        Uint8Array.of(id),
+        'shared',
+      )) as FileStateHandle;
+      fresh.receiveAcknowledgeMessage(
+        taskRef(1, 0).key,
+        id,
+        [{ operatorId: KEYED_OPERATOR, keyed: [base(blob)], operator: [] }],
+        testingMetrics(),
+      );
+      await ctx.completion(id);
+    }
+    expect(await shared()).toContain(c1.blob.path);
+  });
+
   it('testSharedStateRegistrationOnRestore: a new coordinator counts the retained checkpoints again', async () => {
     const { ctx, coordinator, settings, shared, storage } = await setup(2);
     const blobs: FileStateHandle[] = [];

@@ -1,4 +1,7 @@
 /** Incremental heap snapshots: a chain restores to what a full snapshot would, under random ops, aborts and isolation. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,6 +16,7 @@ import {
 } from '../keyed-state-model.contract.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import { ValueStateDescriptor } from '../state-descriptor.js';
+import { LmdbKeyedStateBackend } from '../lmdb/lmdb-keyed-state-backend.js';
 import { HeapKeyedStateBackend } from './heap-keyed-state-backend.js';
 
 const all = { maxParallelism: 128, keyGroupRange: { start: 0, end: 127 } };
@@ -147,7 +151,34 @@ describe('incremental heap snapshots', () => {
     expect(sizes.slice(-2).map((s) => s.delta)).toEqual([true, false]);
   });
 
-  it('restore a chain into the lmdb layout too (both backends read chains)', async () => {
+  it('restore into the lmdb backend as into the heap (random ops, a chain of deltas)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-incremental-lmdb-'));
+    try {
+      const random = prng(7);
+      const b = new HeapKeyedStateBackend<Key>({ ...all, incremental: { maxDeltaRatio: 100 } });
+      const d = declareAll(b);
+      const model = new Model();
+      let chain: KeyedStateSnapshot | undefined;
+      for (let id = 1; id <= 4; id++) {
+        for (const op of randomOps(random, 800, 300)) {
+          applyOp(b, d, op);
+          model.apply(op);
+        }
+        const run = b.snapshot(id);
+        chain = chainOf(run, await run.write(), chain === undefined ? undefined : { id: id - 1, chain });
+        b.notifyCheckpointComplete(id);
+      }
+      expect(chain!.deltas).toHaveLength(3);
+      const lmdb = new LmdbKeyedStateBackend<Key>({ ...all, localDir: dir });
+      lmdb.restore([chain!]);
+      expect(dumpBackend(lmdb, declareAll(lmdb))).toEqual(model.dump());
+      lmdb.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('restore a chain at another parallelism (a rescaled subtask reads its key groups of the chain)', async () => {
     const b = new HeapKeyedStateBackend<number>({ ...all, incremental: {} });
     const v = b.getOrCreateKeyedState(new ValueStateDescriptor<number>('v'));
     for (let k = 0; k < 100; k++) {
