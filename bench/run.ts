@@ -59,7 +59,7 @@ const benchmarks: Benchmark[] = [
     // checkpoint-async-vs-limit.
     name: 'checkpoint-overhead-1m-keys',
     run: async () => {
-      const outcome = await checkpointOverhead(records(5_000_000), records(1_000_000), {
+      const outcome = await checkpointOverhead(records(15_000_000), records(1_000_000), {
         ...timing,
         repetitions: Math.min(timing.repetitions, 3),
       });

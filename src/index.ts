@@ -108,6 +108,16 @@ export {
   type ReducingStateOptions,
   type ValueStateOptions,
 } from './state/state-descriptor.js';
+export {
+  StateTtlConfig,
+  StateTtlConfigBuilder,
+  StateVisibility,
+  TtlTimeCharacteristic,
+  UpdateType,
+  type CleanupStrategies,
+  type IncrementalCleanup,
+} from './state/ttl/state-ttl-config.js';
+export { Duration, Time, type DurationLike } from './core/duration.js';
 export type {
   AggregatingState,
   ListState,

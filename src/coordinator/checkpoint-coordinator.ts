@@ -107,6 +107,8 @@ export class CheckpointCoordinator {
   private lastCompletionMs: number | undefined;
   /** Deletions of aborted checkpoints still running. */
   private readonly cleaning = new Set<Promise<void>>();
+  /** Triggers under way: one may be creating its checkpoint's directory while the job ends. */
+  private readonly triggers = new Set<Promise<unknown>>();
   /** Checkpoints writing their _metadata: shutdown waits for them, as an aborted one deletes its files only after. */
   private readonly completing = new Set<Promise<void>>();
   private readonly failures: CheckpointFailureManager;
@@ -192,7 +194,13 @@ export class CheckpointCoordinator {
   }
 
   /** Triggers one checkpoint now (if every task runs); resolves once the trigger went out. */
-  async triggerCheckpoint(): Promise<number | undefined> {
+  triggerCheckpoint(): Promise<number | undefined> {
+    const trigger = this.trigger().finally(() => this.triggers.delete(trigger));
+    this.triggers.add(trigger);
+    return trigger;
+  }
+
+  private async trigger(): Promise<number | undefined> {
     const plan = this.ctx.plan();
     if (!plan || plan.ack.length === 0) return undefined;
     const checkpointId = this.nextId++ as CheckpointId;
@@ -565,8 +573,10 @@ export class CheckpointCoordinator {
   /** The job ended; deletes what the retention policy does not keep. */
   async shutdown(keepCompleted: boolean): Promise<void> {
     this.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
-    // No aborted checkpoint's directory may outlive the job, nor one aborted while it was being
+    // No aborted checkpoint's directory may outlive the job: neither one still being created (its
+    // trigger discards it once it sees the coordinator stopped), nor one aborted while it was being
     // finalized, whose deletion is queued only once its own writes are done.
+    await Promise.allSettled([...this.triggers]);
     await Promise.allSettled([...this.completing]);
     await Promise.all([...this.cleaning]);
     if (keepCompleted) return;

@@ -15,6 +15,7 @@ import {
 } from './msgpack-extensions.js';
 import { TypeRegistry } from './type-registry.js';
 import { findInValue } from './value-path.js';
+import { copyValue } from './value-copy.js';
 
 /**
  * A second instance of msgpackr (its CommonJS build; the import above is its ESM build) that
@@ -43,6 +44,13 @@ export interface TypeSerializer<T> {
    * which the serializer owns and overwrites on its next call. Saves allocating a view per value.
    */
   serializeToScratch?(value: T): ScratchBytes;
+  /**
+   * A deep copy of `value` that serializes to the same bytes (Flink's `TypeSerializer.copy`);
+   * throws as `serialize` would for a value it cannot serialize. Heap state copies a value a
+   * pending snapshot still has to write before user code may change it in place; a serializer
+   * without `copy` has the value serialized there instead.
+   */
+  copy?(value: T): T;
 }
 
 /** Bytes at `[start, end)` of a buffer a serializer reuses (see `TypeSerializer.serializeToScratch`). */
@@ -109,6 +117,16 @@ export class MsgpackSerializer<T = unknown> implements TypeSerializer<T> {
   serializeToScratch(value: T): ScratchBytes {
     return this.pack(value, SCRATCH_MODE) as unknown as ScratchBytes;
   }
+
+  copy(value: T): T {
+    return copyValue(value, this.roundTrip) as T;
+  }
+
+  /** The slow copy: through the bytes, so registered classes keep their class. */
+  private readonly roundTrip = (value: object): unknown => {
+    const bytes = this.pack(value as T, 0);
+    return this.deserialize(bytes, 0, bytes.length);
+  };
 
   private pack(value: T, mode: number): Uint8Array {
     // Sluice's extensions act only while this flag is set, so it is cleared on every way out.
@@ -206,5 +224,9 @@ export class JsonSerializer<T = unknown> implements TypeSerializer<T> {
 
   deserialize(bytes: Uint8Array, start: number, end: number): T {
     return JSON.parse(this.decoder.decode(bytes.subarray(start, end))) as T;
+  }
+
+  copy(value: T): T {
+    return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
   }
 }

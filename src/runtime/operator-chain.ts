@@ -78,8 +78,10 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
     });
     let keyedStateBackend: KeyedStateBackend | undefined;
     if (node.transformation.keySelector) {
+      const { timeService } = ctx;
       keyedStateBackend = createKeyedStateBackend(ctx.stateBackend, {
         defaultSerializer,
+        ttlTimeProvider: () => timeService.getCurrentProcessingTime(),
         maxParallelism: node.maxParallelism,
         keyGroupRange: computeKeyGroupRangeForOperatorIndex(
           node.maxParallelism,

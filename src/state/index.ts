@@ -17,6 +17,15 @@ export type {
   ValueStateOptions,
 } from './state-descriptor.js';
 export type { AggregatingState, ListState, MapState, ReducingState, State, ValueState } from './state.js';
+export {
+  StateTtlConfig,
+  StateTtlConfigBuilder,
+  StateVisibility,
+  TtlTimeCharacteristic,
+  UpdateType,
+  type CleanupStrategies,
+  type IncrementalCleanup,
+} from './ttl/state-ttl-config.js';
 export type { KeyedStateBackend, StateFor } from './keyed-state-backend.js';
 export type { KeyedSnapshotRun, KeyedStateSnapshot } from './keyed-state-snapshot.js';
 export { HeapKeyedStateBackend } from './heap/heap-keyed-state-backend.js';

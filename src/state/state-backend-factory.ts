@@ -11,6 +11,8 @@ export interface KeyedBackendSetup {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
   readonly defaultSerializer: TypeSerializer<unknown>;
+  /** The processing-time clock state TTL is measured with: the task's, so timers and TTL agree. */
+  readonly ttlTimeProvider?: () => number;
 }
 
 /** The backend `settings` select (the heap when none were chosen). */

@@ -77,6 +77,8 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
             this.parallelism,
             this.subtaskIndex,
           ),
+          // State TTL follows the harness's processing time (setProcessingTime), as timers do.
+          ttlTimeProvider: () => this.timeService.getCurrentProcessingTime(),
         })
       : undefined;
     this.operator = spec.create();

@@ -10,6 +10,8 @@ import {
 } from '../api/process-function.js';
 import type { RuntimeContext } from '../api/runtime-context.js';
 import { MapStateDescriptor, ValueStateDescriptor } from '../state/state-descriptor.js';
+import { StateTtlConfig } from '../state/ttl/state-ttl-config.js';
+import { Duration } from '../core/duration.js';
 import type { MapState, ValueState } from '../state/state.js';
 import { AbstractStreamOperatorTestHarness } from './abstract-stream-operator-test-harness.js';
 import { ProcessFunctionTestHarnesses } from './process-function-test-harnesses.js';
@@ -302,5 +304,33 @@ describe('KeyedOneInputStreamOperatorTestHarness', () => {
     await harness.close();
     expect(() => harness.numKeyedStateEntries()).toThrow(/after close\(\)/);
     expect(() => harness.numProcessingTimeTimers()).toThrow(/after close\(\)/);
+  });
+});
+
+describe('state TTL in a harness', () => {
+  it("measures TTL in the harness's processing time", async () => {
+    class Remember extends KeyedProcessFunction<string, string, string> {
+      private last!: ValueState<string>;
+      open(ctx: RuntimeContext): void {
+        const descriptor = new ValueStateDescriptor<string>('last');
+        descriptor.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(100)).build());
+        this.last = ctx.getState(descriptor);
+      }
+      processElement(value: string, _ctx: KeyedProcessContext<string>, out: Collector<string>): void {
+        out.collect(this.last.value() ?? 'none');
+        this.last.update(value);
+      }
+    }
+    const harness = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new Remember(), (s: string) =>
+      s.slice(0, 1),
+    );
+    harness.setProcessingTime(1_000);
+    harness.processElement('a1');
+    harness.setProcessingTime(1_099);
+    harness.processElement('a2');
+    harness.setProcessingTime(1_199);
+    harness.processElement('a3');
+    expect(harness.extractOutputValues()).toEqual(['none', 'a1', 'none']);
+    await harness.close();
   });
 });

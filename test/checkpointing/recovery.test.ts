@@ -1,7 +1,7 @@
 // Recovery and checkpoint storage: cleanup by retention, resuming a retained checkpoint (also rescaled), falling back past a corrupt checkpoint, restart strategies, and checkpoints after a source finished.
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   KeyedProcessFunction,
   RestartStrategies,
@@ -37,6 +37,7 @@ import { captureLogs } from '../support/cluster.js';
 import { responseSchema, validate } from '../rest/support/openapi.js';
 import type { JobMaster } from '../../src/coordinator/job-master.js';
 import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
+import { FileSystemCheckpointStorage } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 import type { JobExceptionsInfoWithHistory } from '../../src/rest/rest-schema.js';
 import { startRestServer } from '../../src/rest/rest-server.js';
 
@@ -163,6 +164,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   failNext = undefined;
+  vi.restoreAllMocks();
 });
 
 describe('checkpoint storage and retention', () => {
@@ -224,6 +226,44 @@ describe('checkpoint storage and retention', () => {
           files.filter((f) => f.startsWith(`${chk}/`) && !f.endsWith('/_metadata')).length,
         ).toBeGreaterThan(0);
       }
+    }));
+  it('a checkpoint whose directory is being created when the job is cancelled leaves nothing behind', () =>
+    withTempDir(async (dir) => {
+      const { env, stream } = countingJob({ dir, retention: 'RETAIN_ON_CANCELLATION', intervalMs: 20 });
+      const job = await startJob(env, stream);
+      let cancelling = false;
+      let held: Promise<unknown> | undefined;
+      try {
+        await waitForCompleted(job.client, 2);
+        // The next checkpoint's directory is created only once the cancel is under way.
+        const proto = FileSystemCheckpointStorage.prototype;
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its instance below
+        const initialize = proto.initializeCheckpoint;
+        vi.spyOn(proto, 'initializeCheckpoint').mockImplementation(function (
+          this: FileSystemCheckpointStorage,
+          ...args
+        ) {
+          const created = vi
+            .waitUntil(() => cancelling, { timeout: 15_000, interval: 1 })
+            .then(() => initialize.apply(this, args));
+          held ??= created;
+          return created;
+        });
+        await waitFor(() => held !== undefined, 'a checkpoint being triggered');
+      } finally {
+        cancelling = true;
+        await job.client.cancel();
+      }
+      const jobDir = join(dir, job.client.jobId);
+      const unfinished = async (): Promise<string[]> => {
+        const dirs = await checkpointDirs(jobDir);
+        const done = await Promise.all(dirs.map((d) => exists(join(jobDir, d, '_metadata'))));
+        return dirs.filter((_, i) => !done[i]);
+      };
+      expect(await unfinished()).toEqual([]);
+      await held!.catch(() => undefined);
+      expect(await unfinished()).toEqual([]);
+      expect((await checkpointDirs(jobDir)).length).toBeGreaterThanOrEqual(1);
     }));
 });
 

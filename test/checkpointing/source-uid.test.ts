@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DataGeneratorSource, RestartStrategies, WatermarkStrategy, type Sink } from 'sluice';
 import { decodeMetadata } from '../../src/storage/checkpoint-metadata.js';
 import { operatorIdFromUid } from '../../src/graph/operator-ids.js';
-import { completedCheckpointDirs, fileUri, waitForCompleted, withTempDir } from '../support/checkpointing.js';
+import { checkpointDirs, fileUri, waitForCompleted, withTempDir } from '../support/checkpointing.js';
 import { envAt, range, rejectsWith } from '../support/helpers.js';
 
 const N = 3_000;
@@ -67,7 +67,7 @@ describe("a source's uid", () => {
         await client.cancel();
       }
       const jobDir = join(dir, client.jobId);
-      const retained = join(jobDir, (await completedCheckpointDirs(jobDir)).at(-1)!);
+      const retained = join(jobDir, (await checkpointDirs(jobDir)).at(-1)!);
 
       // The checkpoint stores the source's split state under the id its uid gives.
       const metadata = decodeMetadata(await readFile(join(retained, '_metadata')), retained);

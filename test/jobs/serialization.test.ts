@@ -25,7 +25,7 @@ import {
   type TypeName,
 } from '../fixtures/faithful-types-job.js';
 import {
-  completedCheckpointDirs,
+  checkpointDirs,
   fileUri,
   startJob,
   waitForCompleted,
@@ -143,7 +143,7 @@ describe('checkpointed state', () => {
         await job.client.cancel();
       }
       const jobDir = join(dir, job.client.jobId);
-      const retained = join(jobDir, (await completedCheckpointDirs(jobDir)).at(-1)!);
+      const retained = join(jobDir, (await checkpointDirs(jobDir)).at(-1)!);
 
       const unregistered = keepingJob((i) => new Reading('s', i), { restorePath: retained, register: false });
       const error = await rejectsWith(unregistered.stream.executeAndCollect(), 'SLUICE_SERIALIZATION_FAILED');

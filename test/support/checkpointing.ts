@@ -68,16 +68,6 @@ export async function checkpointDirs(jobDir: string): Promise<string[]> {
     .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
 }
 
-/**
- * The completed checkpoint folders (with `_metadata`) of a job's folder, oldest first: a
- * checkpoint a cancel aborted may have left its folder behind.
- */
-export async function completedCheckpointDirs(jobDir: string): Promise<string[]> {
-  const dirs = await checkpointDirs(jobDir);
-  const completed = await Promise.all(dirs.map((d) => exists(join(jobDir, d, '_metadata'))));
-  return dirs.filter((_, i) => completed[i]);
-}
-
 // --- traced sources: which records were emitted before each checkpoint's barrier ---
 
 /** A record of a traced source: the generated value plus which reader emitted it, and its position there. */

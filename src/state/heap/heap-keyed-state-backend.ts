@@ -1,4 +1,5 @@
 /** The heap keyed state backend (Flink's `hashmap`): state as JS objects, one table per state. */
+import { TtlStateFactory } from '../ttl/ttl-states.js';
 import { invariant, SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
@@ -51,6 +52,8 @@ export interface HeapKeyedStateBackendOptions<K = unknown> {
   readonly snapshotSliceMillis?: number;
   /** The monotonic clock slices are measured with (default `performance.now`); for tests. */
   readonly now?: () => number;
+  /** The processing-time clock state TTL is measured with (default `Date.now`); for tests. */
+  readonly ttlTimeProvider?: () => number;
   /** The serializer of states (and keys) whose descriptor names none (default: msgpack without registered classes). */
   readonly defaultSerializer?: TypeSerializer<unknown>;
   /**
@@ -91,6 +94,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly restored = new Map<string, RestoredState>();
   private readonly versions = new SnapshotVersions();
   private readonly defaultSerializer: TypeSerializer<unknown>;
+  /** States declared with a time-to-live, which wrap states of this backend. */
+  private readonly ttlStates: TtlStateFactory;
   private readonly keySerializer: TypeSerializer<unknown>;
   private readonly slices: SliceOptions;
   /** Where entries are frozen for pinned snapshots (one at a time: the backend is single-threaded). */
@@ -112,6 +117,14 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     this.maxParallelism = maxParallelism;
     this.keyGroupRange = { start: keyGroupRange.start, end: keyGroupRange.end };
     this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
+    const defaults = this.defaultSerializer;
+    this.ttlStates = new TtlStateFactory(
+      this,
+      'heap',
+      options.ttlTimeProvider ?? Date.now,
+      defaults,
+      (descriptor) => defaultValueOf(descriptor, defaults),
+    );
     this.keySerializer =
       (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
     this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
@@ -145,6 +158,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 
   getOrCreateKeyedState<D extends StateDescriptor>(descriptor: D): StateFor<D> {
     invariant(!this.disposed, 'a disposed keyed state backend is not used');
+    if (descriptor.ttlConfig !== undefined) return this.ttlStates.getOrCreate(descriptor);
     const existing = this.states.get(descriptor.name);
     if (existing !== undefined) {
       const kind = existing.table.descriptor.kind;
@@ -159,7 +173,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       const bytes = scratch.written();
       return arena.copy(bytes, 0, bytes.length);
     };
-    const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, freeze);
+    const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, freeze, codec.copy);
     if (this.incremental !== undefined)
       table.changes = new ChangedKeys(this.keyGroupRange.end - this.keyGroupRange.start + 1);
     const state = this.createState(descriptor, table);

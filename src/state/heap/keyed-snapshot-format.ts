@@ -92,6 +92,11 @@ export interface StateValueCodec {
   write(w: ByteWriter, value: unknown): void;
   /** Reads one stored value. */
   read(r: ByteReader): unknown;
+  /**
+   * A deep copy of one stored value that writes the same bytes, when every serializer the codec
+   * writes values with can copy (see `TypeSerializer.copy`); undefined otherwise.
+   */
+  readonly copy: ((value: unknown) => unknown) | undefined;
 }
 
 /** The serializer of a single-valued state's values: the descriptor's, or `fallback`. */
@@ -115,10 +120,19 @@ export function valueSerializerOf(
 /** The codec for a state declared with `descriptor`; `fallback` serializes what it leaves open. */
 export function codecFor(descriptor: StateDescriptor, fallback: TypeSerializer<unknown>): StateValueCodec {
   const serializer = valueSerializerOf(descriptor, fallback);
+  const copyOne = serializer.copy?.bind(serializer);
   switch (descriptor.kind) {
     case 'list':
       return {
         serializers: [idOf(serializer)],
+        copy:
+          copyOne &&
+          ((value) => {
+            const list = value as readonly unknown[];
+            const out = new Array<unknown>(list.length);
+            for (let i = 0; i < list.length; i++) out[i] = copyOne(list[i]);
+            return out;
+          }),
         write(w, value) {
           const list = value as readonly unknown[];
           w.u32(list.length);
@@ -135,6 +149,15 @@ export function codecFor(descriptor: StateDescriptor, fallback: TypeSerializer<u
       const keySerializer = descriptor.keySerializer ?? fallback;
       return {
         serializers: [idOf(keySerializer), idOf(serializer)],
+        // User keys are never handed out to be changed: each pair keeps its key, with a copied value.
+        copy:
+          copyOne &&
+          ((value) => {
+            const out: StoredMap<unknown, unknown> = new Map();
+            for (const [mapKey, [userKey, v]] of value as StoredMap<unknown, unknown>)
+              out.set(mapKey, [userKey, copyOne(v)]);
+            return out;
+          }),
         write(w, value) {
           const map = value as StoredMap<unknown, unknown>;
           w.u32(map.size);
@@ -157,6 +180,7 @@ export function codecFor(descriptor: StateDescriptor, fallback: TypeSerializer<u
     default:
       return {
         serializers: [idOf(serializer)],
+        copy: copyOne,
         write: (w, value) => w.value(serializer, value),
         read: (r) => r.value(serializer),
       };

@@ -61,14 +61,16 @@ export interface KeyGroupView<V> {
  * (`acc = state.value(); acc.n++; state.update(acc)`, an AggregateFunction returning its mutated
  * accumulator, pushing to a list), so an entry a pinned snapshot has yet to write is never handed
  * out or changed before its value is safe: `get` (every read that gives user code a stored
- * object), `put` and `remove` first log the value for the snapshot — *frozen*, serialized into the
- * bytes the snapshot will write, unless it is a primitive (Flink copies with `TypeSerializer.copy`
- * instead; serializing now is work the snapshot does anyway, so isolation costs no extra
- * serialization) — and the entry carries on, stamped with the current version. Only an entry a
- * snapshot is writing at that moment (it holds the object) stays as it is, frozen in place, and
- * the live state goes on with a new entry. Cost: one comparison with no snapshot pinned; at most
- * one serialization, and no allocation, per key touched while a snapshot has yet to write the
- * key's group; no pause proportional to the state's size.
+ * object), `put` and `remove` first log the value for the snapshot — a deep copy (Flink's
+ * `TypeSerializer.copy`), unless it is a primitive, or *frozen* (serialized into the bytes the
+ * snapshot will write) when a serializer cannot copy — and the entry carries on, stamped with the
+ * current version. Copying, not serializing, keeps the record path cheap: a copy of a small
+ * object costs a fraction of serializing it, and the snapshot serializes the copy later within
+ * its share of the event loop. Only an entry a snapshot is writing at that moment (it holds the
+ * object) stays, with the copy (or frozen bytes) in place of its value, and the live state goes
+ * on with a new entry. Cost: one comparison with no snapshot pinned; at most one copy per key
+ * touched while a snapshot has yet to write the key's group; no pause proportional to the
+ * state's size.
  */
 export class StateTable<V> implements UndoHolder {
   /** The descriptor the state was declared with (name, kind, serializers). */
@@ -84,7 +86,10 @@ export class StateTable<V> implements UndoHolder {
     descriptor: StateDescriptor,
     keyGroupRange: KeyGroupRange,
     private readonly versions: SnapshotVersions,
+    /** Serializes a value for a snapshot, when `copyValue` is not available. */
     private readonly freezeValue: ValueFreezer,
+    /** Deep-copies a stored value for a snapshot (the codec's copy), if its serializers can. */
+    private readonly copyValue: ((value: unknown) => unknown) | undefined,
   ) {
     this.descriptor = descriptor;
     this.keyGroupRange = keyGroupRange;
@@ -275,10 +280,18 @@ export class StateTable<V> implements UndoHolder {
       log.pushValue(entry.key, entry.version, versions.current, value);
       return !held;
     }
+    const copy = this.copyValue;
     try {
-      const bytes = this.freezeValue(value);
-      log.pushFrozen(entry.key, entry.version, versions.current, bytes);
-      if (held) entry.frozen = bytes.chunk.subarray(bytes.start, bytes.end);
+      if (copy !== undefined) {
+        // The snapshots keep a copy; serializing it is left to them, within their budget.
+        const kept = copy(value) as V;
+        log.pushValue(entry.key, entry.version, versions.current, kept);
+        if (held) entry.value = kept;
+      } else {
+        const bytes = this.freezeValue(value);
+        log.pushFrozen(entry.key, entry.version, versions.current, bytes);
+        if (held) entry.frozen = bytes.chunk.subarray(bytes.start, bytes.end);
+      }
     } catch (e) {
       // The snapshot fails (declines) when it reaches the value; the record goes on.
       log.pushFailed(entry.key, entry.version, versions.current, e);

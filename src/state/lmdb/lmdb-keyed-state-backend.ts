@@ -1,4 +1,5 @@
 /** The LMDB keyed state backend (Flink's `rocksdb`): keyed state on disk, read synchronously. */
+import { TtlStateFactory } from '../ttl/ttl-states.js';
 import { invariant, SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
@@ -49,6 +50,8 @@ export interface LmdbKeyedStateBackendOptions<K = unknown> {
   /** As HeapKeyedStateBackendOptions.snapshotSliceMillis. */
   readonly snapshotSliceMillis?: number;
   readonly now?: () => number;
+  /** The processing-time clock state TTL is measured with (default `Date.now`); for tests. */
+  readonly ttlTimeProvider?: () => number;
   /** The serializer of states (and keys) whose descriptor names none. */
   readonly defaultSerializer?: TypeSerializer<unknown>;
 }
@@ -88,6 +91,8 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly versions = new SnapshotVersions();
   private readonly runs = new Set<LmdbKeyedSnapshotRun>();
   private readonly defaultSerializer: TypeSerializer<unknown>;
+  /** States declared with a time-to-live, which wrap states of this backend. */
+  private readonly ttlStates: TtlStateFactory;
   private readonly keySerializer: TypeSerializer<unknown>;
   private readonly slices: SliceOptions;
   private lastSnapshotBytes = 0;
@@ -102,6 +107,14 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     this.maxParallelism = maxParallelism;
     this.keyGroupRange = { start: keyGroupRange.start, end: keyGroupRange.end };
     this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
+    const defaults = this.defaultSerializer;
+    this.ttlStates = new TtlStateFactory(
+      this,
+      'lmdb',
+      options.ttlTimeProvider ?? Date.now,
+      defaults,
+      (descriptor) => defaultValueOf(descriptor, defaults),
+    );
     this.keySerializer =
       (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
     this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
@@ -135,6 +148,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 
   getOrCreateKeyedState<D extends StateDescriptor>(descriptor: D): StateFor<D> {
     invariant(!this.disposed, 'a disposed keyed state backend is not used');
+    if (descriptor.ttlConfig !== undefined) return this.ttlStates.getOrCreate(descriptor);
     const existing = this.states.get(descriptor.name);
     if (existing?.state !== undefined) {
       if (existing.kind !== descriptor.kind)
