@@ -47,8 +47,8 @@ export interface ComparisonResult {
   readonly name: string;
   readonly description: string;
   readonly baselineDescription: string;
-  /** `records/s` for the throughput figures; `ms` for durations (lower is better). */
-  readonly unit: 'records/s' | 'ms';
+  /** `records/s` for the throughput figures; `ms` for durations and `bytes` for sizes (lower is better). */
+  readonly unit: 'records/s' | 'ms' | 'bytes';
   /** The ratio aimed at (or the value, see `goalOf`); undefined when there is none. */
   readonly goal: number | undefined;
   /**
@@ -133,18 +133,24 @@ export function expectCount(what: string, actual: number, expected: number): voi
 
 function figure(value: number, unit: ComparisonResult['unit']): string {
   if (unit === 'records/s') return `${(value / 1e6).toFixed(2)} M records/s`;
+  if (unit === 'bytes') return `${(value / 2 ** 20).toFixed(2)} MiB`;
   return value < 10 ? `${value.toFixed(2)} ms` : `${value.toFixed(0)} ms`;
 }
 
 function spread(samples: readonly number[], unit: ComparisonResult['unit']): string {
-  const label = unit === 'ms' ? 'ms' : 'M/s';
-  const show = (s: number): string => (unit === 'ms' ? s.toFixed(s < 10 ? 2 : 0) : (s / 1e6).toFixed(2));
+  const label = unit === 'ms' ? 'ms' : unit === 'bytes' ? 'MiB' : 'M/s';
+  const show = (s: number): string =>
+    unit === 'ms'
+      ? s.toFixed(s < 10 ? 2 : 0)
+      : unit === 'bytes'
+        ? (s / 2 ** 20).toFixed(3)
+        : (s / 1e6).toFixed(2);
   return `samples, ${label}: ${samples.map(show).join(', ')}`;
 }
 
 /** The human-readable lines of one result. */
 export function formatResult(r: ComparisonResult): string {
-  const goalOf = r.goalOf ?? (r.unit === 'ms' ? 'ratio-at-most' : 'ratio-at-least');
+  const goalOf = r.goalOf ?? (r.unit === 'records/s' ? 'ratio-at-least' : 'ratio-at-most');
   const ratioGoal =
     r.goal === undefined || goalOf === 'value-at-most'
       ? ''

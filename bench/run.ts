@@ -21,6 +21,7 @@ const { clusterKeyedCount } = await import('./cluster-keyed-count.js');
 const { clusterRecovery } = await import('./cluster-recovery.js');
 const { checkpointOverhead } = await import('./checkpoint-overhead.js');
 const { stateOps1m } = await import('./state-ops.js');
+const { incrementalVsFull } = await import('./incremental-checkpoint.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -99,6 +100,14 @@ const benchmarks: Benchmark[] = [
       for (const comparison of stateOps1m(records(1_000_000)))
         results.push(await compare(comparison, { ...timing, repetitions: Math.min(timing.repetitions, 3) }));
       return { results, lines: results.map(formatResult) };
+    },
+  },
+  {
+    // Two figures from the same checkpoints: incremental-vs-full-1pct (size), ...-duration.
+    name: 'incremental-vs-full-1pct',
+    run: async () => {
+      const outcome = await incrementalVsFull(records(1_000_000), Math.max(2, timing.repetitions));
+      return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
     },
   },
 ];

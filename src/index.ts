@@ -132,6 +132,7 @@ export {
   EmbeddedLmdbStateBackend,
   HashMapStateBackend,
   type StateBackend,
+  type IncrementalSettings,
   type StateBackendSettings,
 } from './state/state-backend.js';
 export {

@@ -15,6 +15,30 @@ describe('stateBackendOf', () => {
     expect(stateBackendOf(lmdb, true)).toEqual({ kind: 'lmdb', localDir: '/data/state' });
   });
 
+  it('turns incremental checkpoints on for the heap (Flink 1 key too), with the chain limits', () => {
+    expect(
+      stateBackendOf(new Configuration().addAll({ 'execution.checkpointing.incremental': 'true' }), false),
+    ).toEqual({
+      kind: 'hashmap',
+      incremental: { maxChainLength: 10, maxDeltaRatio: 1 },
+    });
+    const flink1 = new Configuration().addAll({
+      'state.backend.incremental': 'true',
+      'execution.checkpointing.incremental.max-chain-length': '4',
+      'execution.checkpointing.incremental.max-delta-ratio': '0.5',
+    });
+    expect(stateBackendOf(flink1, false)).toEqual({
+      kind: 'hashmap',
+      incremental: { maxChainLength: 4, maxDeltaRatio: 0.5 },
+    });
+    expect(() =>
+      stateBackendOf(
+        new Configuration().addAll({ 'execution.checkpointing.incremental.max-chain-length': '-1' }),
+        false,
+      ),
+    ).toThrow(/max-chain-length/u);
+  });
+
   it("selects lmdb for a Flink config's rocksdb, saying so in one INFO line", () => {
     const lines: string[] = [];
     const level = logLevel();

@@ -1,6 +1,6 @@
 /** Which keyed state backend a job runs with, from `state.backend.*` (or env.setStateBackend). */
 import type { Configuration } from '../core/configuration.js';
-import { StateOptions } from '../core/config-options-checkpointing.js';
+import { CheckpointingOptions, StateOptions } from '../core/config-options-checkpointing.js';
 import { logger } from '../core/log.js';
 import type { StateBackend, StateBackendSettings } from '../state/state-backend.js';
 
@@ -18,7 +18,20 @@ export function chooseStateBackend(configuration: Configuration, backend: StateB
  */
 export function stateBackendOf(configuration: Configuration, announce: boolean): StateBackendSettings {
   const chosen = configuration.get(StateOptions.STATE_BACKEND);
-  if (chosen === 'hashmap') return { kind: 'hashmap' };
+  if (chosen === 'hashmap')
+    return configuration.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)
+      ? {
+          kind: 'hashmap',
+          incremental: {
+            maxChainLength: configuration.get(CheckpointingOptions.INCREMENTAL_MAX_CHAIN_LENGTH),
+            maxDeltaRatio: configuration.get(CheckpointingOptions.INCREMENTAL_MAX_DELTA_RATIO),
+          },
+        }
+      : { kind: 'hashmap' };
+  if (announce && configuration.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS))
+    logger('environment').info(
+      "execution.checkpointing.incremental: the lmdb backend writes full checkpoints for now (incremental ones are the hashmap backend's).",
+    );
   if (announce && chosen === 'rocksdb')
     logger('environment').info(
       "state.backend.type 'rocksdb': Sluice's embedded on-disk backend is LMDB; using EmbeddedLmdbStateBackend.",

@@ -22,6 +22,7 @@ import {
   field,
   listOf,
   matching,
+  finite,
   nat,
   objectOf,
   oneOf,
@@ -242,6 +243,7 @@ const settings = objectOf<CapturedSettings>({
     objectOf({
       kind: oneOf(['hashmap', 'lmdb'], 'hashmap or lmdb'),
       localDir: optional(textUpTo(4096)),
+      incremental: optional(objectOf({ maxChainLength: nat, maxDeltaRatio: finite })),
     }),
   ),
 });

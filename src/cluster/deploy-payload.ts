@@ -11,9 +11,14 @@ import type {
   OperatorSubtaskState,
   TaskRestoreState,
 } from '../runtime/checkpoint-gateway.js';
-import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
+import type { KeyedSnapshotDelta, KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
 import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
-import type { KeyedStateHandle, OperatorStateHandle, StreamStateHandle } from '../storage/state-handle.js';
+import type {
+  KeyedStateDelta,
+  KeyedStateHandle,
+  OperatorStateHandle,
+  StreamStateHandle,
+} from '../storage/state-handle.js';
 import { OPERATOR_STATE_MODES, STATE_SCOPES } from '../storage/state-handle.js';
 import {
   bytes,
@@ -119,6 +124,7 @@ const keyedHandle = objectOf<KeyedStateHandle>({
   keyGroupRange,
   offsets: listOf(nat),
   handle: streamHandle,
+  deltas: optional(listOf(objectOf<KeyedStateDelta>({ offsets: listOf(nat), handle: streamHandle }))),
 });
 const operatorHandle = objectOf<OperatorStateHandle>({
   name,
@@ -140,6 +146,7 @@ const keyedSnapshot = objectOf<KeyedStateSnapshot>({
   offsets: listOf(nat),
   data: bytes,
   stateNames: listOf(text),
+  deltas: optional(listOf(objectOf<KeyedSnapshotDelta>({ offsets: listOf(nat), data: bytes }))),
 });
 const operatorSnapshot = objectOf<OperatorStateSnapshot>({
   states: listOf(

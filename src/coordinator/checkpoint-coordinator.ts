@@ -18,9 +18,14 @@ import {
 import { addCheckpointAndSubsumeOldest } from '../protocol/completed-checkpoint-retention.js';
 import { PendingCheckpoint } from '../protocol/pending-checkpoint.js';
 import type { OperatorSubtaskState, SubtaskCheckpointMetrics } from '../runtime/checkpoint-gateway.js';
-import type { CheckpointMetadata, OperatorSnapshot } from '../storage/checkpoint-metadata.js';
+import {
+  METADATA_FORMAT_VERSION,
+  type CheckpointMetadata,
+  type OperatorSnapshot,
+} from '../storage/checkpoint-metadata.js';
 import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
-import { stateSize } from '../storage/state-handle.js';
+import { keyedStateSize, stateSize } from '../storage/state-handle.js';
+import { CheckpointSharedState } from './checkpoint-shared-state.js';
 import { CheckpointStatsTracker } from './checkpoint-stats-tracker.js';
 
 /** The checkpoint settings the coordinator acts on (the submission's, minus storage and retention). */
@@ -91,6 +96,8 @@ interface Pending {
 /** The coordinator of one job's checkpoints. */
 export class CheckpointCoordinator {
   readonly stats: CheckpointStatsTracker;
+  /** Reference counts of the shared (incremental) files of the retained checkpoints. */
+  readonly sharedState: CheckpointSharedState;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private completed: CompletedCheckpoint[] = [];
@@ -113,6 +120,7 @@ export class CheckpointCoordinator {
   ) {
     this.stats = new CheckpointStatsTracker(settings.historySize);
     this.failures = new CheckpointFailureManager(settings.tolerableFailures);
+    this.sharedState = new CheckpointSharedState(ctx.storage);
   }
 
   /** Completed checkpoints, oldest first. */
@@ -129,6 +137,8 @@ export class CheckpointCoordinator {
   adoptRestored(checkpoint: CompletedCheckpoint): void {
     if (!this.completed.some((c) => c.checkpointId === checkpoint.checkpointId))
       this.completed.push(checkpoint);
+    // As Flink's restore: the registry is what the retained checkpoints' metadata say.
+    this.sharedState.rebuild(this.completed);
     this.setNextCheckpointId(checkpoint.checkpointId + 1);
   }
 
@@ -284,7 +294,17 @@ export class CheckpointCoordinator {
     metrics: SubtaskCheckpointMetrics,
   ): void {
     const p = this.pending.get(checkpointId);
-    if (!p) return; // late or for an aborted checkpoint: its directory is discarded with it
+    if (!p) {
+      // Late or for an aborted checkpoint: its directory is discarded with it, the shared files
+      // it wrote here.
+      if (state.length > 0)
+        this.discardSharedLater(
+          checkpointId,
+          this.ctx.storage.locationOf(this.ctx.jobId, checkpointId as CheckpointId),
+          [state],
+        );
+      return;
+    }
     const now = this.ctx.clock.now();
     const result = p.checkpoint.acknowledgeTask(taskKey, state.length > 0 ? state : undefined, now);
     if (result !== 'SUCCESS') return;
@@ -313,6 +333,9 @@ export class CheckpointCoordinator {
   private async completePendingCheckpoint(checkpointId: number, p: Pending): Promise<void> {
     p.timeout.cancel();
     const data = p.checkpoint.finalizeCheckpoint(this.ctx.clock.now());
+    const missing = this.sharedState.reserve(checkpointId, data.taskStates.values());
+    if (missing !== undefined)
+      return this.dropUnrestorable(checkpointId, p, data.taskStates.values(), missing);
     let completed: CompletedCheckpoint;
     try {
       const masterStates = [];
@@ -331,7 +354,10 @@ export class CheckpointCoordinator {
         (n, op) =>
           n +
           op.subtasks.reduce(
-            (m, st) => m + [...st.keyed, ...st.operator].reduce((k, h) => k + stateSize(h), 0),
+            (m, st) =>
+              m +
+              st.keyed.reduce((k, h) => k + keyedStateSize(h), 0) +
+              st.operator.reduce((k, h) => k + stateSize(h), 0),
             0,
           ),
         0,
@@ -348,6 +374,7 @@ export class CheckpointCoordinator {
       if (this.pending.get(checkpointId) !== p) {
         // Aborted meanwhile (reported and counted there): only its files are left to delete.
         this.discardLater(checkpointId, p.location);
+        this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
         return;
       }
       this.pending.delete(checkpointId);
@@ -355,6 +382,7 @@ export class CheckpointCoordinator {
       this.log.warn({ checkpointId, err: error }, `checkpoint ${checkpointId} could not be finalized`);
       this.stats.reportFailed(checkpointId, this.ctx.clock.now(), error.message);
       this.discardLater(checkpointId, p.location);
+      this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
       this.ctx.notifyAborted(checkpointId);
       this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error);
       return;
@@ -364,11 +392,15 @@ export class CheckpointCoordinator {
       // complete now, as recovery may already have chosen an older checkpoint. Its files go only
       // now that no write of ours can recreate them.
       this.discardLater(checkpointId, p.location);
+      this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
       return;
     }
     this.pending.delete(checkpointId);
     const subsumed = addCheckpointAndSubsumeOldest(this.completed, completed, this.settings.numRetained);
     this.completed = [...subsumed.retained];
+    // Registered (reserved, above) before the subsumed ones are unregistered: files both use
+    // never reach 0.
+    this.sharedState.registerCompleted(completed);
     // Older pending checkpoints can no longer complete usefully.
     for (const [id, older] of this.pending)
       if (id < checkpointId && older.checkpoint.canBeSubsumed())
@@ -396,7 +428,29 @@ export class CheckpointCoordinator {
     // As Flink: report and notify first, then delete what the new checkpoint subsumed, in the
     // background (shutdown waits for it), so no failure can find the statistics behind the store.
     for (const s of subsumed.subsumed)
-      if (s.discardState) this.discardLater(s.checkpoint.checkpointId, s.checkpoint.pointer, 'subsumed');
+      if (s.discardState) {
+        this.discardLater(s.checkpoint.checkpointId, s.checkpoint.pointer, 'subsumed');
+        this.cleanUp(s.checkpoint.checkpointId, 'subsumed', this.sharedState.discardCheckpoint(s.checkpoint));
+      }
+  }
+
+  /**
+   * A fully acknowledged checkpoint that builds on shared state already deleted: completing it
+   * would leave a checkpoint that cannot be restored. It is dropped, not counted as a failure:
+   * the task that built on an outdated base has heard of the newer checkpoint by the next one.
+   */
+  private dropUnrestorable(
+    checkpointId: number,
+    p: Pending,
+    states: Iterable<readonly OperatorSubtaskState[]>,
+    why: string,
+  ): void {
+    this.pending.delete(checkpointId);
+    this.stats.reportFailed(checkpointId, this.ctx.clock.now(), why);
+    this.log.info({ checkpointId, job: this.ctx.jobName }, `checkpoint ${checkpointId} dropped: ${why}`);
+    this.discardLater(checkpointId, p.location);
+    this.discardSharedLater(checkpointId, p.location, states);
+    this.ctx.notifyAborted(checkpointId);
   }
 
   private buildMetadata(
@@ -429,7 +483,7 @@ export class CheckpointCoordinator {
       };
     });
     return {
-      formatVersion: 1,
+      formatVersion: METADATA_FORMAT_VERSION,
       jobId: this.ctx.jobId,
       checkpointId: checkpointId as CheckpointId,
       triggerTimestamp,
@@ -454,7 +508,7 @@ export class CheckpointCoordinator {
     // Fully acknowledged and being finalized: completePendingCheckpoint deletes its files once
     // its own writes are done (deleting them now would race with the _metadata write).
     const finalizing = p.checkpoint.isDisposed;
-    p.checkpoint.abort(reason);
+    const { discardedPayloads } = p.checkpoint.abort(reason);
     const message = error
       ? `${failureReasonMessage(reason).replace(/\.$/u, '')}: ${error.message}`
       : failureReasonMessage(reason);
@@ -465,7 +519,10 @@ export class CheckpointCoordinator {
       { checkpointId, job: this.ctx.jobName, reason },
       `checkpoint ${checkpointId} aborted: ${message}`,
     );
-    if (!finalizing) this.discardLater(checkpointId, p.location);
+    if (!finalizing) {
+      this.discardLater(checkpointId, p.location);
+      this.discardSharedLater(checkpointId, p.location, discardedPayloads);
+    }
     this.ctx.notifyAborted(checkpointId);
     if (count) this.onFailure(checkpointId, reason, error);
   }
@@ -476,8 +533,21 @@ export class CheckpointCoordinator {
     where: CheckpointStorageLocation | string,
     what: 'aborted' | 'subsumed' = 'aborted',
   ): void {
-    const done = this.ctx.storage
-      .discardCheckpoint(where)
+    this.cleanUp(checkpointId, what, this.ctx.storage.discardCheckpoint(where));
+  }
+
+  /** Deletes the shared files an uncompleted checkpoint's acknowledged state wrote, in the background. */
+  private discardSharedLater(
+    checkpointId: number,
+    where: CheckpointStorageLocation | string,
+    states: Iterable<readonly OperatorSubtaskState[]>,
+  ): void {
+    this.cleanUp(checkpointId, 'aborted', this.sharedState.discardUncompleted(where, states));
+  }
+
+  /** Tracks a deletion: shutdown waits for it, and a failure is logged, never thrown. */
+  private cleanUp(checkpointId: number, what: 'aborted' | 'subsumed', deletion: Promise<void>): void {
+    const done = deletion
       .catch((e: unknown) => this.log.warn({ checkpointId, err: e }, `could not delete a ${what} checkpoint`))
       .finally(() => this.cleaning.delete(done));
     this.cleaning.add(done);

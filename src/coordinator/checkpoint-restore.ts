@@ -14,7 +14,7 @@ import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
 import { redistributeOperatorState } from '../state/operator-state-redistribution.js';
 import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
 import type { CheckpointMetadata } from '../storage/checkpoint-metadata.js';
-import type { StreamStateHandle } from '../storage/state-handle.js';
+import { keyedChain, type StreamStateHandle } from '../storage/state-handle.js';
 
 /** What a job restores from one checkpoint. */
 export interface RestorePlan {
@@ -57,7 +57,10 @@ export async function planRestore(
     ...metadata.masterStates.map((m) => m.handle),
     ...metadata.operators.flatMap((op) =>
       nodes.has(op.operatorId)
-        ? op.subtasks.flatMap((s) => [...s.keyed.map((k) => k.handle), ...s.operator.map((o) => o.handle)])
+        ? op.subtasks.flatMap((s) => [
+            ...s.keyed.flatMap((k) => keyedChain(k).map((blob) => blob.handle)),
+            ...s.operator.map((o) => o.handle),
+          ])
         : [],
     ),
   ];
@@ -81,6 +84,10 @@ export async function planRestore(
         offsets: k.offsets,
         data: bytes.get(k.handle)!,
         stateNames: [],
+        // An incremental chain: the task applies the deltas after the base.
+        ...(k.deltas === undefined
+          ? {}
+          : { deltas: k.deltas.map((d) => ({ offsets: d.offsets, data: bytes.get(d.handle)! })) }),
       })),
     );
     const oldOperatorState: OperatorStateSnapshot[][] = [];

@@ -90,6 +90,17 @@ export const CheckpointingOptions = {
     'Write only the difference from the previous checkpoint, where the state backend supports it.',
     { deprecatedKeys: ['state.backend.incremental'] },
   ),
+  INCREMENTAL_MAX_CHAIN_LENGTH: intOption(
+    'execution.checkpointing.incremental.max-chain-length',
+    10,
+    'Incremental checkpoints (hashmap): after this many deltas on one base the next checkpoint writes a new full base, so restore reads a bounded chain (Sluice only).',
+    { min: 0 },
+  ),
+  INCREMENTAL_MAX_DELTA_RATIO: floatOption(
+    'execution.checkpointing.incremental.max-delta-ratio',
+    1.0,
+    "Incremental checkpoints (hashmap): once a chain's deltas add up to more than this fraction of its base's size, the next checkpoint writes a new full base (Sluice only).",
+  ),
   FS_SMALL_FILE_THRESHOLD: memoryOption(
     'execution.checkpointing.data-inline-threshold',
     '20kb',

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { CheckpointId } from '../core/ids.js';
+import { invariant } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import type { KeyedSnapshotRun } from '../state/keyed-state-snapshot.js';
 import type { OperatorSnapshotRun } from '../state/operator-state-snapshot.js';
@@ -26,7 +27,18 @@ export interface CheckpointArrival {
 }
 
 interface InFlight {
-  readonly runs: readonly { keyed: KeyedSnapshotRun | undefined; operator: OperatorSnapshotRun }[];
+  readonly runs: readonly {
+    readonly keyed: KeyedSnapshotRun | undefined;
+    readonly operator: OperatorSnapshotRun;
+    /** An incremental keyed snapshot's base: the handle of the completed checkpoint it builds on. */
+    readonly base: KeyedStateHandle | undefined;
+  }[];
+}
+
+/** An operator's keyed handles of incremental chains: acknowledged ones, and the last completed. */
+interface KeyedChains {
+  readonly acked: Map<number, KeyedStateHandle>;
+  completed: { readonly checkpointId: number; readonly handle: KeyedStateHandle } | undefined;
 }
 
 /** Checkpointing of one subtask. */
@@ -34,6 +46,8 @@ export class SubtaskCheckpointCoordinator {
   /** The newest checkpoint this subtask took (a repeated trigger for it is ignored). */
   lastCheckpointId = 0;
   private readonly inFlight = new Map<number, InFlight>();
+  /** Per operator of the chain (same index). */
+  private readonly chains: KeyedChains[];
   private readonly log = logger('task-checkpoint');
 
   constructor(
@@ -44,7 +58,9 @@ export class SubtaskCheckpointCoordinator {
     private readonly clock: Clock,
     /** Called when the asynchronous phase fails after the subtask was stopped: nothing to do then. */
     private readonly isRunning: () => boolean,
-  ) {}
+  ) {
+    this.chains = chain.map(() => ({ acked: new Map(), completed: undefined }));
+  }
 
   /** Both phases of checkpoint `checkpointId`; errors of the synchronous phase fail the task (thrown). */
   performCheckpoint(checkpointId: number, arrival: CheckpointArrival): void {
@@ -57,10 +73,14 @@ export class SubtaskCheckpointCoordinator {
       if (flushed !== undefined) (flushes ??= []).push(flushed);
     }
     for (const entry of this.chain) entry.operator.snapshotState(checkpointId);
-    const runs = this.chain.map((entry) => ({
-      keyed: entry.keyedStateBackend?.snapshot(checkpointId),
-      operator: entry.operatorStateBackend.snapshot(checkpointId),
-    }));
+    const runs = this.chain.map((entry, i) => {
+      const keyed = entry.keyedStateBackend?.snapshot(checkpointId);
+      return {
+        keyed,
+        operator: entry.operatorStateBackend.snapshot(checkpointId),
+        base: this.baseOf(i, keyed),
+      };
+    });
     const syncDurationMs = this.clock.monotonicNow() - syncStart;
     if (arrival.emitBarrier)
       for (const w of this.writers)
@@ -91,15 +111,27 @@ export class SubtaskCheckpointCoordinator {
         if (location === undefined) continue; // aborted meanwhile: write nothing
         const keyed: KeyedStateHandle[] = [];
         if (keyedSnapshot) {
-          const handle = await storage.writeState(location, keyedSnapshot.data);
-          keyed.push({ keyGroupRange: keyedSnapshot.keyGroupRange, offsets: keyedSnapshot.offsets, handle });
+          const incremental = run.keyed?.incremental === true;
+          // Part of a chain: later checkpoints refer to it, so it is shared state.
+          const handle = await storage.writeState(
+            location,
+            keyedSnapshot.data,
+            incremental ? 'shared' : 'exclusive',
+          );
+          checkpointedSize += stateSize(handle);
+          const { keyGroupRange, offsets } = keyedSnapshot;
+          const written: KeyedStateHandle =
+            run.base === undefined
+              ? { keyGroupRange, offsets, handle }
+              : { ...run.base, deltas: [...(run.base.deltas ?? []), { offsets, handle }] };
+          if (incremental) this.chains[i]!.acked.set(checkpointId, written);
+          keyed.push(written);
         }
         const operator: OperatorStateHandle[] = [];
         for (const entry of operatorSnapshot.states) {
           const handle = await storage.writeState(location, entry.data);
           operator.push({ name: entry.name, mode: entry.mode, handle });
         }
-        for (const h of keyed) checkpointedSize += stateSize(h);
         for (const h of operator) checkpointedSize += stateSize(h);
         if (keyed.length > 0 || operator.length > 0)
           states.push({ operatorId: this.chain[i]!.operatorId, keyed, operator });
@@ -136,9 +168,32 @@ export class SubtaskCheckpointCoordinator {
     }
   }
 
-  /** Checkpoint `checkpointId` completed: operators commit. */
+  /** Checkpoint `checkpointId` completed: operators commit, incremental chains move on. */
   notifyCheckpointComplete(checkpointId: number): void {
+    this.chain.forEach((entry, i) => {
+      const chains = this.chains[i]!;
+      const handle = chains.acked.get(checkpointId);
+      if (handle !== undefined) {
+        chains.completed = { checkpointId, handle };
+        for (const id of [...chains.acked.keys()]) if (id <= checkpointId) chains.acked.delete(id);
+        // Only now, so that the backend builds on a checkpoint whose handle is known here.
+        entry.keyedStateBackend?.notifyCheckpointComplete?.(checkpointId);
+      }
+    });
     for (const entry of this.chain) entry.operator.notifyCheckpointComplete(checkpointId);
+  }
+
+  /** The handle an incremental keyed snapshot builds on (undefined for a full one). */
+  private baseOf(index: number, run: KeyedSnapshotRun | undefined): KeyedStateHandle | undefined {
+    const baseId = run?.baseCheckpointId;
+    if (baseId === undefined) return undefined;
+    const completed = this.chains[index]!.completed;
+    invariant(
+      completed?.checkpointId === baseId,
+      `an incremental keyed snapshot builds on checkpoint ${baseId}, whose handle this subtask knows ` +
+        `(it knows ${completed?.checkpointId ?? 'none'})`,
+    );
+    return completed.handle;
   }
 
   /** Checkpoint `checkpointId` was aborted: drop its pinned state, tell operators. */

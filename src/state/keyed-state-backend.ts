@@ -85,6 +85,12 @@ export interface KeyedStateBackend<K = unknown> {
    */
   restore(snapshots: readonly KeyedStateSnapshot[]): void;
 
+  /**
+   * Checkpoint `checkpointId` completed (after this backend's snapshot of it was acknowledged).
+   * Incremental backends build their next deltas on it; others need not implement this.
+   */
+  notifyCheckpointComplete?(checkpointId: number): void;
+
   /** Drops all state and releases resources; the backend cannot be used afterwards. */
   dispose(): void;
 }

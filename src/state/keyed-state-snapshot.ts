@@ -19,6 +19,17 @@ export interface KeyedStateSnapshot {
   readonly data: Uint8Array;
   /** The names of the states and timer queues the snapshot holds (informational). */
   readonly stateNames: readonly string[];
+  /**
+   * On restore from an incremental checkpoint: the deltas to apply after `data` (the base),
+   * oldest first, each over the same key-group range (heap delta format, keyed-snapshot-format.ts).
+   */
+  readonly deltas?: readonly KeyedSnapshotDelta[];
+}
+
+/** One delta of an incremental chain: what changed per key group, sections at `offsets`. */
+export interface KeyedSnapshotDelta {
+  readonly offsets: readonly number[];
+  readonly data: Uint8Array;
 }
 
 /**
@@ -29,6 +40,17 @@ export interface KeyedStateSnapshot {
 export interface KeyedSnapshotRun {
   /** The checkpoint the snapshot belongs to. */
   readonly checkpointId: number;
+  /**
+   * Incremental snapshots: the completed checkpoint this one builds on. `write()` then returns a
+   * delta (only what changed since that checkpoint's synchronous phase), to be appended to that
+   * checkpoint's chain. Undefined: `write()` returns a full snapshot (a new base).
+   */
+  readonly baseCheckpointId?: number | undefined;
+  /**
+   * Whether the snapshot belongs to an incremental chain: then what `write()` returns (a delta, or
+   * a new base) is shared state, which later checkpoints may refer to.
+   */
+  readonly incremental?: boolean;
   /**
    * Serializes the pinned state, in slices that yield to the event loop so the task's mailbox
    * keeps running, then releases it. Call at most once. Rejects with SLUICE_CHECKPOINT_STORAGE_FAILED

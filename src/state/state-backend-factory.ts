@@ -25,5 +25,8 @@ export function createKeyedStateBackend(
       ...setup,
       ...(settings.localDir === undefined ? {} : { localDir: settings.localDir }),
     });
-  return new HeapKeyedStateBackend(setup);
+  return new HeapKeyedStateBackend({
+    ...setup,
+    ...(settings?.incremental === undefined ? {} : { incremental: settings.incremental }),
+  });
 }

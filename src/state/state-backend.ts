@@ -6,7 +6,17 @@
 
 /** The chosen backend as plain data (what a submission carries to every TaskManager). */
 export type StateBackendSettings =
-  { readonly kind: 'hashmap' } | { readonly kind: 'lmdb'; readonly localDir?: string | undefined };
+  | { readonly kind: 'hashmap'; readonly incremental?: IncrementalSettings | undefined }
+  | { readonly kind: 'lmdb'; readonly localDir?: string | undefined };
+
+/**
+ * Incremental checkpoints (`execution.checkpointing.incremental`) and when a chain is
+ * materialized (`execution.checkpointing.incremental.max-chain-length`, `.max-delta-ratio`).
+ */
+export interface IncrementalSettings {
+  readonly maxChainLength: number;
+  readonly maxDeltaRatio: number;
+}
 
 /** What `env.setStateBackend` takes. */
 export interface StateBackend {

@@ -1,6 +1,6 @@
 /** Round trips `_metadata` documents and checks that every kind of damage is detected and explained. */
 import fc from 'fast-check';
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
@@ -15,6 +15,8 @@ import { crc32c } from './crc32c.js';
 import { STATE_SCOPES, OPERATOR_STATE_MODES, stateSize, type StreamStateHandle } from './state-handle.js';
 
 const WHERE = '/ckpt/job/chk-7/_metadata';
+/** CRC32C of the whole encoding of `sample` in format version 2. */
+const PINNED_V2_CRC = 0x5e8f5128;
 
 function expectCorrupt(bytes: Uint8Array, ...fragments: string[]): void {
   let thrown: unknown;
@@ -47,16 +49,28 @@ const streamHandle: fc.Arbitrary<StreamStateHandle> = fc.oneof(
     .map((h) => ({ kind: 'file' as const, ...h })),
 );
 
+const blob = (count: number) =>
+  streamHandle.chain((handle) =>
+    fc
+      .array(fc.nat({ max: stateSize(handle) }), { minLength: count, maxLength: count })
+      .map((offsets) => ({ offsets: offsets.sort((x, y) => x - y), handle })),
+  );
+
 const keyedHandle = (maxParallelism: number) =>
-  fc.tuple(fc.nat(maxParallelism - 1), fc.nat(maxParallelism - 1), streamHandle).chain(([a, b, handle]) => {
-    const start = Math.min(a, b);
-    const end = Math.max(a, b);
-    const count = end - start + 1;
-    const size = stateSize(handle);
-    return fc
-      .array(fc.nat({ max: size }), { minLength: count, maxLength: count })
-      .map((offsets) => ({ keyGroupRange: { start, end }, offsets: offsets.sort((x, y) => x - y), handle }));
-  });
+  fc
+    .tuple(fc.nat(maxParallelism - 1), fc.nat(maxParallelism - 1), fc.option(fc.nat(3)))
+    .chain(([a, b, deltaCount]) => {
+      const start = Math.min(a, b);
+      const end = Math.max(a, b);
+      const count = end - start + 1;
+      return fc
+        .tuple(blob(count), fc.array(blob(count), { minLength: deltaCount ?? 0, maxLength: deltaCount ?? 0 }))
+        .map(([base, deltas]) => ({
+          keyGroupRange: { start, end },
+          ...base,
+          ...(deltaCount === null ? {} : { deltas }),
+        }));
+    });
 
 const operatorStateHandle = fc.record({
   name: fc.string({ minLength: 1, maxLength: 10 }),
@@ -197,7 +211,7 @@ describe('checkpoint metadata encoding', () => {
     const bytes = encodeMetadata(sample);
     const view = new DataView(bytes.buffer, bytes.byteOffset);
     expect(new TextDecoder().decode(bytes.subarray(0, 4))).toBe('SLCK');
-    expect(view.getUint32(4)).toBe(1);
+    expect(view.getUint32(4)).toBe(2);
     expect(view.getUint32(8)).toBe(bytes.length - 16);
     expect(view.getUint32(bytes.length - 4)).toBe(crc32c(bytes.subarray(12, bytes.length - 4)));
   });
@@ -206,9 +220,59 @@ describe('checkpoint metadata encoding', () => {
     const bytes = encodeMetadata(sample);
     expect(encodeMetadata(sample)).toEqual(bytes);
     // Pinned: if this changes, the on-disk format changed; bump METADATA_FORMAT_VERSION and keep a
-    // reader for version 1.
-    expect(bytes.length).toBe(595);
-    expect(crc32c(bytes)).toBe(0x86f7f931);
+    // reader for versions 1 and 2.
+    expect(bytes.length).toBe(610);
+    expect(crc32c(bytes)).toBe(PINNED_V2_CRC);
+  });
+
+  it('still reads format version 1, written before incremental checkpoints', () => {
+    // Version 1 is version 2's body without the repeated version: these are the very bytes the
+    // version-1 writer produced for `sample` (pinned length and checksum of that writer).
+    const body = new Unpackr({ useRecords: false, mapsAsObjects: true }).unpack(
+      encodeMetadata(sample).subarray(12, -4),
+    ) as Record<string, unknown>;
+    delete body['formatVersion'];
+    const v1 = frame(body, 1);
+    expect(v1.length).toBe(595);
+    expect(crc32c(v1)).toBe(0x86f7f931);
+    expect(decodeMetadata(v1, WHERE)).toEqual({ ...sample, formatVersion: 1 });
+    // Deltas need version 2, and a version-2 body under a version-1 header is damage.
+    const withDeltas = structuredClone(body) as { operators: { subtasks: { keyed: object[] }[] }[] };
+    withDeltas.operators[0]!.subtasks[0]!.keyed[0] = {
+      ...withDeltas.operators[0]!.subtasks[0]!.keyed[0],
+      deltas: [],
+    };
+    expectCorrupt(frame(withDeltas, 1), 'deltas', 'is not part of format version 1');
+    const headerOnly = encodeMetadata(sample).slice();
+    new DataView(headerOnly.buffer).setUint32(4, 1);
+    expectCorrupt(headerOnly, 'formatVersion', 'is not part of format version 1');
+  });
+
+  it('round-trips the chain of an incremental keyed handle', () => {
+    const keyed = {
+      keyGroupRange: { start: 0, end: 1 },
+      offsets: [0, 10],
+      handle: { kind: 'file', path: 'shared/base', size: 40000, checksum: 7, scope: 'shared' },
+      deltas: [
+        { offsets: [0, 0], handle: { kind: 'inline', data: new Uint8Array([9]) } },
+        {
+          offsets: [0, 30],
+          handle: { kind: 'file', path: 'shared/d2', size: 30000, checksum: 8, scope: 'shared' },
+        },
+      ],
+    } as const;
+    const meta: CheckpointMetadata = {
+      ...sample,
+      operators: [{ ...sample.operators[0]!, subtasks: [{ subtask: 0, keyed: [keyed], operator: [] }] }],
+    };
+    expect(decodeMetadata(encodeMetadata(meta), WHERE)).toEqual(meta);
+    const bad = { ...keyed, deltas: [{ offsets: [0], handle: keyed.deltas[0].handle }] };
+    expect(() =>
+      encodeMetadata({
+        ...meta,
+        operators: [{ ...sample.operators[0]!, subtasks: [{ subtask: 0, keyed: [bad], operator: [] }] }],
+      }),
+    ).toThrow(/keyed\[0\]\.deltas\[0\]\.offsets should hold 2 offsets/u);
   });
 
   it('detects a flip of any bit pattern in any byte', () => {
@@ -263,7 +327,7 @@ describe('checkpoint metadata encoding', () => {
 
     const future = bytes.slice();
     new DataView(future.buffer).setUint32(4, 9);
-    expectCorrupt(future, 'format version 9 is not supported', 'reads version 1');
+    expectCorrupt(future, 'format version 9 is not supported', 'reads versions 1, 2');
 
     const flipped = bytes.slice();
     flipped[40]! ^= 0x10;
@@ -273,6 +337,7 @@ describe('checkpoint metadata encoding', () => {
   it('rejects a well-framed body that is not a valid document, naming the field', () => {
     expectCorrupt(frame([1, 2]), 'body should be a map, found a list');
     const wire = {
+      formatVersion: METADATA_FORMAT_VERSION,
       jobId: 'j',
       checkpointId: 3,
       triggerTimestamp: 1,
@@ -322,7 +387,7 @@ describe('checkpoint metadata encoding', () => {
     expect(() => encodeMetadata(bad)).toThrow(
       /could not be read back: operators\[0\]\.subtasks\[0\]\.subtask/u,
     );
-    expect(() => encodeMetadata({ ...sample, formatVersion: 2 })).toThrow(/format version 1, not 2/u);
+    expect(() => encodeMetadata({ ...sample, formatVersion: 1 })).toThrow(/format version 2, not 1/u);
   });
 
   it('decodes inline data into fresh copies', () => {

@@ -20,10 +20,14 @@ import { corruptMetadata } from './storage-errors.js';
 
 /** `SLCK` as a big-endian uint32: the first four bytes of every `_metadata` file. */
 export const METADATA_MAGIC = 0x534c434b;
-/** The format version this Sluice writes. */
-export const METADATA_FORMAT_VERSION = 1;
+/**
+ * The format version this Sluice writes. Version 2 (incremental checkpoints) adds `deltas` to a
+ * keyed handle: the chain of shared blobs applied after its base. Version 1 is version 2 without
+ * deltas; it is still read (and a `deltas` field in it is rejected).
+ */
+export const METADATA_FORMAT_VERSION = 2;
 /** Every format version this Sluice can read; a new writer version keeps the old readers. */
-export const SUPPORTED_METADATA_VERSIONS: readonly number[] = [1];
+export const SUPPORTED_METADATA_VERSIONS: readonly number[] = [1, 2];
 
 // Frame: magic (4) | version (4) | body length (4) | body | CRC32C of body (4), all big-endian.
 // The header is not under the checksum because each header field is checked on its own: a flipped
@@ -161,6 +165,9 @@ function hex(n: number): string {
 // carry `undefined` as an extension type) and without formatVersion, which the header carries.
 function toWire(meta: CheckpointMetadata): Record<string, unknown> {
   return {
+    // Repeated inside the checksummed body (from version 2), so a damaged header version that
+    // happens to name another readable version is still caught.
+    formatVersion: meta.formatVersion,
     jobId: meta.jobId,
     checkpointId: meta.checkpointId,
     triggerTimestamp: meta.triggerTimestamp,
@@ -177,6 +184,11 @@ function toWire(meta: CheckpointMetadata): Record<string, unknown> {
           keyGroupRange: { start: k.keyGroupRange.start, end: k.keyGroupRange.end },
           offsets: k.offsets,
           handle: streamHandleToWire(k.handle),
+          ...(k.deltas === undefined
+            ? {}
+            : {
+                deltas: k.deltas.map((d) => ({ offsets: d.offsets, handle: streamHandleToWire(d.handle) })),
+              }),
         })),
         operator: st.operator.map((o) => ({
           name: o.name,
@@ -202,6 +214,13 @@ type Fail = (path: string, problem: string) => never;
 function parseDocument(raw: unknown, formatVersion: number, fail: Fail): CheckpointMetadata {
   const r = new Reader(fail);
   const doc = r.map(raw, 'body');
+  if (formatVersion >= 2 && doc['formatVersion'] !== formatVersion)
+    fail(
+      'formatVersion',
+      `should repeat the header's format version ${formatVersion}, found ${kindOf(doc['formatVersion'])}`,
+    );
+  if (formatVersion < 2 && doc['formatVersion'] !== undefined)
+    fail('formatVersion', `is not part of format version ${formatVersion}`);
   // Scalars first, so a message names the most basic problem.
   const header = {
     formatVersion,
@@ -234,7 +253,7 @@ function parseDocument(raw: unknown, formatVersion: number, fail: Fail): Checkpo
       seenSubtasks.add(subtask);
       const keyed = r
         .list(st['keyed'], `${sat}.keyed`)
-        .map((k, n) => r.keyed(k, `${sat}.keyed[${n}]`, maxParallelism));
+        .map((k, n) => r.keyed(k, `${sat}.keyed[${n}]`, maxParallelism, formatVersion));
       const operator = r
         .list(st['operator'], `${sat}.operator`)
         .map((o, n) => r.operatorState(o, `${sat}.operator[${n}]`));
@@ -316,27 +335,47 @@ class Reader {
     };
   }
 
-  keyed(v: unknown, path: string, maxParallelism: number): KeyedStateHandle {
+  keyed(v: unknown, path: string, maxParallelism: number, formatVersion: number): KeyedStateHandle {
     const k = this.map(v, path);
     const range = this.map(k['keyGroupRange'], `${path}.keyGroupRange`);
     const start = this.integer(range['start'], `${path}.keyGroupRange.start`, 0, maxParallelism - 1);
     const end = this.integer(range['end'], `${path}.keyGroupRange.end`, start - 1, maxParallelism - 1);
+    const { offsets, handle } = this.blob(k, path, keyGroupRangeSize({ start, end }), `${start}..${end}`);
+    if (k['deltas'] === undefined) return { keyGroupRange: { start, end }, offsets, handle };
+    if (formatVersion < 2) this.fail(`${path}.deltas`, 'is not part of format version 1');
+    const deltas = this.list(k['deltas'], `${path}.deltas`).map((d, i) =>
+      this.blob(
+        this.map(d, `${path}.deltas[${i}]`),
+        `${path}.deltas[${i}]`,
+        offsets.length,
+        `${start}..${end}`,
+      ),
+    );
+    return { keyGroupRange: { start, end }, offsets, handle, deltas };
+  }
+
+  /** A stream handle with one offset per key group into it, non-decreasing and within its size. */
+  private blob(
+    k: Record<string, unknown>,
+    path: string,
+    count: number,
+    groups: string,
+  ): { offsets: number[]; handle: StreamStateHandle } {
     const handle = this.stream(k['handle'], `${path}.handle`);
     const size = stateSize(handle);
     const offsets = this.list(k['offsets'], `${path}.offsets`).map((o, i) =>
       this.integer(o, `${path}.offsets[${i}]`, 0, size),
     );
-    const count = keyGroupRangeSize({ start, end });
     if (offsets.length !== count)
       this.fail(
         `${path}.offsets`,
-        `should hold ${count} offsets (one per key group ${start}..${end}), found ${offsets.length}`,
+        `should hold ${count} offsets (one per key group ${groups}), found ${offsets.length}`,
       );
     offsets.forEach((o, i) => {
       if (i > 0 && o < offsets[i - 1]!)
         this.fail(`${path}.offsets[${i}]`, `is ${o}, below the previous offset`);
     });
-    return { keyGroupRange: { start, end }, offsets, handle };
+    return { offsets, handle };
   }
 
   operatorState(v: unknown, path: string): OperatorStateHandle {

@@ -256,6 +256,23 @@ export function checkpointStorageContract(
       expectSameBytes(await storage.readState(kept.handles[0]!, other.location), testBytes(LARGE, 1));
     });
 
+    it('deletes shared files the registry gives up, and only those', async () => {
+      const { storage, files } = await subject();
+      const job = newJobId();
+      const location = await storage.initializeCheckpoint(job, id(1));
+      const gone = await storage.writeState(location, testBytes(LARGE, 4), 'shared');
+      const kept = await storage.writeState(location, testBytes(LARGE, 5), 'shared');
+      if (gone.kind === 'file') {
+        await storage.discardSharedState(location, [gone]);
+        await storage.discardSharedState(location.pointer, [gone]); // idempotent
+        await expectSluiceRejection(storage.readState(gone, location), 'SLUICE_CHECKPOINT_NOT_FOUND');
+        await expect(storage.discardSharedState(location, [{ ...gone, scope: 'exclusive' }])).rejects.toThrow(
+          /only files under shared/u,
+        );
+      } else expect(files).toBeUndefined();
+      expectSameBytes(await storage.readState(kept, location), testBytes(LARGE, 5));
+    });
+
     it('fails to finalize a checkpoint that was discarded meanwhile, and completes nothing', async () => {
       const { storage } = await subject();
       const job = newJobId();

@@ -1,7 +1,7 @@
 /** The CheckpointStorage contract: where checkpoints are written, finalized, found and discarded. */
 import type { CheckpointId, JobId } from '../core/ids.js';
 import type { CheckpointMetadata } from './checkpoint-metadata.js';
-import type { StateScope, StreamStateHandle } from './state-handle.js';
+import type { FileStateHandle, StateScope, StreamStateHandle } from './state-handle.js';
 
 /** Name of the file whose presence proves that a checkpoint completed (Flink's METADATA_FILE_NAME). */
 export const METADATA_FILE_NAME = '_metadata';
@@ -111,6 +111,16 @@ export interface CheckpointStorage {
    * failed and subsumed checkpoints. Shared and task-owned state is left alone. Idempotent.
    */
   discardCheckpoint(where: CheckpointStorageLocation | string): Promise<void>;
+
+  /**
+   * Deletes shared state files (scope `shared`, paths relative to the job directory of the
+   * checkpoint at `where`) that the shared-state registry found unused, or that an aborted
+   * checkpoint wrote. Missing files are fine (idempotent); other handles are refused.
+   */
+  discardSharedState(
+    where: CheckpointStorageLocation | string,
+    files: readonly FileStateHandle[],
+  ): Promise<void>;
 
   /**
    * The completed checkpoint at `pointer`: a `chk-<n>` directory or its `_metadata` file, with or

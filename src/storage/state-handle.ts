@@ -53,6 +53,23 @@ export interface KeyedStateHandle {
   readonly keyGroupRange: KeyGroupRange;
   readonly offsets: readonly number[];
   readonly handle: StreamStateHandle;
+  /**
+   * Incremental checkpoints only: the changes since `handle` (the base, a full snapshot written
+   * by an earlier checkpoint), oldest first, to be applied in order on restore (Flink's
+   * IncrementalRemoteKeyedStateHandle lists its shared files the same way). The last one is the
+   * one this checkpoint wrote (or the base, when there are none); the others belong to earlier
+   * checkpoints and are shared with them. Absent on full snapshots and in format-1 metadata.
+   */
+  readonly deltas?: readonly KeyedStateDelta[];
+}
+
+/**
+ * What changed in one subtask's keyed state between two checkpoints, per key group: a blob of
+ * sections at `offsets`, over the same key-group range as the base it applies to.
+ */
+export interface KeyedStateDelta {
+  readonly offsets: readonly number[];
+  readonly handle: StreamStateHandle;
 }
 
 /**
@@ -84,6 +101,33 @@ export function keyGroupRangeSize(range: KeyGroupRange): number {
 export function stateSize(handle: StreamStateHandle | KeyedStateHandle | OperatorStateHandle): number {
   if ('kind' in handle) return handle.kind === 'inline' ? handle.data.length : handle.size;
   return stateSize(handle.handle);
+}
+
+/** Bytes a keyed handle restores from: its base plus every delta of its chain. */
+export function keyedStateSize(handle: KeyedStateHandle): number {
+  let size = stateSize(handle.handle);
+  for (const delta of handle.deltas ?? []) size += stateSize(delta.handle);
+  return size;
+}
+
+/**
+ * The blobs of a keyed handle's chain, base first: what a restore reads and applies in order.
+ * A full snapshot is a chain of one.
+ */
+export function keyedChain(handle: KeyedStateHandle): readonly KeyedStateDelta[] {
+  const base = { offsets: handle.offsets, handle: handle.handle };
+  return handle.deltas === undefined ? [base] : [base, ...handle.deltas];
+}
+
+/**
+ * The `shared` files a keyed handle refers to (its chain's, inline blobs and exclusive files
+ * left out): what the shared-state registry counts references to.
+ */
+export function sharedFilesOf(handle: KeyedStateHandle): FileStateHandle[] {
+  const files: FileStateHandle[] = [];
+  for (const { handle: h } of keyedChain(handle))
+    if (h.kind === 'file' && h.scope === 'shared') files.push(h);
+  return files;
 }
 
 /**

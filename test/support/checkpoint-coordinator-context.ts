@@ -11,7 +11,7 @@ import type {
   CompletedCheckpointLocation,
   ResolvedCheckpoint,
 } from '../../src/storage/checkpoint-storage.js';
-import type { StateScope, StreamStateHandle } from '../../src/storage/state-handle.js';
+import type { FileStateHandle, StateScope, StreamStateHandle } from '../../src/storage/state-handle.js';
 import type {
   CheckpointCoordinatorContext,
   CheckpointCoordinatorSettings,
@@ -62,6 +62,7 @@ type StorageOp =
   | 'discardCheckpoint'
   | 'resolveCheckpoint'
   | 'listCheckpoints'
+  | 'discardSharedState'
   | 'disposeJob';
 
 /** A storage call as the wrapper saw it. */
@@ -208,6 +209,15 @@ export class TestingCheckpointStorage implements CheckpointStorage {
 
   listCheckpoints(jobId: JobId): Promise<readonly CheckpointListing[]> {
     return this.track('listCheckpoints', undefined, () => this.inner.listCheckpoints(jobId));
+  }
+
+  discardSharedState(
+    where: CheckpointStorageLocation | string,
+    files: readonly FileStateHandle[],
+  ): Promise<void> {
+    return this.track('discardSharedState', checkpointIdOf(where), () =>
+      this.inner.discardSharedState(where, files),
+    );
   }
 
   disposeJob(jobId: JobId, options: { readonly keepCheckpoints: boolean }): Promise<void> {

@@ -27,6 +27,8 @@ import { HeapValueState } from './heap-value-state.js';
 import { codecFor, valueSerializerOf, type StateValueCodec } from './keyed-snapshot-format.js';
 import { adoptRestoredState, restoreSnapshots, type RestoreContext } from './heap-restore.js';
 import type { RestoredState } from './keyed-snapshot-reader.js';
+import { ChangedKeys } from './changed-keys.js';
+import { IncrementalSnapshots, type IncrementalOptions } from './incremental-snapshots.js';
 import { SnapshotVersions } from './snapshot-versions.js';
 import { StateTable } from './state-table.js';
 import type { FrozenBytes } from './value-undo-log.js';
@@ -55,6 +57,11 @@ export interface HeapKeyedStateBackendOptions<K = unknown> {
   readonly ttlTimeProvider?: () => number;
   /** The serializer of states (and keys) whose descriptor names none (default: msgpack without registered classes). */
   readonly defaultSerializer?: TypeSerializer<unknown>;
+  /**
+   * Incremental checkpoints (`execution.checkpointing.incremental`): snapshots after the first
+   * completed one write only what changed since, until the chain is materialized into a new base.
+   */
+  readonly incremental?: IncrementalOptions | undefined;
 }
 
 interface RegisteredState {
@@ -98,6 +105,10 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly arena = new ByteArena();
   /** The size of the last snapshot written, the first guess at the next one's. */
   private lastSnapshotBytes = 0;
+  /** The size of the last delta written, the first guess at the next delta's. */
+  private lastDeltaBytes = 0;
+  /** Incremental checkpoints' bookkeeping; undefined when they are off. */
+  private readonly incremental: IncrementalSnapshots | undefined;
   private restoreCalled = false;
   private disposed = false;
 
@@ -118,6 +129,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     this.keySerializer =
       (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
     this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
+    this.incremental = options.incremental && new IncrementalSnapshots(options.incremental);
   }
 
   setCurrentKey(key: K): void {
@@ -163,6 +175,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       return arena.copy(bytes, 0, bytes.length);
     };
     const table = new StateTable<unknown>(descriptor, this.keyGroupRange, this.versions, freeze, codec.copy);
+    if (this.incremental !== undefined)
+      table.changes = new ChangedKeys(this.keyGroupRange.end - this.keyGroupRange.start + 1);
     const state = this.createState(descriptor, table);
     const restored = this.restored.get(descriptor.name);
     // Adopted before registering, so a state whose checkpoint it cannot read is not declared.
@@ -181,7 +195,10 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
     invariant(!this.disposed, 'a disposed keyed state backend is not used');
     const { maxParallelism, keyGroupRange, versions } = this;
-    return timerQueueNamed(this.timerQueues, name, { maxParallelism, keyGroupRange, versions });
+    const queue = timerQueueNamed(this.timerQueues, name, { maxParallelism, keyGroupRange, versions });
+    if (this.incremental !== undefined && queue.changedGroups === undefined)
+      queue.changedGroups = new Uint8Array(keyGroupRange.end - keyGroupRange.start + 1);
+    return queue;
   }
 
   /**
@@ -198,6 +215,12 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       table,
     }));
     const timers = [...this.timerQueues].map(([name, queue]) => ({ name, queue }));
+    const incremental = this.incremental;
+    const delta = incremental?.beginSnapshot(
+      checkpointId,
+      tables.map((t) => t.table),
+      timers.map((t) => t.queue as HeapTimerQueue<unknown>),
+    );
     return new HeapKeyedSnapshotRun(
       {
         checkpointId,
@@ -209,8 +232,14 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         tables,
         restored: [...this.restored.values()],
         timers,
-        sizeHint: this.lastSnapshotBytes,
-        onWritten: (bytes) => (this.lastSnapshotBytes = bytes),
+        sizeHint: delta === undefined ? this.lastSnapshotBytes : this.lastDeltaBytes,
+        onWritten: (bytes, isDelta) => {
+          if (isDelta) this.lastDeltaBytes = bytes;
+          else this.lastSnapshotBytes = bytes;
+          incremental?.recordWritten(checkpointId, bytes);
+        },
+        delta,
+        incremental: incremental !== undefined,
       },
       this.slices,
     );
@@ -236,6 +265,14 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       adoptRestoredState(restored, table, codec, this.restoreContext());
       this.restored.delete(name);
     }
+  }
+
+  /**
+   * Checkpoint `checkpointId` completed: with incremental checkpoints, the next deltas build on it
+   * (only if this backend wrote it; an older or unknown id changes nothing).
+   */
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.incremental?.notifyCheckpointComplete(checkpointId);
   }
 
   getKeys(stateName: string): Iterable<K> {

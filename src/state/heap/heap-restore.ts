@@ -9,12 +9,14 @@ import { describeKey } from '../state-errors.js';
 import { describeSerializers, sameSerializers, type SerializerId } from '../serializer-id.js';
 import type { StateKind } from '../state-descriptor.js';
 import { isAbsentValue, type StateValueCodec } from './keyed-snapshot-format.js';
+import { chainKeyGroupBlocks } from './chain-restore.js';
 import {
   decodeEntries,
   describeSnapshot,
   readKeyGroupBlocks,
   readSnapshotHeader,
   RestoredState,
+  type KeyedSnapshotHeader,
   type SnapshotBlock,
 } from './keyed-snapshot-reader.js';
 import type { StateTable } from './state-table.js';
@@ -58,6 +60,7 @@ export function restoreSnapshots(
           `but this operator's key serializer is ${describeSerializers([keySerializer])}; restore with the ` +
           'key serializer the state was written with.',
       );
+    const deltas = deltaSnapshots(snapshot, header);
     const from = Math.max(start, header.keyGroupRange.start);
     const to = Math.min(end, header.keyGroupRange.end);
     for (let keyGroup = from; keyGroup <= to; keyGroup++) {
@@ -67,7 +70,11 @@ export function restoreSnapshots(
         `key group ${keyGroup} is restored from one snapshot only (snapshots ${source[offset]} and ${index} hold it)`,
       );
       source[offset] = index;
-      for (const block of readKeyGroupBlocks(snapshot, keyGroup)) {
+      const blocks =
+        deltas.length === 0
+          ? readKeyGroupBlocks(snapshot, keyGroup)
+          : chainKeyGroupBlocks(snapshot, deltas, keyGroup, ctx.keySerializer);
+      for (const block of blocks) {
         const what = `${block.kind === 'timers' ? 'timer queue' : 'state'} '${block.name}' in key group ${keyGroup} of ${describeSnapshot(snapshot)}`;
         if (block.kind === 'timers') {
           const queue = timerQueue(block.name);
@@ -87,6 +94,33 @@ export function restoreSnapshots(
   });
 }
 
+/**
+ * The deltas of an incremental chain as snapshots over the base's range, headers checked (same
+ * max parallelism, range and key serializer as the base); none for a full snapshot.
+ */
+function deltaSnapshots(snapshot: KeyedStateSnapshot, base: KeyedSnapshotHeader): KeyedStateSnapshot[] {
+  return (snapshot.deltas ?? []).map((delta, i) => {
+    const asSnapshot = {
+      keyGroupRange: snapshot.keyGroupRange,
+      offsets: delta.offsets,
+      data: delta.data,
+      stateNames: [],
+    };
+    const header = readSnapshotHeader(asSnapshot, 'delta');
+    if (
+      header.maxParallelism !== base.maxParallelism ||
+      !sameSerializers([header.keySerializer], [base.keySerializer])
+    )
+      throw corruptSnapshot(
+        `delta ${i + 1} of ${describeSnapshot(snapshot)}`,
+        `it was written with max parallelism ${header.maxParallelism} and key serializer ` +
+          `${describeSerializers([header.keySerializer])}, its base with ${base.maxParallelism} and ` +
+          `${describeSerializers([base.keySerializer])}`,
+      );
+    return asSnapshot;
+  });
+}
+
 function keepRestored(
   restored: Map<string, RestoredState>,
   block: SnapshotBlock,
@@ -96,6 +130,7 @@ function keepRestored(
 ): void {
   const kind = block.kind;
   invariant(kind !== 'timers', 'timer blocks are restored into their queue');
+  if (kind === 'removed') throw corruptSnapshot(what, 'a full snapshot holds removed keys');
   let state = restored.get(block.name);
   if (state === undefined) {
     state = new RestoredState(block.name, kind, block.serializers, numKeyGroups);

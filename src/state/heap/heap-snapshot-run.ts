@@ -1,54 +1,21 @@
 /** The asynchronous phase of a heap keyed snapshot: writes pinned key groups in event-loop slices. */
 import { SluiceError } from '../../core/errors.js';
 import { EventLoopSlicer, snapshotReleased, type SliceOptions } from '../event-loop-slicer.js';
-import type { KeyGroupRange } from '../../core/key-groups.js';
-import type { TypeSerializer } from '../../core/serializer.js';
-import { ByteWriter } from '../byte-io.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
-import type { StateKind } from '../state-descriptor.js';
-import { writeSerializerIds, type SerializerId } from '../serializer-id.js';
-import { BLOCK_KIND, KEYED_SNAPSHOT_FORMAT_VERSION, type StateValueCodec } from './keyed-snapshot-format.js';
-import type { RestoredState } from './keyed-snapshot-reader.js';
-import type { PinnedVersion, SnapshotVersions } from './snapshot-versions.js';
-import { FREEZE_FAILED, type StateTable } from './state-table.js';
-import type { HeapTimerQueue, Timer } from './timer-queue.js';
+import { writeDelta } from './heap-delta-writer.js';
+import { BLOCK_KIND } from './keyed-snapshot-format.js';
+import type { PinnedKeyedState } from './pinned-keyed-state.js';
+import { beginBlock, beginSnapshot, writeTimerBlock } from './snapshot-blocks.js';
+import { FREEZE_FAILED } from './state-table.js';
 
-/** A declared state a snapshot includes. */
-export interface PinnedTable {
-  readonly name: string;
-  readonly kind: StateKind;
-  readonly codec: StateValueCodec;
-  readonly table: StateTable<unknown>;
-}
-
-/** A timer queue a snapshot includes. */
-export interface PinnedTimers {
-  readonly name: string;
-  readonly queue: HeapTimerQueue<unknown>;
-}
-
-/** What the synchronous phase captured: which structures, and the pinned version to read. */
-export interface PinnedKeyedState {
-  readonly checkpointId: number;
-  readonly maxParallelism: number;
-  readonly keyGroupRange: KeyGroupRange;
-  readonly keySerializer: TypeSerializer<unknown>;
-  /** The versions the snapshot pinned `pinned` in, unpinned on release. */
-  readonly versions: SnapshotVersions;
-  readonly pinned: PinnedVersion;
-  readonly tables: readonly PinnedTable[];
-  /** Restored states not declared yet: immutable bytes, written back as they are. */
-  readonly restored: readonly RestoredState[];
-  readonly timers: readonly PinnedTimers[];
-  /** The expected size of the snapshot (the previous one's), so its buffer rarely grows. */
-  readonly sizeHint: number;
-  /** Told the size of the snapshot once written. */
-  readonly onWritten: (bytes: number) => void;
-}
+export type { PinnedKeyedState, PinnedTable, PinnedTimers } from './pinned-keyed-state.js';
+export { beginBlock, beginSnapshot, writeTimerBlock } from './snapshot-blocks.js';
 
 /** A snapshot of a HeapKeyedStateBackend after its synchronous phase (see KeyedSnapshotRun). */
 export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
   readonly checkpointId: number;
+  readonly baseCheckpointId: number | undefined;
+  readonly incremental: boolean;
   private pinned: PinnedKeyedState | undefined;
   private started = false;
 
@@ -58,6 +25,8 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
   ) {
     this.pinned = pinned;
     this.checkpointId = pinned.checkpointId;
+    this.baseCheckpointId = pinned.delta?.baseCheckpointId;
+    this.incremental = pinned.incremental === true;
   }
 
   release(): void {
@@ -89,6 +58,16 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
         ? snapshotReleased('keyed state', this.checkpointId)
         : undefined,
     );
+    const stateNames = [
+      ...p.tables.map((t) => t.name),
+      ...p.restored.map((s) => s.name),
+      ...p.timers.map((t) => t.name),
+    ];
+    if (p.delta !== undefined) {
+      const { data, offsets } = await writeDelta(p, p.delta, slicer);
+      p.onWritten(data.length, true);
+      return { keyGroupRange: p.keyGroupRange, offsets, data, stateNames };
+    }
     const version = p.pinned.version;
     const { start, end } = p.keyGroupRange;
     const w = beginSnapshot(p);
@@ -140,67 +119,8 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
       p.versions.advance(p.pinned, offset);
       if (slicer.due()) await slicer.yieldNow();
     }
-    const stateNames = [
-      ...p.tables.map((t) => t.name),
-      ...p.restored.map((s) => s.name),
-      ...p.timers.map((t) => t.name),
-    ];
     const data = w.toBytes();
-    p.onWritten(data.length);
+    p.onWritten(data.length, false);
     return { keyGroupRange: { start, end }, offsets, data, stateNames };
   }
-}
-
-/**
- * A writer holding a keyed snapshot's header (keyed-snapshot-format.ts), sized for `sizeHint`
- * bytes. Shared by every keyed backend: they all write this format.
- */
-export function beginSnapshot(p: {
-  readonly maxParallelism: number;
-  readonly keyGroupRange: KeyGroupRange;
-  readonly keySerializer: TypeSerializer<unknown>;
-  readonly sizeHint: number;
-}): ByteWriter {
-  const w = new ByteWriter(Math.max(64 * 1024, Math.ceil(p.sizeHint * 1.1)));
-  w.u8(KEYED_SNAPSHOT_FORMAT_VERSION);
-  w.u32(p.maxParallelism);
-  w.u32(p.keyGroupRange.start);
-  w.u32(p.keyGroupRange.end);
-  w.str(p.keySerializer.name);
-  w.u32(p.keySerializer.version);
-  return w;
-}
-
-/** Writes one timer queue's block of a key group, if it has timers there; returns whether it wrote one. */
-export async function writeTimerBlock(
-  w: ByteWriter,
-  name: string,
-  timers: readonly Timer<unknown>[],
-  keySerializer: TypeSerializer<unknown>,
-  slicer: EventLoopSlicer,
-): Promise<boolean> {
-  if (timers.length === 0) return false;
-  const payloadAt = beginBlock(w, BLOCK_KIND.timers, name, []);
-  w.u32(timers.length);
-  for (const timer of timers) {
-    w.value(keySerializer, timer.key);
-    w.f64(timer.timestamp);
-    if (slicer.due()) await slicer.yieldNow();
-  }
-  w.patchU32(payloadAt - 4, w.length - payloadAt);
-  return true;
-}
-
-/** Writes a block's header and a payload-length placeholder; returns where the payload starts. */
-export function beginBlock(
-  w: ByteWriter,
-  kind: number,
-  name: string,
-  serializers: readonly SerializerId[],
-): number {
-  w.u8(kind);
-  w.str(name);
-  writeSerializerIds(w, serializers);
-  w.u32(0);
-  return w.length;
 }

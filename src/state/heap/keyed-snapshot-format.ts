@@ -31,6 +31,16 @@
  *              map:    u32 n, then n × (bytes user key, bytes value)       (n ≥ 1)
  *              timers: f64 timestamp                      (entries in registration order)
  *   str = u32 byte length + UTF-8; bytes = u32 length + what the serializer produced.
+ *
+ * DELTA FORMAT, version 1 (incremental checkpoints). What changed in a key-group range since the
+ * checkpoint a delta builds on; restore applies a chain's deltas in order on top of its base.
+ * Same layout as above, with these differences:
+ *   header   u8  0x81 (KEYED_DELTA_FORMAT_VERSION: a delta, version 1), then the same fields
+ *   blocks   a state block (kinds 1–5) holds the entries written or changed since the base: each
+ *            replaces the key's entry. Kind 32 (removed) holds, for the state it names, the keys
+ *            removed since the base: payload u32 count, then count × bytes key; its serializer
+ *            list is empty. A timers block (16) replaces the queue's timers in the key group
+ *            (0 entries: it has none now); a queue without one there kept the chain's timers.
  */
 import { mapKeyOf } from '../../core/stable-hash.js';
 import type { TypeSerializer } from '../../core/serializer.js';
@@ -42,6 +52,8 @@ import type { StoredMap } from './state-table.js';
 
 /** The format version this code writes (and the only one it reads so far). */
 export const KEYED_SNAPSHOT_FORMAT_VERSION = 1;
+/** The first byte of a delta (incremental checkpoints): delta format version 1. */
+export const KEYED_DELTA_FORMAT_VERSION = 0x81;
 
 /** The kind byte of each block (persisted: never renumber). */
 export const BLOCK_KIND = {
@@ -51,6 +63,8 @@ export const BLOCK_KIND = {
   reducing: 4,
   aggregating: 5,
   timers: 16,
+  /** Deltas only: keys removed from a state since the base. */
+  removed: 32,
 } as const;
 
 /** What a block holds: a state kind, or a timer queue. */

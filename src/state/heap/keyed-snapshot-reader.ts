@@ -6,7 +6,12 @@ import { ByteReader, corruptSnapshot } from '../byte-io.js';
 import type { KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import type { StateKind } from '../state-descriptor.js';
 import { readSerializerIds, type SerializerId } from '../serializer-id.js';
-import { blockKindOf, KEYED_SNAPSHOT_FORMAT_VERSION, type BlockKind } from './keyed-snapshot-format.js';
+import {
+  blockKindOf,
+  KEYED_DELTA_FORMAT_VERSION,
+  KEYED_SNAPSHOT_FORMAT_VERSION,
+  type BlockKind,
+} from './keyed-snapshot-format.js';
 
 /** The header of a keyed snapshot's data. */
 export interface KeyedSnapshotHeader {
@@ -49,16 +54,23 @@ export function describeSnapshot(snapshot: KeyedStateSnapshot): string {
   return `the keyed state snapshot of key groups [${start}, ${end}]`;
 }
 
-/** Reads and checks the header, and that the offsets match the range. */
-export function readSnapshotHeader(snapshot: KeyedStateSnapshot): KeyedSnapshotHeader {
-  const what = describeSnapshot(snapshot);
+/**
+ * Reads and checks the header, and that the offsets match the range. `format`: a full snapshot
+ * (a base), or a delta of an incremental chain.
+ */
+export function readSnapshotHeader(
+  snapshot: KeyedStateSnapshot,
+  format: 'full' | 'delta' = 'full',
+): KeyedSnapshotHeader {
+  const what = `${format === 'delta' ? 'a delta of ' : ''}${describeSnapshot(snapshot)}`;
   const { data, offsets, keyGroupRange } = snapshot;
   const r = new ByteReader(data, 0, data.length, what);
   const version = r.u8();
-  if (version !== KEYED_SNAPSHOT_FORMAT_VERSION)
+  const expected = format === 'full' ? KEYED_SNAPSHOT_FORMAT_VERSION : KEYED_DELTA_FORMAT_VERSION;
+  if (version !== expected)
     throw corruptSnapshot(
       what,
-      `format version ${version} is not one this Sluice can read (it reads ${KEYED_SNAPSHOT_FORMAT_VERSION})`,
+      `format version ${version} is not one this Sluice can read here (it reads ${expected})`,
     );
   const maxParallelism = r.u32();
   const start = r.u32();

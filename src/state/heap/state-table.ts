@@ -3,6 +3,8 @@ import type { KeyGroupRange } from '../../core/key-groups.js';
 import { SluiceError } from '../../core/errors.js';
 import type { StateDescriptor } from '../state-descriptor.js';
 import { pruneUndoLogs, type SnapshotVersions, type UndoHolder } from './snapshot-versions.js';
+import { mapKeyOf } from '../../core/stable-hash.js';
+import type { ChangedKeys } from './changed-keys.js';
 import { ValueUndoLog, type ValueFreezer } from './value-undo-log.js';
 
 /**
@@ -77,6 +79,8 @@ export class StateTable<V> implements UndoHolder {
   readonly keyGroupRange: KeyGroupRange;
   private readonly maps: Map<unknown, StateEntry<V>>[];
   private readonly undo: (ValueUndoLog | undefined)[];
+  /** Incremental checkpoints: the keys changed since the last snapshot; undefined when not tracked. */
+  changes: ChangedKeys | undefined;
 
   constructor(
     descriptor: StateDescriptor,
@@ -107,6 +111,9 @@ export class StateTable<V> implements UndoHolder {
   get(offset: number, mapKey: unknown): V | undefined {
     const entry = this.maps[offset]!.get(mapKey);
     if (entry === undefined) return undefined;
+    // User code may change an object it is handed: for an incremental snapshot, a change.
+    if (this.changes !== undefined && typeof entry.value === 'object')
+      this.changes.mark(offset, mapKey, entry.key);
     if (entry.version >= this.versions.highestPinned) return entry.value;
     return this.takeOver(offset, mapKey, entry);
   }
@@ -128,6 +135,7 @@ export class StateTable<V> implements UndoHolder {
   put(offset: number, mapKey: unknown, key: unknown, value: V): void {
     const map = this.maps[offset]!;
     const entry = map.get(mapKey);
+    if (this.changes !== undefined) this.changes.mark(offset, mapKey, entry === undefined ? key : entry.key);
     if (entry === undefined) map.set(mapKey, new StateEntry(key, value, this.versions.current));
     else if (entry.version >= this.versions.highestPinned) entry.value = value;
     else if (this.release(offset, entry)) {
@@ -143,6 +151,7 @@ export class StateTable<V> implements UndoHolder {
     const map = this.maps[offset]!;
     const entry = map.get(mapKey);
     if (entry === undefined) return;
+    if (this.changes !== undefined) this.changes.mark(offset, mapKey, entry.key);
     if (entry.version < this.versions.highestPinned) this.release(offset, entry);
     map.delete(mapKey);
   }
@@ -161,8 +170,10 @@ export class StateTable<V> implements UndoHolder {
   clearKeyGroup(keyGroup: number): void {
     const offset = keyGroup - this.keyGroupRange.start;
     const map = this.mapOf(keyGroup);
-    for (const entry of map.values())
+    for (const [mapKey, entry] of map) {
+      if (this.changes !== undefined) this.changes.mark(offset, mapKey, entry.key);
       if (entry.version < this.versions.highestPinned) this.release(offset, entry);
+    }
     map.clear();
   }
 
@@ -196,6 +207,39 @@ export class StateTable<V> implements UndoHolder {
     const logged: number[] = [];
     log?.collect(version, logged);
     return { entries, log, logged };
+  }
+
+  /**
+   * Incremental snapshots: for each changed key of key group `offset` (map key → key), what
+   * snapshot `version` sees — its entry (`entries`, or in the undo log, `logged`), or nothing
+   * (`removed`: the key had no value at the pin). Same contract as `keyGroupAsOf`.
+   */
+  changedAsOf(
+    offset: number,
+    version: number,
+    changed: ReadonlyMap<unknown, unknown>,
+  ): KeyGroupView<V> & { readonly removed: unknown[] } {
+    const map = this.maps[offset]!;
+    const log = this.undo[offset];
+    let loggedByKey: Map<unknown, number> | undefined;
+    if (log !== undefined) {
+      const all: number[] = [];
+      log.collect(version, all);
+      if (all.length > 0) loggedByKey = new Map(all.map((r) => [mapKeyOf(log.keyOf(r)), r]));
+    }
+    const entries: StateEntry<V>[] = [];
+    const logged: number[] = [];
+    const removed: unknown[] = [];
+    for (const [mapKey, key] of changed) {
+      const entry = map.get(mapKey);
+      if (entry !== undefined && entry.version < version) entries.push(entry);
+      else {
+        const r = loggedByKey?.get(mapKey);
+        if (r === undefined) removed.push(key);
+        else logged.push(r);
+      }
+    }
+    return { entries, log, logged, removed };
   }
 
   /** How many replaced or removed entries are kept for pinned snapshots (for tests and metrics). */

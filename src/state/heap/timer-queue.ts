@@ -80,6 +80,11 @@ export class HeapTimerQueue<K = unknown> implements KeyedTimerQueue<K>, UndoHold
   private readonly undo: (UndoLog<TimerNode<K>> | undefined)[];
   private readonly versions: SnapshotVersions;
   private nextSeq = 0;
+  /**
+   * Incremental checkpoints: 1 for each key group (offset) whose timers changed since the last
+   * snapshot; undefined when not tracked.
+   */
+  changedGroups: Uint8Array | undefined;
 
   constructor(options: KeyedTimerQueueOptions) {
     this.maxParallelism = options.maxParallelism;
@@ -108,6 +113,7 @@ export class HeapTimerQueue<K = unknown> implements KeyedTimerQueue<K>, UndoHold
     if (this.byKeyGroup[offset]!.has(dedupKey)) return false;
     const node = new TimerNode(key, ts, keyGroup, dedupKey, this.nextSeq++, this.versions.current);
     this.byKeyGroup[offset]!.set(dedupKey, node);
+    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
     node.index = this.heap.length;
     this.heap.push(node);
     this.siftUp(node.index);
@@ -180,6 +186,7 @@ export class HeapTimerQueue<K = unknown> implements KeyedTimerQueue<K>, UndoHold
   private unlink(node: TimerNode<K>): void {
     const offset = node.keyGroup - this.keyGroupRange.start;
     this.byKeyGroup[offset]!.delete(node.dedupKey);
+    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
     if (node.version < this.versions.highestPinned && this.versions.needsUndo(offset, node.version))
       (this.undo[offset] ??= new UndoLog()).push(node, this.versions.current);
   }

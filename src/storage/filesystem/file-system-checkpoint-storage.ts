@@ -20,7 +20,12 @@ import {
   type ResolvedCheckpoint,
 } from '../checkpoint-storage.js';
 import { crc32c } from '../crc32c.js';
-import { relativePathProblem, type StateScope, type StreamStateHandle } from '../state-handle.js';
+import {
+  relativePathProblem,
+  type FileStateHandle,
+  type StateScope,
+  type StreamStateHandle,
+} from '../state-handle.js';
 import { checkpointNotFound, corruptStateFile, isFsError, storageFailed } from '../storage-errors.js';
 import { syncDirectory, writeFileAtomically, writeNewFileDurably } from './durable-files.js';
 import { checkpointDirOf, parseCheckpointDirectory, pointerToPath, stateFilePath } from './file-paths.js';
@@ -171,6 +176,27 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
       await rm(chkDir, { recursive: true, force: true });
     } catch (e) {
       throw storageFailed('delete checkpoint directory', chkDir, e);
+    }
+  }
+
+  async discardSharedState(
+    where: CheckpointStorageLocation | string,
+    files: readonly FileStateHandle[],
+  ): Promise<void> {
+    const chkDir = checkpointDirOf(where);
+    for (const handle of files) {
+      // Only ever a file under shared/ of this job: a damaged metadata must not delete elsewhere.
+      const problem = relativePathProblem(handle.path);
+      invariant(
+        handle.scope === 'shared' && problem === undefined && handle.path.startsWith(`${SHARED_STATE_DIR}/`),
+        `discardSharedState deletes only files under ${SHARED_STATE_DIR}/, not ${handle.scope} ${handle.path}`,
+      );
+      const path = stateFilePath(handle, chkDir);
+      try {
+        await rm(path, { force: true });
+      } catch (e) {
+        throw storageFailed('delete shared state file', path, e);
+      }
     }
   }
 

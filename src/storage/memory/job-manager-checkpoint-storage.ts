@@ -137,6 +137,11 @@ export class JobManagerCheckpointStorage implements CheckpointStorage {
     });
   }
 
+  /** Nothing to delete: this storage keeps every handle inline, so it never has shared files. */
+  discardSharedState(): Promise<void> {
+    return Promise.resolve();
+  }
+
   resolveCheckpoint(pointer: string): Promise<ResolvedCheckpoint> {
     return settle(() => {
       const { jobId, checkpointId } = parsePointer(pointer);
