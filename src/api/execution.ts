@@ -132,6 +132,11 @@ export interface PipelineSubmission {
   readonly restorePath: string | undefined;
   /** `execution.state-recovery.ignore-unclaimed-state`. */
   readonly ignoreUnclaimedState: boolean;
+  /**
+   * `execution.state-recovery.claim-mode` for `restorePath`: CLAIM makes the job own the snapshot
+   * (deleted once subsumed, as its own checkpoints are); NO_CLAIM (the default) never touches it.
+   */
+  readonly claimMode?: 'CLAIM' | 'NO_CLAIM';
   /** `jobmanager.execution.failover-strategy`. */
   readonly failoverStrategy: 'full' | 'region';
   /** `execution.runtime-mode` as resolved for this job; STREAMING when absent. */

@@ -14,7 +14,12 @@ import type { CheckpointingSubmission, PipelineSubmission } from './execution.js
 
 type FaultToleranceSettings = Pick<
   PipelineSubmission,
-  'checkpointing' | 'restartStrategy' | 'restorePath' | 'ignoreUnclaimedState' | 'failoverStrategy'
+  | 'checkpointing'
+  | 'restartStrategy'
+  | 'restorePath'
+  | 'ignoreUnclaimedState'
+  | 'claimMode'
+  | 'failoverStrategy'
 >;
 
 function storageKind(configuration: Configuration): 'jobmanager' | 'filesystem' | undefined {
@@ -71,6 +76,7 @@ export function faultTolerance(
     }),
     restorePath: configuration.get(StateRecoveryOptions.SAVEPOINT_PATH),
     ignoreUnclaimedState: configuration.get(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE),
+    claimMode: configuration.get(StateRecoveryOptions.RESTORE_MODE),
     failoverStrategy: configuration.get(ClusterOptions.EXECUTION_FAILOVER_STRATEGY),
   };
 }

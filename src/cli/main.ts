@@ -99,6 +99,11 @@ program
     'restore from a retained checkpoint or savepoint: its chk-<n> directory or _metadata file (execution.state-recovery.path)',
   )
   .option(
+    '--claimMode <mode>',
+    'with -s: CLAIM lets the job delete the snapshot once subsumed; NO_CLAIM (default) never touches it (execution.state-recovery.claim-mode)',
+  )
+  .option('--restoreMode <mode>', "Flink 1.x's name of --claimMode (LEGACY means NO_CLAIM)")
+  .option(
     '-n, --allowNonRestoredState',
     'drop snapshot state of operators the job no longer has (execution.state-recovery.ignore-unclaimed-state)',
   )
@@ -121,6 +126,8 @@ program
         config?: string;
         progress: boolean;
         fromSavepoint?: string;
+        claimMode?: string;
+        restoreMode?: string;
         allowNonRestoredState?: boolean;
         jobmanager?: string;
         detached?: boolean;
@@ -128,6 +135,7 @@ program
       },
     ) => {
       const job = opts.jarfile ?? jobArgument;
+      const claimMode = claimModeOf(opts.claimMode ?? opts.restoreMode);
       if (job === undefined)
         throw new SluiceError(
           'SLUICE_CLI_USAGE',
@@ -150,6 +158,7 @@ program
           parallelism: opts.parallelism,
           define: opts.define.filter((d) => !isRestClientKey(d.split('=')[0]!)),
           savepointPath: opts.fromSavepoint,
+          claimMode,
           allowNonRestoredState: opts.allowNonRestoredState ?? false,
           detached: opts.detached ?? false,
           progress: opts.progress,
@@ -166,6 +175,7 @@ program
       if (opts.fromSavepoint !== undefined)
         dynamic.push(`execution.state-recovery.path=${opts.fromSavepoint}`);
       if (opts.allowNonRestoredState) dynamic.push('execution.state-recovery.ignore-unclaimed-state=true');
+      if (claimMode !== undefined) dynamic.push(`execution.state-recovery.claim-mode=${claimMode}`);
       exitCode = await runJob(job, args, {
         parallelism: opts.parallelism,
         dynamic,
@@ -284,3 +294,12 @@ try {
 }
 await flushOutput();
 process.exit(code);
+
+/** The claim mode of `--claimMode` / `--restoreMode`, case-insensitive; LEGACY (Flink 1.x) never deletes: NO_CLAIM. */
+function claimModeOf(mode: string | undefined): 'CLAIM' | 'NO_CLAIM' | undefined {
+  if (mode === undefined) return undefined;
+  const upper = mode.toUpperCase();
+  if (upper === 'CLAIM') return 'CLAIM';
+  if (upper === 'NO_CLAIM' || upper === 'LEGACY') return 'NO_CLAIM';
+  throw new SluiceError('SLUICE_CLI_USAGE', `--claimMode must be CLAIM or NO_CLAIM, got '${mode}'.`);
+}

@@ -18,6 +18,8 @@ export interface RemoteRunOptions {
   /** `-D key=value` arguments, sent as the job's configuration (Flink's `flinkConfiguration`). */
   readonly define: readonly string[];
   readonly savepointPath?: string | undefined;
+  /** `--claimMode`: sent as the run request's `claimMode`. */
+  readonly claimMode?: 'CLAIM' | 'NO_CLAIM' | undefined;
   readonly allowNonRestoredState: boolean;
   /** Return once the job is submitted instead of following it to its end. */
   readonly detached: boolean;
@@ -63,6 +65,7 @@ export async function runRemote(
         programArgsList: args,
         ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
         ...(options.savepointPath === undefined ? {} : { savepointPath: options.savepointPath }),
+        ...(options.claimMode === undefined ? {} : { claimMode: options.claimMode }),
         allowNonRestoredState: options.allowNonRestoredState,
         flinkConfiguration: configuration,
       },

@@ -236,6 +236,7 @@ const settings = objectOf<CapturedSettings>({
   restartStrategy,
   restorePath: optional(textUpTo(4096)),
   ignoreUnclaimedState: bool,
+  claimMode: optional(oneOf(['CLAIM', 'NO_CLAIM'], 'CLAIM or NO_CLAIM')),
   failoverStrategy: oneOf(['full', 'region'], 'full or region'),
   runtimeMode: optional(oneOf(['STREAMING', 'BATCH'], 'STREAMING or BATCH')),
   globalJobParameters: optional(globalJobParameters),

@@ -106,8 +106,9 @@ export async function restoreFromPath(submission: PipelineSubmission, path: stri
   return {
     checkpoint: {
       checkpointId: resolved.metadata.checkpointId,
-      // Never deleted by this job: it is the user's (Flink's NO_CLAIM), so retention treats it as a savepoint.
-      kind: 'savepoint',
+      // NO_CLAIM (the default): never deleted by this job, it is the user's, so retention treats it
+      // as a savepoint. CLAIM: the job owns it like its own checkpoints, deleted once subsumed.
+      kind: submission.claimMode === 'CLAIM' ? 'checkpoint' : 'savepoint',
       metadata: resolved.metadata,
       pointer,
       externalPointer: pointer,

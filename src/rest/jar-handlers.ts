@@ -227,12 +227,18 @@ function runSettings(request: RestRequest): RunSettings {
   const parallelism = body.parallelism ?? queryInt(request, 'parallelism');
   const savepointPath = body.savepointPath ?? query.get('savepointPath') ?? undefined;
   const allowNonRestoredState = body.allowNonRestoredState ?? queryBoolean(request, 'allowNonRestoredState');
+  // Flink 2.x's claimMode, 1.x's restoreMode (LEGACY, gone in 2.x, never deletes: NO_CLAIM).
+  const mode = body.claimMode ?? body.restoreMode;
+  const claim =
+    mode === undefined
+      ? {}
+      : { 'execution.state-recovery.claim-mode': mode === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM' };
   return {
     args,
     ...(parallelism === undefined ? {} : { parallelism }),
     ...(savepointPath === undefined || savepointPath === '' ? {} : { savepointPath }),
     allowNonRestoredState: allowNonRestoredState ?? false,
-    configuration: body.flinkConfiguration ?? {},
+    configuration: { ...(body.flinkConfiguration ?? {}), ...claim },
   };
 }
 
@@ -243,6 +249,8 @@ interface RunBody {
   allowNonRestoredState?: boolean;
   savepointPath?: string;
   flinkConfiguration?: Record<string, string>;
+  claimMode?: string;
+  restoreMode?: string;
 }
 
 /** Parses and checks the JSON body; null fields count as absent, as Jackson reads them. */
@@ -309,9 +317,10 @@ function runBody(text: string): RunBody {
   }
   for (const mode of ['restoreMode', 'claimMode'] as const) {
     const value = fields[mode];
-    // Sluice never deletes the snapshot it restored from, so every claim mode behaves as NO_CLAIM.
-    if (value !== undefined && (typeof value !== 'string' || !CLAIM_MODES.has(value)))
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !CLAIM_MODES.has(value))
       throw malformed(`${mode} must be one of CLAIM, NO_CLAIM, LEGACY`);
+    body[mode] = value;
   }
   if (fields['jobId'] !== undefined)
     throw new RestHandlerException(

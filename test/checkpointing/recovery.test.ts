@@ -114,6 +114,8 @@ interface JobSettings {
   readonly inlineNothing?: boolean;
   /** `execution.state-recovery.path`. */
   readonly restorePath?: string;
+  /** `execution.state-recovery.claim-mode`. */
+  readonly claimMode?: 'CLAIM' | 'NO_CLAIM';
   readonly restart?: RestartStrategyConfiguration;
   /** Records the source holds back (see tracedGenerator). */
   readonly hold?: Hold;
@@ -131,6 +133,8 @@ function countingJob(s: JobSettings) {
     env.configuration.setString('execution.checkpointing.data-inline-threshold', '0b');
   if (s.restorePath !== undefined)
     env.configuration.setString('execution.state-recovery.path', s.restorePath);
+  if (s.claimMode !== undefined)
+    env.configuration.setString('execution.state-recovery.claim-mode', s.claimMode);
   env.setRestartStrategy(s.restart ?? RestartStrategies.fixedDelay(3, 10));
   const stream = env
     .fromSource(
@@ -308,6 +312,33 @@ describe('resuming from a retained checkpoint', () => {
         expect(await exists(join(retained, '_metadata'))).toBe(true);
       }),
   );
+
+  it('with CLAIM the job owns the checkpoint it resumed from and deletes it once subsumed; with NO_CLAIM it stays', () =>
+    withTempDir(async (dir) => {
+      for (const claimMode of ['CLAIM', 'NO_CLAIM'] as const) {
+        const first = await retainedCheckpoints({ dir, inlineNothing: true }, 2);
+        const retained = join(first.jobDir, first.chks.at(-1)!);
+        const files = await listFiles(retained);
+        const { env, stream } = countingJob({
+          dir,
+          restorePath: retained,
+          claimMode,
+          retention: 'RETAIN_ON_CANCELLATION',
+          inlineNothing: true,
+        });
+        const job = await startJob(env, stream);
+        try {
+          await waitForCompleted(job.client, 2);
+        } finally {
+          await job.client.cancel();
+        }
+        expect(job.client.getCheckpointStats()!.latestRestored?.id).toBe(
+          Number(first.chks.at(-1)!.slice('chk-'.length)),
+        );
+        if (claimMode === 'CLAIM') expect(await exists(retained)).toBe(false);
+        else expect(await listFiles(retained)).toEqual(files);
+      }
+    }));
 
   it('resuming with -s from a checkpoint whose state file is corrupt fails the job naming the damage', () =>
     withTempDir(async (dir) => {

@@ -162,7 +162,7 @@ describe('POST /jars/:jarid/run', () => {
         allowNonRestoredState: true,
         flinkConfiguration: { 'execution.checkpointing.interval': '1s' },
         entryClass: null,
-        claimMode: 'NO_CLAIM',
+        claimMode: 'CLAIM',
       }),
     );
     expect(response.status).toBe(200);
@@ -177,7 +177,10 @@ describe('POST /jars/:jarid/run', () => {
       parallelism: 3,
       savepointPath: '/checkpoints/job/chk-7',
       allowNonRestoredState: true,
-      configuration: { 'execution.checkpointing.interval': '1s' },
+      configuration: {
+        'execution.checkpointing.interval': '1s',
+        'execution.state-recovery.claim-mode': 'CLAIM',
+      },
     });
   });
 
