@@ -5,6 +5,7 @@
 import type { Configuration } from '../core/configuration.js';
 import { CheckpointingOptions } from '../core/config-options.js';
 import { invalidProgram } from '../core/errors.js';
+import { toMillis, type DurationLike } from '../core/duration.js';
 
 /**
  * Exactly-once (aligned barriers) or at-least-once (no alignment): `CheckpointingMode.EXACTLY_ONCE`
@@ -138,6 +139,31 @@ export class CheckpointConfig {
       this.configuration.set(CheckpointingOptions.CHECKPOINT_STORAGE, 'filesystem');
     }
     return this;
+  }
+
+  /**
+   * `execution.checkpointing.unaligned.enabled`. Accepted as Flink's, but Sluice takes aligned
+   * checkpoints only so far: a job with it set logs one WARN line and checkpoints aligned
+   * (exactly-once either way; barriers wait behind in-flight data under backpressure).
+   */
+  enableUnalignedCheckpoints(enabled = true): this {
+    this.configuration.set(CheckpointingOptions.ENABLE_UNALIGNED, enabled);
+    return this;
+  }
+  isUnalignedCheckpointsEnabled(): boolean {
+    return this.configuration.get(CheckpointingOptions.ENABLE_UNALIGNED);
+  }
+
+  /** `execution.checkpointing.aligned-checkpoint-timeout` (see `enableUnalignedCheckpoints`). */
+  setAlignedCheckpointTimeout(timeout: DurationLike): this {
+    this.configuration.set(
+      CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT,
+      toMillis(timeout, 'setAlignedCheckpointTimeout(timeout)'),
+    );
+    return this;
+  }
+  getAlignedCheckpointTimeout(): number {
+    return this.configuration.get(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT);
   }
 
   /** `execution.checkpointing.num-retained`: completed checkpoints kept. */

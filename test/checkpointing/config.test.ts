@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  Duration,
   KeyedProcessFunction,
   StreamExecutionEnvironment,
   ValueStateDescriptor,
@@ -25,6 +26,7 @@ import {
   type Traced,
 } from '../support/checkpointing.js';
 import { rejectsWith, throwsWith } from '../support/helpers.js';
+import { captureLogs } from '../support/cluster.js';
 
 /** Every checkpoint knob as the getters report it. */
 function knobs(env: StreamExecutionEnvironment) {
@@ -182,6 +184,41 @@ describe('checkpoint knobs', () => {
       await waitForCompleted(job.client, 4).finally(() => job.client.cancel());
       const chks = await checkpointDirs(join(dir, 'checkpoints', job.client.jobId));
       expect(chks).toHaveLength(2);
+    }));
+});
+
+describe('unaligned checkpoints', () => {
+  it("take Flink's setters and keys, and a job with them on says in one WARN line that it checkpoints aligned", () =>
+    withTempDir(async (dir) => {
+      const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+      env.enableCheckpointing(40);
+      env.getCheckpointConfig().setCheckpointStorage(fileUri(dir));
+      env
+        .getCheckpointConfig()
+        .enableUnalignedCheckpoints()
+        .setAlignedCheckpointTimeout(Duration.ofSeconds(2));
+      expect(env.getCheckpointConfig().isUnalignedCheckpointsEnabled()).toBe(true);
+      expect(env.getCheckpointConfig().getAlignedCheckpointTimeout()).toBe(2000);
+      expect(env.configuration.toMap()).toMatchObject({
+        'execution.checkpointing.unaligned.enabled': 'true',
+      });
+      const logs = captureLogs(['environment']);
+      try {
+        const stream = env
+          .fromSource(
+            tracedGenerator((i) => ({ i, key: i % 5 }), Infinity, 1_000),
+            'numbers',
+          )
+          .keyBy((r) => r.key)
+          .process(new RunningCount());
+        const job = await startJob(env, stream);
+        await waitForCompleted(job.client, 2).finally(() => job.client.cancel());
+      } finally {
+        logs.restore();
+      }
+      const warnings = logs.lines.filter((l) => l.msg.includes('unaligned'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toContain('checkpoints aligned');
     }));
 });
 
