@@ -267,6 +267,21 @@ describe('restoreLatest', () => {
     expect(fallbackWarnings().map((w) => /checkpoint (\d+) cannot/u.exec(w)?.[1])).toEqual(['3', '2']);
   });
 
+  it('does not call a restore a fall-back for a checkpoint found unreadable that is older than the one restored', async () => {
+    const completed = await takeCheckpoints(3);
+
+    const restored = await restoreLatest(
+      submissionFor(graph),
+      storage,
+      completed,
+      new Map([[completed[0]!.checkpointId, 'checksum mismatch']]),
+    );
+
+    expect(restored?.checkpoint.checkpointId).toBe(3);
+    expect(restored!.skipped).toEqual([]);
+    expect(restoreFallBackNotice(restored!)).toBeUndefined();
+  });
+
   it('fails with SLUICE_RESTORE_FAILED listing each checkpoint and its reason when none can be read', async () => {
     const completed = await takeCheckpoints(3);
     for (const c of completed) await rm(c.pointer, { recursive: true, force: true }); // _metadata and state

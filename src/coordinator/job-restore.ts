@@ -71,7 +71,9 @@ export async function restoreLatest(
           where: `checkpoint ${checkpoint.checkpointId}`,
         },
       );
+      // Only newer ones were passed over: one known unusable may be older than what is restored.
       const skipped = [...unreadable]
+        .filter(([checkpointId]) => checkpointId > checkpoint.checkpointId)
         .map(([checkpointId, reason]) => ({ checkpointId, reason }))
         .sort((a, b) => b.checkpointId - a.checkpointId);
       return { checkpoint, plan, skipped, fromPath: false };
