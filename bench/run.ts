@@ -93,6 +93,16 @@ const benchmarks: Benchmark[] = [
     },
   },
   {
+    name: 'cluster-recovery-100mb-lmdb',
+    run: async () => {
+      const outcome = await clusterRecovery({
+        stateBytes: Math.max(1, Math.round(100 * Math.min(1, scale))) * 2 ** 20,
+        backend: 'lmdb',
+      });
+      return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
+  {
     // Two figures: state-ops-hashmap, state-ops-lmdb.
     name: 'state-ops',
     run: async () => {

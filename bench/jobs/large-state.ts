@@ -20,7 +20,7 @@ import type {
   ValueState,
 } from 'sluice';
 
-/** `keys valueBytes checkpointDirUrl checkpointIntervalMs recordsPerSecond parallelism` */
+/** `keys valueBytes checkpointDirUrl checkpointIntervalMs recordsPerSecond parallelism [backend]` */
 export function parseArgs(args: readonly string[]) {
   const [
     keys = '25600',
@@ -29,6 +29,7 @@ export function parseArgs(args: readonly string[]) {
     interval = '1000',
     rate = '20000',
     parallelism = '2',
+    backend = 'hashmap',
   ] = args;
   return {
     keys: Number(keys),
@@ -37,6 +38,8 @@ export function parseArgs(args: readonly string[]) {
     interval: Number(interval),
     rate: Number(rate),
     parallelism: Number(parallelism),
+    /** `state.backend.type`: `hashmap` or `lmdb`. */
+    backend,
   };
 }
 
@@ -72,8 +75,9 @@ export async function main(
   args: readonly string[],
   onSubmitted?: (client: JobClient) => void,
 ): Promise<JobExecutionResult> {
-  const { keys, valueBytes, checkpointDir, interval, rate, parallelism } = parseArgs(args);
+  const { keys, valueBytes, checkpointDir, interval, rate, parallelism, backend } = parseArgs(args);
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism);
+  env.configuration.setString('state.backend.type', backend);
   env.enableCheckpointing(interval);
   env.getCheckpointConfig().setCheckpointStorage(checkpointDir);
   // Restart at once: the bench measures the system, not a back-off.

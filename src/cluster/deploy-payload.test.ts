@@ -50,6 +50,7 @@ function samplePayload(): DeployPayload {
         subtask: 0,
         state: {
           checkpointId: 7,
+          pointer: '/var/sluice/checkpoints/job/chk-7',
           operators: new Map([
             [
               OP_COUNT,
@@ -58,13 +59,30 @@ function samplePayload(): DeployPayload {
                   {
                     keyGroupRange: { start: 0, end: 2 },
                     offsets: [0, 2, 5],
-                    data: new Uint8Array([1, 2, 3, 4, 5, 6, 7]),
-                    stateNames: ['count', 'timers'],
+                    handle: {
+                      kind: 'file',
+                      path: 'a1b2-uuid',
+                      size: 700_000,
+                      checksum: 1234,
+                      scope: 'exclusive',
+                    },
+                  },
+                  {
+                    keyGroupRange: { start: 3, end: 3 },
+                    offsets: [0],
+                    handle: { kind: 'inline', data: new Uint8Array([1, 2, 3, 4, 5, 6, 7]) },
                   },
                 ],
-                operator: {
-                  states: [{ name: 'pending', mode: 'UNION', data: new Uint8Array([9, 8, 7]) }],
-                },
+                operator: [
+                  [
+                    {
+                      name: 'pending',
+                      mode: 'UNION',
+                      handle: { kind: 'inline', data: new Uint8Array([9, 8, 7]) },
+                    },
+                  ],
+                  [],
+                ],
               },
             ],
             [OP_SOURCE, { keyed: [], operator: undefined }],
@@ -76,14 +94,22 @@ function samplePayload(): DeployPayload {
         subtask: 1,
         state: {
           checkpointId: 7,
+          pointer: '/var/sluice/checkpoints/job/chk-7',
           operators: new Map([
             [
               OP_SOURCE,
               {
                 keyed: [],
-                operator: {
-                  states: [{ name: 'splits', mode: 'SPLIT_DISTRIBUTE', data: new Uint8Array([0, 255]) }],
-                },
+                operator: [
+                  [],
+                  [
+                    {
+                      name: 'splits',
+                      mode: 'SPLIT_DISTRIBUTE',
+                      handle: { kind: 'inline', data: new Uint8Array([0, 255]) },
+                    },
+                  ],
+                ],
               },
             ],
           ]),
@@ -117,23 +143,37 @@ function setAt(tree: unknown, path: readonly (string | number)[], value: unknown
 }
 
 describe('deploy payload', () => {
-  it('survives encode → MessagePack → decode unchanged, restore state and bytes included', () => {
+  it('survives encode → MessagePack → decode unchanged: file handles, inline bytes, the checkpoint pointer', () => {
     const payload = samplePayload();
     const decoded = decodeDeployPayload(wireRoundTrip(encodeDeployPayload(payload)));
     expect(decoded).toEqual(payload);
 
     const restore = decoded.restore[0]!.state;
+    expect(restore.pointer).toBe('/var/sluice/checkpoints/job/chk-7');
     expect(restore.operators).toBeInstanceOf(Map);
     expect([...restore.operators.keys()]).toEqual([OP_COUNT, OP_SOURCE]);
     const count = restore.operators.get(OP_COUNT)!;
-    expect(count.keyed[0]!.data).toBeInstanceOf(Uint8Array);
-    expect([...count.keyed[0]!.data]).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(count.operator?.states[0]!.data).toBeInstanceOf(Uint8Array);
-    expect([...count.operator!.states[0]!.data]).toEqual([9, 8, 7]);
+    // A file travels as its handle only: the task reads the bytes.
+    expect(count.keyed[0]!.handle).toEqual({
+      kind: 'file',
+      path: 'a1b2-uuid',
+      size: 700_000,
+      checksum: 1234,
+      scope: 'exclusive',
+    });
+    const inline = count.keyed[1]!.handle;
+    expect(inline.kind === 'inline' && [...inline.data]).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(count.operator?.map((old) => old.map((o) => o.name))).toEqual([['pending'], []]);
     expect(restore.operators.get(OP_SOURCE)!.operator).toBeUndefined();
-    expect(decoded.restore[1]!.state.operators.get(OP_SOURCE)!.operator!.states[0]!.mode).toBe(
+    expect(decoded.restore[1]!.state.operators.get(OP_SOURCE)!.operator![1]![0]!.mode).toBe(
       'SPLIT_DISTRIBUTE',
     );
+  });
+
+  it('carries no state bytes for file state: its size is that of the handles', () => {
+    const serializer = new MsgpackSerializer<unknown>();
+    const size = serializer.serialize(encodeDeployPayload(samplePayload())).length;
+    expect(size).toBeLessThan(2048);
   });
 
   it('encodes to plain data: the restore maps become lists and an absent operator state stays absent', () => {
@@ -200,11 +240,18 @@ describe('deploy payload', () => {
       'payload.restore[0].operators[1].operatorId',
     ],
     [
-      'keyed state data that is no bytes',
-      ['restore', 0, 'operators', 0, 'keyed', 0, 'data'],
+      'inline keyed state that is no bytes',
+      ['restore', 0, 'operators', 0, 'keyed', 1, 'handle', 'data'],
       [1, 2, 3],
-      'payload.restore[0].operators[0].keyed[0].data',
+      'payload.restore[0].operators[0].keyed[1].handle.data',
     ],
+    [
+      'a file handle with a negative size',
+      ['restore', 0, 'operators', 0, 'keyed', 0, 'handle', 'size'],
+      -1,
+      'payload.restore[0].operators[0].keyed[0].handle.size',
+    ],
+    ['a checkpoint pointer that is no string', ['restore', 0, 'pointer'], 7, 'payload.restore[0].pointer'],
     [
       'a key group range ending below -1',
       ['restore', 0, 'operators', 0, 'keyed', 0, 'keyGroupRange', 'end'],
@@ -213,9 +260,9 @@ describe('deploy payload', () => {
     ],
     [
       'an unknown operator state mode',
-      ['restore', 0, 'operators', 0, 'operator', 'states', 0, 'mode'],
+      ['restore', 0, 'operators', 0, 'operator', 0, 0, 'mode'],
       'SCATTER',
-      'payload.restore[0].operators[0].operator.states[0].mode',
+      'payload.restore[0].operators[0].operator[0][0].mode',
     ],
   ])('rejects %s, naming the field', (_what, path, value, named) => {
     const wire = path.length === 0 ? value : sampleWire();

@@ -11,8 +11,6 @@ import type {
   OperatorSubtaskState,
   TaskRestoreState,
 } from '../runtime/checkpoint-gateway.js';
-import type { KeyedSnapshotDelta, KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
-import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
 import type {
   KeyedStateDelta,
   KeyedStateHandle,
@@ -53,7 +51,7 @@ export interface DataEndpoint {
   readonly port: number;
 }
 
-/** A subtask's restore state, addressed. */
+/** A subtask's restore state (handles, which the task reads itself), addressed. */
 export interface SubtaskRestore extends SubtaskRef {
   readonly state: TaskRestoreState;
 }
@@ -83,7 +81,10 @@ export interface DeployPayload {
   readonly placement: readonly (readonly number[])[];
   /** Which index in `endpoints` is the receiving TaskManager. */
   readonly self: number;
-  /** Restore state of this TaskManager's subtasks that have any. */
+  /**
+   * Restore state of this TaskManager's subtasks that have any: state handles (small state inline
+   * in them, as in `_metadata`), never the bytes of state files, which each task reads itself.
+   */
   readonly restore: readonly SubtaskRestore[];
   /**
    * A partial deployment (a region failover): only these subtasks, each placed on the receiving
@@ -141,30 +142,14 @@ export const checkSubtaskState: Check<readonly OperatorSubtaskState[]> = listOf(
   }),
 );
 
-const keyedSnapshot = objectOf<KeyedStateSnapshot>({
-  keyGroupRange,
-  offsets: listOf(nat),
-  data: bytes,
-  stateNames: listOf(text),
-  deltas: optional(listOf(objectOf<KeyedSnapshotDelta>({ offsets: listOf(nat), data: bytes }))),
-});
-const operatorSnapshot = objectOf<OperatorStateSnapshot>({
-  states: listOf(
-    objectOf({
-      name,
-      mode: oneOf(['SPLIT_DISTRIBUTE', 'UNION'] as const, 'an operator state mode'),
-      data: bytes,
-    }),
-  ),
-});
-
 interface WireOperatorRestore {
   readonly operatorId: OperatorId;
-  readonly keyed: readonly KeyedStateSnapshot[];
-  readonly operator?: OperatorStateSnapshot;
+  readonly keyed: readonly KeyedStateHandle[];
+  readonly operator?: readonly (readonly OperatorStateHandle[])[];
 }
 interface WireTaskRestore extends SubtaskRef {
   readonly checkpointId: number;
+  readonly pointer: string;
   readonly operators: readonly WireOperatorRestore[];
 }
 
@@ -172,11 +157,12 @@ const wireTaskRestore = objectOf<WireTaskRestore>({
   vertexIndex: nat,
   subtask: nat,
   checkpointId: positive,
+  pointer: text,
   operators: listOf(
     objectOf<WireOperatorRestore>({
       operatorId,
-      keyed: listOf(keyedSnapshot),
-      operator: optional(operatorSnapshot),
+      keyed: listOf(keyedHandle),
+      operator: optional(listOf(listOf(operatorHandle))),
     }),
   ),
 });
@@ -189,6 +175,7 @@ export function encodeDeployPayload(payload: DeployPayload): unknown {
       vertexIndex: r.vertexIndex,
       subtask: r.subtask,
       checkpointId: r.state.checkpointId,
+      pointer: r.state.pointer,
       operators: [...r.state.operators].map(([id, op]) =>
         op.operator === undefined
           ? { operatorId: id, keyed: op.keyed }
@@ -230,6 +217,7 @@ export function decodeDeployPayload(value: unknown): DeployPayload {
       subtask: r.subtask,
       state: {
         checkpointId: r.checkpointId,
+        pointer: r.pointer,
         operators: new Map<OperatorId, OperatorRestoreState>(
           r.operators.map((op) => [op.operatorId, { keyed: op.keyed, operator: op.operator }]),
         ),

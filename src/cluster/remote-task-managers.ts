@@ -199,7 +199,7 @@ class RemoteDeployment implements DeployedJob {
             ...(withBundle ? { bundle: this.source.bundle } : {}),
             payload: encodeDeployPayload(payload),
           },
-          // Loading the module and decoding restored state can take a while.
+          // Loading the module can take a while (tasks read their restore state after the answer).
           5 * 60_000,
         );
         if (answer.kind !== 'ack')

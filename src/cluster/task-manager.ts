@@ -55,8 +55,9 @@ import {
 import { deployTasks, JobTasks, subtaskCounters, subtaskKeys, type TaskGroup } from './task-deployment.js';
 
 /**
- * Largest control message either side accepts: a deploy carries its subtasks' restore state
- * (the JobManager's registry uses the same limit).
+ * Largest control message either side accepts: a deploy carries the job bundle and its subtasks'
+ * restore state handles, with the inline bytes of small state (the JobManager's registry uses the
+ * same limit).
  */
 export const MAX_CONTROL_MESSAGE_SIZE = 1024 * 1024 * 1024;
 

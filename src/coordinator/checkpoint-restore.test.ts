@@ -1,4 +1,4 @@
-/** planRestore: keyed state by key-group overlap, operator state redistributed, master state, and the checks against the job (Flink's CheckpointCoordinatorRestoringTest / CheckpointMetadataLoadingTest). */
+/** planRestore: keyed handles by key-group overlap, operator state redistributed (as each task cuts its share), master state, files checked but never read, and the checks against the job (Flink's CheckpointCoordinatorRestoringTest / CheckpointMetadataLoadingTest). */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { StreamExecutionEnvironment } from '../api/environment.js';
@@ -14,8 +14,9 @@ import type {
   OperatorSnapshot,
   SubtaskSnapshot,
 } from '../storage/checkpoint-metadata.js';
+import { restoredInline } from '../runtime/restore-state-reader.js';
 import type { KeyedStateHandle, StreamStateHandle } from '../storage/state-handle.js';
-import { planRestore, type RestorePlan } from './checkpoint-restore.js';
+import { planRestore, type RestorePlan, type RestoreStateAccess } from './checkpoint-restore.js';
 
 const MAX_P = 128;
 const SERIALIZER = { name: 'msgpack', version: 1 };
@@ -125,20 +126,41 @@ function metadataOf(
 
 const readInline = (h: StreamStateHandle): Promise<Uint8Array> =>
   h.kind === 'inline' ? Promise.resolve(h.data) : Promise.reject(new Error(`no file ${h.path}`));
+const checkInline = (h: StreamStateHandle): Promise<void> =>
+  h.kind === 'inline' ? Promise.resolve() : Promise.reject(new Error(`no file ${h.path}`));
+
+const POINTER = '/checkpoints/job/chk-7';
 
 function restore(
   metadata: CheckpointMetadata,
   graph: JobGraph<OperatorFactory>,
   ignoreUnclaimedState = false,
-  readState = readInline,
+  access: Partial<RestoreStateAccess> = {},
 ): Promise<RestorePlan> {
-  return planRestore(metadata, readState, graph, { ignoreUnclaimedState, where: 'checkpoint 7' });
+  return planRestore(
+    metadata,
+    { pointer: POINTER, checkState: checkInline, readState: readInline, ...access },
+    graph,
+    { ignoreUnclaimedState, where: 'checkpoint 7' },
+  );
 }
 
 /** The old subtasks whose keyed blobs new subtask `subtask` of `vertexIndex` received for `op`. */
 function keyedSources(plan: RestorePlan, vertexIndex: number, subtask: number, op: OperatorId): number[] {
   const state = plan.tasks.get(`${vertexIndex}:${subtask}`)?.operators.get(op);
-  return (state?.keyed ?? []).map((k) => k.data[1]!);
+  return (state?.keyed ?? []).map((k) => (k.handle.kind === 'inline' ? k.handle.data[1]! : -1));
+}
+
+/** The operator state `op`'s subtask `subtask` (of `parallelism`) cuts from the plan, as its task does. */
+function operatorShare(
+  plan: RestorePlan,
+  vertexIndex: number,
+  subtask: number,
+  parallelism: number,
+  op: OperatorId,
+) {
+  const task = plan.tasks.get(`${vertexIndex}:${subtask}`)!;
+  return restoredInline(task, { subtaskIndex: subtask, parallelism, taskName: 'test' }).get(op)!.operator!;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<SluiceError> {
@@ -173,7 +195,13 @@ describe('planRestore', () => {
     expect(restored.keyGroupRange).toEqual({ start: 0, end: 63 });
     expect(restored.offsets).toHaveLength(64);
     for (const subtask of [0, 1]) {
-      const op = plan.tasks.get(`${sourceVertex}:${subtask}`)!.operators.get(source)!.operator!;
+      const task = plan.tasks.get(`${sourceVertex}:${subtask}`)!;
+      expect(task.pointer).toBe(POINTER);
+      // At unchanged parallelism a subtask is sent only its own split state.
+      expect(task.operators.get(source)!.operator!.map((old) => old.length)).toEqual(
+        subtask === 0 ? [1, 0] : [0, 1],
+      );
+      const op = operatorShare(plan, sourceVertex, subtask, 2, source);
       expect(op.states.map((s) => [s.name, s.mode, elementsOf(s.data)])).toEqual([
         ['splits', 'SPLIT_DISTRIBUTE', subtask === 0 ? ['a', 'b'] : ['c']],
       ]);
@@ -225,9 +253,7 @@ describe('planRestore', () => {
     );
     const source = sourceOf(graph).operatorId;
     const v = vertexOf(graph, source).index;
-    const lists = [0, 1, 2].map((s) =>
-      elementsOf(plan.tasks.get(`${v}:${s}`)!.operators.get(source)!.operator!.states[0]!.data),
-    );
+    const lists = [0, 1, 2].map((s) => elementsOf(operatorShare(plan, v, s, 3, source).states[0]!.data));
     expect(lists).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
   });
 
@@ -237,7 +263,7 @@ describe('planRestore', () => {
     const graph = buildJob(1);
     const plan = await restore(metadataOf(old, 3, [['a'], ['b', 'c'], []], { mode: 'UNION' }), graph);
     const source = sourceOf(graph).operatorId;
-    const state = plan.tasks.get(`${vertexOf(graph, source).index}:0`)!.operators.get(source)!.operator!;
+    const state = operatorShare(plan, vertexOf(graph, source).index, 0, 1, source);
     expect(state.states.map((s) => [s.mode, elementsOf(s.data)])).toEqual([['UNION', ['a', 'b', 'c']]]);
   });
 
@@ -260,13 +286,65 @@ describe('planRestore', () => {
     };
     const metadata = metadataOf(graph, 2, [['a'], ['b']], { extra: [gone] });
     const readState = vi.fn(readInline);
+    const checkState = vi.fn(checkInline);
 
-    const error = await rejection(restore(metadata, graph, false, readState));
+    const error = await rejection(restore(metadata, graph, false, { readState, checkState }));
     expect(error.code).toBe('SLUICE_RESTORE_FAILED');
     expect(error.message).toContain("uid 'dedup'");
     expect(error.message).toContain('checkpoint 7');
     expect(error.message).toContain('execution.state-recovery.ignore-unclaimed-state');
     expect(readState).not.toHaveBeenCalled();
+    expect(checkState).not.toHaveBeenCalled();
+  });
+
+  it('gives UNION state of every old subtask to each subtask at unchanged parallelism', async () => {
+    const graph = buildJob(2);
+    const plan = await restore(metadataOf(graph, 2, [['a'], ['b', 'c']], { mode: 'UNION' }), graph);
+    const source = sourceOf(graph).operatorId;
+    const v = vertexOf(graph, source).index;
+    for (const subtask of [0, 1])
+      expect(elementsOf(operatorShare(plan, v, subtask, 2, source).states[0]!.data)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('checks task state files exist without reading them, and hands their handles to the tasks', async () => {
+    const graph = buildJob(2);
+    const file: StreamStateHandle = { kind: 'file', path: 'f-1', size: 9, checksum: 42, scope: 'exclusive' };
+    const metadata = metadataOf(graph, 2, [['a'], ['b']]);
+    const counts = metadata.operators[1]!;
+    const withFile: CheckpointMetadata = {
+      ...metadata,
+      operators: [
+        metadata.operators[0]!,
+        {
+          ...counts,
+          subtasks: counts.subtasks.map((s) => ({
+            ...s,
+            keyed: s.keyed.map((k) => ({ ...k, handle: file })),
+          })),
+        },
+      ],
+    };
+    const readState = vi.fn(readInline);
+    const checkState = vi.fn((): Promise<void> => Promise.resolve());
+
+    const plan = await restore(withFile, graph, false, { readState, checkState });
+
+    expect(checkState).toHaveBeenCalledWith(file);
+    // Only the coordinator's state is read here (inline); the file is the tasks' to read.
+    expect(readState.mock.calls.map(([h]) => h.kind)).toEqual(['inline']);
+    const v = vertexOf(graph, countsOf(graph).operatorId).index;
+    expect(plan.tasks.get(`${v}:1`)!.operators.get(countsOf(graph).operatorId)!.keyed[0]!.handle).toBe(file);
+  });
+
+  it('fails before planning when a task state file is missing (the check rejects)', async () => {
+    const graph = buildJob(2);
+    const checkState = (h: StreamStateHandle) =>
+      h.kind === 'inline' && h.data[0] === 0xc0 && h.data[1] === 1
+        ? Promise.reject(new Error('checkpoint state file /x does not exist'))
+        : checkInline(h);
+    await expect(restore(metadataOf(graph, 2, [['a'], ['b']]), graph, false, { checkState })).rejects.toThrow(
+      'does not exist',
+    );
   });
 
   it('names the operator id of unclaimed state that has no uid', async () => {
@@ -335,15 +413,15 @@ describe('planRestore', () => {
     expect(error.message).toContain('Keyed Reduce');
   });
 
-  it('fails with the read error (not SLUICE_RESTORE_FAILED) when a state cannot be read, before planning', async () => {
+  it('fails with the read error (not SLUICE_RESTORE_FAILED) when the coordinators’ state cannot be read, before planning', async () => {
     const graph = buildJob(2);
     const failing = (h: StreamStateHandle) =>
       h.kind === 'inline' && h.data[0] === 0xee
         ? Promise.reject(new Error('master state lost'))
         : readInline(h);
-    await expect(restore(metadataOf(graph, 2, [['a'], ['b']]), graph, false, failing)).rejects.toThrow(
-      'master state lost',
-    );
+    await expect(
+      restore(metadataOf(graph, 2, [['a'], ['b']]), graph, false, { readState: failing }),
+    ).rejects.toThrow('master state lost');
   });
 
   it('property: every key group of every new subtask is covered by exactly one received handle', async () => {

@@ -1,8 +1,10 @@
 /**
- * Turns a completed checkpoint into what each subtask of a (possibly rescaled) job restores:
- * keyed state by key-group overlap, operator state redistributed, and the coordinators' state.
- * Every state file is read (and its checksum checked) before anything is deployed, so a broken
- * checkpoint is found here and recovery can fall back to an older one.
+ * Turns a completed checkpoint into what each subtask of a (possibly rescaled) job restores, as
+ * state handles: keyed state by key-group overlap, the operator state each subtask's share is cut
+ * from, and the coordinators' state (read here: the JobManager runs the coordinators). Task state
+ * is never read here: each task reads and verifies its own handles (Flink sends handles too). The
+ * files are only checked cheaply (they exist, with their recorded size), so a checkpoint with a
+ * missing or truncated file is passed over before anything is deployed.
  */
 import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
@@ -10,16 +12,18 @@ import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import type { OperatorFactory } from '../api/operators/stream-operator.js';
 import type { JobGraph } from '../graph/job-graph.js';
 import type { OperatorRestoreState, TaskRestoreState } from '../runtime/checkpoint-gateway.js';
-import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
-import { redistributeOperatorState } from '../state/operator-state-redistribution.js';
-import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
 import type { CheckpointMetadata } from '../storage/checkpoint-metadata.js';
-import { keyedChain, type StreamStateHandle } from '../storage/state-handle.js';
+import {
+  keyedChain,
+  type KeyedStateHandle,
+  type OperatorStateHandle,
+  type StreamStateHandle,
+} from '../storage/state-handle.js';
 
 /** What a job restores from one checkpoint. */
 export interface RestorePlan {
   readonly checkpointId: number;
-  /** Restore state per task, keyed `${vertexIndex}:${subtask}`. */
+  /** Restore state (handles) per task, keyed `${vertexIndex}:${subtask}`. */
   readonly tasks: ReadonlyMap<string, TaskRestoreState>;
   /** Coordinator (split enumerator) state by name. */
   readonly masterStates: ReadonlyMap<string, Uint8Array>;
@@ -29,10 +33,23 @@ function overlaps(a: { start: number; end: number }, b: { start: number; end: nu
   return a.start <= b.end && b.start <= a.end;
 }
 
-/** Reads every state of `metadata` and plans the restore of `jobGraph` from it. */
+/** How the plan reaches the checkpoint's state. */
+export interface RestoreStateAccess {
+  /** Where the handles' relative paths resolve (the checkpoint's directory), sent to the tasks. */
+  readonly pointer: string;
+  /** Checks cheaply that a handle can be read (a file exists with its size), without reading it. */
+  checkState(handle: StreamStateHandle): Promise<void>;
+  /** Reads a handle (only the coordinators' state is read here). */
+  readState(handle: StreamStateHandle): Promise<Uint8Array>;
+}
+
+/**
+ * Checks every state file of `metadata` exists and plans the restore of `jobGraph` from it:
+ * handles for the tasks, bytes for the coordinators.
+ */
 export async function planRestore(
   metadata: CheckpointMetadata,
-  readState: (handle: StreamStateHandle) => Promise<Uint8Array>,
+  access: RestoreStateAccess,
   jobGraph: JobGraph<OperatorFactory>,
   options: { readonly ignoreUnclaimedState: boolean; readonly where: string },
 ): Promise<RestorePlan> {
@@ -51,20 +68,22 @@ export async function planRestore(
           'execution.state-recovery.ignore-unclaimed-state: true to drop that state.',
       );
   }
-  // Read everything first: a missing or corrupt file fails the plan before anything starts.
-  const bytes = new Map<StreamStateHandle, Uint8Array>();
-  const handles: StreamStateHandle[] = [
-    ...metadata.masterStates.map((m) => m.handle),
-    ...metadata.operators.flatMap((op) =>
-      nodes.has(op.operatorId)
-        ? op.subtasks.flatMap((s) => [
-            ...s.keyed.flatMap((k) => keyedChain(k).map((blob) => blob.handle)),
-            ...s.operator.map((o) => o.handle),
-          ])
-        : [],
-    ),
-  ];
-  await Promise.all(handles.map(async (h) => bytes.set(h, await readState(h))));
+  // Check every file first (a stat each, no bytes): a missing or truncated one fails the plan
+  // before anything starts. A file damaged inside is found by the task that reads it.
+  const handles: StreamStateHandle[] = metadata.operators.flatMap((op) =>
+    nodes.has(op.operatorId)
+      ? op.subtasks.flatMap((s) => [
+          // An incremental chain's base and deltas.
+          ...s.keyed.flatMap((k) => keyedChain(k).map((blob) => blob.handle)),
+          ...s.operator.map((o) => o.handle),
+        ])
+      : [],
+  );
+  const masterStates = new Map<string, Uint8Array>();
+  await Promise.all([
+    ...handles.map((h) => access.checkState(h)),
+    ...metadata.masterStates.map(async (m) => masterStates.set(m.name, await access.readState(m.handle))),
+  ]);
 
   const tasks = new Map<string, Map<OperatorId, OperatorRestoreState>>();
   for (const op of metadata.operators) {
@@ -78,37 +97,13 @@ export async function planRestore(
         `${options.where}: operator '${node.name}' was checkpointed with max parallelism ${op.maxParallelism}, ` +
           `the job now has ${node.maxParallelism}. Keep setMaxParallelism(${op.maxParallelism}): the number of key groups is fixed for the life of the state.`,
       );
-    const keyed: KeyedStateSnapshot[] = op.subtasks.flatMap((s) =>
-      s.keyed.map((k) => ({
-        keyGroupRange: k.keyGroupRange,
-        offsets: k.offsets,
-        data: bytes.get(k.handle)!,
-        stateNames: [],
-        // An incremental chain: the task applies the deltas after the base.
-        ...(k.deltas === undefined
-          ? {}
-          : { deltas: k.deltas.map((d) => ({ offsets: d.offsets, data: bytes.get(d.handle)! })) }),
-      })),
-    );
-    const oldOperatorState: OperatorStateSnapshot[][] = [];
+    const keyed: KeyedStateHandle[] = op.subtasks.flatMap((s) => s.keyed);
+    const hasOperatorState = op.subtasks.some((st) => st.operator.length > 0);
     // Every old subtask keeps its index (an empty one included), so at unchanged parallelism
     // each subtask gets its own state back, as in Flink.
-    for (let index = 0; index < op.parallelism; index++) {
-      const old = op.subtasks.find((st) => st.subtask === index);
-      oldOperatorState.push([
-        {
-          states: (old?.operator ?? []).map((o) => ({
-            name: o.name,
-            mode: o.mode === 'UNION' ? ('UNION' as const) : ('SPLIT_DISTRIBUTE' as const),
-            data: bytes.get(o.handle)!,
-          })),
-        },
-      ]);
-    }
-    const hasOperatorState = op.subtasks.some((st) => st.operator.length > 0);
-    const newOperatorState = hasOperatorState
-      ? redistributeOperatorState(oldOperatorState, node.parallelism)
-      : [];
+    const oldOperatorState: (readonly OperatorStateHandle[])[] = [];
+    for (let index = 0; index < op.parallelism; index++)
+      oldOperatorState.push(op.subtasks.find((st) => st.subtask === index)?.operator ?? []);
     for (let subtask = 0; subtask < node.parallelism; subtask++) {
       const range = computeKeyGroupRangeForOperatorIndex(node.maxParallelism, node.parallelism, subtask);
       const key = `${vertex.index}:${subtask}`;
@@ -116,7 +111,9 @@ export async function planRestore(
       if (!ops) tasks.set(key, (ops = new Map<OperatorId, OperatorRestoreState>()));
       ops.set(node.operatorId, {
         keyed: keyed.filter((k) => overlaps(k.keyGroupRange, range)),
-        operator: newOperatorState[subtask],
+        operator: hasOperatorState
+          ? operatorStateFor(oldOperatorState, subtask, node.parallelism)
+          : undefined,
       });
     }
   }
@@ -124,11 +121,31 @@ export async function planRestore(
   for (const vertex of jobGraph.vertices)
     for (let subtask = 0; subtask < vertex.parallelism; subtask++) {
       const key = `${vertex.index}:${subtask}`;
-      taskStates.set(key, { checkpointId: metadata.checkpointId, operators: tasks.get(key) ?? new Map() });
+      taskStates.set(key, {
+        checkpointId: metadata.checkpointId,
+        pointer: access.pointer,
+        operators: tasks.get(key) ?? new Map(),
+      });
     }
   return {
     checkpointId: metadata.checkpointId,
     tasks: taskStates,
-    masterStates: new Map(metadata.masterStates.map((m) => [m.name, bytes.get(m.handle)!])),
+    masterStates,
   };
+}
+
+/**
+ * The old subtasks' operator state handles that new subtask `subtask` (of `parallelism`) cuts its
+ * share from. At unchanged parallelism split state stays where it was, so only its own subtask's
+ * handles and everyone's union state concern it; otherwise the split is over all of them.
+ */
+function operatorStateFor(
+  old: readonly (readonly OperatorStateHandle[])[],
+  subtask: number,
+  parallelism: number,
+): readonly (readonly OperatorStateHandle[])[] {
+  if (old.length !== parallelism) return old;
+  return old.map((handles, index) =>
+    index === subtask ? handles : handles.filter((h) => h.mode === 'UNION'),
+  );
 }

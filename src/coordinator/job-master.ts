@@ -66,6 +66,8 @@ export class JobMaster implements JobClient {
   private readonly vertexOfOperator: ReadonlyMap<OperatorId, number>;
   private readonly failover: JobFailover;
   private readonly restores: RestoreTracker;
+  /** The restore the tasks of `attempt` are reading, until they all run (then it is counted). */
+  private restoring: { readonly attempt: number; readonly restore: LoadedRestore } | undefined;
   private startedAt = 0;
   private timings: { -readonly [K in keyof AttemptTimings]: AttemptTimings[K] } | undefined;
   private readonly checkpoints: JobCheckpoints | undefined;
@@ -161,7 +163,7 @@ export class JobMaster implements JobClient {
       return this.failJob(e instanceof Error ? e : new Error(String(e)));
     }
     if (isJobTerminal(this.status) || attempt !== this.attemptNumber) return;
-    if (restore) this.noteRestored(restore, 'job');
+    this.noteDeploying(attempt, restore, 'job');
     this.executions.deployAll(attempt);
     this.checkpointsStoppedAtEnd = false;
     try {
@@ -185,10 +187,48 @@ export class JobMaster implements JobClient {
     }
   }
 
-  /** Counts a restore; one that fell back past newer checkpoints goes into the exception history. */
-  private noteRestored(restore: LoadedRestore, what: string): void {
-    const fellBack = this.restores.noteRestored(restore, what);
+  /** The tasks of `attempt` are deployed with `restore` to read (undefined: a fresh start). */
+  private noteDeploying(attempt: number, restore: LoadedRestore | undefined, what: string): void {
+    this.restoring = restore && { attempt, restore };
+    if (restore) this.restores.noteDeploying(restore, what);
+  }
+
+  /**
+   * Every task runs, so the tasks of the restoring attempt read their state: the restore counts;
+   * one that fell back past newer checkpoints goes into the exception history.
+   */
+  private noteRestored(): void {
+    const restoring = this.restoring;
+    this.restoring = undefined;
+    if (!restoring) return;
+    const fellBack = this.restores.noteRestored(restoring.restore);
     if (fellBack) this.failover.record(fellBack, undefined);
+  }
+
+  /**
+   * A task of `attempt` could not read the state it restores (SLUICE_RESTORE_STATE_UNREADABLE):
+   * the checkpoint is unusable, and the whole job restores from an older one at once (not a new
+   * failure for the restart strategy: the recovery in progress goes on, as when the JobManager
+   * finds a file missing before deploying); from a `-s` path, the job fails. False when `error`
+   * is not that, or concerns no restore in progress.
+   */
+  private restoreUnreadable(attempt: number, error: Error | undefined): boolean {
+    const restoring = this.restoring;
+    if (
+      !(error instanceof SluiceError) ||
+      error.code !== 'SLUICE_RESTORE_STATE_UNREADABLE' ||
+      restoring?.attempt !== attempt
+    )
+      return false;
+    this.restoring = undefined;
+    const fatal = this.restores.markUnusable(restoring.restore, error);
+    if (fatal) {
+      this.failJob(fatal);
+      return true;
+    }
+    this.cancelForRestart();
+    this.restartJob(0);
+    return true;
   }
 
   /**
@@ -246,6 +286,7 @@ export class JobMaster implements JobClient {
     if (isJobTerminal(this.status) || !this.executions.setState(vertexIndex, subtask, state)) return;
     if (state === 'RUNNING') this.noteRunning();
     if (this.status === 'RESTARTING') return;
+    if (state === 'FAILED' && this.restoreUnreadable(attempt, error)) return;
     if (state === 'FAILED')
       this.taskFailed(error ?? new Error('a task failed without an error'), {
         vertexIndex,
@@ -297,7 +338,9 @@ export class JobMaster implements JobClient {
     const timings = this.timings;
     if (!timings || timings.allRunningAt !== undefined) return;
     timings.firstRunningAt ??= this.clock.now();
-    if (this.executions.allRunning) timings.allRunningAt = this.clock.now();
+    if (!this.executions.allRunning) return;
+    timings.allRunningAt = this.clock.now();
+    this.noteRestored();
   }
 
   // --- failover ---
@@ -350,7 +393,7 @@ export class JobMaster implements JobClient {
     if (superseded()) return;
     const fallback = this.restores.regionFallbackError(restore);
     if (fallback) return this.handleFailure(fallback);
-    if (restore) this.noteRestored(restore, `${subtasks.length} task(s)`);
+    this.noteDeploying(attempt, restore, `${subtasks.length} task(s)`);
     const keys = new Set(subtasks.map(({ vertexIndex, subtask }) => `${vertexIndex}:${subtask}`));
     this.executions.redeploying(subtasks);
     const addReaders = this.sources.resetReaders(subtasks, restore?.checkpoint.checkpointId);
@@ -383,6 +426,15 @@ export class JobMaster implements JobClient {
   private handleFailure(error: Error, task?: FailedTask): void {
     if (isJobTerminal(this.status) || this.status === 'RESTARTING') return;
     this.failover.record(error, task);
+    this.cancelForRestart();
+    const delayMs = this.restartDelay(error, 'job failed over');
+    if (delayMs === undefined) return;
+    this.restartJob(delayMs);
+  }
+
+  /** Cancels every task of the job for a restart of the whole job. */
+  private cancelForRestart(): void {
+    this.restoring = undefined;
     this.checkpoints?.coordinator.stopCheckpointScheduler('JOB_FAILOVER_REGION');
     this.deployed?.cancel();
     this.deployed = undefined;
@@ -390,8 +442,10 @@ export class JobMaster implements JobClient {
     this.failover.clearGathered();
     // Reports of the cancelled executions are stale from now on.
     this.executions.cancelAll();
-    const delayMs = this.restartDelay(error, 'job failed over');
-    if (delayMs === undefined) return;
+  }
+
+  /** Deploys the whole job again after `delayMs` (its tasks were cancelled: `cancelForRestart`). */
+  private restartJob(delayMs: number): void {
     this.status = 'RESTARTING';
     this.clock.schedule(delayMs, () => {
       if (this.status !== 'RESTARTING') return;

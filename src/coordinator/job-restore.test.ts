@@ -1,5 +1,5 @@
-/** restoreLatest: the newest readable retained checkpoint, falling back to older ones and saying why; restoreFromPath. */
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+/** restoreLatest: the newest retained checkpoint whose files are there (or that no task found unreadable), falling back to older ones and saying why; restoreFromPath. */
+import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -186,51 +186,100 @@ describe('restoreLatest', () => {
     expect(restored?.checkpoint.checkpointId).toBe(3);
     expect(restored?.plan.checkpointId).toBe(3);
     const counts = graph.streamGraph.nodes.find((n) => n.transformation.uid === 'counts')!.operatorId;
-    const keyed = [...restored!.plan.tasks.values()].flatMap((t) => t.operators.get(counts)?.keyed ?? []);
-    expect(keyed.map((k) => Uint8Array.from(k.data))).toEqual([keyedBlob(3, 0), keyedBlob(3, 1)]);
+    // Handles only: the tasks read the bytes, from the checkpoint's directory.
+    const tasks = [...restored!.plan.tasks.values()];
+    expect(new Set(tasks.map((t) => t.pointer))).toEqual(new Set([completed[2]!.pointer]));
+    const keyed = tasks.flatMap((t) => t.operators.get(counts)?.keyed ?? []);
+    expect(keyed.map((k) => k.handle.kind)).toEqual(['file', 'file']);
+    const bytes = await Promise.all(keyed.map((k) => storage.readState(k.handle, completed[2]!.pointer)));
+    expect(bytes.map((b) => Uint8Array.from(b))).toEqual([keyedBlob(3, 0), keyedBlob(3, 1)]);
     expect(warn).not.toHaveBeenCalled();
     expect(restored!.skipped).toEqual([]);
     expect(restoreFallBackNotice(restored!)).toBeUndefined();
   });
 
-  it('falls back to the previous checkpoint when a state file of the newest is corrupt, and logs why', async () => {
+  it('falls back to the previous checkpoint when a state file of the newest is truncated, and logs why', async () => {
     const completed = await takeCheckpoints(3);
-    const corrupted = keyedFileOf(completed[2]!);
-    await flipByte(corrupted);
+    const truncated = keyedFileOf(completed[2]!);
+    await truncate(truncated, 10);
 
     const restored = await restoreLatest(submissionFor(graph), storage, completed);
 
     expect(restored?.checkpoint.checkpointId).toBe(2);
     const source = graph.streamGraph.nodes.find((n) => n.transformation.role === 'source')!.operatorId;
-    const splits = [...restored!.plan.tasks.values()]
-      .map((t) => t.operators.get(source)?.operator?.states[0])
-      .filter((s) => s !== undefined)
-      .flatMap((s) => parseListData(s.data, 'test').elements.map((e) => new TextDecoder().decode(e)));
-    expect(splits).toEqual(['split-0@2', 'split-1@2']);
+    const splits = await Promise.all(
+      [...restored!.plan.tasks.values()]
+        .flatMap((t) => t.operators.get(source)?.operator ?? [])
+        .flat()
+        .map((o) => storage.readState(o.handle, restored!.checkpoint.pointer)),
+    );
+    expect(
+      splits.flatMap((s) => parseListData(s, 'test').elements.map((e) => new TextDecoder().decode(e))),
+    ).toEqual(['split-0@2', 'split-1@2']);
     expect(fallbackWarnings()).toHaveLength(1);
     expect(fallbackWarnings()[0]).toContain('checkpoint 3 cannot be read');
-    expect(fallbackWarnings()[0]).toContain('checksum mismatch');
-    expect(fallbackWarnings()[0]).toContain(corrupted);
+    expect(fallbackWarnings()[0]).toContain('10 bytes');
+    expect(fallbackWarnings()[0]).toContain(truncated);
     // What the job master says of it: the output after checkpoint 2 comes again.
-    expect(restored!.skipped).toEqual([
-      { checkpointId: 3, reason: expect.stringContaining('checksum mismatch') },
-    ]);
+    expect(restored!.skipped).toEqual([{ checkpointId: 3, reason: expect.stringContaining('10 bytes') }]);
     const notice = restoreFallBackNotice(restored!);
     expect(notice).toMatchObject({ code: 'SLUICE_RESTORE_FELL_BACK', name: 'SLUICE_RESTORE_FELL_BACK' });
     expect(notice?.message).toMatch(
-      /^recovery fell back to checkpoint 2: checkpoint 3 \(.*checksum mismatch.*\) cannot be read\. Checkpoint 3 had completed and its output was committed, so output after checkpoint 2 will be produced again/su,
+      /^recovery fell back to checkpoint 2: checkpoint 3 \(.*10 bytes.*\) cannot be read\. Checkpoint 3 had completed and its output was committed, so output after checkpoint 2 will be produced again/su,
     );
+  });
+
+  it('does not read state files: a file damaged inside (same size) is left to the task that reads it', async () => {
+    const completed = await takeCheckpoints(2);
+    await flipByte(keyedFileOf(completed[1]!));
+
+    const restored = await restoreLatest(submissionFor(graph), storage, completed);
+
+    expect(restored?.checkpoint.checkpointId).toBe(2);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('passes over, without another warning, checkpoints a task found unreadable', async () => {
+    const completed = await takeCheckpoints(3);
+    const reason = 'task counts (1/2) cannot restore from checkpoint 3: checksum mismatch';
+
+    const restored = await restoreLatest(
+      submissionFor(graph),
+      storage,
+      completed,
+      new Map([[completed[2]!.checkpointId, reason]]),
+    );
+
+    expect(restored?.checkpoint.checkpointId).toBe(2);
+    expect(restored!.skipped).toEqual([{ checkpointId: 3, reason }]);
+    expect(warn).not.toHaveBeenCalled();
+    expect(restoreFallBackNotice(restored!)?.message).toContain('checksum mismatch');
   });
 
   it('falls back past every unreadable checkpoint to the oldest readable one', async () => {
     const completed = await takeCheckpoints(3);
     await unlink(keyedFileOf(completed[2]!));
-    await flipByte(keyedFileOf(completed[1]!));
+    await truncate(keyedFileOf(completed[1]!), 1);
 
     const restored = await restoreLatest(submissionFor(graph), storage, completed);
 
     expect(restored?.checkpoint.checkpointId).toBe(1);
     expect(fallbackWarnings().map((w) => /checkpoint (\d+) cannot/u.exec(w)?.[1])).toEqual(['3', '2']);
+  });
+
+  it('does not call a restore a fall-back for a checkpoint found unreadable that is older than the one restored', async () => {
+    const completed = await takeCheckpoints(3);
+
+    const restored = await restoreLatest(
+      submissionFor(graph),
+      storage,
+      completed,
+      new Map([[completed[0]!.checkpointId, 'checksum mismatch']]),
+    );
+
+    expect(restored?.checkpoint.checkpointId).toBe(3);
+    expect(restored!.skipped).toEqual([]);
+    expect(restoreFallBackNotice(restored!)).toBeUndefined();
   });
 
   it('fails with SLUICE_RESTORE_FAILED listing each checkpoint and its reason when none can be read', async () => {
@@ -281,6 +330,7 @@ describe('restoreFromPath', () => {
     const completed = await takeCheckpoints(2);
     const restored = await restoreFromPath(submissionFor(graph), completed[0]!.externalPointer);
     expect(restored.checkpoint).toMatchObject({ checkpointId: 1, kind: 'savepoint' });
+    expect(restored.fromPath).toBe(true);
     expect(restored.plan.checkpointId).toBe(1);
   });
 });

@@ -10,6 +10,7 @@ import type { PipelineSubmission } from '../api/execution.js';
 import { chooseCheckpointToRestore } from '../protocol/completed-checkpoint-retention.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import {
+  checkFileState,
   readFileState,
   resolveFileCheckpoint,
 } from '../storage/filesystem/file-system-checkpoint-storage.js';
@@ -22,22 +23,30 @@ export interface LoadedRestore {
   readonly plan: RestorePlan;
   /** Newer retained checkpoints passed over because they cannot be read, newest first. */
   readonly skipped: readonly { readonly checkpointId: CheckpointId; readonly reason: string }[];
+  /** Restored from the path given with `-s` (`execution.state-recovery.path`): nothing to fall back to. */
+  readonly fromPath: boolean;
 }
 
 const log = logger('job-restore');
 
 /**
- * The newest of `completed` (oldest first) whose state can be read, planned for the job; undefined
- * when none was ever completed. Throws SLUICE_RESTORE_FAILED when none can be read, or when the
- * checkpoint does not fit the job.
+ * The newest of `completed` (oldest first) whose state files are all there, planned for the job;
+ * undefined when none was ever completed. `unusable` are checkpoints already known unreadable
+ * (a task failed to read them), with why: passed over without a word. Throws SLUICE_RESTORE_FAILED
+ * when none can be used, or when the checkpoint does not fit the job.
  */
 export async function restoreLatest(
   submission: PipelineSubmission,
   storage: CheckpointStorage,
   completed: readonly CompletedCheckpoint[],
+  unusable: ReadonlyMap<CheckpointId, string> = new Map(),
 ): Promise<LoadedRestore | undefined> {
   const newestFirst = [...completed].reverse();
-  const unreadable = new Map<CheckpointId, string>();
+  const unreadable = new Map<CheckpointId, string>(
+    newestFirst
+      .filter((c) => unusable.has(c.checkpointId))
+      .map((c) => [c.checkpointId, unusable.get(c.checkpointId)!]),
+  );
   for (;;) {
     const decision = chooseCheckpointToRestore(newestFirst, unreadable);
     if (decision.kind === 'no-checkpoint') return undefined;
@@ -48,27 +57,41 @@ export async function restoreLatest(
       );
     const checkpoint = decision.checkpoint;
     try {
+      const pointer = checkpoint.pointer;
       const plan = await planRestore(
         checkpoint.metadata,
-        (h) => storage.readState(h, checkpoint.pointer),
+        {
+          pointer,
+          checkState: (h) => storage.checkState(h, pointer),
+          readState: (h) => storage.readState(h, pointer),
+        },
         submission.jobGraph,
         {
           ignoreUnclaimedState: submission.ignoreUnclaimedState,
           where: `checkpoint ${checkpoint.checkpointId}`,
         },
       );
-      const skipped = [...unreadable].map(([checkpointId, reason]) => ({ checkpointId, reason }));
-      return { checkpoint, plan, skipped };
+      // Only newer ones were passed over: one known unusable may be older than what is restored.
+      const skipped = [...unreadable]
+        .filter(([checkpointId]) => checkpointId > checkpoint.checkpointId)
+        .map(([checkpointId, reason]) => ({ checkpointId, reason }))
+        .sort((a, b) => b.checkpointId - a.checkpointId);
+      return { checkpoint, plan, skipped, fromPath: false };
     } catch (e) {
       if (e instanceof SluiceError && e.code === 'SLUICE_RESTORE_FAILED') throw e;
       const reason = e instanceof Error ? e.message : String(e);
       unreadable.set(checkpoint.checkpointId, reason);
-      log.warn(
-        { checkpointId: checkpoint.checkpointId, path: checkpoint.externalPointer, reason },
-        `checkpoint ${checkpoint.checkpointId} cannot be read (${reason}); falling back to an older one`,
-      );
+      warnUnreadable(checkpoint, reason);
     }
   }
+}
+
+/** Says, in one WARN line, that `checkpoint` cannot be read and why, and that recovery falls back. */
+export function warnUnreadable(checkpoint: CompletedCheckpoint, reason: string): void {
+  log.warn(
+    { checkpointId: checkpoint.checkpointId, path: checkpoint.externalPointer, reason },
+    `checkpoint ${checkpoint.checkpointId} cannot be read (${reason}); falling back to an older one`,
+  );
 }
 
 /**
@@ -99,10 +122,16 @@ export async function restoreFromPath(submission: PipelineSubmission, path: stri
   // A path is a file location whatever the job's own storage is (as Flink's resolveCheckpointPointer).
   const resolved = await resolveFileCheckpoint(path);
   const pointer = resolved.location.pointer;
-  const plan = await planRestore(resolved.metadata, (h) => readFileState(h, pointer), submission.jobGraph, {
-    ignoreUnclaimedState: submission.ignoreUnclaimedState,
-    where: `the snapshot at ${path}`,
-  });
+  const plan = await planRestore(
+    resolved.metadata,
+    {
+      pointer,
+      checkState: (h) => checkFileState(h, pointer),
+      readState: (h) => readFileState(h, pointer),
+    },
+    submission.jobGraph,
+    { ignoreUnclaimedState: submission.ignoreUnclaimedState, where: `the snapshot at ${path}` },
+  );
   return {
     checkpoint: {
       checkpointId: resolved.metadata.checkpointId,
@@ -116,5 +145,6 @@ export async function restoreFromPath(submission: PipelineSubmission, path: stri
     },
     plan,
     skipped: [],
+    fromPath: true,
   };
 }

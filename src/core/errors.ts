@@ -109,6 +109,12 @@ export const ErrorCodes = {
     summary:
       'Recovery passed over newer checkpoints that cannot be read: output after the one restored is produced again.',
   },
+  SLUICE_RESTORE_STATE_UNREADABLE: {
+    classification: 'external',
+    retryable: false,
+    summary:
+      'A task cannot read a state file of the checkpoint it restores from (missing, damaged, unreadable): that checkpoint is unusable.',
+  },
   SLUICE_NETWORK_HANDSHAKE_FAILED: {
     classification: 'user',
     retryable: false,

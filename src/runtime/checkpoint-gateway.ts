@@ -41,14 +41,31 @@ export interface TaskCheckpointGateway {
   declineCheckpoint(checkpointId: number, reason: CheckpointFailureReason, error?: Error): void;
 }
 
-/** What one operator of a subtask restores from. */
+/**
+ * What one operator of a subtask restores from, as state handles: the task reads (and verifies)
+ * the bytes from checkpoint storage itself, so the JobManager never reads or ships them.
+ */
 export interface OperatorRestoreState {
-  readonly keyed: readonly KeyedStateSnapshot[];
-  readonly operator: OperatorStateSnapshot | undefined;
+  /** The keyed state handles whose key-group range overlaps the subtask's. */
+  readonly keyed: readonly KeyedStateHandle[];
+  /**
+   * The operator state of the old subtasks (index = old subtask) that this subtask's share is
+   * cut from (`redistributeOperatorState`); an old subtask whose state cannot concern this one
+   * (split state of another subtask at unchanged parallelism) is left empty. Undefined: none.
+   */
+  readonly operator: readonly (readonly OperatorStateHandle[])[] | undefined;
 }
 
 /** The restore state of a subtask, by operator id; operators not listed start empty. */
 export interface TaskRestoreState {
   readonly checkpointId: number;
+  /** Where the handles' relative paths resolve: the checkpoint's `chk-<n>` (or savepoint) directory. */
+  readonly pointer: string;
   readonly operators: ReadonlyMap<OperatorId, OperatorRestoreState>;
+}
+
+/** What one operator of a subtask restores from, read: what its state backends are given. */
+export interface OperatorRestoredState {
+  readonly keyed: readonly KeyedStateSnapshot[];
+  readonly operator: OperatorStateSnapshot | undefined;
 }

@@ -28,7 +28,13 @@ import {
   type BarrierHandlerState,
 } from '../protocol/barrier-alignment.js';
 import { END_OF_PARTITION, isBuffer } from './channel-event.js';
-import type { TaskCheckpointGateway, TaskRestoreState } from './checkpoint-gateway.js';
+import type { OperatorRestoredState, TaskCheckpointGateway, TaskRestoreState } from './checkpoint-gateway.js';
+import {
+  isInlineOnly,
+  readRestoreState,
+  restoredInline,
+  type StateHandleReader,
+} from './restore-state-reader.js';
 import { SubtaskCheckpointCoordinator } from './subtask-checkpoint-coordinator.js';
 import type { InputChannel, InputGate } from './input-gate.js';
 import { Mailbox } from './mailbox.js';
@@ -72,8 +78,10 @@ export interface TaskDeployment {
   readonly listener: TaskListener;
   /** The line to the checkpoint coordinator; undefined when checkpointing is off. */
   readonly checkpointing: TaskCheckpointGateway | undefined;
-  /** State to restore before the operators open; undefined for a fresh start. */
+  /** State to restore before the operators open (handles the task reads); undefined for a fresh start. */
   readonly restore: TaskRestoreState | undefined;
+  /** How the task reads its restore state's handles (default: from the checkpoint directory, verified). */
+  readonly readState?: StateHandleReader | undefined;
   /** The job's name, runtime mode and global parameters, for the operators; streaming defaults when absent. */
   readonly job?: JobSettings | undefined;
   /** The keyed state backend keyed operators get (absent: the heap). */
@@ -134,12 +142,40 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     return this.deployment.clock;
   }
 
-  /** Builds and opens the chain, then starts processing. */
+  /**
+   * Reads the state to restore (a task reads its own: the deployment carries handles only), then
+   * builds and opens the chain and starts processing. State held inline is restored at once;
+   * files are read while the task is INITIALIZING, letters and input waiting until it RUNS.
+   */
   start(): void {
     this.transition('DEPLOYING');
     const d = this.deployment;
+    const restore = d.restore;
     try {
       this.transition('INITIALIZING');
+      const subtask = {
+        subtaskIndex: d.subtaskIndex,
+        parallelism: d.vertex.parallelism,
+        taskName: this.name,
+      };
+      if (!restore || isInlineOnly(restore))
+        return this.initialize(restore && restoredInline(restore, subtask));
+      readRestoreState(restore, subtask, d.readState).then(
+        (restored) => {
+          // Cancelled (or failed) while reading: nothing to open.
+          if (!isTerminal(this.state)) this.initialize(restored);
+        },
+        (e: unknown) => this.fail(e),
+      );
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Builds the chain, restores its backends from `restored`, opens it and starts processing. */
+  private initialize(restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined): void {
+    const d = this.deployment;
+    try {
       this.chain = buildOperatorChain({
         jobId: d.jobId,
         vertex: d.vertex,
@@ -154,7 +190,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         types: d.types,
       });
       this.source = this.chain.head.sourceHead;
-      this.restoreState();
+      this.restoreState(restored);
       for (let i = this.chain.operators.length - 1; i >= 0; i--) this.chain.operators[i]!.open();
       if (d.checkpointing) {
         this.checkpoints = new SubtaskCheckpointCoordinator(
@@ -180,16 +216,15 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     }
   }
 
-  /** Restores the backends from the deployment's restore state, then initializes the operators. */
-  private restoreState(): void {
-    const restore = this.deployment.restore;
+  /** Restores the backends from the state read for them, then initializes the operators. */
+  private restoreState(restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined): void {
     for (const entry of this.chain.entries) {
-      const state = restore?.operators.get(entry.operatorId);
+      const state = restored?.get(entry.operatorId);
       if (state) {
         if (state.keyed.length > 0) entry.keyedStateBackend?.restore(state.keyed);
         if (state.operator) entry.operatorStateBackend.restore(state.operator);
       }
-      entry.operator.initializeState(restore !== undefined);
+      entry.operator.initializeState(restored !== undefined);
     }
   }
 

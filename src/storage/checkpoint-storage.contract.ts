@@ -312,6 +312,33 @@ export function checkpointStorageContract(
       await expectSluiceRejection(storage.readState(b, location), 'SLUICE_CHECKPOINT_NOT_FOUND', b.path);
     });
 
+    itWithFiles(
+      'checks a state file exists with its size without reading it: damage inside is left to readState',
+      async () => {
+        const { storage, files } = await subject();
+        if (files === undefined) throw new Error('a storage that writes files must provide the files hooks');
+        const location = await storage.initializeCheckpoint(newJobId(), id(1));
+        const [a, b] = await Promise.all([
+          storage.writeState(location, testBytes(LARGE, 1)),
+          storage.writeState(location, testBytes(LARGE, 2), 'shared'),
+        ]);
+        if (a?.kind !== 'file' || b?.kind !== 'file') throw new Error('expected file handles');
+        await storage.checkState(a, location);
+        await storage.checkState(b, location.pointer);
+        await storage.checkState({ kind: 'inline', data: testBytes(SMALL) }, location);
+        await files.corrupt(a, location);
+        await storage.checkState(a, location);
+        await expectSluiceRejection(
+          storage.checkState({ ...a, size: a.size + 1 }, location),
+          'SLUICE_CHECKPOINT_CORRUPT',
+          a.path,
+          `${LARGE} bytes`,
+        );
+        await files.remove(b, location);
+        await expectSluiceRejection(storage.checkState(b, location), 'SLUICE_CHECKPOINT_NOT_FOUND', b.path);
+      },
+    );
+
     it('keeps jobs apart', async () => {
       const { storage } = await subject();
       const [jobA, jobB] = [newJobId(), newJobId()];

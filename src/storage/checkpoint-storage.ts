@@ -97,6 +97,14 @@ export interface CheckpointStorage {
   readState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<Uint8Array>;
 
   /**
+   * Checks cheaply, without reading its bytes, that `handle` can be read: a file exists with the
+   * size the handle records (its checksum is verified only by `readState`). The JobManager checks
+   * a checkpoint this way before restoring from it; the tasks read their own state.
+   * SLUICE_CHECKPOINT_NOT_FOUND / SLUICE_CHECKPOINT_CORRUPT as `readState`.
+   */
+  checkState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<void>;
+
+  /**
    * Makes the checkpoint complete by durably and atomically writing its `_metadata`: until this
    * resolves, the checkpoint does not exist for `resolveCheckpoint` or `listCheckpoints`. Fails
    * with SLUICE_CHECKPOINT_STORAGE_FAILED when the checkpoint was discarded meanwhile.

@@ -6,7 +6,7 @@
 import type { Clock } from '../core/clock.js';
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId } from '../core/ids.js';
-import type { OperatorRestoreState, TaskCheckpointGateway } from '../runtime/checkpoint-gateway.js';
+import type { OperatorRestoredState, TaskCheckpointGateway } from '../runtime/checkpoint-gateway.js';
 import type { ChainedOperator } from '../runtime/operator-chain.js';
 import { SubtaskCheckpointCoordinator } from '../runtime/subtask-checkpoint-coordinator.js';
 import { JobManagerCheckpointStorage } from '../storage/memory/job-manager-checkpoint-storage.js';
@@ -102,7 +102,7 @@ export class HarnessCheckpoints {
   }
 
   /** Reads `state` back for a restore of this harness's subtask (see readRestoreState). */
-  read(state: OperatorSubtaskState, keyed: boolean): Promise<OperatorRestoreState> {
+  read(state: OperatorSubtaskState, keyed: boolean): Promise<OperatorRestoredState> {
     return readRestoreState(state, { storage: this.storage, keyed, ...this.setup.options });
   }
 

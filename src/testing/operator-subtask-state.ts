@@ -5,7 +5,7 @@
  */
 import { SluiceError } from '../core/errors.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
-import type { OperatorRestoreState } from '../runtime/checkpoint-gateway.js';
+import type { OperatorRestoredState } from '../runtime/checkpoint-gateway.js';
 import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
 import { redistributeOperatorState } from '../state/operator-state-redistribution.js';
 import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
@@ -95,7 +95,7 @@ export interface RestoreTarget {
 export async function readRestoreState(
   state: OperatorSubtaskState,
   target: RestoreTarget,
-): Promise<OperatorRestoreState> {
+): Promise<OperatorRestoredState> {
   const first = state.parts[0]!;
   const oldParallelism = first.parallelism;
   const missing: number[] = [];

@@ -40,6 +40,7 @@ import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
 import { FileSystemCheckpointStorage } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 import type { JobExceptionsInfoWithHistory } from '../../src/rest/rest-schema.js';
 import { startRestServer } from '../../src/rest/rest-server.js';
+import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 
 const K = 7;
 
@@ -431,6 +432,55 @@ describe('failover', () => {
       // State and source positions rolled back together: every count is the failure-free one, and
       // no record is missing (the records between the two checkpoints may have been released twice).
       expect(job.records.length).toBeGreaterThan(0);
+      expect(wrongCounts(job.records)).toEqual([]);
+      const seen = new Set(job.records.map((r) => r.i));
+      expect([...seen].sort((a, b) => a - b)).toEqual(range(0, seen.size - 1));
+    }));
+
+  // Issue 12 point 7: the JobManager sends handles only, each task reads and verifies its own state.
+  it('when a task finds its keyed state file of the newest checkpoint corrupt, the job restores the previous one without another restart', () =>
+    withTempDir(async (dir) => {
+      const { env, stream } = countingJob({ dir, numRetained: 2, inlineNothing: true, intervalMs: 200 });
+      env.getCheckpointConfig().setMinPauseBetweenCheckpoints(200);
+      const job = await startJob(env, stream);
+      const server = await startRestServer({
+        backend: new LocalRestBackend({ jobMasters: [job.client as JobMaster] }),
+        port: 0,
+      });
+      try {
+        await waitForCompleted(job.client, 2);
+        const newestDir = job.client.getCheckpointStats()!.latestCompleted!.externalPath!;
+        const { metadata } = await resolveFileCheckpoint(newestDir);
+        const newest = metadata.checkpointId;
+        // Only the task's keyed state files: the same size, so only reading them finds the damage.
+        const keyedFiles = metadata.operators
+          .flatMap((op) => op.subtasks.flatMap((st) => st.keyed.map((k) => k.handle)))
+          .flatMap((h) => (h.kind === 'file' ? [join(newestDir, h.path)] : []));
+        expect(keyedFiles.length).toBeGreaterThan(0);
+        for (const f of keyedFiles) await corruptFile(f);
+        failNext = 'after the keyed state of the newest checkpoint was corrupted';
+        await waitFor(() => job.client.getCheckpointStats()?.latestRestored !== undefined, 'the restore');
+        expect(job.client.getCheckpointStats()!.latestRestored!.id).toBeLessThan(newest);
+        // The failed read of checkpoint `newest` is part of the same recovery, not a new failure.
+        expect(job.client.getNumRestarts()).toBe(1);
+        const response = await fetch(`${server.url}/jobs/${job.client.jobId}/exceptions`);
+        const body = (await response.json()) as JobExceptionsInfoWithHistory;
+        const entry = body.exceptionHistory.entries.find(
+          (e) => e.exceptionName === 'SLUICE_RESTORE_FELL_BACK',
+        );
+        expect(entry?.stacktrace).toMatch(
+          new RegExp(
+            `checkpoint ${newest} \\(task .* cannot restore from checkpoint ${newest} \\(.*checksum mismatch`,
+            'su',
+          ),
+        );
+        const restoredCompleted = job.client.getCheckpointStats()!.counts.completed;
+        await waitForCompleted(job.client, restoredCompleted + 2);
+        expect(job.client.getJobStatus()).toBe('RUNNING');
+      } finally {
+        await job.client.cancel();
+        await server.close();
+      }
       expect(wrongCounts(job.records)).toEqual([]);
       const seen = new Set(job.records.map((r) => r.i));
       expect([...seen].sort((a, b) => a - b)).toEqual(range(0, seen.size - 1));

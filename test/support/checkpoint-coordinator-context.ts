@@ -58,6 +58,7 @@ type StorageOp =
   | 'initializeCheckpoint'
   | 'writeState'
   | 'readState'
+  | 'checkState'
   | 'finalizeCheckpoint'
   | 'discardCheckpoint'
   | 'resolveCheckpoint'
@@ -185,6 +186,12 @@ export class TestingCheckpointStorage implements CheckpointStorage {
   readState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<Uint8Array> {
     return this.track('readState', typeof where === 'string' ? undefined : where.checkpointId, () =>
       this.inner.readState(handle, where),
+    );
+  }
+
+  checkState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<void> {
+    return this.track('checkState', typeof where === 'string' ? undefined : where.checkpointId, () =>
+      this.inner.checkState(handle, where),
     );
   }
 

@@ -1,7 +1,7 @@
 /** Filesystem checkpoint storage: `<dir>/<job-id>/{shared,taskowned,chk-<n>}` on a local or mounted shared directory. */
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SluiceError, invariant } from '../../core/errors.js';
 import type { CheckpointId, JobId } from '../../core/ids.js';
@@ -135,6 +135,10 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
 
   readState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<Uint8Array> {
     return readFileState(handle, where);
+  }
+
+  checkState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<void> {
+    return checkFileState(handle, where);
   }
 
   async finalizeCheckpoint(
@@ -303,15 +307,13 @@ export async function resolveFileCheckpoint(pointer: string): Promise<ResolvedCh
 }
 
 /**
- * The bytes of a state handle, files resolved against the checkpoint at `where` and checked
- * against the size and CRC32C recorded in the handle. Inline data is returned as is (the
- * metadata's own checksum covered it): do not modify it.
+ * Opens the file of `handle` in the checkpoint at `where` and checks that it is a regular file of
+ * the recorded size, without reading it; the caller closes it.
  */
-export async function readFileState(
-  handle: StreamStateHandle,
+async function openStateFile(
+  handle: FileStateHandle,
   where: CheckpointStorageLocation | string,
-): Promise<Uint8Array> {
-  if (handle.kind === 'inline') return handle.data;
+): Promise<{ readonly file: FileHandle; readonly path: string }> {
   const chkDir = checkpointDirOf(where);
   const problem = relativePathProblem(handle.path);
   if (problem !== undefined)
@@ -330,17 +332,52 @@ export async function readFileState(
       );
     throw storageFailed('open state file', path, e);
   }
-  let data: Uint8Array;
   try {
     // Size first: a wrong size is reported without reading a possibly huge wrong file.
     const info = await file.stat();
-    const size = info.size;
     if (!info.isFile()) throw corruptStateFile(path, 'it is not a regular file');
-    if (size !== handle.size)
-      throw corruptStateFile(path, `it has ${size} bytes, the checkpoint metadata records ${handle.size}`);
+    if (info.size !== handle.size)
+      throw corruptStateFile(
+        path,
+        `it has ${info.size} bytes, the checkpoint metadata records ${handle.size}`,
+      );
+  } catch (e) {
+    await file.close();
+    if (e instanceof SluiceError) throw e;
+    throw storageFailed('read state file', path, e);
+  }
+  return { file, path };
+}
+
+/**
+ * Checks, without reading its bytes, that the file of a state handle exists in the checkpoint at
+ * `where` with the size its handle records (inline state needs no check). What the JobManager
+ * does before choosing a checkpoint to restore: the tasks read and verify the bytes themselves.
+ */
+export async function checkFileState(
+  handle: StreamStateHandle,
+  where: CheckpointStorageLocation | string,
+): Promise<void> {
+  if (handle.kind === 'inline') return;
+  const { file } = await openStateFile(handle, where);
+  await file.close();
+}
+
+/**
+ * The bytes of a state handle, files resolved against the checkpoint at `where` and checked
+ * against the size and CRC32C recorded in the handle. Inline data is returned as is (the
+ * metadata's own checksum covered it): do not modify it.
+ */
+export async function readFileState(
+  handle: StreamStateHandle,
+  where: CheckpointStorageLocation | string,
+): Promise<Uint8Array> {
+  if (handle.kind === 'inline') return handle.data;
+  const { file, path } = await openStateFile(handle, where);
+  let data: Uint8Array;
+  try {
     data = await file.readFile();
   } catch (e) {
-    if (e instanceof SluiceError) throw e;
     throw storageFailed('read state file', path, e);
   } finally {
     await file.close();

@@ -89,11 +89,13 @@ export class JobManagerCheckpointStorage implements CheckpointStorage {
   readState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<Uint8Array> {
     return settle(() => {
       if (handle.kind === 'inline') return handle.data;
-      throw checkpointNotFound(
-        `state file ${handle.path} (of ${typeof where === 'string' ? where : where.pointer}) cannot be read by ` +
-          'jobmanager checkpoint storage, which keeps no files; read checkpoints and savepoints on disk through ' +
-          'filesystem checkpoint storage',
-      );
+      throw noFiles(handle.path, where);
+    });
+  }
+
+  checkState(handle: StreamStateHandle, where: CheckpointStorageLocation | string): Promise<void> {
+    return settle(() => {
+      if (handle.kind !== 'inline') throw noFiles(handle.path, where);
     });
   }
 
@@ -184,6 +186,15 @@ export class JobManagerCheckpointStorage implements CheckpointStorage {
 }
 
 /** Runs `fn` now and reports its result or error through a promise, as an I/O storage would. */
+/** A file handle given to a storage that keeps none. */
+function noFiles(path: string, where: CheckpointStorageLocation | string): SluiceError {
+  return checkpointNotFound(
+    `state file ${path} (of ${typeof where === 'string' ? where : where.pointer}) cannot be read by ` +
+      'jobmanager checkpoint storage, which keeps no files; read checkpoints and savepoints on disk through ' +
+      'filesystem checkpoint storage',
+  );
+}
+
 function settle<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
