@@ -350,16 +350,21 @@ class RequestDispatcher {
 
 const EMPTY = Buffer.alloc(0);
 
-/** How long an unread body is dropped after the answer before the connection is cut. */
-const LINGER_MS = 2000;
+/**
+ * How long an unread body is dropped after the answer before the connection is cut: once the
+ * client has sent nothing for LINGER_IDLE_MS, or after LINGER_MAX_MS in all (nginx's
+ * lingering_timeout and lingering_time).
+ */
+const LINGER_IDLE_MS = 5_000;
+const LINGER_MAX_MS = 30_000;
 
 /**
  * Ends a connection whose request body was not read, after its answer: no more answers (FIN),
- * and what the client still sends is dropped unread for a moment, then the connection is cut.
- * Cutting at once would reset it, and a client still sending could lose the answer with it: a
- * reset discards what the client's kernel received but the client did not read yet. Dropping
- * buffers nothing, so the moment is bounded by time only; a byte budget (16 MiB) ran out within
- * milliseconds on loopback, before a busy client had read its answer.
+ * and what the client still sends is dropped unread until it stops sending for a while (or a
+ * longer limit passes), then the connection is cut. Cutting at once would reset it, and a client
+ * still sending could lose the answer with it: a reset discards what the client's kernel received
+ * but the client did not read yet. Dropping buffers nothing, so only time bounds it; a fixed
+ * 2 s ran out on a loaded machine before a client that was still sending had read its answer.
  */
 function closeUnread(req: IncomingMessage): void {
   const socket = req.socket;
@@ -367,9 +372,14 @@ function closeUnread(req: IncomingMessage): void {
   // A body reader that gave up paused the request: dropping must read (flowing with no listener
   // discards), or the client stays blocked sending and its answer can wait behind the cut.
   req.resume();
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
+  const cut = (): void => void socket.destroy();
+  const idle = setTimeout(cut, LINGER_IDLE_MS).unref();
+  const max = setTimeout(cut, LINGER_MAX_MS).unref();
+  req.on('data', () => idle.refresh());
+  socket.once('close', () => {
+    clearTimeout(idle);
+    clearTimeout(max);
+  });
 }
 
 function parseTarget(rawUrl: string): URL {
