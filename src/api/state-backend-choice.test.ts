@@ -67,4 +67,16 @@ describe('stateBackendOf', () => {
     chooseStateBackend(conf, new HashMapStateBackend());
     expect(stateBackendName(stateBackendOf(conf, true))).toBe('HashMapStateBackend');
   });
+
+  it("takes Flink's new EmbeddedRocksDBStateBackend(true) form: incremental checkpoints on", () => {
+    const conf = new Configuration();
+    const backend = new EmbeddedLmdbStateBackend(true);
+    expect(backend.isIncrementalCheckpointsEnabled()).toBe(true);
+    chooseStateBackend(conf, backend);
+    expect(conf.toMap()).toMatchObject({
+      'state.backend.type': 'lmdb',
+      'execution.checkpointing.incremental': 'true',
+    });
+    expect(new EmbeddedLmdbStateBackend().isIncrementalCheckpointsEnabled()).toBe(false);
+  });
 });

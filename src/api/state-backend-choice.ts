@@ -10,6 +10,8 @@ export function chooseStateBackend(configuration: Configuration, backend: StateB
   configuration.set(StateOptions.STATE_BACKEND, settings.kind);
   if (settings.kind === 'lmdb' && settings.localDir !== undefined)
     configuration.set(StateOptions.STATE_BACKEND_LOCAL_DIR, settings.localDir);
+  if (backend.incremental !== undefined)
+    configuration.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, backend.incremental);
 }
 
 /**

@@ -23,6 +23,8 @@ export interface StateBackend {
   /** Flink's class name of the equivalent backend, for the REST API and logs. */
   readonly name: string;
   settings(): StateBackendSettings;
+  /** Flink's `enableIncrementalCheckpointing` (`execution.checkpointing.incremental`), when chosen here. */
+  readonly incremental?: boolean | undefined;
 }
 
 /** Keyed state as objects on the JS heap (Flink's `HashMapStateBackend`; the default). */
@@ -40,9 +42,22 @@ export class HashMapStateBackend implements StateBackend {
 export class EmbeddedLmdbStateBackend implements StateBackend {
   readonly name = 'EmbeddedLmdbStateBackend';
   private localDir: string | undefined;
+  readonly incremental: boolean | undefined;
 
-  constructor(options: { readonly localDir?: string } = {}) {
-    this.localDir = options.localDir;
+  /**
+   * `new EmbeddedLmdbStateBackend(true)` is Flink's `new EmbeddedRocksDBStateBackend(true)`:
+   * incremental checkpoints on (the lmdb backend still writes full ones; it says so in one INFO line).
+   */
+  constructor(options: boolean | { readonly localDir?: string; readonly incremental?: boolean } = {}) {
+    if (typeof options === 'boolean') this.incremental = options;
+    else {
+      this.localDir = options.localDir;
+      this.incremental = options.incremental;
+    }
+  }
+
+  isIncrementalCheckpointsEnabled(): boolean {
+    return this.incremental === true;
   }
 
   /** Flink's `setDbStoragePath`: where the LMDB environments go. */
