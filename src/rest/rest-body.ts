@@ -16,9 +16,10 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 function tooLarge(limit: number, key: string): RestHandlerException {
-  return new RestHandlerException(413, `Request body is larger than the ${limit} bytes allowed (${key}).`, {
-    Connection: 'close',
-  });
+  // No `Connection: close`: node:http then destroys the socket as soon as the answer is written,
+  // which resets a connection the client is still sending on, and a reset can take the unread
+  // answer with it. The server closes it itself after the answer (see closeUnread).
+  return new RestHandlerException(413, `Request body is larger than the ${limit} bytes allowed (${key}).`);
 }
 
 /** A 413 before reading anything, when the declared length is already over `limit`. */
