@@ -6,7 +6,7 @@ import type { KeyGroupChanges } from './changed-keys.js';
 import { BLOCK_KIND, KEYED_DELTA_FORMAT_VERSION } from './keyed-snapshot-format.js';
 import type { DeltaSource, PinnedKeyedState } from './pinned-keyed-state.js';
 import { beginBlock, beginSnapshot, writeTimerBlock } from './snapshot-blocks.js';
-import { FREEZE_FAILED } from './state-table.js';
+import { writeTableBlock } from './state-table-block.js';
 
 /**
  * Writes the delta of `p` (delta format, keyed-snapshot-format.ts): per key group, the entries
@@ -39,28 +39,8 @@ export async function writeDelta(
     for (const [i, table] of p.tables.entries()) {
       const view = views[i];
       if (view === undefined) continue;
-      const { entries, log, logged, removed } = view;
-      if (entries.length + logged.length > 0) {
-        blocks++;
-        const payloadAt = beginBlock(w, BLOCK_KIND[table.kind], table.name, table.codec.serializers);
-        w.u32(entries.length + logged.length);
-        for (const entry of entries) {
-          w.value(p.keySerializer, entry.key);
-          const frozen = entry.frozen;
-          if (frozen === undefined) table.codec.write(w, entry.value);
-          else if (frozen === FREEZE_FAILED) throw entry.value;
-          else w.raw(frozen);
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        for (const r of logged) {
-          w.value(p.keySerializer, log!.keyOf(r));
-          if (log!.isFrozen(r)) w.range(log!.valueOf(r) as Uint8Array, log!.startOf(r), log!.endOf(r));
-          else if (log!.isFailed(r)) throw log!.valueOf(r);
-          else table.codec.write(w, log!.valueOf(r));
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        w.patchU32(payloadAt - 4, w.length - payloadAt);
-      }
+      if (await writeTableBlock(w, table, view, p.keySerializer, slicer)) blocks++;
+      const { removed } = view;
       if (removed.length > 0) {
         blocks++;
         const payloadAt = beginBlock(w, BLOCK_KIND.removed, table.name, []);

@@ -6,7 +6,7 @@ import { writeDelta } from './heap-delta-writer.js';
 import { BLOCK_KIND } from './keyed-snapshot-format.js';
 import type { PinnedKeyedState } from './pinned-keyed-state.js';
 import { beginBlock, beginSnapshot, writeTimerBlock } from './snapshot-blocks.js';
-import { FREEZE_FAILED } from './state-table.js';
+import { writeTableBlock } from './state-table-block.js';
 
 export type { PinnedKeyedState, PinnedTable, PinnedTimers } from './pinned-keyed-state.js';
 export { beginBlock, beginSnapshot, writeTimerBlock } from './snapshot-blocks.js';
@@ -81,29 +81,8 @@ export class HeapKeyedSnapshotRun implements KeyedSnapshotRun {
       p.versions.beginKeyGroup(p.pinned, offset);
       const groups = p.tables.map(({ table }) => table.keyGroupAsOf(offset, version));
       const timersOf = p.timers.map(({ queue }) => queue.timersAsOf(offset, version));
-      for (const [i, table] of p.tables.entries()) {
-        const { entries, log, logged } = groups[i]!;
-        if (entries.length + logged.length === 0) continue;
-        blocks++;
-        const payloadAt = beginBlock(w, BLOCK_KIND[table.kind], table.name, table.codec.serializers);
-        w.u32(entries.length + logged.length);
-        for (const entry of entries) {
-          w.value(p.keySerializer, entry.key);
-          const frozen = entry.frozen;
-          if (frozen === undefined) table.codec.write(w, entry.value);
-          else if (frozen === FREEZE_FAILED) throw entry.value;
-          else w.raw(frozen);
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        for (const r of logged) {
-          w.value(p.keySerializer, log!.keyOf(r));
-          if (log!.isFrozen(r)) w.range(log!.valueOf(r) as Uint8Array, log!.startOf(r), log!.endOf(r));
-          else if (log!.isFailed(r)) throw log!.valueOf(r);
-          else table.codec.write(w, log!.valueOf(r));
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        w.patchU32(payloadAt - 4, w.length - payloadAt);
-      }
+      for (const [i, table] of p.tables.entries())
+        if (await writeTableBlock(w, table, groups[i]!, p.keySerializer, slicer)) blocks++;
       for (const state of p.restored) {
         const payload = state.payloads[offset];
         if (payload === undefined) continue;
