@@ -80,8 +80,10 @@ export async function runRemote(
       `the JobManager at ${options.base} could not start ${jobFile} (${run.status}): ${errorDetail(run)}`,
     );
   const jobId = (run.json as JarRunResponseBody).jobid;
-  options.print(`Job has been submitted with JobID ${jobId}`);
-  if (options.detached) return;
+  if (options.detached) {
+    options.print(`Job has been submitted with JobID ${jobId}`);
+    return;
+  }
 
   // Ctrl-C stops following, not the job: it runs on the JobManager (Flink's default,
   // execution.shutdown-on-attached-exit: false).
@@ -93,6 +95,9 @@ export async function runRemote(
   };
   process.once('SIGINT', detach);
   process.once('SIGTERM', detach);
+  // Printed only once Ctrl-C is handled: whoever reads this line may interrupt at once, and a
+  // SIGINT with no listener yet would kill the process with the default action instead.
+  options.print(`Job has been submitted with JobID ${jobId}`);
   const client = await RestJobClient.connect(
     options.base,
     jobId,
