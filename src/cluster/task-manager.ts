@@ -14,7 +14,7 @@ import { ClusterOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
-import type { PipelineSubmission } from '../api/execution.js';
+import type { CheckpointingSubmission, PipelineSubmission } from '../api/execution.js';
 import type { OperatorEvent } from '../runtime/stream-operator.js';
 import type { JobMasterGateway } from '../coordinator/job-master-gateway.js';
 import {
@@ -427,7 +427,7 @@ export class TaskManager {
       master,
       checkpointing:
         cp && job.storage
-          ? this.checkpointGateway(message.jobId, message.attempt, cp.mode, job.storage)
+          ? this.checkpointGateway(message.jobId, message.attempt, cp, job.storage)
           : undefined,
       restore: new Map(payload.restore.map((r) => [`${r.vertexIndex}:${r.subtask}`, r.state])),
     });
@@ -534,11 +534,13 @@ export class TaskManager {
   private checkpointGateway(
     jobId: JobId,
     attempt: number,
-    mode: TaskCheckpointGateway['mode'],
+    settings: Pick<CheckpointingSubmission, 'mode' | 'unaligned' | 'alignedCheckpointTimeoutMs'>,
     storage: CheckpointStorage,
   ): (vertexIndex: number, subtask: number) => TaskCheckpointGateway {
     return (vertexIndex, subtask) => ({
-      mode,
+      mode: settings.mode,
+      unaligned: settings.unaligned === true,
+      alignedCheckpointTimeoutMs: settings.alignedCheckpointTimeoutMs ?? 0,
       storage,
       location: (checkpointId) => storage.locationOf(jobId, checkpointId as CheckpointId),
       acknowledgeCheckpoint: (

@@ -73,6 +73,15 @@ export class RecordWriter implements Output<unknown> {
     this.flushAll();
     for (const sp of this.partition.subpartitions) sp.add(event);
   }
+
+  /**
+   * Flushes, then puts `event` on every channel ahead of the unsent data (an unaligned barrier);
+   * returns per channel the buffers it overtook.
+   */
+  broadcastPriorityEvent(event: ChannelEvent): Uint8Array[][] {
+    this.flushAll();
+    return this.partition.subpartitions.map((sp) => sp.addPriority(event));
+  }
 }
 
 /** Reads the length prefix of the frame at `pos`. */
