@@ -192,6 +192,7 @@ export class TaskManager {
   /** Starts the data server and registers with the JobManager (retrying until it answers). */
   async start(): Promise<TcpAddress> {
     const address = await this.dataServer.listen();
+    void this.localState.removeLeftoversOfDeadTaskManagers();
     this.log.info(
       { taskManagerId: this.taskManagerId, data: address, slots: this.slots },
       `TaskManager ${this.taskManagerId} with ${this.slots} slot(s), data port ${address.host}:${address.port}`,

@@ -1,5 +1,5 @@
 /** Task-local state: copies written per checkpoint, pruned on confirm and abort, used only when they match the handle. */
-import { access, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -179,7 +179,8 @@ describe('TaskLocalStateStoresManager', () => {
     const a1 = manager.storeFor(jobA, 'v1', 1, ON);
     const b0 = manager.storeFor(jobB, 'v1', 0, ON);
     expect(manager.storeFor(jobA, 'v1', 0, ON)).toBe(a0);
-    expect(a0.directory).toBe(join(root, 'tm_tm1', `jid_${jobA}`, 'vtx_v1_sti_0'));
+    const tmDir = join(root, `tm_${process.pid}_tm1`);
+    expect(a0.directory).toBe(join(tmDir, `jid_${jobA}`, 'vtx_v1_sti_0'));
     for (const store of [a0, a1, b0])
       for (const id of [1, 2]) await store.storeLocalState(id, fileHandle(`f${id}`, data), data);
 
@@ -191,10 +192,21 @@ describe('TaskLocalStateStoresManager', () => {
     expect(await b0.checkpointIds()).toEqual([1]);
 
     await manager.releaseJob(jobA);
-    expect(await exists(join(root, 'tm_tm1', `jid_${jobA}`))).toBe(false);
+    expect(await exists(join(tmDir, `jid_${jobA}`))).toBe(false);
     expect(await b0.checkpointIds()).toEqual([1]);
     await manager.shutdown();
-    expect(await exists(join(root, 'tm_tm1'))).toBe(false);
+    expect(await exists(tmDir)).toBe(false);
+  });
+
+  it('deletes what TaskManagers that are gone left behind, never a running one’s', async () => {
+    // A pid far above any pid_max: no such process.
+    const dead = join(root, 'tm_2147483000_old', 'jid_x', 'vtx_v_sti_0', 'chk_1');
+    const alive = join(root, `tm_${process.ppid}_other`, 'jid_x');
+    const unrelated = join(root, 'something-else');
+    for (const dir of [dead, alive, unrelated]) await mkdir(dir, { recursive: true });
+    const manager = new TaskLocalStateStoresManager([root, join(root, 'missing')], 'tm3');
+    await manager.removeLeftoversOfDeadTaskManagers();
+    expect((await readdir(root)).sort()).toEqual([`tm_${process.ppid}_other`, 'something-else'].sort());
   });
 
   it('spreads subtasks over several root directories', () => {

@@ -8,6 +8,7 @@ import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobId } from '../core/ids.js';
+import { isProcessAlive } from '../core/process-alive.js';
 import { logger } from '../core/log.js';
 import { crc32c } from '../storage/crc32c.js';
 import type { FileStateHandle, StreamStateHandle } from '../storage/state-handle.js';
@@ -184,19 +185,42 @@ export class TaskLocalStateStore {
 
 /**
  * A TaskManager's local state (Flink's TaskExecutorLocalStateStoresManager): one store per
- * subtask of a job that ran here, under `<root>/tm_<taskManagerId>/jid_<job>/vtx_<vertex>_sti_<i>`.
+ * subtask of a job that ran here, under `<root>/tm_<pid>_<taskManagerId>/jid_<job>/vtx_<vertex>_sti_<i>`.
  * Checkpoint notifications reach every store of the job, also those whose subtask no longer runs
  * here, so stale copies go with the next completed checkpoint; a job's copies go when it ends,
- * and all of them when the TaskManager stops.
+ * and all of them when the TaskManager stops (or, for one that was killed, when another starts).
  */
 export class TaskLocalStateStoresManager {
   private readonly roots: readonly string[];
   private readonly stores = new Map<JobId, Map<string, TaskLocalStateStore>>();
   private readonly log = logger('local-state');
 
+  private readonly rootDirs: readonly string[];
+
   constructor(rootDirs: readonly string[], taskManagerId: string) {
-    const roots = rootDirs.length > 0 ? rootDirs : [defaultLocalStateRoot()];
-    this.roots = roots.map((root) => join(root, `tm_${taskManagerId}`));
+    this.rootDirs = rootDirs.length > 0 ? rootDirs : [defaultLocalStateRoot()];
+    this.roots = this.rootDirs.map((root) => join(root, `tm_${process.pid}_${taskManagerId}`));
+  }
+
+  /**
+   * Deletes what TaskManagers that are gone left under the roots: one that was SIGKILLed never
+   * cleaned up. A directory is named after its process's pid; a running one is left alone.
+   * Never rejects.
+   */
+  async removeLeftoversOfDeadTaskManagers(): Promise<void> {
+    for (const root of this.rootDirs) {
+      let names: string[];
+      try {
+        names = await readdir(root);
+      } catch {
+        continue; // no root yet: nothing left over
+      }
+      for (const name of names) {
+        const pid = /^tm_(\d+)_/u.exec(name)?.[1];
+        if (pid !== undefined && Number(pid) !== process.pid && !isProcessAlive(Number(pid)))
+          await removeQuietly(join(root, name), this.log);
+      }
+    }
   }
 
   /** This TaskManager's directories, one per configured root. */

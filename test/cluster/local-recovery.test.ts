@@ -23,6 +23,11 @@ import {
 const LOCAL_RECOVERY_JOB = fileURLToPath(new URL('../fixtures/local-recovery-job.ts', import.meta.url));
 const RECORDS = 8000;
 const KEYS = 16;
+/**
+ * Incremental: with many keys a checkpoint changes a fraction of them, so chains grow (a base
+ * and several deltas, linked into each checkpoint's local directory) before a new base.
+ */
+const INCREMENTAL_KEYS = 1000;
 
 const clusters = useTestClusters();
 
@@ -33,7 +38,12 @@ async function tempDir(prefix: string): Promise<string> {
 }
 
 /** Starts the job on 2 TaskManagers of 1 slot each and waits until it completed 2 checkpoints. */
-async function startJob(localRecovery: 'on' | 'off', restartDelayMs: number) {
+async function startJob(
+  localRecovery: 'on' | 'off',
+  restartDelayMs: number,
+  incremental: 'on' | 'off' = 'off',
+  keys = KEYS,
+) {
   const control = await tempDir('sluice-localrec-control-');
   const checkpoints = await tempDir('sluice-localrec-chk-');
   const localRoot = await tempDir('sluice-localrec-local-');
@@ -43,7 +53,8 @@ async function startJob(localRecovery: 'on' | 'off', restartDelayMs: number) {
     localRecovery,
     String(restartDelayMs),
     String(RECORDS),
-    String(KEYS),
+    String(keys),
+    incremental,
   ];
   const running = await clusters.start({
     jobFile: LOCAL_RECOVERY_JOB,
@@ -95,23 +106,33 @@ const placement = (master: JobMaster, gateway: RemoteTaskManagers) =>
   );
 
 describe('local recovery (execution.state-recovery.from-local)', () => {
-  it('a job failing in user code restarts on the same TaskManagers and restores from local copies, exactly once', async () => {
-    const { control, localRoot, rows, master, gateway } = await startJob('on', 100);
-    const jobDir = new RegExp(`^tm_[0-9a-f]+/jid_${master.jobId}/vtx_[0-9a-f]+_sti_[01]/chk_\\d+/`, 'u');
-    await until(async () => expect((await listFiles(localRoot)).some((f) => jobDir.test(f))).toBe(true));
-    const before = placement(master, gateway);
+  it.each([
+    ['full', 'off', KEYS],
+    ['incremental', 'on', INCREMENTAL_KEYS],
+  ] as const)(
+    'a job failing in user code restarts on the same TaskManagers and restores from local copies, exactly once (%s checkpoints)',
+    async (_kind, incremental, keys) => {
+      const { control, localRoot, rows, master, gateway } = await startJob('on', 100, incremental, keys);
+      const jobDir = new RegExp(
+        `^tm_\\d+_[0-9a-f]+/jid_${master.jobId}/vtx_[0-9a-f]+_sti_[01]/chk_\\d+/`,
+        'u',
+      );
+      await until(async () => expect((await listFiles(localRoot)).some((f) => jobDir.test(f))).toBe(true));
+      const before = placement(master, gateway);
 
-    await failOnce(control);
-    await allTasksRunning(master, 1);
-    await restoredFrom(master, gateway, 'local');
-    expect(placement(master, gateway)).toEqual(before);
+      await failOnce(control);
+      await allTasksRunning(master, 1);
+      await restoredFrom(master, gateway, 'local');
+      expect(placement(master, gateway)).toEqual(before);
 
-    expect(sortedRows(await rows)).toEqual(sortedRows(expectedRunningCounts(RECORDS, KEYS)));
-    expect(master.getJobStatus()).toBe('FINISHED');
-    expect(master.getNumRestarts()).toBe(1);
-    // The job ended: its TaskManagers deleted its local state.
-    await until(async () => expect((await listFiles(localRoot)).filter((f) => jobDir.test(f))).toEqual([]));
-  }, 90_000);
+      expect(sortedRows(await rows)).toEqual(sortedRows(expectedRunningCounts(RECORDS, keys)));
+      expect(master.getJobStatus()).toBe('FINISHED');
+      expect(master.getNumRestarts()).toBe(1);
+      // The job ended: its TaskManagers deleted its local state.
+      await until(async () => expect((await listFiles(localRoot)).filter((f) => jobDir.test(f))).toEqual([]));
+    },
+    90_000,
+  );
 
   it('a corrupted local copy is not used: the restore reads checkpoint storage, with the same results', async () => {
     const { control, localRoot, rows, master, gateway } = await startJob('on', 1500);
