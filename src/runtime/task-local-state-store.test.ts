@@ -1,5 +1,5 @@
 /** Task-local state: copies written per checkpoint, pruned on confirm and abort, used only when they match the handle. */
-import { access, mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -207,6 +207,18 @@ describe('TaskLocalStateStoresManager', () => {
     const manager = new TaskLocalStateStoresManager([root, join(root, 'missing')], 'tm3');
     await manager.removeLeftoversOfDeadTaskManagers();
     expect((await readdir(root)).sort()).toEqual([`tm_${process.ppid}_other`, 'something-else'].sort());
+  });
+
+  it('keeps nothing in a root others can write to (they could swap copies), and reads nothing from it', async () => {
+    const shared = join(root, 'shared-root');
+    await mkdir(shared);
+    await chmod(shared, 0o777);
+    const manager = new TaskLocalStateStoresManager([shared], 'tm4');
+    const store = manager.storeFor(newJobId(), 'v', 0, ON);
+    const data = bytes(10, 11);
+    expect(await store.storeLocalState(1, fileHandle('f', data), data)).toBe(false);
+    expect(await store.retrieveLocalState(1, fileHandle('f', data))).toBeUndefined();
+    expect(await readdir(shared)).toEqual([]);
   });
 
   it('spreads subtasks over several root directories', () => {

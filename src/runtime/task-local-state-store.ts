@@ -4,7 +4,7 @@
  * state locally instead of from checkpoint storage. A copy is only ever used after it was checked
  * against the checkpoint's handle (size and CRC32C): checkpoint storage stays the truth.
  */
-import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobId } from '../core/ids.js';
@@ -21,9 +21,32 @@ export interface LocalRecoveryConfig {
   readonly recover: boolean;
 }
 
-/** Default root of local state when `execution.checkpointing.local-backup.dirs` is not set. */
+/**
+ * Default root of local state when `execution.checkpointing.local-backup.dirs` is not set: the
+ * user's own directory in the temp dir (`sluice-localstate-<uid>`).
+ */
 export function defaultLocalStateRoot(): string {
-  return join(tmpdir(), 'sluice-localstate');
+  const uid = process.getuid?.();
+  return join(tmpdir(), uid === undefined ? 'sluice-localstate' : `sluice-localstate-${uid}`);
+}
+
+/**
+ * Why `root` must not hold local state, or undefined when it may: it is created (0700) if
+ * missing, and must then be a directory of this user that no one else can write to — another
+ * user could swap copies in it (CRC32C catches accidents, not forgeries).
+ */
+async function untrustedRoot(root: string): Promise<string | undefined> {
+  try {
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    const stat = await lstat(root);
+    const uid = process.getuid?.();
+    if (!stat.isDirectory()) return 'it is not a directory';
+    if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0))
+      return 'it is not a directory of your own that only you can write to';
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 const CHECKPOINT_DIR = /^chk_(\d+)$/u;
@@ -51,6 +74,8 @@ export class TaskLocalStateStore {
     /** `…/jid_<job>/vtx_<vertex>_sti_<subtask>`: this subtask's directory. */
     readonly directory: string,
     readonly config: LocalRecoveryConfig,
+    /** Whether the root above `directory` may hold local state (checked once by the manager). */
+    private readonly usable: () => Promise<boolean> = () => Promise.resolve(true),
   ) {}
 
   /** Where checkpoint `checkpointId`'s copies live. */
@@ -69,10 +94,11 @@ export class TaskLocalStateStore {
    */
   async storeLocalState(checkpointId: number, handle: StreamStateHandle, data: Uint8Array): Promise<boolean> {
     if (handle.kind !== 'file' || !this.config.backup || this.isObsolete(checkpointId)) return false;
+    if (!(await this.usable())) return false;
     const dir = this.checkpointDirectory(checkpointId);
     const file = join(dir, localName(handle));
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(`${file}.tmp`, data);
       await rename(`${file}.tmp`, file);
       return true;
@@ -93,9 +119,10 @@ export class TaskLocalStateStore {
     handle: StreamStateHandle,
   ): Promise<boolean> {
     if (handle.kind !== 'file' || !this.config.backup || this.isObsolete(checkpointId)) return false;
+    if (!(await this.usable())) return false;
     const dir = this.checkpointDirectory(checkpointId);
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       await link(
         join(this.checkpointDirectory(fromCheckpointId), localName(handle)),
         join(dir, localName(handle)),
@@ -126,6 +153,7 @@ export class TaskLocalStateStore {
    * caller reads checkpoint storage instead). Never rejects.
    */
   async retrieveLocalState(checkpointId: number, handle: FileStateHandle): Promise<Uint8Array | undefined> {
+    if (!(await this.usable())) return undefined;
     const file = join(this.checkpointDirectory(checkpointId), localName(handle));
     let data: Uint8Array;
     try {
@@ -196,6 +224,8 @@ export class TaskLocalStateStoresManager {
   private readonly log = logger('local-state');
 
   private readonly rootDirs: readonly string[];
+  /** Per root: whether it may hold local state (checked once, on first use). */
+  private readonly usableRoots = new Map<string, Promise<boolean>>();
 
   constructor(rootDirs: readonly string[], taskManagerId: string) {
     this.rootDirs = rootDirs.length > 0 ? rootDirs : [defaultLocalStateRoot()];
@@ -241,11 +271,29 @@ export class TaskLocalStateStoresManager {
     let store = job.get(key);
     if (!store || store.config.backup !== config.backup || store.config.recover !== config.recover) {
       // Several roots spread the subtasks over them (several disks), as Flink does.
-      const root = this.roots[subtaskIndex % this.roots.length]!;
-      store = new TaskLocalStateStore(join(root, `jid_${jobId}`, key), config);
+      const i = subtaskIndex % this.roots.length;
+      store = new TaskLocalStateStore(join(this.roots[i]!, `jid_${jobId}`, key), config, () =>
+        this.isUsable(this.rootDirs[i]!),
+      );
       job.set(key, store);
     }
     return store;
+  }
+
+  private isUsable(root: string): Promise<boolean> {
+    let usable = this.usableRoots.get(root);
+    if (!usable) {
+      usable = untrustedRoot(root).then((problem) => {
+        if (problem !== undefined)
+          this.log.warn(
+            `local recovery keeps no state in ${root}: ${problem}. Tasks restore from checkpoint storage; ` +
+              'set execution.checkpointing.local-backup.dirs to a directory of yours.',
+          );
+        return problem === undefined;
+      });
+      this.usableRoots.set(root, usable);
+    }
+    return usable;
   }
 
   /** Checkpoint `checkpointId` of `jobId` completed. Never rejects. */

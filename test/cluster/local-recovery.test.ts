@@ -21,7 +21,7 @@ import {
 } from '../support/cluster.js';
 
 const LOCAL_RECOVERY_JOB = fileURLToPath(new URL('../fixtures/local-recovery-job.ts', import.meta.url));
-const RECORDS = 8000;
+const RECORDS = 12_000;
 const KEYS = 16;
 /**
  * Incremental: with many keys a checkpoint changes a fraction of them, so chains grow (a base
