@@ -182,6 +182,12 @@ export interface CheckpointingSubmission {
   readonly retention: ExternalizedCheckpointRetention;
   /** execution.checkpointing.storage / dir / data-inline-threshold */
   readonly storage: CheckpointStorageOptions;
+  /**
+   * Local recovery: `backup` (execution.checkpointing.local-backup.enabled, defaulting to
+   * `recover`) keeps a copy of every state file on the TaskManager's disk, `recover`
+   * (execution.state-recovery.from-local) restores from a copy that matches. Absent: both off.
+   */
+  readonly localRecovery?: { readonly backup: boolean; readonly recover: boolean };
 }
 
 /** Runs submitted pipelines (local inline now; the cluster later). */

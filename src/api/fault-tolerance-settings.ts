@@ -50,6 +50,11 @@ export function faultTolerance(
     const dir = configuration.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
     const storage = storageKind(configuration);
     const mode = configuration.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE);
+    const recover = configuration.get(StateRecoveryOptions.LOCAL_RECOVERY);
+    // Flink: local backup falls back to from-local when it is not set.
+    const backup = configuration.contains(CheckpointingOptions.LOCAL_BACKUP_ENABLED)
+      ? configuration.get(CheckpointingOptions.LOCAL_BACKUP_ENABLED)
+      : recover;
     checkpointing = {
       intervalMs: interval,
       timeoutMs: configuration.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
@@ -68,6 +73,7 @@ export function faultTolerance(
         ...(dir === undefined ? {} : { dir }),
         inlineThreshold: configuration.get(CheckpointingOptions.FS_SMALL_FILE_THRESHOLD),
       },
+      ...(backup || recover ? { localRecovery: { backup, recover } } : {}),
     };
   }
   const values: Record<string, unknown> = {};

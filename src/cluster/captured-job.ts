@@ -232,6 +232,7 @@ const settings = objectOf<CapturedSettings>({
         inlineThreshold: optional(nat),
         maxStateSize: optional(nat),
       }),
+      localRecovery: optional(objectOf({ backup: bool, recover: bool })),
     }),
   ),
   restartStrategy,

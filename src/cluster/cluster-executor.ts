@@ -89,6 +89,8 @@ export class ClusterExecutor implements PipelineExecutor {
     const kept = new Set(this.masters.map((m) => m.jobId));
     for (const jobId of this.counters.keys()) if (!kept.has(jobId)) this.counters.delete(jobId);
     this.options.onSlotDemand?.(this.slotDemand());
+    const ended = () => gateway.releaseJob(master.jobId);
+    master.getJobExecutionResult().then(ended, ended);
     master.start();
     return master;
   }

@@ -48,6 +48,8 @@ export interface DeploymentTimings {
 /** Deploys one job's attempts over the cluster. */
 export class RemoteTaskManagers implements TaskManagerGateway {
   private current: RemoteDeployment | undefined;
+  /** The TaskManager id of each slot index of the latest deployment: a restart prefers them. */
+  private previousSlots: readonly string[] | undefined;
   /** The last deployment's timings (slot wait, deploy round trip). */
   lastTimings: DeploymentTimings | undefined;
 
@@ -66,11 +68,27 @@ export class RemoteTaskManagers implements TaskManagerGateway {
       attempt,
       this.slotRequestTimeoutMs,
       (timings) => (this.lastTimings = timings),
+      this.previousSlots,
+      (allocation) => (this.previousSlots = allocation.map((tm) => tm.id)),
     );
     this.current = deployment;
     this.registry.setJobHandler(submission.jobGraph.jobId, deployment);
     deployment.start();
     return deployment;
+  }
+
+  /**
+   * The job ended for good: every TaskManager that loaded it lets go of what it keeps for it
+   * between attempts (its task-local state).
+   */
+  releaseJob(jobId: JobId): void {
+    for (const tm of this.registry.taskManagers())
+      if (tm.bundles.delete(jobId)) this.registry.send(tm, { kind: 'release-job', jobId });
+  }
+
+  /** The counters a subtask's current execution reported last (undefined before its first report). */
+  countersOf(vertexIndex: number, subtask: number): Readonly<Record<string, number>> | undefined {
+    return this.current?.countersOf(vertexIndex, subtask);
   }
 
   /** The TaskManagers running the current attempt (for the REST API). */
@@ -112,6 +130,9 @@ class RemoteDeployment implements DeployedJob {
     private readonly attempt: DeploymentAttempt,
     private readonly slotRequestTimeoutMs: number,
     private readonly reportTimings: (timings: DeploymentTimings) => void,
+    /** The TaskManager id each slot index had before (a restart): preferred, for local recovery. */
+    private readonly preferredSlots: readonly string[] | undefined,
+    private readonly reportAllocation: (allocation: readonly RegisteredTaskManager[]) => void,
   ) {
     this.jobId = submission.jobGraph.jobId;
     const vertices = submission.jobGraph.vertices;
@@ -130,6 +151,10 @@ class RemoteDeployment implements DeployedJob {
     return v && subtask < v.parallelism ? this.allocation?.[subtask] : undefined;
   }
 
+  countersOf(vertexIndex: number, subtask: number): TaskCounters | undefined {
+    return this.counters.get(`${vertexIndex}:${subtask}`);
+  }
+
   start(): void {
     const master = this.masters.get(this.attempt.attemptNumber)!;
     void this.run().catch((e: unknown) => {
@@ -142,9 +167,10 @@ class RemoteDeployment implements DeployedJob {
     const vertices = this.submission.jobGraph.vertices;
     const slots = Math.max(...vertices.map((v) => v.parallelism));
     const t0 = Date.now();
-    const allocation = await this.registry.allocate(slots, this.slotRequestTimeoutMs);
+    const allocation = await this.registry.allocate(slots, this.slotRequestTimeoutMs, this.preferredSlots);
     if (this.released) return this.registry.release(allocation);
     this.allocation = [...allocation];
+    this.reportAllocation(this.allocation);
     const t1 = Date.now();
     await this.sendDeploys(this.attempt, undefined);
     this.reportTimings({ slotsMs: t1 - t0, deployMs: Date.now() - t1 });
@@ -351,6 +377,7 @@ class RemoteDeployment implements DeployedJob {
       const fresh = await this.registry.allocate(dead.length, this.slotRequestTimeoutMs);
       if (this.released) return this.registry.release(fresh);
       dead.forEach((s, i) => (allocation[s] = fresh[i]!));
+      this.reportAllocation(allocation);
     }
     await this.sendDeploys(attempt, subtasks);
   }

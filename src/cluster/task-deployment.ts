@@ -22,6 +22,7 @@ import { RecordWriter } from '../runtime/record-writer.js';
 import { ResultPartition, type ResultSubpartition } from '../runtime/result-partition.js';
 import { Task } from '../runtime/task.js';
 import type { TaskScheduler } from '../runtime/task-scheduler.js';
+import type { TaskLocalStateStore } from '../runtime/task-local-state-store.js';
 
 /**
  * The serializer records of an edge cross with, as used by producer subtask `subtask`: the
@@ -92,6 +93,8 @@ export interface TaskGroupSettings {
   readonly checkpointing: ((vertexIndex: number, subtask: number) => TaskCheckpointGateway) | undefined;
   /** Restore state by `${vertexIndex}:${subtask}`. */
   readonly restore: ReadonlyMap<string, TaskRestoreState> | undefined;
+  /** The task-local state store of a subtask (local recovery); absent or undefined: none. */
+  readonly localState?: (vertexIndex: number, subtask: number) => TaskLocalStateStore | undefined;
 }
 
 /** The key of one channel of one attempt, unique in the cluster (a restarted attempt gets new keys). */
@@ -233,6 +236,10 @@ export interface SubtaskCounters {
   readonly bytesOut: number;
   readonly maxInputChannelBytes: number;
   readonly maxOutputChannelBytes: number;
+  /** State files its restore read from task-local copies (local recovery). */
+  readonly restoredFilesLocal: number;
+  /** State files its restore read from checkpoint storage. */
+  readonly restoredFilesRemote: number;
 }
 
 /** The counters of one task now. */
@@ -250,7 +257,15 @@ export function subtaskCounters(task: Task): SubtaskCounters {
       maxOutputChannelBytes = Math.max(maxOutputChannelBytes, sp.maxQueuedBytes);
     }
   }
-  return { recordsIn: task.recordsIn, recordsOut, bytesOut, maxInputChannelBytes, maxOutputChannelBytes };
+  return {
+    recordsIn: task.recordsIn,
+    recordsOut,
+    bytesOut,
+    maxInputChannelBytes,
+    maxOutputChannelBytes,
+    restoredFilesLocal: task.restoredFiles.local,
+    restoredFilesRemote: task.restoredFiles.remote,
+  };
 }
 
 /** A vertex's metrics from its subtasks' counters: sums, and maxima for the channel fill levels. */
@@ -391,6 +406,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
         },
         checkpointing: settings.checkpointing?.(vertex.index, i),
         restore: settings.restore?.get(`${vertex.index}:${i}`),
+        localState: settings.localState?.(vertex.index, i),
         job,
         stateBackend: submission.stateBackend,
         types: submission.types,

@@ -227,6 +227,21 @@ describe('TaskManagerRegistry', () => {
       expect(registered(registry, big.id).freeSlots).toBe(1);
     });
 
+    it('gives each slot index its previous TaskManager when it has a free slot (local recovery), the rest as usual', async () => {
+      const registry = await startRegistry();
+      const a = await registerTm(registry, 2);
+      const b = await registerTm(registry, 2);
+      // Without a preference slot 0 would go to a, slot 1 to b.
+      const swapped = await registry.allocate(2, 5000, [b.id, a.id]);
+      expect(swapped.map((tm) => tm.id)).toEqual([b.id, a.id]);
+      registry.release(swapped);
+      // A preferred TaskManager without a free slot, or gone, is only a preference: any free slot serves.
+      const held = await registry.allocate(2, 5000, [b.id, b.id]);
+      expect(held.map((tm) => tm.id)).toEqual([b.id, b.id]);
+      const rest = await registry.allocate(2, 5000, [b.id, 'gone']);
+      expect(rest.map((tm) => tm.id)).toEqual([a.id, a.id]);
+    });
+
     it('waits for more TaskManagers when too few slots are registered, then resolves on registration', async () => {
       const registry = await startRegistry();
       const a = await registerTm(registry, 1);

@@ -59,6 +59,7 @@ export type SlotAllocation = readonly RegisteredTaskManager[];
 
 interface SlotRequest {
   readonly count: number;
+  readonly preferred: readonly (string | undefined)[] | undefined;
   readonly resolve: (allocation: SlotAllocation) => void;
   readonly reject: (error: Error) => void;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -184,14 +185,21 @@ export class TaskManagerRegistry {
   /**
    * `count` slots, spread over the TaskManagers with the most free slots first; waits for
    * TaskManagers to register (or free slots) up to `timeoutMs`, then fails as Flink's
-   * NoResourceAvailableException.
+   * NoResourceAvailableException. `preferred[i]`, the id of the TaskManager slot `i` had before
+   * (a restart), gets slot `i` again when it has a free one, so subtasks find their task-local
+   * state (Flink schedules by previous allocation the same way); only a preference.
    */
-  allocate(count: number, timeoutMs: number): Promise<SlotAllocation> {
-    const now = this.tryAllocate(count);
+  allocate(
+    count: number,
+    timeoutMs: number,
+    preferred?: readonly (string | undefined)[],
+  ): Promise<SlotAllocation> {
+    const now = this.tryAllocate(count, preferred);
     if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
       const request: SlotRequest = {
         count,
+        preferred,
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -262,26 +270,39 @@ export class TaskManagerRegistry {
     return n;
   }
 
-  private tryAllocate(count: number): SlotAllocation | undefined {
+  private tryAllocate(
+    count: number,
+    preferred?: readonly (string | undefined)[],
+  ): SlotAllocation | undefined {
     if (this.freeSlots() < count) return undefined;
-    const out: RegisteredTaskManager[] = [];
+    const slots = new Array<RegisteredTaskManager | undefined>(count).fill(undefined);
+    for (let i = 0; i < count; i++) {
+      const id = preferred?.[i];
+      const tm = id === undefined ? undefined : this.registered.get(id);
+      if (tm && tm.freeSlots > 0) {
+        tm.freeSlots--;
+        slots[i] = tm;
+      }
+    }
+    const missing = slots.filter((s) => s === undefined).length;
+    const rest: RegisteredTaskManager[] = [];
     // Most free slots first, so a job spreads over the cluster's processes (and cores).
-    while (out.length < count) {
+    while (rest.length < missing) {
       let best: RegisteredTaskManager | undefined;
       for (const tm of this.registered.values())
         if (tm.freeSlots > 0 && (!best || tm.freeSlots > best.freeSlots)) best = tm;
       best!.freeSlots--;
-      out.push(best!);
+      rest.push(best!);
     }
     // Consecutive subtasks on the same TaskManager where possible: fewer remote channels for pointwise edges.
     const order = [...this.registered.values()];
-    out.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-    return out;
+    rest.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    return slots.map((tm) => tm ?? rest.shift()!);
   }
 
   private serveRequests(): void {
     while (this.requests.length > 0) {
-      const allocation = this.tryAllocate(this.requests[0]!.count);
+      const allocation = this.tryAllocate(this.requests[0]!.count, this.requests[0]!.preferred);
       if (!allocation) return;
       const request = this.requests.shift()!;
       clearTimeout(request.timer);

@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
+import { delimiter } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { SystemClock, type Clock } from '../core/clock.js';
 import { Configuration } from '../core/configuration.js';
-import { ClusterOptions } from '../core/config-options.js';
+import { CheckpointingOptions, ClusterOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
@@ -33,6 +34,7 @@ import type {
 } from '../runtime/checkpoint-gateway.js';
 import { isTerminal, type ExecutionState, type Task } from '../runtime/task.js';
 import { TaskScheduler } from '../runtime/task-scheduler.js';
+import { TaskLocalStateStoresManager } from '../runtime/task-local-state-store.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { createCheckpointStorage } from '../storage/create-checkpoint-storage.js';
 import { decodeDeployPayload, encodeAccumulators, type DeployPayload } from './deploy-payload.js';
@@ -108,6 +110,18 @@ interface JobEntry {
   readonly subtaskCancelledBelow: Map<string, number>;
 }
 
+/**
+ * `execution.checkpointing.local-backup.dirs` (Flink's `taskmanager.state.local.root-dirs`): a
+ * list separated by commas or the platform's path separator; none: the default root.
+ */
+function localStateRoots(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .flatMap((d) => d.split(delimiter))
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+}
+
 /** One TaskManager process's runtime. */
 export class TaskManager {
   readonly taskManagerId: string;
@@ -126,6 +140,8 @@ export class TaskManager {
   private stopHeartbeats: (() => void) | undefined;
   private metricsTimer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  /** Task-local state of the subtasks that ran here (local recovery). */
+  private readonly localState: TaskLocalStateStoresManager;
   private readonly log = logger('taskmanager');
 
   constructor(private readonly options: TaskManagerOptions) {
@@ -141,6 +157,10 @@ export class TaskManager {
     this.secret = secret;
     this.tls = internalTlsFromConfiguration(config);
     this.slots = config.get(ClusterOptions.NUM_TASK_SLOTS);
+    this.localState = new TaskLocalStateStoresManager(
+      localStateRoots(config.get(CheckpointingOptions.LOCAL_RECOVERY_TASK_MANAGER_STATE_ROOT_DIRS)),
+      this.taskManagerId,
+    );
     this.dataServer = new TcpDataServer({
       secret,
       tls: this.tls,
@@ -172,6 +192,7 @@ export class TaskManager {
   /** Starts the data server and registers with the JobManager (retrying until it answers). */
   async start(): Promise<TcpAddress> {
     const address = await this.dataServer.listen();
+    void this.localState.removeLeftoversOfDeadTaskManagers();
     this.log.info(
       { taskManagerId: this.taskManagerId, data: address, slots: this.slots },
       `TaskManager ${this.taskManagerId} with ${this.slots} slot(s), data port ${address.host}:${address.port}`,
@@ -192,7 +213,7 @@ export class TaskManager {
     this.registration.stop();
     this.cancelAll();
     this.disconnect();
-    await Promise.all([this.dataServer.close(), this.dataClient.close()]);
+    await Promise.all([this.dataServer.close(), this.dataClient.close(), this.localState.shutdown()]);
   }
 
   // ---- registration ----------------------------------------------------------------------
@@ -261,6 +282,8 @@ export class TaskManager {
     if (this.stopped || !this.connection) return;
     this.log.warn(`${why}: cancelling all tasks and registering again`);
     this.cancelAll();
+    // No JobManager will tell these jobs' ends or restarts here any more.
+    for (const jobId of this.jobs.keys()) void this.localState.releaseJob(jobId);
     this.jobs.clear();
     this.disconnect();
     this.registration.start();
@@ -291,6 +314,9 @@ export class TaskManager {
         this.cancelJob(message.jobId, message.tasks);
         responder?.reply({ kind: 'ack' });
         return;
+      case 'release-job':
+        this.releaseJob(message.jobId);
+        return;
       case 'trigger-checkpoint':
         this.group(message.jobId, message.attempt)?.triggerCheckpoint(
           message.vertexIndex,
@@ -302,9 +328,11 @@ export class TaskManager {
       // These concern every task of the job, whatever attempt it runs as.
       case 'notify-checkpoint-complete':
         this.jobs.get(message.jobId)?.tasks?.notifyCheckpointComplete(message.checkpointId);
+        void this.localState.confirmCheckpoint(message.jobId, message.checkpointId);
         return;
       case 'notify-checkpoint-aborted':
         this.jobs.get(message.jobId)?.tasks?.notifyCheckpointAborted(message.checkpointId);
+        void this.localState.abortCheckpoint(message.jobId, message.checkpointId);
         return;
       case 'finish-all':
         this.jobs.get(message.jobId)?.tasks?.finishAll();
@@ -430,6 +458,11 @@ export class TaskManager {
           ? this.checkpointGateway(message.jobId, message.attempt, cp, job.storage)
           : undefined,
       restore: new Map(payload.restore.map((r) => [`${r.vertexIndex}:${r.subtask}`, r.state])),
+      localState: (v, s) => {
+        const local = cp?.localRecovery;
+        const vertex = submission.jobGraph.vertices[v];
+        return local && vertex && this.localState.storeFor(message.jobId, vertex.id, s, local);
+      },
     });
     // Every subtask of a partial deployment was cancelled again while the module loaded.
     if (group.all().length === 0) return;
@@ -585,6 +618,17 @@ export class TaskManager {
     const keys = subtaskKeys(tasks);
     for (const key of keys) job.subtaskCancelledBelow.set(key, job.latestAttempt + 1);
     this.cancelTasks(job, keys);
+  }
+
+  /** The job ended for good: nothing of it stays here, its task-local state included. */
+  private releaseJob(jobId: JobId): void {
+    const job = this.jobs.get(jobId);
+    if (job) {
+      job.cancelledBelow = job.latestAttempt + 1;
+      this.cancelTasks(job, undefined);
+      this.jobs.delete(jobId);
+    }
+    void this.localState.releaseJob(jobId);
   }
 
   /** Cancels the listed subtasks (or all) in every attempt, and drops their channels. */

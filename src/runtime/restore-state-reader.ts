@@ -1,8 +1,9 @@
 /**
  * A task reads its own restore state: the handles the JobManager sent are read from checkpoint
- * storage (in parallel, each file's size and CRC32C verified), and operator state is cut to this
- * subtask's share. A handle that cannot be read fails with SLUICE_RESTORE_STATE_UNREADABLE naming
- * the checkpoint and the file, which the JobManager takes as "this checkpoint is unusable".
+ * storage (in parallel, each file's size and CRC32C verified) or from a matching task-local copy,
+ * and operator state is cut to this subtask's share. A handle that cannot be read fails with
+ * SLUICE_RESTORE_STATE_UNREADABLE naming the checkpoint and the file, which the JobManager takes
+ * as "this checkpoint is unusable".
  */
 import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
@@ -13,6 +14,7 @@ import { decodeChannelState } from '../storage/channel-state.js';
 import { readFileState } from '../storage/filesystem/file-system-checkpoint-storage.js';
 import { keyedChain, type StreamStateHandle } from '../storage/state-handle.js';
 import type { OperatorRestoredState, OperatorRestoreState, TaskRestoreState } from './checkpoint-gateway.js';
+import type { TaskLocalStateStore } from './task-local-state-store.js';
 
 /** Reads the bytes of a handle whose relative path resolves against `pointer`, verified. */
 export type StateHandleReader = (handle: StreamStateHandle, pointer: string) => Promise<Uint8Array>;
@@ -22,6 +24,37 @@ export type StateHandleReader = (handle: StreamStateHandle, pointer: string) => 
  * storage the job writes to (a savepoint given with `-s` is on disk even for jobmanager storage).
  */
 export const readStateHandle: StateHandleReader = readFileState;
+
+/** How many of a restore's state files came from task-local copies, and how many from checkpoint storage. */
+export interface RestoreFileSources {
+  local: number;
+  remote: number;
+}
+
+/**
+ * Local recovery's reader: a file handle's task-local copy of checkpoint `checkpointId` when it
+ * matches the handle (the store verifies size and CRC32C), else `remote`; counts into `sources`.
+ * A missing or damaged copy is no failure: only `remote` can fail the restore. Without a store,
+ * every file is read with `remote` (and counted).
+ */
+export function localFirstReader(
+  store: TaskLocalStateStore | undefined,
+  checkpointId: number,
+  remote: StateHandleReader,
+  sources: RestoreFileSources,
+): StateHandleReader {
+  return async (handle, pointer) => {
+    if (handle.kind !== 'file') return remote(handle, pointer);
+    const local = await store?.retrieveLocalState(checkpointId, handle);
+    if (local !== undefined) {
+      sources.local++;
+      return local;
+    }
+    const bytes = await remote(handle, pointer);
+    sources.remote++;
+    return bytes;
+  };
+}
 
 /** Where the subtask that restores sits: its index and its operator's parallelism now. */
 export interface RestoringSubtask {

@@ -12,11 +12,12 @@ import type { KeyedSnapshotRun } from '../state/keyed-state-snapshot.js';
 import type { OperatorSnapshotRun } from '../state/operator-state-snapshot.js';
 import { channelStateBytes, encodeChannelState, isEmptyChannelState } from '../storage/channel-state.js';
 import type { KeyedStateHandle, OperatorStateHandle } from '../storage/state-handle.js';
-import { stateSize } from '../storage/state-handle.js';
+import { keyedChain, stateSize } from '../storage/state-handle.js';
 import type { OperatorSubtaskState, TaskCheckpointGateway } from './checkpoint-gateway.js';
 import type { ChannelStateCapture } from './channel-state-capture.js';
 import type { ChainedOperator } from './operator-chain.js';
 import type { RecordWriter } from './record-writer.js';
+import type { TaskLocalStateStore } from './task-local-state-store.js';
 
 /** Facts about how the checkpoint reached this subtask, for its statistics. */
 export interface CheckpointArrival {
@@ -61,6 +62,8 @@ export class SubtaskCheckpointCoordinator {
     private readonly clock: Clock,
     /** Called when the asynchronous phase fails after the subtask was stopped: nothing to do then. */
     private readonly isRunning: () => boolean,
+    /** Local recovery: where a copy of every state file written goes (absent: no copies). */
+    private readonly local?: TaskLocalStateStore,
   ) {
     this.chains = chain.map(() => ({ acked: new Map(), completed: undefined }));
   }
@@ -135,6 +138,13 @@ export class SubtaskCheckpointCoordinator {
             incremental ? 'shared' : 'exclusive',
           );
           checkpointedSize += stateSize(handle);
+          if (this.local) {
+            // The chain's earlier files are local already (linked from the base's copy).
+            if (run.base !== undefined && run.keyed?.baseCheckpointId !== undefined)
+              for (const blob of keyedChain(run.base))
+                await this.local.reuseLocalState(checkpointId, run.keyed.baseCheckpointId, blob.handle);
+            await this.local.storeLocalState(checkpointId, handle, keyedSnapshot.data);
+          }
           const { keyGroupRange, offsets } = keyedSnapshot;
           const written: KeyedStateHandle =
             run.base === undefined
@@ -146,6 +156,7 @@ export class SubtaskCheckpointCoordinator {
         const operator: OperatorStateHandle[] = [];
         for (const entry of operatorSnapshot.states) {
           const handle = await storage.writeState(location, entry.data);
+          await this.local?.storeLocalState(checkpointId, handle, entry.data);
           operator.push({ name: entry.name, mode: entry.mode, handle });
         }
         for (const h of operator) checkpointedSize += stateSize(h);

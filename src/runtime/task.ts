@@ -38,10 +38,15 @@ import {
 import type { OperatorRestoredState, TaskCheckpointGateway, TaskRestoreState } from './checkpoint-gateway.js';
 import {
   isInlineOnly,
+  localFirstReader,
   readRestoreState,
+  readStateHandle,
   restoredInline,
+  type RestoreFileSources,
   type StateHandleReader,
 } from './restore-state-reader.js';
+import type { TaskLocalStateStore } from './task-local-state-store.js';
+import { logger } from '../core/log.js';
 import { SubtaskCheckpointCoordinator } from './subtask-checkpoint-coordinator.js';
 import type { InputChannel, InputGate } from './input-gate.js';
 import { Mailbox } from './mailbox.js';
@@ -89,6 +94,11 @@ export interface TaskDeployment {
   readonly restore: TaskRestoreState | undefined;
   /** How the task reads its restore state's handles (default: from the checkpoint directory, verified). */
   readonly readState?: StateHandleReader | undefined;
+  /**
+   * This subtask's task-local state on this TaskManager (local recovery): copies of what it
+   * checkpoints, and where a restore looks first. Undefined: local recovery is off.
+   */
+  readonly localState?: TaskLocalStateStore | undefined;
   /** The job's name, runtime mode and global parameters, for the operators; streaming defaults when absent. */
   readonly job?: JobSettings | undefined;
   /** The keyed state backend keyed operators get (absent: the heap). */
@@ -135,6 +145,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   /** Unaligned checkpoints whose channel state is being captured, and alignment-timeout timers. */
   private readonly captures = new Map<number, ChannelStateCapture>();
   private alignmentTimer: Cancellable | undefined;
+  /** Where the state files of this execution's restore came from (task-local copies or checkpoint storage). */
+  readonly restoredFiles: RestoreFileSources = { local: 0, remote: 0 };
 
   constructor(readonly deployment: TaskDeployment) {
     this.writers = [...deployment.writers.values()];
@@ -172,8 +184,22 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
       };
       if (!restore || isInlineOnly(restore))
         return this.initialize(restore && restoredInline(restore, subtask));
-      readRestoreState(restore, subtask, d.readState).then(
+      const local = d.localState?.config.recover === true ? d.localState : undefined;
+      const read = localFirstReader(
+        local,
+        restore.checkpointId,
+        d.readState ?? readStateHandle,
+        this.restoredFiles,
+      );
+      readRestoreState(restore, subtask, read).then(
         (restored) => {
+          if (local)
+            logger('task').info(
+              { task: this.name, checkpointId: restore.checkpointId, ...this.restoredFiles },
+              `${this.name} restored ${this.restoredFiles.local} of ` +
+                `${this.restoredFiles.local + this.restoredFiles.remote} state file(s) of checkpoint ` +
+                `${restore.checkpointId} from local state`,
+            );
           // Cancelled (or failed) while reading: nothing to open.
           if (!isTerminal(this.state)) this.initialize(restored);
         },
@@ -212,6 +238,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
           d.checkpointing,
           this.clock,
           () => !isTerminal(this.state),
+          d.localState?.config.backup === true ? d.localState : undefined,
         );
         if (d.inputGate && d.inputGate.channels.length > 0)
           this.barriers = createBarrierHandler({

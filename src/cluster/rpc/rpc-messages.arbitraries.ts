@@ -183,6 +183,7 @@ export const toTaskManagerMessage: fc.Arbitrary<ToTaskManagerMessage> = fc.oneof
     },
     { requiredKeys: ['kind', 'jobId'] },
   ),
+  fc.record({ kind: kind('release-job'), jobId }),
   fc.record({ kind: kind('trigger-checkpoint'), ...task, checkpointId: positive, timestamp: finite }),
   fc.record({ kind: kind('notify-checkpoint-complete'), jobId, attempt: nat, checkpointId: positive }),
   fc.record({ kind: kind('notify-checkpoint-aborted'), jobId, attempt: nat, checkpointId: positive }),

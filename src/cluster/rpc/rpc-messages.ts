@@ -171,6 +171,15 @@ export interface CancelJobMessage {
   readonly tasks?: readonly { readonly vertexIndex: number; readonly subtask: number }[];
 }
 
+/**
+ * The job ended for good (finished, cancelled or failed): the TaskManager lets go of what it
+ * keeps for it between attempts, such as its task-local state (Flink's releaseJobResources).
+ */
+export interface ReleaseJobMessage {
+  readonly kind: 'release-job';
+  readonly jobId: JobId;
+}
+
 /** Start checkpoint `checkpointId` at a source subtask. */
 export interface TriggerCheckpointMessage extends TaskAddress {
   readonly kind: 'trigger-checkpoint';
@@ -253,6 +262,7 @@ export type ToTaskManagerMessage =
   | RegistrationDeclined
   | DeployMessage
   | CancelJobMessage
+  | ReleaseJobMessage
   | TriggerCheckpointMessage
   | NotifyCheckpointCompleteMessage
   | NotifyCheckpointAbortedMessage
@@ -304,6 +314,7 @@ const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
   'registration-declined': true,
   deploy: true,
   'cancel-job': true,
+  'release-job': true,
   'trigger-checkpoint': true,
   'notify-checkpoint-complete': true,
   'notify-checkpoint-aborted': true,
@@ -389,6 +400,7 @@ const schemas: Schemas = {
   'registration-declined': { reason: text },
   deploy: { jobId, attempt: nat, bundle: optional(bytes), payload: data },
   'cancel-job': { jobId, tasks: optional(listOf(objectOf({ vertexIndex: nat, subtask: nat }))) },
+  'release-job': { jobId },
   'trigger-checkpoint': { ...task, checkpointId: positive, timestamp: finite },
   'notify-checkpoint-complete': { jobId, attempt: nat, checkpointId: positive },
   'notify-checkpoint-aborted': { jobId, attempt: nat, checkpointId: positive },
