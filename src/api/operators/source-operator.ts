@@ -1,13 +1,25 @@
-/** Runs a SourceReader at the head of a source task's chain. */
+/**
+ * Runs a SourceReader at the head of a source task's chain, with its watermark strategy: records
+ * get their timestamps and each split its watermark generator (ProgressiveTimestampsAndWatermarks);
+ * at the end of input the source emits MAX_WATERMARK, as Flink's source tasks do.
+ */
 import { invariant } from '../../core/errors.js';
 import type {
   InputStatus,
   ReaderOutput,
   Source,
   SourceReader,
+  SourceOutput,
   SourceReaderContext,
   SourceSplit,
 } from '../source/source.js';
+import type { Cancellable } from '../../core/clock.js';
+import { MAX_WATERMARK, type WatermarkStatus } from '../../core/watermark.js';
+import type { WatermarkStrategy } from '../watermark-strategy.js';
+import {
+  ProgressiveTimestampsAndWatermarks,
+  type SourceEmitter,
+} from '../eventtime/progressive-timestamps-and-watermarks.js';
 import type { Clock } from '../../core/clock.js';
 import { ListStateDescriptor } from '../../state/state-descriptor.js';
 import type { ListState } from '../../state/state.js';
@@ -20,7 +32,7 @@ const READER_STATE = 'SourceReaderState';
 /** Head operator of a source task: the task calls `emitBatch()` while output has room. */
 export class SourceOperator<T, Split extends SourceSplit>
   extends AbstractStreamOperator<never, T>
-  implements ReaderOutput<T>, SourceReaderContext, SourceHead
+  implements ReaderOutput<T>, SourceReaderContext, SourceHead, SourceEmitter<T>
 {
   private reader!: SourceReader<T, Split>;
   private splitsState!: ListState<Split>;
@@ -29,8 +41,16 @@ export class SourceOperator<T, Split extends SourceSplit>
   recordsEmitted = 0;
   /** The task drives this operator as its input. */
   readonly sourceHead: SourceHead = this;
+  /** Per-split timestamps and watermarks; undefined for a strategy that assigns nothing (fast path). */
+  private eventTime: ProgressiveTimestampsAndWatermarks<T> | undefined;
+  private periodic: Cancellable | undefined;
 
-  constructor(private readonly source: Source<T, Split>) {
+  constructor(
+    private readonly source: Source<T, Split>,
+    private readonly strategy?: WatermarkStrategy<T>,
+    /** `pipeline.auto-watermark-interval` in ms, read when the operator opens. */
+    private readonly autoWatermarkIntervalMs: () => number = () => 200,
+  ) {
     super();
   }
 
@@ -42,6 +62,16 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override open(): void {
+    if (this.strategy && !this.strategy.isPassThrough) {
+      this.eventTime = new ProgressiveTimestampsAndWatermarks(
+        this.strategy,
+        this,
+        this.info.elementTimestamp,
+        this.info.operatorName,
+        this.info.services.clock,
+      );
+      this.schedulePeriodicEmit(this.autoWatermarkIntervalMs());
+    }
     try {
       this.reader = this.source.createReader(this);
       this.reader.start();
@@ -100,9 +130,54 @@ export class SourceOperator<T, Split extends SourceSplit>
     return this.reader.snapshotState(checkpointId);
   }
 
-  override collect(record: T): void {
+  /** The reader's main output: records that name no split. */
+  override collect(record: T, timestamp?: number): void {
+    if (this.eventTime) return this.eventTime.mainOutput.collect(record, timestamp);
+    if (timestamp === undefined) this.info.elementTimestamp.clear();
+    else this.info.elementTimestamp.set(timestamp);
     this.recordsEmitted++;
     this.output.collect(record);
+  }
+
+  createOutputForSplit(splitId: string): SourceOutput<T> {
+    return this.eventTime ? this.eventTime.createOutputForSplit(splitId) : this;
+  }
+
+  releaseOutputForSplit(splitId: string): void {
+    this.eventTime?.releaseOutputForSplit(splitId);
+  }
+
+  // --- SourceEmitter: where the split outputs send records, watermarks and status ---
+  emitRecord(record: T): void {
+    this.recordsEmitted++;
+    this.output.collect(record);
+  }
+
+  override emitWatermark(watermark: number): void {
+    this.info.elementTimestamp.clear();
+    this.output.emitWatermark(watermark);
+  }
+
+  emitWatermarkStatus(status: WatermarkStatus): void {
+    this.info.services.emitWatermarkStatus(status);
+  }
+
+  private schedulePeriodicEmit(intervalMs: number): void {
+    if (!(intervalMs > 0)) return;
+    const time = this.info.timeService;
+    this.periodic = time.registerTimer(time.getCurrentProcessingTime() + intervalMs, () => {
+      this.eventTime!.emitPeriodicWatermark();
+      this.schedulePeriodicEmit(intervalMs);
+    });
+  }
+
+  /** End of input: the end of event time, so every event-time timer downstream fires (Flink's MAX_WATERMARK). */
+  override endInput(): void {
+    this.periodic?.cancel();
+    this.periodic = undefined;
+    // An idle output's watermark would be ignored downstream: active first.
+    this.info.services.emitWatermarkStatus('ACTIVE');
+    this.emitWatermark(MAX_WATERMARK);
   }
 
   processElement(): void {
@@ -130,6 +205,8 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override close(): void {
+    this.periodic?.cancel();
+    this.periodic = undefined;
     try {
       this.reader?.close();
     } catch (e) {
