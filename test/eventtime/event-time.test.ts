@@ -3,9 +3,22 @@
 // without an injected failure (exactly-once: the same counts), on both state backends.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedLmdbStateBackend, RestartStrategies } from 'sluice';
-import { InjectedFailure, completedCount, fileUri, runToEnd, withTempDir } from '../support/checkpointing.js';
+import {
+  HoldingReader,
+  InjectedFailure,
+  completedCount,
+  fileUri,
+  runToEnd,
+  withTempDir,
+} from '../support/checkpointing.js';
 import { envAt, expectSameMultiset } from '../support/helpers.js';
-import { BucketCounter, EVENTS, bucketCountJob, eventSource, expectedCounts } from './event-time-job.js';
+import {
+  BucketCounter,
+  EVENTS,
+  bucketCountJob,
+  eventSource,
+  expectedCounts,
+} from '../fixtures/event-time-job.js';
 
 let emitted = 0;
 afterEach(() => {
@@ -43,7 +56,11 @@ describe('event time end to end', () => {
           env,
           bucketCountJob(
             env,
-            eventSource(3000, () => emitted++, held),
+            eventSource(
+              3000,
+              () => emitted++,
+              (reader) => new HoldingReader(reader, () => !held()),
+            ),
             counter,
           ),
           40_000,
