@@ -7,8 +7,11 @@
  * setting it allocates nothing.
  */
 export class ElementTimestamp {
-  /** The timestamp in ms; meaningful only when `present`. */
-  value = 0;
+  /**
+   * The timestamp in ms; meaningful only when `present`. It starts as a value outside V8's small
+   * integers, so the field is a double field from the first store on (no representation change).
+   */
+  value: number = Number.MIN_SAFE_INTEGER;
   /** Whether the current record has a timestamp (Flink's `StreamRecord.hasTimestamp`). */
   present = false;
 
