@@ -33,6 +33,14 @@ describe('event time end to end', () => {
     expectSameMultiset(records, expectedCounts());
   });
 
+  it('in BATCH mode, no watermark comes before the end, whose MAX_WATERMARK fires every bucket', async () => {
+    const env = envAt(2).setRuntimeMode('BATCH');
+    env.getConfig().setAutoWatermarkInterval(5);
+    const { records } = await runToEnd(env, bucketCountJob(env, eventSource(20_000)));
+    expectSameMultiset(records, expectedCounts());
+    expect(BucketCounter.highestWatermarkSeen).toBe(Number.MIN_SAFE_INTEGER);
+  });
+
   describe.each(['hashmap', 'lmdb'] as const)('with checkpoints and a failure (%s)', (backend) => {
     it('gives the same counts exactly once', () =>
       withTempDir(async (dir) => {

@@ -1,7 +1,8 @@
 /**
  * Runs a SourceReader at the head of a source task's chain, with its watermark strategy: records
  * get their timestamps and each split its watermark generator (ProgressiveTimestampsAndWatermarks);
- * at the end of input the source emits MAX_WATERMARK, as Flink's source tasks do.
+ * at the end of input the source emits MAX_WATERMARK, as Flink's source tasks do. In BATCH mode
+ * that is its only watermark (Flink: event time jumps to the end when the input is complete).
  */
 import { invariant } from '../../core/errors.js';
 import type {
@@ -44,6 +45,8 @@ export class SourceOperator<T, Split extends SourceSplit>
   /** Per-split timestamps and watermarks; undefined for a strategy that assigns nothing (fast path). */
   private eventTime: ProgressiveTimestampsAndWatermarks<T> | undefined;
   private periodic: Cancellable | undefined;
+  /** BATCH: watermarks before the end of input are dropped. */
+  private batch = false;
 
   constructor(
     private readonly source: Source<T, Split>,
@@ -62,6 +65,7 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override open(): void {
+    this.batch = this.info.job?.runtimeMode === 'BATCH';
     if (this.strategy && !this.strategy.isPassThrough) {
       this.eventTime = new ProgressiveTimestampsAndWatermarks(
         this.strategy,
@@ -70,7 +74,7 @@ export class SourceOperator<T, Split extends SourceSplit>
         this.info.operatorName,
         this.info.services.clock,
       );
-      this.schedulePeriodicEmit(this.autoWatermarkIntervalMs());
+      if (!this.batch) this.schedulePeriodicEmit(this.autoWatermarkIntervalMs());
     }
     try {
       this.reader = this.source.createReader(this);
@@ -154,6 +158,7 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override emitWatermark(watermark: number): void {
+    if (this.batch && watermark !== MAX_WATERMARK) return;
     this.info.elementTimestamp.clear();
     this.output.emitWatermark(watermark);
   }

@@ -2,6 +2,7 @@
  * The operator of `assignTimestampsAndWatermarks(strategy)` (Flink's TimestampsAndWatermarksOperator):
  * gives each record its timestamp, feeds one watermark generator per subtask, emits its
  * watermarks (periodically and punctuated) and drops upstream watermarks except the end of time.
+ * In BATCH mode it emits none of its own: only the end of time passes, as in Flink.
  */
 import type { Cancellable } from '../../core/clock.js';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../core/watermark.js';
@@ -17,6 +18,7 @@ export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<T
   private periodic: Cancellable | undefined;
   private currentWatermark = MIN_WATERMARK;
   private idle = false;
+  private batch = false;
   /**
    * The generator's output, made once. Not the operator itself: as the upstream operator's
    * output, the operator's `emitWatermark` is where upstream watermarks arrive.
@@ -44,7 +46,8 @@ export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<T
       throw this.userError(e, 'the watermark strategy');
     }
     this.assigner = this.strategy.timestampAssigner;
-    this.schedulePeriodicEmit(this.autoWatermarkIntervalMs());
+    this.batch = this.info.job?.runtimeMode === 'BATCH';
+    if (!this.batch) this.schedulePeriodicEmit(this.autoWatermarkIntervalMs());
   }
 
   processElement(record: T): void {
@@ -81,6 +84,7 @@ export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<T
   }
 
   private emitGeneratedWatermark(watermark: WatermarkLike): void {
+    if (this.batch) return;
     const ts = watermarkTimestamp(watermark);
     this.markActive();
     if (ts <= this.currentWatermark) return;
