@@ -171,7 +171,11 @@ export class SourceOperator<T, Split extends SourceSplit>
     if (!(intervalMs > 0)) return;
     const time = this.info.timeService;
     this.periodic = time.registerTimer(time.getCurrentProcessingTime() + intervalMs, () => {
-      this.eventTime!.emitPeriodicWatermark();
+      try {
+        this.eventTime!.emitPeriodicWatermark();
+      } catch (e) {
+        throw this.userError(e, 'the watermark generator');
+      }
       this.schedulePeriodicEmit(intervalMs);
     });
   }
