@@ -33,6 +33,16 @@ describe('event time end to end', () => {
     expectSameMultiset(records, expectedCounts());
   });
 
+  it('over a union of a fast and a slow source, the slow one holds the watermark back: none of its records is late', async () => {
+    const env = envAt(2);
+    env.getConfig().setAutoWatermarkInterval(10);
+    const fast = eventSource(Infinity, { part: [0, 2] });
+    const slow = eventSource(4000, { part: [1, 2] });
+    const { records } = await runToEnd(env, bucketCountJob(env, [fast, slow]));
+    expectSameMultiset(records, expectedCounts());
+    expect(BucketCounter.highestWatermarkSeen).toBeGreaterThan(0);
+  });
+
   it('in BATCH mode, no watermark comes before the end, whose MAX_WATERMARK fires every bucket', async () => {
     const env = envAt(2).setRuntimeMode('BATCH');
     env.getConfig().setAutoWatermarkInterval(5);
@@ -64,11 +74,10 @@ describe('event time end to end', () => {
           env,
           bucketCountJob(
             env,
-            eventSource(
-              3000,
-              () => emitted++,
-              (reader) => new HoldingReader(reader, () => !held()),
-            ),
+            eventSource(3000, {
+              onEmit: () => emitted++,
+              wrapReader: (reader) => new HoldingReader(reader, () => !held()),
+            }),
             counter,
           ),
           40_000,
