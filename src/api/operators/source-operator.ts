@@ -14,7 +14,7 @@ import type {
   SourceReaderContext,
   SourceSplit,
 } from '../source/source.js';
-import type { Cancellable } from '../../core/clock.js';
+import { PeriodicWatermarkEmitter } from '../eventtime/periodic-watermark-emitter.js';
 import { MAX_WATERMARK, type WatermarkStatus } from '../../core/watermark.js';
 import type { WatermarkStrategy } from '../watermark-strategy.js';
 import {
@@ -44,7 +44,7 @@ export class SourceOperator<T, Split extends SourceSplit>
   readonly sourceHead: SourceHead = this;
   /** Per-split timestamps and watermarks; undefined for a strategy that assigns nothing (fast path). */
   private eventTime: ProgressiveTimestampsAndWatermarks<T> | undefined;
-  private periodic: Cancellable | undefined;
+  private periodic: PeriodicWatermarkEmitter | undefined;
   /** BATCH: watermarks before the end of input are dropped. */
   private batch = false;
 
@@ -74,7 +74,21 @@ export class SourceOperator<T, Split extends SourceSplit>
         this.info.operatorName,
         this.info.services.clock,
       );
-      if (!this.batch) this.schedulePeriodicEmit(this.autoWatermarkIntervalMs());
+      if (!this.batch) {
+        const eventTime = this.eventTime;
+        this.periodic = new PeriodicWatermarkEmitter(
+          this.info.timeService,
+          this.autoWatermarkIntervalMs(),
+          () => {
+            try {
+              eventTime.emitPeriodicWatermark();
+            } catch (e) {
+              throw this.userError(e, 'the watermark generator');
+            }
+          },
+        );
+        this.periodic.start();
+      }
     }
     try {
       this.reader = this.source.createReader(this);
@@ -167,23 +181,9 @@ export class SourceOperator<T, Split extends SourceSplit>
     this.info.services.emitWatermarkStatus(status);
   }
 
-  private schedulePeriodicEmit(intervalMs: number): void {
-    if (!(intervalMs > 0)) return;
-    const time = this.info.timeService;
-    this.periodic = time.registerTimer(time.getCurrentProcessingTime() + intervalMs, () => {
-      try {
-        this.eventTime!.emitPeriodicWatermark();
-      } catch (e) {
-        throw this.userError(e, 'the watermark generator');
-      }
-      this.schedulePeriodicEmit(intervalMs);
-    });
-  }
-
   /** End of input: the end of event time, so every event-time timer downstream fires (Flink's MAX_WATERMARK). */
   override endInput(): void {
-    this.periodic?.cancel();
-    this.periodic = undefined;
+    this.periodic?.stop();
     // An idle output's watermark would be ignored downstream: active first.
     this.info.services.emitWatermarkStatus('ACTIVE');
     this.emitWatermark(MAX_WATERMARK);
@@ -214,8 +214,7 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override close(): void {
-    this.periodic?.cancel();
-    this.periodic = undefined;
+    this.periodic?.stop();
     try {
       this.reader?.close();
     } catch (e) {

@@ -4,7 +4,7 @@
  * watermarks (periodically and punctuated) and drops upstream watermarks except the end of time.
  * In BATCH mode it emits none of its own: only the end of time passes, as in Flink.
  */
-import type { Cancellable } from '../../core/clock.js';
+import { PeriodicWatermarkEmitter } from '../eventtime/periodic-watermark-emitter.js';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../core/watermark.js';
 import type { WatermarkGenerator, WatermarkOutput } from '../eventtime/watermark-generator.js';
 import { watermarkTimestamp, type WatermarkLike } from '../eventtime/watermark.js';
@@ -15,7 +15,7 @@ import { AbstractStreamOperator } from './stream-operator.js';
 export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<T, T> {
   private generator!: WatermarkGenerator<T>;
   private assigner: TimestampExtractor<T> | undefined;
-  private periodic: Cancellable | undefined;
+  private periodic: PeriodicWatermarkEmitter | undefined;
   private currentWatermark = MIN_WATERMARK;
   private idle = false;
   private batch = false;
@@ -47,7 +47,19 @@ export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<T
     }
     this.assigner = this.strategy.timestampAssigner;
     this.batch = this.info.job?.runtimeMode === 'BATCH';
-    if (!this.batch) this.schedulePeriodicEmit(this.autoWatermarkIntervalMs());
+    if (this.batch) return;
+    this.periodic = new PeriodicWatermarkEmitter(
+      this.info.timeService,
+      this.autoWatermarkIntervalMs(),
+      () => {
+        try {
+          this.generator.onPeriodicEmit(this.watermarkOutput);
+        } catch (e) {
+          throw this.userError(e, 'the watermark generator');
+        }
+      },
+    );
+    this.periodic.start();
   }
 
   processElement(record: T): void {
@@ -102,22 +114,8 @@ export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<T
     this.info.services.emitWatermarkStatus('ACTIVE');
   }
 
-  private schedulePeriodicEmit(intervalMs: number): void {
-    if (!(intervalMs > 0)) return;
-    const time = this.info.timeService;
-    this.periodic = time.registerTimer(time.getCurrentProcessingTime() + intervalMs, () => {
-      try {
-        this.generator.onPeriodicEmit(this.watermarkOutput);
-      } catch (e) {
-        throw this.userError(e, 'the watermark generator');
-      }
-      this.schedulePeriodicEmit(intervalMs);
-    });
-  }
-
   override close(): void {
-    this.periodic?.cancel();
-    this.periodic = undefined;
+    this.periodic?.stop();
     super.close();
   }
 }
