@@ -1,13 +1,15 @@
-/** The keys of one state table changed since the last snapshot, per key group (incremental checkpoints). */
+/** The keys of one state changed since the last snapshot, per key group (incremental checkpoints, both backends). */
 
 /** Map key → key, of one key group. */
 export type KeyGroupChanges = Map<unknown, unknown>;
 
 /**
- * What a StateTable tells an incremental snapshot: which keys were written, removed or handed to
+ * What a state tells an incremental snapshot: which keys were written, removed or (heap) handed to
  * user code (which may change an object in place) since the last snapshot's synchronous phase.
  * One Map.set per such access: O(1), and no allocation once a key group's map exists. Absent on
- * tables of backends without incremental checkpoints, where tracking costs one field check.
+ * states of backends without incremental checkpoints, where tracking costs one field check. The
+ * heap backend maps a key's map key to the key; the LMDB backend its canonical bytes (as latin1
+ * text) to the key serializer's bytes.
  */
 export class ChangedKeys {
   private groups: (KeyGroupChanges | undefined)[];
@@ -29,4 +31,24 @@ export class ChangedKeys {
     this.groups = new Array<KeyGroupChanges | undefined>(this.numKeyGroups).fill(undefined);
     return groups;
   }
+}
+
+/** The union of the cuts' changes of one key group; undefined when nothing changed there. */
+export function changesSince(
+  cuts: readonly (readonly (KeyGroupChanges | undefined)[])[],
+  offset: number,
+): ReadonlyMap<unknown, unknown> | undefined {
+  let union: Map<unknown, unknown> | undefined;
+  let only: KeyGroupChanges | undefined;
+  for (const cut of cuts) {
+    const changes = cut[offset];
+    if (changes === undefined || changes.size === 0) continue;
+    if (only === undefined && union === undefined) {
+      only = changes;
+      continue;
+    }
+    union ??= new Map(only);
+    for (const [mapKey, key] of changes) union.set(mapKey, key);
+  }
+  return union ?? only;
 }

@@ -1,8 +1,16 @@
-/** Which heap snapshots are deltas and which are new bases, and what each delta must hold. */
-import type { KeyGroupChanges } from './changed-keys.js';
+/** Which keyed snapshots are deltas and which are new bases, and what each delta must hold (both backends). */
+import type { ChangedKeys, KeyGroupChanges } from './changed-keys.js';
 import type { DeltaSource } from './pinned-keyed-state.js';
-import type { StateTable } from './state-table.js';
-import type { HeapTimerQueue } from './timer-queue.js';
+
+/** A state whose changed keys snapshots cut: a heap StateTable, an LMDB state. */
+export interface TrackedState {
+  readonly changes?: ChangedKeys | undefined;
+}
+
+/** A timer queue that marks the key groups (offsets) whose timers changed: heap or LMDB. */
+export interface TrackedTimers {
+  changedGroups: Uint8Array | undefined;
+}
 
 /** When an incremental chain is materialized into a new base. */
 export interface IncrementalOptions {
@@ -31,12 +39,12 @@ interface Chain {
 /** The changes of each table and timer queue cut at one snapshot's synchronous phase. */
 interface Cut {
   readonly checkpointId: number;
-  readonly tables: ReadonlyMap<StateTable<unknown>, readonly (KeyGroupChanges | undefined)[]>;
-  readonly timers: ReadonlyMap<HeapTimerQueue<unknown>, Uint8Array>;
+  readonly tables: ReadonlyMap<TrackedState, readonly (KeyGroupChanges | undefined)[]>;
+  readonly timers: ReadonlyMap<TrackedTimers, Uint8Array>;
 }
 
 /**
- * The incremental bookkeeping of one heap backend. A delta covers every change since the
+ * The incremental bookkeeping of one keyed backend (heap or LMDB). A delta covers every change since the
  * synchronous phase of the last checkpoint the backend was told completed: the changes cut at
  * every snapshot since (an aborted one's carry over to the next). Completion is what moves the
  * base forward: a delta never builds on a checkpoint that may still fail.
@@ -62,8 +70,8 @@ export class IncrementalSnapshots {
    */
   beginSnapshot(
     checkpointId: number,
-    tables: readonly StateTable<unknown>[],
-    timers: readonly HeapTimerQueue<unknown>[],
+    tables: readonly TrackedState[],
+    timers: readonly TrackedTimers[],
   ): DeltaSource | undefined {
     this.cuts.push({
       checkpointId,
@@ -126,7 +134,7 @@ const NO_CHANGES: readonly (KeyGroupChanges | undefined)[] = [];
 const NO_TIMER_CHANGES = new Uint8Array(0);
 
 /** A timer queue's changed key groups since the last cut; tracking starts over. */
-function cutTimers(queue: HeapTimerQueue<unknown>): Uint8Array {
+function cutTimers(queue: TrackedTimers): Uint8Array {
   const changed = queue.changedGroups!;
   queue.changedGroups = new Uint8Array(changed.length);
   return changed;
