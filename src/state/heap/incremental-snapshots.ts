@@ -41,6 +41,8 @@ interface Cut {
   readonly checkpointId: number;
   readonly tables: ReadonlyMap<TrackedState, readonly (KeyGroupChanges | undefined)[]>;
   readonly timers: ReadonlyMap<TrackedTimers, Uint8Array>;
+  /** A state tracked too many changed keys to keep them: a delta cannot cover this cut. */
+  readonly overflowed: boolean;
 }
 
 /**
@@ -65,8 +67,8 @@ export class IncrementalSnapshots {
 
   /**
    * The synchronous phase of snapshot `checkpointId`: cuts every table's changes, and returns
-   * what its delta must hold, or undefined when it is to be a new base (none completed yet, or the
-   * chain is long or heavy enough to materialize).
+   * what its delta must hold, or undefined when it is to be a new base (none completed yet, the
+   * chain is long or heavy enough to materialize, or a state overflowed its change tracking).
    */
   beginSnapshot(
     checkpointId: number,
@@ -75,20 +77,23 @@ export class IncrementalSnapshots {
   ): DeltaSource | undefined {
     this.cuts.push({
       checkpointId,
+      // Read before the cut, which resets it.
+      overflowed: tables.some((t) => t.changes!.overflowed),
       tables: new Map(tables.map((t) => [t, t.changes!.cut()])),
       timers: new Map(timers.map((q) => [q, cutTimers(q)])),
     });
     const base = this.completed;
+    const since = this.cuts.filter((c) => c.checkpointId > (base?.checkpointId ?? -Infinity));
     if (
       base === undefined ||
       base.deltas >= this.maxChainLength ||
-      base.deltaBytes > base.baseBytes * this.maxDeltaRatio
+      base.deltaBytes > base.baseBytes * this.maxDeltaRatio ||
+      since.some((c) => c.overflowed)
     ) {
       this.bases.set(checkpointId, undefined);
       return undefined;
     }
     this.bases.set(checkpointId, base);
-    const since = this.cuts.filter((c) => c.checkpointId > base.checkpointId);
     return {
       baseCheckpointId: base.checkpointId,
       cuts: tables.map((t) => since.map((c) => c.tables.get(t) ?? NO_CHANGES)),

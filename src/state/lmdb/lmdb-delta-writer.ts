@@ -1,4 +1,5 @@
 /** The asynchronous phase of an incremental LMDB snapshot: what changed since its base, per key group, read from its view. */
+import { invariant } from '../../core/errors.js';
 import type { ByteWriter } from '../byte-io.js';
 import type { EventLoopSlicer } from '../event-loop-slicer.js';
 import { changesSince } from '../heap/changed-keys.js';
@@ -40,8 +41,8 @@ export function writeLmdbDelta(
 
 /**
  * Writes the changed keys of `state` in `keyGroup`: a block of the entries the view holds, then a
- * removed block of the others (by the key serializer's bytes tracked with them). Returns how many
- * blocks it wrote.
+ * removed block of the others (by the key serializer's bytes tracked with removals). Returns how
+ * many blocks it wrote.
  */
 async function writeChanges(
   w: ByteWriter,
@@ -58,8 +59,14 @@ async function writeChanges(
   let removed: Uint8Array[] | undefined;
   for (const [text, serializedKey] of changed) {
     const value = view.get(lmdbKey(keyGroup, state.id, Buffer.from(text as string, 'latin1')));
-    if (value === undefined) (removed ??= []).push(serializedKey as Uint8Array);
-    else {
+    if (value === undefined) {
+      // Absent as of the view: the last change before the pin was a removal, which tracks the key.
+      invariant(
+        serializedKey instanceof Uint8Array,
+        `a key the view lacks was removed (state '${state.name}')`,
+      );
+      (removed ??= []).push(serializedKey);
+    } else {
       if (payloadAt < 0) {
         blocks++;
         payloadAt = beginBlock(w, BLOCK_KIND[state.kind], state.name, state.serializers);

@@ -60,6 +60,11 @@ export interface LmdbKeyedStateBackendOptions<K = unknown> {
   readonly defaultSerializer?: TypeSerializer<unknown>;
   /** As HeapKeyedStateBackendOptions.incremental (`execution.checkpointing.incremental`). */
   readonly incremental?: IncrementalOptions | undefined;
+  /**
+   * Incremental checkpoints: the most keys of one state tracked between two snapshots (default
+   * 2^20, tens of bytes each); a snapshot after more changed writes a new base instead. For tests.
+   */
+  readonly maxTrackedKeys?: number;
 }
 
 /** A state the backend knows: declared (`state` set), or restored and waiting for its declaration. */
@@ -77,6 +82,11 @@ interface StateEntry {
 const MAX_STATES = 0x8000;
 /** The LMDB id of the first timer queue; queue i has TIMER_QUEUE_IDS + i. */
 const TIMER_QUEUE_IDS = 0x8000;
+/**
+ * Incremental checkpoints: the most keys of one state tracked between two snapshots by default,
+ * so that tracking stays small next to a heap smaller than the state.
+ */
+const MAX_TRACKED_KEYS = 1 << 20;
 
 /**
  * Keyed state in an LMDB environment of its own (one per operator subtask), so state can be far
@@ -116,6 +126,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private lastDeltaBytes = 0;
   /** Incremental checkpoints' bookkeeping; undefined when they are off. */
   private readonly incremental: IncrementalSnapshots | undefined;
+  private readonly maxTrackedKeys: number;
   private restoreCalled = false;
   private disposed = false;
 
@@ -139,6 +150,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
     this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
     this.incremental = options.incremental && new IncrementalSnapshots(options.incremental);
+    this.maxTrackedKeys = options.maxTrackedKeys ?? MAX_TRACKED_KEYS;
     this.store = new LmdbStore(options.localDir ?? defaultLocalDir());
     this.context = {
       store: this.store,
@@ -187,7 +199,8 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       checkRestoredDeclaration(entry, descriptor.name, descriptor.kind, codec.serializers);
     else entry = this.register(descriptor.name, descriptor.kind, codec.serializers);
     const state = this.createState(descriptor, entry.id, codec);
-    if (this.incremental !== undefined) entry.changes = state.changes = new ChangedKeys(this.numKeyGroups());
+    if (this.incremental !== undefined)
+      entry.changes = state.changes = new ChangedKeys(this.numKeyGroups(), this.maxTrackedKeys);
     entry.state = state;
     return state as unknown as StateFor<D>;
   }

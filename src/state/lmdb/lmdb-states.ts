@@ -31,7 +31,8 @@ export abstract class AbstractLmdbState<V> implements State {
   private readonly what: string;
   /**
    * Incremental checkpoints: the keys written or removed since the last snapshot (canonical text →
-   * the key serializer's bytes, which a delta's removed block needs). Undefined when off.
+   * undefined when written, the key serializer's bytes when removed: a delta's removed block needs
+   * them, and holding them only for removals keeps tracking small). Undefined when off.
    */
   changes: ChangedKeys | undefined = undefined;
 
@@ -46,7 +47,7 @@ export abstract class AbstractLmdbState<V> implements State {
 
   clear(): void {
     this.c.store.remove(this.key());
-    if (this.changes !== undefined) this.changed(this.changes);
+    if (this.changes !== undefined) this.changed(this.changes, this.c.current.serialized);
   }
 
   protected key(): Buffer {
@@ -70,12 +71,12 @@ export abstract class AbstractLmdbState<V> implements State {
     scratch.bytes(this.c.current.serialized);
     this.codec.write(scratch, value);
     this.c.store.put(key, scratch.written());
-    if (this.changes !== undefined) this.changed(this.changes);
+    if (this.changes !== undefined) this.changed(this.changes, undefined);
   }
 
-  private changed(changes: ChangedKeys): void {
+  private changed(changes: ChangedKeys, removedKey: Uint8Array | undefined): void {
     const current = this.c.current;
-    changes.mark(current.keyGroup - this.c.keyGroupStart, current.canonicalText(), current.serialized);
+    changes.mark(current.keyGroup - this.c.keyGroupStart, current.canonicalText(), removedKey);
   }
 }
 
