@@ -1,4 +1,4 @@
-/** Which keyed snapshots are deltas and which are new bases, and what each delta must hold (both backends). */
+/** Which keyed snapshots (both backends') are deltas and which new bases, and what each delta must hold. */
 import type { ChangedKeys, KeyGroupChanges } from './changed-keys.js';
 import type { DeltaSource } from './pinned-keyed-state.js';
 
@@ -46,10 +46,10 @@ interface Cut {
 }
 
 /**
- * The incremental bookkeeping of one keyed backend (heap or LMDB). A delta covers every change since the
- * synchronous phase of the last checkpoint the backend was told completed: the changes cut at
- * every snapshot since (an aborted one's carry over to the next). Completion is what moves the
- * base forward: a delta never builds on a checkpoint that may still fail.
+ * The incremental bookkeeping of one keyed backend (heap or LMDB). A delta covers every change
+ * since the synchronous phase of the last checkpoint the backend was told completed: the changes
+ * cut at every snapshot since (an aborted one's carry over to the next). Completion is what moves
+ * the base forward: a delta never builds on a checkpoint that may still fail.
  */
 export class IncrementalSnapshots {
   private readonly maxChainLength: number;
