@@ -1,15 +1,17 @@
 /**
- * `incremental-vs-full-1pct` (issue 12 point 10): 1 M keys of which 1 % change per checkpoint
- * interval; the size and the duration of an incremental checkpoint (a delta) against a full one of
- * the same state. A checkpoint here is what a keyed subtask does for it: the synchronous phase,
+ * `incremental-vs-full-1pct` and `…-lmdb` (issue 12 point 10): 1 M keys of which 1 % change per
+ * checkpoint interval; the size and the duration of an incremental checkpoint (a delta) against a
+ * full one of the same state, on the hashmap or the lmdb backend. A checkpoint here is what a keyed subtask does for it: the synchronous phase,
  * the asynchronous phase (serialize), and the write of the blob to file-system checkpoint storage
  * (fsynced), with nothing inlined.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckpointId, JobId } from '../src/core/ids.js';
 import { HeapKeyedStateBackend } from '../src/state/heap/heap-keyed-state-backend.js';
+import type { KeyedStateBackend } from '../src/state/keyed-state-backend.js';
+import { LmdbKeyedStateBackend } from '../src/state/lmdb/lmdb-keyed-state-backend.js';
 import { ValueStateDescriptor } from '../src/state/state-descriptor.js';
 import type { ValueState } from '../src/state/state.js';
 import { FileSystemCheckpointStorage } from '../src/storage/filesystem/file-system-checkpoint-storage.js';
@@ -29,12 +31,26 @@ interface Measured {
   readonly delta: boolean;
 }
 
+/** The backends measured: the same figures for each. */
+export type BenchBackend = 'hashmap' | 'lmdb';
+
 /** A backend with `keys` keys of a small object each, and a checkpoint function over `storage`. */
-function subject(keys: number, incremental: boolean, storage: FileSystemCheckpointStorage, job: JobId) {
-  const backend = new HeapKeyedStateBackend<number>({
+function subject(
+  keys: number,
+  incremental: boolean,
+  storage: FileSystemCheckpointStorage,
+  job: JobId,
+  kind: BenchBackend,
+  localDir: string,
+) {
+  const options = {
     ...RANGE,
     ...(incremental ? { incremental: { maxChainLength: 1000, maxDeltaRatio: 1 } } : {}),
-  });
+  };
+  const backend: KeyedStateBackend<number> =
+    kind === 'hashmap'
+      ? new HeapKeyedStateBackend<number>(options)
+      : new LmdbKeyedStateBackend<number>({ ...options, localDir });
   const state: ValueState<Counter> = backend.getOrCreateKeyedState(
     new ValueStateDescriptor<Counter>('counter'),
   );
@@ -63,7 +79,7 @@ function subject(keys: number, incremental: boolean, storage: FileSystemCheckpoi
       const written = await run.write();
       const handle = await storage.writeState(location, written.data, incremental ? 'shared' : 'exclusive');
       const ms = performance.now() - start;
-      backend.notifyCheckpointComplete(id);
+      backend.notifyCheckpointComplete?.(id);
       return { bytes: stateSize(handle), ms, delta: run.baseCheckpointId !== undefined };
     },
     dispose: () => backend.dispose(),
@@ -74,12 +90,16 @@ function subject(keys: number, incremental: boolean, storage: FileSystemCheckpoi
 export async function incrementalVsFull(
   keys: number,
   intervals: number,
+  kind: BenchBackend = 'hashmap',
 ): Promise<{ results: ComparisonResult[]; lines: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-incremental-'));
+  const name = kind === 'hashmap' ? 'incremental-vs-full-1pct' : `incremental-vs-full-1pct-${kind}`;
   try {
-    const storage = new FileSystemCheckpointStorage({ dir, inlineThreshold: 0 });
-    const full = subject(keys, false, storage, 'bench-full' as JobId);
-    const incremental = subject(keys, true, storage, 'bench-incremental' as JobId);
+    const storage = new FileSystemCheckpointStorage({ dir: join(dir, 'checkpoints'), inlineThreshold: 0 });
+    const localDir = join(dir, 'local');
+    await mkdir(localDir);
+    const full = subject(keys, false, storage, 'bench-full' as JobId, kind, localDir);
+    const incremental = subject(keys, true, storage, 'bench-incremental' as JobId, kind, localDir);
     const changed = Math.max(1, Math.round(keys / 100));
     // First checkpoints: JIT warm-up, and the incremental chain's base.
     const base = await incremental.checkpoint();
@@ -96,9 +116,7 @@ export async function incrementalVsFull(
     full.dispose();
     incremental.dispose();
     if (base.delta || deltas.some((d) => !d.delta) || fulls.some((f) => f.delta))
-      throw new Error(
-        'incremental-vs-full-1pct: expected one base, then deltas only, and full checkpoints only',
-      );
+      throw new Error(`${name}: expected one base, then deltas only, and full checkpoints only`);
     const bestDelta = Math.min(...deltas.map((d) => d.bytes));
     const bestFull = Math.min(...fulls.map((f) => f.bytes));
     const fastDelta = Math.min(...deltas.map((d) => d.ms));
@@ -106,8 +124,8 @@ export async function incrementalVsFull(
     const what = `${keys.toLocaleString('en')} keys, ${changed.toLocaleString('en')} changed per interval`;
     const results: ComparisonResult[] = [
       {
-        name: 'incremental-vs-full-1pct',
-        description: `hashmap backend, size of an incremental checkpoint (the delta), ${what}`,
+        name,
+        description: `${kind} backend, size of an incremental checkpoint (the delta), ${what}`,
         baselineDescription: 'a full checkpoint of the same state',
         unit: 'bytes',
         goal: 0.05,
@@ -119,8 +137,8 @@ export async function incrementalVsFull(
         baselineSamples: fulls.map((f) => f.bytes),
       },
       {
-        name: 'incremental-vs-full-1pct-duration',
-        description: `hashmap backend, duration of an incremental checkpoint (sync + async + fsynced write), ${what}`,
+        name: `${name}-duration`,
+        description: `${kind} backend, duration of an incremental checkpoint (sync + async + fsynced write), ${what}`,
         baselineDescription: 'a full checkpoint of the same state',
         unit: 'ms',
         goal: undefined,

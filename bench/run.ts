@@ -130,6 +130,14 @@ const benchmarks: Benchmark[] = [
       return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
     },
   },
+  {
+    // The same two figures on the lmdb backend: incremental-vs-full-1pct-lmdb, ...-lmdb-duration.
+    name: 'incremental-vs-full-1pct-lmdb',
+    run: async () => {
+      const outcome = await incrementalVsFull(records(1_000_000), Math.max(2, timing.repetitions), 'lmdb');
+      return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
 ];
 
 const selected = process.argv.slice(2);

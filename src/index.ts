@@ -11,6 +11,18 @@ export { DataStream, KeyedStream, SingleOutputStreamOperator } from './api/datas
 export { DataStreamSink } from './api/operator-handle.js';
 export { DataStreamSource } from './api/data-stream-source.js';
 export { WatermarkStrategy } from './api/watermark-strategy.js';
+export { Watermark, type WatermarkLike } from './api/eventtime/watermark.js';
+export {
+  AscendingTimestampsWatermarks,
+  BoundedOutOfOrdernessWatermarks,
+  NoWatermarksGenerator,
+  type WatermarkGenerator,
+  type WatermarkGeneratorSupplier,
+  type WatermarkGeneratorSupplierContext,
+  type WatermarkOutput,
+} from './api/eventtime/watermark-generator.js';
+export type { TimestampAssigner, TimestampAssignerLike } from './api/eventtime/timestamp-assigner.js';
+export type { WatermarkStatus } from './core/watermark.js';
 export { ExecutionConfig } from './api/execution-config.js';
 export { CollectResult } from './api/collect.js';
 export {
@@ -40,7 +52,7 @@ export type {
   ReduceFunction,
   RichFunction,
 } from './api/functions.js';
-export { KeyedProcessFunction, ProcessFunction } from './api/process-function.js';
+export { KeyedProcessFunction, ProcessFunction, TimeDomain } from './api/process-function.js';
 export {
   AbstractRichFunction,
   RichFilterFunction,
@@ -53,7 +65,6 @@ export type {
   OnTimer,
   OnTimerContext,
   ProcessContext,
-  TimeDomain,
   TimerService,
 } from './api/process-function.js';
 export type {
@@ -82,6 +93,7 @@ export type {
   ReaderOutput,
   Source,
   SourceReader,
+  SourceOutput,
   SourceReaderContext,
   SourceSplit,
   SplitEnumerator,

@@ -22,6 +22,7 @@ import { DataStreamSink, Settings, checkPositiveInt } from './operator-handle.js
 import { aggregation, type AggregationKind, type FieldRef } from './operators/grouped-reduce-operator.js';
 import type { KeyedProcessFunction } from './process-function.js';
 import type { KeyCheck } from './hashable-key.js';
+import { isWatermarkStrategy, type WatermarkStrategy } from './watermark-strategy.js';
 import type { StreamBuilder, StreamInput, TransformationSpec } from './stream-builder.js';
 
 /** A stream of records of type T. */
@@ -55,6 +56,22 @@ export class DataStream<T> {
 
   process<R>(fn: Pick<ProcessFunction<T, R>, 'processElement'>): SingleOutputStreamOperator<R> {
     return this.apply({ name: 'Process', operator: Factories.process(fn) });
+  }
+
+  /**
+   * Gives records event timestamps and the stream watermarks from `strategy`, one generator per
+   * subtask (Flink's `assignTimestampsAndWatermarks`). Watermarks from upstream are dropped
+   * except the end-of-time one; prefer `fromSource(source, strategy, name)`, which generates
+   * watermarks per split.
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    if (!isWatermarkStrategy(strategy))
+      throw invalidProgram('assignTimestampsAndWatermarks() takes a WatermarkStrategy.');
+    const builder = this.builder;
+    return this.apply({
+      name: 'Timestamps/Watermarks',
+      operator: Factories.timestampsAndWatermarks(strategy, () => builder.autoWatermarkIntervalMs()),
+    });
   }
 
   /** Partitions the stream by key: records with equal keys go to the same subtask. */

@@ -35,7 +35,7 @@ import {
   resolveRuntimeMode,
   type RuntimeExecutionMode,
 } from './runtime-execution-mode.js';
-import { isNoWatermarks, type WatermarkStrategy } from './watermark-strategy.js';
+import { isWatermarkStrategy, type WatermarkStrategy } from './watermark-strategy.js';
 import type { RestartStrategyConfiguration } from './restart-strategies.js';
 
 /** Flink's default job name. */
@@ -52,12 +52,20 @@ export class StreamExecutionEnvironment implements StreamBuilder {
   private chaining: boolean;
   private bufferTimeoutMs: number;
   private readonly types = new TypeRegistry();
-  private readonly executionSettings: ExecutionSettings = {
-    types: this.types,
-    globalJobParameters: new GlobalJobParameters(),
-  };
+  private readonly executionSettings: ExecutionSettings;
 
   constructor(readonly configuration: Configuration = loadConfiguration()) {
+    const types = this.types;
+    this.executionSettings = {
+      types,
+      globalJobParameters: new GlobalJobParameters(),
+      get autoWatermarkIntervalMs(): number {
+        return configuration.get(PipelineOptions.AUTO_WATERMARK_INTERVAL);
+      },
+      set autoWatermarkIntervalMs(ms: number) {
+        configuration.set(PipelineOptions.AUTO_WATERMARK_INTERVAL, ms);
+      },
+    };
     this.parallelism = configuration.get(PipelineOptions.DEFAULT_PARALLELISM);
     this.maxParallelism = configuration.get(PipelineOptions.MAX_PARALLELISM);
     this.chaining = configuration.get(PipelineOptions.OPERATOR_CHAINING);
@@ -191,9 +199,9 @@ export class StreamExecutionEnvironment implements StreamBuilder {
   // --- sources ---
 
   /**
-   * A stream of a split-based source: `fromSource(source, WatermarkStrategy.noWatermarks(),
-   * name)` as in Flink, or `fromSource(source, name)`. Give it a `uid()` so its split positions
-   * restore into later versions of the job.
+   * A stream of a split-based source: `fromSource(source, watermarkStrategy, name)` as in Flink,
+   * or `fromSource(source, name)` (no watermarks). The strategy runs one watermark generator per
+   * split. Give it a `uid()` so its split positions restore into later versions of the job.
    */
   fromSource<T>(source: Source<T, SourceSplit, unknown>, name: string): DataStreamSource<T>;
   fromSource<T>(
@@ -212,16 +220,17 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       throw invalidProgram(
         `fromSource('${name}'): the first argument is not a Source (createEnumerator/createReader).`,
       );
-    if (flinkForm && !isNoWatermarks(a))
+    if (flinkForm && !isWatermarkStrategy(a))
       throw invalidProgram(
-        `fromSource('${name}'): event time is not supported yet, so the watermark strategy must be ` +
-          'WatermarkStrategy.noWatermarks() (timestamps and watermarks would otherwise be silently ignored).',
+        `fromSource('${name}'): the second argument must be a WatermarkStrategy, e.g. ` +
+          'WatermarkStrategy.forBoundedOutOfOrderness(1000).withTimestampAssigner((e) => e.time).',
       );
+    const strategy = flinkForm ? (a as WatermarkStrategy<T>) : undefined;
     const t = this.addTransformation({
       role: 'source',
       name,
       inputs: [],
-      operator: Factories.source(source),
+      operator: Factories.source(source, strategy, () => this.autoWatermarkIntervalMs()),
       nonParallel: source.maxSourceParallelism === 1,
       chainingStrategy: 'head',
     });
@@ -275,6 +284,11 @@ export class StreamExecutionEnvironment implements StreamBuilder {
     };
     this.transformations.push(t);
     return t;
+  }
+
+  /** @internal `pipeline.auto-watermark-interval` in ms (read when a source or assigner opens). */
+  autoWatermarkIntervalMs(): number {
+    return this.executionSettings.autoWatermarkIntervalMs;
   }
 
   /** @internal */

@@ -4,11 +4,14 @@
  */
 import type { Class, TypeRegistry } from '../core/type-registry.js';
 import { GlobalJobParameters, parametersAsRecord } from './global-job-parameters.js';
+import { toMillis, type DurationLike } from '../core/duration.js';
 
 /** @internal What an environment keeps behind its ExecutionConfig. */
 export interface ExecutionSettings {
   readonly types: TypeRegistry;
   globalJobParameters: GlobalJobParameters;
+  /** `pipeline.auto-watermark-interval` in ms, read and written in the environment's configuration. */
+  autoWatermarkIntervalMs: number;
 }
 
 /** The environment's execution settings (Flink's ExecutionConfig). */
@@ -43,6 +46,20 @@ export class ExecutionConfig {
     parametersAsRecord(parameters); // checked now, where the mistake is
     this.settings.globalJobParameters = parameters;
     return this;
+  }
+
+  /**
+   * How often periodic watermark generators emit (`pipeline.auto-watermark-interval`, Flink's
+   * default 200 ms); 0 turns periodic watermarks off.
+   */
+  setAutoWatermarkInterval(interval: DurationLike): this {
+    this.settings.autoWatermarkIntervalMs = toMillis(interval, 'setAutoWatermarkInterval');
+    return this;
+  }
+
+  /** `pipeline.auto-watermark-interval` in ms. */
+  getAutoWatermarkInterval(): number {
+    return this.settings.autoWatermarkIntervalMs;
   }
 
   /** The parameters given to setGlobalJobParameters (empty until then). */

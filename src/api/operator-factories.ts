@@ -13,6 +13,8 @@ import type { KeyedProcessFunction, ProcessFunction } from './process-function.j
 import type { Sink } from './sink.js';
 import { CollectSinkOperator } from './sinks/collect-sink.js';
 import type { Source, SourceSplit } from './source/source.js';
+import type { WatermarkStrategy } from './watermark-strategy.js';
+import { TimestampsAndWatermarksOperator } from './operators/timestamps-and-watermarks-operator.js';
 
 function factory(kind: string, create: () => StreamOperator<never>): OperatorFactory {
   return { kind, create: create };
@@ -20,11 +22,20 @@ function factory(kind: string, create: () => StreamOperator<never>): OperatorFac
 
 /** Factories by operator kind. */
 export const Factories = {
-  source: <T, S extends SourceSplit>(source: Source<T, S, unknown>): OperatorFactory => ({
+  source: <T, S extends SourceSplit>(
+    source: Source<T, S, unknown>,
+    strategy?: WatermarkStrategy<T>,
+    autoWatermarkIntervalMs?: () => number,
+  ): OperatorFactory => ({
     kind: 'Source',
-    create: () => new SourceOperator(source),
+    create: () => new SourceOperator(source, strategy, autoWatermarkIntervalMs),
     source: source,
   }),
+  timestampsAndWatermarks: <T>(strategy: WatermarkStrategy<T>, autoWatermarkIntervalMs: () => number) =>
+    factory(
+      'TimestampsAndWatermarks',
+      () => new TimestampsAndWatermarksOperator(strategy, autoWatermarkIntervalMs),
+    ),
   map: <T, R>(fn: MapFunction<T, R> | ((value: T) => R)) => factory('Map', () => new MapOperator(fn)),
   filter: <T>(fn: FilterFunction<T> | ((value: T) => boolean)) =>
     factory('Filter', () => new FilterOperator(fn)),

@@ -6,23 +6,29 @@ import { AbstractRichFunction } from './rich-functions.js';
 export interface TimerService {
   /** Processing time now (ms since the epoch). */
   currentProcessingTime(): number;
-  /** The current event-time watermark; Long.MIN_VALUE's counterpart until watermarks exist. */
+  /** The operator's current event-time watermark (MIN_SAFE_INTEGER, Flink's Long.MIN_VALUE, before the first). */
   currentWatermark(): number;
   /** Calls `onTimer` for the current key once processing time reaches `time` (deduplicated). */
   registerProcessingTimeTimer(time: number): void;
   deleteProcessingTimeTimer(time: number): void;
+  /**
+   * Calls `onTimer` for the current key once the watermark reaches `time` (deduplicated per key
+   * and time; a time at or below the current watermark fires at the next watermark).
+   */
   registerEventTimeTimer(time: number): void;
   deleteEventTimeTimer(time: number): void;
 }
 
-/** Which clock fired a timer. */
-export type TimeDomain = 'PROCESSING_TIME' | 'EVENT_TIME';
+/** Which clock fired a timer (Flink's TimeDomain): `ctx.timeDomain() === TimeDomain.EVENT_TIME`. */
+export const TimeDomain = { EVENT_TIME: 'EVENT_TIME', PROCESSING_TIME: 'PROCESSING_TIME' } as const;
+/** One of the TimeDomain values. */
+export type TimeDomain = (typeof TimeDomain)[keyof typeof TimeDomain];
 
 /** Context of a ProcessFunction call. */
 export interface ProcessContext {
   /**
-   * The record's event timestamp, or null when it has none (as Flink's `Long` null). Records
-   * carry no timestamps until event time lands, so this is null for now.
+   * The record's event timestamp, or null when it has none (as Flink's `Long` null): records get
+   * one from a watermark strategy's timestamp assigner or their source.
    */
   timestamp(): number | null;
   timerService(): TimerService;

@@ -77,6 +77,11 @@ describe('stateBackendOf', () => {
       'state.backend.type': 'lmdb',
       'execution.checkpointing.incremental': 'true',
     });
+    expect(stateBackendOf(conf, false)).toEqual({
+      kind: 'lmdb',
+      localDir: undefined,
+      incremental: { maxChainLength: 10, maxDeltaRatio: 1 },
+    });
     expect(new EmbeddedLmdbStateBackend().isIncrementalCheckpointsEnabled()).toBe(false);
   });
 });

@@ -20,23 +20,17 @@ export function chooseStateBackend(configuration: Configuration, backend: StateB
  */
 export function stateBackendOf(configuration: Configuration, announce: boolean): StateBackendSettings {
   const chosen = configuration.get(StateOptions.STATE_BACKEND);
-  if (chosen === 'hashmap')
-    return configuration.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)
-      ? {
-          kind: 'hashmap',
-          incremental: {
-            maxChainLength: configuration.get(CheckpointingOptions.INCREMENTAL_MAX_CHAIN_LENGTH),
-            maxDeltaRatio: configuration.get(CheckpointingOptions.INCREMENTAL_MAX_DELTA_RATIO),
-          },
-        }
-      : { kind: 'hashmap' };
-  if (announce && configuration.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS))
-    logger('environment').info(
-      "execution.checkpointing.incremental: the lmdb backend writes full checkpoints for now (incremental ones are the hashmap backend's).",
-    );
+  const incremental = configuration.get(CheckpointingOptions.INCREMENTAL_CHECKPOINTS)
+    ? {
+        maxChainLength: configuration.get(CheckpointingOptions.INCREMENTAL_MAX_CHAIN_LENGTH),
+        maxDeltaRatio: configuration.get(CheckpointingOptions.INCREMENTAL_MAX_DELTA_RATIO),
+      }
+    : undefined;
+  if (chosen === 'hashmap') return incremental ? { kind: 'hashmap', incremental } : { kind: 'hashmap' };
   if (announce && chosen === 'rocksdb')
     logger('environment').info(
       "state.backend.type 'rocksdb': Sluice's embedded on-disk backend is LMDB; using EmbeddedLmdbStateBackend.",
     );
-  return { kind: 'lmdb', localDir: configuration.get(StateOptions.STATE_BACKEND_LOCAL_DIR) };
+  const localDir = configuration.get(StateOptions.STATE_BACKEND_LOCAL_DIR);
+  return incremental ? { kind: 'lmdb', localDir, incremental } : { kind: 'lmdb', localDir };
 }

@@ -28,4 +28,6 @@ export interface StreamBuilder {
   /** @internal Registers a collect sink's client end; returns its id. */
   registerCollect(target: CollectResult<unknown>): string;
   executeAsync(jobName?: string): Promise<JobClient>;
+  /** @internal `pipeline.auto-watermark-interval` in ms, as configured when an operator opens. */
+  autoWatermarkIntervalMs(): number;
 }

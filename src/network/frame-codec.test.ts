@@ -53,6 +53,14 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
         timestamp: fc.integer({ min: 0, max: 2 ** 50 }),
       }),
       fc.record({ kind: fc.constant('cancel-checkpoint' as const), checkpointId: fc.nat() }),
+      fc.record({
+        kind: fc.constant('watermark' as const),
+        timestamp: fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+      }),
+      fc.record({
+        kind: fc.constant('watermark-status' as const),
+        status: fc.constantFrom('IDLE' as const, 'ACTIVE' as const),
+      }),
     ),
   }),
   fc.record({
@@ -206,7 +214,10 @@ describe('frame codec', () => {
       [FrameType.BUFFER, [0, 0, 0, 1, 2, 0, 0, 0, 0]], // `more` neither 0 nor 1
       [FrameType.EVENT, [0, 0, 0, 1]],
       [FrameType.EVENT, [0, 0, 0, 1, 0xc1]], // never-used msgpack byte
-      [FrameType.EVENT, msgpackEvent({ kind: 'watermark', timestamp: 1 })],
+      [FrameType.EVENT, msgpackEvent({ kind: 'watermark', timestamp: '1' })],
+      [FrameType.EVENT, msgpackEvent({ kind: 'watermark', timestamp: Number.NaN })],
+      [FrameType.EVENT, msgpackEvent({ kind: 'watermark-status', status: 'SLEEPING' })],
+      [FrameType.EVENT, msgpackEvent({ kind: 'watermark-status' })],
       [FrameType.EVENT, msgpackEvent({ kind: 'barrier', checkpointId: '1', timestamp: 1 })],
       [FrameType.EVENT, msgpackEvent({ kind: 'barrier', checkpointId: -1, timestamp: 1 })],
       [FrameType.EVENT, msgpackEvent({ kind: 'cancel-checkpoint', checkpointId: 1.5 })],

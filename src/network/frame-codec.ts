@@ -249,6 +249,8 @@ const DECODED_EVENT_KINDS: Record<ChannelEvent['kind'], true> = {
   'end-of-partition': true,
   barrier: true,
   'cancel-checkpoint': true,
+  watermark: true,
+  'watermark-status': true,
 };
 
 /**
@@ -284,6 +286,13 @@ function decodeEvent(bytes: Uint8Array): ChannelEvent | undefined {
     case 'cancel-checkpoint':
       if (!isId(v['checkpointId'])) return undefined;
       return { kind: 'cancel-checkpoint', checkpointId: v['checkpointId'] };
+    case 'watermark':
+      // Any ordered number: MIN/MAX_WATERMARK are safe integers, user timestamps may be fractions.
+      if (typeof v['timestamp'] !== 'number' || Number.isNaN(v['timestamp'])) return undefined;
+      return { kind: 'watermark', timestamp: v['timestamp'] };
+    case 'watermark-status':
+      if (v['status'] !== 'IDLE' && v['status'] !== 'ACTIVE') return undefined;
+      return { kind: 'watermark-status', status: v['status'] };
     default:
       return undefined;
   }

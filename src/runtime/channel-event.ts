@@ -1,6 +1,7 @@
 /** In-band events that travel through channels in order with the data buffers. */
+import type { WatermarkStatus } from '../core/watermark.js';
 
-/** An event in a channel (watermarks join this union later). */
+/** An event in a channel. */
 export type ChannelEvent =
   | { readonly kind: 'end-of-partition' }
   /** Checkpoint barrier n: everything before it belongs to checkpoint n, everything after does not. */
@@ -14,7 +15,11 @@ export type ChannelEvent =
       readonly timeoutable?: boolean;
     }
   /** Checkpoint n was aborted upstream: stop aligning for it. */
-  | { readonly kind: 'cancel-checkpoint'; readonly checkpointId: number };
+  | { readonly kind: 'cancel-checkpoint'; readonly checkpointId: number }
+  /** The producer's output watermark advanced to `timestamp` (ms; MAX_WATERMARK at its end). */
+  | { readonly kind: 'watermark'; readonly timestamp: number }
+  /** The producer's output became idle (it holds no watermark back) or active again. */
+  | { readonly kind: 'watermark-status'; readonly status: WatermarkStatus };
 
 /** What a channel carries: a buffer of serialized records, or an event. */
 export type ChannelItem = Uint8Array | ChannelEvent;

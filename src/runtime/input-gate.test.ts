@@ -60,6 +60,21 @@ describe('InputGate', () => {
     expect(drain(gate)).toEqual(['0:1', '1:4', '0:end-of-partition', '1:5', '1:end-of-partition']);
   });
 
+  it('holds the watermarks of a blocked channel with its records until unblocked (aligned checkpoints)', () => {
+    const gate = new InputGate();
+    const [a, b] = [0, 1].map(() => gate.addChannel(0, serializer));
+    a!.onEvent({ kind: 'barrier', checkpointId: 1, timestamp: 0 });
+    a!.onBuffer(buf(1), 0);
+    a!.onEvent({ kind: 'watermark', timestamp: 100 });
+    b!.onBuffer(buf(2), 0);
+    b!.onEvent({ kind: 'watermark', timestamp: 50 });
+    expect(gate.pollNext()!.item).toEqual({ kind: 'barrier', checkpointId: 1, timestamp: 0 });
+    gate.block(a!); // as the barrier handler does on the first barrier
+    expect(drain(gate)).toEqual(['1:2', '1:watermark']);
+    gate.unblockAll();
+    expect(drain(gate)).toEqual(['0:1', '0:watermark']);
+  });
+
   it('calls onData once per channel becoming ready, not per item', () => {
     const gate = new InputGate();
     let wakes = 0;

@@ -17,6 +17,7 @@ import type { StateBackendSettings } from '../state/state-backend.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
 import { OperatorStateBackend } from '../state/operator-state-backend.js';
 import type { RecordWriter } from './record-writer.js';
+import { ElementTimestamp } from './element-timestamp.js';
 
 /** Sends each record to several outputs (an operator with more than one consumer). */
 class FanOutOutput implements Output<unknown> {
@@ -24,10 +25,13 @@ class FanOutOutput implements Output<unknown> {
   collect(record: unknown): void {
     for (let i = 0; i < this.outputs.length; i++) this.outputs[i]!.collect(record);
   }
+  emitWatermark(watermark: number): void {
+    for (let i = 0; i < this.outputs.length; i++) this.outputs[i]!.emitWatermark(watermark);
+  }
 }
 
-/** Drops records (the output of a sink). */
-const NO_OUTPUT: Output<unknown> = { collect: () => {} };
+/** Drops records and watermarks (the output of a sink). */
+const NO_OUTPUT: Output<unknown> = { collect: () => {}, emitWatermark: () => {} };
 
 /** One operator of a subtask's chain with the state backends it owns. */
 export interface ChainedOperator {
@@ -42,6 +46,8 @@ export interface OperatorChain {
   readonly operators: readonly StreamOperator[];
   readonly head: StreamOperator;
   readonly entries: readonly ChainedOperator[];
+  /** The timestamp of the record passing through the chain (set by the task per record read). */
+  readonly elementTimestamp: ElementTimestamp;
 }
 
 /** What building a chain needs from the task. */
@@ -67,6 +73,8 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
   const operators = new Map(vertex.chain.map((node) => [node, node.transformation.operator.create()]));
   const writerOf = new Map([...ctx.writers].map(([edge, writer]) => [edge.streamEdge, writer]));
   const entries: ChainedOperator[] = [];
+  const elementTimestamp = new ElementTimestamp();
+  for (const writer of ctx.writers.values()) writer.bindElementTimestamp(elementTimestamp);
   for (const node of vertex.chain) {
     const outputs: Output<unknown>[] = node.outEdges.map((e) => operators.get(e.target) ?? writerOf.get(e)!);
     const output =
@@ -112,11 +120,12 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
         checkpointingEnabled: ctx.checkpointingEnabled,
         timeService: ctx.timeService,
         services: ctx.services,
+        elementTimestamp,
         job: ctx.job,
       },
       output,
     );
   }
   const ordered = vertex.chain.map((n) => operators.get(n)!);
-  return { operators: ordered, head: ordered[0]!, entries };
+  return { operators: ordered, head: ordered[0]!, entries, elementTimestamp };
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { JsonSerializer, MsgpackSerializer, type TypeSerializer } from '../core/serializer.js';
 import { END_OF_PARTITION, isBuffer, type ChannelEvent } from './channel-event.js';
 import { createChannelSelector, type ChannelSelector } from './channel-selector.js';
-import { RecordWriter, readFrameLength } from './record-writer.js';
+import { RecordWriter, frameHasTimestamp, readFrameLength } from './record-writer.js';
+import { ElementTimestamp } from './element-timestamp.js';
 import { ResultPartition, type ChannelReceiver } from './result-partition.js';
 
 type Received = { buffer: Uint8Array } | { event: ChannelEvent };
@@ -182,5 +183,54 @@ describe('RecordWriter', () => {
     partition.subpartitions[0]!.addCredit(5);
     expect(kinds()).toEqual(['a', 'b', 'c', 'end-of-partition']);
     expect(rec.items.filter((i) => isBuffer('buffer' in i ? i.buffer : i.event)).length).toBe(3);
+  });
+
+  it('frames a timestamped record as [u32 length | flag][f64 timestamp][bytes], others unchanged', () => {
+    const { writer, receivers, serializer } = setup(1, 1024);
+    const ts = new ElementTimestamp();
+    writer.bindElementTimestamp(ts);
+    writer.collect('plain');
+    ts.set(1_700_000_000_123.5);
+    writer.collect('stamped');
+    ts.set(-5);
+    writer.collect('negative');
+    ts.clear();
+    writer.collect('plain again');
+    writer.flushAll();
+    const buf = receivers[0]!.buffers[0]!;
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const out: [unknown, number | null][] = [];
+    for (let pos = 0; pos < buf.length;) {
+      const len = readFrameLength(buf, pos);
+      let start = pos + 4;
+      let t: number | null = null;
+      if (frameHasTimestamp(buf, pos)) {
+        expect(view.getUint32(pos) >>> 31).toBe(1);
+        t = view.getFloat64(start);
+        start += 8;
+      } else {
+        expect(view.getUint32(pos)).toBe(len);
+      }
+      out.push([serializer.deserialize(buf, start, start + len), t]);
+      pos = start + len;
+    }
+    expect(out).toEqual([
+      ['plain', null],
+      ['stamped', 1_700_000_000_123.5],
+      ['negative', -5],
+      ['plain again', null],
+    ]);
+  });
+
+  it('sends a watermark as an event on every channel behind the records', () => {
+    const { writer, receivers } = setup(2, 1024);
+    writer.collect('a');
+    writer.emitWatermark(42);
+    for (const r of receivers)
+      expect(r.items.map((i) => ('event' in i ? i.event : 'buffer'))).toEqual(
+        r.buffers.length > 0
+          ? ['buffer', { kind: 'watermark', timestamp: 42 }]
+          : [{ kind: 'watermark', timestamp: 42 }],
+      );
   });
 });

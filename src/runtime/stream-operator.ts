@@ -8,10 +8,15 @@ import type { JobId, OperatorId } from '../core/ids.js';
 import type { InputStatus } from '../core/input-status.js';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
 import type { OperatorStateBackend } from '../state/operator-state-backend.js';
+import type { WatermarkStatus } from '../core/watermark.js';
+import type { ElementTimestamp } from './element-timestamp.js';
 
 /** Where an operator sends its records: the next operator of the chain or a network writer. */
 export interface Output<T> {
+  /** Emits a record; its event timestamp is the chain's ElementTimestamp at the time of the call. */
   collect(record: T): void;
+  /** Emits a watermark (in order with the records): the next operator's `processWatermark`, or every channel. */
+  emitWatermark(watermark: number): void;
 }
 
 /** Processing-time timers of a task; callbacks run in the task's mailbox, never concurrently. */
@@ -43,6 +48,8 @@ export interface TaskServices {
    * instead of unbounded buffering. A rejection fails the task.
    */
   awaitAsync(promise: PromiseLike<unknown>, what: string): void;
+  /** A source's output became idle or active again: the task tells every output channel. */
+  emitWatermarkStatus(status: WatermarkStatus): void;
 }
 
 /** Which checkpoint's output a collect hand-over is (for the client's exactly-once dedup). */
@@ -85,6 +92,8 @@ export interface OperatorSetup {
   readonly checkpointingEnabled: boolean;
   readonly timeService: ProcessingTimeService;
   readonly services: TaskServices;
+  /** The event timestamp of the record being processed, shared by the chain (see ElementTimestamp). */
+  readonly elementTimestamp: ElementTimestamp;
   /** The job's settings; DEFAULT_JOB_SETTINGS when absent. */
   readonly job?: JobSettings | undefined;
 }
@@ -94,6 +103,11 @@ export interface StreamOperator<IN = unknown> extends Output<IN> {
   setup(setup: OperatorSetup, output: Output<unknown>): void;
   open(): void;
   processElement(record: IN): void;
+  /**
+   * The input watermark advanced to `watermark` (Flink's `processWatermark`): fire the event-time
+   * timers due, then forward it with `output.emitWatermark`. Also exposed as `emitWatermark`.
+   */
+  processWatermark(watermark: number): void;
   /** No more input will come (bounded input ended). */
   endInput(): void;
   close(): void;

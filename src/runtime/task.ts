@@ -35,6 +35,8 @@ import {
   replayChannelState,
   stopRecording,
 } from './channel-state-capture.js';
+import { StatusWatermarkValve, type ValveOutput } from '../protocol/status-watermark-valve.js';
+import { MIN_WATERMARK, type WatermarkStatus } from '../core/watermark.js';
 import type { OperatorRestoredState, TaskCheckpointGateway, TaskRestoreState } from './checkpoint-gateway.js';
 import {
   isInlineOnly,
@@ -51,7 +53,7 @@ import { SubtaskCheckpointCoordinator } from './subtask-checkpoint-coordinator.j
 import type { InputChannel, InputGate } from './input-gate.js';
 import { Mailbox } from './mailbox.js';
 import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
-import { readFrameLength, type RecordWriter } from './record-writer.js';
+import { frameHasTimestamp, readFrameLength, type RecordWriter } from './record-writer.js';
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
 import type { StateBackendSettings } from '../state/state-backend.js';
 
@@ -113,7 +115,7 @@ export interface TaskDeployment {
 const SOURCE_SLICE = 4096;
 
 /** One subtask at run time. */
-export class Task implements Schedulable, TaskServices, ProcessingTimeService {
+export class Task implements Schedulable, TaskServices, ProcessingTimeService, ValveOutput {
   scheduled = false;
   state: ExecutionState = 'CREATED';
   readonly mailbox = new Mailbox();
@@ -147,6 +149,12 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   private alignmentTimer: Cancellable | undefined;
   /** Where the state files of this execution's restore came from (task-local copies or checkpoint storage). */
   readonly restoredFiles: RestoreFileSources = { local: 0, remote: 0 };
+  /** Combines the input channels' watermarks and statuses (tasks with an input gate). */
+  private valve: StatusWatermarkValve | undefined;
+  /** The watermark the chain head last processed (Flink's `currentInputWatermark` metric). */
+  currentInputWatermark = MIN_WATERMARK;
+  /** The status this task last told its output channels. */
+  private outputStatus: WatermarkStatus = 'ACTIVE';
 
   constructor(readonly deployment: TaskDeployment) {
     this.writers = [...deployment.writers.values()];
@@ -247,6 +255,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
           });
       }
       if (d.inputGate) d.inputGate.onData = () => this.wake();
+      if (d.inputGate && d.inputGate.channels.length > 0)
+        this.valve = new StatusWatermarkValve(d.inputGate.channels.length);
       if (d.bufferTimeoutMs > 0) this.scheduleFlush();
       this.transition('RUNNING');
       this.wake();
@@ -389,6 +399,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     if (isTerminal(this.state) || this.state !== 'RUNNING') return;
     try {
       for (let letter = this.mailbox.take(); letter; letter = this.mailbox.take()) {
+        // Records a letter emits (timers, flushes) have no timestamp unless their operator sets one.
+        this.chain.elementTimestamp.clear();
         letter.run();
         if (isTerminal(this.state)) return;
       }
@@ -516,6 +528,14 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
           checkpointId: item.checkpointId as CheckpointId,
         });
         break;
+      case 'watermark':
+        // Timers the watermark fires emit records timestamped by the timer, not by the last record.
+        this.chain.elementTimestamp.clear();
+        this.valve!.inputWatermark(item.timestamp, channel.index, this);
+        break;
+      case 'watermark-status':
+        this.valve!.inputWatermarkStatus(item.status, channel.index, this);
+        break;
     }
     return true;
   }
@@ -616,12 +636,24 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
     const channel = this.bufferChannel!;
     const serializer = channel.serializer;
     const head = this.chain.head;
+    const timestamp = this.chain.elementTimestamp;
+    // Made once per buffer, and only for a buffer with timestamped records.
+    let view: DataView | undefined;
     let pos = this.bufferPos;
     let n = 0;
     while (pos < buf.length) {
       const len = readFrameLength(buf, pos);
-      const record = serializer.deserialize(buf, pos + 4, pos + 4 + len);
-      pos += 4 + len;
+      let start = pos + 4;
+      if (frameHasTimestamp(buf, pos)) {
+        view ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        timestamp.value = view.getFloat64(start);
+        timestamp.present = true;
+        start += 8;
+      } else {
+        timestamp.present = false;
+      }
+      const record = serializer.deserialize(buf, start, start + len);
+      pos = start + len;
       n++;
       head.processElement(record);
       if (this.pendingAsync > 0 || !this.allOutputsAvailable()) break;
@@ -641,6 +673,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   /** End of input: endInput on the chain, head first, then (once async work is done) finish. */
   private beginEnding(): void {
     this.endPhase = 1;
+    this.chain.elementTimestamp.clear();
     for (const op of this.chain.operators) op.endInput();
     this.wake();
   }
@@ -739,6 +772,19 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         this.timers.delete(handle);
       },
     };
+  }
+
+  // --- ValveOutput (the input watermark advanced) and TaskServices ---
+  emitWatermark(watermark: number): void {
+    this.currentInputWatermark = watermark;
+    this.chain.head.processWatermark(watermark);
+  }
+
+  /** Tells every output channel the status once it changed (from the valve, or from a source). */
+  emitWatermarkStatus(status: WatermarkStatus): void {
+    if (status === this.outputStatus) return;
+    this.outputStatus = status;
+    for (const w of this.writers) w.broadcastEvent({ kind: 'watermark-status', status });
   }
 
   // --- TaskServices ---

@@ -24,6 +24,7 @@ export function createKeyedStateBackend(
     return new LmdbKeyedStateBackend({
       ...setup,
       ...(settings.localDir === undefined ? {} : { localDir: settings.localDir }),
+      ...(settings.incremental === undefined ? {} : { incremental: settings.incremental }),
     });
   return new HeapKeyedStateBackend({
     ...setup,

@@ -7,7 +7,11 @@
 /** The chosen backend as plain data (what a submission carries to every TaskManager). */
 export type StateBackendSettings =
   | { readonly kind: 'hashmap'; readonly incremental?: IncrementalSettings | undefined }
-  | { readonly kind: 'lmdb'; readonly localDir?: string | undefined };
+  | {
+      readonly kind: 'lmdb';
+      readonly localDir?: string | undefined;
+      readonly incremental?: IncrementalSettings | undefined;
+    };
 
 /**
  * Incremental checkpoints (`execution.checkpointing.incremental`) and when a chain is
@@ -46,7 +50,7 @@ export class EmbeddedLmdbStateBackend implements StateBackend {
 
   /**
    * `new EmbeddedLmdbStateBackend(true)` is Flink's `new EmbeddedRocksDBStateBackend(true)`:
-   * incremental checkpoints on (the lmdb backend still writes full ones; it says so in one INFO line).
+   * incremental checkpoints on (`execution.checkpointing.incremental`).
    */
   constructor(options: boolean | { readonly localDir?: string; readonly incremental?: boolean } = {}) {
     if (typeof options === 'boolean') this.incremental = options;

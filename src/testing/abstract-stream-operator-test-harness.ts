@@ -14,6 +14,9 @@ import { HarnessInput, asError, type QueuedInput } from './harness-input.js';
 import { harnessMisuse } from './harness-misuse.js';
 import { OperatorSubtaskState, repackageState } from './operator-subtask-state.js';
 import { StreamRecord } from './stream-record.js';
+import { Watermark } from '../api/eventtime/watermark.js';
+import { ElementTimestamp } from '../runtime/element-timestamp.js';
+import type { WatermarkStatus } from '../core/watermark.js';
 import { TestProcessingTimeService } from './test-processing-time-service.js';
 import { resolveHarnessOptions, type TestHarnessOptions } from './test-harness-options.js';
 
@@ -36,8 +39,9 @@ type Phase = 'created' | 'restoring' | 'initialized' | 'open' | 'closing' | 'clo
  * subtask of a job gets its own copy: observe it through its output, its state or something it
  * shares outside itself.
  *
- * Event time is not there yet: records carry no timestamps and no watermarks flow, so there are
- * no `processWatermark` or event-time timers.
+ * Event time: give records a timestamp (`processElement(value, timestamp)`) and advance the
+ * watermark with `processWatermark(time)`, which fires the due event-time timers; emitted
+ * watermarks appear in `getOutput()` as `Watermark`s, in order with the records.
  */
 export abstract class AbstractStreamOperatorTestHarness<OUT> {
   /** Merges the snapshots of several subtasks of one operator, to restore them at another parallelism. */
@@ -56,7 +60,11 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
   private readonly timeService = new TestProcessingTimeService();
   private readonly checkpoints: HarnessCheckpoints;
   private readonly inputs = new HarnessInput();
-  private readonly output: StreamRecord<OUT>[] = [];
+  private readonly output: (StreamRecord<OUT> | Watermark)[] = [];
+  /** @internal The timestamp of the record being processed (the task's per-chain slot). */
+  protected readonly elementTimestamp = new ElementTimestamp();
+  /** Watermark statuses the operator emitted (IDLE/ACTIVE), in order. */
+  private readonly watermarkStatuses: WatermarkStatus[] = [];
   private phase: Phase = 'created';
 
   /** @internal Create harnesses with ProcessFunctionTestHarnesses. */
@@ -97,11 +105,14 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
         checkpointingEnabled: true,
         timeService: this.timeService,
         services: this.services(),
+        elementTimestamp: this.elementTimestamp,
       },
       {
         // Copied as emitted (Flink's harness copies with the serializer): what the operator emitted
         // then, whatever it does to the object afterwards. The copy keeps class prototypes.
-        collect: (record) => void this.output.push(new StreamRecord(cloneFunction(record) as OUT)),
+        collect: (record) =>
+          void this.output.push(new StreamRecord(cloneFunction(record) as OUT, this.elementTimestamp.get())),
+        emitWatermark: (watermark) => void this.output.push(new Watermark(watermark)),
       },
     );
     this.checkpoints = new HarnessCheckpoints({
@@ -227,18 +238,23 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
    * What the operator emitted so far, in order. The array itself: clear or change it as you
    * like (as Flink's queue), or use `clearOutput()`.
    */
-  getOutput(): StreamRecord<OUT>[] {
+  getOutput(): (StreamRecord<OUT> | Watermark)[] {
     return this.output;
   }
 
-  /** The emitted records, in order (Flink's name; the same as `getOutput()` until records carry timestamps). */
+  /** The emitted records (not the watermarks), in order (Flink's name). */
   extractOutputStreamRecords(): StreamRecord<OUT>[] {
-    return this.output.slice();
+    return this.output.filter((r): r is StreamRecord<OUT> => r instanceof StreamRecord);
   }
 
   /** The values the operator emitted so far, in order. */
   extractOutputValues(): OUT[] {
-    return this.output.map((r) => r.value);
+    return this.extractOutputStreamRecords().map((r) => r.value);
+  }
+
+  /** The watermark statuses (IDLE/ACTIVE) the operator emitted, in order. */
+  getWatermarkStatuses(): WatermarkStatus[] {
+    return this.watermarkStatuses.slice();
   }
 
   /** Forgets the output so far. */
@@ -338,6 +354,7 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
       sendOperatorEvent: (_id, event) =>
         invariant(false, `a harness operator sends no operator events (got ${event.kind})`),
       collect: () => invariant(false, 'a harness runs no collect sink'),
+      emitWatermarkStatus: (status) => this.watermarkStatuses.push(status),
       awaitAsync: (promise, what) =>
         this.inputs.awaitAsync(
           promise,

@@ -6,3 +6,4 @@ export { OneInputStreamOperatorTestHarness } from './one-input-stream-operator-t
 export { KeyedOneInputStreamOperatorTestHarness } from './keyed-one-input-stream-operator-test-harness.js';
 export { OperatorSubtaskState } from './operator-subtask-state.js';
 export { StreamRecord } from './stream-record.js';
+export { Watermark } from '../api/eventtime/watermark.js';

@@ -1,11 +1,11 @@
 /** Test harness of an operator on a keyed stream (Flink's KeyedOneInputStreamOperatorTestHarness). */
-import { PROCESSING_TIMERS } from '../api/operators/keyed-process-operator.js';
+import { EVENT_TIMERS, PROCESSING_TIMERS } from '../api/operators/keyed-process-operator.js';
 import { OneInputStreamOperatorTestHarness } from './one-input-stream-operator-test-harness.js';
 import { harnessMisuse } from './harness-misuse.js';
 
 /**
  * A one-input harness whose operator has keyed state (the heap backend a job uses, for the key
- * groups of this subtask) and processing-time timers. Create it with
+ * groups of this subtask) and timers of both domains. Create it with
  * `ProcessFunctionTestHarnesses.forKeyedProcessFunction`.
  */
 export class KeyedOneInputStreamOperatorTestHarness<K, IN, OUT> extends OneInputStreamOperatorTestHarness<
@@ -23,6 +23,11 @@ export class KeyedOneInputStreamOperatorTestHarness<K, IN, OUT> extends OneInput
   /** Processing-time timers registered and not yet fired or deleted, over all keys. */
   numProcessingTimeTimers(): number {
     return this.backend('numProcessingTimeTimers()').getOrCreateTimerQueue(PROCESSING_TIMERS).size;
+  }
+
+  /** Event-time timers registered and not yet fired (by `processWatermark`) or deleted, over all keys. */
+  numEventTimeTimers(): number {
+    return this.backend('numEventTimeTimers()').getOrCreateTimerQueue(EVENT_TIMERS).size;
   }
 
   /**

@@ -2,6 +2,7 @@
 import { AbstractStreamOperatorTestHarness } from './abstract-stream-operator-test-harness.js';
 import { harnessMisuse } from './harness-misuse.js';
 import { StreamRecord } from './stream-record.js';
+import { Watermark, watermarkTimestamp } from '../api/eventtime/watermark.js';
 
 /**
  * Pushes records into one operator (a process, map, flatMap or filter function, or a sink's
@@ -16,8 +17,8 @@ export class OneInputStreamOperatorTestHarness<IN, OUT> extends AbstractStreamOp
    * (SLUICE_USER_FUNCTION_FAILED, naming the operator; the original is the `cause`). While a
    * sink's asynchronous write is pending the record waits, as in a task; see `processAll()`.
    *
-   * `timestamp` is accepted for Flink's form, but Sluice records carry no event time yet:
-   * `ctx.timestamp()` is null and output records have no timestamp, as in a job.
+   * `timestamp` (or the StreamRecord's) is the record's event timestamp: `ctx.timestamp()`
+   * returns it and records the function emits carry it, as in a job.
    */
   processElement(value: IN | StreamRecord<IN>, timestamp?: number): void {
     this.checkUsable('processElement()');
@@ -29,7 +30,36 @@ export class OneInputStreamOperatorTestHarness<IN, OUT> extends AbstractStreamOp
       );
     this.ensureOpen();
     const record = value instanceof StreamRecord ? value.value : value;
-    this.input({ run: () => this.operator.processElement(record), abort: () => {} });
+    const ts = timestamp ?? (value instanceof StreamRecord ? value.timestamp : undefined);
+    const slot = this.elementTimestamp;
+    this.input({
+      run: () => {
+        if (ts === undefined) slot.clear();
+        else slot.set(ts);
+        this.operator.processElement(record);
+      },
+      abort: () => {},
+    });
+  }
+
+  /**
+   * The input watermark advances to `watermark` (ms, or a Watermark), as when it arrives in a
+   * task (Flink's `processWatermark`): the event-time timers due fire, in time order, then the
+   * operator forwards the watermark (it appears in `getOutput()`).
+   */
+  processWatermark(watermark: number | Watermark): void {
+    this.checkUsable('processWatermark()');
+    const ts = watermark instanceof Watermark ? watermarkTimestamp(watermark) : watermark;
+    if (typeof ts !== 'number' || Number.isNaN(ts))
+      throw harnessMisuse(`processWatermark(): the watermark is a number of ms, got ${String(ts)}.`);
+    this.ensureOpen();
+    this.input({
+      run: () => {
+        this.elementTimestamp.clear();
+        this.operator.processWatermark(ts);
+      },
+      abort: () => {},
+    });
   }
 
   /** Processes each record in order. */
@@ -46,7 +76,13 @@ export class OneInputStreamOperatorTestHarness<IN, OUT> extends AbstractStreamOp
     if (this.inputEnded) throw harnessMisuse('endInput() was called already.');
     this.ensureOpen();
     this.inputEnded = true;
-    this.input({ run: () => this.operator.endInput(), abort: () => {} });
+    this.input({
+      run: () => {
+        this.elementTimestamp.clear();
+        this.operator.endInput();
+      },
+      abort: () => {},
+    });
     await this.processAll();
   }
 }

@@ -53,12 +53,19 @@ function loggingSink(log: string[], write?: (record: string) => void | Promise<v
 }
 
 describe('ProcessFunctionTestHarnesses', () => {
-  it('forProcessFunction runs a ProcessFunction; records carry no timestamp yet, as in a job', async () => {
+  it('forProcessFunction runs a ProcessFunction; output keeps the input record timestamp, as in a job', async () => {
     const harness = ProcessFunctionTestHarnesses.forProcessFunction(new Words());
     harness.processElement('to be', 5);
     harness.setProcessingTime(42);
     harness.processElement('ctx', 7);
-    expect(harness.extractOutputValues()).toEqual(['to', 'be', 'timestamp=null now=42']);
+    harness.processElement('ctx');
+    expect(harness.extractOutputValues()).toEqual([
+      'to',
+      'be',
+      'timestamp=7 now=42',
+      'timestamp=null now=42',
+    ]);
+    expect(harness.extractOutputStreamRecords().map((r) => r.timestamp)).toEqual([5, 5, 7, undefined]);
     expect(() => harness.processElement('x', Number.NaN)).toThrow(/timestamp is a number of ms/);
     await harness.close();
   });

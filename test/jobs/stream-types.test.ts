@@ -1,5 +1,5 @@
 // Flink's stream types on every call: sources return a DataStreamSource, sinks a DataStreamSink,
-// with the same operator settings as any operator; WatermarkStrategy; fromData; addSink and
+// with the same operator settings as any operator; WatermarkStrategy (any strategy, nothing else); fromData; addSink and
 // printToErr; one ReduceFunction type.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -75,19 +75,24 @@ describe('every source call returns a DataStreamSource', () => {
     expect(await env.fromData('a', 'b', 'c').executeAndCollect()).toEqual(['a', 'b', 'c']);
   });
 
-  it('fromSource refuses any watermark strategy but noWatermarks(): event time is not supported yet', () => {
+  it('fromSource refuses a second argument that is not a WatermarkStrategy, and takes any strategy', () => {
     const env = envAt(1);
     const source = new DataGeneratorSource((i) => i, 10);
-    const strategies = [{ kind: 'bounded-out-of-orderness' }, undefined, null, 5];
+    const strategies = [{ kind: 'bounded-out-of-orderness' }, { kind: 'no-watermarks' }, undefined, null, 5];
     for (const strategy of strategies) {
       const error = throwsWith(
         () => env.fromSource(source, strategy as unknown as WatermarkStrategy<number>, 'clicks'),
         'SLUICE_PROGRAM_INVALID',
       );
       expect(error.message).toContain("fromSource('clicks')");
-      expect(error.message).toContain('event time is not supported yet');
-      expect(error.message).toContain('WatermarkStrategy.noWatermarks()');
+      expect(error.message).toContain('must be a WatermarkStrategy');
     }
+    for (const strategy of [
+      WatermarkStrategy.noWatermarks<number>(),
+      WatermarkStrategy.forBoundedOutOfOrderness<number>(10).withTimestampAssigner((i) => i),
+      WatermarkStrategy.forMonotonousTimestamps<number>().withIdleness(1000),
+    ])
+      expect(env.fromSource(source, strategy, 'clicks').isParallel()).toBe(true);
   });
 });
 

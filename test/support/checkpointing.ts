@@ -109,40 +109,25 @@ export interface Hold {
   readonly until: () => boolean;
 }
 
-class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>, S> {
-  private readonly id = nextReaderId++;
-  private emitted = 0;
-  private innerEnded = false;
+/**
+ * A reader of `inner` that emits nothing while `held()` says so; the output passes through as it
+ * is (split outputs and all). Waiting polls `held()` every 5 ms.
+ */
+export class HoldingReader<T, S extends SourceSplit, O = T> implements SourceReader<O, S> {
   private poll: NodeJS.Timeout | undefined;
   constructor(
-    private readonly inner: SourceReader<T, S>,
-    private readonly hold: Hold | undefined,
-    /** Records emitted by every reader of the source, in every attempt. */
-    private readonly source: { emitted: number },
+    protected readonly inner: SourceReader<T, S>,
+    private readonly release: () => boolean = () => true,
   ) {}
+  /** Whether the reader holds its records back now. */
+  protected held(): boolean {
+    return !this.release();
+  }
   start(): void {
     this.inner.start();
   }
-  private held(): boolean {
-    return (
-      this.hold !== undefined &&
-      (this.innerEnded || this.source.emitted >= this.hold.from) &&
-      !this.hold.until()
-    );
-  }
-  pollNext(output: ReaderOutput<Traced<T>>): InputStatus {
-    if (this.held()) return 'NOTHING_AVAILABLE';
-    if (this.innerEnded) return 'END_OF_INPUT';
-    const status = this.inner.pollNext({
-      collect: (record: T) => {
-        this.source.emitted++;
-        output.collect({ ...record, reader: this.id, seq: this.emitted++ });
-      },
-    });
-    if (status !== 'END_OF_INPUT' || this.hold === undefined) return status;
-    // Its end is held too, whatever the others emitted.
-    this.innerEnded = true;
-    return this.held() ? 'NOTHING_AVAILABLE' : 'END_OF_INPUT';
+  pollNext(output: ReaderOutput<O>): InputStatus {
+    return this.held() ? 'NOTHING_AVAILABLE' : this.inner.pollNext(output as unknown as ReaderOutput<T>);
   }
   isAvailable(): Promise<void> {
     if (!this.held()) return this.inner.isAvailable();
@@ -158,14 +143,52 @@ class TracingReader<T, S extends SourceSplit> implements SourceReader<Traced<T>,
     this.inner.notifyNoMoreSplits();
   }
   snapshotState(checkpointId: number): S[] {
-    let positions = barrierPositions.get(checkpointId);
-    if (!positions) barrierPositions.set(checkpointId, (positions = new Map<number, number>()));
-    positions.set(this.id, this.emitted);
     return this.inner.snapshotState(checkpointId);
   }
   close(): void {
     clearInterval(this.poll);
     this.inner.close();
+  }
+}
+
+class TracingReader<T, S extends SourceSplit> extends HoldingReader<T, S, Traced<T>> {
+  private readonly id = nextReaderId++;
+  private emitted = 0;
+  private innerEnded = false;
+  constructor(
+    inner: SourceReader<T, S>,
+    private readonly hold: Hold | undefined,
+    /** Records emitted by every reader of the source, in every attempt. */
+    private readonly source: { emitted: number },
+  ) {
+    super(inner);
+  }
+  protected override held(): boolean {
+    return (
+      this.hold !== undefined &&
+      (this.innerEnded || this.source.emitted >= this.hold.from) &&
+      !this.hold.until()
+    );
+  }
+  override pollNext(output: ReaderOutput<Traced<T>>): InputStatus {
+    if (this.held()) return 'NOTHING_AVAILABLE';
+    if (this.innerEnded) return 'END_OF_INPUT';
+    const status = this.inner.pollNext({
+      collect: (record: T) => {
+        this.source.emitted++;
+        output.collect({ ...record, reader: this.id, seq: this.emitted++ });
+      },
+    });
+    if (status !== 'END_OF_INPUT' || this.hold === undefined) return status;
+    // Its end is held too, whatever the others emitted.
+    this.innerEnded = true;
+    return this.held() ? 'NOTHING_AVAILABLE' : 'END_OF_INPUT';
+  }
+  override snapshotState(checkpointId: number): S[] {
+    let positions = barrierPositions.get(checkpointId);
+    if (!positions) barrierPositions.set(checkpointId, (positions = new Map<number, number>()));
+    positions.set(this.id, this.emitted);
+    return this.inner.snapshotState(checkpointId);
   }
 }
 

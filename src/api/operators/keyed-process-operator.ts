@@ -1,10 +1,15 @@
 /**
- * Runs a KeyedProcessFunction: sets the current key per record and fires processing-time timers.
- * In BATCH mode timers fire at the end of input instead (Flink: processing time does not advance
- * during a batch job), each key's in timestamp order; timers registered then are ignored.
+ * Runs a KeyedProcessFunction: sets the current key per record and fires its timers — processing
+ * time ones through the task's time service, event time ones when the watermark advances, in
+ * timestamp order and before the watermark goes downstream (Flink's InternalTimerServiceImpl).
+ * Both kinds are keyed timer queues of the backend, so checkpoints and rescaling carry them.
+ * In BATCH mode processing-time timers fire at the end of input instead (Flink: processing time
+ * does not advance during a batch job), each key's in timestamp order; timers registered then are
+ * ignored.
  */
 import type { Cancellable } from '../../core/clock.js';
 import { SluiceError } from '../../core/errors.js';
+import { MIN_WATERMARK } from '../../core/watermark.js';
 import { logger } from '../../core/log.js';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.js';
 import type { KeyedTimerQueue } from '../../state/timer-queue.js';
@@ -20,16 +25,8 @@ import { UdfOperator } from './udf-operator.js';
 
 /** Name of the processing-time timer queue in the keyed backend (persisted in snapshots). */
 export const PROCESSING_TIMERS = '_timer_service_processing';
-
-/** Watermark before any event time has passed (Flink's Long.MIN_VALUE). */
-const NO_WATERMARK = Number.MIN_SAFE_INTEGER;
-
-function eventTimeUnsupported(): never {
-  throw new SluiceError(
-    'SLUICE_PROGRAM_INVALID',
-    'event-time timers need watermarks, which Sluice does not produce yet; use processing-time timers.',
-  );
-}
+/** Name of the event-time timer queue in the keyed backend (persisted in snapshots). */
+export const EVENT_TIMERS = '_timer_service_event';
 
 /** Operator of `keyBy(...).process(fn)`. */
 export class KeyedProcessOperator<K, IN, OUT>
@@ -38,11 +35,15 @@ export class KeyedProcessOperator<K, IN, OUT>
 {
   private backend!: KeyedStateBackend<K>;
   private timers!: KeyedTimerQueue<K>;
+  private eventTimers!: KeyedTimerQueue<K>;
+  private watermark = MIN_WATERMARK;
+  /** The domain of the timer firing now (what onTimer's ctx.timeDomain() says). */
+  private firingDomain: TimeDomain = 'PROCESSING_TIME';
+  /** The firing timer's time while onTimer runs (what its ctx.timestamp() returns). */
+  private timerTimestamp = 0;
   private scheduled: Cancellable | undefined;
   private scheduledAt = Infinity;
   private inTimer = false;
-  /** The firing timer's time while onTimer runs (what its ctx.timestamp() returns), else null. */
-  private timerTimestamp: number | null = null;
   private batch = false;
   /** BATCH: the end-of-input timers are firing; new ones are ignored, as Flink's quiesced timer service. */
   private quiesced = false;
@@ -61,6 +62,7 @@ export class KeyedProcessOperator<K, IN, OUT>
     this.backend = this.info.keyedStateBackend as KeyedStateBackend<K>;
     // Timers are keyed state: the backend snapshots and restores them with the rest.
     this.timers = this.backend.getOrCreateTimerQueue(PROCESSING_TIMERS);
+    this.eventTimers = this.backend.getOrCreateTimerQueue(EVENT_TIMERS);
     this.batch = this.info.job?.runtimeMode === 'BATCH';
     super.open();
     if (!this.batch) this.scheduleHead();
@@ -82,9 +84,12 @@ export class KeyedProcessOperator<K, IN, OUT>
   }
 
   // --- contexts: the operator is its own (allocation-free) context object ---
-  /** Null for a record (records carry no timestamps yet); in onTimer the timer's time, as Flink. */
+  /**
+   * The record's timestamp (null if it has none), which what the function emits carries; in
+   * onTimer the timer's time, as Flink (output of a processing-time timer has no timestamp).
+   */
   timestamp(): number | null {
-    return this.timerTimestamp;
+    return this.inTimer ? this.timerTimestamp : this.info.elementTimestamp.get();
   }
   timerService(): TimerService {
     return this;
@@ -93,7 +98,7 @@ export class KeyedProcessOperator<K, IN, OUT>
     return this.backend.getCurrentKey();
   }
   timeDomain(): TimeDomain {
-    return 'PROCESSING_TIME';
+    return this.firingDomain;
   }
 
   // --- TimerService ---
@@ -101,14 +106,10 @@ export class KeyedProcessOperator<K, IN, OUT>
     return this.info.timeService.getCurrentProcessingTime();
   }
   currentWatermark(): number {
-    return NO_WATERMARK;
+    return this.watermark;
   }
   registerProcessingTimeTimer(time: number): void {
-    if (!this.onTimerFn)
-      throw new SluiceError(
-        'SLUICE_PROGRAM_INVALID',
-        `operator '${this.info.operatorName}' registered a timer but its function has no onTimer(timestamp, ctx, out) method.`,
-      );
+    this.checkOnTimer();
     if (this.quiesced) {
       logger('keyed-process').warn(
         `Timer service is quiesced. Processing time timer for timestamp '${time}' will be ignored.`,
@@ -121,11 +122,31 @@ export class KeyedProcessOperator<K, IN, OUT>
   deleteProcessingTimeTimer(time: number): void {
     this.timers.remove(this.backend.getCurrentKey(), time);
   }
-  registerEventTimeTimer(_time: number): void {
-    eventTimeUnsupported();
+  registerEventTimeTimer(time: number): void {
+    this.checkOnTimer();
+    this.eventTimers.add(this.backend.getCurrentKey(), time);
   }
-  deleteEventTimeTimer(_time: number): void {
-    eventTimeUnsupported();
+  deleteEventTimeTimer(time: number): void {
+    this.eventTimers.remove(this.backend.getCurrentKey(), time);
+  }
+
+  private checkOnTimer(): void {
+    if (!this.onTimerFn)
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        `operator '${this.info.operatorName}' registered a timer but its function has no onTimer(timestamp, ctx, out) method.`,
+      );
+  }
+
+  /**
+   * The watermark advanced: the event-time timers at or below it fire, in time order, each with
+   * its key current and its time as the output's timestamp; then the watermark goes on
+   * (Flink's order, so downstream sees a timer's output before the watermark that fired it).
+   */
+  override processWatermark(watermark: number): void {
+    if (watermark > this.watermark) this.watermark = watermark;
+    this.fire(this.eventTimers, this.watermark, 'EVENT_TIME');
+    this.output.emitWatermark(watermark);
   }
 
   private scheduleHead(): void {
@@ -139,7 +160,7 @@ export class KeyedProcessOperator<K, IN, OUT>
   private fireDue(): void {
     this.scheduled = undefined;
     this.scheduledAt = Infinity;
-    this.fireUpTo(this.info.timeService.getCurrentProcessingTime());
+    this.fire(this.timers, this.info.timeService.getCurrentProcessingTime(), 'PROCESSING_TIME');
     this.scheduleHead();
   }
 
@@ -147,17 +168,26 @@ export class KeyedProcessOperator<K, IN, OUT>
   override endInput(): void {
     if (!this.batch) return;
     this.quiesced = true;
-    this.fireUpTo(Infinity);
+    this.fire(this.timers, Infinity, 'PROCESSING_TIME');
   }
 
-  /** Fires the timers due at `now`, in time order, each with its key current. */
-  private fireUpTo(now: number): void {
+  /**
+   * Fires the timers of `queue` due at `now`, in time order, each with its key current. An
+   * event-time timer's output carries the timer's time, a processing-time timer's none.
+   */
+  private fire(queue: KeyedTimerQueue<K>, now: number, domain: TimeDomain): void {
+    const slot = this.info.elementTimestamp;
+    const hadTimestamp = slot.present;
+    const previous = slot.value;
     this.inTimer = true;
+    this.firingDomain = domain;
     try {
-      for (let head = this.timers.peek(); head && head.timestamp <= now; head = this.timers.peek()) {
-        this.timers.poll();
+      for (let head = queue.peek(); head && head.timestamp <= now; head = queue.peek()) {
+        queue.poll();
         this.backend.setCurrentKey(head.key);
         this.timerTimestamp = head.timestamp;
+        if (domain === 'EVENT_TIME') slot.set(head.timestamp);
+        else slot.clear();
         try {
           this.onTimerFn!(head.timestamp, this, this.output);
         } catch (e) {
@@ -166,7 +196,9 @@ export class KeyedProcessOperator<K, IN, OUT>
       }
     } finally {
       this.inTimer = false;
-      this.timerTimestamp = null;
+      this.firingDomain = 'PROCESSING_TIME';
+      slot.value = previous;
+      slot.present = hadTimestamp;
     }
   }
 

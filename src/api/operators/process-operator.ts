@@ -1,5 +1,6 @@
 /** Runs a (non-keyed) ProcessFunction. */
 import { SluiceError } from '../../core/errors.js';
+import { MIN_WATERMARK } from '../../core/watermark.js';
 import type { ProcessContext, ProcessFunction, TimerService } from '../process-function.js';
 import { UdfOperator } from './udf-operator.js';
 
@@ -15,6 +16,8 @@ export class ProcessOperator<IN, OUT>
   extends UdfOperator<IN, OUT, Pick<ProcessFunction<IN, OUT>, 'processElement'>>
   implements ProcessContext, TimerService
 {
+  private watermark = MIN_WATERMARK;
+
   processElement(record: IN): void {
     try {
       this.userFunction.processElement(record, this, this.output);
@@ -22,8 +25,13 @@ export class ProcessOperator<IN, OUT>
       throw this.userError(e, 'processElement');
     }
   }
+  /** The input record's timestamp; what the function emits keeps it (Flink's TimestampedCollector). */
   timestamp(): number | null {
-    return null;
+    return this.info.elementTimestamp.get();
+  }
+  override processWatermark(watermark: number): void {
+    this.watermark = watermark;
+    this.output.emitWatermark(watermark);
   }
   timerService(): TimerService {
     return this;
@@ -32,7 +40,7 @@ export class ProcessOperator<IN, OUT>
     return this.info.timeService.getCurrentProcessingTime();
   }
   currentWatermark(): number {
-    return Number.MIN_SAFE_INTEGER;
+    return this.watermark;
   }
   registerProcessingTimeTimer(): void {
     keyedOnly();

@@ -1,13 +1,26 @@
-/** Runs a SourceReader at the head of a source task's chain. */
+/**
+ * Runs a SourceReader at the head of a source task's chain, with its watermark strategy: records
+ * get their timestamps and each split its watermark generator (ProgressiveTimestampsAndWatermarks);
+ * at the end of input the source emits MAX_WATERMARK, as Flink's source tasks do. In BATCH mode
+ * that is its only watermark (Flink: event time jumps to the end when the input is complete).
+ */
 import { invariant } from '../../core/errors.js';
 import type {
   InputStatus,
   ReaderOutput,
   Source,
   SourceReader,
+  SourceOutput,
   SourceReaderContext,
   SourceSplit,
 } from '../source/source.js';
+import { PeriodicWatermarkEmitter } from '../eventtime/periodic-watermark-emitter.js';
+import { MAX_WATERMARK, type WatermarkStatus } from '../../core/watermark.js';
+import type { WatermarkStrategy } from '../watermark-strategy.js';
+import {
+  ProgressiveTimestampsAndWatermarks,
+  type SourceEmitter,
+} from '../eventtime/progressive-timestamps-and-watermarks.js';
 import type { Clock } from '../../core/clock.js';
 import { ListStateDescriptor } from '../../state/state-descriptor.js';
 import type { ListState } from '../../state/state.js';
@@ -20,7 +33,7 @@ const READER_STATE = 'SourceReaderState';
 /** Head operator of a source task: the task calls `emitBatch()` while output has room. */
 export class SourceOperator<T, Split extends SourceSplit>
   extends AbstractStreamOperator<never, T>
-  implements ReaderOutput<T>, SourceReaderContext, SourceHead
+  implements ReaderOutput<T>, SourceReaderContext, SourceHead, SourceEmitter<T>
 {
   private reader!: SourceReader<T, Split>;
   private splitsState!: ListState<Split>;
@@ -29,8 +42,18 @@ export class SourceOperator<T, Split extends SourceSplit>
   recordsEmitted = 0;
   /** The task drives this operator as its input. */
   readonly sourceHead: SourceHead = this;
+  /** Per-split timestamps and watermarks; undefined for a strategy that assigns nothing (fast path). */
+  private eventTime: ProgressiveTimestampsAndWatermarks<T> | undefined;
+  private periodic: PeriodicWatermarkEmitter | undefined;
+  /** BATCH: watermarks before the end of input are dropped. */
+  private batch = false;
 
-  constructor(private readonly source: Source<T, Split>) {
+  constructor(
+    private readonly source: Source<T, Split>,
+    private readonly strategy?: WatermarkStrategy<T>,
+    /** `pipeline.auto-watermark-interval` in ms, read when the operator opens. */
+    private readonly autoWatermarkIntervalMs: () => number = () => 200,
+  ) {
     super();
   }
 
@@ -42,6 +65,31 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override open(): void {
+    this.batch = this.info.job?.runtimeMode === 'BATCH';
+    if (this.strategy && !this.strategy.isPassThrough) {
+      this.eventTime = new ProgressiveTimestampsAndWatermarks(
+        this.strategy,
+        this,
+        this.info.elementTimestamp,
+        this.info.operatorName,
+        this.info.services.clock,
+      );
+      if (!this.batch) {
+        const eventTime = this.eventTime;
+        this.periodic = new PeriodicWatermarkEmitter(
+          this.info.timeService,
+          this.autoWatermarkIntervalMs(),
+          () => {
+            try {
+              eventTime.emitPeriodicWatermark();
+            } catch (e) {
+              throw this.userError(e, 'the watermark generator');
+            }
+          },
+        );
+        this.periodic.start();
+      }
+    }
     try {
       this.reader = this.source.createReader(this);
       this.reader.start();
@@ -100,9 +148,45 @@ export class SourceOperator<T, Split extends SourceSplit>
     return this.reader.snapshotState(checkpointId);
   }
 
-  override collect(record: T): void {
+  /** The reader's main output: records that name no split. */
+  override collect(record: T, timestamp?: number): void {
+    if (this.eventTime) return this.eventTime.mainOutput.collect(record, timestamp);
+    if (timestamp === undefined) this.info.elementTimestamp.clear();
+    else this.info.elementTimestamp.set(timestamp);
     this.recordsEmitted++;
     this.output.collect(record);
+  }
+
+  createOutputForSplit(splitId: string): SourceOutput<T> {
+    return this.eventTime ? this.eventTime.createOutputForSplit(splitId) : this;
+  }
+
+  releaseOutputForSplit(splitId: string): void {
+    this.eventTime?.releaseOutputForSplit(splitId);
+  }
+
+  // --- SourceEmitter: where the split outputs send records, watermarks and status ---
+  emitRecord(record: T): void {
+    this.recordsEmitted++;
+    this.output.collect(record);
+  }
+
+  override emitWatermark(watermark: number): void {
+    if (this.batch && watermark !== MAX_WATERMARK) return;
+    this.info.elementTimestamp.clear();
+    this.output.emitWatermark(watermark);
+  }
+
+  emitWatermarkStatus(status: WatermarkStatus): void {
+    this.info.services.emitWatermarkStatus(status);
+  }
+
+  /** End of input: the end of event time, so every event-time timer downstream fires (Flink's MAX_WATERMARK). */
+  override endInput(): void {
+    this.periodic?.stop();
+    // An idle output's watermark would be ignored downstream: active first.
+    this.info.services.emitWatermarkStatus('ACTIVE');
+    this.emitWatermark(MAX_WATERMARK);
   }
 
   processElement(): void {
@@ -130,6 +214,7 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
 
   override close(): void {
+    this.periodic?.stop();
     try {
       this.reader?.close();
     } catch (e) {

@@ -29,6 +29,14 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   collect(record: IN): void {
     this.processElement(record);
   }
+  /** Forwards the watermark; operators with event-time timers fire them first. */
+  processWatermark(watermark: number): void {
+    this.output.emitWatermark(watermark);
+  }
+  /** As the next operator's output, a watermark is processed (the chain calls operators directly). */
+  emitWatermark(watermark: number): void {
+    this.processWatermark(watermark);
+  }
   endInput(): void {}
   close(): void {}
   handleOperatorEvent(_event: OperatorEvent): void {}

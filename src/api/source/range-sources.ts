@@ -8,6 +8,7 @@ import type {
   InputStatus,
   ReaderOutput,
   Source,
+  SourceOutput,
   SourceReader,
   SourceReaderContext,
   SourceSplit,
@@ -39,7 +40,8 @@ export function splitRange(from: number, to: number, n: number): RangeSplit[] {
 
 /** Reads range splits, mapping each index through `fn`, optionally rate-limited. */
 class RangeSplitReader<T> implements SourceReader<T, RangeSplit> {
-  private readonly splits: { splitId: string; next: number; end: number }[] = [];
+  /** Each split with the output its records go to (per split, so watermarks are per split). */
+  private readonly splits: { splitId: string; next: number; end: number; output?: SourceOutput<T> }[] = [];
   private noMoreSplits = false;
   private requested = false;
   private waiter: (() => void) | undefined;
@@ -84,9 +86,11 @@ class RangeSplitReader<T> implements SourceReader<T, RangeSplit> {
     }
     this.permits--;
     this.emitted++;
-    output.collect(this.fn(split.next++));
+    const out = (split.output ??= output.createOutputForSplit?.(split.splitId) ?? output);
+    out.collect(this.fn(split.next++));
     if (split.next > split.end) {
       this.splits.shift();
+      output.releaseOutputForSplit?.(split.splitId);
       if (this.splits.length === 0) {
         if (this.noMoreSplits) return 'END_OF_INPUT';
         this.request();

@@ -21,9 +21,23 @@ export interface SourceSplit {
   readonly splitId: string;
 }
 
-/** Where a reader emits records. */
-export interface ReaderOutput<T> {
-  collect(record: T): void;
+/** Where a reader emits the records of one split (Flink's SourceOutput). */
+export interface SourceOutput<T> {
+  /** Emits a record, with the event timestamp the source knows for it (e.g. a Kafka record's), if any. */
+  collect(record: T, timestamp?: number): void;
+}
+
+/**
+ * Where a reader emits records (Flink's ReaderOutput). A reader that reads several splits
+ * should emit each split's records through `createOutputForSplit(splitId)`: the watermark
+ * strategy then runs one generator per split and the source's watermark is the minimum over
+ * its splits, so a split that lags does not make another split's records late.
+ */
+export interface ReaderOutput<T> extends SourceOutput<T> {
+  /** The output of split `splitId` (the same object for the same split until released). */
+  createOutputForSplit?(splitId: string): SourceOutput<T>;
+  /** Split `splitId` is finished: its watermark stops holding the source's back. */
+  releaseOutputForSplit?(splitId: string): void;
 }
 
 /** What a reader knows of its subtask. */

@@ -2,7 +2,7 @@
 import type { KeyGroupRange } from '../../core/key-groups.js';
 import type { EventLoopSlicer } from '../event-loop-slicer.js';
 import type { ByteWriter } from '../byte-io.js';
-import type { KeyGroupChanges } from './changed-keys.js';
+import { changesSince } from './changed-keys.js';
 import { BLOCK_KIND, KEYED_DELTA_FORMAT_VERSION } from './keyed-snapshot-format.js';
 import type { DeltaSource, PinnedKeyedState } from './pinned-keyed-state.js';
 import { beginBlock, beginSnapshot, writeTimerBlock } from './snapshot-blocks.js';
@@ -30,7 +30,7 @@ export async function writeDelta(
     // Taken all at once, as the full writer takes a key group (the live state moves on).
     p.versions.beginKeyGroup(p.pinned, offset);
     const views = p.tables.map(({ table }, i) => {
-      const changed = changesOf(source.cuts[i]!, offset);
+      const changed = changesSince(source.cuts[i]!, offset);
       return changed === undefined ? undefined : table.changedAsOf(offset, version, changed);
     });
     const timersOf = p.timers.map(({ queue }, i) =>
@@ -68,24 +68,4 @@ function writeEmptyTimerBlock(w: ByteWriter, name: string): void {
   const payloadAt = beginBlock(w, BLOCK_KIND.timers, name, []);
   w.u32(0);
   w.patchU32(payloadAt - 4, w.length - payloadAt);
-}
-
-/** The union of the cuts' changes of one key group; undefined when nothing changed there. */
-function changesOf(
-  cuts: readonly (readonly (KeyGroupChanges | undefined)[])[],
-  offset: number,
-): ReadonlyMap<unknown, unknown> | undefined {
-  let union: Map<unknown, unknown> | undefined;
-  let only: KeyGroupChanges | undefined;
-  for (const cut of cuts) {
-    const changes = cut[offset];
-    if (changes === undefined || changes.size === 0) continue;
-    if (only === undefined && union === undefined) {
-      only = changes;
-      continue;
-    }
-    union ??= new Map(only);
-    for (const [mapKey, key] of changes) union.set(mapKey, key);
-  }
-  return union ?? only;
 }

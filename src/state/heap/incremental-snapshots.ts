@@ -1,8 +1,16 @@
-/** Which heap snapshots are deltas and which are new bases, and what each delta must hold. */
-import type { KeyGroupChanges } from './changed-keys.js';
+/** Which keyed snapshots (both backends') are deltas and which new bases, and what each delta must hold. */
+import type { ChangedKeys, KeyGroupChanges } from './changed-keys.js';
 import type { DeltaSource } from './pinned-keyed-state.js';
-import type { StateTable } from './state-table.js';
-import type { HeapTimerQueue } from './timer-queue.js';
+
+/** A state whose changed keys snapshots cut: a heap StateTable, an LMDB state. */
+export interface TrackedState {
+  readonly changes?: ChangedKeys | undefined;
+}
+
+/** A timer queue that marks the key groups (offsets) whose timers changed: heap or LMDB. */
+export interface TrackedTimers {
+  changedGroups: Uint8Array | undefined;
+}
 
 /** When an incremental chain is materialized into a new base. */
 export interface IncrementalOptions {
@@ -31,15 +39,17 @@ interface Chain {
 /** The changes of each table and timer queue cut at one snapshot's synchronous phase. */
 interface Cut {
   readonly checkpointId: number;
-  readonly tables: ReadonlyMap<StateTable<unknown>, readonly (KeyGroupChanges | undefined)[]>;
-  readonly timers: ReadonlyMap<HeapTimerQueue<unknown>, Uint8Array>;
+  readonly tables: ReadonlyMap<TrackedState, readonly (KeyGroupChanges | undefined)[]>;
+  readonly timers: ReadonlyMap<TrackedTimers, Uint8Array>;
+  /** A state tracked too many changed keys to keep them: a delta cannot cover this cut. */
+  readonly overflowed: boolean;
 }
 
 /**
- * The incremental bookkeeping of one heap backend. A delta covers every change since the
- * synchronous phase of the last checkpoint the backend was told completed: the changes cut at
- * every snapshot since (an aborted one's carry over to the next). Completion is what moves the
- * base forward: a delta never builds on a checkpoint that may still fail.
+ * The incremental bookkeeping of one keyed backend (heap or LMDB). A delta covers every change
+ * since the synchronous phase of the last checkpoint the backend was told completed: the changes
+ * cut at every snapshot since (an aborted one's carry over to the next). Completion is what moves
+ * the base forward: a delta never builds on a checkpoint that may still fail.
  */
 export class IncrementalSnapshots {
   private readonly maxChainLength: number;
@@ -57,30 +67,33 @@ export class IncrementalSnapshots {
 
   /**
    * The synchronous phase of snapshot `checkpointId`: cuts every table's changes, and returns
-   * what its delta must hold, or undefined when it is to be a new base (none completed yet, or the
-   * chain is long or heavy enough to materialize).
+   * what its delta must hold, or undefined when it is to be a new base (none completed yet, the
+   * chain is long or heavy enough to materialize, or a state overflowed its change tracking).
    */
   beginSnapshot(
     checkpointId: number,
-    tables: readonly StateTable<unknown>[],
-    timers: readonly HeapTimerQueue<unknown>[],
+    tables: readonly TrackedState[],
+    timers: readonly TrackedTimers[],
   ): DeltaSource | undefined {
     this.cuts.push({
       checkpointId,
+      // Read before the cut, which resets it.
+      overflowed: tables.some((t) => t.changes!.overflowed),
       tables: new Map(tables.map((t) => [t, t.changes!.cut()])),
       timers: new Map(timers.map((q) => [q, cutTimers(q)])),
     });
     const base = this.completed;
+    const since = this.cuts.filter((c) => c.checkpointId > (base?.checkpointId ?? -Infinity));
     if (
       base === undefined ||
       base.deltas >= this.maxChainLength ||
-      base.deltaBytes > base.baseBytes * this.maxDeltaRatio
+      base.deltaBytes > base.baseBytes * this.maxDeltaRatio ||
+      since.some((c) => c.overflowed)
     ) {
       this.bases.set(checkpointId, undefined);
       return undefined;
     }
     this.bases.set(checkpointId, base);
-    const since = this.cuts.filter((c) => c.checkpointId > base.checkpointId);
     return {
       baseCheckpointId: base.checkpointId,
       cuts: tables.map((t) => since.map((c) => c.tables.get(t) ?? NO_CHANGES)),
@@ -126,7 +139,7 @@ const NO_CHANGES: readonly (KeyGroupChanges | undefined)[] = [];
 const NO_TIMER_CHANGES = new Uint8Array(0);
 
 /** A timer queue's changed key groups since the last cut; tracking starts over. */
-function cutTimers(queue: HeapTimerQueue<unknown>): Uint8Array {
+function cutTimers(queue: TrackedTimers): Uint8Array {
   const changed = queue.changedGroups!;
   queue.changedGroups = new Uint8Array(changed.length);
   return changed;

@@ -49,6 +49,8 @@ export class LmdbCurrentKey {
   bytes: Buffer = Buffer.alloc(KEY_PREFIX_BYTES);
   /** The key serializer's bytes of the key (an own copy). */
   serialized: Uint8Array = new Uint8Array(0);
+  /** The canonical bytes as latin1 text, once asked for (incremental checkpoints track keys by it). */
+  private text: string | undefined = undefined;
 
   /** Makes `key` (in `keyGroup`) the current key; `serialized` may be a reused view (it is copied). */
   set(key: unknown, keyGroup: number, canonical: Uint8Array, serialized: Uint8Array): void {
@@ -64,6 +66,7 @@ export class LmdbCurrentKey {
     bytes.writeUInt16BE(keyGroup, 0);
     bytes.set(canonical, KEY_PREFIX_BYTES);
     this.bytes = bytes;
+    this.text = undefined;
     this.serialized = serialized.slice();
     this.key = key;
     this.keyGroup = keyGroup;
@@ -75,6 +78,11 @@ export class LmdbCurrentKey {
     bytes[2] = stateId >>> 8;
     bytes[3] = stateId & 0xff;
     return bytes;
+  }
+
+  /** The key's canonical bytes as latin1 text (one character per byte): a Map key for them. */
+  canonicalText(): string {
+    return (this.text ??= this.bytes.toString('latin1', KEY_PREFIX_BYTES));
   }
 
   clear(): void {

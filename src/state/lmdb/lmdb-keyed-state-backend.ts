@@ -10,6 +10,8 @@ import { checkRestoredDeclaration, restoreSnapshots, type RestoreContext } from 
 import { defaultValueOf } from '../heap/heap-keyed-state-backend.js';
 import { codecFor, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
 import type { RestoredState } from '../heap/keyed-snapshot-reader.js';
+import { ChangedKeys } from '../heap/changed-keys.js';
+import { IncrementalSnapshots, type IncrementalOptions } from '../heap/incremental-snapshots.js';
 import { SnapshotVersions } from '../heap/snapshot-versions.js';
 import type { KeyedTimerQueue } from '../timer-queue.js';
 import { LmdbTimerQueue } from './lmdb-timer-queue.js';
@@ -28,8 +30,10 @@ import {
 } from '../state-errors.js';
 import { LmdbCurrentKey, rangeStart } from './lmdb-key-layout.js';
 import { forEachRestoredEntry } from './lmdb-restore.js';
+import type { SnapshotState } from './lmdb-pinned-state.js';
 import { LmdbKeyedSnapshotRun } from './lmdb-snapshot-run.js';
 import {
+  type AbstractLmdbState,
   LmdbAggregatingState,
   LmdbListState,
   LmdbMapState,
@@ -54,6 +58,13 @@ export interface LmdbKeyedStateBackendOptions<K = unknown> {
   readonly ttlTimeProvider?: () => number;
   /** The serializer of states (and keys) whose descriptor names none. */
   readonly defaultSerializer?: TypeSerializer<unknown>;
+  /** As HeapKeyedStateBackendOptions.incremental (`execution.checkpointing.incremental`). */
+  readonly incremental?: IncrementalOptions | undefined;
+  /**
+   * Incremental checkpoints: the most keys of one state tracked between two snapshots (default
+   * 2^20, tens of bytes each); a snapshot after more changed writes a new base instead. For tests.
+   */
+  readonly maxTrackedKeys?: number;
 }
 
 /** A state the backend knows: declared (`state` set), or restored and waiting for its declaration. */
@@ -63,12 +74,19 @@ interface StateEntry {
   readonly kind: StateKind;
   readonly serializers: readonly SerializerId[];
   state: State | undefined;
+  /** Incremental checkpoints: the keys its state object wrote or removed since the last snapshot. */
+  changes: ChangedKeys | undefined;
 }
 
 /** Most states a backend holds (ids are 16 bits in LMDB keys; timer queues take the upper half). */
 const MAX_STATES = 0x8000;
 /** The LMDB id of the first timer queue; queue i has TIMER_QUEUE_IDS + i. */
 const TIMER_QUEUE_IDS = 0x8000;
+/**
+ * Incremental checkpoints: the most keys of one state tracked between two snapshots by default,
+ * so that tracking stays small next to a heap smaller than the state.
+ */
+const MAX_TRACKED_KEYS = 1 << 20;
 
 /**
  * Keyed state in an LMDB environment of its own (one per operator subtask), so state can be far
@@ -82,6 +100,11 @@ const TIMER_QUEUE_IDS = 0x8000;
  *
  * Timers live in LMDB too (LmdbTimerQueue: each key group's earliest timer cached in memory), and
  * snapshots read them from the same read transaction as the states.
+ *
+ * Incremental checkpoints, as the heap backend's and in its delta format: each state object
+ * records the keys it wrote or removed (ChangedKeys, one Map.set per write), timer queues the key
+ * groups whose timers changed, and a snapshot after a completed checkpoint reads only those keys
+ * from its read view (IncrementalSnapshots decides delta or new base).
  */
 export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> {
   readonly maxParallelism: number;
@@ -99,6 +122,11 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly keySerializer: TypeSerializer<unknown>;
   private readonly slices: SliceOptions;
   private lastSnapshotBytes = 0;
+  /** The size of the last delta written, the first guess at the next delta's. */
+  private lastDeltaBytes = 0;
+  /** Incremental checkpoints' bookkeeping; undefined when they are off. */
+  private readonly incremental: IncrementalSnapshots | undefined;
+  private readonly maxTrackedKeys: number;
   private restoreCalled = false;
   private disposed = false;
 
@@ -121,8 +149,15 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     this.keySerializer =
       (options.keySerializer as TypeSerializer<unknown> | undefined) ?? this.defaultSerializer;
     this.slices = sliceOptions(options.snapshotSliceMillis, options.now);
+    this.incremental = options.incremental && new IncrementalSnapshots(options.incremental);
+    this.maxTrackedKeys = options.maxTrackedKeys ?? MAX_TRACKED_KEYS;
     this.store = new LmdbStore(options.localDir ?? defaultLocalDir());
-    this.context = { store: this.store, current: this.current, scratch: new ByteWriter(4096) };
+    this.context = {
+      store: this.store,
+      current: this.current,
+      scratch: new ByteWriter(4096),
+      keyGroupStart: keyGroupRange.start,
+    };
   }
 
   /** The directory of this backend's LMDB environment (deleted by dispose()). */
@@ -163,8 +198,11 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     if (entry !== undefined)
       checkRestoredDeclaration(entry, descriptor.name, descriptor.kind, codec.serializers);
     else entry = this.register(descriptor.name, descriptor.kind, codec.serializers);
-    entry.state = this.createState(descriptor, entry.id, codec);
-    return entry.state as StateFor<D>;
+    const state = this.createState(descriptor, entry.id, codec);
+    if (this.incremental !== undefined)
+      entry.changes = state.changes = new ChangedKeys(this.numKeyGroups(), this.maxTrackedKeys);
+    entry.state = state;
+    return state as unknown as StateFor<D>;
   }
 
   getOrCreateTimerQueue(name: string): KeyedTimerQueue<K> {
@@ -183,14 +221,22 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         keyGroupRange: this.keyGroupRange,
         keySerializer: this.keySerializer,
       });
+      if (this.incremental !== undefined) queue.changedGroups = new Uint8Array(this.numKeyGroups());
       this.timerQueues.set(name, queue);
     }
     return queue;
   }
 
-  /** The synchronous phase: opens an LMDB read view (of states and timers); nothing is copied. */
+  /**
+   * The synchronous phase: opens an LMDB read view (of states and timers), nothing is copied; with
+   * incremental checkpoints, also cuts the changes tracked since the last snapshot.
+   */
   snapshot(checkpointId: number): KeyedSnapshotRun {
     invariant(!this.disposed, 'a disposed keyed state backend is not snapshotted');
+    const incremental = this.incremental;
+    const tracked = [...this.states.values()].filter((e) => e.changes !== undefined);
+    const queues = [...this.timerQueues.values()];
+    const delta = incremental?.beginSnapshot(checkpointId, tracked, queues);
     const run: LmdbKeyedSnapshotRun = new LmdbKeyedSnapshotRun(
       {
         checkpointId,
@@ -198,18 +244,20 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         keyGroupRange: this.keyGroupRange,
         keySerializer: this.keySerializer,
         view: this.store.readView(),
-        states: [...this.states.values()].map(({ name, id, kind, serializers }) => ({
-          name,
-          id,
-          kind,
-          serializers,
-        })),
+        states: [...this.states.values()].map(snapshotStateOf),
         versions: this.versions,
         pinned: this.versions.pin(),
         timers: [...this.timerQueues].map(([name, queue]) => ({ name, id: queue.id })),
-        sizeHint: this.lastSnapshotBytes,
-        onWritten: (bytes) => (this.lastSnapshotBytes = bytes),
+        sizeHint: delta === undefined ? this.lastSnapshotBytes : this.lastDeltaBytes,
+        onWritten: (bytes, isDelta) => {
+          if (isDelta) this.lastDeltaBytes = bytes;
+          else this.lastSnapshotBytes = bytes;
+          incremental?.recordWritten(checkpointId, bytes);
+        },
         onReleased: () => this.runs.delete(run),
+        delta,
+        tracked: tracked.map(snapshotStateOf),
+        incremental: incremental !== undefined,
       },
       this.slices,
     );
@@ -251,6 +299,14 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     }
   }
 
+  /**
+   * Checkpoint `checkpointId` completed: with incremental checkpoints, the next deltas build on it
+   * (only if this backend wrote it; an older or unknown id changes nothing).
+   */
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.incremental?.notifyCheckpointComplete(checkpointId);
+  }
+
   getKeys(stateName: string): Iterable<K> {
     const id = this.declared(stateName).id;
     const keys: K[] = [];
@@ -288,7 +344,14 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         `state '${name}': an operator of the lmdb state backend holds at most ${MAX_STATES} states; ` +
           'use fewer state names (a MapState holds many values under one name).',
       );
-    const entry: StateEntry = { name, id: this.states.size, kind, serializers, state: undefined };
+    const entry: StateEntry = {
+      name,
+      id: this.states.size,
+      kind,
+      serializers,
+      state: undefined,
+      changes: undefined,
+    };
     this.states.set(name, entry);
     return entry;
   }
@@ -303,7 +366,15 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     return entry;
   }
 
-  private createState(descriptor: StateDescriptor, id: number, codec: StateValueCodec): State {
+  private numKeyGroups(): number {
+    return this.keyGroupRange.end - this.keyGroupRange.start + 1;
+  }
+
+  private createState(
+    descriptor: StateDescriptor,
+    id: number,
+    codec: StateValueCodec,
+  ): AbstractLmdbState<unknown> & State {
     const c = this.context;
     const name = descriptor.name;
     switch (descriptor.kind) {
@@ -321,4 +392,9 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
         throw notAStateDescriptor(descriptor);
     }
   }
+}
+
+/** What a snapshot needs of a state entry. */
+function snapshotStateOf({ name, id, kind, serializers }: StateEntry): SnapshotState {
+  return { name, id, kind, serializers };
 }

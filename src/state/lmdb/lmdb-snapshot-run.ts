@@ -2,52 +2,22 @@
  * The asynchronous phase of an LMDB keyed snapshot: streams an LMDB read transaction, opened in
  * the synchronous phase, into the keyed snapshot format (heap/keyed-snapshot-format.ts) in
  * event-loop slices, while the task keeps writing. Stored values are already entries of the
- * format, so they are copied as bytes, never decoded.
+ * format, so they are copied as bytes, never decoded. With incremental checkpoints it writes a
+ * delta instead (lmdb-delta-writer.ts) when the backend says what changed since a completed base.
  */
 import { SluiceError } from '../../core/errors.js';
-import type { KeyGroupRange } from '../../core/key-groups.js';
-import type { TypeSerializer } from '../../core/serializer.js';
 import { EventLoopSlicer, snapshotReleased, type SliceOptions } from '../event-loop-slicer.js';
-import { BLOCK_KIND } from '../heap/keyed-snapshot-format.js';
-import { beginBlock, beginSnapshot } from '../heap/heap-snapshot-run.js';
-import type { PinnedVersion, SnapshotVersions } from '../heap/snapshot-versions.js';
+import { KEYED_SNAPSHOT_FORMAT_VERSION } from '../heap/keyed-snapshot-format.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
-import type { SerializerId } from '../serializer-id.js';
-import type { StateKind } from '../state-descriptor.js';
-import { rangeStart } from './lmdb-key-layout.js';
-import { timestampOf } from './lmdb-timer-queue.js';
-import type { LmdbReadView } from './lmdb-store.js';
-
-/** A state a snapshot writes: declared, or restored and not declared yet. */
-export interface SnapshotState {
-  readonly name: string;
-  readonly id: number;
-  readonly kind: StateKind;
-  readonly serializers: readonly SerializerId[];
-}
-
-/** What the synchronous phase captured. */
-export interface LmdbPinnedState {
-  readonly checkpointId: number;
-  readonly maxParallelism: number;
-  readonly keyGroupRange: KeyGroupRange;
-  readonly keySerializer: TypeSerializer<unknown>;
-  readonly view: LmdbReadView;
-  readonly states: readonly SnapshotState[];
-  /** The backend's versions: disposing the backend stops the run. */
-  readonly versions: SnapshotVersions;
-  readonly pinned: PinnedVersion;
-  /** The timer queues, read from the view like the states (their LMDB id after the key group). */
-  readonly timers: readonly { readonly name: string; readonly id: number }[];
-  readonly sizeHint: number;
-  readonly onWritten: (bytes: number) => void;
-  /** Told when the run lets go of its view (written or released). */
-  readonly onReleased: () => void;
-}
+import { writeLmdbDelta } from './lmdb-delta-writer.js';
+import type { LmdbPinnedState } from './lmdb-pinned-state.js';
+import { writeLmdbStateBlock, writeLmdbTimerBlock, writeSections } from './lmdb-snapshot-blocks.js';
 
 /** A snapshot of an LmdbKeyedStateBackend after its synchronous phase (see KeyedSnapshotRun). */
 export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
   readonly checkpointId: number;
+  readonly baseCheckpointId: number | undefined;
+  readonly incremental: boolean;
   private pinned: LmdbPinnedState | undefined;
   private started = false;
 
@@ -57,6 +27,8 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
   ) {
     this.pinned = pinned;
     this.checkpointId = pinned.checkpointId;
+    this.baseCheckpointId = pinned.delta?.baseCheckpointId;
+    this.incremental = pinned.incremental;
   }
 
   release(): void {
@@ -91,66 +63,25 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
         : undefined,
     );
     const { start, end } = p.keyGroupRange;
-    const w = beginSnapshot(p);
-    const offsets: number[] = [];
-    for (let keyGroup = start; keyGroup <= end; keyGroup++) {
-      const offset = keyGroup - start;
-      offsets.push(w.length);
-      w.u32(keyGroup);
-      const countAt = w.reserveU32();
-      let blocks = 0;
-      p.versions.beginKeyGroup(p.pinned, offset);
-      for (const state of p.states) {
-        let payloadAt = -1;
-        let countAtEntries = -1;
-        let entries = 0;
-        for (const { value } of p.view.range(
-          rangeStart(keyGroup, state.id),
-          rangeStart(keyGroup, state.id + 1),
-        )) {
-          if (payloadAt < 0) {
-            blocks++;
-            payloadAt = beginBlock(w, BLOCK_KIND[state.kind], state.name, state.serializers);
-            countAtEntries = w.reserveU32();
-          }
-          entries++;
-          w.raw(value);
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        if (payloadAt < 0) continue;
-        w.patchU32(countAtEntries, entries);
-        w.patchU32(payloadAt - 4, w.length - payloadAt);
-      }
-      for (const timers of p.timers) {
-        let payloadAt = -1;
-        let countAtEntries = -1;
-        let entries = 0;
-        // Each entry: the key serializer's bytes of the key (as stored), then the timestamp.
-        for (const { key, value } of p.view.range(
-          rangeStart(keyGroup, timers.id),
-          rangeStart(keyGroup, timers.id + 1),
-        )) {
-          if (payloadAt < 0) {
-            blocks++;
-            payloadAt = beginBlock(w, BLOCK_KIND.timers, timers.name, []);
-            countAtEntries = w.reserveU32();
-          }
-          entries++;
-          w.bytes(value);
-          w.f64(timestampOf(key));
-          if (slicer.due()) await slicer.yieldNow();
-        }
-        if (payloadAt < 0) continue;
-        w.patchU32(countAtEntries, entries);
-        w.patchU32(payloadAt - 4, w.length - payloadAt);
-      }
-      w.patchU32(countAt, blocks);
-      p.versions.advance(p.pinned, offset);
-      if (slicer.due()) await slicer.yieldNow();
-    }
     const stateNames = [...p.states.map((s) => s.name), ...p.timers.map((t) => t.name)];
-    const data = w.toBytes();
-    p.onWritten(data.length);
+    const delta = p.delta;
+    const { data, offsets } =
+      delta === undefined ? await writeFull(p, slicer) : await writeLmdbDelta(p, delta, slicer);
+    p.onWritten(data.length, delta !== undefined);
     return { keyGroupRange: { start, end }, offsets, data, stateNames };
   }
+}
+
+/** Writes every state and timer of every key group of `p`'s view (a full snapshot, or a chain's new base). */
+function writeFull(
+  p: LmdbPinnedState,
+  slicer: EventLoopSlicer,
+): Promise<{ readonly data: Uint8Array; readonly offsets: number[] }> {
+  return writeSections(p, KEYED_SNAPSHOT_FORMAT_VERSION, slicer, async (w, keyGroup) => {
+    let blocks = 0;
+    for (const state of p.states) if (await writeLmdbStateBlock(w, p.view, keyGroup, state, slicer)) blocks++;
+    for (const timers of p.timers)
+      if (await writeLmdbTimerBlock(w, p.view, keyGroup, timers, slicer)) blocks++;
+    return blocks;
+  });
 }

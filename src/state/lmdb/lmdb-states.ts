@@ -9,6 +9,7 @@ import { mapKeyOf } from '../../core/stable-hash.js';
 import type { ByteWriter } from '../byte-io.js';
 import { ByteReader } from '../byte-io.js';
 import type { AggregateFunction, ReduceFunction } from '../functions.js';
+import type { ChangedKeys } from '../heap/changed-keys.js';
 import type { StateValueCodec } from '../heap/keyed-snapshot-format.js';
 import type { StoredMap } from '../heap/state-table.js';
 import type { AggregatingState, ListState, MapState, ReducingState, State, ValueState } from '../state.js';
@@ -21,11 +22,19 @@ export interface LmdbStateContext {
   readonly store: LmdbStore;
   readonly current: LmdbCurrentKey;
   readonly scratch: ByteWriter;
+  /** The first key group of the backend's range (change tracking counts key groups from it). */
+  readonly keyGroupStart: number;
 }
 
 /** Base of the LMDB state objects: one state id, one codec. */
-abstract class AbstractLmdbState<V> implements State {
+export abstract class AbstractLmdbState<V> implements State {
   private readonly what: string;
+  /**
+   * Incremental checkpoints: the keys written or removed since the last snapshot (canonical text →
+   * undefined when written, the key serializer's bytes when removed: a delta's removed block needs
+   * them, and holding them only for removals keeps tracking small). Undefined when off.
+   */
+  changes: ChangedKeys | undefined = undefined;
 
   constructor(
     protected readonly c: LmdbStateContext,
@@ -38,6 +47,7 @@ abstract class AbstractLmdbState<V> implements State {
 
   clear(): void {
     this.c.store.remove(this.key());
+    if (this.changes !== undefined) this.changed(this.changes, this.c.current.serialized);
   }
 
   protected key(): Buffer {
@@ -61,6 +71,12 @@ abstract class AbstractLmdbState<V> implements State {
     scratch.bytes(this.c.current.serialized);
     this.codec.write(scratch, value);
     this.c.store.put(key, scratch.written());
+    if (this.changes !== undefined) this.changed(this.changes, undefined);
+  }
+
+  private changed(changes: ChangedKeys, removedKey: Uint8Array | undefined): void {
+    const current = this.c.current;
+    changes.mark(current.keyGroup - this.c.keyGroupStart, current.canonicalText(), removedKey);
   }
 }
 

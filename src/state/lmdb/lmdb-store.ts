@@ -17,6 +17,8 @@ export function defaultLocalDir(): string {
 export interface LmdbReadView {
   /** Every `[key, value]` in `[start, end)` as of the view. */
   range(start: Buffer, end: Buffer): Iterable<{ key: Buffer; value: Buffer }>;
+  /** The value under `key` as of the view, or undefined. */
+  get(key: Buffer): Buffer | undefined;
   done(): void;
 }
 
@@ -124,6 +126,7 @@ export class LmdbStore {
     let open = true;
     return {
       range: (start, end) => db.getRange({ start, end, transaction }),
+      get: (key) => db.get(key, { transaction }),
       done: () => {
         if (!open) return;
         open = false;

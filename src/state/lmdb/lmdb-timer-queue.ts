@@ -48,7 +48,7 @@ export interface LmdbTimerQueueOptions {
 
 /**
  * One named timer queue in LMDB. The stored value is the key serializer's bytes of the key, so a
- * snapshot writes a timer as it is (see `writeLmdbTimerBlock`); the LMDB key is
+ * snapshot writes a timer as it is (see `writeLmdbTimerBlock`, lmdb-snapshot-blocks.ts); the LMDB key is
  * `u16 keyGroup | u16 id | sortable f64 timestamp | canonical key bytes`, which orders a key
  * group's timers by time and makes (key, timestamp) unique.
  */
@@ -64,6 +64,11 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
   /** The key groups that have timers, as a min-heap on their heads. */
   private readonly heap: Head<K>[] = [];
   private count = 0;
+  /**
+   * Incremental checkpoints: 1 for each key group (offset) whose timers changed since the last
+   * snapshot, as the heap backend's queue marks them; undefined when not tracked.
+   */
+  changedGroups: Uint8Array | undefined = undefined;
 
   constructor(options: LmdbTimerQueueOptions) {
     this.store = options.store;
@@ -88,6 +93,7 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
     this.store.put(lmdbKey, this.keySerializer.serialize(key));
     this.count++;
     const offset = keyGroup - this.keyGroupRange.start;
+    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
     const head = this.heads[offset]!;
     if (head === null || ts < head.timestamp) {
       this.setHead(offset, new Head(key, ts, lmdbKey, offset));
@@ -105,6 +111,7 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
     const wasHead = this.heap[0]?.offset === offset && this.heap[0].lmdbKey.equals(lmdbKey);
     this.store.remove(lmdbKey);
     this.count--;
+    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
     const head = this.heads[offset]!;
     if (head !== null && head.lmdbKey.equals(lmdbKey)) this.reloadHead(offset);
     return wasHead;
@@ -124,6 +131,7 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
     if (head === undefined) return undefined;
     this.store.remove(head.lmdbKey);
     this.count--;
+    if (this.changedGroups !== undefined) this.changedGroups[head.offset] = 1;
     this.reloadHead(head.offset);
     return head;
   }
