@@ -22,6 +22,7 @@ const { clusterRecovery } = await import('./cluster-recovery.js');
 const { checkpointOverhead } = await import('./checkpoint-overhead.js');
 const { stateOps1m } = await import('./state-ops.js');
 const { incrementalVsFull } = await import('./incremental-checkpoint.js');
+const { checkpointBackpressure } = await import('./checkpoint-backpressure.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -117,6 +118,15 @@ const benchmarks: Benchmark[] = [
     name: 'incremental-vs-full-1pct',
     run: async () => {
       const outcome = await incrementalVsFull(records(1_000_000), Math.max(2, timing.repetitions));
+      return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
+  {
+    // Four figures from the same runs: checkpoint-backpressure-aligned, -unaligned, -timeout and
+    // -persisted-data.
+    name: 'checkpoint-backpressure',
+    run: async () => {
+      const outcome = await checkpointBackpressure(Math.max(3, Math.round(8 * Math.min(1, scale))));
       return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
     },
   },

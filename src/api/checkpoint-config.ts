@@ -142,9 +142,10 @@ export class CheckpointConfig {
   }
 
   /**
-   * `execution.checkpointing.unaligned.enabled`. Accepted as Flink's, but Sluice takes aligned
-   * checkpoints only so far: a job with it set logs one WARN line and checkpoints aligned
-   * (exactly-once either way; barriers wait behind in-flight data under backpressure).
+   * `execution.checkpointing.unaligned.enabled`: under backpressure, barriers overtake the data
+   * queued in the channels, and that in-flight data is stored with the checkpoint (EXACTLY_ONCE
+   * only; savepoints stay aligned). With `setAlignedCheckpointTimeout`, a checkpoint starts aligned
+   * and goes unaligned only where aligning takes longer.
    */
   enableUnalignedCheckpoints(enabled = true): this {
     this.configuration.set(CheckpointingOptions.ENABLE_UNALIGNED, enabled);
@@ -154,7 +155,10 @@ export class CheckpointConfig {
     return this.configuration.get(CheckpointingOptions.ENABLE_UNALIGNED);
   }
 
-  /** `execution.checkpointing.aligned-checkpoint-timeout` (see `enableUnalignedCheckpoints`). */
+  /**
+   * `execution.checkpointing.aligned-checkpoint-timeout` (default 0: unaligned from the start):
+   * with unaligned checkpoints on, how long a checkpoint may align before it goes unaligned.
+   */
   setAlignedCheckpointTimeout(timeout: DurationLike): this {
     this.configuration.set(
       CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT,

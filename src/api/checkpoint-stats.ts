@@ -11,6 +11,10 @@ export interface SubtaskCheckpointStats {
   readonly startDelayMs: number;
   readonly bytesProcessedDuringAlignment: number;
   readonly checkpointedSize: number;
+  /** Bytes of in-flight data this subtask stored (unaligned checkpoints). */
+  readonly persistedData?: number;
+  /** Whether this subtask took the checkpoint unaligned. */
+  readonly unaligned?: boolean;
   readonly taskKey: string;
   readonly ackTimestamp: number;
   readonly endToEndDurationMs: number;

@@ -1,7 +1,6 @@
 /** StreamExecutionEnvironment: where a job's sources come from and where it is executed. */
 import { loadConfiguration, type Configuration } from '../core/configuration.js';
-import { CheckpointingOptions, NetworkOptions, PipelineOptions } from '../core/config-options.js';
-import { logger } from '../core/log.js';
+import { NetworkOptions, PipelineOptions } from '../core/config-options.js';
 import { SluiceError, invalidProgram } from '../core/errors.js';
 import { checkParallelism, UPPER_BOUND_MAX_PARALLELISM } from '../core/key-groups.js';
 import { TypeRegistry, type Class } from '../core/type-registry.js';
@@ -382,11 +381,6 @@ export class StreamExecutionEnvironment implements StreamBuilder {
       stateBackend: stateBackendOf(this.configuration, !capture),
       types: this.types.copy(),
     };
-    if (!capture && !batch && this.configuration.get(CheckpointingOptions.ENABLE_UNALIGNED))
-      logger('environment').warn(
-        'execution.checkpointing.unaligned.enabled: Sluice takes aligned checkpoints only so far; this job checkpoints ' +
-          'aligned (exactly-once either way, but under backpressure barriers wait behind in-flight data).',
-      );
     // As Flink, executing clears the program: the environment can build and run the next job.
     this.transformations = [];
     this.collectTargets = new Map();

@@ -170,6 +170,10 @@ export interface CheckpointingSubmission {
   readonly tolerableFailures: number;
   /** execution.checkpointing.mode */
   readonly mode: CheckpointingMode;
+  /** execution.checkpointing.unaligned.enabled (EXACTLY_ONCE only; absent: false) */
+  readonly unaligned?: boolean;
+  /** execution.checkpointing.aligned-checkpoint-timeout in ms (absent: 0) */
+  readonly alignedCheckpointTimeoutMs?: number;
   /** execution.checkpointing.num-retained */
   readonly numRetained: number;
   /** web.checkpoints.history */

@@ -49,6 +49,7 @@ export function faultTolerance(
   if (interval !== undefined) {
     const dir = configuration.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
     const storage = storageKind(configuration);
+    const mode = configuration.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE);
     const recover = configuration.get(StateRecoveryOptions.LOCAL_RECOVERY);
     // Flink: local backup falls back to from-local when it is not set.
     const backup = configuration.contains(CheckpointingOptions.LOCAL_BACKUP_ENABLED)
@@ -60,7 +61,10 @@ export function faultTolerance(
       minPauseMs: configuration.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS),
       maxConcurrent: configuration.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS),
       tolerableFailures: configuration.get(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER),
-      mode: configuration.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE),
+      mode,
+      // Flink takes unaligned checkpoints in EXACTLY_ONCE only; AT_LEAST_ONCE never aligns anyway.
+      unaligned: mode === 'EXACTLY_ONCE' && configuration.get(CheckpointingOptions.ENABLE_UNALIGNED),
+      alignedCheckpointTimeoutMs: configuration.get(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT),
       numRetained: configuration.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS),
       historySize: configuration.get(RestOptions.CHECKPOINTS_HISTORY_SIZE),
       retention: configuration.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION),

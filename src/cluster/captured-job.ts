@@ -19,6 +19,7 @@ import { CheckpointingModes } from '../protocol/barrier-alignment.js';
 import type { RestartStrategyConfig } from '../protocol/restart-strategy.js';
 import type { CheckpointStorageOptions } from '../storage/create-checkpoint-storage.js';
 import {
+  bool,
   field,
   listOf,
   matching,
@@ -114,8 +115,6 @@ export function describeSubmission(submission: PipelineSubmission): CapturedJob 
 }
 
 // --- checks (in the JobManager: the user-code process is not trusted) ---
-
-const bool: Check<boolean> = (v, path) => (typeof v === 'boolean' ? v : reject(path, 'true or false', v));
 
 function textUpTo(max: number): Check<string> {
   return (v, path) =>
@@ -219,6 +218,8 @@ const settings = objectOf<CapturedSettings>({
       maxConcurrent: intIn(1, 1000),
       tolerableFailures: nat,
       mode: oneOf(CheckpointingModes, 'EXACTLY_ONCE or AT_LEAST_ONCE'),
+      unaligned: optional(bool),
+      alignedCheckpointTimeoutMs: optional(duration),
       numRetained: intIn(1, 10_000),
       historySize: intIn(1, 10_000),
       retention: oneOf(

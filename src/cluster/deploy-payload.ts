@@ -139,6 +139,7 @@ export const checkSubtaskState: Check<readonly OperatorSubtaskState[]> = listOf(
     operatorId,
     keyed: listOf(keyedHandle),
     operator: listOf(operatorHandle),
+    channelState: optional(streamHandle),
   }),
 );
 
@@ -146,6 +147,7 @@ interface WireOperatorRestore {
   readonly operatorId: OperatorId;
   readonly keyed: readonly KeyedStateHandle[];
   readonly operator?: readonly (readonly OperatorStateHandle[])[];
+  readonly channelState?: StreamStateHandle;
 }
 interface WireTaskRestore extends SubtaskRef {
   readonly checkpointId: number;
@@ -163,6 +165,7 @@ const wireTaskRestore = objectOf<WireTaskRestore>({
       operatorId,
       keyed: listOf(keyedHandle),
       operator: optional(listOf(listOf(operatorHandle))),
+      channelState: optional(streamHandle),
     }),
   ),
 });
@@ -176,11 +179,12 @@ export function encodeDeployPayload(payload: DeployPayload): unknown {
       subtask: r.subtask,
       checkpointId: r.state.checkpointId,
       pointer: r.state.pointer,
-      operators: [...r.state.operators].map(([id, op]) =>
-        op.operator === undefined
-          ? { operatorId: id, keyed: op.keyed }
-          : { operatorId: id, keyed: op.keyed, operator: op.operator },
-      ),
+      operators: [...r.state.operators].map(([id, op]) => ({
+        operatorId: id,
+        keyed: op.keyed,
+        ...(op.operator === undefined ? {} : { operator: op.operator }),
+        ...(op.channelState === undefined ? {} : { channelState: op.channelState }),
+      })),
     })),
   };
 }
@@ -219,7 +223,14 @@ export function decodeDeployPayload(value: unknown): DeployPayload {
         checkpointId: r.checkpointId,
         pointer: r.pointer,
         operators: new Map<OperatorId, OperatorRestoreState>(
-          r.operators.map((op) => [op.operatorId, { keyed: op.keyed, operator: op.operator }]),
+          r.operators.map((op) => [
+            op.operatorId,
+            {
+              keyed: op.keyed,
+              operator: op.operator,
+              ...(op.channelState === undefined ? {} : { channelState: op.channelState }),
+            },
+          ]),
         ),
       },
     })),

@@ -15,7 +15,7 @@ import { CheckpointingOptions, ClusterOptions } from '../core/config-options.js'
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
-import type { PipelineSubmission } from '../api/execution.js';
+import type { CheckpointingSubmission, PipelineSubmission } from '../api/execution.js';
 import type { OperatorEvent } from '../runtime/stream-operator.js';
 import type { JobMasterGateway } from '../coordinator/job-master-gateway.js';
 import {
@@ -455,7 +455,7 @@ export class TaskManager {
       master,
       checkpointing:
         cp && job.storage
-          ? this.checkpointGateway(message.jobId, message.attempt, cp.mode, job.storage)
+          ? this.checkpointGateway(message.jobId, message.attempt, cp, job.storage)
           : undefined,
       restore: new Map(payload.restore.map((r) => [`${r.vertexIndex}:${r.subtask}`, r.state])),
       localState: (v, s) => {
@@ -567,11 +567,13 @@ export class TaskManager {
   private checkpointGateway(
     jobId: JobId,
     attempt: number,
-    mode: TaskCheckpointGateway['mode'],
+    settings: Pick<CheckpointingSubmission, 'mode' | 'unaligned' | 'alignedCheckpointTimeoutMs'>,
     storage: CheckpointStorage,
   ): (vertexIndex: number, subtask: number) => TaskCheckpointGateway {
     return (vertexIndex, subtask) => ({
-      mode,
+      mode: settings.mode,
+      unaligned: settings.unaligned === true,
+      alignedCheckpointTimeoutMs: settings.alignedCheckpointTimeoutMs ?? 0,
       storage,
       location: (checkpointId) => storage.locationOf(jobId, checkpointId as CheckpointId),
       acknowledgeCheckpoint: (

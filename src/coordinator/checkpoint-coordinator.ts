@@ -479,7 +479,12 @@ export class CheckpointCoordinator {
         maxParallelism: op.maxParallelism,
         subtasks: [...(subtasks ?? new Map<number, OperatorSubtaskState>())]
           .sort((a, b) => a[0] - b[0])
-          .map(([subtask, s]) => ({ subtask, keyed: [...s.keyed], operator: [...s.operator] })),
+          .map(([subtask, s]) => ({
+            subtask,
+            keyed: [...s.keyed],
+            operator: [...s.operator],
+            ...(s.channelState === undefined ? {} : { channelState: s.channelState }),
+          })),
       };
     });
     return {

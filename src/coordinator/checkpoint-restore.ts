@@ -10,9 +10,9 @@ import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../core/key-groups.js';
 import type { OperatorFactory } from '../api/operators/stream-operator.js';
-import type { JobGraph } from '../graph/job-graph.js';
+import type { JobGraph, JobVertex } from '../graph/job-graph.js';
 import type { OperatorRestoreState, TaskRestoreState } from '../runtime/checkpoint-gateway.js';
-import type { CheckpointMetadata } from '../storage/checkpoint-metadata.js';
+import type { CheckpointMetadata, OperatorSnapshot } from '../storage/checkpoint-metadata.js';
 import {
   keyedChain,
   type KeyedStateHandle,
@@ -59,7 +59,9 @@ export async function planRestore(
     ),
   );
   for (const op of metadata.operators) {
-    const hasState = op.subtasks.some((s) => s.keyed.length > 0 || s.operator.length > 0);
+    const hasState = op.subtasks.some(
+      (s) => s.keyed.length > 0 || s.operator.length > 0 || s.channelState !== undefined,
+    );
     if (hasState && !nodes.has(op.operatorId) && !options.ignoreUnclaimedState)
       throw new SluiceError(
         'SLUICE_RESTORE_FAILED',
@@ -76,9 +78,11 @@ export async function planRestore(
           // An incremental chain's base and deltas.
           ...s.keyed.flatMap((k) => keyedChain(k).map((blob) => blob.handle)),
           ...s.operator.map((o) => o.handle),
+          ...(s.channelState === undefined ? [] : [s.channelState]),
         ])
       : [],
   );
+  checkChannelStateRestorable(metadata, nodes, options.where);
   const masterStates = new Map<string, Uint8Array>();
   await Promise.all([
     ...handles.map((h) => access.checkState(h)),
@@ -114,6 +118,7 @@ export async function planRestore(
         operator: hasOperatorState
           ? operatorStateFor(oldOperatorState, subtask, node.parallelism)
           : undefined,
+        ...channelStateOf(op, subtask),
       });
     }
   }
@@ -132,6 +137,54 @@ export async function planRestore(
     tasks: taskStates,
     masterStates,
   };
+}
+
+/** An operator of the job being restored, and the task (vertex) it runs in. */
+interface PlacedNode {
+  readonly node: JobVertex<OperatorFactory>['chain'][number];
+  readonly vertex: JobVertex<OperatorFactory>;
+}
+
+/** Subtask `subtask`'s in-flight data of an unaligned checkpoint, if it has any. */
+function channelStateOf(op: OperatorSnapshot, subtask: number): { channelState?: StreamStateHandle } {
+  const channelState = op.subtasks.find((st) => st.subtask === subtask)?.channelState;
+  return channelState === undefined ? {} : { channelState };
+}
+
+/**
+ * In-flight data is stored per channel of the old job's exchanges, so it restores only into the
+ * same channels: every operator at its old parallelism, and each operator with channel state still
+ * the head of its task. Flink redistributes it on rescaling; Sluice refuses with what to do.
+ */
+function checkChannelStateRestorable(
+  metadata: CheckpointMetadata,
+  nodes: ReadonlyMap<OperatorId, PlacedNode>,
+  where: string,
+): void {
+  const withChannelState = metadata.operators.filter((op) =>
+    op.subtasks.some((s) => s.channelState !== undefined),
+  );
+  if (withChannelState.length === 0) return;
+  const refuse = (problem: string): never => {
+    throw new SluiceError(
+      'SLUICE_RESTORE_FAILED',
+      `${where} is an unaligned checkpoint holding in-flight data, which restores only into the same job at the ` +
+        `same parallelism, but ${problem}. Restore it unchanged, or take a savepoint (always aligned) and rescale from that.`,
+    );
+  };
+  for (const op of metadata.operators) {
+    const found = nodes.get(op.operatorId);
+    if (found !== undefined && found.node.parallelism !== op.parallelism)
+      refuse(
+        `operator '${found.node.name}' had parallelism ${op.parallelism} and now has ${found.node.parallelism}`,
+      );
+  }
+  for (const op of withChannelState) {
+    const found = nodes.get(op.operatorId);
+    if (found === undefined) continue;
+    if (found.vertex.chain[0]!.operatorId !== op.operatorId)
+      refuse(`operator '${found.node.name}' is no longer the first of its chain`);
+  }
 }
 
 /**

@@ -83,9 +83,11 @@ export class JobCheckpoints {
 
   /** The checkpoint gateway of each task of a deployment. */
   taskGateways(): (vertexIndex: number, subtask: number) => TaskCheckpointGateway {
-    const { mode } = this.settings;
+    const { mode, unaligned, alignedCheckpointTimeoutMs } = this.settings;
     return (vertexIndex, subtask) => ({
       mode,
+      unaligned: unaligned === true,
+      alignedCheckpointTimeoutMs: alignedCheckpointTimeoutMs ?? 0,
       storage: this.storage,
       location: (id) => this.coordinator.location(id),
       acknowledgeCheckpoint: (id, state, metrics) =>

@@ -274,7 +274,15 @@ function decodeEvent(bytes: Uint8Array): ChannelEvent | undefined {
     case 'barrier':
       if (!isId(v['checkpointId']) || typeof v['timestamp'] !== 'number' || !Number.isFinite(v['timestamp']))
         return undefined;
-      return { kind: 'barrier', checkpointId: v['checkpointId'], timestamp: v['timestamp'] };
+      if (v['unaligned'] !== undefined && typeof v['unaligned'] !== 'boolean') return undefined;
+      if (v['timeoutable'] !== undefined && typeof v['timeoutable'] !== 'boolean') return undefined;
+      return {
+        kind: 'barrier',
+        checkpointId: v['checkpointId'],
+        timestamp: v['timestamp'],
+        ...(v['unaligned'] === true ? { unaligned: true } : {}),
+        ...(v['timeoutable'] === true ? { timeoutable: true } : {}),
+      };
     case 'cancel-checkpoint':
       if (!isId(v['checkpointId'])) return undefined;
       return { kind: 'cancel-checkpoint', checkpointId: v['checkpointId'] };

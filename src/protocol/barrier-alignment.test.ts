@@ -7,6 +7,7 @@ import {
   blockedChannels,
   createBarrierHandler,
   isCheckpointPending,
+  processAlignmentTimeout,
   processBarrierEvent,
   type BarrierAction,
   type BarrierEvent,
@@ -693,6 +694,201 @@ describe('alignment properties', () => {
         );
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+const priority = (id: number, channel: number): BarrierEvent => ({
+  kind: 'barrier',
+  channel,
+  checkpointId: cp(id),
+  unaligned: true,
+});
+const timeoutable = (id: number, channel: number): BarrierEvent => ({
+  kind: 'barrier',
+  channel,
+  checkpointId: cp(id),
+  timeoutable: true,
+});
+
+describe('unaligned checkpoints (UnalignedCheckpointsTest)', () => {
+  it('triggers at the first barrier, records the channels that still owe theirs, never blocks', () => {
+    // testMultiChannelWithBarriers
+    const h = new Harness({ numberOfChannels: 3, mode: 'EXACTLY_ONCE' });
+    h.feed(priority(1, 1));
+    expect(h.actions).toEqual([
+      { kind: 'alignment-start', checkpointId: 1 },
+      { kind: 'trigger-checkpoint', checkpointId: 1, recording: [0, 2] },
+    ]);
+    expect(h.state.kind).toBe('collecting-unaligned');
+    expect(isCheckpointPending(h.state)).toBe(true);
+    h.feed(priority(1, 0), priority(1, 2));
+    expect(h.state.kind).toBe('waiting-for-first-barrier');
+    expect(isCheckpointPending(h.state)).toBe(false);
+    h.feed(priority(2, 2), priority(2, 0), priority(2, 1));
+    expect(h.sequence).toEqual([1, 2]);
+    expect(h.actions.filter((a) => a.kind === 'block')).toEqual([]);
+  });
+
+  it('is done at once on a single channel', () => {
+    const h = new Harness({ numberOfChannels: 1, mode: 'EXACTLY_ONCE' });
+    h.feed(priority(1, 0), priority(2, 0));
+    expect(h.actions.filter((a) => a.kind === 'trigger-checkpoint')).toEqual([
+      { kind: 'trigger-checkpoint', checkpointId: 1, recording: [] },
+      { kind: 'trigger-checkpoint', checkpointId: 2, recording: [] },
+    ]);
+    expect(h.state.kind).toBe('waiting-for-first-barrier');
+  });
+
+  it('aborts a triggered checkpoint on its cancel marker and ignores its trailing barrier', () => {
+    // testProcessCancellationBarrierAfterProcessBarrier
+    const h = new Harness({ numberOfChannels: 3, mode: 'EXACTLY_ONCE' });
+    h.feed(priority(1, 0), cancel(1, 1), priority(1, 2));
+    expect(h.sequence).toEqual([1, -1]);
+    expect(h.actions.at(-1)).toEqual({
+      kind: 'abort-checkpoint',
+      checkpointId: 1,
+      reason: 'CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER',
+    });
+    expect(h.state.kind).toBe('waiting-for-first-barrier');
+    h.feed(priority(2, 2));
+    expect(h.sequence).toEqual([1, -1, 2]);
+  });
+
+  it('aborts the recording checkpoint as subsumed when a newer barrier arrives', () => {
+    const h = new Harness({ numberOfChannels: 2, mode: 'EXACTLY_ONCE' });
+    h.feed(priority(1, 0), priority(2, 0));
+    expect(h.sequence).toEqual([1, -1, 2]);
+    expect(h.actions).toContainEqual({
+      kind: 'abort-checkpoint',
+      checkpointId: 1,
+      reason: 'CHECKPOINT_DECLINED_SUBSUMED',
+    });
+    expect(h.actions.at(-1)).toEqual({ kind: 'trigger-checkpoint', checkpointId: 2, recording: [1] });
+    h.feed(priority(1, 1), priority(2, 1));
+    expect(h.state.kind).toBe('waiting-for-first-barrier');
+  });
+
+  it('counts a channel that ends while recording as done; aborts instead without FLIP-147', () => {
+    // testEndOfStreamWithPendingCheckpoint
+    const on = new Harness({ numberOfChannels: 2, mode: 'EXACTLY_ONCE' });
+    on.feed(priority(1, 0), eop(1));
+    expect(on.sequence).toEqual([1]);
+    expect(on.state.kind).toBe('waiting-for-first-barrier');
+    const off = new Harness({
+      numberOfChannels: 2,
+      mode: 'EXACTLY_ONCE',
+      checkpointsAfterTasksFinish: false,
+    });
+    off.feed(priority(1, 0), eop(1));
+    expect(off.sequence).toEqual([1, -1]);
+    expect(off.actions.at(-1)).toMatchObject({ reason: 'CHECKPOINT_DECLINED_INPUT_END_OF_STREAM' });
+  });
+
+  it('leaves ended channels out of the recording', () => {
+    const h = new Harness({ numberOfChannels: 3, mode: 'EXACTLY_ONCE' });
+    h.feed(eop(0), priority(1, 2));
+    expect(h.actions.at(-1)).toEqual({ kind: 'trigger-checkpoint', checkpointId: 1, recording: [1] });
+  });
+});
+
+describe('aligned checkpoints with an alignment timeout', () => {
+  it('starts aligned with a timer, and goes unaligned when it fires: trigger, release, record the rest', () => {
+    const h = new Harness({ numberOfChannels: 3, mode: 'EXACTLY_ONCE' });
+    h.feed(timeoutable(1, 0));
+    expect(h.actions).toEqual([
+      { kind: 'alignment-start', checkpointId: 1 },
+      { kind: 'block', channel: 0 },
+      { kind: 'start-alignment-timer', checkpointId: 1 },
+    ]);
+    h.feed(timeoutable(1, 2));
+    expect(h.actions.filter((a) => a.kind === 'start-alignment-timer')).toHaveLength(1);
+    const { state, actions } = processAlignmentTimeout(h.state, cp(1));
+    expect(actions).toEqual([
+      { kind: 'trigger-checkpoint', checkpointId: 1, recording: [1] },
+      { kind: 'unblock-all' },
+    ]);
+    expect(state.kind).toBe('collecting-unaligned');
+    expect(blockedChannels(state).size).toBe(0);
+    // The late channel's barrier, still in-band, completes the recording.
+    const done = processBarrierEvent(state, timeoutable(1, 1));
+    expect(done.actions).toEqual([]);
+    expect(done.state.kind).toBe('waiting-for-first-barrier');
+  });
+
+  it('ignores a timeout once the alignment finished, or for another checkpoint', () => {
+    const h = new Harness({ numberOfChannels: 2, mode: 'EXACTLY_ONCE' });
+    h.feed(timeoutable(1, 0), timeoutable(1, 1));
+    expect(h.sequence).toEqual([1]);
+    expect(processAlignmentTimeout(h.state, cp(1)).actions).toEqual([]);
+    h.feed(timeoutable(2, 0));
+    expect(processAlignmentTimeout(h.state, cp(1))).toEqual({ state: h.state, actions: [] });
+  });
+
+  it('never starts a timer for plain aligned barriers', () => {
+    const h = new Harness({ numberOfChannels: 2, mode: 'EXACTLY_ONCE' });
+    h.feed(barrier(1, 0));
+    expect(h.actions.map((a) => a.kind)).toEqual(['alignment-start', 'block']);
+  });
+
+  it('goes unaligned at once when an upstream task already did (its barrier arrives with priority)', () => {
+    const h = new Harness({ numberOfChannels: 3, mode: 'EXACTLY_ONCE' });
+    h.feed(timeoutable(1, 0), priority(1, 1));
+    expect(h.actions.slice(3)).toEqual([
+      { kind: 'trigger-checkpoint', checkpointId: 1, recording: [2] },
+      { kind: 'unblock-all' },
+    ]);
+    expect(h.state.kind).toBe('collecting-unaligned');
+    h.feed(timeoutable(1, 2));
+    expect(h.state.kind).toBe('waiting-for-first-barrier');
+  });
+});
+
+describe('unaligned properties', () => {
+  it('triggers each checkpoint at its first barrier with the owing channels, never blocks, ends each at most once', () => {
+    fc.assert(
+      fc.property(scriptsArb(true), fc.boolean(), ({ n, scripts, schedule }, afterFinish) => {
+        const unalignedScripts = scripts.map((s) => ({
+          events: s.events.map((e) => (e.kind === 'barrier' ? { ...e, unaligned: true } : e)),
+        }));
+        const delivered = scripts.map(() => new Set<number>());
+        const finished = new Set<number>();
+        const triggered = new Set<number>();
+        const aborted = new Set<number>();
+        const final = simulate(
+          { numberOfChannels: n, mode: 'EXACTLY_ONCE', checkpointsAfterTasksFinish: afterFinish },
+          unalignedScripts,
+          schedule,
+          (event, _before, after, actions) => {
+            if (event.kind === 'barrier') delivered[event.channel]!.add(event.checkpointId);
+            if (event.kind === 'end-of-partition') finished.add(event.channel);
+            for (const a of actions) {
+              expect(a.kind).not.toBe('block');
+              if (a.kind === 'trigger-checkpoint') {
+                expect(event).toMatchObject({ kind: 'barrier', checkpointId: a.checkpointId });
+                expect(triggered.has(a.checkpointId)).toBe(false);
+                triggered.add(a.checkpointId);
+                const owing = [...Array(n).keys()].filter(
+                  (c) => !finished.has(c) && !delivered[c]!.has(a.checkpointId),
+                );
+                expect(a.recording).toEqual(owing);
+              }
+              if (a.kind === 'abort-checkpoint') {
+                expect(aborted.has(a.checkpointId)).toBe(false);
+                aborted.add(a.checkpointId);
+              }
+            }
+            // Still recording: some live channel owes the barrier of the triggered checkpoint.
+            if (after.kind === 'collecting-unaligned') {
+              const id = after.latestCheckpointId;
+              expect(triggered.has(id) && !aborted.has(id)).toBe(true);
+              expect([...Array(n).keys()].some((c) => !finished.has(c) && !delivered[c]!.has(id))).toBe(true);
+            }
+          },
+        );
+        expect(isCheckpointPending(final)).toBe(false);
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -3,9 +3,15 @@ import { invariant } from '../core/errors.js';
 import type { CheckpointId } from '../core/ids.js';
 import type { CheckpointFailureReason } from './checkpoint-failure-reason.js';
 
-// Semantics follow Flink's SingleCheckpointBarrierHandler with the aligned states
-// (WaitingForFirstBarrier / CollectingBarriers) for EXACTLY_ONCE, and CheckpointBarrierTracker for
-// AT_LEAST_ONCE. Unaligned checkpoints and alignment timeouts are not modelled here.
+// Semantics follow Flink's SingleCheckpointBarrierHandler for EXACTLY_ONCE — the aligned states
+// (WaitingForFirstBarrier / CollectingBarriers), the unaligned one (AlternatingCollectingBarriers-
+// Unaligned) and the switch from aligned to unaligned when an alignment times out — and
+// CheckpointBarrierTracker for AT_LEAST_ONCE.
+//
+// An unaligned checkpoint is triggered by its first barrier, which reaches the task as a priority
+// event ahead of the data queued in its channel. The runtime then records, per channel that has not
+// delivered the barrier yet, the buffers that arrive before it: that in-flight data is the
+// checkpoint's channel state. The handler only says which channels still owe their barrier.
 //
 // Channel bookkeeping is by *set*, not by count: a checkpoint is aligned when every input channel
 // has either delivered its barrier or ended. Flink counts barriers against the number of channels
@@ -39,7 +45,15 @@ export interface BarrierHandlerConfig {
 
 /** An in-band event read from one input channel. */
 export type BarrierEvent =
-  | { readonly kind: 'barrier'; readonly channel: number; readonly checkpointId: CheckpointId }
+  | {
+      readonly kind: 'barrier';
+      readonly channel: number;
+      readonly checkpointId: CheckpointId;
+      /** The barrier of an unaligned checkpoint (it overtook the channel's queued data). */
+      readonly unaligned?: boolean;
+      /** An aligned barrier that switches to unaligned once its alignment times out. */
+      readonly timeoutable?: boolean;
+    }
   | { readonly kind: 'cancel-marker'; readonly channel: number; readonly checkpointId: CheckpointId }
   | { readonly kind: 'end-of-partition'; readonly channel: number };
 
@@ -61,7 +75,17 @@ export type BarrierAction =
   | { readonly kind: 'alignment-start'; readonly checkpointId: CheckpointId }
   | { readonly kind: 'block'; readonly channel: number }
   | { readonly kind: 'unblock-all' }
-  | { readonly kind: 'trigger-checkpoint'; readonly checkpointId: CheckpointId }
+  | {
+      readonly kind: 'trigger-checkpoint';
+      readonly checkpointId: CheckpointId;
+      /**
+       * Unaligned: the channels (not ended) whose barrier has not arrived. Their buffers, up to that
+       * barrier, are the checkpoint's input channel state. Absent for an aligned checkpoint.
+       */
+      readonly recording?: readonly number[];
+    }
+  /** A timeoutable alignment started: call `processAlignmentTimeout` if it is still running then. */
+  | { readonly kind: 'start-alignment-timer'; readonly checkpointId: CheckpointId }
   | {
       readonly kind: 'abort-checkpoint';
       readonly checkpointId: CheckpointId;
@@ -97,6 +121,13 @@ export type BarrierHandlerState =
       readonly latestCheckpointId: CheckpointId;
       /** Channels that delivered the barrier of `latestCheckpointId` and wait for the others. */
       readonly blocked: ReadonlySet<number>;
+    })
+  | (CommonState & {
+      /** An unaligned checkpoint was triggered; its barriers still arrive on other channels. */
+      readonly kind: 'collecting-unaligned';
+      readonly latestCheckpointId: CheckpointId;
+      /** Channels that delivered the barrier of `latestCheckpointId`. */
+      readonly arrived: ReadonlySet<number>;
     })
   | (CommonState & {
       readonly kind: 'tracking-barriers';
@@ -159,7 +190,13 @@ export function processBarrierEvent(state: BarrierHandlerState, event: BarrierEv
   }
   switch (event.kind) {
     case 'barrier':
-      return alignBarrier(state, channel, event.checkpointId);
+      return alignBarrier(
+        state,
+        channel,
+        event.checkpointId,
+        event.unaligned === true,
+        event.timeoutable === true,
+      );
     case 'cancel-marker':
       return alignCancelMarker(state, event.checkpointId);
     case 'end-of-partition':
@@ -173,6 +210,7 @@ export function isCheckpointPending(state: BarrierHandlerState): boolean {
     case 'waiting-for-first-barrier':
       return false;
     case 'collecting-barriers':
+    case 'collecting-unaligned':
       return true;
     case 'tracking-barriers':
       return state.pending.length > 0;
@@ -185,6 +223,20 @@ export function blockedChannels(state: BarrierHandlerState): ReadonlySet<number>
 }
 
 const EMPTY: ReadonlySet<number> = new Set();
+
+/**
+ * The alignment of `checkpointId` timed out (its timer from `start-alignment-timer` fired): if it
+ * is still being aligned, it goes unaligned now — triggered at once, the blocked channels released,
+ * the others recorded until their barrier. Otherwise nothing happens.
+ */
+export function processAlignmentTimeout(
+  state: BarrierHandlerState,
+  checkpointId: CheckpointId,
+): BarrierTransition {
+  if (state.kind !== 'collecting-barriers' || state.latestCheckpointId !== checkpointId)
+    return { state, actions: [] };
+  return goUnaligned(state, checkpointId, state.blocked, []);
+}
 
 type AlignedState = Exclude<BarrierHandlerState, { kind: 'tracking-barriers' }>;
 type TrackingState = Extract<BarrierHandlerState, { kind: 'tracking-barriers' }>;
@@ -203,6 +255,41 @@ function allAligned(state: CommonState, arrived: ReadonlySet<number>, finished =
   return true;
 }
 
+/** Channels that have neither delivered the barrier (are in `arrived`) nor ended. */
+function owing(state: CommonState, arrived: ReadonlySet<number>): number[] {
+  const channels: number[] = [];
+  for (let c = 0; c < state.numberOfChannels; c++)
+    if (!arrived.has(c) && !state.finished.has(c)) channels.push(c);
+  return channels;
+}
+
+/**
+ * Triggers `id` unaligned once `arrived` delivered its barrier: channels blocked by an aligned start
+ * are released (after the trigger, as ever), the rest are recorded until their barrier arrives.
+ */
+function goUnaligned(
+  state: AlignedState,
+  id: CheckpointId,
+  arrived: ReadonlySet<number>,
+  actions: BarrierAction[],
+): BarrierTransition {
+  const recording = owing(state, arrived);
+  actions.push({ kind: 'trigger-checkpoint', checkpointId: id, recording });
+  if (state.kind === 'collecting-barriers' && state.blocked.size > 0) actions.push({ kind: 'unblock-all' });
+  if (recording.length === 0) return { state: waiting(state, { latestCheckpointId: id }), actions };
+  return {
+    state: {
+      numberOfChannels: state.numberOfChannels,
+      checkpointsAfterTasksFinish: state.checkpointsAfterTasksFinish,
+      finished: state.finished,
+      kind: 'collecting-unaligned',
+      latestCheckpointId: id,
+      arrived,
+    },
+    actions,
+  };
+}
+
 function waiting(state: AlignedState, patch: Partial<CommonState> = {}): AlignedState {
   return {
     numberOfChannels: state.numberOfChannels,
@@ -219,19 +306,36 @@ function endAlignment(state: AlignedState, decision: BarrierAction, actions: Bar
   if (state.kind === 'collecting-barriers' && state.blocked.size > 0) actions.push({ kind: 'unblock-all' });
 }
 
-function alignBarrier(state: AlignedState, channel: number, id: CheckpointId): BarrierTransition {
+function alignBarrier(
+  state: AlignedState,
+  channel: number,
+  id: CheckpointId,
+  unaligned: boolean,
+  timeoutable: boolean,
+): BarrierTransition {
   const latest = state.latestCheckpointId;
   // Older than what we track, or the id that was just completed or cancelled: nothing to do. The
   // channel was never blocked for it, so it keeps flowing.
-  if (latest !== undefined && (id < latest || (id === latest && state.kind !== 'collecting-barriers'))) {
+  if (
+    latest !== undefined &&
+    (id < latest || (id === latest && state.kind === 'waiting-for-first-barrier'))
+  ) {
     return { state, actions: [] };
+  }
+  if (state.kind === 'collecting-unaligned' && id === state.latestCheckpointId) {
+    // Already triggered: this channel's in-flight data is complete.
+    const arrived = withChannel(state.arrived, channel);
+    if (allAligned(state, arrived)) return { state: waiting(state), actions: [] };
+    return { state: { ...state, arrived }, actions: [] };
   }
   const actions: BarrierAction[] = [];
   let arrived: ReadonlySet<number> = EMPTY;
   if (state.kind === 'collecting-barriers' && id === state.latestCheckpointId) {
     arrived = state.blocked;
+    // Upstream went unaligned (its own alignment timed out): so does this task.
+    if (unaligned) return goUnaligned(state, id, withChannel(arrived, channel), actions);
   } else {
-    if (state.kind === 'collecting-barriers') {
+    if (state.kind !== 'waiting-for-first-barrier') {
       // A newer barrier overtook the alignment (its upstream gave up on the older checkpoint).
       endAlignment(
         state,
@@ -244,6 +348,11 @@ function alignBarrier(state: AlignedState, channel: number, id: CheckpointId): B
       );
     }
     actions.push({ kind: 'alignment-start', checkpointId: id });
+    if (unaligned) {
+      // After an abort above, the old alignment's channels were released by it already.
+      const released = state.kind === 'collecting-barriers' ? waiting(state) : state;
+      return goUnaligned(released, id, withChannel(EMPTY, channel), actions);
+    }
   }
   const nowArrived = withChannel(arrived, channel);
   if (allAligned(state, nowArrived)) {
@@ -253,6 +362,7 @@ function alignBarrier(state: AlignedState, channel: number, id: CheckpointId): B
     return { state: waiting(state, { latestCheckpointId: id }), actions };
   }
   actions.push({ kind: 'block', channel });
+  if (timeoutable && arrived.size === 0) actions.push({ kind: 'start-alignment-timer', checkpointId: id });
   return {
     state: {
       numberOfChannels: state.numberOfChannels,
@@ -269,10 +379,10 @@ function alignBarrier(state: AlignedState, channel: number, id: CheckpointId): B
 function alignCancelMarker(state: AlignedState, id: CheckpointId): BarrierTransition {
   const latest = state.latestCheckpointId;
   const applies =
-    latest === undefined || id > latest || (id === latest && state.kind === 'collecting-barriers');
+    latest === undefined || id > latest || (id === latest && state.kind !== 'waiting-for-first-barrier');
   if (!applies) return { state, actions: [] };
   const actions: BarrierAction[] = [];
-  if (state.kind === 'collecting-barriers' && id > state.latestCheckpointId) {
+  if (state.kind !== 'waiting-for-first-barrier' && id > state.latestCheckpointId) {
     // Flink only reports the cancelled id here and leaves the older alignment unreported; we
     // report it as subsumed so that every started alignment ends in exactly one trigger or abort.
     actions.push({
@@ -292,7 +402,7 @@ function alignCancelMarker(state: AlignedState, id: CheckpointId): BarrierTransi
 
 function alignEndOfPartition(state: AlignedState, channel: number): BarrierTransition {
   const finished = withChannel(state.finished, channel);
-  if (state.kind !== 'collecting-barriers') return { state: waiting(state, { finished }), actions: [] };
+  if (state.kind === 'waiting-for-first-barrier') return { state: waiting(state, { finished }), actions: [] };
   const actions: BarrierAction[] = [];
   if (!state.checkpointsAfterTasksFinish) {
     endAlignment(
@@ -305,6 +415,11 @@ function alignEndOfPartition(state: AlignedState, channel: number): BarrierTrans
       actions,
     );
     return { state: waiting(state, { finished }), actions };
+  }
+  if (state.kind === 'collecting-unaligned') {
+    // Triggered already; the ended channel's data is all recorded, so it owes nothing more.
+    if (allAligned(state, state.arrived, finished)) return { state: waiting(state, { finished }), actions };
+    return { state: { ...state, finished }, actions };
   }
   if (allAligned(state, state.blocked, finished)) {
     endAlignment(state, { kind: 'trigger-checkpoint', checkpointId: state.latestCheckpointId }, actions);

@@ -124,9 +124,9 @@ function checkpointConfigInfo(job: RestJob): CheckpointConfigInfo | undefined {
     },
     state_backend: config.stateBackend,
     checkpoint_storage: config.checkpointStorage,
-    unaligned_checkpoints: false,
+    unaligned_checkpoints: config.unaligned,
     tolerable_failed_checkpoints: config.tolerableFailures,
-    aligned_checkpoint_timeout: 0,
+    aligned_checkpoint_timeout: config.alignedCheckpointTimeoutMs,
     checkpoints_after_tasks_finish: true,
     state_changelog_enabled: false,
     changelog_periodic_materialization_interval: CHANGELOG_MATERIALIZATION_INTERVAL_MS,
@@ -198,7 +198,7 @@ function checkpointingStatistics(stats: RestCheckpointStats): CheckpointingStati
       end_to_end_duration: statsSummary(completed.map((c) => c.endToEndDurationMs)),
       alignment_buffered: ZERO_SUMMARY,
       processed_data: statsSummary(completed.map(processedData)),
-      persisted_data: statsSummary(completed.map(() => 0)),
+      persisted_data: statsSummary(completed.map(persistedData)),
     },
     latest: {
       completed: stats.latestCompleted
@@ -223,6 +223,13 @@ function checkpointingStatistics(stats: RestCheckpointStats): CheckpointingStati
 
 const processedData = (c: RestCheckpoint) =>
   c.subtasks.reduce((n, s) => n + s.bytesProcessedDuringAlignment, 0);
+const persistedData = (c: RestCheckpoint) => c.subtasks.reduce((n, s) => n + (s.persistedData ?? 0), 0);
+
+/** Flink reports a checkpoint as unaligned when any subtask took it unaligned. */
+function checkpointType(c: RestCheckpoint): 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT' {
+  if (c.isSavepoint) return 'SAVEPOINT';
+  return c.subtasks.some((s) => s.unaligned === true) ? 'UNALIGNED_CHECKPOINT' : 'CHECKPOINT';
+}
 
 /** Flink's getLatestAckTimestamp / getEndToEndDuration: -1 before any acknowledgement. */
 function ackTimes(c: RestCheckpoint): { latestAck: number; endToEnd: number } {
@@ -246,10 +253,10 @@ function checkpointStatistics(c: RestCheckpoint): CheckpointStatistics {
     end_to_end_duration: endToEnd,
     alignment_buffered: 0,
     processed_data: processedData(c),
-    persisted_data: 0,
+    persisted_data: persistedData(c),
     num_subtasks: c.numSubtasks,
     num_acknowledged_subtasks: c.subtasks.length,
-    checkpoint_type: c.isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+    checkpoint_type: checkpointType(c),
     tasks: {},
   } as const;
   switch (c.status) {
@@ -303,7 +310,7 @@ function taskStatistics(c: RestCheckpoint, vertexId: string, parallelism: number
     end_to_end_duration: latestAck < 0 ? -1 : Math.max(0, latestAck - c.triggerTimestamp),
     alignment_buffered: 0,
     processed_data: acks.reduce((n, s) => n + s.bytesProcessedDuringAlignment, 0),
-    persisted_data: 0,
+    persisted_data: acks.reduce((n, s) => n + (s.persistedData ?? 0), 0),
     num_subtasks: parallelism,
     num_acknowledged_subtasks: acks.length,
   };
@@ -333,11 +340,11 @@ function subtaskDetails(
         alignment: {
           buffered: 0,
           processed: s.bytesProcessedDuringAlignment,
-          persisted: 0,
+          persisted: s.persistedData ?? 0,
           duration: s.alignmentDurationMs,
         },
         start_delay: s.startDelayMs,
-        unaligned_checkpoint: false,
+        unaligned_checkpoint: s.unaligned === true,
         aborted: false,
       };
     },
@@ -355,7 +362,7 @@ function subtaskDetails(
       alignment: {
         buffered: ZERO_SUMMARY,
         processed: statsSummary(acks.map((s) => s.bytesProcessedDuringAlignment)),
-        persisted: statsSummary(acks.map(() => 0)),
+        persisted: statsSummary(acks.map((s) => s.persistedData ?? 0)),
         duration: statsSummary(acks.map((s) => s.alignmentDurationMs)),
       },
       start_delay: statsSummary(acks.map((s) => s.startDelayMs)),

@@ -219,6 +219,8 @@ class LocalRestJob implements RestJob {
       minPauseMs: cp.minPauseMs,
       maxConcurrent: cp.maxConcurrent,
       tolerableFailures: cp.tolerableFailures,
+      unaligned: cp.unaligned === true,
+      alignedCheckpointTimeoutMs: cp.alignedCheckpointTimeoutMs ?? 0,
       retention: cp.retention,
       stateBackend: stateBackendName(this.master.stateBackend),
       checkpointStorage:

@@ -143,6 +143,10 @@ export interface RestCheckpointConfig {
   readonly minPauseMs: number;
   readonly maxConcurrent: number;
   readonly tolerableFailures: number;
+  /** execution.checkpointing.unaligned.enabled */
+  readonly unaligned: boolean;
+  /** execution.checkpointing.aligned-checkpoint-timeout in ms */
+  readonly alignedCheckpointTimeoutMs: number;
   readonly retention: ExternalizedCheckpointRetention;
   /** e.g. HashMapStateBackend */
   readonly stateBackend: string;

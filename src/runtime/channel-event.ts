@@ -5,7 +5,15 @@ import type { WatermarkStatus } from '../core/watermark.js';
 export type ChannelEvent =
   | { readonly kind: 'end-of-partition' }
   /** Checkpoint barrier n: everything before it belongs to checkpoint n, everything after does not. */
-  | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number }
+  | {
+      readonly kind: 'barrier';
+      readonly checkpointId: number;
+      readonly timestamp: number;
+      /** Of an unaligned checkpoint: a priority event, ahead of the data queued in its channel. */
+      readonly unaligned?: boolean;
+      /** Aligned, but goes unaligned when the alignment takes longer than the configured timeout. */
+      readonly timeoutable?: boolean;
+    }
   /** Checkpoint n was aborted upstream: stop aligning for it. */
   | { readonly kind: 'cancel-checkpoint'; readonly checkpointId: number }
   /** The producer's output watermark advanced to `timestamp` (ms; MAX_WATERMARK at its end). */

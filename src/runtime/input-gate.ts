@@ -38,6 +38,23 @@ export class InputChannel implements ChannelReceiver {
   private backlog = 0;
   /** Waiting in the gate's queue for a floating buffer. */
   waitingForFloating = false;
+  /** Priority events (unaligned barriers) at the head of the queue, not taken yet. */
+  priorityEvents = 0;
+  /**
+   * What was queued when a priority barrier arrived while nothing was being recorded: the channel
+   * state of this channel if the task triggers that checkpoint on it (the task clears it).
+   */
+  arrivalCapture: { readonly checkpointId: number; readonly buffers: Uint8Array[] } | undefined;
+  /** An unaligned checkpoint's recording: buffers that arrive until its barrier does. */
+  private recording:
+    | {
+        readonly checkpointId: number;
+        readonly buffers: Uint8Array[];
+        readonly done: (buffers: Uint8Array[]) => void;
+      }
+    | undefined;
+  /** Replayed channel state at the head of the queue: consumed without granting credit. */
+  private replayed = 0;
 
   constructor(
     private readonly gate: InputGate,
@@ -61,6 +78,7 @@ export class InputChannel implements ChannelReceiver {
     this.announced--;
     this.backlog = backlog;
     this.queue.push(buffer);
+    if (this.recording !== undefined) this.recording.buffers.push(buffer);
     if (backlog > this.announced) this.gate.lendFloating(this);
     this.gate.notifyData(this);
   }
@@ -82,7 +100,105 @@ export class InputChannel implements ChannelReceiver {
   }
 
   onEvent(event: ChannelEvent): void {
+    const recording = this.recording;
+    if (
+      event.kind === 'barrier' &&
+      (event.unaligned === true || recording?.checkpointId === event.checkpointId)
+    ) {
+      // Everything queued now came before the barrier.
+      if (recording?.checkpointId === event.checkpointId) this.finishRecording();
+      else
+        this.arrivalCapture = {
+          checkpointId: event.checkpointId,
+          buffers: this.queuedBuffers(this.queue.length),
+        };
+      this.putAtHead(event);
+      return;
+    }
+    // The end of the channel: every buffer it will ever send before a barrier is recorded.
+    if (event.kind === 'end-of-partition' && recording !== undefined) this.finishRecording();
     this.queue.push(event);
+    this.gate.notifyData(this);
+  }
+
+  /** The buffers queued before index `end` (events skipped), in order. */
+  private queuedBuffers(end: number): Uint8Array[] {
+    const buffers: Uint8Array[] = [];
+    for (let i = this.head; i < end; i++) {
+      const item = this.queue[i]!;
+      if (isBuffer(item)) buffers.push(item);
+    }
+    return buffers;
+  }
+
+  /** Queues a priority event ahead of everything not taken yet, and tells the gate. */
+  private putAtHead(event: ChannelEvent): void {
+    if (this.head > 0) this.queue[--this.head] = event;
+    else this.queue.unshift(event);
+    this.priorityEvents++;
+    this.gate.notifyPriority(this);
+  }
+
+  /**
+   * Starts collecting this channel's state for unaligned checkpoint `checkpointId`: `prefix` (the
+   * rest of a buffer the task is part-way through), then what is queued before the barrier, then
+   * what arrives until it does. `done` gets the buffers once the barrier arrived (at once if it
+   * already did) or the channel ended.
+   */
+  startRecording(
+    checkpointId: number,
+    prefix: Uint8Array | undefined,
+    done: (buffers: Uint8Array[]) => void,
+  ): void {
+    const buffers: Uint8Array[] = prefix === undefined ? [] : [prefix];
+    const capture = this.arrivalCapture;
+    if (capture?.checkpointId === checkpointId) {
+      this.arrivalCapture = undefined;
+      for (const b of capture.buffers) buffers.push(b);
+      done(buffers);
+      return;
+    }
+    // An aligned barrier already queued (the checkpoint went unaligned after it arrived): what
+    // precedes it is the state, and it moves ahead of that data, as Flink's priority conversion.
+    for (let i = this.head; i < this.queue.length; i++) {
+      const item = this.queue[i]!;
+      if (isBuffer(item)) {
+        buffers.push(item);
+      } else if (item.kind === 'barrier' && item.checkpointId === checkpointId) {
+        this.queue.splice(i, 1);
+        this.putAtHead(item);
+        done(buffers);
+        return;
+      }
+    }
+    this.recording = { checkpointId, buffers, done };
+  }
+
+  /** Stops recording for `checkpointId` without result (the checkpoint was aborted). */
+  stopRecording(checkpointId: number): void {
+    if (this.recording?.checkpointId === checkpointId) this.recording = undefined;
+    if (this.arrivalCapture?.checkpointId === checkpointId) this.arrivalCapture = undefined;
+  }
+
+  private finishRecording(): void {
+    const recording = this.recording!;
+    this.recording = undefined;
+    recording.done(recording.buffers);
+  }
+
+  /**
+   * Restored channel state: these buffers come first, ahead of anything that already arrived. They
+   * were never granted credit, so consuming them grants none.
+   */
+  replay(buffers: readonly Uint8Array[]): void {
+    if (buffers.length === 0) return;
+    // Behind priority events, if any (none in practice: checkpoints start once every task restored).
+    const first = this.head + this.priorityEvents;
+    this.queue = [...this.queue.slice(this.head, first), ...buffers, ...this.queue.slice(first)];
+    this.head = 0;
+    this.replayed += buffers.length;
+    for (const b of buffers) this.bufferedBytes += b.length;
+    if (this.bufferedBytes > this.maxBufferedBytes) this.maxBufferedBytes = this.bufferedBytes;
     this.gate.notifyData(this);
   }
 
@@ -95,6 +211,7 @@ export class InputChannel implements ChannelReceiver {
     if (this.head >= this.queue.length) return undefined;
     const item = this.queue[this.head]!;
     this.queue[this.head++] = undefined as unknown as ChannelItem;
+    if (this.priorityEvents > 0) this.priorityEvents--;
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.head = 0;
@@ -108,6 +225,10 @@ export class InputChannel implements ChannelReceiver {
    */
   recycle(bytes: number): void {
     this.bufferedBytes -= bytes;
+    if (this.replayed > 0) {
+      this.replayed--;
+      return;
+    }
     if (this.floating > 0 && !this.wantsFloating()) {
       this.floating--;
       this.gate.returnFloating();
@@ -135,6 +256,8 @@ export class InputGate {
   }
   private ready: InputChannel[] = [];
   private readyHead = 0;
+  /** Channels with a priority event at their head, in order of arrival. */
+  private priority: InputChannel[] = [];
   private readonly polled: GateItem = {
     channel: undefined as unknown as InputChannel,
     item: undefined as unknown as ChannelItem,
@@ -191,6 +314,41 @@ export class InputGate {
     this.onData();
   }
 
+  /** @internal A priority event reached the head of `channel`. */
+  notifyPriority(channel: InputChannel): void {
+    this.priority.push(channel);
+    this.notifyData(channel);
+    this.onData();
+  }
+
+  /** Whether a priority event waits to be taken (even while the task's output is full). */
+  hasPriority(): boolean {
+    return this.priority.length > 0;
+  }
+
+  /**
+   * The next priority event, ahead of any data: an unaligned barrier must be taken at once, also
+   * by a task that is backpressured. Channels blocked by an alignment keep theirs until released.
+   * The returned object is reused by the next call (and by `pollNext`).
+   */
+  pollPriority(): GateItem | undefined {
+    for (let i = 0; i < this.priority.length; i++) {
+      const channel = this.priority[i]!;
+      if (channel.blocked) continue;
+      this.priority.splice(i, 1);
+      if (channel.priorityEvents === 0) {
+        // Taken by pollNext meanwhile.
+        i--;
+        continue;
+      }
+      const item = channel.poll()!;
+      this.polled.channel = channel;
+      this.polled.item = item;
+      return this.polled;
+    }
+    return undefined;
+  }
+
   /**
    * The next item of some channel, or undefined when none has data. The returned object is
    * reused by the next call.
@@ -237,6 +395,7 @@ export class InputGate {
       channel.blocked = false;
       if (channel.hasData()) this.notifyData(channel);
     }
+    if (this.priority.length > 0) this.onData();
   }
 
   allFinished(): boolean {

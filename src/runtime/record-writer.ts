@@ -105,6 +105,15 @@ export class RecordWriter implements Output<unknown> {
     for (const sp of this.partition.subpartitions) sp.add(event);
   }
 
+  /**
+   * Flushes, then puts `event` on every channel ahead of the unsent data (an unaligned barrier);
+   * returns per channel the buffers it overtook.
+   */
+  broadcastPriorityEvent(event: ChannelEvent): Uint8Array[][] {
+    this.flushAll();
+    return this.partition.subpartitions.map((sp) => sp.addPriority(event));
+  }
+
   /** A watermark goes to every channel, in order behind the records (Flink's RecordWriterOutput). */
   emitWatermark(watermark: number): void {
     this.broadcastEvent({ kind: 'watermark', timestamp: watermark });

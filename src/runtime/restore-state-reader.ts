@@ -10,6 +10,7 @@ import type { OperatorId } from '../core/ids.js';
 import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
 import { redistributeOperatorState } from '../state/operator-state-redistribution.js';
 import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
+import { decodeChannelState } from '../storage/channel-state.js';
 import { readFileState } from '../storage/filesystem/file-system-checkpoint-storage.js';
 import { keyedChain, type StreamStateHandle } from '../storage/state-handle.js';
 import type { OperatorRestoredState, OperatorRestoreState, TaskRestoreState } from './checkpoint-gateway.js';
@@ -69,6 +70,7 @@ export function isInlineOnly(restore: TaskRestoreState): boolean {
     for (const k of op.keyed)
       for (const blob of keyedChain(k)) if (blob.handle.kind !== 'inline') return false;
     for (const old of op.operator ?? []) for (const o of old) if (o.handle.kind !== 'inline') return false;
+    if (op.channelState !== undefined && op.channelState.kind !== 'inline') return false;
   }
   return true;
 }
@@ -102,6 +104,7 @@ export async function readRestoreState(
     // An incremental chain: its base and every delta.
     for (const k of op.keyed) for (const blob of keyedChain(k)) handles.add(blob.handle);
     for (const old of op.operator ?? []) for (const o of old) handles.add(o.handle);
+    if (op.channelState !== undefined) handles.add(op.channelState);
   }
   const bytes = new Map<StreamStateHandle, Uint8Array>();
   await Promise.all(
@@ -152,6 +155,14 @@ function assemble(
           : { deltas: k.deltas.map((d) => ({ offsets: d.offsets, data: bytesOf(d.handle) })) }),
       })),
       operator: operatorShare(op, subtask, bytesOf),
+      ...(op.channelState === undefined
+        ? {}
+        : {
+            channelState: decodeChannelState(
+              bytesOf(op.channelState),
+              `the in-flight data of task ${subtask.taskName} in checkpoint ${restore.checkpointId}`,
+            ),
+          }),
     });
   return out;
 }

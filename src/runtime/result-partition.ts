@@ -52,6 +52,23 @@ export class ResultSubpartition {
     this.trySend();
   }
 
+  /**
+   * Puts `event` ahead of everything unsent (an unaligned checkpoint's barrier) and returns the
+   * buffers it overtook, in order: they still go out after it, and belong to the checkpoint as
+   * this channel's output state.
+   */
+  addPriority(event: ChannelEvent): Uint8Array[] {
+    const overtaken: Uint8Array[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const item = this.queue[i]!;
+      if (isBuffer(item)) overtaken.push(item);
+    }
+    if (this.head > 0) this.queue[--this.head] = event;
+    else this.queue.unshift(event);
+    this.trySend();
+    return overtaken;
+  }
+
   /** The consumer freed `n` buffers' worth of room. */
   addCredit(n: number): void {
     this.credit += n;

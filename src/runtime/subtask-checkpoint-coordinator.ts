@@ -10,9 +10,11 @@ import { invariant } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import type { KeyedSnapshotRun } from '../state/keyed-state-snapshot.js';
 import type { OperatorSnapshotRun } from '../state/operator-state-snapshot.js';
+import { channelStateBytes, encodeChannelState, isEmptyChannelState } from '../storage/channel-state.js';
 import type { KeyedStateHandle, OperatorStateHandle } from '../storage/state-handle.js';
 import { keyedChain, stateSize } from '../storage/state-handle.js';
 import type { OperatorSubtaskState, TaskCheckpointGateway } from './checkpoint-gateway.js';
+import type { ChannelStateCapture } from './channel-state-capture.js';
 import type { ChainedOperator } from './operator-chain.js';
 import type { RecordWriter } from './record-writer.js';
 import type { TaskLocalStateStore } from './task-local-state-store.js';
@@ -28,6 +30,7 @@ export interface CheckpointArrival {
 }
 
 interface InFlight {
+  readonly capture: ChannelStateCapture | undefined;
   readonly runs: readonly {
     readonly keyed: KeyedSnapshotRun | undefined;
     readonly operator: OperatorSnapshotRun;
@@ -65,8 +68,12 @@ export class SubtaskCheckpointCoordinator {
     this.chains = chain.map(() => ({ acked: new Map(), completed: undefined }));
   }
 
-  /** Both phases of checkpoint `checkpointId`; errors of the synchronous phase fail the task (thrown). */
-  performCheckpoint(checkpointId: number, arrival: CheckpointArrival): void {
+  /**
+   * Both phases of checkpoint `checkpointId`; errors of the synchronous phase fail the task
+   * (thrown). With `capture` the checkpoint is unaligned: the barrier overtakes the output's queued
+   * buffers, and the channel state is written with the operator state once complete.
+   */
+  performCheckpoint(checkpointId: number, arrival: CheckpointArrival, capture?: ChannelStateCapture): void {
     if (checkpointId <= this.lastCheckpointId) return;
     this.lastCheckpointId = checkpointId;
     const syncStart = this.clock.monotonicNow();
@@ -85,11 +92,19 @@ export class SubtaskCheckpointCoordinator {
       };
     });
     const syncDurationMs = this.clock.monotonicNow() - syncStart;
-    if (arrival.emitBarrier)
-      for (const w of this.writers)
-        w.broadcastEvent({ kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp });
-    this.inFlight.set(checkpointId, { runs });
-    void this.completeAsync(checkpointId, runs, flushes, syncDurationMs, arrival);
+    const barrier = { kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp } as const;
+    if (capture !== undefined) {
+      const unaligned = { ...barrier, unaligned: true };
+      capture.setOutputs(
+        arrival.emitBarrier ? this.writers.map((w) => w.broadcastPriorityEvent(unaligned)) : [],
+      );
+    } else if (arrival.emitBarrier) {
+      // Downstream may go unaligned if aligning this barrier takes too long.
+      const event = this.timeoutable() ? { ...barrier, timeoutable: true } : barrier;
+      for (const w of this.writers) w.broadcastEvent(event);
+    }
+    this.inFlight.set(checkpointId, { runs, capture });
+    void this.completeAsync(checkpointId, runs, flushes, syncDurationMs, arrival, capture);
   }
 
   private async completeAsync(
@@ -99,6 +114,7 @@ export class SubtaskCheckpointCoordinator {
     flushes: readonly PromiseLike<void>[] | undefined,
     syncDurationMs: number,
     arrival: CheckpointArrival,
+    capture: ChannelStateCapture | undefined,
   ): Promise<void> {
     const asyncStart = this.clock.monotonicNow();
     try {
@@ -147,6 +163,21 @@ export class SubtaskCheckpointCoordinator {
         if (keyed.length > 0 || operator.length > 0)
           states.push({ operatorId: this.chain[i]!.operatorId, keyed, operator });
       }
+      let persistedData = 0;
+      if (capture !== undefined) {
+        // Complete once every input channel delivered its barrier; undefined once aborted.
+        const channelState = await capture.result;
+        if (channelState === undefined || location === undefined) return;
+        if (!isEmptyChannelState(channelState)) {
+          const channelHandle = await storage.writeState(location, encodeChannelState(channelState));
+          persistedData = channelStateBytes(channelState);
+          checkpointedSize += stateSize(channelHandle);
+          const headId = this.chain[0]!.operatorId;
+          const head = states.findIndex((s) => s.operatorId === headId);
+          if (head >= 0) states[head] = { ...states[head]!, channelState: channelHandle };
+          else states.unshift({ operatorId: headId, keyed: [], operator: [], channelState: channelHandle });
+        }
+      }
       if (location === undefined || !this.inFlight.has(checkpointId)) return;
       this.gateway.acknowledgeCheckpoint(checkpointId, states, {
         syncDurationMs,
@@ -155,6 +186,7 @@ export class SubtaskCheckpointCoordinator {
         startDelayMs: arrival.startDelayMs,
         bytesProcessedDuringAlignment: arrival.bytesProcessedDuringAlignment,
         checkpointedSize,
+        ...(capture === undefined ? {} : { persistedData, unaligned: true }),
       });
     } catch (e) {
       if (!this.isRunning() || !this.inFlight.has(checkpointId)) return;
@@ -173,6 +205,7 @@ export class SubtaskCheckpointCoordinator {
     const flight = this.inFlight.get(checkpointId);
     if (!flight) return;
     this.inFlight.delete(checkpointId);
+    flight.capture?.abort();
     for (const run of flight.runs) {
       run.keyed?.release();
       run.operator.release();
@@ -220,6 +253,15 @@ export class SubtaskCheckpointCoordinator {
   ): void {
     this.gateway.declineCheckpoint(checkpointId, reason);
     for (const w of this.writers) w.broadcastEvent({ kind: 'cancel-checkpoint', checkpointId });
+  }
+
+  /** Whether barriers this task starts may go unaligned downstream (an aligned-checkpoint timeout is set). */
+  private timeoutable(): boolean {
+    return (
+      this.gateway.mode === 'EXACTLY_ONCE' &&
+      this.gateway.unaligned === true &&
+      (this.gateway.alignedCheckpointTimeoutMs ?? 0) > 0
+    );
   }
 
   /** The task stops: release everything pinned. */

@@ -23,11 +23,18 @@ import type {
 import {
   blockedChannels,
   createBarrierHandler,
+  processAlignmentTimeout,
   processBarrierEvent,
   type BarrierEvent,
   type BarrierHandlerState,
 } from '../protocol/barrier-alignment.js';
-import { END_OF_PARTITION, isBuffer } from './channel-event.js';
+import { END_OF_PARTITION, isBuffer, type ChannelEvent } from './channel-event.js';
+import {
+  ChannelStateCapture,
+  captureInputChannels,
+  replayChannelState,
+  stopRecording,
+} from './channel-state-capture.js';
 import { StatusWatermarkValve, type ValveOutput } from '../protocol/status-watermark-valve.js';
 import { MIN_WATERMARK, type WatermarkStatus } from '../core/watermark.js';
 import type { OperatorRestoredState, TaskCheckpointGateway, TaskRestoreState } from './checkpoint-gateway.js';
@@ -135,6 +142,11 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private buffer: Uint8Array | undefined;
   private bufferPos = 0;
   private bufferChannel: InputChannel | undefined;
+  /** The channel whose barrier is being handled (an unaligned trigger takes its captured data). */
+  private barrierChannel: InputChannel | undefined;
+  /** Unaligned checkpoints whose channel state is being captured, and alignment-timeout timers. */
+  private readonly captures = new Map<number, ChannelStateCapture>();
+  private alignmentTimer: Cancellable | undefined;
   /** Where the state files of this execution's restore came from (task-local copies or checkpoint storage). */
   readonly restoredFiles: RestoreFileSources = { local: 0, remote: 0 };
   /** Combines the input channels' watermarks and statuses (tasks with an input gate). */
@@ -257,6 +269,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private restoreState(restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined): void {
     for (const entry of this.chain.entries) {
       const state = restored?.get(entry.operatorId);
+      if (state?.channelState)
+        replayChannelState(state.channelState, this.deployment.inputGate, this.writers, this.name);
       if (state) {
         if (state.keyed.length > 0) entry.keyedStateBackend?.restore(state.keyed);
         if (state.operator) entry.operatorStateBackend.restore(state.operator);
@@ -270,13 +284,18 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     this.enqueue(`trigger checkpoint ${checkpointId}`, () => {
       if (!this.checkpoints || this.state !== 'RUNNING') return;
       // A task that ended sent end-of-partition already: downstream counts that as aligned.
-      this.checkpoints.performCheckpoint(checkpointId, {
-        triggerTimestamp,
-        emitBarrier: this.endPhase < 2,
-        alignmentDurationMs: 0,
-        startDelayMs: Math.max(0, this.clock.now() - triggerTimestamp),
-        bytesProcessedDuringAlignment: 0,
-      });
+      this.checkpoints.performCheckpoint(
+        checkpointId,
+        {
+          triggerTimestamp,
+          emitBarrier: this.endPhase < 2,
+          alignmentDurationMs: 0,
+          startDelayMs: Math.max(0, this.clock.now() - triggerTimestamp),
+          bytesProcessedDuringAlignment: 0,
+        },
+        // Unaligned: the barrier overtakes the output's queued buffers, which become channel state.
+        this.unalignedFromStart() ? this.trackCapture(new ChannelStateCapture(checkpointId, 0)) : undefined,
+      );
     });
   }
 
@@ -290,7 +309,30 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     this.enqueue(`checkpoint ${checkpointId} aborted`, () => {
       this.checkpoints?.notifyCheckpointAborted(checkpointId);
       this.abortAlignment(checkpointId);
+      this.dropCapture(checkpointId);
     });
+  }
+
+  /** Unaligned from the first barrier on: unaligned checkpoints without an alignment timeout. */
+  private unalignedFromStart(): boolean {
+    const gateway = this.deployment.checkpointing;
+    return (
+      gateway?.mode === 'EXACTLY_ONCE' &&
+      gateway.unaligned === true &&
+      (gateway.alignedCheckpointTimeoutMs ?? 0) === 0
+    );
+  }
+
+  private trackCapture(capture: ChannelStateCapture): ChannelStateCapture {
+    this.captures.set(capture.checkpointId, capture);
+    void capture.result.then(() => this.captures.delete(capture.checkpointId));
+    return capture;
+  }
+
+  /** The checkpoint will not complete here: stop recording its in-flight data. */
+  private dropCapture(checkpointId: number): void {
+    stopRecording(checkpointId, this.deployment.inputGate);
+    this.captures.get(checkpointId)?.abort();
   }
 
   /**
@@ -301,7 +343,11 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
    */
   private abortAlignment(checkpointId: number): void {
     const state = this.barriers;
-    if (state?.kind !== 'collecting-barriers' || state.latestCheckpointId !== checkpointId) return;
+    if (
+      (state?.kind !== 'collecting-barriers' && state?.kind !== 'collecting-unaligned') ||
+      state.latestCheckpointId !== checkpointId
+    )
+      return;
     const blocked = blockedChannels(state);
     const live = this.deployment.inputGate!.channels.find((c) => !c.finished && !blocked.has(c.index));
     if (live)
@@ -358,6 +404,9 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         letter.run();
         if (isTerminal(this.state)) return;
       }
+      const gate = this.deployment.inputGate;
+      // Unaligned barriers are taken at once, also while the output is full.
+      if (gate !== undefined && gate.hasPriority()) this.processPriorityEvents(gate);
       if (this.pendingAsync > 0) return;
       if (this.endPhase > 0) return this.continueEnding();
       if (!this.outputAvailable()) return;
@@ -433,6 +482,21 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       this.bufferChannel = channel;
       return this.processBuffer();
     }
+    if (!this.processEvent(channel, item)) return false;
+    return gate.hasData();
+  }
+
+  private processPriorityEvents(gate: InputGate): void {
+    for (let polled = gate.pollPriority(); polled; polled = gate.pollPriority()) {
+      const { channel, item } = polled;
+      if (!isBuffer(item)) this.processEvent(channel, item);
+      if (isTerminal(this.state)) return;
+    }
+  }
+
+  /** Handles an event of `channel`; false once the input ended. */
+  private processEvent(channel: InputChannel, item: ChannelEvent): boolean {
+    const gate = this.deployment.inputGate!;
     switch (item.kind) {
       case 'end-of-partition':
         channel.finished = true;
@@ -445,11 +509,17 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         break;
       case 'barrier':
         this.barrierTimestamps.set(item.checkpointId, item.timestamp);
+        this.barrierChannel = channel;
         this.onBarrierEvent({
           kind: 'barrier',
           channel: channel.index,
           checkpointId: item.checkpointId as CheckpointId,
+          unaligned: item.unaligned === true,
+          timeoutable: item.timeoutable === true,
         });
+        this.barrierChannel = undefined;
+        // Captured for a checkpoint this barrier did not trigger (an old id): not needed.
+        channel.arrivalCapture = undefined;
         break;
       case 'cancel-checkpoint':
         this.onBarrierEvent({
@@ -467,13 +537,22 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         this.valve!.inputWatermarkStatus(item.status, channel.index, this);
         break;
     }
-    return gate.hasData();
+    return true;
   }
 
   /** Feeds the barrier state machine and carries out its actions, in order. */
   private onBarrierEvent(event: BarrierEvent): void {
     if (!this.barriers) return;
-    const { state, actions } = processBarrierEvent(this.barriers, event);
+    this.carryOut(processBarrierEvent(this.barriers, event));
+  }
+
+  /** The alignment of `checkpointId` took longer than execution.checkpointing.aligned-checkpoint-timeout. */
+  private onAlignmentTimeout(checkpointId: CheckpointId): void {
+    if (!this.barriers) return;
+    this.carryOut(processAlignmentTimeout(this.barriers, checkpointId));
+  }
+
+  private carryOut({ state, actions }: ReturnType<typeof processBarrierEvent>): void {
     this.barriers = state;
     const gate = this.deployment.inputGate!;
     for (const action of actions) {
@@ -492,20 +571,56 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         case 'unblock-all':
           gate.unblockAll();
           break;
+        case 'start-alignment-timer': {
+          const timeout = this.deployment.checkpointing?.alignedCheckpointTimeoutMs ?? 0;
+          const since =
+            this.clock.now() - (this.barrierTimestamps.get(action.checkpointId) ?? this.clock.now());
+          this.alignmentTimer?.cancel();
+          // Flink's BarrierAlignmentUtil#getTimerDelay: the timeout counts from the checkpoint's start.
+          this.alignmentTimer = this.clock.schedule(Math.max(timeout - since, 0), () =>
+            this.enqueue(`alignment timeout of checkpoint ${action.checkpointId}`, () =>
+              this.onAlignmentTimeout(action.checkpointId),
+            ),
+          );
+          break;
+        }
         case 'trigger-checkpoint': {
+          this.alignmentTimer?.cancel();
+          this.alignmentTimer = undefined;
           const triggerTimestamp = this.barrierTimestamps.get(action.checkpointId) ?? this.clock.now();
           this.forgetBarriersUpTo(action.checkpointId);
-          this.checkpoints!.performCheckpoint(action.checkpointId, {
-            triggerTimestamp,
-            emitBarrier: this.endPhase < 2,
-            alignmentDurationMs: this.clock.now() - this.alignmentStart,
-            startDelayMs: this.alignmentStartDelay,
-            bytesProcessedDuringAlignment: this.bytesProcessed - this.alignmentStartBytes,
-          });
+          const capture =
+            action.recording === undefined
+              ? undefined
+              : this.trackCapture(
+                  captureInputChannels(
+                    action.checkpointId,
+                    gate,
+                    action.recording,
+                    this.barrierChannel,
+                    this.buffer === undefined
+                      ? undefined
+                      : { channel: this.bufferChannel!, rest: this.buffer.subarray(this.bufferPos) },
+                  ),
+                );
+          this.checkpoints!.performCheckpoint(
+            action.checkpointId,
+            {
+              triggerTimestamp,
+              emitBarrier: this.endPhase < 2,
+              alignmentDurationMs: this.clock.now() - this.alignmentStart,
+              startDelayMs: this.alignmentStartDelay,
+              bytesProcessedDuringAlignment: this.bytesProcessed - this.alignmentStartBytes,
+            },
+            capture,
+          );
           break;
         }
         case 'abort-checkpoint':
+          this.alignmentTimer?.cancel();
+          this.alignmentTimer = undefined;
           this.forgetBarriersUpTo(action.checkpointId);
+          this.dropCapture(action.checkpointId);
           this.checkpoints!.abortFromAlignment(action.checkpointId, action.reason);
           break;
       }
@@ -592,6 +707,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private stopTimers(): void {
     this.flusher?.cancel();
     this.flusher = undefined;
+    this.alignmentTimer?.cancel();
+    this.alignmentTimer = undefined;
     for (const t of this.timers) t.cancel();
     this.timers.clear();
   }

@@ -15,8 +15,8 @@ import { crc32c } from './crc32c.js';
 import { STATE_SCOPES, OPERATOR_STATE_MODES, stateSize, type StreamStateHandle } from './state-handle.js';
 
 const WHERE = '/ckpt/job/chk-7/_metadata';
-/** CRC32C of the whole encoding of `sample` in format version 2. */
-const PINNED_V2_CRC = 0x5e8f5128;
+/** CRC32C of the whole encoding of `sample` in format version 3. */
+const PINNED_V3_CRC = 0xdf093591;
 
 function expectCorrupt(bytes: Uint8Array, ...fragments: string[]): void {
   let thrown: unknown;
@@ -93,11 +93,13 @@ const operatorSnapshot = (operatorId: string): fc.Arbitrary<OperatorSnapshot> =>
             fc.array(keyedHandle(maxParallelism), { maxLength: 2 }),
             fc.array(operatorStateHandle, { maxLength: 2 }),
             fc.option(fc.nat()),
+            fc.option(streamHandle),
           )
-          .map(([keyed, operator, size]) => ({
+          .map(([keyed, operator, size, channelState]) => ({
             subtask: index,
             keyed,
             operator,
+            ...(channelState === null ? {} : { channelState }),
             ...(size === null ? {} : { stats: { checkpointedSize: size } }),
           }));
       return fc
@@ -211,7 +213,7 @@ describe('checkpoint metadata encoding', () => {
     const bytes = encodeMetadata(sample);
     const view = new DataView(bytes.buffer, bytes.byteOffset);
     expect(new TextDecoder().decode(bytes.subarray(0, 4))).toBe('SLCK');
-    expect(view.getUint32(4)).toBe(2);
+    expect(view.getUint32(4)).toBe(3);
     expect(view.getUint32(8)).toBe(bytes.length - 16);
     expect(view.getUint32(bytes.length - 4)).toBe(crc32c(bytes.subarray(12, bytes.length - 4)));
   });
@@ -220,9 +222,23 @@ describe('checkpoint metadata encoding', () => {
     const bytes = encodeMetadata(sample);
     expect(encodeMetadata(sample)).toEqual(bytes);
     // Pinned: if this changes, the on-disk format changed; bump METADATA_FORMAT_VERSION and keep a
-    // reader for versions 1 and 2.
+    // reader for versions 1 to 3.
     expect(bytes.length).toBe(610);
-    expect(crc32c(bytes)).toBe(PINNED_V2_CRC);
+    expect(crc32c(bytes)).toBe(PINNED_V3_CRC);
+  });
+
+  it('still reads format version 2, written before unaligned checkpoints, and refuses channel state in it', () => {
+    const body = new Unpackr({ useRecords: false, mapsAsObjects: true }).unpack(
+      encodeMetadata(sample).subarray(12, -4),
+    ) as Record<string, unknown>;
+    body['formatVersion'] = 2;
+    expect(decodeMetadata(frame(body, 2), WHERE)).toEqual({ ...sample, formatVersion: 2 });
+    const withChannelState = structuredClone(body) as { operators: { subtasks: object[] }[] };
+    withChannelState.operators[0]!.subtasks[0] = {
+      ...withChannelState.operators[0]!.subtasks[0],
+      channelState: { kind: 'inline', data: new Uint8Array([1]) },
+    };
+    expectCorrupt(frame(withChannelState, 2), 'channelState', 'is not part of format version 2');
   });
 
   it('still reads format version 1, written before incremental checkpoints', () => {
@@ -387,7 +403,7 @@ describe('checkpoint metadata encoding', () => {
     expect(() => encodeMetadata(bad)).toThrow(
       /could not be read back: operators\[0\]\.subtasks\[0\]\.subtask/u,
     );
-    expect(() => encodeMetadata({ ...sample, formatVersion: 1 })).toThrow(/format version 2, not 1/u);
+    expect(() => encodeMetadata({ ...sample, formatVersion: 1 })).toThrow(/format version 3, not 1/u);
   });
 
   it('decodes inline data into fresh copies', () => {

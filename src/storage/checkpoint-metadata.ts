@@ -21,13 +21,14 @@ import { corruptMetadata } from './storage-errors.js';
 /** `SLCK` as a big-endian uint32: the first four bytes of every `_metadata` file. */
 export const METADATA_MAGIC = 0x534c434b;
 /**
- * The format version this Sluice writes. Version 2 (incremental checkpoints) adds `deltas` to a
- * keyed handle: the chain of shared blobs applied after its base. Version 1 is version 2 without
- * deltas; it is still read (and a `deltas` field in it is rejected).
+ * The format version this Sluice writes. Version 3 (unaligned checkpoints) adds `channelState` to
+ * a subtask: the handle of its in-flight data. Version 2 (incremental checkpoints) adds `deltas` to
+ * a keyed handle: the chain of shared blobs applied after its base. Version 1 is version 2 without
+ * deltas. Older versions are still read; a field they did not have is rejected in them.
  */
-export const METADATA_FORMAT_VERSION = 2;
+export const METADATA_FORMAT_VERSION = 3;
 /** Every format version this Sluice can read; a new writer version keeps the old readers. */
-export const SUPPORTED_METADATA_VERSIONS: readonly number[] = [1, 2];
+export const SUPPORTED_METADATA_VERSIONS: readonly number[] = [1, 2, 3];
 
 // Frame: magic (4) | version (4) | body length (4) | body | CRC32C of body (4), all big-endian.
 // The header is not under the checksum because each header field is checked on its own: a flipped
@@ -53,6 +54,8 @@ export interface SubtaskSnapshot {
   readonly subtask: number;
   readonly keyed: readonly KeyedStateHandle[];
   readonly operator: readonly OperatorStateHandle[];
+  /** The subtask's in-flight data of an unaligned checkpoint (replayed before new data on restore). */
+  readonly channelState?: StreamStateHandle;
   /** Bytes this checkpoint wrote for the subtask (smaller than the full state when incremental). */
   readonly stats?: { readonly checkpointedSize: number };
 }
@@ -195,6 +198,7 @@ function toWire(meta: CheckpointMetadata): Record<string, unknown> {
           mode: o.mode,
           handle: streamHandleToWire(o.handle),
         })),
+        ...(st.channelState === undefined ? {} : { channelState: streamHandleToWire(st.channelState) }),
         ...(st.stats === undefined ? {} : { stats: { checkpointedSize: st.stats.checkpointedSize } }),
       })),
     })),
@@ -257,7 +261,16 @@ function parseDocument(raw: unknown, formatVersion: number, fail: Fail): Checkpo
       const operator = r
         .list(st['operator'], `${sat}.operator`)
         .map((o, n) => r.operatorState(o, `${sat}.operator[${n}]`));
-      const base = { subtask, keyed, operator };
+      if (st['channelState'] !== undefined && formatVersion < 3)
+        fail(`${sat}.channelState`, `is not part of format version ${formatVersion}`);
+      const base = {
+        subtask,
+        keyed,
+        operator,
+        ...(st['channelState'] === undefined
+          ? {}
+          : { channelState: r.stream(st['channelState'], `${sat}.channelState`) }),
+      };
       if (st['stats'] === undefined) return base;
       const stats = r.map(st['stats'], `${sat}.stats`);
       return {

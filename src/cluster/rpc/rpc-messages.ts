@@ -10,6 +10,7 @@ import type { ExecutionState } from '../../runtime/task.js';
 import { checkRpcError, type RpcError } from './rpc-error.js';
 import {
   RpcProtocolError,
+  bool,
   bytes,
   data,
   field,
@@ -356,6 +357,8 @@ const checkpointMetrics = objectOf<SubtaskCheckpointMetrics>({
   startDelayMs: finite,
   bytesProcessedDuringAlignment: finite,
   checkpointedSize: finite,
+  persistedData: optional(finite),
+  unaligned: optional(bool),
 });
 const taskMetrics = objectOf<TaskMetricsReport>({
   ...task,

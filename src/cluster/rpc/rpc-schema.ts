@@ -103,6 +103,10 @@ export function matching<T extends string>(pattern: RegExp, what: string): Check
 }
 
 /** `check`, or undefined when the field is absent. */
+/** A boolean. */
+export const bool: Check<boolean> = (v, path) =>
+  typeof v === 'boolean' ? v : reject(path, 'true or false', v);
+
 export function optional<T>(check: Check<T>): Check<T | undefined> {
   return (v, path) => (v === undefined ? undefined : check(v, path));
 }
