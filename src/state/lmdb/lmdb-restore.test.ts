@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assignToKeyGroup } from '../../core/key-groups.js';
+import { MsgpackSerializer } from '../../core/serializer.js';
 import { canonicalBytes } from '../../core/stable-hash.js';
 import { ValueStateDescriptor } from '../state-descriptor.js';
 import { expectSluiceError } from '../state-kinds.contract.js';
 import { LmdbKeyedStateBackend } from './lmdb-keyed-state-backend.js';
-import { keyGroupOfCanonical } from './lmdb-restore.js';
+import { lmdbKey } from './lmdb-key-layout.js';
+import { keyGroupOfCanonical, msgpackLmdbKey } from './lmdb-restore.js';
 import { LmdbStore } from './lmdb-store.js';
 
 const localDir = mkdtempSync(join(tmpdir(), 'sluice-lmdb-restore-test-'));
@@ -40,6 +42,65 @@ describe('keyGroupOfCanonical', () => {
         expect(keyGroupOfCanonical(canonicalBytes(key), maxParallelism)).toBe(
           assignToKeyGroup(key, maxParallelism),
         );
+  });
+});
+
+describe('msgpackLmdbKey', () => {
+  const serializer = new MsgpackSerializer<unknown>();
+  const expected = (key: unknown): Buffer => lmdbKey(77, 5, canonicalBytes(key));
+
+  it('reads the LMDB key of ASCII strings and of numbers from their MessagePack bytes', () => {
+    const keys: unknown[] = [
+      '',
+      'k',
+      'x'.repeat(31),
+      'x'.repeat(32),
+      'x'.repeat(255),
+      'x'.repeat(256),
+      'x'.repeat(70000),
+    ];
+    for (const n of [
+      0,
+      -0,
+      1,
+      127,
+      128,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 32 - 1,
+      2 ** 32,
+      -1,
+      -32,
+      -33,
+      -128,
+      -129,
+    ])
+      keys.push(n, -n);
+    keys.push(
+      -32768,
+      -32769,
+      -(2 ** 31),
+      -(2 ** 31) - 1,
+      1.5,
+      -2.25,
+      NaN,
+      Infinity,
+      -Infinity,
+      2 ** 53,
+      1e300,
+    );
+    for (const key of keys)
+      expect(msgpackLmdbKey(77, 5, serializer.serialize(key)), String(key)).toEqual(expected(key));
+  });
+
+  it('leaves every other key to deserialization', () => {
+    for (const key of ['é', 'ключ', 2n ** 70n, true, null, ['a'], { a: 1 }, new Date(5), new Uint8Array([1])])
+      expect(msgpackLmdbKey(77, 5, serializer.serialize(key))).toBeUndefined();
+    // Bytes that are not exactly one such value.
+    for (const bytes of [[], [0xa2, 0x61], [0xa1, 0x61, 0x61], [0xcd, 0x01], [0xcb, 0, 0], [0x01, 0x02]])
+      expect(msgpackLmdbKey(77, 5, Uint8Array.from(bytes))).toBeUndefined();
   });
 });
 

@@ -4,13 +4,13 @@
  * serializers are only known once the operator declares the state), straight from the snapshot's
  * bytes, many blocks per LMDB write transaction.
  */
-import type { TypeSerializer } from '../../core/serializer.js';
+import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
 import { Murmur3Stream, murmurMixInt } from '../../core/murmur3.js';
 import { canonicalBytes } from '../../core/stable-hash.js';
 import { ByteReader, corruptSnapshot } from '../byte-io.js';
 import { checkKeyGroup, type RestoreContext } from '../heap/heap-restore.js';
 import type { StateKind } from '../state-descriptor.js';
-import { lmdbKey } from './lmdb-key-layout.js';
+import { KEY_PREFIX_BYTES, lmdbKey } from './lmdb-key-layout.js';
 import type { LmdbStore } from './lmdb-store.js';
 
 /** What restoring into LMDB needs: the heap's context plus the key serializer. */
@@ -38,13 +38,66 @@ function skipValue(r: ByteReader, kind: StateKind): number {
 const hash = new Murmur3Stream();
 
 /**
- * The key group of a key from its canonical bytes: what `assignToKeyGroup` computes from the key
- * (murmur3 of the canonical bytes, mixed), without encoding the key a second time.
+ * The key group of a key from its canonical bytes (`bytes[from..]`): what `assignToKeyGroup`
+ * computes from the key (murmur3 of the canonical bytes, mixed), without encoding the key again.
  */
-export function keyGroupOfCanonical(canonical: Uint8Array, maxParallelism: number): number {
+export function keyGroupOfCanonical(bytes: Uint8Array, maxParallelism: number, from = 0): number {
   hash.reset(0);
-  hash.bytes(canonical);
+  hash.bytes(bytes, from);
   return murmurMixInt(hash.finish()) % maxParallelism;
+}
+
+/** Canonical tags (core/stable-hash.ts) of the keys `msgpackLmdbKey` reads. */
+const CANONICAL_STRING = 0x01;
+const CANONICAL_NUMBER = 0x02;
+
+/**
+ * The LMDB key of a key the MessagePack serializer wrote as `b`, read from the bytes without
+ * deserializing the key: for ASCII strings (whose MessagePack payload is their canonical bytes)
+ * and numbers up to 32-bit integers or float64s, the common keys. Undefined for anything else, or
+ * bytes that are not exactly one such value; the caller then deserializes.
+ */
+export function msgpackLmdbKey(keyGroup: number, stateId: number, b: Uint8Array): Buffer | undefined {
+  const n = b.length;
+  if (n === 0) return undefined;
+  const tag = b[0]!;
+  let start = -1;
+  let length = 0;
+  if (tag >= 0xa0 && tag <= 0xbf) [start, length] = [1, tag & 0x1f];
+  else if (tag === 0xd9 && n >= 2) [start, length] = [2, b[1]!];
+  else if (tag === 0xda && n >= 3) [start, length] = [3, (b[1]! << 8) | b[2]!];
+  else if (tag === 0xdb && n >= 5)
+    [start, length] = [5, ((b[1]! << 24) | (b[2]! << 16) | (b[3]! << 8) | b[4]!) >>> 0];
+  if (start >= 0) {
+    if (start + length !== n) return undefined;
+    for (let i = start; i < n; i++) if (b[i]! >= 0x80) return undefined;
+    const key = Buffer.allocUnsafe(KEY_PREFIX_BYTES + 1 + length);
+    key.writeUInt16BE(keyGroup, 0);
+    key.writeUInt16BE(stateId, 2);
+    key[KEY_PREFIX_BYTES] = CANONICAL_STRING;
+    key.set(b.subarray(start), KEY_PREFIX_BYTES + 1);
+    return key;
+  }
+  const view = new DataView(b.buffer, b.byteOffset, n);
+  let value: number;
+  if (tag <= 0x7f && n === 1) value = tag;
+  else if (tag >= 0xe0 && n === 1) value = tag - 0x100;
+  else if (tag === 0xcc && n === 2) value = view.getUint8(1);
+  else if (tag === 0xcd && n === 3) value = view.getUint16(1);
+  else if (tag === 0xce && n === 5) value = view.getUint32(1);
+  else if (tag === 0xd0 && n === 2) value = view.getInt8(1);
+  else if (tag === 0xd1 && n === 3) value = view.getInt16(1);
+  else if (tag === 0xd2 && n === 5) value = view.getInt32(1);
+  else if (tag === 0xcb && n === 9) value = view.getFloat64(1);
+  else return undefined;
+  const key = Buffer.allocUnsafe(KEY_PREFIX_BYTES + 9);
+  key.writeUInt16BE(keyGroup, 0);
+  key.writeUInt16BE(stateId, 2);
+  key[KEY_PREFIX_BYTES] = CANONICAL_NUMBER;
+  // As the canonical encoding: -0 is 0, and every NaN is 0x7ff8000000000000.
+  if (Number.isNaN(value)) key.set([0x7f, 0xf8, 0, 0, 0, 0, 0, 0], KEY_PREFIX_BYTES + 1);
+  else key.writeDoubleBE(value === 0 ? 0 : value, KEY_PREFIX_BYTES + 1);
+  return key;
 }
 
 /**
@@ -52,9 +105,11 @@ export function keyGroupOfCanonical(canonical: Uint8Array, maxParallelism: numbe
  * `keyGroup`, after checking each key belongs to the key group. Empty lists and maps (never
  * stored) are skipped. `valueBytes` is a view of `payload`.
  *
- * Every key is checked, not a sample: the LMDB key needs the key's canonical bytes, hence the key
- * deserialized, anyway, and hashing those few bytes is all the check adds. It catches what the
- * file's CRC32C cannot: a key serializer that does not give back the keys it wrote.
+ * Every key is checked, not a sample: the check hashes the canonical bytes the LMDB key is made
+ * of anyway. With the default (MessagePack) key serializer, string and number keys are not even
+ * deserialized: their canonical bytes follow from the stored bytes (`msgpackLmdbKey`). The check
+ * catches what the file's CRC32C cannot: a key serializer that does not give back the keys it
+ * wrote, or a snapshot written wrong.
  */
 export function forEachRestoredEntry(
   payload: Uint8Array,
@@ -65,22 +120,32 @@ export function forEachRestoredEntry(
   ctx: LmdbRestoreContext,
   put: (key: Buffer, value: Uint8Array) => void,
 ): void {
+  const { keySerializer, maxParallelism } = ctx;
+  const msgpackKeys = keySerializer instanceof MsgpackSerializer;
   const r = new ByteReader(payload, 0, payload.length, what);
   const count = r.u32();
   for (let i = 0; i < count; i++) {
     const entryStart = r.pos;
     const keyBytes = r.lengthPrefixed();
-    let key: unknown;
-    try {
-      key = ctx.keySerializer.deserialize(keyBytes, 0, keyBytes.length);
-    } catch (e) {
-      throw corruptSnapshot(what, `entry ${i}'s key cannot be deserialized (${(e as Error).message})`, e);
+    let lmdbKeyBytes = msgpackKeys ? msgpackLmdbKey(keyGroup, stateId, keyBytes) : undefined;
+    if (
+      lmdbKeyBytes === undefined ||
+      keyGroupOfCanonical(lmdbKeyBytes, maxParallelism, KEY_PREFIX_BYTES) !== keyGroup
+    ) {
+      // The general way (and, for a key in the wrong key group, the one that says which key).
+      let key: unknown;
+      try {
+        key = keySerializer.deserialize(keyBytes, 0, keyBytes.length);
+      } catch (e) {
+        throw corruptSnapshot(what, `entry ${i}'s key cannot be deserialized (${(e as Error).message})`, e);
+      }
+      const canonical = canonicalBytes(key);
+      if (keyGroupOfCanonical(canonical, maxParallelism) !== keyGroup)
+        checkKeyGroup(key, keyGroup, ctx, what);
+      lmdbKeyBytes = lmdbKey(keyGroup, stateId, canonical);
     }
-    const canonical = canonicalBytes(key);
-    if (keyGroupOfCanonical(canonical, ctx.maxParallelism) !== keyGroup)
-      checkKeyGroup(key, keyGroup, ctx, what);
     if (skipValue(r, kind) === 0) continue;
-    put(lmdbKey(keyGroup, stateId, canonical), payload.subarray(entryStart, r.pos));
+    put(lmdbKeyBytes, payload.subarray(entryStart, r.pos));
   }
   r.expectDone();
 }
