@@ -5,7 +5,7 @@
  * verified, `readRestoreState`), then `restore()` into a fresh LMDB backend, until the backend can
  * process records.
  */
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckpointId, JobId, OperatorId } from '../src/core/ids.js';
@@ -100,7 +100,7 @@ async function restoreOnce(
  * Reads the file the way readFileState does (open, stat, reads of STATE_FILE_READ_PIECE_BYTES into
  * a buffer of its size, close), without checking it.
  */
-async function readOnce(path: string, size: number): Promise<number> {
+async function readInPieces(path: string, size: number): Promise<number> {
   const start = performance.now();
   const file = await open(path, 'r');
   try {
@@ -114,6 +114,14 @@ async function readOnce(path: string, size: number): Promise<number> {
   } finally {
     await file.close();
   }
+  return performance.now() - start;
+}
+
+/** Node's own way to read a whole file, so the baseline is not slowed by how Sluice reads. */
+async function readWhole(path: string, size: number): Promise<number> {
+  const start = performance.now();
+  const data = await readFile(path);
+  if (data.length !== size) throw new Error(`restore-1gb-lmdb: read ${data.length} bytes, expected ${size}`);
   return performance.now() - start;
 }
 
@@ -149,19 +157,23 @@ export async function restoreLmdb(
     if (handle.kind !== 'file') throw new Error('restore-1gb-lmdb: the snapshot was inlined');
     const path = stateFilePath(handle, checkpoint.pointer);
     // Warm-up, untimed: JIT, and the file in the page cache for both sides alike.
-    await readOnce(path, handle.size);
+    await readInPieces(path, handle.size);
+    await readWhole(path, handle.size);
     const warm = await restoreOnce(checkpoint, localDir);
     verify(warm.backend, keys);
     warm.backend.dispose();
     const restores: number[] = [];
-    const reads: number[] = [];
+    const inPieces: number[] = [];
+    const whole: number[] = [];
     for (let i = 0; i < repetitions; i++) {
       // Alternated, so noise from other tenants hits both alike.
-      reads.push(await readOnce(path, handle.size));
+      inPieces.push(await readInPieces(path, handle.size));
+      whole.push(await readWhole(path, handle.size));
       const { ms, backend } = await restoreOnce(checkpoint, localDir);
       restores.push(ms);
       backend.dispose();
     }
+    const reads = inPieces.map((ms, i) => Math.min(ms, whole[i]!));
     const value = Math.min(...restores);
     const baseline = Math.min(...reads);
     const size = `${(handle.size / 1e9).toFixed(2)} GB`;
@@ -170,7 +182,7 @@ export async function restoreLmdb(
         {
           name: 'restore-1gb-lmdb',
           description: `lmdb backend: a task's restore of ${size} of keyed state (${keys.toLocaleString('en')} keys of ${VALUE_BYTES} bytes): read + CRC32C check + load into LMDB`,
-          baselineDescription: `reading the same ${size} checkpoint file from this disk as the restore does, unchecked`,
+          baselineDescription: `reading the same ${size} checkpoint file from this disk, unchecked: the faster of the restore's way and readFile`,
           unit: 'ms',
           goal: 2,
           goalOf: 'ratio-at-most',
@@ -182,6 +194,7 @@ export async function restoreLmdb(
         },
       ],
       lines: [
+        `  (reads, best: in the restore's 512 KiB pieces ${Math.min(...inPieces).toFixed(0)} ms, readFile ${Math.min(...whole).toFixed(0)} ms)`,
         `  (state built and checkpointed in ${(buildMs / 1000).toFixed(1)} s; checkpoint file ${size})`,
       ],
     };
