@@ -40,4 +40,20 @@ describe('crc32c', () => {
     const whole = Uint8Array.from({ length: 100 }, (_, i) => (i * 7) & 0xff);
     expect(crc32c(whole.subarray(3, 77))).toBe(reference(whole.slice(3, 77)));
   });
+
+  it('agrees with the bitwise definition on long inputs at every alignment and length', () => {
+    // Long enough for the word-wise loop, which reads 4-byte-aligned words of the buffer.
+    const whole = Uint8Array.from({ length: 2100 }, (_, i) => (i * 131 + (i >> 3)) & 0xff);
+    for (let start = 0; start < 8; start++)
+      for (const length of [255, 256, 257, 1000, 1001, 1002, 1003, 2048])
+        expect(crc32c(whole.subarray(start, start + length))).toBe(
+          reference(whole.slice(start, start + length)),
+        );
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 256, maxLength: 1200 }), fc.nat(7), (data, start) => {
+        const view = data.subarray(Math.min(start, data.length));
+        return crc32c(view) === reference(view);
+      }),
+    );
+  });
 });

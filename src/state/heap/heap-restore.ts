@@ -29,9 +29,13 @@ export interface RestoreContext {
   readonly keySerializer: TypeSerializer<unknown>;
 }
 
+/** Takes one state block of a restored key group (its payload a view of the snapshot's data). */
+export type StateBlockSink = (block: SnapshotBlock, keyGroup: number, what: string) => void;
+
 /**
  * Reads, from each snapshot, the sections of the key groups in `ctx.keyGroupRange`: timers go
- * straight into their queue (`timerQueue(name)`), states into `restored` as bytes by name. Each
+ * straight into their queue (`timerQueue(name)`), states into `restored` as bytes by name, or to
+ * `onStateBlock` when given (a backend that stores the bytes as they come, without a copy). Each
  * key group must come from at most one snapshot (the old subtasks' ranges are disjoint).
  */
 export function restoreSnapshots(
@@ -39,6 +43,7 @@ export function restoreSnapshots(
   ctx: RestoreContext,
   restored: Map<string, RestoredState>,
   timerQueue: (name: string) => KeyedTimerQueue<unknown>,
+  onStateBlock?: StateBlockSink,
 ): void {
   const { start, end } = ctx.keyGroupRange;
   const numKeyGroups = Math.max(0, end - start + 1);
@@ -88,7 +93,8 @@ export function restoreSnapshots(
               queue.add(key, timestamp);
             },
           );
-        } else keepRestored(restored, block, offset, numKeyGroups, what);
+        } else if (onStateBlock !== undefined) onStateBlock(block, keyGroup, what);
+        else keepRestored(restored, block, offset, numKeyGroups, what);
       }
     }
   });

@@ -4,12 +4,12 @@ import { invariant, SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
 import { canonicalBytes } from '../../core/stable-hash.js';
-import { ByteWriter } from '../byte-io.js';
+import { ByteWriter, corruptSnapshot } from '../byte-io.js';
 import { sliceOptions, type SliceOptions } from '../event-loop-slicer.js';
 import { checkRestoredDeclaration, restoreSnapshots, type RestoreContext } from '../heap/heap-restore.js';
 import { defaultValueOf } from '../heap/heap-keyed-state-backend.js';
 import { codecFor, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
-import type { RestoredState } from '../heap/keyed-snapshot-reader.js';
+import type { SnapshotBlock } from '../heap/keyed-snapshot-reader.js';
 import { ChangedKeys } from '../heap/changed-keys.js';
 import { IncrementalSnapshots, type IncrementalOptions } from '../heap/incremental-snapshots.js';
 import { SnapshotVersions } from '../heap/snapshot-versions.js';
@@ -17,7 +17,7 @@ import type { KeyedTimerQueue } from '../timer-queue.js';
 import { LmdbTimerQueue } from './lmdb-timer-queue.js';
 import type { KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
-import type { SerializerId } from '../serializer-id.js';
+import { describeSerializers, sameSerializers, type SerializerId } from '../serializer-id.js';
 import type { State } from '../state.js';
 import type { StateDescriptor, StateKind } from '../state-descriptor.js';
 import {
@@ -29,7 +29,7 @@ import {
   unknownState,
 } from '../state-errors.js';
 import { LmdbCurrentKey, rangeStart } from './lmdb-key-layout.js';
-import { forEachRestoredEntry } from './lmdb-restore.js';
+import { LmdbRestoreLoader } from './lmdb-restore.js';
 import type { SnapshotState } from './lmdb-pinned-state.js';
 import { LmdbKeyedSnapshotRun } from './lmdb-snapshot-run.js';
 import {
@@ -266,37 +266,36 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   }
 
   /**
-   * Loads the key groups of this backend's range from `snapshots` into LMDB, as bytes; a state
-   * is checked against its declaration when declared. Call once, before the first record.
+   * Loads the key groups of this backend's range from `snapshots` into LMDB, as bytes, straight
+   * from the snapshots' data; a state is checked against its declaration when declared. Call
+   * once, before the first record.
    */
   restore(snapshots: readonly KeyedStateSnapshot[]): void {
     invariant(!this.disposed, 'a disposed keyed state backend is not restored');
     invariant(!this.restoreCalled, 'restore() is called at most once, before any record');
     this.restoreCalled = true;
-    const restored = new Map<string, RestoredState>();
     const ctx: RestoreContext = {
       maxParallelism: this.maxParallelism,
       keyGroupRange: this.keyGroupRange,
       keySerializer: this.keySerializer,
     };
-    restoreSnapshots(snapshots, ctx, restored, (name) => this.getOrCreateTimerQueue(name));
-    const start = this.keyGroupRange.start;
-    for (const state of restored.values()) {
-      const existing = this.states.get(state.name);
-      if (existing !== undefined)
-        checkRestoredDeclaration(state, state.name, existing.kind, existing.serializers);
-      const entry = existing ?? this.register(state.name, state.kind, state.serializers);
-      this.store.batch(() =>
-        state.payloads.forEach((payload, offset) => {
-          if (payload === undefined) return;
-          const keyGroup = start + offset;
-          const what = `state '${state.name}' in key group ${keyGroup}`;
-          forEachRestoredEntry(payload, what, state.kind, keyGroup, entry.id, ctx, (key, value) =>
-            this.store.put(key, value),
-          );
-        }),
-      );
-    }
+    const loader = new LmdbRestoreLoader(this.store, ctx);
+    /** Each restored state's last key group, to catch one held twice. */
+    const lastKeyGroup = new Map<string, number>();
+    restoreSnapshots(
+      snapshots,
+      ctx,
+      new Map(),
+      (name) => this.getOrCreateTimerQueue(name),
+      (block, keyGroup, what) => {
+        const entry = this.restoredEntry(block, what, lastKeyGroup.has(block.name));
+        if (lastKeyGroup.get(block.name) === keyGroup)
+          throw corruptSnapshot(what, 'the key group holds the state twice');
+        lastKeyGroup.set(block.name, keyGroup);
+        loader.add(block.payload, what, entry.kind, keyGroup, entry.id);
+      },
+    );
+    loader.finish();
   }
 
   /**
@@ -335,6 +334,27 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     this.states.clear();
     this.timerQueues.clear();
     this.current.clear();
+  }
+
+  /**
+   * The entry of a restored state block's state: registered at its first block (checked against
+   * its declaration, if declared), and every later block must be the same kind and serializers.
+   */
+  private restoredEntry(block: SnapshotBlock, what: string, seenBefore: boolean): StateEntry {
+    const { name, kind, serializers } = block;
+    if (kind === 'timers' || kind === 'removed')
+      throw corruptSnapshot(what, `a full snapshot holds a ${kind} block among states`);
+    const existing = this.states.get(name);
+    if (existing === undefined) return this.register(name, kind, serializers);
+    if (!seenBefore)
+      checkRestoredDeclaration({ kind, serializers }, name, existing.kind, existing.serializers);
+    else if (existing.kind !== kind || !sameSerializers(existing.serializers, serializers))
+      throw corruptSnapshot(
+        what,
+        `it is ${kind} state written with ${describeSerializers(serializers)}, while other key groups hold ` +
+          `it as ${existing.kind} state written with ${describeSerializers(existing.serializers)}`,
+      );
+    return existing;
   }
 
   private register(name: string, kind: StateKind, serializers: readonly SerializerId[]): StateEntry {
