@@ -55,6 +55,9 @@ interface RecoverySample {
    * task reads and verifies its own state files and restores them, in parallel on the TaskManagers.
    */
   readonly untilRunning: number;
+  /** The deploy sent → the last task RUNNING on the TaskManager that survived, and on the spare. */
+  readonly survivorRunning: number;
+  readonly spareRunning: number;
   /** kill → every task RUNNING. */
   readonly total: number;
   /** Restarts this kill caused (1 unless a redeployment failed too). */
@@ -114,7 +117,19 @@ async function killAndRecover(
   if (!failure || t.deployingAt === undefined || t.allRunningAt === undefined || !deployment)
     throw new Error('cluster-recovery: the failure or the redeployment left no timings');
   const deployAcked = t.deployingAt + deployment.slotsMs + deployment.deployMs;
+  // When the last task on each TaskManager ran, from the deploy (the survivor ran tasks before).
+  const lastRunning = new Map<string, number>();
+  master.taskStateTimestamps.forEach((subtasks, v) =>
+    subtasks.forEach((at, s) => {
+      const id = gateway?.placementOf(v, s)?.id ?? '';
+      lastRunning.set(id, Math.max(lastRunning.get(id) ?? 0, at - t.deployingAt!));
+    }),
+  );
+  const survivorId = running.find((tm) => tm.id !== victimId)?.id ?? '';
+  const spareId = [...lastRunning.keys()].find((id) => id !== survivorId) ?? '';
   return {
+    survivorRunning: lastRunning.get(survivorId) ?? NaN,
+    spareRunning: lastRunning.get(spareId) ?? NaN,
     detection: failure.timestamp - killedAt,
     restartDelay: t.startedAt - failure.timestamp,
     readState: t.deployingAt - t.startedAt,
@@ -174,6 +189,16 @@ function lines(samples: readonly RecoverySample[]): string[] {
       '  running',
       (s) => s.untilRunning,
       'deploy acknowledged → the last RUNNING heard: tasks read, verify and restore their own files',
+    ),
+    row(
+      '  survivor',
+      (s) => s.survivorRunning,
+      'deploy sent → its last task RUNNING, on the TaskManager that survived',
+    ),
+    row(
+      '  spare',
+      (s) => s.spareRunning,
+      'the same on the spare (a fresh process: its first deployment and restore)',
     ),
     row('total', (s) => s.total, `restarts per kill: ${samples.map((s) => s.restarts).join(', ')}`),
   ];
