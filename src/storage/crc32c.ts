@@ -32,6 +32,9 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
   Uint32Array,
 ];
 
+/** Whether a Uint32Array reads bytes 0..3 as b0 | b1 << 8 | b2 << 16 | b3 << 24 (x86, ARM). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /**
  * The CRC32C of `data`, as an unsigned 32-bit integer. Pass the result of a previous call as
  * `previous` to continue a checksum over data that arrives in pieces.
@@ -40,6 +43,26 @@ export function crc32c(data: Uint8Array, previous = 0): number {
   let crc = ~previous >>> 0;
   let i = 0;
   const n = data.length;
+  if (LITTLE_ENDIAN && n >= 64) {
+    // Bytes up to a 4-byte boundary, then whole words: two 32-bit loads per step instead of
+    // eight byte loads make it over twice as fast, which a restore verifying 50 MiB feels.
+    for (; ((data.byteOffset + i) & 3) !== 0; i++) crc = T0[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+    const words = new Uint32Array(data.buffer, data.byteOffset + i, ((n - i) >>> 3) << 1);
+    for (let w = 0; w < words.length; w += 2) {
+      const lo = (crc ^ words[w]!) >>> 0;
+      const hi = words[w + 1]!;
+      crc =
+        T7[lo & 0xff]! ^
+        T6[(lo >>> 8) & 0xff]! ^
+        T5[(lo >>> 16) & 0xff]! ^
+        T4[lo >>> 24]! ^
+        T3[hi & 0xff]! ^
+        T2[(hi >>> 8) & 0xff]! ^
+        T1[(hi >>> 16) & 0xff]! ^
+        T0[hi >>> 24]!;
+    }
+    i += words.length * 4;
+  }
   // Eight bytes per step: one table lookup per byte, but no data-dependent chain between them.
   for (; i + 8 <= n; i += 8) {
     const lo = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
