@@ -207,13 +207,16 @@ export class LocalCluster {
    * With redundant TaskManagers a job moves to a spare's slots at once, and a process starting
    * beside its restore would take the CPU the restore needs (starting one costs about as much as
    * restoring 100 MiB on two cores): the replacement waits until no job recovers, at most
-   * REPLACEMENT_HOLD_MS. Flink's slot manager, too, tops up redundancy by a periodic check.
+   * REPLACEMENT_HOLD_MS, and never while a job waits for slots (more TaskManagers were lost than
+   * there are spares). Flink's slot manager, too, tops up redundancy by a periodic check.
    */
   private replaceLater(slots: number): void {
     const since = Date.now();
     const check = (): void => {
       if (this.closing) return;
-      if (this.recovering() && Date.now() - since < REPLACEMENT_HOLD_MS) {
+      const hold =
+        this.recovering() && !this.registry.waitingForSlots && Date.now() - since < REPLACEMENT_HOLD_MS;
+      if (hold) {
         setTimeout(check, REPLACEMENT_POLL_MS).unref();
         return;
       }

@@ -251,7 +251,9 @@ describe('TaskManagerRegistry', () => {
       const registry = await startRegistry();
       const a = await registerTm(registry, 1);
       let settled = false;
+      expect(registry.waitingForSlots).toBe(false);
       const pending = registry.allocate(3, 10_000).finally(() => (settled = true));
+      expect(registry.waitingForSlots).toBe(true);
       // A waiting request holds no slots.
       expect(registered(registry, a.id).freeSlots).toBe(1);
 
@@ -265,6 +267,7 @@ describe('TaskManagerRegistry', () => {
       const c = await registerTm(registry, 2);
       const allocation = await pending;
       expect(registrations).toEqual([3]);
+      expect(registry.waitingForSlots).toBe(false);
       expect(allocation.map((tm) => tm.id)).toEqual([a.id, b.id, c.id]);
       expect(registered(registry, a.id).freeSlots).toBe(0);
       expect(registered(registry, b.id).freeSlots).toBe(0);

@@ -86,4 +86,30 @@ describe('redundant TaskManagers (slotmanager.redundant-taskmanager-num)', () =>
     expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(records, 16)));
     expect(master.getNumRestarts()).toBe(1);
   }, 60_000);
+
+  it('with 1, losing both TaskManagers of the job at once starts replacements without holding them: the job waits for slots', async () => {
+    const records = 24_000;
+    const args = [String(records), '2', '200', '4000', '16'];
+    const running = await startOnDemand(args, { 'slotmanager.redundant-taskmanager-num': '1' });
+    const result = main(args);
+    const master = await firstJobMaster(running);
+    await allTasksRunning(master);
+    await running.waitForTaskManagers(3);
+    const gateway = running.executor.gatewayOf(master)!;
+    const used = new Set(gateway.taskManagers.map((tm) => tm.id));
+    const pids = new Set(running.cluster.taskManagerProcesses.map((p) => p.child.pid));
+    const attempt = master.currentAttemptNumber;
+    const killedAt = Date.now();
+    for (const p of running.cluster.taskManagerProcesses)
+      if (used.has(p.taskManagerId)) p.child.kill('SIGKILL');
+
+    // One spare cannot hold the job's two slots: a replacement must start while it waits.
+    await allTasksRunning(master, attempt + 1);
+    const fresh = running.cluster.taskManagerProcesses.filter((p) => !pids.has(p.child.pid));
+    expect(fresh.length).toBeGreaterThanOrEqual(1);
+    // Started long before a held replacement would be (10 s after the loss).
+    expect(Math.min(...fresh.map((p) => p.startedAt)) - killedAt).toBeLessThan(5_000);
+    const rows = await result;
+    expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(records, 16)));
+  }, 60_000);
 });
