@@ -79,8 +79,8 @@ describe('redundant TaskManagers (slotmanager.redundant-taskmanager-num)', () =>
     // Not beside the restore, whose CPU it would take: once every task ran again.
     expect(started.startedAt).toBeGreaterThanOrEqual(master.lastAttemptTimings!.allRunningAt!);
     expect(registry.taskManagers()).toHaveLength(3);
-    expect(master.getJobStatus()).toBe('RUNNING');
-    expect(replacement.freeSlots).toBe(1);
+    // A spare: the job runs (or, on a slow machine, finished) without it.
+    expect(gateway.taskManagers.map((tm) => tm.id)).not.toContain(replacement.id);
 
     const rows = await result;
     expect(sortedRows(rows)).toEqual(sortedRows(expectedRunningCounts(records, 16)));
