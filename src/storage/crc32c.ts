@@ -2,26 +2,34 @@
 
 // CRC32C rather than zlib's CRC32: it is what storage systems (ext4, iSCSI, GCS, S3's
 // x-amz-checksum-crc32c) use, so a future object-store storage can compare checksums end to end.
-// Implemented here (slicing-by-8, 8 KiB of tables) because it is a few lines and a dependency
+// Implemented here (slicing-by-16, 16 KiB of tables) because it is a few lines and a dependency
 // would be one more thing to audit; node:zlib only offers plain CRC32.
 const POLYNOMIAL = 0x82f63b78; // reflected Castagnoli polynomial
 
 const TABLES: readonly Uint32Array[] = (() => {
-  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const tables = Array.from({ length: 16 }, () => new Uint32Array(256));
   const t0 = tables[0]!;
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL : c >>> 1;
     t0[n] = c >>> 0;
   }
-  for (let t = 1; t < 8; t++) {
+  for (let t = 1; t < 16; t++) {
     const prev = tables[t - 1]!;
     const cur = tables[t]!;
     for (let n = 0; n < 256; n++) cur[n] = (prev[n]! >>> 8) ^ t0[prev[n]! & 0xff]!;
   }
   return tables;
 })();
-const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
+const [T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15] = TABLES as [
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
   Uint32Array,
   Uint32Array,
   Uint32Array,
@@ -44,22 +52,34 @@ export function crc32c(data: Uint8Array, previous = 0): number {
   let i = 0;
   const n = data.length;
   if (LITTLE_ENDIAN && n >= 64) {
-    // Bytes up to a 4-byte boundary, then whole words: two 32-bit loads per step instead of
-    // eight byte loads make it over twice as fast, which a restore verifying 50 MiB feels.
+    // Bytes up to a 4-byte boundary, then 16 bytes per step read as four 32-bit words: four
+    // times fewer loads than byte by byte and more independent lookups per step. About twice as
+    // fast as slicing-by-8 on bytes (50 MiB: 86-96 ms against 139-198 ms, best of 8, one
+    // process), and every restoring task verifies all its files with it.
     for (; ((data.byteOffset + i) & 3) !== 0; i++) crc = T0[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-    const words = new Uint32Array(data.buffer, data.byteOffset + i, ((n - i) >>> 3) << 1);
-    for (let w = 0; w < words.length; w += 2) {
-      const lo = (crc ^ words[w]!) >>> 0;
-      const hi = words[w + 1]!;
+    const words = new Uint32Array(data.buffer, data.byteOffset + i, ((n - i) >>> 4) << 2);
+    for (let w = 0; w < words.length; w += 4) {
+      const a = (crc ^ words[w]!) >>> 0;
+      const b = words[w + 1]!;
+      const c = words[w + 2]!;
+      const d = words[w + 3]!;
       crc =
-        T7[lo & 0xff]! ^
-        T6[(lo >>> 8) & 0xff]! ^
-        T5[(lo >>> 16) & 0xff]! ^
-        T4[lo >>> 24]! ^
-        T3[hi & 0xff]! ^
-        T2[(hi >>> 8) & 0xff]! ^
-        T1[(hi >>> 16) & 0xff]! ^
-        T0[hi >>> 24]!;
+        T15[a & 0xff]! ^
+        T14[(a >>> 8) & 0xff]! ^
+        T13[(a >>> 16) & 0xff]! ^
+        T12[a >>> 24]! ^
+        T11[b & 0xff]! ^
+        T10[(b >>> 8) & 0xff]! ^
+        T9[(b >>> 16) & 0xff]! ^
+        T8[b >>> 24]! ^
+        T7[c & 0xff]! ^
+        T6[(c >>> 8) & 0xff]! ^
+        T5[(c >>> 16) & 0xff]! ^
+        T4[c >>> 24]! ^
+        T3[d & 0xff]! ^
+        T2[(d >>> 8) & 0xff]! ^
+        T1[(d >>> 16) & 0xff]! ^
+        T0[d >>> 24]!;
     }
     i += words.length * 4;
   }
