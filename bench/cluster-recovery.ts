@@ -243,9 +243,11 @@ export async function clusterRecovery(
     const samples: RecoverySample[] = [];
     let after = 0;
     for (let k = 0; k < kills; k++) {
-      // The spare is up (after a kill, the replacement of the last victim), as it would long be in production.
+      // The spare is up (after a kill, the replacement of the last victim), as it would long be in
+      // production: registered, and settled for a checkpoint interval (one completes after it).
       await bench.waitForTaskManagers(TASK_MANAGERS + REDUNDANT_TASK_MANAGERS, 60_000);
-      // A checkpoint taken after the last recovery, holding every key's value.
+      after = Math.max(after, master.getCheckpointStats()?.latestCompleted?.id ?? 0);
+      // A checkpoint taken after that, holding every key's value.
       await waitFor(
         'a checkpoint with the full state',
         60_000,
