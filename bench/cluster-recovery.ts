@@ -1,8 +1,10 @@
 /**
- * Recovery with ~100 MB of keyed state: a job at parallelism 2 on two TaskManager processes,
- * checkpointing to a temporary directory every second; once a checkpoint holds the full state,
- * one TaskManager is SIGKILLed and the time until every task RUNS again is taken apart. The
- * JobManager sends state handles only; each task reads, verifies and restores its own files.
+ * Recovery with ~100 MB of keyed state: a job at parallelism 2 on two TaskManager processes, with
+ * one redundant TaskManager (`slotmanager.redundant-taskmanager-num: 1`, as a Flink setup for fast
+ * failover keeps), checkpointing to a temporary directory every second; once a checkpoint holds
+ * the full state, one TaskManager running tasks is SIGKILLed and the time until every task RUNS
+ * again is taken apart. The JobManager sends state handles only; each task reads, verifies and
+ * restores its own files.
  */
 import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,9 @@ import type { ComparisonResult } from './harness.js';
 const JOB_FILE = fileURLToPath(new URL('./jobs/large-state.ts', import.meta.url));
 const CHECKPOINT_INTERVAL_MS = 1000;
 const RECORDS_PER_SECOND = 20_000;
+/** TaskManagers running the job, and spares beside them. */
+const TASK_MANAGERS = 2;
+const REDUNDANT_TASK_MANAGERS = 1;
 
 /** Settings of the recovery benchmark. */
 export interface RecoveryOptions {
@@ -41,7 +46,7 @@ interface RecoverySample {
   readonly restartDelay: number;
   /** The JobMaster checks the checkpoint's files exist (no bytes read) and plans the restore. */
   readonly readState: number;
-  /** Waiting for free slots (the replacement TaskManager starting and registering). */
+  /** Waiting for free slots (none: the redundant TaskManager's are free). */
   readonly slots: number;
   /** The deploy round trip: state handles sent, the job module loaded, tasks created and started. */
   readonly deploy: number;
@@ -50,6 +55,9 @@ interface RecoverySample {
    * task reads and verifies its own state files and restores them, in parallel on the TaskManagers.
    */
   readonly untilRunning: number;
+  /** The deploy sent → the last task RUNNING on the TaskManager that survived, and on the spare. */
+  readonly survivorRunning: number;
+  readonly spareRunning: number;
   /** kill → every task RUNNING. */
   readonly total: number;
   /** Restarts this kill caused (1 unless a redeployment failed too). */
@@ -87,9 +95,13 @@ async function killAndRecover(
   const restartsBefore = master.getNumRestarts();
   const gateway = bench.executor.gatewayOf(master);
   const previousDeployment = gateway?.lastTimings;
-  const processes = bench.cluster.taskManagerProcesses;
+  // One of the TaskManagers running tasks, not the spare.
+  const running = gateway?.taskManagers ?? [];
+  const victimId = running[victim % running.length]?.id;
+  const process = bench.cluster.taskManagerProcesses.find((p) => p.taskManagerId === victimId);
+  if (!process) throw new Error('cluster-recovery: no TaskManager process runs the job');
   const killedAt = Date.now();
-  processes[victim % processes.length]!.child.kill('SIGKILL');
+  process.child.kill('SIGKILL');
   // Tasks report RUNNING before their TaskManager acknowledges the deployment: wait for both.
   await waitFor('the job running again', 60_000, () => {
     const t = master.lastAttemptTimings;
@@ -105,7 +117,19 @@ async function killAndRecover(
   if (!failure || t.deployingAt === undefined || t.allRunningAt === undefined || !deployment)
     throw new Error('cluster-recovery: the failure or the redeployment left no timings');
   const deployAcked = t.deployingAt + deployment.slotsMs + deployment.deployMs;
+  // When the last task on each TaskManager ran, from the deploy (the survivor ran tasks before).
+  const lastRunning = new Map<string, number>();
+  master.taskStateTimestamps.forEach((subtasks, v) =>
+    subtasks.forEach((at, s) => {
+      const id = gateway?.placementOf(v, s)?.id ?? '';
+      lastRunning.set(id, Math.max(lastRunning.get(id) ?? 0, at - t.deployingAt!));
+    }),
+  );
+  const survivorId = running.find((tm) => tm.id !== victimId)?.id ?? '';
+  const spareId = [...lastRunning.keys()].find((id) => id !== survivorId) ?? '';
   return {
+    survivorRunning: lastRunning.get(survivorId) ?? NaN,
+    spareRunning: lastRunning.get(spareId) ?? NaN,
     detection: failure.timestamp - killedAt,
     restartDelay: t.startedAt - failure.timestamp,
     readState: t.deployingAt - t.startedAt,
@@ -142,10 +166,14 @@ function lines(samples: readonly RecoverySample[]): string[] {
     row(
       'redeploy',
       (s) => s.restartDelay + s.slots,
-      'restart delay (0 ms configured) + waiting for the replacement TaskManager’s slot',
+      'restart delay (0 ms configured) + taking the redundant TaskManager’s slot',
     ),
     row('  delay', (s) => s.restartDelay, 'failure → the new attempt starts'),
-    row('  slots', (s) => s.slots, 'the replacement TaskManager process starts and registers'),
+    row(
+      '  slots',
+      (s) => s.slots,
+      'slots allocated (a spare is registered: no process start; its replacement starts in the background)',
+    ),
     row(
       'restore',
       (s) => s.readState + s.deploy + s.untilRunning,
@@ -161,6 +189,16 @@ function lines(samples: readonly RecoverySample[]): string[] {
       '  running',
       (s) => s.untilRunning,
       'deploy acknowledged → the last RUNNING heard: tasks read, verify and restore their own files',
+    ),
+    row(
+      '  survivor',
+      (s) => s.survivorRunning,
+      'deploy sent → its last task RUNNING, on the TaskManager that survived',
+    ),
+    row(
+      '  spare',
+      (s) => s.spareRunning,
+      'the same on the spare (a fresh process: its first deployment and restore)',
     ),
     row('total', (s) => s.total, `restarts per kill: ${samples.map((s) => s.restarts).join(', ')}`),
   ];
@@ -187,7 +225,13 @@ export async function clusterRecovery(
   ];
   let bench: BenchCluster | undefined;
   try {
-    bench = await startBenchCluster({ jobFile: JOB_FILE, args, taskManagers: 2, slots: 1 });
+    bench = await startBenchCluster({
+      jobFile: JOB_FILE,
+      args,
+      taskManagers: TASK_MANAGERS,
+      slots: 1,
+      config: { 'slotmanager.redundant-taskmanager-num': String(REDUNDANT_TASK_MANAGERS) },
+    });
     const { executor } = bench;
     const master = await withExecutor(
       executor,
@@ -199,7 +243,11 @@ export async function clusterRecovery(
     const samples: RecoverySample[] = [];
     let after = 0;
     for (let k = 0; k < kills; k++) {
-      // A checkpoint taken after the last recovery, holding every key's value.
+      // The spare is up (after a kill, the replacement of the last victim), as it would long be in
+      // production: registered, and settled for a checkpoint interval (one completes after it).
+      await bench.waitForTaskManagers(TASK_MANAGERS + REDUNDANT_TASK_MANAGERS, 60_000);
+      after = Math.max(after, master.getCheckpointStats()?.latestCompleted?.id ?? 0);
+      // A checkpoint taken after that, holding every key's value.
       await waitFor(
         'a checkpoint with the full state',
         60_000,
@@ -225,7 +273,7 @@ export async function clusterRecovery(
     const result: ComparisonResult = {
       name: backend === 'hashmap' ? 'cluster-recovery-100mb' : `cluster-recovery-100mb-${backend}`,
       description:
-        `SIGKILL of 1 of 2 TaskManagers running a keyed job (p2) with ${((keys * valueBytes) / 2 ** 20).toFixed(0)} MiB of ` +
+        `SIGKILL of 1 of ${TASK_MANAGERS} TaskManagers (and ${REDUNDANT_TASK_MANAGERS} redundant) running a keyed job (p2) with ${((keys * valueBytes) / 2 ** 20).toFixed(0)} MiB of ` +
         `ValueState (${keys} keys × ${valueBytes} B) in the ${backend} backend, filesystem checkpoints every ${CHECKPOINT_INTERVAL_MS} ms, ` +
         'fixed-delay restart of 0 ms: kill → every task RUNNING again',
       baselineDescription:

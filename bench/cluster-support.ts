@@ -42,6 +42,8 @@ export async function startBenchCluster(settings: {
   const executor = new ClusterExecutor({
     registry: cluster.registry,
     configuration,
+    // As in local mode: the cluster keeps the jobs' slots (and any redundant TaskManagers) running.
+    onSlotDemand: (slots) => cluster.ensureSlots(slots),
     nextJobSource: () => ({
       bundle,
       // Each job is the first execute() of its own evaluation of the module (the module's entry
@@ -51,6 +53,7 @@ export async function startBenchCluster(settings: {
       configuration: configuration.toMap({ redactSecrets: false }),
     }),
   });
+  cluster.holdReplacementsWhile(() => executor.recovering);
   const waitForTaskManagers = (n: number, timeoutMs = 30_000): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

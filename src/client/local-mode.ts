@@ -45,6 +45,7 @@ export async function startLocalMode(settings: {
       nextJobSource: moduleJobSources({ ...settings, bundle }),
       onSlotDemand: (slots) => cluster.ensureSlots(slots),
     });
+    cluster.holdReplacementsWhile(() => clusterExecutor.recovering);
     executor = clusterExecutor;
     backend = new ClusterRestBackend(clusterExecutor, cluster.registry);
   } else {

@@ -102,6 +102,19 @@ export class ClusterExecutor implements PipelineExecutor {
       .reduce((n, m) => n + Math.max(...m.jobGraph.vertices.map((v) => v.parallelism)), 0);
   }
 
+  /**
+   * Whether a job is failing over, or has tasks of its current attempt not yet RUNNING (deploying
+   * or reading their restore state).
+   */
+  get recovering(): boolean {
+    return this.masters.some((m) => {
+      const status = m.getJobStatus();
+      return (
+        status === 'RESTARTING' || (status === 'RUNNING' && m.lastAttemptTimings?.allRunningAt === undefined)
+      );
+    });
+  }
+
   /** The jobs this executor runs or ran, in submission order. */
   get jobMasters(): readonly JobMaster[] {
     return this.masters;

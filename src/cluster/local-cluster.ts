@@ -1,6 +1,7 @@
 /**
  * Local mode: the JobManager in this process and TaskManagers as child processes on this
- * machine, started as jobs need slots and replaced when one dies or stops answering heartbeats.
+ * machine, started as jobs need slots (plus `slotmanager.redundant-taskmanager-num` spares) and
+ * replaced when one dies or stops answering heartbeats.
  * Their stdout and stderr (print(), console.log in user functions, their logs) come out of this
  * process's, whole lines at a time. Children are tied to this process by an IPC channel: when it
  * goes away, however it goes, they exit.
@@ -29,6 +30,9 @@ export interface LocalTaskManagerProcess {
 
 /** After this many TaskManagers in a row exit before registering, no more are started. */
 const MAX_EARLY_EXITS = 3;
+/** How long a lost TaskManager's replacement waits for recoveries to finish, at most. */
+const REPLACEMENT_HOLD_MS = 10_000;
+const REPLACEMENT_POLL_MS = 50;
 
 /** A JobManager with TaskManager child processes. */
 export class LocalCluster {
@@ -37,6 +41,9 @@ export class LocalCluster {
   private earlyExits = 0;
   private closing = false;
   private slotsPerTaskManager: number | undefined;
+  /** Slots the running jobs need, as last told by `ensureSlots`. */
+  private demand = 0;
+  private recovering: () => boolean = () => false;
   private started = 0;
   private readonly log = logger('local-cluster');
 
@@ -84,13 +91,12 @@ export class LocalCluster {
   /**
    * Makes sure TaskManagers with at least `slots` slots run or are starting: `cluster.taskmanagers`
    * of them (default: one per slot needed, at most one per core), each with
-   * `taskmanager.numberOfTaskSlots` (default: enough to hold the job).
+   * `taskmanager.numberOfTaskSlots` (default: enough to hold the job), plus
+   * `slotmanager.redundant-taskmanager-num` more of the same size.
    */
   ensureSlots(slots: number): void {
     if (this.closing) return;
-    let have = 0;
-    for (const p of this.processes.values()) have += p.slots;
-    if (have >= slots) return;
+    this.demand = slots;
     if (this.slotsPerTaskManager === undefined) {
       const count =
         this.configuration.get(ClusterOptions.TASK_MANAGERS) ??
@@ -99,10 +105,33 @@ export class LocalCluster {
         ? this.configuration.get(ClusterOptions.NUM_TASK_SLOTS)
         : Math.ceil(slots / count);
     }
-    while (have < slots) {
-      this.spawnTaskManager(this.slotsPerTaskManager);
-      have += this.slotsPerTaskManager;
-    }
+    this.keepSlots();
+  }
+
+  /**
+   * Starts TaskManagers until the processes running or starting hold the demand plus the
+   * redundant ones' slots. As Flink's slot manager, redundancy counts slots, not processes: after
+   * a loss the job takes a spare's slots and the replacement becomes the spare.
+   */
+  private keepSlots(): void {
+    const perTaskManager = this.slotsPerTaskManager;
+    if (this.closing || perTaskManager === undefined) return;
+    const wanted = this.wantedSlots();
+    for (let have = this.slotsStarted(); have < wanted; have += perTaskManager)
+      this.spawnTaskManager(perTaskManager);
+  }
+
+  /** The jobs' slots and the redundant TaskManagers'. */
+  private wantedSlots(): number {
+    const redundant = this.configuration.get(ClusterOptions.REDUNDANT_TASK_MANAGERS);
+    return this.demand + redundant * (this.slotsPerTaskManager ?? 0);
+  }
+
+  /** Slots of the TaskManager processes running or starting. */
+  private slotsStarted(): number {
+    let have = 0;
+    for (const p of this.processes.values()) have += p.slots;
+    return have;
   }
 
   /** Starts one TaskManager child with `slots` slots. */
@@ -170,7 +199,42 @@ export class LocalCluster {
     this.log.warn(
       `${entry.label} (TaskManager ${entry.taskManagerId}) exited (${how}); starting a replacement`,
     );
-    this.spawnTaskManager(entry.slots);
+    if (this.configuration.get(ClusterOptions.REDUNDANT_TASK_MANAGERS) > 0) this.replaceLater(entry.slots);
+    else this.spawnTaskManager(entry.slots);
+  }
+
+  /**
+   * With redundant TaskManagers a job moves to a spare's slots at once, and a process starting
+   * beside its restore would take the CPU the restore needs (starting one costs about as much as
+   * restoring 100 MiB on two cores): the replacement waits until no job recovers, at most
+   * REPLACEMENT_HOLD_MS, and never while a job waits for slots (more TaskManagers were lost than
+   * there are spares). Flink's slot manager, too, tops up redundancy by a periodic check.
+   */
+  private replaceLater(slots: number): void {
+    const since = Date.now();
+    const check = (): void => {
+      if (this.closing) return;
+      const hold =
+        this.recovering() && !this.registry.waitingForSlots && Date.now() - since < REPLACEMENT_HOLD_MS;
+      if (hold) {
+        setTimeout(check, REPLACEMENT_POLL_MS).unref();
+        return;
+      }
+      // Unless a job's demand started enough meanwhile.
+      if (this.slotsPerTaskManager === undefined || this.slotsStarted() < this.wantedSlots())
+        this.spawnTaskManager(slots);
+      this.keepSlots();
+    };
+    // The JobManager notices the loss by the connection's close, which may come after the exit.
+    setTimeout(check, REPLACEMENT_POLL_MS).unref();
+  }
+
+  /**
+   * Holds the replacement of a lost TaskManager while `recovering` says a job is failing over or
+   * restoring (only with redundant TaskManagers: without, the job waits for the replacement).
+   */
+  holdReplacementsWhile(recovering: () => boolean): void {
+    this.recovering = recovering;
   }
 
   /** Stops every TaskManager and the JobManager endpoint. */

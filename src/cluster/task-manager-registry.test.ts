@@ -1,5 +1,5 @@
 /** The JobManager's registry of TaskManagers, driven over the real control plane by fake TaskManagers on loopback. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Configuration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
 import type { JobId } from '../core/ids.js';
@@ -10,6 +10,9 @@ import {
   type ToJobManagerMessage,
   type ToTaskManagerMessage,
 } from './rpc/index.js';
+import { encodeFrame } from '../network/frame-codec.js';
+import { encodeEnvelope } from './rpc/rpc-envelope.js';
+import { rawAuthenticated } from './rpc/rpc-loopback.fixtures.js';
 import {
   TaskManagerRegistry,
   type JobMessageHandler,
@@ -74,6 +77,23 @@ async function registerTm(
   const reply = await connection.ask(registration(id, slots), 5000);
   expect(reply).toEqual({ kind: 'registration-accepted', jobManagerId: 'jobmanager' });
   return { id, connection };
+}
+
+/**
+ * A TaskManager registered over a bare socket, which the test can drop without a CLOSE frame, as
+ * the kernel closes the sockets of a SIGKILLed process.
+ */
+async function registerRawTm(registry: TaskManagerRegistry, slots: number, id = tmId()) {
+  const raw = await rawAuthenticated(registry.address, SECRET);
+  raw.send(
+    encodeFrame({
+      kind: 'message',
+      more: false,
+      body: encodeEnvelope({ kind: 'ask', id: 1, message: registration(id, slots) }),
+    }),
+  );
+  await vi.waitFor(() => expect(registry.taskManagers().some((tm) => tm.id === id)).toBe(true));
+  return { id, socket: raw.socket };
 }
 
 /** The error `promise` rejects with; fails the test if it resolves. */
@@ -246,7 +266,9 @@ describe('TaskManagerRegistry', () => {
       const registry = await startRegistry();
       const a = await registerTm(registry, 1);
       let settled = false;
+      expect(registry.waitingForSlots).toBe(false);
       const pending = registry.allocate(3, 10_000).finally(() => (settled = true));
+      expect(registry.waitingForSlots).toBe(true);
       // A waiting request holds no slots.
       expect(registered(registry, a.id).freeSlots).toBe(1);
 
@@ -260,6 +282,7 @@ describe('TaskManagerRegistry', () => {
       const c = await registerTm(registry, 2);
       const allocation = await pending;
       expect(registrations).toEqual([3]);
+      expect(registry.waitingForSlots).toBe(false);
       expect(allocation.map((tm) => tm.id)).toEqual([a.id, b.id, c.id]);
       expect(registered(registry, a.id).freeSlots).toBe(0);
       expect(registered(registry, b.id).freeSlots).toBe(0);
@@ -397,6 +420,36 @@ describe('TaskManagerRegistry', () => {
       registry.release(allocation);
       expect(taskManager.freeSlots).toBe(0);
       expect(registered(registry, b.id).freeSlots).toBe(1);
+    });
+
+    it('regression: a TaskManager whose socket vanished is lost before the next message is handled, so a failover scheduled then never gets its slot', async () => {
+      const registry = await startRegistry();
+      const dead = await registerRawTm(registry, 1);
+      const b = await registerTm(registry, 1);
+      // What a failover triggered by b's message would be given.
+      const scheduled: string[] = [];
+      const lost: string[] = [];
+      registry.setJobHandler(JOB_A, {
+        onMessage: () => {
+          registry.allocate(1, 1000).then(
+            (allocation) => {
+              scheduled.push(allocation[0]!.id);
+              registry.release(allocation);
+            },
+            () => scheduled.push('none'),
+          );
+        },
+        onTaskManagerLost: (tm) => void lost.push(tm.id),
+      });
+
+      // The TaskManager dies (no CLOSE frame), and a task of b reports right after: the JobManager
+      // reads both in one turn, the end of the dead one's socket first.
+      dead.socket.destroy();
+      b.connection.send({ kind: 'task-ended', jobId: JOB_A, attempt: 0, vertexIndex: 0, subtask: 0 });
+      await vi.waitFor(() => expect(scheduled).toHaveLength(1));
+      expect(scheduled).toEqual([b.id]);
+      expect(lost).toEqual([dead.id]);
+      expect(registry.taskManagers().map((tm) => tm.id)).toEqual([b.id]);
     });
 
     it('after quiesce(), a lost TaskManager is unregistered without telling the job handlers', async () => {

@@ -145,6 +145,11 @@ export class TaskManagerRegistry {
     return n;
   }
 
+  /** Whether a slot request waits for TaskManagers (or for slots to be released). */
+  get waitingForSlots(): boolean {
+    return this.requests.length > 0;
+  }
+
   /** Calls `listener` after every registration; returns a function that stops it. */
   onRegistration(listener: () => void): () => void {
     this.registrationListeners.add(listener);

@@ -108,6 +108,12 @@ export const ClusterOptions = {
     'Sluice only: TaskManagers a local cluster starts; when unset, enough for the job.',
     { min: 1 },
   ),
+  REDUNDANT_TASK_MANAGERS: intOption(
+    'slotmanager.redundant-taskmanager-num',
+    0,
+    'TaskManagers kept running beyond what the jobs need, so that a lost one is replaced at once (local mode).',
+    { min: 0 },
+  ),
   CLUSTER_SECRET: stringOption(
     'security.cluster.secret',
     undefined,

@@ -289,6 +289,12 @@ export class FrameConnection {
     if (error && !this.closing) this.cause ??= error;
     if (!this.closing) {
       this.cause ??= new SluiceError('SLUICE_NETWORK_CHANNEL_FAILED', `${this.remote} closed the connection`);
+      // A peer that closes on purpose sends a CLOSE frame first: this one is gone (killed, say).
+      // Closed now rather than at the socket's 'close' event, a turn later, so that nothing
+      // handled in between (another connection's message that triggers a failover) takes it
+      // for alive and schedules onto it.
+      this.socket.destroy();
+      this.onSocketClosed();
     }
   }
 

@@ -6,72 +6,96 @@
 // would be one more thing to audit; node:zlib only offers plain CRC32.
 const POLYNOMIAL = 0x82f63b78; // reflected Castagnoli polynomial
 
-/**
- * Slicing-by-16 tables in one flat array: entry `t * 256 + b` is the CRC of byte `b` followed by
- * `t` zero bytes. One typed array (16 KiB) rather than sixteen: V8 then keeps a single base
- * pointer in a register, which makes the 16-lookup step about twice as fast.
- */
-const TABLE: Int32Array = (() => {
-  const table = new Int32Array(16 * 256);
+const TABLES: readonly Uint32Array[] = (() => {
+  const tables = Array.from({ length: 16 }, () => new Uint32Array(256));
+  const t0 = tables[0]!;
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLYNOMIAL : c >>> 1;
-    table[n] = c;
+    t0[n] = c >>> 0;
   }
-  for (let i = 256; i < table.length; i++) {
-    const prev = table[i - 256]!;
-    table[i] = (prev >>> 8) ^ table[prev & 0xff]!;
+  for (let t = 1; t < 16; t++) {
+    const prev = tables[t - 1]!;
+    const cur = tables[t]!;
+    for (let n = 0; n < 256; n++) cur[n] = (prev[n]! >>> 8) ^ t0[prev[n]! & 0xff]!;
   }
-  return table;
+  return tables;
 })();
+const [T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15] = TABLES as [
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+];
 
-/** Whether this host stores integers little-endian: the word-wise loop reads bytes in that order. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** Below this many bytes the word-wise loop's view is not worth creating. */
-const WORDWISE_FROM = 256;
+/** Whether a Uint32Array reads bytes 0..3 as b0 | b1 << 8 | b2 << 16 | b3 << 24 (x86, ARM). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /**
  * The CRC32C of `data`, as an unsigned 32-bit integer. Pass the result of a previous call as
  * `previous` to continue a checksum over data that arrives in pieces.
  */
 export function crc32c(data: Uint8Array, previous = 0): number {
-  const t = TABLE;
-  let crc = ~previous | 0;
+  let crc = ~previous >>> 0;
   let i = 0;
   const n = data.length;
-  if (LITTLE_ENDIAN && n >= WORDWISE_FROM) {
-    // Bytewise up to a 4-byte boundary, then sixteen bytes per step read as four words: one table
-    // lookup per byte, but no data-dependent chain between them (state files are checked whole on
-    // restore, so this loop bounds how fast a task restores).
-    for (; ((data.byteOffset + i) & 3) !== 0; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-    const words = new Int32Array(data.buffer, data.byteOffset + i, (n - i) >>> 2);
-    const steps = words.length & ~3;
-    for (let w = 0; w < steps; w += 4) {
-      const a = crc ^ words[w]!;
+  if (LITTLE_ENDIAN && n >= 64) {
+    // Bytes up to a 4-byte boundary, then 16 bytes per step read as four 32-bit words: four
+    // times fewer loads than byte by byte and more independent lookups per step. About twice as
+    // fast as slicing-by-8 on bytes (50 MiB: 86-96 ms against 139-198 ms, best of 8, one
+    // process), and every restoring task verifies all its files with it.
+    for (; ((data.byteOffset + i) & 3) !== 0; i++) crc = T0[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+    const words = new Uint32Array(data.buffer, data.byteOffset + i, ((n - i) >>> 4) << 2);
+    for (let w = 0; w < words.length; w += 4) {
+      const a = (crc ^ words[w]!) >>> 0;
       const b = words[w + 1]!;
       const c = words[w + 2]!;
       const d = words[w + 3]!;
       crc =
-        t[3840 + (a & 0xff)]! ^
-        t[3584 + ((a >>> 8) & 0xff)]! ^
-        t[3328 + ((a >>> 16) & 0xff)]! ^
-        t[3072 + (a >>> 24)]! ^
-        t[2816 + (b & 0xff)]! ^
-        t[2560 + ((b >>> 8) & 0xff)]! ^
-        t[2304 + ((b >>> 16) & 0xff)]! ^
-        t[2048 + (b >>> 24)]! ^
-        t[1792 + (c & 0xff)]! ^
-        t[1536 + ((c >>> 8) & 0xff)]! ^
-        t[1280 + ((c >>> 16) & 0xff)]! ^
-        t[1024 + (c >>> 24)]! ^
-        t[768 + (d & 0xff)]! ^
-        t[512 + ((d >>> 8) & 0xff)]! ^
-        t[256 + ((d >>> 16) & 0xff)]! ^
-        t[d >>> 24]!;
+        T15[a & 0xff]! ^
+        T14[(a >>> 8) & 0xff]! ^
+        T13[(a >>> 16) & 0xff]! ^
+        T12[a >>> 24]! ^
+        T11[b & 0xff]! ^
+        T10[(b >>> 8) & 0xff]! ^
+        T9[(b >>> 16) & 0xff]! ^
+        T8[b >>> 24]! ^
+        T7[c & 0xff]! ^
+        T6[(c >>> 8) & 0xff]! ^
+        T5[(c >>> 16) & 0xff]! ^
+        T4[c >>> 24]! ^
+        T3[d & 0xff]! ^
+        T2[(d >>> 8) & 0xff]! ^
+        T1[(d >>> 16) & 0xff]! ^
+        T0[d >>> 24]!;
     }
-    i += steps * 4;
+    i += words.length * 4;
   }
-  for (; i < n; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  // Eight bytes per step: one table lookup per byte, but no data-dependent chain between them.
+  for (; i + 8 <= n; i += 8) {
+    const lo = (crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    crc =
+      T7[lo & 0xff]! ^
+      T6[(lo >>> 8) & 0xff]! ^
+      T5[(lo >>> 16) & 0xff]! ^
+      T4[lo >>> 24]! ^
+      T3[data[i + 4]!]! ^
+      T2[data[i + 5]!]! ^
+      T1[data[i + 6]!]! ^
+      T0[data[i + 7]!]!;
+  }
+  for (; i < n; i++) crc = T0[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return ~crc >>> 0;
 }

@@ -39,6 +39,8 @@ export async function startTestCluster(settings: {
   readonly taskManagers: number;
   readonly slots: number;
   readonly config?: Readonly<Record<string, string>>;
+  /** Start TaskManagers as jobs need slots, as local mode does (`LocalCluster.ensureSlots`). */
+  readonly startOnDemand?: boolean;
 }): Promise<TestCluster> {
   const configuration = new Configuration().addAll({
     'taskmanager.numberOfTaskSlots': String(settings.slots),
@@ -51,7 +53,9 @@ export async function startTestCluster(settings: {
     registry: cluster.registry,
     configuration,
     nextJobSource: moduleJobSources({ bundle, args: settings.args, configuration }),
+    ...(settings.startOnDemand ? { onSlotDemand: (slots: number) => cluster.ensureSlots(slots) } : {}),
   });
+  if (settings.startOnDemand) cluster.holdReplacementsWhile(() => executor.recovering);
   setDefaultPipelineExecutor(executor);
   for (let i = 0; i < settings.taskManagers; i++) cluster.spawnTaskManager(settings.slots);
   const waitForTaskManagers = (n: number) =>
