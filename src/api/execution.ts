@@ -93,6 +93,12 @@ export interface JobClient {
   getJobStatus(): JobStatus;
   /** Cancels the job; resolves when every task has stopped. */
   cancel(): Promise<void>;
+  /**
+   * Takes a savepoint (Flink's `JobClient.triggerSavepoint`) into a new directory under
+   * `targetDirectory`, else `execution.checkpointing.savepoint-dir`, and resolves with its path;
+   * the job keeps running. Rejects with SLUICE_SAVEPOINT_FAILED saying why.
+   */
+  triggerSavepoint(targetDirectory?: string): Promise<string>;
   /** Resolves when the job finishes; rejects with the failure (or cancellation). */
   getJobExecutionResult(): Promise<JobExecutionResult>;
   /** Per-vertex counters, for progress displays. */
@@ -178,6 +184,8 @@ export interface CheckpointingSubmission {
   readonly retention: ExternalizedCheckpointRetention;
   /** execution.checkpointing.storage / dir / data-inline-threshold */
   readonly storage: CheckpointStorageOptions;
+  /** execution.checkpointing.savepoint-dir: where savepoints go when no target is given. */
+  readonly savepointDir?: string;
 }
 
 /** Runs submitted pipelines (local inline now; the cluster later). */

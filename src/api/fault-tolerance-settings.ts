@@ -49,6 +49,7 @@ export function faultTolerance(
   if (interval !== undefined) {
     const dir = configuration.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
     const storage = storageKind(configuration);
+    const savepointDir = configuration.get(CheckpointingOptions.SAVEPOINT_DIRECTORY);
     checkpointing = {
       intervalMs: interval,
       timeoutMs: configuration.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
@@ -64,6 +65,7 @@ export function faultTolerance(
         ...(dir === undefined ? {} : { dir }),
         inlineThreshold: configuration.get(CheckpointingOptions.FS_SMALL_FILE_THRESHOLD),
       },
+      ...(savepointDir === undefined ? {} : { savepointDir }),
     };
   }
   const values: Record<string, unknown> = {};

@@ -8,6 +8,7 @@ import { serveUserCodeOnPipe } from '../cluster/user-code-process.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
+import { disposeSavepoint, triggerSavepoint } from './savepoint-commands.js';
 import { configureRestClient, isRestClientKey, restBaseUrl, restClientSettings } from './rest-client.js';
 import { formatFailure } from './report.js';
 import { runJob, say } from './run-command.js';
@@ -237,6 +238,36 @@ restCommand(
     .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)'),
 ).action(async (jobId: string, opts: RestCommandOptions) =>
   triggerCheckpoint(jobManagerOf(opts), jobId, print),
+);
+
+restCommand(
+  program
+    .command('savepoint')
+    .description('take a savepoint of a running job and print its path, or with --dispose delete a savepoint')
+    .argument('[jobId]', 'the job id (32 hex characters, see `sluice list`)')
+    .argument(
+      '[targetDirectory]',
+      'where the savepoint goes (default: execution.checkpointing.savepoint-dir)',
+    )
+    .option('-d, --dispose <path>', 'delete the savepoint at this path (after checking it is one)'),
+).action(
+  async (
+    jobId: string | undefined,
+    targetDirectory: string | undefined,
+    opts: RestCommandOptions & { dispose?: string },
+  ) => {
+    if (opts.dispose !== undefined) {
+      if (jobId !== undefined)
+        throw new SluiceError('SLUICE_CLI_USAGE', 'sluice savepoint --dispose PATH takes no job id.');
+      return disposeSavepoint(opts.dispose, print);
+    }
+    if (jobId === undefined)
+      throw new SluiceError(
+        'SLUICE_CLI_USAGE',
+        'no job id given: sluice savepoint [-m HOST:PORT] JOBID [DIR], or sluice savepoint --dispose PATH.',
+      );
+    return triggerSavepoint(jobManagerOf(opts), jobId, targetDirectory, print);
+  },
 );
 
 program

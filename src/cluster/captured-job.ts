@@ -231,6 +231,7 @@ const settings = objectOf<CapturedSettings>({
         inlineThreshold: optional(nat),
         maxStateSize: optional(nat),
       }),
+      savepointDir: optional(textUpTo(4096)),
     }),
   ),
   restartStrategy,

@@ -50,7 +50,8 @@ export class InlineTaskManager implements TaskManagerGateway {
         tasks.cancel(keys);
         deploy(gateway, next, keys);
       },
-      triggerCheckpoint: (v, s, id, ts) => tasks.current(v, s)?.triggerCheckpoint(id, ts),
+      triggerCheckpoint: (v, s, id, ts, savepoint) =>
+        tasks.current(v, s)?.triggerCheckpoint(id, ts, savepoint),
       notifyCheckpointComplete: (id) => tasks.notifyCheckpointComplete(id),
       notifyCheckpointAborted: (id) => tasks.notifyCheckpointAborted(id),
       finishAll: () => tasks.finishAll(),

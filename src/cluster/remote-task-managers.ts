@@ -8,6 +8,7 @@ import { logger } from '../core/log.js';
 import type { JobId } from '../core/ids.js';
 import type { SluiceError } from '../core/errors.js';
 import type { MsgpackSerializer } from '../core/serializer.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 import type { AccumulatorRegistry } from '../core/accumulator.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type {
@@ -404,7 +405,13 @@ class RemoteDeployment implements DeployedJob {
       });
   }
 
-  triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void {
+  triggerCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    timestamp: number,
+    savepoint?: SavepointTarget,
+  ): void {
     const tm = this.placementOf(vertexIndex, subtask);
     if (tm)
       this.registry.send(tm, {
@@ -415,6 +422,7 @@ class RemoteDeployment implements DeployedJob {
         subtask,
         checkpointId,
         timestamp,
+        ...(savepoint === undefined ? {} : { savepoint }),
       });
   }
 

@@ -297,6 +297,7 @@ export class TaskManager {
           message.subtask,
           message.checkpointId,
           message.timestamp,
+          message.savepoint,
         );
         return;
       // These concern every task of the job, whatever attempt it runs as.

@@ -58,7 +58,8 @@ export class JobCheckpoints {
       clock,
       storage: this.storage,
       plan: () => context.plan(),
-      triggerTask: (t, id, ts) => context.deployed()?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts),
+      triggerTask: (t, id, ts, savepoint) =>
+        context.deployed()?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts, savepoint),
       notifyComplete: (id) => {
         context.sources().notifyCheckpointComplete(id);
         context.deployed()?.notifyCheckpointComplete(id);
@@ -131,6 +132,11 @@ export class JobCheckpoints {
       this.outcome(checkpointId) ??
       new Promise<TriggeredCheckpoint>((resolve) => this.waiters.set(checkpointId, resolve))
     );
+  }
+
+  /** `execution.checkpointing.savepoint-dir`, if set. */
+  get savepointDirectory(): string | undefined {
+    return this.settings.savepointDir;
   }
 
   /** Keeps or deletes checkpoints per `externalized-checkpoint-retention`, as Flink. */

@@ -24,7 +24,11 @@ import type { OperatorEvent } from '../runtime/stream-operator.js';
 import { failureReasonMessage } from '../protocol/checkpoint-failure-reason.js';
 import type { ExecutionState } from '../runtime/task.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
-import type { CheckpointCoordinator } from './checkpoint-coordinator.js';
+import {
+  savepointFailed,
+  type CheckpointCoordinator,
+  type SavepointOutcome,
+} from './checkpoint-coordinator.js';
 import { checkpointFailed, JobCheckpoints, type TriggeredCheckpoint } from './job-checkpoints.js';
 import { JobFailover, type FailedTask, type JobFailureRecord } from './job-failover.js';
 import type {
@@ -613,7 +617,37 @@ export class JobMaster implements JobClient {
     );
   }
 
+  /** Where a savepoint goes without a target directory (`execution.checkpointing.savepoint-dir`). */
+  get defaultSavepointDirectory(): string | undefined {
+    return this.checkpoints?.savepointDirectory;
+  }
+
+  /**
+   * Triggers a savepoint into `targetDirectory` now and resolves once it completed or failed;
+   * never rejects. The job goes on running (Flink's intermediate savepoint).
+   */
+  async triggerSavepointNow(targetDirectory: string): Promise<SavepointOutcome> {
+    if (!this.checkpoints)
+      return savepointFailed(
+        undefined,
+        `savepoints need checkpointing, which is not enabled for job '${this.jobName}' (${this.jobId}); set execution.checkpointing.interval.`,
+      );
+    return this.checkpoints.coordinator.triggerSavepoint('savepoint', targetDirectory, () =>
+      isJobTerminal(this.status)
+        ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
+        : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING'),
+    );
+  }
+
   // --- JobClient ---
+  async triggerSavepoint(targetDirectory?: string): Promise<string> {
+    const target = targetDirectory ?? this.defaultSavepointDirectory;
+    if (target === undefined) throw savepointError(this.jobId, NO_SAVEPOINT_TARGET);
+    const outcome = await this.triggerSavepointNow(target);
+    if (outcome.kind === 'failed') throw savepointError(this.jobId, outcome.error.message, outcome.error);
+    return outcome.location;
+  }
+
   getJobStatus(): JobStatus {
     return this.status;
   }
@@ -652,4 +686,17 @@ export class JobMaster implements JobClient {
 /** Whether a job status is final (Flink's JobStatus.isGloballyTerminalState). */
 export function isJobTerminal(status: JobStatus): boolean {
   return status === 'FINISHED' || status === 'FAILED' || status === 'CANCELED';
+}
+
+/** Flink's message when a savepoint has no target directory and none is configured. */
+export const NO_SAVEPOINT_TARGET =
+  'Config key [execution.checkpointing.savepoint-dir] is not set. Property [target-directory] must be provided.';
+
+/** A savepoint of `jobId` that did not complete, saying why. */
+function savepointError(jobId: string, why: string, cause?: Error): SluiceError {
+  return new SluiceError(
+    'SLUICE_SAVEPOINT_FAILED',
+    `the savepoint of job ${jobId} failed: ${why}`,
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -1,17 +1,23 @@
-/** Manual checkpoint triggers by (job, trigger id), kept 5 minutes after they end (Flink's CompletedOperationCache). */
+/** Manual checkpoint and savepoint triggers by (job, trigger id), kept 5 minutes after they end (Flink's CompletedOperationCache). */
 import type { RestCheckpointOutcome } from './rest-backend.js';
 
 /** How long a finished operation's result can be fetched (Flink's `rest.async.store-duration`, 5 min). */
 const STORE_DURATION_MS = 5 * 60_000;
 
-interface Operation {
-  outcome: RestCheckpointOutcome | undefined;
+/** What an operation that threw ended with (triggers resolve their own failures; this is the backstop). */
+interface ThrownOperation {
+  readonly kind: 'failed';
+  readonly error: Error;
+}
+
+interface Operation<O> {
+  outcome: O | ThrownOperation | undefined;
   endedAt: number | undefined;
 }
 
-/** The checkpoint operations of one REST server. */
-export class CheckpointTriggerCache {
-  private readonly operations = new Map<string, Operation>();
+/** The checkpoint (or, with `O`, savepoint) operations of one REST server. */
+export class CheckpointTriggerCache<O = RestCheckpointOutcome> {
+  private readonly operations = new Map<string, Operation<O>>();
 
   constructor(private readonly now: () => number) {}
 
@@ -19,13 +25,13 @@ export class CheckpointTriggerCache {
    * Starts `trigger` under (jobId, triggerId) unless an operation with that key exists already:
    * a client retrying with its own trigger id does not start a second checkpoint.
    */
-  register(jobId: string, triggerId: string, trigger: () => Promise<RestCheckpointOutcome>): void {
+  register(jobId: string, triggerId: string, trigger: () => Promise<O>): void {
     this.evictExpired();
     const key = `${jobId}/${triggerId}`;
     if (this.operations.has(key)) return;
-    const operation: Operation = { outcome: undefined, endedAt: undefined };
+    const operation: Operation<O> = { outcome: undefined, endedAt: undefined };
     this.operations.set(key, operation);
-    const end = (outcome: RestCheckpointOutcome) => {
+    const end = (outcome: O | ThrownOperation) => {
       operation.outcome = outcome;
       operation.endedAt = this.now();
     };
@@ -35,7 +41,7 @@ export class CheckpointTriggerCache {
   }
 
   /** The operation's state: undefined if unknown (or expired), 'in-progress', or its outcome. */
-  get(jobId: string, triggerId: string): RestCheckpointOutcome | 'in-progress' | undefined {
+  get(jobId: string, triggerId: string): O | ThrownOperation | 'in-progress' | undefined {
     this.evictExpired();
     const operation = this.operations.get(`${jobId}/${triggerId}`);
     if (!operation) return undefined;

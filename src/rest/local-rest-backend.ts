@@ -15,6 +15,7 @@ import type {
   RestCheckpoint,
   RestCheckpointConfig,
   RestCheckpointOutcome,
+  RestSavepointOutcome,
   RestCheckpointStats,
   RestException,
   RestExecutionConfig,
@@ -251,6 +252,17 @@ class LocalRestJob implements RestJob {
   async triggerCheckpoint(): Promise<RestCheckpointOutcome> {
     const outcome = await this.master.triggerCheckpointNow();
     return outcome.kind === 'completed' ? outcome : { kind: 'failed', error: outcome.error };
+  }
+
+  defaultSavepointDirectory(): string | undefined {
+    return this.master.defaultSavepointDirectory;
+  }
+
+  async triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome> {
+    const outcome = await this.master.triggerSavepointNow(targetDirectory);
+    return outcome.kind === 'completed'
+      ? { kind: 'completed', location: outcome.location }
+      : { kind: 'failed', error: outcome.error };
   }
 
   cancel(): Promise<void> {

@@ -70,6 +70,10 @@ export interface RestJob {
   checkpointStats(): RestCheckpointStats | undefined;
   /** Triggers a checkpoint now; resolves when it completed or failed, never rejects. */
   triggerCheckpoint(): Promise<RestCheckpointOutcome>;
+  /** `execution.checkpointing.savepoint-dir` of the job, if set. */
+  defaultSavepointDirectory(): string | undefined;
+  /** Triggers a savepoint into `targetDirectory`; resolves when it completed or failed, never rejects. */
+  triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome>;
   /** Cancels the job; resolves once it is CANCELED. */
   cancel(): Promise<void>;
   /** The job's result once it ended and its result is known; undefined until then. */
@@ -182,6 +186,11 @@ export interface RestCheckpointStats {
 /** How a triggered checkpoint ended. */
 export type RestCheckpointOutcome =
   | { readonly kind: 'completed'; readonly checkpointId: number; readonly externalPath: string }
+  | { readonly kind: 'failed'; readonly error: Error };
+
+/** How a triggered savepoint ended: its directory, or why it failed. */
+export type RestSavepointOutcome =
+  | { readonly kind: 'completed'; readonly location: string }
   | { readonly kind: 'failed'; readonly error: Error };
 
 /** The result of a job that ended. */

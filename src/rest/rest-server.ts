@@ -7,6 +7,7 @@ import { RestOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { checkpointRoutes } from './checkpoint-handlers.js';
+import { savepointRoutes } from './savepoint-handlers.js';
 import { clusterRoutes } from './cluster-handlers.js';
 import type { HandlerContext } from './handler-context.js';
 import { jarRoutes, noSubmissions } from './jar-handlers.js';
@@ -94,6 +95,7 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     ...jobRoutes(ctx),
     ...jobInfoRoutes(ctx),
     ...checkpointRoutes(ctx),
+    ...savepointRoutes(ctx),
     ...jarRoutes(ctx, new JarStore(), () => address),
   ]);
   const requests = new RequestDispatcher(router, ctx, {

@@ -1,10 +1,17 @@
 /** In-band events that travel through channels in order with the data buffers. */
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 
 /** An event in a channel (watermarks join this union later). */
 export type ChannelEvent =
   | { readonly kind: 'end-of-partition' }
   /** Checkpoint barrier n: everything before it belongs to checkpoint n, everything after does not. */
-  | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number }
+  | {
+      readonly kind: 'barrier';
+      readonly checkpointId: number;
+      readonly timestamp: number;
+      /** Present on a savepoint's barrier only: the common checkpoint barrier stays three fields. */
+      readonly savepoint?: SavepointTarget;
+    }
   /** Checkpoint n was aborted upstream: stop aligning for it. */
   | { readonly kind: 'cancel-checkpoint'; readonly checkpointId: number };
 

@@ -13,6 +13,10 @@ import type { OperatorSnapshotRun } from '../state/operator-state-snapshot.js';
 import type { KeyedStateHandle, OperatorStateHandle } from '../storage/state-handle.js';
 import { stateSize } from '../storage/state-handle.js';
 import type { OperatorSubtaskState, TaskCheckpointGateway } from './checkpoint-gateway.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
+import { FULL_SNAPSHOT } from '../state/keyed-state-backend.js';
+import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
+import { savepointStorage } from '../storage/filesystem/savepoint-storage.js';
 import type { ChainedOperator } from './operator-chain.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -24,9 +28,12 @@ export interface CheckpointArrival {
   readonly alignmentDurationMs: number;
   readonly startDelayMs: number;
   readonly bytesProcessedDuringAlignment: number;
+  /** A savepoint's barrier brought it: a full snapshot written to the savepoint's own directory. */
+  readonly savepoint?: SavepointTarget;
 }
 
 interface InFlight {
+  readonly savepoint: SavepointTarget | undefined;
   readonly runs: readonly {
     readonly keyed: KeyedSnapshotRun | undefined;
     readonly operator: OperatorSnapshotRun;
@@ -74,7 +81,11 @@ export class SubtaskCheckpointCoordinator {
     }
     for (const entry of this.chain) entry.operator.snapshotState(checkpointId);
     const runs = this.chain.map((entry, i) => {
-      const keyed = entry.keyedStateBackend?.snapshot(checkpointId);
+      // A savepoint is self-contained: never a delta on a chain in the job's shared/ directory.
+      const keyed = entry.keyedStateBackend?.snapshot(
+        checkpointId,
+        arrival.savepoint === undefined ? undefined : FULL_SNAPSHOT,
+      );
       return {
         keyed,
         operator: entry.operatorStateBackend.snapshot(checkpointId),
@@ -84,8 +95,17 @@ export class SubtaskCheckpointCoordinator {
     const syncDurationMs = this.clock.monotonicNow() - syncStart;
     if (arrival.emitBarrier)
       for (const w of this.writers)
-        w.broadcastEvent({ kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp });
-    this.inFlight.set(checkpointId, { runs });
+        w.broadcastEvent(
+          arrival.savepoint === undefined
+            ? { kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp }
+            : {
+                kind: 'barrier',
+                checkpointId,
+                timestamp: arrival.triggerTimestamp,
+                savepoint: arrival.savepoint,
+              },
+        );
+    this.inFlight.set(checkpointId, { runs, savepoint: arrival.savepoint });
     void this.completeAsync(checkpointId, runs, flushes, syncDurationMs, arrival);
   }
 
@@ -100,8 +120,7 @@ export class SubtaskCheckpointCoordinator {
     const asyncStart = this.clock.monotonicNow();
     try {
       if (flushes !== undefined) await Promise.all(flushes);
-      const location = this.gateway.location(checkpointId);
-      const storage = this.gateway.storage;
+      const { location, storage } = this.target(checkpointId, arrival.savepoint);
       const states: OperatorSubtaskState[] = [];
       let checkpointedSize = 0;
       for (let i = 0; i < runs.length; i++) {
@@ -156,6 +175,23 @@ export class SubtaskCheckpointCoordinator {
     } finally {
       this.release(checkpointId);
     }
+  }
+
+  /**
+   * Where checkpoint `checkpointId` writes, and with which storage: a savepoint goes to its own
+   * directory on the file system whatever the job's checkpoint storage (as Flink's savepoints do
+   * with JobManager checkpoint storage). Undefined location: aborted meanwhile.
+   */
+  private target(
+    checkpointId: number,
+    savepoint: SavepointTarget | undefined,
+  ): { location: CheckpointStorageLocation | undefined; storage: CheckpointStorage } {
+    const location = this.gateway.location(checkpointId);
+    if (savepoint === undefined) return { location, storage: this.gateway.storage };
+    return {
+      location: location && { ...location, pointer: savepoint.pointer },
+      storage: savepointStorage(savepoint.pointer, this.gateway.storage),
+    };
   }
 
   private release(checkpointId: number): void {

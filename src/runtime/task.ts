@@ -42,6 +42,7 @@ import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
 import { readFrameLength, type RecordWriter } from './record-writer.js';
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
 import type { StateBackendSettings } from '../state/state-backend.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 
 /** Flink's ExecutionState. */
 export type ExecutionState =
@@ -115,6 +116,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   private checkpoints: SubtaskCheckpointCoordinator | undefined;
   private barriers: BarrierHandlerState | undefined;
   private readonly barrierTimestamps = new Map<number, number>();
+  /** The savepoint targets of savepoint barriers seen, until their checkpoint is taken or aborted. */
+  private readonly savepointTargets = new Map<number, SavepointTarget>();
   private alignmentStart = 0;
   private alignmentStartBytes = 0;
   private alignmentStartDelay = 0;
@@ -229,7 +232,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   }
 
   /** Takes checkpoint `checkpointId` on the coordinator's word (sources, and tasks that ended). */
-  triggerCheckpoint(checkpointId: number, triggerTimestamp: number): void {
+  triggerCheckpoint(checkpointId: number, triggerTimestamp: number, savepoint?: SavepointTarget): void {
     this.enqueue(`trigger checkpoint ${checkpointId}`, () => {
       if (!this.checkpoints || this.state !== 'RUNNING') return;
       // A task that ended sent end-of-partition already: downstream counts that as aligned.
@@ -239,6 +242,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         alignmentDurationMs: 0,
         startDelayMs: Math.max(0, this.clock.now() - triggerTimestamp),
         bytesProcessedDuringAlignment: 0,
+        ...(savepoint === undefined ? {} : { savepoint }),
       });
     });
   }
@@ -406,6 +410,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         break;
       case 'barrier':
         this.barrierTimestamps.set(item.checkpointId, item.timestamp);
+        if (item.savepoint !== undefined) this.savepointTargets.set(item.checkpointId, item.savepoint);
         this.onBarrierEvent({
           kind: 'barrier',
           channel: channel.index,
@@ -447,6 +452,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
           break;
         case 'trigger-checkpoint': {
           const triggerTimestamp = this.barrierTimestamps.get(action.checkpointId) ?? this.clock.now();
+          const savepoint = this.savepointTargets.get(action.checkpointId);
           this.forgetBarriersUpTo(action.checkpointId);
           this.checkpoints!.performCheckpoint(action.checkpointId, {
             triggerTimestamp,
@@ -454,6 +460,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
             alignmentDurationMs: this.clock.now() - this.alignmentStart,
             startDelayMs: this.alignmentStartDelay,
             bytesProcessedDuringAlignment: this.bytesProcessed - this.alignmentStartBytes,
+            ...(savepoint === undefined ? {} : { savepoint }),
           });
           break;
         }
@@ -467,6 +474,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
 
   private forgetBarriersUpTo(checkpointId: number): void {
     for (const id of this.barrierTimestamps.keys()) if (id <= checkpointId) this.barrierTimestamps.delete(id);
+    for (const id of this.savepointTargets.keys()) if (id <= checkpointId) this.savepointTargets.delete(id);
   }
 
   private processBuffer(): boolean {

@@ -7,6 +7,7 @@ import {
 } from '../../protocol/checkpoint-failure-reason.js';
 import type { SubtaskCheckpointMetrics } from '../../runtime/checkpoint-gateway.js';
 import type { ExecutionState } from '../../runtime/task.js';
+import type { SavepointTarget } from '../../protocol/snapshot-kind.js';
 import { checkRpcError, type RpcError } from './rpc-error.js';
 import {
   RpcProtocolError,
@@ -175,6 +176,8 @@ export interface TriggerCheckpointMessage extends TaskAddress {
   readonly kind: 'trigger-checkpoint';
   readonly checkpointId: number;
   readonly timestamp: number;
+  /** A savepoint's trigger: its kind and directory, which the barrier carries on. */
+  readonly savepoint?: SavepointTarget;
 }
 
 /** Checkpoint `checkpointId` completed: two-phase-commit sinks commit now. */
@@ -337,6 +340,10 @@ const operatorEvent: Check<OperatorEvent> = (v, path) => {
   }
 };
 
+/** An absolute POSIX path of at most 4096 characters (a savepoint directory). */
+const absolutePath: Check<string> = (v, path) =>
+  typeof v === 'string' && v.startsWith('/') && v.length <= 4096 ? v : reject(path, 'an absolute path', v);
+
 const task: FieldChecks<TaskAddress> = { jobId, attempt: nat, vertexIndex: nat, subtask: nat };
 const checkpointMetrics = objectOf<SubtaskCheckpointMetrics>({
   syncDurationMs: finite,
@@ -386,7 +393,17 @@ const schemas: Schemas = {
   'registration-declined': { reason: text },
   deploy: { jobId, attempt: nat, bundle: optional(bytes), payload: data },
   'cancel-job': { jobId, tasks: optional(listOf(objectOf({ vertexIndex: nat, subtask: nat }))) },
-  'trigger-checkpoint': { ...task, checkpointId: positive, timestamp: finite },
+  'trigger-checkpoint': {
+    ...task,
+    checkpointId: positive,
+    timestamp: finite,
+    savepoint: optional(
+      objectOf<SavepointTarget>({
+        kind: oneOf(['savepoint', 'sync-savepoint'], 'savepoint or sync-savepoint'),
+        pointer: absolutePath,
+      }),
+    ),
+  },
   'notify-checkpoint-complete': { jobId, attempt: nat, checkpointId: positive },
   'notify-checkpoint-aborted': { jobId, attempt: nat, checkpointId: positive },
   'finish-all': { jobId, attempt: nat },

@@ -1,0 +1,283 @@
+// Savepoints: triggered on a running job, self-contained (full snapshots even with incremental checkpoints), relocatable, restorable with results equal to an unbroken run, disposable.
+import { cp, readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  KeyedProcessFunction,
+  RestartStrategies,
+  ValueStateDescriptor,
+  type Collector,
+  type JobClient,
+  type KeyedProcessContext,
+  type RuntimeContext,
+  type ValueState,
+} from 'sluice';
+import {
+  barrierPositions,
+  exists,
+  fileUri,
+  listFiles,
+  resetBarrierPositions,
+  runToEnd,
+  startJob,
+  tracedGenerator,
+  waitForCompleted,
+  withTempDir,
+  type Hold,
+  type Traced,
+} from '../support/checkpointing.js';
+import { envAt, range, rejectsWith } from '../support/helpers.js';
+import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
+import { disposeSavepoint } from '../../src/storage/filesystem/savepoint-storage.js';
+
+const K = 7;
+/** Records of the counting job's source. */
+const N = 3_000;
+
+interface Num {
+  readonly i: number;
+  readonly key: number;
+}
+interface Counted {
+  readonly i: number;
+  readonly key: number;
+  readonly count: number;
+}
+
+/** Counts records per key in ValueState and emits each record with its key's running count. */
+class Count extends KeyedProcessFunction<number, Traced<Num>, Counted> {
+  private count!: ValueState<number>;
+  open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(new ValueStateDescriptor<number>('count', { defaultValue: 0 }));
+  }
+  processElement(r: Traced<Num>, _ctx: KeyedProcessContext<number>, out: Collector<Counted>): void {
+    const count = this.count.value()! + 1;
+    this.count.update(count);
+    out.collect({ i: r.i, key: r.key, count });
+  }
+}
+
+/** The count of record i in an unbroken run: key i % K has seen floor(i / K) + 1 records. */
+const expectedCount = (i: number): number => Math.floor(i / K) + 1;
+
+interface JobSettings {
+  readonly checkpointDir: string;
+  readonly savepointDir?: string;
+  readonly count?: number;
+  readonly rate?: number;
+  readonly keyedParallelism?: number;
+  readonly incremental?: boolean;
+  readonly restorePath?: string;
+  readonly hold?: Hold;
+}
+
+/** A source at parallelism 1 of records i (key i % K), a keyed running count, every state in a file. */
+function countingJob(s: JobSettings) {
+  const env = envAt(1);
+  env.enableCheckpointing(50);
+  env.getCheckpointConfig().setCheckpointStorage(fileUri(s.checkpointDir));
+  env.configuration.setString('execution.checkpointing.data-inline-threshold', '0b');
+  if (s.savepointDir !== undefined)
+    env.configuration.setString('execution.checkpointing.savepoint-dir', s.savepointDir);
+  if (s.incremental === true) env.configuration.setString('execution.checkpointing.incremental', 'true');
+  if (s.restorePath !== undefined)
+    env.configuration.setString('execution.state-recovery.path', s.restorePath);
+  env.setRestartStrategy(RestartStrategies.noRestart());
+  const stream = env
+    .fromSource(
+      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 2_000, s.hold),
+      'numbers',
+    )
+    .uid('numbers')
+    .keyBy((r) => r.key)
+    .process(new Count())
+    .uid('count')
+    .name('count')
+    .setParallelism(s.keyedParallelism ?? 2);
+  return { env, stream };
+}
+
+/**
+ * Runs the counting job until `checkpoints` checkpoints completed, takes a savepoint with
+ * `trigger`, cancels the job, and returns the savepoint's path and the source's position at it.
+ */
+async function savepointOfRunningJob(
+  s: JobSettings,
+  trigger: (client: JobClient) => Promise<string>,
+  checkpoints = 1,
+): Promise<{ path: string; position: number; client: JobClient }> {
+  // The source holds back the rest of its N records until the savepoint is taken, so it is taken
+  // mid-way however slow the machine.
+  let taken = false;
+  const { env, stream } = countingJob({ count: N, ...s, hold: { from: N / 3, until: () => taken } });
+  const job = await startJob(env, stream);
+  let path: string;
+  try {
+    await waitForCompleted(job.client, checkpoints);
+    path = await trigger(job.client);
+    taken = true;
+  } finally {
+    await job.client.cancel();
+  }
+  const { metadata } = await resolveFileCheckpoint(path);
+  const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
+  return { path, position, client: job.client };
+}
+
+/** Restores the counting job from `path` and runs it to its end at N records; checks it against an unbroken run. */
+async function expectRestoresUnbroken(
+  s: JobSettings & { restorePath: string },
+  position: number,
+  n: number,
+): Promise<void> {
+  const { env, stream } = countingJob({ ...s, count: n, rate: Infinity });
+  const { records, result } = await runToEnd(env, stream);
+  expect(result.checkpoints.restored).toBe(1);
+  expect(records.filter((r) => r.count !== expectedCount(r.i))).toEqual([]);
+  const resumed = records.filter((r) => r.i >= position).map((r) => r.i);
+  expect(resumed.sort((a, b) => a - b)).toEqual(range(position, n - 1));
+}
+
+beforeEach(() => resetBarrierPositions());
+
+describe('triggering a savepoint', () => {
+  it('writes savepoint-<shortjobid>-<random>/_metadata under the target, and the job runs on', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const target = join(dir, 'savepoints');
+      const { env, stream } = countingJob({ checkpointDir });
+      const job = await startJob(env, stream);
+      try {
+        await waitForCompleted(job.client, 1);
+        const path = await job.client.triggerSavepoint(target);
+        expect(basename(path)).toMatch(
+          new RegExp(`^savepoint-${job.client.jobId.slice(0, 6)}-[0-9a-f]{12}$`, 'u'),
+        );
+        expect(join(path, '..')).toBe(target);
+        const { metadata } = await resolveFileCheckpoint(path);
+        expect(metadata.isSavepoint).toBe(true);
+        expect(metadata.jobId).toBe(job.client.jobId);
+        // It is in the statistics as a savepoint, and checkpoints go on after it.
+        const stats = job.client.getCheckpointStats()!;
+        const entry = stats.history.find((c) => c.id === metadata.checkpointId)!;
+        expect(entry).toMatchObject({ status: 'COMPLETED', isSavepoint: true, externalPath: path });
+        const before = stats.counts.completed;
+        await waitForCompleted(job.client, before + 2);
+        expect(job.client.getJobStatus()).toBe('RUNNING');
+        // Not subject to retention (num-retained 1): still there after later checkpoints.
+        expect(await exists(join(path, '_metadata'))).toBe(true);
+      } finally {
+        await job.client.cancel();
+      }
+      // Cancelling deletes the job's checkpoints, never its savepoints.
+      expect(await readdir(target)).toHaveLength(1);
+    }));
+
+  it('uses execution.checkpointing.savepoint-dir without a target; with neither it fails saying so', () =>
+    withTempDir(async (dir) => {
+      const savepointDir = join(dir, 'default-savepoints');
+      const withDefault = await savepointOfRunningJob(
+        { checkpointDir: join(dir, 'c1'), savepointDir },
+        (client) => client.triggerSavepoint(),
+      );
+      expect(join(withDefault.path, '..')).toBe(savepointDir);
+
+      const { env, stream } = countingJob({ checkpointDir: join(dir, 'c2') });
+      const job = await startJob(env, stream);
+      try {
+        await waitForCompleted(job.client, 1);
+        const error = await rejectsWith(job.client.triggerSavepoint(), 'SLUICE_SAVEPOINT_FAILED');
+        expect(error.message).toMatch(/Config key \[execution\.checkpointing\.savepoint-dir\] is not set/u);
+        expect(job.client.getJobStatus()).toBe('RUNNING');
+      } finally {
+        await job.client.cancel();
+      }
+    }));
+});
+
+describe('restoring a savepoint', () => {
+  it('restores with results equal to an unbroken run', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { path, position } = await savepointOfRunningJob({ checkpointDir }, (c) =>
+        c.triggerSavepoint(join(dir, 'sp')),
+      );
+      expect(position).toBeGreaterThan(0);
+      expect(position).toBeLessThan(N);
+      await expectRestoresUnbroken({ checkpointDir, restorePath: path }, position, N);
+      // Restoring only read it.
+      expect(await exists(join(path, '_metadata'))).toBe(true);
+    }));
+
+  it('is relocatable: a savepoint directory moved elsewhere restores from its new place', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { path, position } = await savepointOfRunningJob({ checkpointDir }, (c) =>
+        c.triggerSavepoint(join(dir, 'sp')),
+      );
+      expect((await listFiles(path)).length).toBeGreaterThan(1);
+      const moved = join(dir, 'elsewhere', 'renamed-savepoint');
+      await cp(path, moved, { recursive: true });
+      await disposeSavepoint(path);
+      expect(await exists(path)).toBe(false);
+      await expectRestoresUnbroken({ checkpointDir, restorePath: moved }, position, N);
+    }));
+
+  it('with incremental checkpoints on is self-contained: full snapshots in its own directory, restorable after the job’s checkpoints are gone', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      // Several checkpoints first, so the keyed state is a chain of deltas in shared/ by then.
+      const { path, position, client } = await savepointOfRunningJob(
+        { checkpointDir, incremental: true },
+        (c) => c.triggerSavepoint(join(dir, 'sp')),
+        3,
+      );
+      const { metadata } = await resolveFileCheckpoint(path);
+      const keyed = metadata.operators.flatMap((op) => op.subtasks.flatMap((st) => st.keyed));
+      expect(keyed.length).toBeGreaterThan(0);
+      for (const h of keyed) {
+        expect(h.deltas).toBeUndefined();
+        expect(h.handle.kind === 'file' ? h.handle.scope : 'inline').not.toBe('shared');
+      }
+      const files = metadata.operators.flatMap((op) =>
+        op.subtasks.flatMap((st) => [...st.keyed.map((h) => h.handle), ...st.operator.map((h) => h.handle)]),
+      );
+      for (const f of files) if (f.kind === 'file') expect(f.path).not.toContain('/');
+      // The job's own checkpoint directory (with shared/) was deleted when it was cancelled.
+      expect(await exists(join(checkpointDir, client.jobId))).toBe(false);
+      await expectRestoresUnbroken({ checkpointDir, incremental: true, restorePath: path }, position, N);
+    }));
+});
+
+describe('disposing of a savepoint', () => {
+  it('deletes a savepoint directory, and refuses a checkpoint or a directory without _metadata', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { path } = await savepointOfRunningJob({ checkpointDir }, (c) =>
+        c.triggerSavepoint(join(dir, 'sp')),
+      );
+      const notOne = await rejectsWith(disposeSavepoint(join(dir, 'sp')), 'SLUICE_CHECKPOINT_NOT_FOUND');
+      expect(notOne.message).toMatch(/_metadata/u);
+      // A retained checkpoint is not a savepoint.
+      const retained = join(dir, 'retained');
+      const { env, stream } = countingJob({ checkpointDir: retained });
+      env.getCheckpointConfig().setExternalizedCheckpointRetention('RETAIN_ON_CANCELLATION');
+      const job = await startJob(env, stream);
+      try {
+        await waitForCompleted(job.client, 1);
+      } finally {
+        await job.client.cancel();
+      }
+      const jobDir = join(retained, job.client.jobId);
+      const chk = (await readdir(jobDir)).find((n) => n.startsWith('chk-'))!;
+      const refused = await rejectsWith(
+        disposeSavepoint(join(jobDir, chk)),
+        'SLUICE_SAVEPOINT_DISPOSE_REFUSED',
+      );
+      expect(refused.message).toMatch(/not a savepoint/u);
+      expect(await exists(join(jobDir, chk, '_metadata'))).toBe(true);
+
+      expect(await disposeSavepoint(join(path, '_metadata'))).toBe(path);
+      expect(await exists(path)).toBe(false);
+    }));
+});

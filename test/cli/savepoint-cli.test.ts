@@ -1,0 +1,99 @@
+// `sluice savepoint` and `sluice savepoint --dispose` against a job run by another sluice process (TaskManager processes: savepoint barriers cross TCP).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function sluice(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/sluice.js', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the endless fixture job in a `sluice run` process; gives its REST address and job id to `fn`, kills it afterwards. */
+async function withRunningJob(
+  dir: string,
+  fn: (address: string, jobId: string, exited: Promise<number | null>, stderr: () => string) => Promise<void>,
+): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/sluice.js',
+      'run',
+      '--no-progress',
+      '-D',
+      'rest.port=0',
+      'test/fixtures/unbounded-job.ts',
+      join(dir, 'chk'),
+      '200',
+    ],
+    { cwd: root, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const deadline = Date.now() + 30_000;
+    let address: string | undefined;
+    while (!(address = /REST API at http:\/\/(127\.0\.0\.1:\d+)/u.exec(stderr)?.[1])) {
+      if (Date.now() > deadline) throw new Error(`no REST address printed: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    let jobId: string | undefined;
+    while (
+      !(jobId = /: ([0-9a-f]{32}) : forever \(RUNNING\)/u.exec(sluice('list', '-m', address).stdout)?.[1])
+    ) {
+      if (Date.now() > deadline) throw new Error('the job did not start running');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await fn(address, jobId, exited, () => stderr);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describe('sluice savepoint', () => {
+  it('takes a savepoint of a running job and prints its path; --dispose deletes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-sp-'));
+    try {
+      await withRunningJob(dir, async (address, jobId) => {
+        const target = join(dir, 'savepoints');
+        const r = sluice('savepoint', '-m', address, jobId, target);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        const path = /^Savepoint completed\. Path: (.+)$/mu.exec(r.stdout)?.[1];
+        expect(path, r.stdout).toMatch(
+          new RegExp(`^${target}/savepoint-${jobId.slice(0, 6)}-[0-9a-f]{12}$`, 'u'),
+        );
+        const { metadata } = await resolveFileCheckpoint(path!);
+        expect(metadata.isSavepoint).toBe(true);
+        // Every operator of both vertices (TaskManager processes) wrote its part.
+        expect(metadata.operators.some((op) => op.subtasks.some((st) => st.keyed.length > 0))).toBe(true);
+
+        // Without a target and no savepoint-dir configured: Flink's message, exit code 1.
+        const none = sluice('savepoint', '-m', address, jobId);
+        expect(none.code).toBe(1);
+        expect(none.stderr).toContain('Config key [execution.checkpointing.savepoint-dir] is not set');
+
+        const dispose = sluice('savepoint', '--dispose', path!);
+        expect(dispose.stderr).toBe('');
+        expect(dispose.stdout).toContain(`Savepoint '${path}' disposed.`);
+        expect(existsSync(path!)).toBe(false);
+        const again = sluice('savepoint', '--dispose', path!);
+        expect(again.code).toBe(1);
+        expect(again.stderr).toContain('SLUICE_CHECKPOINT_NOT_FOUND');
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
