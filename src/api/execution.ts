@@ -99,6 +99,14 @@ export interface JobClient {
    * the job keeps running. Rejects with SLUICE_SAVEPOINT_FAILED saying why.
    */
   triggerSavepoint(targetDirectory?: string): Promise<string>;
+  /**
+   * Stop-with-savepoint (Flink's `JobClient.stopWithSavepoint`): sources stop after the
+   * savepoint's barrier, and the job ends FINISHED once the savepoint completed and sinks
+   * committed; resolves with the savepoint's path. With `advanceToEndOfEventTime` (drain), the
+   * sources first end their input, so every operator sees its end. Rejects with
+   * SLUICE_SAVEPOINT_FAILED saying why; the job then runs on (a drained one finishes).
+   */
+  stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string>;
   /** Resolves when the job finishes; rejects with the failure (or cancellation). */
   getJobExecutionResult(): Promise<JobExecutionResult>;
   /** Per-vertex counters, for progress displays. */

@@ -8,7 +8,7 @@ import { serveUserCodeOnPipe } from '../cluster/user-code-process.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
-import { disposeSavepoint, triggerSavepoint } from './savepoint-commands.js';
+import { disposeSavepoint, stopWithSavepoint, triggerSavepoint } from './savepoint-commands.js';
 import { configureRestClient, isRestClientKey, restBaseUrl, restClientSettings } from './rest-client.js';
 import { formatFailure } from './report.js';
 import { runJob, say } from './run-command.js';
@@ -267,6 +267,41 @@ restCommand(
         'no job id given: sluice savepoint [-m HOST:PORT] JOBID [DIR], or sluice savepoint --dispose PATH.',
       );
     return triggerSavepoint(jobManagerOf(opts), jobId, targetDirectory, print);
+  },
+);
+
+restCommand(
+  program
+    .command('stop')
+    .description(
+      'stop a job with a savepoint (it ends FINISHED once the savepoint completed) and print its path',
+    )
+    .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
+    .option(
+      '-p, --savepointPath <dir>',
+      'where the savepoint goes (default: execution.checkpointing.savepoint-dir)',
+    )
+    .option('--savepoint-path <dir>', 'the same as --savepointPath')
+    .option('-d, --drain', 'first end the sources’ input, so every operator sees its end (timers, buffers)')
+    .option('-t, --type <type>', 'savepoint format: canonical (default) or native (written canonical today)'),
+).action(
+  async (
+    jobId: string,
+    opts: RestCommandOptions & { savepointPath?: string; drain?: boolean; type?: string },
+  ) => {
+    const type = (opts.type ?? 'canonical').toUpperCase();
+    if (type !== 'CANONICAL' && type !== 'NATIVE')
+      throw new SluiceError('SLUICE_CLI_USAGE', `--type must be canonical or native, got '${opts.type}'.`);
+    return stopWithSavepoint(
+      jobManagerOf(opts),
+      jobId,
+      {
+        ...(opts.savepointPath === undefined ? {} : { savepointPath: opts.savepointPath }),
+        drain: opts.drain === true,
+        formatType: type,
+      },
+      print,
+    );
   },
 );
 

@@ -111,6 +111,13 @@ export class RestJobClient implements JobClient {
     });
   }
 
+  stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string> {
+    return awaitSavepoint(this.base, this.jobId, `/jobs/${this.jobId}/stop`, {
+      drain: advanceToEndOfEventTime,
+      ...(targetDirectory === undefined ? {} : { targetDirectory }),
+    });
+  }
+
   /** Stops polling; a result not known yet rejects. The job itself is not touched. */
   close(): void {
     this.closed = true;

@@ -55,6 +55,7 @@ export class InlineTaskManager implements TaskManagerGateway {
       notifyCheckpointComplete: (id) => tasks.notifyCheckpointComplete(id),
       notifyCheckpointAborted: (id) => tasks.notifyCheckpointAborted(id),
       finishAll: () => tasks.finishAll(),
+      endSourceInput: () => tasks.endSourceInput(),
       sendOperatorEvent: (operatorId, subtask, event) => {
         const vertex = vertexOfOperator(submission.jobGraph.vertices, operatorId);
         if (vertex) tasks.current(vertex.index, subtask)?.deliverOperatorEvent(operatorId, event);

@@ -380,7 +380,8 @@ class RemoteDeployment implements DeployedJob {
     message:
       | { kind: 'notify-checkpoint-complete'; checkpointId: number }
       | { kind: 'notify-checkpoint-aborted'; checkpointId: number }
-      | { kind: 'finish-all' },
+      | { kind: 'finish-all' }
+      | { kind: 'end-source-input' },
   ): void {
     // Every task of the job gets these, whatever its attempt; the field names the newest.
     const attempt = Math.max(...this.masters.keys());
@@ -436,6 +437,10 @@ class RemoteDeployment implements DeployedJob {
 
   finishAll(): void {
     this.sendAll({ kind: 'finish-all' });
+  }
+
+  endSourceInput(): void {
+    this.sendAll({ kind: 'end-source-input' });
   }
 
   metrics(): VertexMetrics[] {

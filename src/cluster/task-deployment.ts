@@ -211,6 +211,10 @@ export class JobTasks {
     for (const task of this.all()) task.finishAfterEnd();
   }
 
+  endSourceInput(): void {
+    for (const task of this.all()) task.endSourceInput();
+  }
+
   /** Counters of the newest execution of each subtask here, summed per vertex. */
   metrics(): VertexMetrics[] {
     return this.submission.jobGraph.vertices.map((vertex) =>

@@ -310,6 +310,9 @@ export class TaskManager {
       case 'finish-all':
         this.jobs.get(message.jobId)?.tasks?.finishAll();
         return;
+      case 'end-source-input':
+        this.jobs.get(message.jobId)?.tasks?.endSourceInput();
+        return;
       case 'operator-event-to-task':
         this.group(message.jobId, message.attempt)?.sendOperatorEvent(
           message.operatorId,

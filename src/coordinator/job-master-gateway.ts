@@ -80,6 +80,8 @@ export interface DeployedJob {
   notifyCheckpointAborted(checkpointId: number): void;
   /** Every task ended: let them all close and finish. */
   finishAll(): void;
+  /** Stop-with-savepoint: every source task ends its input now, as if its source had ended. */
+  endSourceInput(): void;
   metrics(): VertexMetrics[];
   accumulators(): AccumulatorRegistry[];
 }

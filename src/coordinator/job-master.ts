@@ -30,6 +30,7 @@ import {
   type SavepointOutcome,
 } from './checkpoint-coordinator.js';
 import { checkpointFailed, JobCheckpoints, type TriggeredCheckpoint } from './job-checkpoints.js';
+import { StopWithSavepoint } from './savepoint-stop.js';
 import { JobFailover, type FailedTask, type JobFailureRecord } from './job-failover.js';
 import type {
   DeployedJob,
@@ -67,6 +68,8 @@ export class JobMaster implements JobClient {
   private attemptNumber = 0;
   /** Every task had ended once, so periodic checkpoints were stopped. */
   private checkpointsStoppedAtEnd = false;
+  /** The stop-with-savepoint under way, if any. */
+  private stopping: StopWithSavepoint | undefined;
   private readonly vertexOfOperator: ReadonlyMap<OperatorId, number>;
   private readonly failover: JobFailover;
   private readonly restores: RestoreTracker;
@@ -270,7 +273,7 @@ export class JobMaster implements JobClient {
 
   private checkpointPlan(): CheckpointTaskPlan | undefined {
     if (this.status !== 'RUNNING' || !this.deployed) return undefined;
-    return this.executions.checkpointPlan();
+    return this.executions.checkpointPlan(this.stopping?.drained === true);
   }
 
   // --- from TaskManagers (asynchronous, as over RPC), through gatewayFor ---
@@ -310,13 +313,16 @@ export class JobMaster implements JobClient {
         vertexIndex,
         subtask,
       });
-      if (ended === 'all-ended') {
-        // Every task ended: no checkpoint can start any more; let them all finish.
-        this.checkpoints?.coordinator.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
-        this.checkpointsStoppedAtEnd = true;
-        this.deployed?.finishAll();
-      }
+      // A draining stop-with-savepoint takes its savepoint of the ended tasks first.
+      if (ended === 'all-ended' && !this.stopping?.takeAllEnded()) this.finishAllEnded();
     });
+  }
+
+  /** Every task ended: no checkpoint can start any more; let them all finish. */
+  private finishAllEnded(): void {
+    this.checkpoints?.coordinator.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
+    this.checkpointsStoppedAtEnd = true;
+    this.deployed?.finishAll();
   }
 
   private onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
@@ -639,7 +645,54 @@ export class JobMaster implements JobClient {
     );
   }
 
+  /**
+   * Stop-with-savepoint now (Flink's `stopWithSavepoint`): resolves once the job ended FINISHED
+   * after its savepoint completed, or once the savepoint failed and the job runs on; never rejects.
+   * With `drain`, the sources first end their input so every operator sees its end.
+   */
+  async stopWithSavepointNow(targetDirectory: string, drain: boolean): Promise<SavepointOutcome> {
+    const refused = () =>
+      isJobTerminal(this.status)
+        ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
+        : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING');
+    if (!this.checkpoints)
+      return savepointFailed(
+        undefined,
+        `stop-with-savepoint needs checkpointing, which is not enabled for job '${this.jobName}' (${this.jobId}); set execution.checkpointing.interval.`,
+      );
+    if (this.stopping) return savepointFailed(undefined, 'a stop-with-savepoint of this job is under way.');
+    if (this.status !== 'RUNNING' || !this.deployed) return savepointFailed(undefined, refused());
+    const stop = new StopWithSavepoint(
+      {
+        coordinator: this.checkpoints.coordinator,
+        endSourceInput: () => this.deployed?.endSourceInput(),
+        finishAllEnded: () => this.finishAllEnded(),
+        refused,
+        terminated: this.result.then(
+          () => undefined,
+          () => undefined,
+        ),
+      },
+      targetDirectory,
+      drain,
+    );
+    this.stopping = stop;
+    try {
+      return await stop.run();
+    } finally {
+      this.stopping = undefined;
+    }
+  }
+
   // --- JobClient ---
+  async stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string> {
+    const target = targetDirectory ?? this.defaultSavepointDirectory;
+    if (target === undefined) throw savepointError(this.jobId, NO_SAVEPOINT_TARGET);
+    const outcome = await this.stopWithSavepointNow(target, advanceToEndOfEventTime);
+    if (outcome.kind === 'failed') throw savepointError(this.jobId, outcome.error.message, outcome.error);
+    return outcome.location;
+  }
+
   async triggerSavepoint(targetDirectory?: string): Promise<string> {
     const target = targetDirectory ?? this.defaultSavepointDirectory;
     if (target === undefined) throw savepointError(this.jobId, NO_SAVEPOINT_TARGET);

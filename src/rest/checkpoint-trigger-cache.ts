@@ -3,6 +3,8 @@ import type { RestCheckpointOutcome } from './rest-backend.js';
 
 /** How long a finished operation's result can be fetched (Flink's `rest.async.store-duration`, 5 min). */
 const STORE_DURATION_MS = 5 * 60_000;
+/** How long closing lets the answer that read the last outcome go out. */
+const ANSWER_GRACE_MS = 200;
 
 /** What an operation that threw ended with (triggers resolve their own failures; this is the backstop). */
 interface ThrownOperation {
@@ -12,12 +14,16 @@ interface ThrownOperation {
 
 interface Operation<O> {
   outcome: O | ThrownOperation | undefined;
+  /** Its outcome was read at least once. */
+  fetched: boolean;
   endedAt: number | undefined;
 }
 
 /** The checkpoint (or, with `O`, savepoint) operations of one REST server. */
 export class CheckpointTriggerCache<O = RestCheckpointOutcome> {
   private readonly operations = new Map<string, Operation<O>>();
+  /** Called whenever an operation ends or its outcome is read (closeAsync waits on it). */
+  private changed: (() => void) | undefined;
 
   constructor(private readonly now: () => number) {}
 
@@ -29,11 +35,12 @@ export class CheckpointTriggerCache<O = RestCheckpointOutcome> {
     this.evictExpired();
     const key = `${jobId}/${triggerId}`;
     if (this.operations.has(key)) return;
-    const operation: Operation<O> = { outcome: undefined, endedAt: undefined };
+    const operation: Operation<O> = { outcome: undefined, endedAt: undefined, fetched: false };
     this.operations.set(key, operation);
     const end = (outcome: O | ThrownOperation) => {
       operation.outcome = outcome;
       operation.endedAt = this.now();
+      this.changed?.();
     };
     void trigger().then(end, (e: unknown) =>
       end({ kind: 'failed', error: e instanceof Error ? e : new Error(String(e)) }),
@@ -45,7 +52,31 @@ export class CheckpointTriggerCache<O = RestCheckpointOutcome> {
     this.evictExpired();
     const operation = this.operations.get(`${jobId}/${triggerId}`);
     if (!operation) return undefined;
-    return operation.outcome ?? 'in-progress';
+    if (!operation.outcome) return 'in-progress';
+    operation.fetched = true;
+    this.changed?.();
+    return operation.outcome;
+  }
+
+  /**
+   * Resolves once every operation ended and its outcome was read at least once, or after
+   * `timeoutMs` (Flink's CompletedOperationCache.closeAsync): a server closing because its job
+   * ended (a stop-with-savepoint) still answers the client polling for the savepoint's path.
+   */
+  closeAsync(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changed = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.changed = () => {
+        // The answer carrying the last outcome is still to be written when it is read.
+        if ([...this.operations.values()].every((op) => op.fetched)) setTimeout(done, ANSWER_GRACE_MS);
+      };
+      this.changed();
+    });
   }
 
   private evictExpired(): void {

@@ -6,6 +6,7 @@ import type { CheckpointStats } from '../api/checkpoint-stats.js';
 import type { JobExecutionResult } from '../api/execution.js';
 import type { JobId } from '../core/ids.js';
 import type { OperatorFactory } from '../api/operators/stream-operator.js';
+import type { SavepointOutcome } from '../coordinator/checkpoint-coordinator.js';
 import { isJobTerminal, type JobMaster } from '../coordinator/job-master.js';
 import type { JobVertex } from '../graph/job-graph.js';
 import { shipStrategyName } from '../graph/partitioner.js';
@@ -259,10 +260,11 @@ class LocalRestJob implements RestJob {
   }
 
   async triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome> {
-    const outcome = await this.master.triggerSavepointNow(targetDirectory);
-    return outcome.kind === 'completed'
-      ? { kind: 'completed', location: outcome.location }
-      : { kind: 'failed', error: outcome.error };
+    return restSavepointOutcome(await this.master.triggerSavepointNow(targetDirectory));
+  }
+
+  async stopWithSavepoint(targetDirectory: string, drain: boolean): Promise<RestSavepointOutcome> {
+    return restSavepointOutcome(await this.master.stopWithSavepointNow(targetDirectory, drain));
   }
 
   cancel(): Promise<void> {
@@ -283,6 +285,13 @@ class LocalRestJob implements RestJob {
       endTime,
     };
   }
+}
+
+/** A savepoint's outcome as the REST handlers take it. */
+function restSavepointOutcome(outcome: SavepointOutcome): RestSavepointOutcome {
+  return outcome.kind === 'completed'
+    ? { kind: 'completed', location: outcome.location }
+    : { kind: 'failed', error: outcome.error };
 }
 
 /** Places an acknowledgement (keyed `vertexIndex:subtask` by the coordinator) in its vertex. */

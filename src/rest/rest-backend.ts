@@ -74,6 +74,8 @@ export interface RestJob {
   defaultSavepointDirectory(): string | undefined;
   /** Triggers a savepoint into `targetDirectory`; resolves when it completed or failed, never rejects. */
   triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome>;
+  /** Stop-with-savepoint into `targetDirectory`; resolves once the job ended or the savepoint failed, never rejects. */
+  stopWithSavepoint(targetDirectory: string, drain: boolean): Promise<RestSavepointOutcome>;
   /** Cancels the job; resolves once it is CANCELED. */
   cancel(): Promise<void>;
   /** The job's result once it ended and its result is known; undefined until then. */

@@ -1,7 +1,7 @@
 /** Handlers of the savepoint endpoints: trigger a savepoint and poll its status (Flink's SavepointHandlers). */
 import { randomBytes } from 'node:crypto';
 import { jsonObject, operationResult, operationStatusRoute, triggerIdOf } from './async-operation.js';
-import { CheckpointTriggerCache } from './checkpoint-trigger-cache.js';
+import type { CheckpointTriggerCache } from './checkpoint-trigger-cache.js';
 import { requireJob, type HandlerContext } from './handler-context.js';
 import type { RestJob, RestSavepointOutcome } from './rest-backend.js';
 import { RestHandlerException, type Route } from './rest-router.js';
@@ -11,9 +11,11 @@ import type { SavepointOperationResult, TriggerResponse } from './rest-schema.js
 const NO_TARGET_DIRECTORY =
   'Config key [execution.checkpointing.savepoint-dir] is not set. Property [target-directory] must be provided.';
 
-/** The routes of the savepoint endpoints. */
-export function savepointRoutes(ctx: HandlerContext): Route[] {
-  const operations = new CheckpointTriggerCache<RestSavepointOutcome>(ctx.now);
+/** The savepoint and stop operations of one REST server. */
+export type SavepointOperations = CheckpointTriggerCache<RestSavepointOutcome>;
+
+/** The routes of the savepoint endpoints, their operations kept in `operations`. */
+export function savepointRoutes(ctx: HandlerContext, operations: SavepointOperations): Route[] {
   return [
     {
       method: 'POST',
@@ -29,6 +31,18 @@ export function savepointRoutes(ctx: HandlerContext): Route[] {
           if (outcome.kind === 'completed' && body.cancelJob) await job.cancel();
           return outcome;
         });
+        return { status: 202, body: { 'request-id': triggerId } satisfies TriggerResponse };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/jobs/:jobid/stop',
+      handle: (request) => {
+        const job = requireJob(ctx, request);
+        const body = parseStopBody(request.body);
+        const target = targetDirectory(job, body.targetDirectory);
+        const triggerId = body.triggerId ?? randomBytes(16).toString('hex');
+        operations.register(job.jobId, triggerId, () => job.stopWithSavepoint(target, body.drain));
         return { status: 202, body: { 'request-id': triggerId } satisfies TriggerResponse };
       },
     },
@@ -70,6 +84,27 @@ function parseSavepointTriggerBody(text: string): SavepointTriggerBody {
   return {
     ...(typeof target === 'string' ? { targetDirectory: target } : {}),
     cancelJob: cancelJob === true,
+    ...triggerIdOf(fields['triggerId'], malformed),
+  };
+}
+
+/** Flink's StopWithSavepointRequestBody (camelCase `targetDirectory`, unlike the savepoint trigger). */
+function parseStopBody(text: string): { targetDirectory?: string; drain: boolean; triggerId?: string } {
+  const fields = jsonObject(text, 'StopWithSavepointRequestBody');
+  const malformed = () =>
+    new RestHandlerException(400, 'Request did not match expected format StopWithSavepointRequestBody.');
+  const { targetDirectory, drain } = fields;
+  if (
+    targetDirectory !== undefined &&
+    targetDirectory !== null &&
+    (typeof targetDirectory !== 'string' || targetDirectory === '')
+  )
+    throw malformed();
+  if (drain !== undefined && drain !== null && typeof drain !== 'boolean') throw malformed();
+  checkFormatType(fields['formatType'], malformed);
+  return {
+    ...(typeof targetDirectory === 'string' ? { targetDirectory } : {}),
+    drain: drain === true,
     ...triggerIdOf(fields['triggerId'], malformed),
   };
 }

@@ -111,6 +111,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   private pendingAsync = 0;
   private waitingForOutput = false;
   private waitingForSource = false;
+  /** A source task stopped emitting at this stop-with-savepoint's barrier, until it completes or aborts. */
+  private suspendedAt: number | undefined;
   /** 0 running, 1 input ended (endInput called), 2 ended (end-of-partition sent), 3 finishing. */
   private endPhase: 0 | 1 | 2 | 3 = 0;
   private checkpoints: SubtaskCheckpointCoordinator | undefined;
@@ -244,6 +246,22 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
         bytesProcessedDuringAlignment: 0,
         ...(savepoint === undefined ? {} : { savepoint }),
       });
+      // Stop-with-savepoint (Flink's SYNC_SAVEPOINT): nothing after its barrier, so the savepoint
+      // is the source's last word unless it is aborted.
+      if (savepoint?.kind === 'sync-savepoint' && this.source && this.endPhase === 0)
+        this.suspendedAt = checkpointId;
+    });
+  }
+
+  /**
+   * Stop-with-savepoint: a source task ends its input now, as if its source had ended (end of
+   * input for its chain, end-of-partition downstream); other tasks end when their inputs do.
+   */
+  endSourceInput(): void {
+    this.enqueue('end source input', () => {
+      if (!this.source || this.endPhase !== 0 || this.state !== 'RUNNING') return;
+      this.suspendedAt = undefined;
+      this.beginEnding();
     });
   }
 
@@ -256,6 +274,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   notifyCheckpointAborted(checkpointId: number): void {
     this.enqueue(`checkpoint ${checkpointId} aborted`, () => {
       this.checkpoints?.notifyCheckpointAborted(checkpointId);
+      // A failed stop-with-savepoint: the job runs on.
+      if (this.suspendedAt === checkpointId) this.suspendedAt = undefined;
       this.abortAlignment(checkpointId);
     });
   }
@@ -365,7 +385,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService {
   /** Emits source records until the slice budget, the output or the reader runs out. */
   private processSource(): boolean {
     const source = this.source!;
-    if (this.waitingForSource) return false;
+    if (this.waitingForSource || this.suspendedAt !== undefined) return false;
     const status = source.emitBatch(SOURCE_SLICE, this);
     if (status === 'END_OF_INPUT') {
       this.beginEnding();

@@ -10,6 +10,7 @@ import {
   type JobClient,
   type KeyedProcessContext,
   type RuntimeContext,
+  type Sink,
   type ValueState,
 } from 'sluice';
 import {
@@ -17,6 +18,7 @@ import {
   exists,
   fileUri,
   listFiles,
+  newestBarrier,
   resetBarrierPositions,
   runToEnd,
   startJob,
@@ -26,7 +28,7 @@ import {
   type Hold,
   type Traced,
 } from '../support/checkpointing.js';
-import { envAt, range, rejectsWith } from '../support/helpers.js';
+import { envAt, range, rejectsWith, waitFor } from '../support/helpers.js';
 import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 import { disposeSavepoint } from '../../src/storage/filesystem/savepoint-storage.js';
 
@@ -279,5 +281,106 @@ describe('disposing of a savepoint', () => {
 
       expect(await disposeSavepoint(join(path, '_metadata'))).toBe(path);
       expect(await exists(path)).toBe(false);
+    }));
+});
+
+describe('stop-with-savepoint', () => {
+  it.each([
+    ['without drain', false],
+    ['with drain', true],
+  ])(
+    '%s: the job ends FINISHED with every record before the savepoint committed, and the savepoint restores',
+    (_name, drain) =>
+      withTempDir(async (dir) => {
+        const checkpointDir = join(dir, 'checkpoints');
+        // The source holds back everything after N/3 records, so the stop comes before its end.
+        const { env, stream } = countingJob({
+          checkpointDir,
+          count: N,
+          hold: { from: N / 3, until: () => false },
+        });
+        const job = await startJob(env, stream);
+        let path: string;
+        try {
+          await waitForCompleted(job.client, 1);
+          path = await job.client.stopWithSavepoint(drain, join(dir, 'sp'));
+        } catch (e) {
+          await job.client.cancel();
+          throw e;
+        }
+        expect(job.client.getJobStatus()).toBe('FINISHED');
+        await job.client.getJobExecutionResult();
+        await job.ended;
+        const { metadata } = await resolveFileCheckpoint(path);
+        expect(metadata.isSavepoint).toBe(true);
+        const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
+        expect(position).toBeGreaterThan(0);
+        expect(position).toBeLessThanOrEqual(N / 3);
+        // The sink committed everything before the savepoint, once (it was notified of it).
+        expect(job.records.map((r) => r.i).sort((a, b) => a - b)).toEqual(range(0, position - 1));
+        expect(job.records.filter((r) => r.count !== expectedCount(r.i))).toEqual([]);
+        await expectRestoresUnbroken({ checkpointDir, restorePath: path }, position, N);
+      }),
+  );
+
+  it('that times out leaves the job running: its sources resume, and a later stop succeeds', () =>
+    withTempDir(async (dir) => {
+      // A sink whose pre-barrier flush waits while `stall` is set holds back every acknowledgement.
+      let stall = false;
+      const stalling: Sink<Counted> = {
+        createWriter: () => ({
+          write() {},
+          flush: () =>
+            new Promise<void>((resolve) => {
+              const poll = setInterval(() => stall || (clearInterval(poll), resolve()), 5);
+            }),
+          close() {},
+        }),
+      };
+      const { env, stream } = countingJob({ checkpointDir: join(dir, 'checkpoints'), count: N, rate: 500 });
+      env.configuration.setString('execution.checkpointing.timeout', '500ms');
+      env.configuration.setString('execution.checkpointing.tolerable-failed-checkpoints', '1000');
+      stream.sinkTo(stalling);
+      const job = await startJob(env, stream);
+      try {
+        await waitForCompleted(job.client, 1);
+        stall = true;
+        const error = await rejectsWith(
+          job.client.stopWithSavepoint(false, join(dir, 'sp')),
+          'SLUICE_SAVEPOINT_FAILED',
+        );
+        expect(error.message).toMatch(/timed out/u);
+        stall = false;
+        // The source stopped at the savepoint's barrier; aborting it let it go on past it.
+        const at = Math.max(...barrierPositions.get(newestBarrier())!.values());
+        await waitFor(() => job.records.some((r) => r.i >= at + 50), 'records after the failed stop');
+        expect(job.client.getJobStatus()).toBe('RUNNING');
+        expect(await readdir(join(dir, 'sp'))).toEqual([]);
+        await job.client.stopWithSavepoint(false, join(dir, 'sp'));
+        expect(job.client.getJobStatus()).toBe('FINISHED');
+      } finally {
+        await job.client.cancel();
+      }
+    }));
+
+  it('fails without a target and no savepoint-dir, and the job runs on', () =>
+    withTempDir(async (dir) => {
+      const { env, stream } = countingJob({ checkpointDir: join(dir, 'checkpoints') });
+      const job = await startJob(env, stream);
+      try {
+        await waitForCompleted(job.client, 1);
+        const error = await rejectsWith(job.client.stopWithSavepoint(false), 'SLUICE_SAVEPOINT_FAILED');
+        expect(error.message).toMatch(/savepoint-dir\] is not set/u);
+        const failed = await rejectsWith(
+          job.client.stopWithSavepoint(false, 'not/absolute'),
+          'SLUICE_SAVEPOINT_FAILED',
+        );
+        expect(failed.message).toMatch(/relative path/u);
+        const completed = job.client.getCheckpointStats()!.counts.completed;
+        await waitForCompleted(job.client, completed + 2);
+        expect(job.client.getJobStatus()).toBe('RUNNING');
+      } finally {
+        await job.client.cancel();
+      }
     }));
 });

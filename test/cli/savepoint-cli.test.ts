@@ -1,4 +1,4 @@
-// `sluice savepoint` and `sluice savepoint --dispose` against a job run by another sluice process (TaskManager processes: savepoint barriers cross TCP).
+// `sluice savepoint`, `sluice savepoint --dispose` and `sluice stop` against a job run by another sluice process (TaskManager processes: savepoint barriers cross TCP).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ function sluice(...args: string[]) {
 /** Runs the endless fixture job in a `sluice run` process; gives its REST address and job id to `fn`, kills it afterwards. */
 async function withRunningJob(
   dir: string,
-  fn: (address: string, jobId: string, exited: Promise<number | null>, stderr: () => string) => Promise<void>,
+  fn: (address: string, jobId: string, exited: Promise<number | null>) => Promise<void>,
 ): Promise<void> {
   const child = spawn(
     process.execPath,
@@ -55,7 +55,7 @@ async function withRunningJob(
       if (Date.now() > deadline) throw new Error('the job did not start running');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await fn(address, jobId, exited, () => stderr);
+    await fn(address, jobId, exited);
   } finally {
     child.kill('SIGKILL');
   }
@@ -91,6 +91,29 @@ describe('sluice savepoint', () => {
         const again = sluice('savepoint', '--dispose', path!);
         expect(again.code).toBe(1);
         expect(again.stderr).toContain('SLUICE_CHECKPOINT_NOT_FOUND');
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sluice stop', () => {
+  it('stops a running job with a savepoint: the job ends FINISHED and `sluice run` exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-stop-'));
+    try {
+      await withRunningJob(dir, async (address, jobId, exited) => {
+        const target = join(dir, 'savepoints');
+        const bad = sluice('stop', '-m', address, jobId, '--savepoint-path', target, '--type', 'binary');
+        expect(bad.code).toBe(1);
+        expect(bad.stderr).toContain('--type must be canonical or native');
+        const r = sluice('stop', '-m', address, jobId, '--savepoint-path', target, '--type', 'native');
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toContain(`Suspending job "${jobId}" with a NATIVE savepoint.`);
+        const path = /^Savepoint completed\. Path: (.+)$/mu.exec(r.stdout)?.[1];
+        expect((await resolveFileCheckpoint(path!)).metadata.isSavepoint).toBe(true);
+        // FINISHED: Flink's client exits 0 only for a job that finished.
+        expect(await exited).toBe(0);
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-// Savepoints over REST: POST /jobs/:jobid/savepoints (Flink's body and 202), polling the status, the 400 without a target, a cancel-job savepoint, and the SAVEPOINT entry in the checkpoint history.
+// Savepoints over REST: POST /jobs/:jobid/savepoints and /stop (Flink's bodies and 202), polling the status, the 400 without a target, a cancel-job savepoint, and the SAVEPOINT entry in the checkpoint history.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type {
@@ -103,5 +103,32 @@ describe('POST /jobs/:jobid/savepoints', () => {
     expect(cause['stack-trace']).toMatch(/relative path/u);
     await waitForCheckpoints(client, 2);
     expect(client.getJobStatus()).toBe('RUNNING');
+  });
+});
+
+describe('POST /jobs/:jobid/stop', () => {
+  it('answers 202; the status at /savepoints/:triggerid completes with the location once the job is FINISHED', () =>
+    withTempDir(async (dir) => {
+      const client = fixture.track(await startKeyedJob({ checkpointIntervalMs: HOUR, minPauseMs: HOUR }));
+      const { url } = await fixture.startServer();
+      const body = JSON.stringify({ targetDirectory: dir, drain: false, formatType: 'CANONICAL' });
+      const trigger = await request(url, 'POST', `/jobs/${client.jobId}/stop`, body);
+      expect(trigger.status).toBe(202);
+      expectFlinkShape(trigger.body, '/jobs/{jobid}/stop', 'POST', '202');
+      const result = await pollSavepoint(url, client.jobId, (trigger.body as TriggerResponse)['request-id']);
+      const location = (result.operation as { location: string }).location;
+      expect((await resolveFileCheckpoint(location)).metadata.isSavepoint).toBe(true);
+      expect(client.getJobStatus()).toBe('FINISHED');
+      await client.getJobExecutionResult();
+    }));
+
+  it('400 for a body that is not StopWithSavepointRequestBody', async () => {
+    const client = fixture.track(await startKeyedJob({ checkpointIntervalMs: HOUR, minPauseMs: HOUR }));
+    const { url } = await fixture.startServer();
+    expectError(
+      await request(url, 'POST', `/jobs/${client.jobId}/stop`, '{"drain":"yes","targetDirectory":"/x"}'),
+      400,
+      /StopWithSavepointRequestBody/u,
+    );
   });
 });

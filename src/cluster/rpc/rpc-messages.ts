@@ -203,6 +203,13 @@ export interface FinishAllMessage {
   readonly attempt: number;
 }
 
+/** Stop-with-savepoint: every source task of the job ends its input now, as if its source had ended. */
+export interface EndSourceInputMessage {
+  readonly kind: 'end-source-input';
+  readonly jobId: JobId;
+  readonly attempt: number;
+}
+
 /** A split enumerator's event for one source reader. */
 export interface OperatorEventToTaskMessage {
   readonly kind: 'operator-event-to-task';
@@ -259,6 +266,7 @@ export type ToTaskManagerMessage =
   | NotifyCheckpointCompleteMessage
   | NotifyCheckpointAbortedMessage
   | FinishAllMessage
+  | EndSourceInputMessage
   | OperatorEventToTaskMessage
   | HeartbeatRequest
   | RequestFileMessage
@@ -310,6 +318,7 @@ const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
   'notify-checkpoint-complete': true,
   'notify-checkpoint-aborted': true,
   'finish-all': true,
+  'end-source-input': true,
   'operator-event-to-task': true,
   'heartbeat-request': true,
   'request-file': true,
@@ -407,6 +416,7 @@ const schemas: Schemas = {
   'notify-checkpoint-complete': { jobId, attempt: nat, checkpointId: positive },
   'notify-checkpoint-aborted': { jobId, attempt: nat, checkpointId: positive },
   'finish-all': { jobId, attempt: nat },
+  'end-source-input': { jobId, attempt: nat },
   'operator-event-to-task': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
   'heartbeat-request': { seq: nat },
   'request-file': { file: oneOf(['log', 'stdout'] as TaskManagerFileType[], 'log or stdout') },
