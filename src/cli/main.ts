@@ -108,6 +108,7 @@ program
     '-n, --allowNonRestoredState',
     'drop snapshot state of operators the job no longer has (execution.state-recovery.ignore-unclaimed-state)',
   )
+  .option('--allow-non-restored-state', 'the same as --allowNonRestoredState')
   .option('--no-progress', 'do not show the progress line while the job runs')
   .option(
     '-m, --jobmanager <host:port>',

@@ -71,6 +71,10 @@ interface JobSettings {
   readonly incremental?: boolean;
   readonly restorePath?: string;
   readonly hold?: Hold;
+  /** The counting operator's uid (default `count`). */
+  readonly countUid?: string;
+  /** `execution.state-recovery.ignore-unclaimed-state` (`--allow-non-restored-state`). */
+  readonly allowNonRestoredState?: boolean;
 }
 
 /** A source at parallelism 1 of records i (key i % K), a keyed running count, every state in a file. */
@@ -84,6 +88,8 @@ function countingJob(s: JobSettings) {
   if (s.incremental === true) env.configuration.setString('execution.checkpointing.incremental', 'true');
   if (s.restorePath !== undefined)
     env.configuration.setString('execution.state-recovery.path', s.restorePath);
+  if (s.allowNonRestoredState === true)
+    env.configuration.setString('execution.state-recovery.ignore-unclaimed-state', 'true');
   env.setRestartStrategy(RestartStrategies.noRestart());
   const stream = env
     .fromSource(
@@ -93,7 +99,7 @@ function countingJob(s: JobSettings) {
     .uid('numbers')
     .keyBy((r) => r.key)
     .process(new Count())
-    .uid('count')
+    .uid(s.countUid ?? 'count')
     .name('count')
     .setParallelism(s.keyedParallelism ?? 2);
   return { env, stream };
@@ -248,6 +254,38 @@ describe('restoring a savepoint', () => {
       // The job's own checkpoint directory (with shared/) was deleted when it was cancelled.
       expect(await exists(join(checkpointDir, client.jobId))).toBe(false);
       await expectRestoresUnbroken({ checkpointDir, incremental: true, restorePath: path }, position, N);
+    }));
+});
+
+describe('restoring a savepoint into a changed job', () => {
+  it('refuses a savepoint with state of an operator the job does not have, naming its uid; allowed, the new operator starts empty', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { path, position } = await savepointOfRunningJob({ checkpointDir }, (c) =>
+        c.triggerSavepoint(join(dir, 'sp')),
+      );
+      const refused = countingJob({ checkpointDir, count: N, restorePath: path, countUid: 'count-v2' });
+      const error = await rejectsWith(runToEnd(refused.env, refused.stream), 'SLUICE_RESTORE_FAILED');
+      expect(error.message).toMatch(/this job does not have: uid 'count'(, operator [0-9a-f]{32})?\./u);
+      expect(error.message).toContain('--allow-non-restored-state');
+
+      const allowed = countingJob({
+        checkpointDir,
+        count: N,
+        rate: Infinity,
+        restorePath: path,
+        countUid: 'count-v2',
+        allowNonRestoredState: true,
+      });
+      const { records, result } = await runToEnd(allowed.env, allowed.stream);
+      expect(result.checkpoints.restored).toBe(1);
+      // The source (uid 'numbers') resumed where it was; the renamed count started from zero.
+      expect(records.map((r) => r.i).sort((a, b) => a - b)).toEqual(range(position, N - 1));
+      const byKey = new Map<number, number>();
+      for (const r of [...records].sort((a, b) => a.i - b.i)) {
+        byKey.set(r.key, (byKey.get(r.key) ?? 0) + 1);
+        expect(r.count).toBe(byKey.get(r.key));
+      }
     }));
 });
 

@@ -120,3 +120,22 @@ describe('sluice stop', () => {
     }
   });
 });
+
+describe('sluice run -s', () => {
+  it('takes --allow-non-restored-state as -n', () => {
+    for (const flag of ['-n', '--allowNonRestoredState', '--allow-non-restored-state']) {
+      const r = sluice(
+        'run',
+        '-D',
+        'rest.port=0',
+        flag,
+        '-s',
+        '/nonexistent/savepoint-0',
+        'test/fixtures/sum-job.ts',
+      );
+      expect(r.code).toBe(1);
+      // Parsed: the run went as far as looking for the savepoint.
+      expect(r.stderr).toContain('[SLUICE_CHECKPOINT_NOT_FOUND]');
+    }
+  });
+});
