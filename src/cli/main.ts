@@ -6,6 +6,7 @@ import { SluiceError } from '../core/errors.js';
 import { logLevel } from '../core/log.js';
 import { serveUserCodeOnPipe } from '../cluster/user-code-process.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
+import { inspect } from './inspect-command.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
 import { disposeSavepoint, stopWithSavepoint, triggerSavepoint } from './savepoint-commands.js';
@@ -305,6 +306,27 @@ restCommand(
     );
   },
 );
+
+program
+  .command('inspect')
+  .description(
+    'print a checkpoint or savepoint (operators, key groups, states and sizes, files), or one keyed state as JSON lines',
+  )
+  .argument('<path>', 'the chk-<n> or savepoint directory, or its _metadata file')
+  .option('--json', 'print the description as JSON, for tools')
+  .option('--operator <uid>', 'with --state: the operator (its uid, or its operator id)')
+  .option('--state <name>', 'with --operator: dump this keyed state as JSON lines {"key", "value"}')
+  .action(async (path: string, opts: { json?: boolean; operator?: string; state?: string }) =>
+    inspect(
+      path,
+      {
+        json: opts.json === true,
+        ...(opts.operator === undefined ? {} : { operator: opts.operator }),
+        ...(opts.state === undefined ? {} : { state: opts.state }),
+      },
+      print,
+    ),
+  );
 
 program
   .command('jobmanager')

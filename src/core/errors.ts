@@ -107,6 +107,12 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'The path given to `sluice savepoint --dispose` is not a savepoint, so nothing was deleted.',
   },
+  SLUICE_INSPECT_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      '`sluice inspect` cannot show what was asked: no such operator or state, or a serializer only the job knows.',
+  },
   SLUICE_RESTORE_FAILED: {
     classification: 'user',
     retryable: false,

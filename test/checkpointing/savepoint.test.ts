@@ -31,6 +31,8 @@ import {
 import { envAt, range, rejectsWith, waitFor } from '../support/helpers.js';
 import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 import { disposeSavepoint } from '../../src/storage/filesystem/savepoint-storage.js';
+import { inspect } from '../../src/cli/inspect-command.js';
+import type { InspectedSnapshot } from '../../src/coordinator/savepoint-inspector.js';
 
 const K = 7;
 /** Records of the counting job's source. */
@@ -286,6 +288,67 @@ describe('restoring a savepoint into a changed job', () => {
         byKey.set(r.key, (byKey.get(r.key) ?? 0) + 1);
         expect(r.count).toBe(byKey.get(r.key));
       }
+    }));
+});
+
+describe('inspecting a savepoint (sluice inspect)', () => {
+  it('describes it as text and JSON, and dumps a keyed state as JSON lines equal to the counts at its barrier', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { path, position } = await savepointOfRunningJob({ checkpointDir, incremental: true }, (c) =>
+        c.triggerSavepoint(join(dir, 'sp')),
+      );
+      const { metadata } = await resolveFileCheckpoint(path);
+      const text: string[] = [];
+      await inspect(path, { json: false }, (line) => text.push(line));
+      expect(text[0]).toBe(`Savepoint ${metadata.checkpointId} of job ${metadata.jobId}`);
+      expect(text).toContain(`  path:      ${path}`);
+      const count = text.findIndex((l) => l.startsWith("Operator uid 'count'"));
+      expect(text[count]).toMatch(/parallelism 2, max parallelism 128$/u);
+      expect(text.slice(count)).toEqual(
+        expect.arrayContaining([
+          '  subtask 0:',
+          expect.stringMatching(/^ {4}keyed, key groups 0-63: \d+(\.\d)? (B|KiB) in [0-9a-f-]{36}$/u),
+          expect.stringMatching(/^ {6}count \(value\): \d+ B$/u),
+        ]),
+      );
+      expect(text).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^ {4}operator state '.+' \(SPLIT_DISTRIBUTE\): /u)]),
+      );
+
+      const json: string[] = [];
+      await inspect(path, { json: true }, (line) => json.push(line));
+      const described = JSON.parse(json.join('\n')) as InspectedSnapshot;
+      expect(described).toMatchObject({
+        type: 'SAVEPOINT',
+        id: metadata.checkpointId,
+        jobId: metadata.jobId,
+      });
+      const op = described.operators.find((o) => o.uid === 'count')!;
+      expect(op.subtasks.map((st) => st.keyed[0]!.keyGroups)).toEqual([
+        { start: 0, end: 63 },
+        { start: 64, end: 127 },
+      ]);
+
+      const lines: string[] = [];
+      await inspect(path, { json: false, operator: 'count', state: 'count' }, (line) => lines.push(line));
+      const dumped = new Map(
+        lines.map((l) => JSON.parse(l) as { key: number; value: number }).map((e) => [e.key, e.value]),
+      );
+      const expected = new Map<number, number>();
+      for (let i = 0; i < position; i++) expected.set(i % K, (expected.get(i % K) ?? 0) + 1);
+      expect(dumped).toEqual(expected);
+
+      const noState = await rejectsWith(
+        inspect(path, { json: false, operator: 'count', state: 'nope' }, () => {}),
+        'SLUICE_INSPECT_FAILED',
+      );
+      expect(noState.message).toContain("it has 'count'");
+      const noOperator = await rejectsWith(
+        inspect(path, { json: false, operator: 'nope', state: 'count' }, () => {}),
+        'SLUICE_INSPECT_FAILED',
+      );
+      expect(noOperator.message).toContain("uid 'count'");
     }));
 });
 

@@ -1,6 +1,6 @@
 // `sluice savepoint`, `sluice savepoint --dispose` and `sluice stop` against a job run by another sluice process (TaskManager processes: savepoint barriers cross TCP).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +136,28 @@ describe('sluice run -s', () => {
       expect(r.code).toBe(1);
       // Parsed: the run went as far as looking for the savepoint.
       expect(r.stderr).toContain('[SLUICE_CHECKPOINT_NOT_FOUND]');
+    }
+  });
+});
+
+describe('sluice inspect', () => {
+  it('says a damaged or truncated _metadata is corrupt, without a stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-inspect-'));
+    try {
+      for (const bytes of [Buffer.from('SLCK\0\0\0\x02\0\0\0\x09abc'), Buffer.from('not a checkpoint')]) {
+        writeFileSync(join(dir, '_metadata'), bytes);
+        const r = sluice('inspect', dir);
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(
+          /^error: checkpoint metadata .+_metadata is corrupt: .+\[SLUICE_CHECKPOINT_CORRUPT\]\n/u,
+        );
+        expect(r.stderr).not.toMatch(/^\s+at /mu);
+      }
+      const usage = sluice('inspect', dir, '--operator', 'x');
+      expect(usage.stderr).toContain('--operator and --state go together');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
