@@ -352,6 +352,49 @@ describe('inspecting a savepoint (sluice inspect)', () => {
     }));
 });
 
+describe('inspecting an incremental checkpoint (sluice inspect)', () => {
+  it('shows the chain of a keyed handle and dumps the state as of the checkpoint', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { env, stream } = countingJob({ checkpointDir, incremental: true });
+      env.getCheckpointConfig().setExternalizedCheckpointRetention('RETAIN_ON_CANCELLATION');
+      // Deltas never outweigh their base here, so the chain grows.
+      env.configuration.setString('execution.checkpointing.incremental.max-delta-ratio', '1000');
+      const job = await startJob(env, stream);
+      try {
+        await waitForCompleted(job.client, 3);
+      } finally {
+        await job.client.cancel();
+      }
+      const jobDir = join(checkpointDir, job.client.jobId);
+      const chk = (await readdir(jobDir))
+        .filter((n) => n.startsWith('chk-'))
+        .sort()
+        .at(-1)!;
+      const path = join(jobDir, chk);
+      const { metadata } = await resolveFileCheckpoint(path);
+      const text: string[] = [];
+      await inspect(path, { json: false }, (line) => text.push(line));
+      expect(text[0]).toBe(`Checkpoint ${metadata.checkpointId} of job ${metadata.jobId}`);
+      // Base and deltas, in shared/.
+      expect(text).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^ {4}keyed, key groups 0-63: .+ in shared\/.+ \+ .+ in shared\//u),
+        ]),
+      );
+      const lines: string[] = [];
+      await inspect(path, { json: false, operator: 'count', state: 'count' }, (line) => lines.push(line));
+      const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
+      const expected = new Map<number, number>();
+      for (let i = 0; i < position; i++) expected.set(i % K, (expected.get(i % K) ?? 0) + 1);
+      expect(
+        new Map(
+          lines.map((l) => JSON.parse(l) as { key: number; value: number }).map((e) => [e.key, e.value]),
+        ),
+      ).toEqual(expected);
+    }));
+});
+
 describe('disposing of a savepoint', () => {
   it('deletes a savepoint directory, and refuses a checkpoint or a directory without _metadata', () =>
     withTempDir(async (dir) => {
