@@ -45,7 +45,7 @@ export function describeSnapshot(s: InspectedSnapshot): string[] {
   for (const m of s.masterStates) lines.push(`  coordinator state '${m.name}': ${handle(m.handle)}`);
   for (const op of s.operators) {
     lines.push(
-      `Operator ${op.uid === undefined ? '(no uid)' : `uid '${op.uid}'`} id ${op.operatorId}: ` +
+      `Operator ${op.name === undefined ? '' : `'${op.name}' `}${op.uid === undefined ? '(no uid)' : `uid '${op.uid}'`} id ${op.operatorId}: ` +
         `parallelism ${op.parallelism}, max parallelism ${op.maxParallelism}`,
     );
     if (op.subtasks.length === 0) lines.push('  no state');

@@ -85,6 +85,7 @@ export interface CheckpointCoordinatorContext {
   operators(): readonly {
     operatorId: OperatorId;
     uid?: string;
+    name?: string;
     parallelism: number;
     maxParallelism: number;
   }[];
@@ -584,6 +585,7 @@ export class CheckpointCoordinator {
       return {
         operatorId: op.operatorId,
         ...(op.uid === undefined ? {} : { uid: op.uid }),
+        ...(op.name === undefined ? {} : { name: op.name }),
         parallelism: op.parallelism,
         maxParallelism: op.maxParallelism,
         subtasks: [...(subtasks ?? new Map<number, OperatorSubtaskState>())]

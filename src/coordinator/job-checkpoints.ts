@@ -75,6 +75,7 @@ export class JobCheckpoints {
         submission.jobGraph.streamGraph.nodes.map((n) => ({
           operatorId: n.operatorId,
           ...(n.transformation.uid === undefined ? {} : { uid: n.transformation.uid }),
+          name: n.name,
           parallelism: n.parallelism,
           maxParallelism: n.maxParallelism,
         })),

@@ -55,6 +55,8 @@ export interface InspectedSubtask {
 export interface InspectedOperator {
   readonly operatorId: string;
   readonly uid?: string;
+  /** Absent in metadata written before names were kept. */
+  readonly name?: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly subtasks: readonly InspectedSubtask[];
@@ -97,6 +99,7 @@ export async function inspectSnapshot(path: string): Promise<InspectedSnapshot> 
     operators.push({
       operatorId: op.operatorId,
       ...(op.uid === undefined ? {} : { uid: op.uid }),
+      ...(op.name === undefined ? {} : { name: op.name }),
       parallelism: op.parallelism,
       maxParallelism: op.maxParallelism,
       subtasks,

@@ -84,8 +84,9 @@ const operatorSnapshot = (operatorId: string): fc.Arbitrary<OperatorSnapshot> =>
       fc.integer({ min: 1, max: 4 }),
       fc.integer({ min: 0, max: 12 }),
       fc.option(fc.string({ minLength: 1 })),
+      fc.option(fc.string({ minLength: 1 })),
     )
-    .chain(([parallelism, extra, uid]) => {
+    .chain(([parallelism, extra, uid, name]) => {
       const maxParallelism = parallelism + extra;
       const subtask = (index: number) =>
         fc
@@ -106,6 +107,7 @@ const operatorSnapshot = (operatorId: string): fc.Arbitrary<OperatorSnapshot> =>
         .map((subtasks) => ({
           operatorId: operatorId as OperatorId,
           ...(uid === null ? {} : { uid }),
+          ...(name === null ? {} : { name }),
           parallelism,
           maxParallelism,
           subtasks,

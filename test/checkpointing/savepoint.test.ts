@@ -61,6 +61,13 @@ class Count extends KeyedProcessFunction<number, Traced<Num>, Counted> {
   }
 }
 
+/** Each key's count after records 0..n-1. */
+function countsAfter(n: number): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) counts.set(i % K, (counts.get(i % K) ?? 0) + 1);
+  return counts;
+}
+
 /** The count of record i in an unbroken run: key i % K has seen floor(i / K) + 1 records. */
 const expectedCount = (i: number): number => Math.floor(i / K) + 1;
 
@@ -303,7 +310,7 @@ describe('inspecting a savepoint (sluice inspect)', () => {
       await inspect(path, { json: false }, (line) => text.push(line));
       expect(text[0]).toBe(`Savepoint ${metadata.checkpointId} of job ${metadata.jobId}`);
       expect(text).toContain(`  path:      ${path}`);
-      const count = text.findIndex((l) => l.startsWith("Operator uid 'count'"));
+      const count = text.findIndex((l) => l.startsWith("Operator 'count' uid 'count'"));
       expect(text[count]).toMatch(/parallelism 2, max parallelism 128$/u);
       expect(text.slice(count)).toEqual(
         expect.arrayContaining([
@@ -325,6 +332,7 @@ describe('inspecting a savepoint (sluice inspect)', () => {
         jobId: metadata.jobId,
       });
       const op = described.operators.find((o) => o.uid === 'count')!;
+      expect(op.name).toBe('count');
       expect(op.subtasks.map((st) => st.keyed[0]!.keyGroups)).toEqual([
         { start: 0, end: 63 },
         { start: 64, end: 127 },
@@ -335,8 +343,7 @@ describe('inspecting a savepoint (sluice inspect)', () => {
       const dumped = new Map(
         lines.map((l) => JSON.parse(l) as { key: number; value: number }).map((e) => [e.key, e.value]),
       );
-      const expected = new Map<number, number>();
-      for (let i = 0; i < position; i++) expected.set(i % K, (expected.get(i % K) ?? 0) + 1);
+      const expected = countsAfter(position);
       expect(dumped).toEqual(expected);
 
       const noState = await rejectsWith(
@@ -385,8 +392,7 @@ describe('inspecting an incremental checkpoint (sluice inspect)', () => {
       const lines: string[] = [];
       await inspect(path, { json: false, operator: 'count', state: 'count' }, (line) => lines.push(line));
       const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
-      const expected = new Map<number, number>();
-      for (let i = 0; i < position; i++) expected.set(i % K, (expected.get(i % K) ?? 0) + 1);
+      const expected = countsAfter(position);
       expect(
         new Map(
           lines.map((l) => JSON.parse(l) as { key: number; value: number }).map((e) => [e.key, e.value]),
