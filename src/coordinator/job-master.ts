@@ -378,6 +378,7 @@ export class JobMaster implements JobClient {
     const attempt = ++this.attemptNumber;
     this.executions.restart(subtasks, attempt);
     this.checkpoints?.coordinator.abortPendingCheckpoints('JOB_FAILOVER_REGION');
+    this.stopping?.failedOver();
     this.deployed?.cancelTasks(subtasks);
     const delayMs = this.restartDelay(
       error,
@@ -446,6 +447,7 @@ export class JobMaster implements JobClient {
   private cancelForRestart(): void {
     this.restoring = undefined;
     this.checkpoints?.coordinator.stopCheckpointScheduler('JOB_FAILOVER_REGION');
+    this.stopping?.failedOver();
     this.deployed?.cancel();
     this.deployed = undefined;
     this.sources.close();

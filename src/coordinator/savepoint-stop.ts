@@ -31,6 +31,11 @@ export class StopWithSavepoint {
   /** Every task ended by draining: the savepoint is taken of ended tasks, which get no barrier. */
   drained = false;
   private allEnded: (() => void) | undefined;
+  /** Settles the wait for the job's end: the job failed over, so the stop will not end it. */
+  private interrupted: (() => void) | undefined;
+  private readonly failover = new Promise<'failed-over'>((resolve) => {
+    this.interrupted = () => resolve('failed-over');
+  });
 
   constructor(
     private readonly ctx: StopWithSavepointContext,
@@ -48,6 +53,14 @@ export class StopWithSavepoint {
     return true;
   }
 
+  /**
+   * The job failed over: restarted sources would not end their input, so a stop waiting for the
+   * job to end gives up (the job runs on from its latest checkpoint, or this savepoint).
+   */
+  failedOver(): void {
+    this.interrupted?.();
+  }
+
   /** Runs the stop; resolves with the savepoint's outcome, never rejects. */
   async run(): Promise<SavepointOutcome> {
     return this.drain ? this.terminate() : this.suspend();
@@ -58,21 +71,27 @@ export class StopWithSavepoint {
     // Failed: the tasks were told it aborted, and the sources resumed.
     if (outcome.kind === 'failed') return outcome;
     this.ctx.endSourceInput();
-    await this.ctx.terminated;
+    // The savepoint completed either way; a failover meanwhile only means the job runs on.
+    await Promise.race([this.ctx.terminated, this.failover]);
     return outcome;
   }
 
   private async terminate(): Promise<SavepointOutcome> {
-    const ended = new Promise<boolean>((resolve) => {
-      this.allEnded = () => resolve(true);
-      void this.ctx.terminated.then(
-        () => resolve(false),
-        () => resolve(false),
-      );
+    const ended = new Promise<'ended' | 'terminated' | 'failed-over'>((resolve) => {
+      this.allEnded = () => resolve('ended');
+      void this.ctx.terminated.then(() => resolve('terminated'));
+      void this.failover.then(resolve);
     });
     this.ctx.endSourceInput();
-    if (!(await ended))
+    const how = await ended;
+    this.allEnded = undefined;
+    if (how === 'terminated')
       return savepointFailed(undefined, 'the job ended before its sources had drained their input');
+    if (how === 'failed-over')
+      return savepointFailed(
+        undefined,
+        'the job failed over while its sources drained their input; it runs on from its latest checkpoint',
+      );
     const outcome = await this.savepoint();
     this.ctx.finishAllEnded();
     await this.ctx.terminated.catch(() => {});
