@@ -84,6 +84,8 @@ interface JobSettings {
   readonly countUid?: string;
   /** `execution.state-recovery.ignore-unclaimed-state` (`--allow-non-restored-state`). */
   readonly allowNonRestoredState?: boolean;
+  /** `state.backend.type` (default hashmap). */
+  readonly backend?: 'hashmap' | 'lmdb';
 }
 
 /** A source at parallelism 1 of records i (key i % K), a keyed running count, every state in a file. */
@@ -97,6 +99,7 @@ function countingJob(s: JobSettings) {
   if (s.incremental === true) env.configuration.setString('execution.checkpointing.incremental', 'true');
   if (s.restorePath !== undefined)
     env.configuration.setString('execution.state-recovery.path', s.restorePath);
+  if (s.backend !== undefined) env.configuration.setString('state.backend.type', s.backend);
   if (s.allowNonRestoredState === true)
     env.configuration.setString('execution.state-recovery.ignore-unclaimed-state', 'true');
   env.setRestartStrategy(RestartStrategies.noRestart());
@@ -225,6 +228,19 @@ describe('restoring a savepoint', () => {
       // Restoring only read it.
       expect(await exists(join(path, '_metadata'))).toBe(true);
     }));
+
+  it.each([
+    ['hashmap', 'lmdb'],
+    ['lmdb', 'hashmap'],
+  ] as const)('taken with the %s backend, restores into %s (one canonical format)', (from, to) =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { path, position } = await savepointOfRunningJob({ checkpointDir, backend: from }, (c) =>
+        c.triggerSavepoint(join(dir, 'sp')),
+      );
+      await expectRestoresUnbroken({ checkpointDir, restorePath: path, backend: to }, position, N);
+    }),
+  );
 
   it('is relocatable: a savepoint directory moved elsewhere restores from its new place', () =>
     withTempDir(async (dir) => {
