@@ -255,6 +255,7 @@ function checkpointSnapshot(body: CheckpointingStatistics): CheckpointStatsSnaps
       failed: body.counts.failed,
     },
     latestCompleted: body.latest.completed ? checkpointStats(body.latest.completed) : undefined,
+    latestSavepoint: body.latest.savepoint ? checkpointStats(body.latest.savepoint) : undefined,
     latestFailed: body.latest.failed ? checkpointStats(body.latest.failed) : undefined,
     latestRestored: restored
       ? {

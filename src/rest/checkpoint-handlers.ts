@@ -142,9 +142,12 @@ function requireCheckpoint(
   const checkpointId = longParam(request, 'checkpointid');
   const stats = job.checkpointStats();
   if (!stats) throw new RestHandlerException(404, `Checkpointing was not enabled for job ${job.jobId}.`);
-  const checkpoint = [stats.latestCompleted, stats.latestFailed, ...stats.history].find(
-    (c) => c?.id === checkpointId,
-  );
+  const checkpoint = [
+    stats.latestCompleted,
+    stats.latestSavepoint,
+    stats.latestFailed,
+    ...stats.history,
+  ].find((c) => c?.id === checkpointId);
   if (!checkpoint)
     throw new RestHandlerException(
       404,
@@ -177,7 +180,9 @@ function checkpointingStatistics(stats: RestCheckpointStats): CheckpointingStati
       completed: stats.latestCompleted
         ? (checkpointStatistics(stats.latestCompleted) as CompletedCheckpointStatistics)
         : null,
-      savepoint: null,
+      savepoint: stats.latestSavepoint
+        ? (checkpointStatistics(stats.latestSavepoint) as CompletedCheckpointStatistics)
+        : null,
       failed: stats.latestFailed
         ? (checkpointStatistics(stats.latestFailed) as FailedCheckpointStatistics)
         : null,
@@ -211,7 +216,8 @@ function checkpointStatistics(c: RestCheckpoint): CheckpointStatistics {
   const base = {
     id: c.id,
     is_savepoint: c.isSavepoint,
-    savepointFormat: null,
+    // Both backends write the canonical format (NATIVE is accepted and gives the same).
+    savepointFormat: c.isSavepoint ? 'CANONICAL' : null,
     trigger_timestamp: c.triggerTimestamp,
     latest_ack_timestamp: latestAck,
     checkpointed_size: c.checkpointedSize,

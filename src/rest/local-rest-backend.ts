@@ -244,6 +244,7 @@ class LocalRestJob implements RestJob {
     return {
       counts: snapshot.counts,
       latestCompleted: snapshot.latestCompleted && convert(snapshot.latestCompleted),
+      latestSavepoint: snapshot.latestSavepoint && convert(snapshot.latestSavepoint),
       latestFailed: snapshot.latestFailed && convert(snapshot.latestFailed),
       latestRestored: snapshot.latestRestored,
       history: snapshot.history.map(convert),

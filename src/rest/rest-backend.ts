@@ -179,6 +179,7 @@ export interface RestCheckpointStats {
     readonly failed: number;
   };
   readonly latestCompleted: RestCheckpoint | undefined;
+  readonly latestSavepoint?: RestCheckpoint | undefined;
   readonly latestFailed: RestCheckpoint | undefined;
   readonly latestRestored: RestoredCheckpointStats | undefined;
   /** Newest first, at most `web.checkpoints.history` entries. */

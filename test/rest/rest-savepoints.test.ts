@@ -62,7 +62,12 @@ describe('POST /jobs/:jobid/savepoints', () => {
         is_savepoint: true,
         checkpoint_type: 'SAVEPOINT',
         external_path: location,
+        savepointFormat: 'CANONICAL',
       });
+      expect(stats.latest.savepoint).toMatchObject({ id: metadata.checkpointId, external_path: location });
+      // latest.completed is the newest checkpoint, never a savepoint (as Flink keeps them apart).
+      expect(stats.latest.completed?.id ?? -1).not.toBe(metadata.checkpointId);
+      expectFlinkShape(stats, '/jobs/{jobid}/checkpoints');
       expect(client.getJobStatus()).toBe('RUNNING');
     }));
 
