@@ -57,7 +57,10 @@ export interface CheckpointStatsSnapshot {
     readonly completed: number;
     readonly failed: number;
   };
+  /** The newest completed checkpoint (savepoints are in `latestSavepoint`, as Flink keeps them apart). */
   readonly latestCompleted: CheckpointStats | undefined;
+  /** The newest completed savepoint; undefined before the first. */
+  readonly latestSavepoint?: CheckpointStats | undefined;
   readonly latestFailed: CheckpointStats | undefined;
   readonly latestRestored: RestoredCheckpointStats | undefined;
   /** Newest first, at most `web.checkpoints.history` entries. */

@@ -93,6 +93,20 @@ export interface JobClient {
   getJobStatus(): JobStatus;
   /** Cancels the job; resolves when every task has stopped. */
   cancel(): Promise<void>;
+  /**
+   * Takes a savepoint (Flink's `JobClient.triggerSavepoint`) into a new directory under
+   * `targetDirectory`, else `execution.checkpointing.savepoint-dir`, and resolves with its path;
+   * the job keeps running. Rejects with SLUICE_SAVEPOINT_FAILED saying why.
+   */
+  triggerSavepoint(targetDirectory?: string): Promise<string>;
+  /**
+   * Stop-with-savepoint (Flink's `JobClient.stopWithSavepoint`): sources stop after the
+   * savepoint's barrier, and the job ends FINISHED once the savepoint completed and sinks
+   * committed; resolves with the savepoint's path. With `advanceToEndOfEventTime` (drain), the
+   * sources first end their input, so every operator sees its end. Rejects with
+   * SLUICE_SAVEPOINT_FAILED saying why; the job then runs on (a drained one finishes).
+   */
+  stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string>;
   /** Resolves when the job finishes; rejects with the failure (or cancellation). */
   getJobExecutionResult(): Promise<JobExecutionResult>;
   /** Per-vertex counters, for progress displays. */
@@ -188,6 +202,8 @@ export interface CheckpointingSubmission {
    * (execution.state-recovery.from-local) restores from a copy that matches. Absent: both off.
    */
   readonly localRecovery?: { readonly backup: boolean; readonly recover: boolean };
+  /** execution.checkpointing.savepoint-dir: where savepoints go when no target is given. */
+  readonly savepointDir?: string;
 }
 
 /** Runs submitted pipelines (local inline now; the cluster later). */

@@ -55,6 +55,7 @@ export function faultTolerance(
     const backup = configuration.contains(CheckpointingOptions.LOCAL_BACKUP_ENABLED)
       ? configuration.get(CheckpointingOptions.LOCAL_BACKUP_ENABLED)
       : recover;
+    const savepointDir = configuration.get(CheckpointingOptions.SAVEPOINT_DIRECTORY);
     checkpointing = {
       intervalMs: interval,
       timeoutMs: configuration.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
@@ -74,6 +75,7 @@ export function faultTolerance(
         inlineThreshold: configuration.get(CheckpointingOptions.FS_SMALL_FILE_THRESHOLD),
       },
       ...(backup || recover ? { localRecovery: { backup, recover } } : {}),
+      ...(savepointDir === undefined ? {} : { savepointDir }),
     };
   }
   const values: Record<string, unknown> = {};

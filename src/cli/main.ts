@@ -6,8 +6,10 @@ import { SluiceError } from '../core/errors.js';
 import { logLevel } from '../core/log.js';
 import { serveUserCodeOnPipe } from '../cluster/user-code-process.js';
 import { runJobManager, runTaskManager } from './cluster-commands.js';
+import { inspect } from './inspect-command.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
 import { runRemote } from './remote-run.js';
+import { disposeSavepoint, stopWithSavepoint, triggerSavepoint } from './savepoint-commands.js';
 import { configureRestClient, isRestClientKey, restBaseUrl, restClientSettings } from './rest-client.js';
 import { formatFailure } from './report.js';
 import { runJob, say } from './run-command.js';
@@ -107,6 +109,7 @@ program
     '-n, --allowNonRestoredState',
     'drop snapshot state of operators the job no longer has (execution.state-recovery.ignore-unclaimed-state)',
   )
+  .option('--allow-non-restored-state', 'the same as --allowNonRestoredState')
   .option('--no-progress', 'do not show the progress line while the job runs')
   .option(
     '-m, --jobmanager <host:port>',
@@ -238,6 +241,92 @@ restCommand(
 ).action(async (jobId: string, opts: RestCommandOptions) =>
   triggerCheckpoint(jobManagerOf(opts), jobId, print),
 );
+
+restCommand(
+  program
+    .command('savepoint')
+    .description('take a savepoint of a running job and print its path, or with --dispose delete a savepoint')
+    .argument('[jobId]', 'the job id (32 hex characters, see `sluice list`)')
+    .argument(
+      '[targetDirectory]',
+      'where the savepoint goes (default: execution.checkpointing.savepoint-dir)',
+    )
+    .option('-d, --dispose <path>', 'delete the savepoint at this path (after checking it is one)'),
+).action(
+  async (
+    jobId: string | undefined,
+    targetDirectory: string | undefined,
+    opts: RestCommandOptions & { dispose?: string },
+  ) => {
+    if (opts.dispose !== undefined) {
+      if (jobId !== undefined)
+        throw new SluiceError('SLUICE_CLI_USAGE', 'sluice savepoint --dispose PATH takes no job id.');
+      return disposeSavepoint(opts.dispose, print);
+    }
+    if (jobId === undefined)
+      throw new SluiceError(
+        'SLUICE_CLI_USAGE',
+        'no job id given: sluice savepoint [-m HOST:PORT] JOBID [DIR], or sluice savepoint --dispose PATH.',
+      );
+    return triggerSavepoint(jobManagerOf(opts), jobId, targetDirectory, print);
+  },
+);
+
+restCommand(
+  program
+    .command('stop')
+    .description(
+      'stop a job with a savepoint (it ends FINISHED once the savepoint completed) and print its path',
+    )
+    .argument('<jobId>', 'the job id (32 hex characters, see `sluice list`)')
+    .option(
+      '-p, --savepointPath <dir>',
+      'where the savepoint goes (default: execution.checkpointing.savepoint-dir)',
+    )
+    .option('--savepoint-path <dir>', 'the same as --savepointPath')
+    .option('-d, --drain', 'first end the sources’ input, so every operator sees its end (timers, buffers)')
+    .option('-t, --type <type>', 'savepoint format: canonical (default) or native (written canonical today)'),
+).action(
+  async (
+    jobId: string,
+    opts: RestCommandOptions & { savepointPath?: string; drain?: boolean; type?: string },
+  ) => {
+    const type = (opts.type ?? 'canonical').toUpperCase();
+    if (type !== 'CANONICAL' && type !== 'NATIVE')
+      throw new SluiceError('SLUICE_CLI_USAGE', `--type must be canonical or native, got '${opts.type}'.`);
+    return stopWithSavepoint(
+      jobManagerOf(opts),
+      jobId,
+      {
+        ...(opts.savepointPath === undefined ? {} : { savepointPath: opts.savepointPath }),
+        drain: opts.drain === true,
+        formatType: type,
+      },
+      print,
+    );
+  },
+);
+
+program
+  .command('inspect')
+  .description(
+    'print a checkpoint or savepoint (operators, key groups, states and sizes, files), or one keyed state as JSON lines',
+  )
+  .argument('<path>', 'the chk-<n> or savepoint directory, or its _metadata file')
+  .option('--json', 'print the description as JSON, for tools')
+  .option('--operator <uid>', 'with --state: the operator (its uid, or its operator id)')
+  .option('--state <name>', 'with --operator: dump this keyed state as JSON lines {"key", "value"}')
+  .action(async (path: string, opts: { json?: boolean; operator?: string; state?: string }) =>
+    inspect(
+      path,
+      {
+        json: opts.json === true,
+        ...(opts.operator === undefined ? {} : { operator: opts.operator }),
+        ...(opts.state === undefined ? {} : { state: opts.state }),
+      },
+      print,
+    ),
+  );
 
 program
   .command('jobmanager')

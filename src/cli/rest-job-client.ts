@@ -12,6 +12,7 @@ import type {
   MetricCollectionResponseBody,
 } from '../rest/rest-schema.js';
 import { errorDetail, rest, restCall } from './rest-client.js';
+import { awaitSavepoint } from './savepoint-commands.js';
 
 /** Options of `RestJobClient.connect`. */
 export interface RestJobClientOptions {
@@ -101,6 +102,20 @@ export class RestJobClient implements JobClient {
       () => undefined,
       () => undefined,
     );
+  }
+
+  triggerSavepoint(targetDirectory?: string): Promise<string> {
+    return awaitSavepoint(this.base, this.jobId, `/jobs/${this.jobId}/savepoints`, {
+      'cancel-job': false,
+      ...(targetDirectory === undefined ? {} : { 'target-directory': targetDirectory }),
+    });
+  }
+
+  stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string> {
+    return awaitSavepoint(this.base, this.jobId, `/jobs/${this.jobId}/stop`, {
+      drain: advanceToEndOfEventTime,
+      ...(targetDirectory === undefined ? {} : { targetDirectory }),
+    });
   }
 
   /** Stops polling; a result not known yet rejects. The job itself is not touched. */
@@ -240,6 +255,7 @@ function checkpointSnapshot(body: CheckpointingStatistics): CheckpointStatsSnaps
       failed: body.counts.failed,
     },
     latestCompleted: body.latest.completed ? checkpointStats(body.latest.completed) : undefined,
+    latestSavepoint: body.latest.savepoint ? checkpointStats(body.latest.savepoint) : undefined,
     latestFailed: body.latest.failed ? checkpointStats(body.latest.failed) : undefined,
     latestRestored: restored
       ? {

@@ -233,6 +233,7 @@ const settings = objectOf<CapturedSettings>({
         maxStateSize: optional(nat),
       }),
       localRecovery: optional(objectOf({ backup: bool, recover: bool })),
+      savepointDir: optional(textUpTo(4096)),
     }),
   ),
   restartStrategy,

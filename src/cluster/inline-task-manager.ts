@@ -50,10 +50,12 @@ export class InlineTaskManager implements TaskManagerGateway {
         tasks.cancel(keys);
         deploy(gateway, next, keys);
       },
-      triggerCheckpoint: (v, s, id, ts) => tasks.current(v, s)?.triggerCheckpoint(id, ts),
+      triggerCheckpoint: (v, s, id, ts, savepoint) =>
+        tasks.current(v, s)?.triggerCheckpoint(id, ts, savepoint),
       notifyCheckpointComplete: (id) => tasks.notifyCheckpointComplete(id),
       notifyCheckpointAborted: (id) => tasks.notifyCheckpointAborted(id),
       finishAll: () => tasks.finishAll(),
+      endSourceInput: () => tasks.endSourceInput(),
       sendOperatorEvent: (operatorId, subtask, event) => {
         const vertex = vertexOfOperator(submission.jobGraph.vertices, operatorId);
         if (vertex) tasks.current(vertex.index, subtask)?.deliverOperatorEvent(operatorId, event);

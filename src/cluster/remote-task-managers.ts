@@ -8,6 +8,7 @@ import { logger } from '../core/log.js';
 import type { JobId } from '../core/ids.js';
 import type { SluiceError } from '../core/errors.js';
 import type { MsgpackSerializer } from '../core/serializer.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 import type { AccumulatorRegistry } from '../core/accumulator.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type {
@@ -406,7 +407,8 @@ class RemoteDeployment implements DeployedJob {
     message:
       | { kind: 'notify-checkpoint-complete'; checkpointId: number }
       | { kind: 'notify-checkpoint-aborted'; checkpointId: number }
-      | { kind: 'finish-all' },
+      | { kind: 'finish-all' }
+      | { kind: 'end-source-input' },
   ): void {
     // Every task of the job gets these, whatever its attempt; the field names the newest.
     const attempt = Math.max(...this.masters.keys());
@@ -431,7 +433,13 @@ class RemoteDeployment implements DeployedJob {
       });
   }
 
-  triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void {
+  triggerCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    timestamp: number,
+    savepoint?: SavepointTarget,
+  ): void {
     const tm = this.placementOf(vertexIndex, subtask);
     if (tm)
       this.registry.send(tm, {
@@ -442,6 +450,7 @@ class RemoteDeployment implements DeployedJob {
         subtask,
         checkpointId,
         timestamp,
+        ...(savepoint === undefined ? {} : { savepoint }),
       });
   }
 
@@ -455,6 +464,10 @@ class RemoteDeployment implements DeployedJob {
 
   finishAll(): void {
     this.sendAll({ kind: 'finish-all' });
+  }
+
+  endSourceInput(): void {
+    this.sendAll({ kind: 'end-source-input' });
   }
 
   metrics(): VertexMetrics[] {

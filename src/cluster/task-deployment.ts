@@ -13,6 +13,7 @@ import type { OperatorFactory } from '../api/operators/stream-operator.js';
 import type { JobSettings, OperatorEvent } from '../runtime/stream-operator.js';
 import type { JobMasterGateway, SubtaskAddress } from '../coordinator/job-master-gateway.js';
 import type { JobEdge } from '../graph/job-graph.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 import { connectInMemory } from '../network/in-memory-transport.js';
 import type { TaskCheckpointGateway, TaskRestoreState } from '../runtime/checkpoint-gateway.js';
 import { createChannelSelector } from '../runtime/channel-selector.js';
@@ -133,8 +134,14 @@ export class TaskGroup {
     for (const task of this.all()) task.start();
   }
 
-  triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void {
-    this.tasks[vertexIndex]?.[subtask]?.triggerCheckpoint(checkpointId, timestamp);
+  triggerCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    timestamp: number,
+    savepoint?: SavepointTarget,
+  ): void {
+    this.tasks[vertexIndex]?.[subtask]?.triggerCheckpoint(checkpointId, timestamp, savepoint);
   }
 
   sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
@@ -205,6 +212,10 @@ export class JobTasks {
 
   finishAll(): void {
     for (const task of this.all()) task.finishAfterEnd();
+  }
+
+  endSourceInput(): void {
+    for (const task of this.all()) task.endSourceInput();
   }
 
   /** Counters of the newest execution of each subtask here, summed per vertex. */

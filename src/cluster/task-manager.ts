@@ -323,6 +323,7 @@ export class TaskManager {
           message.subtask,
           message.checkpointId,
           message.timestamp,
+          message.savepoint,
         );
         return;
       // These concern every task of the job, whatever attempt it runs as.
@@ -336,6 +337,9 @@ export class TaskManager {
         return;
       case 'finish-all':
         this.jobs.get(message.jobId)?.tasks?.finishAll();
+        return;
+      case 'end-source-input':
+        this.jobs.get(message.jobId)?.tasks?.endSourceInput();
         return;
       case 'operator-event-to-task':
         this.group(message.jobId, message.attempt)?.sendOperatorEvent(

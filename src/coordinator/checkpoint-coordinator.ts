@@ -17,6 +17,7 @@ import {
 } from '../protocol/checkpoint-request-decider.js';
 import { addCheckpointAndSubsumeOldest } from '../protocol/completed-checkpoint-retention.js';
 import { PendingCheckpoint } from '../protocol/pending-checkpoint.js';
+import { isSavepoint, type SavepointTarget, type SnapshotKind } from '../protocol/snapshot-kind.js';
 import type { OperatorSubtaskState, SubtaskCheckpointMetrics } from '../runtime/checkpoint-gateway.js';
 import {
   METADATA_FORMAT_VERSION,
@@ -27,6 +28,11 @@ import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/ch
 import { keyedStateSize, stateSize } from '../storage/state-handle.js';
 import { CheckpointSharedState } from './checkpoint-shared-state.js';
 import { CheckpointStatsTracker } from './checkpoint-stats-tracker.js';
+import {
+  discardSavepointLocation,
+  initializeSavepointLocation,
+  savepointStorage,
+} from '../storage/filesystem/savepoint-storage.js';
 
 /** The checkpoint settings the coordinator acts on (the submission's, minus storage and retention). */
 export type CheckpointCoordinatorSettings = Omit<CheckpointingSubmission, 'retention' | 'storage'>;
@@ -47,7 +53,7 @@ export interface CheckpointPlan {
 /** A checkpoint that completed: its metadata is durable. */
 export interface CompletedCheckpoint {
   readonly checkpointId: CheckpointId;
-  readonly kind: 'checkpoint' | 'savepoint';
+  readonly kind: SnapshotKind;
   readonly metadata: CheckpointMetadata;
   /** What storage.resolveCheckpoint/readState take. */
   readonly pointer: string;
@@ -64,7 +70,8 @@ export interface CheckpointCoordinatorContext {
   readonly storage: CheckpointStorage;
   /** The tasks to trigger and to wait for now; undefined when not every task is running yet. */
   plan(): CheckpointPlan | undefined;
-  triggerTask(task: TaskRef, checkpointId: number, timestamp: number): void;
+  /** Sends the trigger to a task; `savepoint` for a savepoint's (it travels on with the barrier). */
+  triggerTask(task: TaskRef, checkpointId: number, timestamp: number, savepoint?: SavepointTarget): void;
   notifyComplete(checkpointId: number): void;
   notifyAborted(checkpointId: number): void;
   /** Coordinator (split enumerator) state at the trigger, by name. */
@@ -78,6 +85,7 @@ export interface CheckpointCoordinatorContext {
   operators(): readonly {
     operatorId: OperatorId;
     uid?: string;
+    name?: string;
     parallelism: number;
     maxParallelism: number;
   }[];
@@ -85,9 +93,19 @@ export interface CheckpointCoordinatorContext {
   failJob(error: Error): void;
 }
 
+/** How a savepoint triggered with `triggerSavepoint` ended. */
+export type SavepointOutcome =
+  | { readonly kind: 'completed'; readonly checkpointId: number; readonly location: string }
+  | { readonly kind: 'failed'; readonly checkpointId: number | undefined; readonly error: Error };
+
 interface Pending {
   readonly checkpoint: PendingCheckpoint<readonly OperatorSubtaskState[]>;
+  /** Where the snapshot goes: the job's chk-<n>, or a savepoint directory. */
   readonly location: CheckpointStorageLocation;
+  /** What writes it: the job's checkpoint storage, or the savepoint directory's file storage. */
+  readonly storage: CheckpointStorage;
+  /** The savepoint's target, for a savepoint. */
+  readonly savepoint: SavepointTarget | undefined;
   readonly masterStates: { name: string; data: Uint8Array }[];
   readonly timeout: Cancellable;
   readonly refs: ReadonlyMap<string, TaskRef>;
@@ -112,6 +130,8 @@ export class CheckpointCoordinator {
   /** Checkpoints writing their _metadata: shutdown waits for them, as an aborted one deletes its files only after. */
   private readonly completing = new Set<Promise<void>>();
   private readonly failures: CheckpointFailureManager;
+  /** Callers of `triggerSavepoint` waiting for their savepoint to complete or fail. */
+  private readonly savepointWaiters = new Map<number, (outcome: SavepointOutcome) => void>();
   private readonly log = logger('checkpoint-coordinator');
 
   constructor(
@@ -195,44 +215,106 @@ export class CheckpointCoordinator {
 
   /** Triggers one checkpoint now (if every task runs); resolves once the trigger went out. */
   triggerCheckpoint(): Promise<number | undefined> {
-    const trigger = this.trigger().finally(() => this.triggers.delete(trigger));
-    this.triggers.add(trigger);
-    return trigger;
+    return this.tracked(this.trigger(undefined)).then((t) =>
+      t.kind === 'triggered' ? t.checkpointId : undefined,
+    );
   }
 
-  private async trigger(): Promise<number | undefined> {
+  /**
+   * Triggers a savepoint into a new directory under `targetDirectory` and resolves once it
+   * completed or failed; never rejects. A savepoint is aligned, a full snapshot of every state
+   * written into its own directory (self-contained, relocatable), and never deleted by Sluice.
+   * An intermediate savepoint (`savepoint`) enters no retention and commits nothing (Flink 1.15+);
+   * a synchronous one (`sync-savepoint`, stop-with-savepoint) is retained and notified like a
+   * checkpoint, so sinks commit. `refused` says why when no task can take it now.
+   */
+  async triggerSavepoint(
+    kind: SavepointTarget['kind'],
+    targetDirectory: string,
+    refused: () => string,
+  ): Promise<SavepointOutcome> {
+    const triggered = await this.tracked(this.trigger({ kind, targetDirectory }));
+    if (triggered.kind === 'not-triggered')
+      return savepointFailed(undefined, triggered.error?.message ?? refused());
+    const { checkpointId } = triggered;
+    return new Promise<SavepointOutcome>((resolve) => {
+      if (this.pending.has(checkpointId)) this.savepointWaiters.set(checkpointId, resolve);
+      else resolve(this.savepointEnded(checkpointId));
+    });
+  }
+
+  /** The outcome of a savepoint no longer pending, from its statistics. */
+  private savepointEnded(checkpointId: number): SavepointOutcome {
+    const stats = this.stats.get(checkpointId);
+    return stats?.status === 'COMPLETED' && stats.externalPath !== undefined
+      ? { kind: 'completed', checkpointId, location: stats.externalPath }
+      : savepointFailed(checkpointId, stats?.failureMessage ?? 'the savepoint was aborted');
+  }
+
+  /** Settles the caller waiting for savepoint `checkpointId`, if any. */
+  private settleSavepoint(checkpointId: number, outcome: SavepointOutcome): void {
+    const settle = this.savepointWaiters.get(checkpointId);
+    if (!settle) return;
+    this.savepointWaiters.delete(checkpointId);
+    settle(outcome);
+  }
+
+  /** Shutdown waits for triggers under way. */
+  private tracked<T>(trigger: Promise<T>): Promise<T> {
+    const tracked = trigger.finally(() => this.triggers.delete(tracked));
+    this.triggers.add(tracked);
+    return tracked;
+  }
+
+  private async trigger(
+    savepoint: { kind: SavepointTarget['kind']; targetDirectory: string } | undefined,
+  ): Promise<TriggerOutcome> {
     const plan = this.ctx.plan();
-    if (!plan || plan.ack.length === 0) return undefined;
+    if (!plan || plan.ack.length === 0) return NOT_TRIGGERED;
     const checkpointId = this.nextId++ as CheckpointId;
+    const kind: SnapshotKind = savepoint?.kind ?? 'checkpoint';
     const timestamp = this.ctx.clock.now();
     this.triggering = true;
     let location: CheckpointStorageLocation;
     try {
-      location = await this.ctx.storage.initializeCheckpoint(this.ctx.jobId, checkpointId);
+      location = savepoint
+        ? await initializeSavepointLocation(savepoint.targetDirectory, this.ctx.jobId, checkpointId)
+        : await this.ctx.storage.initializeCheckpoint(this.ctx.jobId, checkpointId);
     } catch (e) {
       this.triggering = false;
-      this.log.warn({ checkpointId, err: e }, 'could not initialize checkpoint storage');
-      this.onFailure(checkpointId, 'IO_EXCEPTION', e instanceof Error ? e : new Error(String(e)));
-      return undefined;
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.log.warn(
+        { checkpointId, err: e },
+        `could not initialize ${savepoint ? 'the savepoint directory' : 'checkpoint storage'}`,
+      );
+      this.onFailure(checkpointId, 'IO_EXCEPTION', error, kind);
+      return { kind: 'not-triggered', error };
     }
+    const target: SavepointTarget | undefined = savepoint && {
+      kind: savepoint.kind,
+      pointer: location.pointer,
+    };
+    const storage = target ? savepointStorage(target.pointer, this.ctx.storage) : this.ctx.storage;
+    const discard = () =>
+      target ? discardSavepointLocation(location) : this.ctx.storage.discardCheckpoint(location);
     this.triggering = false;
     const prepared = this.running ? this.ctx.prepareMasterStates?.(checkpointId) : undefined;
     if (prepared) {
       try {
         await prepared;
       } catch (e) {
-        return this.enumeratorsFailed(checkpointId, location, e);
+        return this.enumeratorsFailed(checkpointId, discard, e, kind);
       }
     }
     if (!this.running) {
-      await this.ctx.storage.discardCheckpoint(location).catch(() => {});
-      return undefined;
+      await discard().catch(() => {});
+      return NOT_TRIGGERED;
     }
     // The plan may have changed during the await; what counts is the state when triggers go out.
     const current = this.ctx.plan();
     if (!current) {
-      await this.ctx.storage.discardCheckpoint(location).catch(() => {});
-      return undefined;
+      await discard().catch(() => {});
+      return NOT_TRIGGERED;
     }
     // Coordinator state and task triggers go out in one turn, so split assignments are either
     // in both the enumerator's and the reader's snapshot, or in neither.
@@ -240,12 +322,13 @@ export class CheckpointCoordinator {
     try {
       masterStates = this.ctx.snapshotMasterStates(checkpointId);
     } catch (e) {
-      return this.enumeratorsFailed(checkpointId, location, e);
+      return this.enumeratorsFailed(checkpointId, discard, e, kind);
     }
     const checkpoint = new PendingCheckpoint<readonly OperatorSubtaskState[]>({
       checkpointId,
       triggerTimestamp: timestamp,
       tasksToAcknowledge: current.ack.map((t) => t.key),
+      kind,
     });
     const timeout = this.ctx.clock.schedule(this.settings.timeoutMs, () =>
       this.abort(checkpointId, 'CHECKPOINT_EXPIRED', undefined, true),
@@ -253,26 +336,33 @@ export class CheckpointCoordinator {
     this.pending.set(checkpointId, {
       checkpoint,
       location,
+      storage,
+      savepoint: target,
       masterStates,
       timeout,
       refs: new Map(current.ack.map((t) => [t.key, t])),
     });
-    this.stats.reportPending(checkpointId, timestamp, current.ack.length);
-    this.log.debug({ checkpointId, job: this.ctx.jobName }, `triggering checkpoint ${checkpointId}`);
-    for (const task of current.trigger) this.ctx.triggerTask(task, checkpointId, timestamp);
-    return checkpointId;
+    this.stats.reportPending(checkpointId, timestamp, current.ack.length, target !== undefined);
+    this.log.debug(
+      { checkpointId, job: this.ctx.jobName },
+      `triggering ${snapshotName(kind)} ${checkpointId}`,
+    );
+    for (const task of current.trigger) this.ctx.triggerTask(task, checkpointId, timestamp, target);
+    return { kind: 'triggered', checkpointId };
   }
 
   /** The enumerators could not snapshot for a checkpoint being triggered: it fails before reaching any task. */
   private async enumeratorsFailed(
     checkpointId: number,
-    location: CheckpointStorageLocation,
+    discard: () => Promise<void>,
     e: unknown,
-  ): Promise<undefined> {
-    await this.ctx.storage.discardCheckpoint(location).catch(() => {});
+    kind: SnapshotKind,
+  ): Promise<TriggerOutcome> {
+    await discard().catch(() => {});
+    const error = e instanceof Error ? e : new Error(String(e));
     this.log.warn({ checkpointId, err: e }, 'the split enumerators could not snapshot');
-    this.onFailure(checkpointId, 'TRIGGER_CHECKPOINT_FAILURE', e instanceof Error ? e : new Error(String(e)));
-    return undefined;
+    this.onFailure(checkpointId, 'TRIGGER_CHECKPOINT_FAILURE', error, kind);
+    return { kind: 'not-triggered', error };
   }
 
   /** Where tasks write checkpoint `checkpointId`, while it is pending. */
@@ -284,7 +374,7 @@ export class CheckpointCoordinator {
   notifyTaskEnded(task: TaskRef): void {
     for (const [id, p] of this.pending)
       if (p.refs.has(task.key) && p.checkpoint.notYetAcknowledgedTasks().includes(task.key))
-        this.ctx.triggerTask(task, id, p.checkpoint.triggerTimestamp);
+        this.ctx.triggerTask(task, id, p.checkpoint.triggerTimestamp, p.savepoint);
   }
 
   receiveAcknowledgeMessage(
@@ -333,14 +423,18 @@ export class CheckpointCoordinator {
   private async completePendingCheckpoint(checkpointId: number, p: Pending): Promise<void> {
     p.timeout.cancel();
     const data = p.checkpoint.finalizeCheckpoint(this.ctx.clock.now());
-    const missing = this.sharedState.reserve(checkpointId, data.taskStates.values());
+    const kind = p.checkpoint.kind;
+    // A savepoint holds full snapshots only: it refers to no shared file, and is never counted.
+    const missing = isSavepoint(kind)
+      ? undefined
+      : this.sharedState.reserve(checkpointId, data.taskStates.values());
     if (missing !== undefined)
       return this.dropUnrestorable(checkpointId, p, data.taskStates.values(), missing);
     let completed: CompletedCheckpoint;
     try {
       const masterStates = [];
       for (const m of p.masterStates)
-        masterStates.push({ name: m.name, handle: await this.ctx.storage.writeState(p.location, m.data) });
+        masterStates.push({ name: m.name, handle: await p.storage.writeState(p.location, m.data) });
       const metadata = this.buildMetadata(
         checkpointId,
         data.triggerTimestamp,
@@ -348,8 +442,9 @@ export class CheckpointCoordinator {
         data.taskStates,
         p,
         masterStates,
+        isSavepoint(kind),
       );
-      const finalized = await this.ctx.storage.finalizeCheckpoint(p.location, metadata);
+      const finalized = await p.storage.finalizeCheckpoint(p.location, metadata);
       const size = metadata.operators.reduce(
         (n, op) =>
           n +
@@ -364,7 +459,7 @@ export class CheckpointCoordinator {
       );
       completed = {
         checkpointId: checkpointId as CheckpointId,
-        kind: 'checkpoint',
+        kind,
         metadata,
         pointer: finalized.pointer,
         externalPointer: finalized.externalPointer,
@@ -373,29 +468,31 @@ export class CheckpointCoordinator {
     } catch (e) {
       if (this.pending.get(checkpointId) !== p) {
         // Aborted meanwhile (reported and counted there): only its files are left to delete.
-        this.discardLater(checkpointId, p.location);
-        this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
+        this.discardPendingLater(checkpointId, p);
         return;
       }
       this.pending.delete(checkpointId);
       const error = e instanceof Error ? e : new Error(String(e));
-      this.log.warn({ checkpointId, err: error }, `checkpoint ${checkpointId} could not be finalized`);
+      this.log.warn(
+        { checkpointId, err: error },
+        `${snapshotName(kind)} ${checkpointId} could not be finalized`,
+      );
       this.stats.reportFailed(checkpointId, this.ctx.clock.now(), error.message);
-      this.discardLater(checkpointId, p.location);
-      this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
+      this.discardPendingLater(checkpointId, p);
       this.ctx.notifyAborted(checkpointId);
-      this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error);
+      this.settleSavepoint(checkpointId, savepointFailed(checkpointId, error.message));
+      this.onFailure(checkpointId, 'FINALIZE_CHECKPOINT_FAILURE', error, kind);
       return;
     }
     if (this.pending.get(checkpointId) !== p) {
       // Aborted while its metadata was being written (the job failed over or stopped): it must not
       // complete now, as recovery may already have chosen an older checkpoint. Its files go only
       // now that no write of ours can recreate them.
-      this.discardLater(checkpointId, p.location);
-      this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
+      this.discardPendingLater(checkpointId, p);
       return;
     }
     this.pending.delete(checkpointId);
+    if (kind === 'savepoint') return this.completeIntermediateSavepoint(completed, data);
     const subsumed = addCheckpointAndSubsumeOldest(this.completed, completed, this.settings.numRetained);
     this.completed = [...subsumed.retained];
     // Registered (reserved, above) before the subsumed ones are unregistered: files both use
@@ -407,24 +504,9 @@ export class CheckpointCoordinator {
         this.abort(id, 'CHECKPOINT_SUBSUMED', undefined, false);
     this.lastCompletionMs = data.completionTimestamp;
     this.failures.handleCheckpointSuccess(checkpointId as CheckpointId);
-    const duration = data.completionTimestamp - data.triggerTimestamp;
-    this.stats.reportCompleted(
-      checkpointId,
-      data.completionTimestamp,
-      completed.stateSize,
-      completed.externalPointer,
-    );
-    this.log.info(
-      {
-        checkpointId,
-        job: this.ctx.jobName,
-        sizeBytes: completed.stateSize,
-        durationMs: duration,
-        path: completed.externalPointer,
-      },
-      `completed checkpoint ${checkpointId} (${completed.stateSize} bytes, ${duration} ms)`,
-    );
+    this.reportCompleted(completed, data);
     this.ctx.notifyComplete(checkpointId);
+    this.settleSavepoint(checkpointId, savepointCompleted(completed));
     // As Flink: report and notify first, then delete what the new checkpoint subsumed, in the
     // background (shutdown waits for it), so no failure can find the statistics behind the store.
     for (const s of subsumed.subsumed)
@@ -432,6 +514,33 @@ export class CheckpointCoordinator {
         this.discardLater(s.checkpoint.checkpointId, s.checkpoint.pointer, 'subsumed');
         this.cleanUp(s.checkpoint.checkpointId, 'subsumed', this.sharedState.discardCheckpoint(s.checkpoint));
       }
+  }
+
+  /**
+   * An intermediate savepoint completed (Flink 1.15+): it is the user's, outside the store, so it
+   * subsumes nothing and aborts no pending checkpoint, and tasks are not notified (nothing commits).
+   */
+  private completeIntermediateSavepoint(
+    completed: CompletedCheckpoint,
+    data: { readonly triggerTimestamp: number; readonly completionTimestamp: number },
+  ): void {
+    this.reportCompleted(completed, data);
+    this.settleSavepoint(completed.checkpointId, savepointCompleted(completed));
+  }
+
+  /** Statistics and the log line of a completed checkpoint or savepoint. */
+  private reportCompleted(
+    completed: CompletedCheckpoint,
+    data: { readonly triggerTimestamp: number; readonly completionTimestamp: number },
+  ): void {
+    const { checkpointId, stateSize, externalPointer: path } = completed;
+    this.stats.reportCompleted(checkpointId, data.completionTimestamp, stateSize, path);
+    const duration = data.completionTimestamp - data.triggerTimestamp;
+    const where = isSavepoint(completed.kind) ? ` at ${path}` : '';
+    this.log.info(
+      { checkpointId, job: this.ctx.jobName, sizeBytes: stateSize, durationMs: duration, path },
+      `completed ${snapshotName(completed.kind)} ${checkpointId} (${stateSize} bytes, ${duration} ms)${where}`,
+    );
   }
 
   /**
@@ -460,6 +569,7 @@ export class CheckpointCoordinator {
     taskStates: ReadonlyMap<string, readonly OperatorSubtaskState[]>,
     p: Pending,
     masterStates: CheckpointMetadata['masterStates'],
+    savepoint: boolean,
   ): CheckpointMetadata {
     const byOperator = new Map<OperatorId, Map<number, OperatorSubtaskState>>();
     for (const [key, states] of taskStates) {
@@ -475,6 +585,7 @@ export class CheckpointCoordinator {
       return {
         operatorId: op.operatorId,
         ...(op.uid === undefined ? {} : { uid: op.uid }),
+        ...(op.name === undefined ? {} : { name: op.name }),
         parallelism: op.parallelism,
         maxParallelism: op.maxParallelism,
         subtasks: [...(subtasks ?? new Map<number, OperatorSubtaskState>())]
@@ -493,7 +604,7 @@ export class CheckpointCoordinator {
       checkpointId: checkpointId as CheckpointId,
       triggerTimestamp,
       completionTimestamp,
-      isSavepoint: false,
+      isSavepoint: savepoint,
       operators,
       masterStates,
     };
@@ -519,17 +630,28 @@ export class CheckpointCoordinator {
       : failureReasonMessage(reason);
     this.stats.reportFailed(checkpointId, this.ctx.clock.now(), message);
     // A checkpoint in flight when the job ends is dropped as a matter of course: not news.
-    const level = reason === 'CHECKPOINT_COORDINATOR_SHUTDOWN' ? 'debug' : 'info';
+    const level = reason === 'CHECKPOINT_COORDINATOR_SHUTDOWN' && !p.savepoint ? 'debug' : 'info';
     this.log[level](
       { checkpointId, job: this.ctx.jobName, reason },
-      `checkpoint ${checkpointId} aborted: ${message}`,
+      `${snapshotName(p.checkpoint.kind)} ${checkpointId} aborted: ${message}`,
     );
     if (!finalizing) {
-      this.discardLater(checkpointId, p.location);
-      this.discardSharedLater(checkpointId, p.location, discardedPayloads);
+      if (p.savepoint) this.cleanUp(checkpointId, 'aborted', discardSavepointLocation(p.location));
+      else {
+        this.discardLater(checkpointId, p.location);
+        this.discardSharedLater(checkpointId, p.location, discardedPayloads);
+      }
     }
     this.ctx.notifyAborted(checkpointId);
-    if (count) this.onFailure(checkpointId, reason, error);
+    this.settleSavepoint(checkpointId, savepointFailed(checkpointId, message));
+    if (count) this.onFailure(checkpointId, reason, error, p.checkpoint.kind);
+  }
+
+  /** Deletes the files of a pending checkpoint or savepoint that will not complete, in the background. */
+  private discardPendingLater(checkpointId: number, p: Pending): void {
+    if (p.savepoint) return this.cleanUp(checkpointId, 'aborted', discardSavepointLocation(p.location));
+    this.discardLater(checkpointId, p.location);
+    this.cleanUp(checkpointId, 'aborted', this.sharedState.release(checkpointId, p.location));
   }
 
   /** Deletes a checkpoint's files in the background; shutdown waits for every such deletion. */
@@ -558,11 +680,16 @@ export class CheckpointCoordinator {
     this.cleaning.add(done);
   }
 
-  private onFailure(checkpointId: number, reason: CheckpointFailureReason, error: Error | undefined): void {
+  private onFailure(
+    checkpointId: number,
+    reason: CheckpointFailureReason,
+    error: Error | undefined,
+    kind: SnapshotKind = 'checkpoint',
+  ): void {
     const decision = this.failures.handleCheckpointException({
       reason,
       checkpointId: checkpointId as CheckpointId,
-      kind: 'checkpoint',
+      kind,
     });
     if (decision.kind === 'fail-job')
       this.ctx.failJob(
@@ -587,8 +714,32 @@ export class CheckpointCoordinator {
     if (keepCompleted) return;
     // Savepoints, and the snapshot the job was started from (-s, NO_CLAIM), belong to the user.
     for (const c of this.completed)
-      if (c.kind !== 'savepoint') await this.ctx.storage.discardCheckpoint(c.pointer).catch(() => {});
+      if (!isSavepoint(c.kind)) await this.ctx.storage.discardCheckpoint(c.pointer).catch(() => {});
     this.completed = [];
     await this.ctx.storage.disposeJob(this.ctx.jobId, { keepCheckpoints: false }).catch(() => {});
   }
+}
+
+/** What a trigger did: sent a checkpoint to the tasks, or did not (with the error, if one failed it). */
+type TriggerOutcome =
+  | { readonly kind: 'triggered'; readonly checkpointId: number }
+  | { readonly kind: 'not-triggered'; readonly error?: Error };
+
+const NOT_TRIGGERED: TriggerOutcome = { kind: 'not-triggered' };
+
+/** How logs name a snapshot of this kind. */
+function snapshotName(kind: SnapshotKind): string {
+  return kind === 'checkpoint' ? 'checkpoint' : kind === 'savepoint' ? 'savepoint' : 'stop-with-savepoint';
+}
+
+/** The outcome of a savepoint that completed. */
+function savepointCompleted(completed: CompletedCheckpoint): SavepointOutcome {
+  return { kind: 'completed', checkpointId: completed.checkpointId, location: completed.externalPointer };
+}
+
+/** A failed savepoint, with Flink's exception name. */
+export function savepointFailed(checkpointId: number | undefined, message: string): SavepointOutcome {
+  const error = new Error(message);
+  error.name = 'CheckpointException';
+  return { kind: 'failed', checkpointId, error };
 }

@@ -58,17 +58,21 @@ export async function planRestore(
       vertex.chain.map((node) => [node.operatorId, { node, vertex }] as const),
     ),
   );
-  for (const op of metadata.operators) {
-    const hasState = op.subtasks.some(
-      (s) => s.keyed.length > 0 || s.operator.length > 0 || s.channelState !== undefined,
+  // Every operator with state and no match is named at once, so one look fixes the job.
+  const unmatched = metadata.operators.filter(
+    (op) => !nodes.has(op.operatorId) && op.subtasks.some((s) => s.keyed.length > 0 || s.operator.length > 0 || s.channelState !== undefined),
+  );
+  if (unmatched.length > 0 && !options.ignoreUnclaimedState) {
+    const names = unmatched.map((op) =>
+      op.uid === undefined ? `operator ${op.operatorId}` : `uid '${op.uid}'`,
     );
-    if (hasState && !nodes.has(op.operatorId) && !options.ignoreUnclaimedState)
-      throw new SluiceError(
-        'SLUICE_RESTORE_FAILED',
-        `${options.where} holds state of operator ${op.uid === undefined ? op.operatorId : `uid '${op.uid}'`} ` +
-          'which this job does not have. Give the operator the uid() it had, or set ' +
-          'execution.state-recovery.ignore-unclaimed-state: true to drop that state.',
-      );
+    throw new SluiceError(
+      'SLUICE_RESTORE_FAILED',
+      `${options.where} holds state of ${names.length === 1 ? 'an operator' : `${names.length} operators`} ` +
+        `this job does not have: ${names.join(', ')}. Give each operator the uid() it had, or drop that ` +
+        'state with --allow-non-restored-state (-n; REST allowNonRestoredState, ' +
+        'execution.state-recovery.ignore-unclaimed-state: true).',
+    );
   }
   // Check every file first (a stat each, no bytes): a missing or truncated one fails the plan
   // before anything starts. A file damaged inside is found by the task that reads it.

@@ -3,6 +3,7 @@
  * checkpoints, deletes them when the last retained checkpoint using them leaves, deletes what
  * aborted checkpoints wrote, and refuses a checkpoint that builds on deleted files.
  */
+import type { SnapshotKind } from '../protocol/snapshot-kind.js';
 import type { OperatorSubtaskState } from '../runtime/checkpoint-gateway.js';
 import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
 import { SharedStateRegistry, sharedFilesOfMetadata } from '../storage/shared-state-registry.js';
@@ -12,7 +13,7 @@ import { keyedChain, sharedFilesOf, type FileStateHandle } from '../storage/stat
 /** What this needs of a completed checkpoint (the coordinator's RetainedSnapshot has more). */
 export interface RetainedSnapshot {
   readonly checkpointId: number;
-  readonly kind: 'checkpoint' | 'savepoint';
+  readonly kind: SnapshotKind;
   readonly metadata: CheckpointMetadata;
   /** Where its shared files are resolved from (their paths are relative to its job directory). */
   readonly pointer: string;

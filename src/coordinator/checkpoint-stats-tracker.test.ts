@@ -38,6 +38,18 @@ describe('CheckpointStatsTracker', () => {
   });
 
   // CheckpointCoordinatorTest#testCheckpointStatsUpdatedAfterFailure
+  it('keeps the latest savepoint apart from the latest completed checkpoint, counting both as completed', () => {
+    const tracker = new CheckpointStatsTracker(10);
+    tracker.reportPending(1, 0, 1);
+    tracker.reportCompleted(1, 10, 5, '/chk/chk-1');
+    tracker.reportPending(2, 20, 1, true);
+    tracker.reportCompleted(2, 30, 5, '/sp/savepoint-abcdef-0123456789ab');
+    const snapshot = tracker.snapshot();
+    expect(snapshot.latestCompleted?.id).toBe(1);
+    expect(snapshot.latestSavepoint).toMatchObject({ id: 2, isSavepoint: true });
+    expect(snapshot.counts.completed).toBe(2);
+  });
+
   it('records a failure with its message and time, and keeps it as the latest failed', () => {
     const tracker = new CheckpointStatsTracker(10);
     tracker.reportPending(1, 1_000, 1);

@@ -14,6 +14,7 @@ export class CheckpointStatsTracker {
   private failed = 0;
   private restored = 0;
   private latestCompleted: CheckpointStats | undefined;
+  private latestSavepoint: CheckpointStats | undefined;
   private latestFailed: CheckpointStats | undefined;
   private latestRestored: RestoredCheckpointStats | undefined;
 
@@ -61,7 +62,8 @@ export class CheckpointStatsTracker {
     stats.stateSize = stateSize;
     stats.externalPath = externalPath;
     this.completed++;
-    this.latestCompleted = stats;
+    if (stats.isSavepoint) this.latestSavepoint = stats;
+    else this.latestCompleted = stats;
     this.prune(stats);
   }
 
@@ -98,6 +100,7 @@ export class CheckpointStatsTracker {
         failed: this.failed,
       },
       latestCompleted: this.latestCompleted,
+      latestSavepoint: this.latestSavepoint,
       latestFailed: this.latestFailed,
       latestRestored: this.latestRestored,
       history: this.history.map((c) => ({ ...c, subtasks: [...c.subtasks] })),

@@ -58,7 +58,8 @@ export class JobCheckpoints {
       clock,
       storage: this.storage,
       plan: () => context.plan(),
-      triggerTask: (t, id, ts) => context.deployed()?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts),
+      triggerTask: (t, id, ts, savepoint) =>
+        context.deployed()?.triggerCheckpoint(t.vertexIndex, t.subtask, id, ts, savepoint),
       notifyComplete: (id) => {
         context.sources().notifyCheckpointComplete(id);
         context.deployed()?.notifyCheckpointComplete(id);
@@ -74,6 +75,7 @@ export class JobCheckpoints {
         submission.jobGraph.streamGraph.nodes.map((n) => ({
           operatorId: n.operatorId,
           ...(n.transformation.uid === undefined ? {} : { uid: n.transformation.uid }),
+          name: n.name,
           parallelism: n.parallelism,
           maxParallelism: n.maxParallelism,
         })),
@@ -133,6 +135,11 @@ export class JobCheckpoints {
       this.outcome(checkpointId) ??
       new Promise<TriggeredCheckpoint>((resolve) => this.waiters.set(checkpointId, resolve))
     );
+  }
+
+  /** `execution.checkpointing.savepoint-dir`, if set. */
+  get savepointDirectory(): string | undefined {
+    return this.settings.savepointDir;
   }
 
   /** Keeps or deletes checkpoints per `externalized-checkpoint-retention`, as Flink. */

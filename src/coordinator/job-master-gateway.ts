@@ -3,6 +3,7 @@ import type { OperatorId } from '../core/ids.js';
 import type { AccumulatorRegistry } from '../core/accumulator.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type { CheckpointFailureReason } from '../protocol/checkpoint-failure-reason.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 import type {
   OperatorSubtaskState,
   SubtaskCheckpointMetrics,
@@ -67,11 +68,20 @@ export interface DeployedJob {
     attempt: DeploymentAttempt,
   ): void;
   sendOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void;
-  triggerCheckpoint(vertexIndex: number, subtask: number, checkpointId: number, timestamp: number): void;
+  /** Triggers a checkpoint at a (source) subtask; `savepoint` for a savepoint's trigger. */
+  triggerCheckpoint(
+    vertexIndex: number,
+    subtask: number,
+    checkpointId: number,
+    timestamp: number,
+    savepoint?: SavepointTarget,
+  ): void;
   notifyCheckpointComplete(checkpointId: number): void;
   notifyCheckpointAborted(checkpointId: number): void;
   /** Every task ended: let them all close and finish. */
   finishAll(): void;
+  /** Stop-with-savepoint: every source task ends its input now, as if its source had ended. */
+  endSourceInput(): void;
   metrics(): VertexMetrics[];
   accumulators(): AccumulatorRegistry[];
 }

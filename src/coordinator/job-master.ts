@@ -24,8 +24,13 @@ import type { OperatorEvent } from '../runtime/stream-operator.js';
 import { failureReasonMessage } from '../protocol/checkpoint-failure-reason.js';
 import type { ExecutionState } from '../runtime/task.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
-import type { CheckpointCoordinator } from './checkpoint-coordinator.js';
+import {
+  savepointFailed,
+  type CheckpointCoordinator,
+  type SavepointOutcome,
+} from './checkpoint-coordinator.js';
 import { checkpointFailed, JobCheckpoints, type TriggeredCheckpoint } from './job-checkpoints.js';
+import { StopWithSavepoint } from './savepoint-stop.js';
 import { JobFailover, type FailedTask, type JobFailureRecord } from './job-failover.js';
 import type {
   DeployedJob,
@@ -63,6 +68,8 @@ export class JobMaster implements JobClient {
   private attemptNumber = 0;
   /** Every task had ended once, so periodic checkpoints were stopped. */
   private checkpointsStoppedAtEnd = false;
+  /** The stop-with-savepoint under way, if any. */
+  private stopping: StopWithSavepoint | undefined;
   private readonly vertexOfOperator: ReadonlyMap<OperatorId, number>;
   private readonly failover: JobFailover;
   private readonly restores: RestoreTracker;
@@ -266,7 +273,7 @@ export class JobMaster implements JobClient {
 
   private checkpointPlan(): CheckpointTaskPlan | undefined {
     if (this.status !== 'RUNNING' || !this.deployed) return undefined;
-    return this.executions.checkpointPlan();
+    return this.executions.checkpointPlan(this.stopping?.drained === true);
   }
 
   // --- from TaskManagers (asynchronous, as over RPC), through gatewayFor ---
@@ -306,13 +313,16 @@ export class JobMaster implements JobClient {
         vertexIndex,
         subtask,
       });
-      if (ended === 'all-ended') {
-        // Every task ended: no checkpoint can start any more; let them all finish.
-        this.checkpoints?.coordinator.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
-        this.checkpointsStoppedAtEnd = true;
-        this.deployed?.finishAll();
-      }
+      // A draining stop-with-savepoint takes its savepoint of the ended tasks first.
+      if (ended === 'all-ended' && !this.stopping?.takeAllEnded()) this.finishAllEnded();
     });
+  }
+
+  /** Every task ended: no checkpoint can start any more; let them all finish. */
+  private finishAllEnded(): void {
+    this.checkpoints?.coordinator.stopCheckpointScheduler('CHECKPOINT_COORDINATOR_SHUTDOWN');
+    this.checkpointsStoppedAtEnd = true;
+    this.deployed?.finishAll();
   }
 
   private onOperatorEvent(operatorId: OperatorId, subtask: number, event: OperatorEvent): void {
@@ -368,6 +378,7 @@ export class JobMaster implements JobClient {
     const attempt = ++this.attemptNumber;
     this.executions.restart(subtasks, attempt);
     this.checkpoints?.coordinator.abortPendingCheckpoints('JOB_FAILOVER_REGION');
+    this.stopping?.failedOver();
     this.deployed?.cancelTasks(subtasks);
     const delayMs = this.restartDelay(
       error,
@@ -436,6 +447,7 @@ export class JobMaster implements JobClient {
   private cancelForRestart(): void {
     this.restoring = undefined;
     this.checkpoints?.coordinator.stopCheckpointScheduler('JOB_FAILOVER_REGION');
+    this.stopping?.failedOver();
     this.deployed?.cancel();
     this.deployed = undefined;
     this.sources.close();
@@ -613,7 +625,84 @@ export class JobMaster implements JobClient {
     );
   }
 
+  /** Where a savepoint goes without a target directory (`execution.checkpointing.savepoint-dir`). */
+  get defaultSavepointDirectory(): string | undefined {
+    return this.checkpoints?.savepointDirectory;
+  }
+
+  /**
+   * Triggers a savepoint into `targetDirectory` now and resolves once it completed or failed;
+   * never rejects. The job goes on running (Flink's intermediate savepoint).
+   */
+  async triggerSavepointNow(targetDirectory: string): Promise<SavepointOutcome> {
+    if (!this.checkpoints)
+      return savepointFailed(
+        undefined,
+        `savepoints need checkpointing, which is not enabled for job '${this.jobName}' (${this.jobId}); set execution.checkpointing.interval.`,
+      );
+    return this.checkpoints.coordinator.triggerSavepoint('savepoint', targetDirectory, () =>
+      isJobTerminal(this.status)
+        ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
+        : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING'),
+    );
+  }
+
+  /**
+   * Stop-with-savepoint now (Flink's `stopWithSavepoint`): resolves once the job ended FINISHED
+   * after its savepoint completed, or once the savepoint failed and the job runs on; never rejects.
+   * With `drain`, the sources first end their input so every operator sees its end.
+   */
+  async stopWithSavepointNow(targetDirectory: string, drain: boolean): Promise<SavepointOutcome> {
+    const refused = () =>
+      isJobTerminal(this.status)
+        ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
+        : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING');
+    if (!this.checkpoints)
+      return savepointFailed(
+        undefined,
+        `stop-with-savepoint needs checkpointing, which is not enabled for job '${this.jobName}' (${this.jobId}); set execution.checkpointing.interval.`,
+      );
+    if (this.stopping) return savepointFailed(undefined, 'a stop-with-savepoint of this job is under way.');
+    if (this.status !== 'RUNNING' || !this.deployed) return savepointFailed(undefined, refused());
+    const stop = new StopWithSavepoint(
+      {
+        coordinator: this.checkpoints.coordinator,
+        endSourceInput: () => this.deployed?.endSourceInput(),
+        finishAllEnded: () => this.finishAllEnded(),
+        refused,
+        terminated: this.result.then(
+          () => undefined,
+          () => undefined,
+        ),
+      },
+      targetDirectory,
+      drain,
+    );
+    this.stopping = stop;
+    try {
+      return await stop.run();
+    } finally {
+      this.stopping = undefined;
+    }
+  }
+
   // --- JobClient ---
+  async stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string> {
+    const target = targetDirectory ?? this.defaultSavepointDirectory;
+    if (target === undefined) throw savepointError(this.jobId, NO_SAVEPOINT_TARGET);
+    const outcome = await this.stopWithSavepointNow(target, advanceToEndOfEventTime);
+    if (outcome.kind === 'failed') throw savepointError(this.jobId, outcome.error.message, outcome.error);
+    return outcome.location;
+  }
+
+  async triggerSavepoint(targetDirectory?: string): Promise<string> {
+    const target = targetDirectory ?? this.defaultSavepointDirectory;
+    if (target === undefined) throw savepointError(this.jobId, NO_SAVEPOINT_TARGET);
+    const outcome = await this.triggerSavepointNow(target);
+    if (outcome.kind === 'failed') throw savepointError(this.jobId, outcome.error.message, outcome.error);
+    return outcome.location;
+  }
+
   getJobStatus(): JobStatus {
     return this.status;
   }
@@ -652,4 +741,17 @@ export class JobMaster implements JobClient {
 /** Whether a job status is final (Flink's JobStatus.isGloballyTerminalState). */
 export function isJobTerminal(status: JobStatus): boolean {
   return status === 'FINISHED' || status === 'FAILED' || status === 'CANCELED';
+}
+
+/** Flink's message when a savepoint has no target directory and none is configured. */
+export const NO_SAVEPOINT_TARGET =
+  'Config key [execution.checkpointing.savepoint-dir] is not set. Property [target-directory] must be provided.';
+
+/** A savepoint of `jobId` that did not complete, saying why. */
+function savepointError(jobId: string, why: string, cause?: Error): SluiceError {
+  return new SluiceError(
+    'SLUICE_SAVEPOINT_FAILED',
+    `the savepoint of job ${jobId} failed: ${why}`,
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -144,7 +144,7 @@ export class SubtaskExecutions {
    * The tasks of a checkpoint: every task acknowledges; sources and tasks that ended are
    * triggered. Undefined while a task is not RUNNING or once every task ended.
    */
-  checkpointPlan(): CheckpointTaskPlan | undefined {
+  checkpointPlan(afterEnd = false): CheckpointTaskPlan | undefined {
     const trigger: TaskRef[] = [];
     const ack: TaskRef[] = [];
     for (const v of this.vertices)
@@ -155,7 +155,8 @@ export class SubtaskExecutions {
         // Sources start barriers; tasks that ended get no more barriers, so they are triggered too.
         if (v.inputs.length === 0 || this.ended[v.index]![s]) trigger.push(ref);
       }
-    if (this.endedCount === ack.length) return undefined;
+    // A drained stop-with-savepoint is taken of tasks that all ended (`afterEnd`).
+    if (this.endedCount === ack.length && !afterEnd) return undefined;
     return { trigger, ack };
   }
 

@@ -97,6 +97,22 @@ export const ErrorCodes = {
     summary:
       'More consecutive checkpoints failed than execution.checkpointing.tolerable-failed-checkpoints allows.',
   },
+  SLUICE_SAVEPOINT_FAILED: {
+    classification: 'external',
+    retryable: true,
+    summary: 'A savepoint or stop-with-savepoint did not complete; the job keeps running.',
+  },
+  SLUICE_SAVEPOINT_DISPOSE_REFUSED: {
+    classification: 'user',
+    retryable: false,
+    summary: 'The path given to `sluice savepoint --dispose` is not a savepoint, so nothing was deleted.',
+  },
+  SLUICE_INSPECT_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      '`sluice inspect` cannot show what was asked: no such operator or state, or a serializer only the job knows.',
+  },
   SLUICE_RESTORE_FAILED: {
     classification: 'user',
     retryable: false,

@@ -61,6 +61,15 @@ const frameArb: fc.Arbitrary<Frame> = fc.oneof(
         kind: fc.constant('watermark-status' as const),
         status: fc.constantFrom('IDLE' as const, 'ACTIVE' as const),
       }),
+      fc.record({
+        kind: fc.constant('barrier' as const),
+        checkpointId: fc.nat(),
+        timestamp: fc.integer({ min: 0, max: 2 ** 50 }),
+        savepoint: fc.record({
+          kind: fc.constantFrom('savepoint' as const, 'sync-savepoint' as const),
+          pointer: fc.string({ maxLength: 40 }).map((p) => `/sp/${p}`),
+        }),
+      }),
     ),
   }),
   fc.record({
@@ -220,6 +229,26 @@ describe('frame codec', () => {
       [FrameType.EVENT, msgpackEvent({ kind: 'watermark-status' })],
       [FrameType.EVENT, msgpackEvent({ kind: 'barrier', checkpointId: '1', timestamp: 1 })],
       [FrameType.EVENT, msgpackEvent({ kind: 'barrier', checkpointId: -1, timestamp: 1 })],
+      // A savepoint barrier's target is a known kind and an absolute directory, nothing else.
+      [FrameType.EVENT, msgpackEvent({ kind: 'barrier', checkpointId: 1, timestamp: 1, savepoint: 'x' })],
+      [
+        FrameType.EVENT,
+        msgpackEvent({
+          kind: 'barrier',
+          checkpointId: 1,
+          timestamp: 1,
+          savepoint: { kind: 'x', pointer: '/p' },
+        }),
+      ],
+      [
+        FrameType.EVENT,
+        msgpackEvent({
+          kind: 'barrier',
+          checkpointId: 1,
+          timestamp: 1,
+          savepoint: { kind: 'savepoint', pointer: 'relative' },
+        }),
+      ],
       [FrameType.EVENT, msgpackEvent({ kind: 'cancel-checkpoint', checkpointId: 1.5 })],
       [FrameType.EVENT, msgpackEvent(['end-of-partition'])],
       [FrameType.EVENT, msgpackEvent(null)],

@@ -1,6 +1,8 @@
 /** The frames of internal TCP connections (`[u32 length][u8 type][payload]`) and a streaming decoder that never throws. */
+import { isAbsolute } from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import { MsgpackSerializer } from '../core/serializer.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 import { END_OF_PARTITION, type ChannelEvent } from '../runtime/channel-event.js';
 
 /**
@@ -276,13 +278,18 @@ function decodeEvent(bytes: Uint8Array): ChannelEvent | undefined {
         return undefined;
       if (v['unaligned'] !== undefined && typeof v['unaligned'] !== 'boolean') return undefined;
       if (v['timeoutable'] !== undefined && typeof v['timeoutable'] !== 'boolean') return undefined;
-      return {
-        kind: 'barrier',
-        checkpointId: v['checkpointId'],
-        timestamp: v['timestamp'],
-        ...(v['unaligned'] === true ? { unaligned: true } : {}),
-        ...(v['timeoutable'] === true ? { timeoutable: true } : {}),
-      };
+      {
+        const savepoint = v['savepoint'] === undefined ? undefined : decodeSavepointTarget(v['savepoint']);
+        if (v['savepoint'] !== undefined && savepoint === undefined) return undefined;
+        return {
+          kind: 'barrier',
+          checkpointId: v['checkpointId'],
+          timestamp: v['timestamp'],
+          ...(v['unaligned'] === true ? { unaligned: true } : {}),
+          ...(v['timeoutable'] === true ? { timeoutable: true } : {}),
+          ...(savepoint === undefined ? {} : { savepoint }),
+        };
+      }
     case 'cancel-checkpoint':
       if (!isId(v['checkpointId'])) return undefined;
       return { kind: 'cancel-checkpoint', checkpointId: v['checkpointId'] };
@@ -296,6 +303,17 @@ function decodeEvent(bytes: Uint8Array): ChannelEvent | undefined {
     default:
       return undefined;
   }
+}
+
+/** A savepoint barrier's target: its kind and an absolute directory, nothing else. */
+function decodeSavepointTarget(value: unknown): SavepointTarget | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const t = value as Record<string, unknown>;
+  if (t['kind'] !== 'savepoint' && t['kind'] !== 'sync-savepoint') return undefined;
+  const pointer = t['pointer'];
+  if (typeof pointer !== 'string' || pointer.length === 0 || pointer.length > 4096 || !isAbsolute(pointer))
+    return undefined;
+  return { kind: t['kind'], pointer };
 }
 
 function decodeString(bytes: Uint8Array): string | undefined {

@@ -82,4 +82,10 @@ export {
   type RestartStrategyState,
   type RestartTransition,
 } from './restart-strategy.js';
-export { SnapshotKinds, isSavepoint, isSynchronous, type SnapshotKind } from './snapshot-kind.js';
+export {
+  SnapshotKinds,
+  isSavepoint,
+  isSynchronous,
+  type SavepointTarget,
+  type SnapshotKind,
+} from './snapshot-kind.js';

@@ -19,3 +19,14 @@ export function isSavepoint(kind: SnapshotKind): boolean {
 export function isSynchronous(kind: SnapshotKind): boolean {
   return kind === 'sync-savepoint';
 }
+
+/**
+ * What a savepoint's barrier carries to every task (Flink's CheckpointOptions of a savepoint: its
+ * type and target location): a checkpoint's barrier carries none. Tasks take a full snapshot,
+ * never a delta, and write it into `pointer`, the savepoint's own directory.
+ */
+export interface SavepointTarget {
+  readonly kind: 'savepoint' | 'sync-savepoint';
+  /** The absolute savepoint directory (`<dir>/savepoint-<shortjobid>-<random>`). */
+  readonly pointer: string;
+}

@@ -16,8 +16,9 @@ import type {
   TaskCheckpointStatisticsWithSubtaskDetails,
   TriggerResponse,
 } from './rest-schema.js';
+import { jsonObject, operationResult, operationStatusRoute, triggerIdOf } from './async-operation.js';
 import { CheckpointTriggerCache } from './checkpoint-trigger-cache.js';
-import { serializedThrowable, statsSummary, ZERO_SUMMARY } from './rest-values.js';
+import { statsSummary, ZERO_SUMMARY } from './rest-values.js';
 
 /** Flink's changelog defaults (`state.changelog.*`), reported as Flink does while changelog is off. */
 const CHANGELOG_MATERIALIZATION_INTERVAL_MS = 10 * 60_000;
@@ -80,31 +81,14 @@ export function checkpointRoutes(ctx: HandlerContext): Route[] {
         return { status: 202, body: { 'request-id': triggerId } satisfies TriggerResponse };
       },
     },
-    {
-      method: 'GET',
-      path: '/jobs/:jobid/checkpoints/:triggerid',
-      handle: (request) => {
-        const job = requireJob(ctx, request);
-        const triggerId = hexIdParam(request, 'triggerid');
-        const state = operations.get(job.jobId, triggerId);
-        if (!state)
-          throw new RestHandlerException(
-            404,
-            `There is no checkpoint operation with triggerId=${triggerId} for job ${job.jobId}.`,
-          );
-        const body: CheckpointOperationResult =
-          state === 'in-progress'
-            ? { status: { id: 'IN_PROGRESS' }, operation: null }
-            : {
-                status: { id: 'COMPLETED' },
-                operation:
-                  state.kind === 'completed'
-                    ? { checkpointId: state.checkpointId }
-                    : { failureCause: serializedThrowable(state.error) },
-              };
-        return { status: 200, body };
-      },
-    },
+    operationStatusRoute(
+      ctx,
+      '/jobs/:jobid/checkpoints/:triggerid',
+      operations,
+      'checkpoint',
+      (state): CheckpointOperationResult =>
+        operationResult(state, (done) => ({ checkpointId: done.checkpointId }), 'failureCause'),
+    ),
   ];
 }
 
@@ -138,16 +122,7 @@ function checkpointConfigInfo(job: RestJob): CheckpointConfigInfo | undefined {
 function parseTriggerBody(text: string): { triggerId?: string } {
   const malformed = () =>
     new RestHandlerException(400, 'Request did not match expected format CheckpointTriggerRequestBody.');
-  let body: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw malformed();
-    }
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw malformed();
-  const { checkpointType, triggerId } = body as Record<string, unknown>;
+  const { checkpointType, triggerId } = jsonObject(text, 'CheckpointTriggerRequestBody');
   if (checkpointType !== undefined && checkpointType !== null) {
     if (checkpointType === 'INCREMENTAL')
       throw new RestHandlerException(
@@ -156,9 +131,7 @@ function parseTriggerBody(text: string): { triggerId?: string } {
       );
     if (checkpointType !== 'CONFIGURED' && checkpointType !== 'FULL') throw malformed();
   }
-  if (triggerId === undefined || triggerId === null) return {};
-  if (typeof triggerId !== 'string' || !/^[0-9a-fA-F]{32}$/u.test(triggerId)) throw malformed();
-  return { triggerId: triggerId.toLowerCase() };
+  return triggerIdOf(triggerId, malformed);
 }
 
 function requireCheckpoint(
@@ -169,9 +142,12 @@ function requireCheckpoint(
   const checkpointId = longParam(request, 'checkpointid');
   const stats = job.checkpointStats();
   if (!stats) throw new RestHandlerException(404, `Checkpointing was not enabled for job ${job.jobId}.`);
-  const checkpoint = [stats.latestCompleted, stats.latestFailed, ...stats.history].find(
-    (c) => c?.id === checkpointId,
-  );
+  const checkpoint = [
+    stats.latestCompleted,
+    stats.latestSavepoint,
+    stats.latestFailed,
+    ...stats.history,
+  ].find((c) => c?.id === checkpointId);
   if (!checkpoint)
     throw new RestHandlerException(
       404,
@@ -204,7 +180,9 @@ function checkpointingStatistics(stats: RestCheckpointStats): CheckpointingStati
       completed: stats.latestCompleted
         ? (checkpointStatistics(stats.latestCompleted) as CompletedCheckpointStatistics)
         : null,
-      savepoint: null,
+      savepoint: stats.latestSavepoint
+        ? (checkpointStatistics(stats.latestSavepoint) as CompletedCheckpointStatistics)
+        : null,
       failed: stats.latestFailed
         ? (checkpointStatistics(stats.latestFailed) as FailedCheckpointStatistics)
         : null,
@@ -245,7 +223,8 @@ function checkpointStatistics(c: RestCheckpoint): CheckpointStatistics {
   const base = {
     id: c.id,
     is_savepoint: c.isSavepoint,
-    savepointFormat: null,
+    // Both backends write the canonical format (NATIVE is accepted and gives the same).
+    savepointFormat: c.isSavepoint ? 'CANONICAL' : null,
     trigger_timestamp: c.triggerTimestamp,
     latest_ack_timestamp: latestAck,
     checkpointed_size: c.checkpointedSize,

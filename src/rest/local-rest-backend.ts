@@ -6,6 +6,7 @@ import type { CheckpointStats } from '../api/checkpoint-stats.js';
 import type { JobExecutionResult } from '../api/execution.js';
 import type { JobId } from '../core/ids.js';
 import type { OperatorFactory } from '../api/operators/stream-operator.js';
+import type { SavepointOutcome } from '../coordinator/checkpoint-coordinator.js';
 import { isJobTerminal, type JobMaster } from '../coordinator/job-master.js';
 import type { JobVertex } from '../graph/job-graph.js';
 import { shipStrategyName } from '../graph/partitioner.js';
@@ -15,6 +16,7 @@ import type {
   RestCheckpoint,
   RestCheckpointConfig,
   RestCheckpointOutcome,
+  RestSavepointOutcome,
   RestCheckpointStats,
   RestException,
   RestExecutionConfig,
@@ -244,6 +246,7 @@ class LocalRestJob implements RestJob {
     return {
       counts: snapshot.counts,
       latestCompleted: snapshot.latestCompleted && convert(snapshot.latestCompleted),
+      latestSavepoint: snapshot.latestSavepoint && convert(snapshot.latestSavepoint),
       latestFailed: snapshot.latestFailed && convert(snapshot.latestFailed),
       latestRestored: snapshot.latestRestored,
       history: snapshot.history.map(convert),
@@ -253,6 +256,18 @@ class LocalRestJob implements RestJob {
   async triggerCheckpoint(): Promise<RestCheckpointOutcome> {
     const outcome = await this.master.triggerCheckpointNow();
     return outcome.kind === 'completed' ? outcome : { kind: 'failed', error: outcome.error };
+  }
+
+  defaultSavepointDirectory(): string | undefined {
+    return this.master.defaultSavepointDirectory;
+  }
+
+  async triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome> {
+    return restSavepointOutcome(await this.master.triggerSavepointNow(targetDirectory));
+  }
+
+  async stopWithSavepoint(targetDirectory: string, drain: boolean): Promise<RestSavepointOutcome> {
+    return restSavepointOutcome(await this.master.stopWithSavepointNow(targetDirectory, drain));
   }
 
   cancel(): Promise<void> {
@@ -273,6 +288,13 @@ class LocalRestJob implements RestJob {
       endTime,
     };
   }
+}
+
+/** A savepoint's outcome as the REST handlers take it. */
+function restSavepointOutcome(outcome: SavepointOutcome): RestSavepointOutcome {
+  return outcome.kind === 'completed'
+    ? { kind: 'completed', location: outcome.location }
+    : { kind: 'failed', error: outcome.error };
 }
 
 /** Places an acknowledgement (keyed `vertexIndex:subtask` by the coordinator) in its vertex. */

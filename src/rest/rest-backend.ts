@@ -70,6 +70,12 @@ export interface RestJob {
   checkpointStats(): RestCheckpointStats | undefined;
   /** Triggers a checkpoint now; resolves when it completed or failed, never rejects. */
   triggerCheckpoint(): Promise<RestCheckpointOutcome>;
+  /** `execution.checkpointing.savepoint-dir` of the job, if set. */
+  defaultSavepointDirectory(): string | undefined;
+  /** Triggers a savepoint into `targetDirectory`; resolves when it completed or failed, never rejects. */
+  triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome>;
+  /** Stop-with-savepoint into `targetDirectory`; resolves once the job ended or the savepoint failed, never rejects. */
+  stopWithSavepoint(targetDirectory: string, drain: boolean): Promise<RestSavepointOutcome>;
   /** Cancels the job; resolves once it is CANCELED. */
   cancel(): Promise<void>;
   /** The job's result once it ended and its result is known; undefined until then. */
@@ -177,6 +183,7 @@ export interface RestCheckpointStats {
     readonly failed: number;
   };
   readonly latestCompleted: RestCheckpoint | undefined;
+  readonly latestSavepoint?: RestCheckpoint | undefined;
   readonly latestFailed: RestCheckpoint | undefined;
   readonly latestRestored: RestoredCheckpointStats | undefined;
   /** Newest first, at most `web.checkpoints.history` entries. */
@@ -186,6 +193,11 @@ export interface RestCheckpointStats {
 /** How a triggered checkpoint ended. */
 export type RestCheckpointOutcome =
   | { readonly kind: 'completed'; readonly checkpointId: number; readonly externalPath: string }
+  | { readonly kind: 'failed'; readonly error: Error };
+
+/** How a triggered savepoint ended: its directory, or why it failed. */
+export type RestSavepointOutcome =
+  | { readonly kind: 'completed'; readonly location: string }
   | { readonly kind: 'failed'; readonly error: Error };
 
 /** The result of a job that ended. */

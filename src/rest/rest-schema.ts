@@ -418,6 +418,14 @@ export interface CheckpointOperationResult {
     { readonly checkpointId: number } | { readonly failureCause: SerializedThrowable } | null;
 }
 
+/** `GET /jobs/:jobid/savepoints/:triggerid` (AsynchronousOperationResult<SavepointInfo>). */
+export interface SavepointOperationResult {
+  readonly status: { readonly id: 'IN_PROGRESS' | 'COMPLETED' };
+  /** null while in progress; then the savepoint's directory, or why it failed. */
+  readonly operation:
+    { readonly location: string } | { readonly 'failure-cause': SerializedThrowable } | null;
+}
+
 /** One TaskManager of `GET /taskmanagers` (TaskManagerInfo). Memory sizes in bytes, resources in MB. */
 export interface TaskManagerInfo {
   readonly id: string;

@@ -7,6 +7,8 @@ import { RestOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { checkpointRoutes } from './checkpoint-handlers.js';
+import { CheckpointTriggerCache } from './checkpoint-trigger-cache.js';
+import { savepointRoutes, type SavepointOperations } from './savepoint-handlers.js';
 import { clusterRoutes } from './cluster-handlers.js';
 import type { HandlerContext } from './handler-context.js';
 import { jarRoutes, noSubmissions } from './jar-handlers.js';
@@ -35,6 +37,12 @@ import {
   type Verdict,
 } from './rest-security.js';
 import { stringifyError } from './rest-values.js';
+
+/**
+ * How long closing waits for clients to read the savepoint and stop operations that ended (a
+ * `sluice stop` polling for the path of the savepoint that ended this server's job).
+ */
+const UNREAD_OPERATION_GRACE_MS = 10_000;
 
 /** Largest request body accepted by default (Flink's `rest.server.max-content-length`, 100 MiB). */
 export const DEFAULT_MAX_CONTENT_LENGTH = 104_857_600;
@@ -89,11 +97,13 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   };
   // Uploaded job bundles live as long as this server, as Flink's jars in its web upload dir.
   let address = '';
+  const savepoints: SavepointOperations = new CheckpointTriggerCache(ctx.now);
   const router = new RestRouter([
     ...clusterRoutes(ctx),
     ...jobRoutes(ctx),
     ...jobInfoRoutes(ctx),
     ...checkpointRoutes(ctx),
+    ...savepointRoutes(ctx, savepoints),
     ...jarRoutes(ctx, new JarStore(), () => address),
   ]);
   const requests = new RequestDispatcher(router, ctx, {
@@ -172,10 +182,13 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     port: bound,
     url,
     close: () =>
-      (closed ??= new Promise<void>((resolve, reject) => {
-        server.close((e) => (e ? reject(e) : resolve()));
-        server.closeAllConnections();
-      })),
+      (closed ??= savepoints.closeAsync(UNREAD_OPERATION_GRACE_MS).then(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            server.close((e) => (e ? reject(e) : resolve()));
+            server.closeAllConnections();
+          }),
+      )),
   };
 }
 

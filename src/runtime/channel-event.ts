@@ -1,5 +1,6 @@
 /** In-band events that travel through channels in order with the data buffers. */
 import type { WatermarkStatus } from '../core/watermark.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 
 /** An event in a channel. */
 export type ChannelEvent =
@@ -13,6 +14,8 @@ export type ChannelEvent =
       readonly unaligned?: boolean;
       /** Aligned, but goes unaligned when the alignment takes longer than the configured timeout. */
       readonly timeoutable?: boolean;
+      /** Present on a savepoint's barrier only: the common checkpoint barrier stays three fields. */
+      readonly savepoint?: SavepointTarget;
     }
   /** Checkpoint n was aborted upstream: stop aligning for it. */
   | { readonly kind: 'cancel-checkpoint'; readonly checkpointId: number }

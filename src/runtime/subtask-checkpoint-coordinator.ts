@@ -13,8 +13,13 @@ import type { OperatorSnapshotRun } from '../state/operator-state-snapshot.js';
 import { channelStateBytes, encodeChannelState, isEmptyChannelState } from '../storage/channel-state.js';
 import type { KeyedStateHandle, OperatorStateHandle } from '../storage/state-handle.js';
 import { keyedChain, stateSize } from '../storage/state-handle.js';
+import type { ChannelEvent } from './channel-event.js';
 import type { OperatorSubtaskState, TaskCheckpointGateway } from './checkpoint-gateway.js';
 import type { ChannelStateCapture } from './channel-state-capture.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
+import { FULL_SNAPSHOT } from '../state/keyed-state-backend.js';
+import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
+import { savepointStorage } from '../storage/filesystem/savepoint-storage.js';
 import type { ChainedOperator } from './operator-chain.js';
 import type { RecordWriter } from './record-writer.js';
 import type { TaskLocalStateStore } from './task-local-state-store.js';
@@ -27,10 +32,13 @@ export interface CheckpointArrival {
   readonly alignmentDurationMs: number;
   readonly startDelayMs: number;
   readonly bytesProcessedDuringAlignment: number;
+  /** A savepoint's barrier brought it: a full snapshot written to the savepoint's own directory. */
+  readonly savepoint?: SavepointTarget;
 }
 
 interface InFlight {
   readonly capture: ChannelStateCapture | undefined;
+  readonly savepoint: SavepointTarget | undefined;
   readonly runs: readonly {
     readonly keyed: KeyedSnapshotRun | undefined;
     readonly operator: OperatorSnapshotRun;
@@ -84,7 +92,11 @@ export class SubtaskCheckpointCoordinator {
     }
     for (const entry of this.chain) entry.operator.snapshotState(checkpointId);
     const runs = this.chain.map((entry, i) => {
-      const keyed = entry.keyedStateBackend?.snapshot(checkpointId);
+      // A savepoint is self-contained: never a delta on a chain in the job's shared/ directory.
+      const keyed = entry.keyedStateBackend?.snapshot(
+        checkpointId,
+        arrival.savepoint === undefined ? undefined : FULL_SNAPSHOT,
+      );
       return {
         keyed,
         operator: entry.operatorStateBackend.snapshot(checkpointId),
@@ -92,18 +104,21 @@ export class SubtaskCheckpointCoordinator {
       };
     });
     const syncDurationMs = this.clock.monotonicNow() - syncStart;
-    const barrier = { kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp } as const;
+    const barrier: ChannelEvent =
+      arrival.savepoint === undefined
+        ? { kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp }
+        : { kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp, savepoint: arrival.savepoint };
     if (capture !== undefined) {
       const unaligned = { ...barrier, unaligned: true };
       capture.setOutputs(
         arrival.emitBarrier ? this.writers.map((w) => w.broadcastPriorityEvent(unaligned)) : [],
       );
     } else if (arrival.emitBarrier) {
-      // Downstream may go unaligned if aligning this barrier takes too long.
-      const event = this.timeoutable() ? { ...barrier, timeoutable: true } : barrier;
+      // Downstream may go unaligned if aligning this barrier takes too long; a savepoint never does.
+      const event = arrival.savepoint === undefined && this.timeoutable() ? { ...barrier, timeoutable: true } : barrier;
       for (const w of this.writers) w.broadcastEvent(event);
     }
-    this.inFlight.set(checkpointId, { runs, capture });
+    this.inFlight.set(checkpointId, { runs, capture, savepoint: arrival.savepoint });
     void this.completeAsync(checkpointId, runs, flushes, syncDurationMs, arrival, capture);
   }
 
@@ -119,8 +134,9 @@ export class SubtaskCheckpointCoordinator {
     const asyncStart = this.clock.monotonicNow();
     try {
       if (flushes !== undefined) await Promise.all(flushes);
-      const location = this.gateway.location(checkpointId);
-      const storage = this.gateway.storage;
+      const { location, storage } = this.target(checkpointId, arrival.savepoint);
+      // A savepoint is the user's, restored by a new job: no task-local copy of it.
+      const local = arrival.savepoint === undefined ? this.local : undefined;
       const states: OperatorSubtaskState[] = [];
       let checkpointedSize = 0;
       for (let i = 0; i < runs.length; i++) {
@@ -138,12 +154,12 @@ export class SubtaskCheckpointCoordinator {
             incremental ? 'shared' : 'exclusive',
           );
           checkpointedSize += stateSize(handle);
-          if (this.local) {
+          if (local) {
             // The chain's earlier files are local already (linked from the base's copy).
             if (run.base !== undefined && run.keyed?.baseCheckpointId !== undefined)
               for (const blob of keyedChain(run.base))
-                await this.local.reuseLocalState(checkpointId, run.keyed.baseCheckpointId, blob.handle);
-            await this.local.storeLocalState(checkpointId, handle, keyedSnapshot.data);
+                await local.reuseLocalState(checkpointId, run.keyed.baseCheckpointId, blob.handle);
+            await local.storeLocalState(checkpointId, handle, keyedSnapshot.data);
           }
           const { keyGroupRange, offsets } = keyedSnapshot;
           const written: KeyedStateHandle =
@@ -156,7 +172,7 @@ export class SubtaskCheckpointCoordinator {
         const operator: OperatorStateHandle[] = [];
         for (const entry of operatorSnapshot.states) {
           const handle = await storage.writeState(location, entry.data);
-          await this.local?.storeLocalState(checkpointId, handle, entry.data);
+          await local?.storeLocalState(checkpointId, handle, entry.data);
           operator.push({ name: entry.name, mode: entry.mode, handle });
         }
         for (const h of operator) checkpointedSize += stateSize(h);
@@ -199,6 +215,23 @@ export class SubtaskCheckpointCoordinator {
     } finally {
       this.release(checkpointId);
     }
+  }
+
+  /**
+   * Where checkpoint `checkpointId` writes, and with which storage: a savepoint goes to its own
+   * directory on the file system whatever the job's checkpoint storage (as Flink's savepoints do
+   * with JobManager checkpoint storage). Undefined location: aborted meanwhile.
+   */
+  private target(
+    checkpointId: number,
+    savepoint: SavepointTarget | undefined,
+  ): { location: CheckpointStorageLocation | undefined; storage: CheckpointStorage } {
+    const location = this.gateway.location(checkpointId);
+    if (savepoint === undefined) return { location, storage: this.gateway.storage };
+    return {
+      location: location && { ...location, pointer: savepoint.pointer },
+      storage: savepointStorage(savepoint.pointer, this.gateway.storage),
+    };
   }
 
   private release(checkpointId: number): void {

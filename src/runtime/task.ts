@@ -56,6 +56,7 @@ import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
 import { frameHasTimestamp, readFrameLength, type RecordWriter } from './record-writer.js';
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
 import type { StateBackendSettings } from '../state/state-backend.js';
+import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 
 /** Flink's ExecutionState. */
 export type ExecutionState =
@@ -129,11 +130,15 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private pendingAsync = 0;
   private waitingForOutput = false;
   private waitingForSource = false;
+  /** A source task stopped emitting at this stop-with-savepoint's barrier, until it completes or aborts. */
+  private suspendedAt: number | undefined;
   /** 0 running, 1 input ended (endInput called), 2 ended (end-of-partition sent), 3 finishing. */
   private endPhase: 0 | 1 | 2 | 3 = 0;
   private checkpoints: SubtaskCheckpointCoordinator | undefined;
   private barriers: BarrierHandlerState | undefined;
   private readonly barrierTimestamps = new Map<number, number>();
+  /** The savepoint targets of savepoint barriers seen, until their checkpoint is taken or aborted. */
+  private readonly savepointTargets = new Map<number, SavepointTarget>();
   private alignmentStart = 0;
   private alignmentStartBytes = 0;
   private alignmentStartDelay = 0;
@@ -280,7 +285,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   }
 
   /** Takes checkpoint `checkpointId` on the coordinator's word (sources, and tasks that ended). */
-  triggerCheckpoint(checkpointId: number, triggerTimestamp: number): void {
+  triggerCheckpoint(checkpointId: number, triggerTimestamp: number, savepoint?: SavepointTarget): void {
     this.enqueue(`trigger checkpoint ${checkpointId}`, () => {
       if (!this.checkpoints || this.state !== 'RUNNING') return;
       // A task that ended sent end-of-partition already: downstream counts that as aligned.
@@ -292,10 +297,30 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
           alignmentDurationMs: 0,
           startDelayMs: Math.max(0, this.clock.now() - triggerTimestamp),
           bytesProcessedDuringAlignment: 0,
+          ...(savepoint === undefined ? {} : { savepoint }),
         },
         // Unaligned: the barrier overtakes the output's queued buffers, which become channel state.
-        this.unalignedFromStart() ? this.trackCapture(new ChannelStateCapture(checkpointId, 0)) : undefined,
+        // Savepoints are always aligned.
+        this.unalignedFromStart() && savepoint === undefined
+          ? this.trackCapture(new ChannelStateCapture(checkpointId, 0))
+          : undefined,
       );
+      // Stop-with-savepoint (Flink's SYNC_SAVEPOINT): nothing after its barrier, so the savepoint
+      // is the source's last word unless it is aborted.
+      if (savepoint?.kind === 'sync-savepoint' && this.source && this.endPhase === 0)
+        this.suspendedAt = checkpointId;
+    });
+  }
+
+  /**
+   * Stop-with-savepoint: a source task ends its input now, as if its source had ended (end of
+   * input for its chain, end-of-partition downstream); other tasks end when their inputs do.
+   */
+  endSourceInput(): void {
+    this.enqueue('end source input', () => {
+      if (!this.source || this.endPhase !== 0 || this.state !== 'RUNNING') return;
+      this.suspendedAt = undefined;
+      this.beginEnding();
     });
   }
 
@@ -308,6 +333,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   notifyCheckpointAborted(checkpointId: number): void {
     this.enqueue(`checkpoint ${checkpointId} aborted`, () => {
       this.checkpoints?.notifyCheckpointAborted(checkpointId);
+      // A failed stop-with-savepoint: the job runs on.
+      if (this.suspendedAt === checkpointId) this.suspendedAt = undefined;
       this.abortAlignment(checkpointId);
       this.dropCapture(checkpointId);
     });
@@ -449,7 +476,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   /** Emits source records until the slice budget, the output or the reader runs out. */
   private processSource(): boolean {
     const source = this.source!;
-    if (this.waitingForSource) return false;
+    if (this.waitingForSource || this.suspendedAt !== undefined) return false;
     const status = source.emitBatch(SOURCE_SLICE, this);
     if (status === 'END_OF_INPUT') {
       this.beginEnding();
@@ -510,6 +537,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       case 'barrier':
         this.barrierTimestamps.set(item.checkpointId, item.timestamp);
         this.barrierChannel = channel;
+        if (item.savepoint !== undefined) this.savepointTargets.set(item.checkpointId, item.savepoint);
         this.onBarrierEvent({
           kind: 'barrier',
           channel: channel.index,
@@ -588,9 +616,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
           this.alignmentTimer?.cancel();
           this.alignmentTimer = undefined;
           const triggerTimestamp = this.barrierTimestamps.get(action.checkpointId) ?? this.clock.now();
+          const savepoint = this.savepointTargets.get(action.checkpointId);
           this.forgetBarriersUpTo(action.checkpointId);
           const capture =
-            action.recording === undefined
+            action.recording === undefined || savepoint !== undefined
               ? undefined
               : this.trackCapture(
                   captureInputChannels(
@@ -611,6 +640,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
               alignmentDurationMs: this.clock.now() - this.alignmentStart,
               startDelayMs: this.alignmentStartDelay,
               bytesProcessedDuringAlignment: this.bytesProcessed - this.alignmentStartBytes,
+              ...(savepoint === undefined ? {} : { savepoint }),
             },
             capture,
           );
@@ -629,6 +659,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
 
   private forgetBarriersUpTo(checkpointId: number): void {
     for (const id of this.barrierTimestamps.keys()) if (id <= checkpointId) this.barrierTimestamps.delete(id);
+    for (const id of this.savepointTargets.keys()) if (id <= checkpointId) this.savepointTargets.delete(id);
   }
 
   private processBuffer(): boolean {

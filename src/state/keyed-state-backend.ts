@@ -26,6 +26,18 @@ export type StateFor<D extends StateDescriptor> =
             ? AggregatingState<IN, OUT>
             : never;
 
+/** How a snapshot is taken. */
+export interface KeyedSnapshotOptions {
+  /**
+   * Write every key group in full, outside any incremental chain (a savepoint: self-contained,
+   * so it never refers to the job's shared/ files). The chain goes on as if it had not happened.
+   */
+  readonly full?: boolean;
+}
+
+/** The options of a savepoint's keyed snapshot. */
+export const FULL_SNAPSHOT: KeyedSnapshotOptions = Object.freeze({ full: true });
+
 /**
  * Holds the keyed state of one operator subtask, for the key groups in `keyGroupRange`.
  * The runtime sets the current key before each record or timer; every state object then reads
@@ -75,7 +87,7 @@ export interface KeyedStateBackend<K = unknown> {
    * returns; the returned run's `write()` (the asynchronous phase) still writes the captured
    * version. Several runs may be pending at once.
    */
-  snapshot(checkpointId: number): KeyedSnapshotRun;
+  snapshot(checkpointId: number, options?: KeyedSnapshotOptions): KeyedSnapshotRun;
 
   /**
    * Restores the key groups of `keyGroupRange` from the snapshots of a checkpoint: every

@@ -84,8 +84,9 @@ const operatorSnapshot = (operatorId: string): fc.Arbitrary<OperatorSnapshot> =>
       fc.integer({ min: 1, max: 4 }),
       fc.integer({ min: 0, max: 12 }),
       fc.option(fc.string({ minLength: 1 })),
+      fc.option(fc.string({ minLength: 1 })),
     )
-    .chain(([parallelism, extra, uid]) => {
+    .chain(([parallelism, extra, uid, name]) => {
       const maxParallelism = parallelism + extra;
       const subtask = (index: number) =>
         fc
@@ -108,6 +109,7 @@ const operatorSnapshot = (operatorId: string): fc.Arbitrary<OperatorSnapshot> =>
         .map((subtasks) => ({
           operatorId: operatorId as OperatorId,
           ...(uid === null ? {} : { uid }),
+          ...(name === null ? {} : { name }),
           parallelism,
           maxParallelism,
           subtasks,
@@ -188,15 +190,7 @@ const sample: CheckpointMetadata = {
 
 /** Frames an arbitrary body exactly as the writer does, to test what happens past the checksum. */
 function frame(body: unknown, version = METADATA_FORMAT_VERSION): Uint8Array {
-  const packed = new Packr({ useRecords: false }).pack(body);
-  const out = new Uint8Array(16 + packed.length);
-  const view = new DataView(out.buffer);
-  out.set(new TextEncoder().encode('SLCK'));
-  view.setUint32(4, version);
-  view.setUint32(8, packed.length);
-  out.set(packed, 12);
-  view.setUint32(12 + packed.length, crc32c(packed));
-  return out;
+  return frameBytes(new Packr({ useRecords: false }).pack(body), version);
 }
 
 describe('checkpoint metadata encoding', () => {
@@ -413,5 +407,79 @@ describe('checkpoint metadata encoding', () => {
     if (handle.kind !== 'inline') throw new Error('expected inline');
     handle.data.fill(0);
     expect(decodeMetadata(bytes, WHERE)).toEqual(sample);
+  });
+});
+
+/** Frames raw body bytes as the writer does (magic, version, length, CRC32C), so damage reaches the parser. */
+function frameBytes(packed: Uint8Array, version = METADATA_FORMAT_VERSION): Uint8Array {
+  const out = new Uint8Array(16 + packed.length);
+  const view = new DataView(out.buffer);
+  out.set(new TextEncoder().encode('SLCK'));
+  view.setUint32(4, version);
+  view.setUint32(8, packed.length);
+  out.set(packed, 12);
+  view.setUint32(12 + packed.length, crc32c(packed));
+  return out;
+}
+
+/** Decodes `bytes`: a document, or SLUICE_CHECKPOINT_CORRUPT naming the file; never another error. */
+function decodesOrIsCorrupt(bytes: Uint8Array): void {
+  try {
+    decodeMetadata(bytes, WHERE);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SluiceError);
+    expect((e as SluiceError).code, (e as Error).message).toBe('SLUICE_CHECKPOINT_CORRUPT');
+    expect((e as SluiceError).message).toContain(WHERE);
+  }
+}
+
+describe('decoding mutated _metadata (fuzz: clear errors only, never a parser failure)', () => {
+  const edits = fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), {
+    minLength: 1,
+    maxLength: 8,
+  });
+
+  it('any bytes changed anywhere in a valid file, or a file cut short', () => {
+    fc.assert(
+      fc.property(metadata, edits, fc.option(fc.nat()), (meta, changes, cut) => {
+        const bytes = encodeMetadata(meta).slice();
+        for (const { at, byte } of changes) bytes[at % bytes.length] = byte;
+        decodesOrIsCorrupt(cut === null ? bytes : bytes.subarray(0, cut % (bytes.length + 1)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any bytes changed in a valid body, re-framed with a matching length and checksum', () => {
+    fc.assert(
+      fc.property(
+        metadata,
+        edits,
+        fc.option(fc.nat()),
+        fc.constantFrom(1, 2),
+        (meta, changes, cut, version) => {
+          const encoded = encodeMetadata(meta);
+          const body = encoded.slice(12, encoded.length - 4);
+          for (const { at, byte } of changes) body[at % body.length] = byte;
+          decodesOrIsCorrupt(
+            frameBytes(cut === null ? body : body.subarray(0, cut % (body.length + 1)), version),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('any MessagePack value, or any bytes, as a well-framed body', () => {
+    fc.assert(
+      fc.property(fc.anything({ withMap: true, withSet: true, withTypedArray: true }), (value) =>
+        decodesOrIsCorrupt(frame(value)),
+      ),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (body) => decodesOrIsCorrupt(frameBytes(body))),
+      { numRuns: 300 },
+    );
   });
 });

@@ -64,6 +64,8 @@ export interface SubtaskSnapshot {
 export interface OperatorSnapshot {
   readonly operatorId: OperatorId;
   readonly uid?: string;
+  /** The operator's name, for people (`sluice inspect`); absent in metadata written before it was kept. */
+  readonly name?: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
   /** Subtasks that have state; a subtask without any may be left out. */
@@ -179,6 +181,7 @@ function toWire(meta: CheckpointMetadata): Record<string, unknown> {
     operators: meta.operators.map((op) => ({
       operatorId: op.operatorId,
       ...(op.uid === undefined ? {} : { uid: op.uid }),
+      ...(op.name === undefined ? {} : { name: op.name }),
       parallelism: op.parallelism,
       maxParallelism: op.maxParallelism,
       subtasks: op.subtasks.map((st) => ({
@@ -278,8 +281,16 @@ function parseDocument(raw: unknown, formatVersion: number, fail: Fail): Checkpo
         stats: { checkpointedSize: r.integer(stats['checkpointedSize'], `${sat}.stats.checkpointedSize`, 0) },
       };
     });
-    const base = { operatorId: operatorId as OperatorId, parallelism, maxParallelism, subtasks };
-    return op['uid'] === undefined ? base : { ...base, uid: r.string(op['uid'], `${at}.uid`) };
+    const base = {
+      operatorId: operatorId as OperatorId,
+      ...(op['uid'] === undefined ? {} : { uid: r.string(op['uid'], `${at}.uid`) }),
+      // Optional and only informative, so metadata written without it reads the same.
+      ...(op['name'] === undefined ? {} : { name: r.string(op['name'], `${at}.name`) }),
+      parallelism,
+      maxParallelism,
+      subtasks,
+    };
+    return base;
   });
   const masterStates = r.list(doc['masterStates'], 'masterStates').map((rawM, i) => {
     const m = r.map(rawM, `masterStates[${i}]`);

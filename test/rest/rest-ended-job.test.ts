@@ -180,6 +180,7 @@ class SilentTaskManagers implements TaskManagerGateway {
       cancelTasks: nothing,
       restartTasks: nothing,
       sendOperatorEvent: nothing,
+      endSourceInput: nothing,
       triggerCheckpoint: nothing,
       notifyCheckpointComplete: nothing,
       notifyCheckpointAborted: nothing,

@@ -188,6 +188,7 @@ export const toTaskManagerMessage: fc.Arbitrary<ToTaskManagerMessage> = fc.oneof
   fc.record({ kind: kind('notify-checkpoint-complete'), jobId, attempt: nat, checkpointId: positive }),
   fc.record({ kind: kind('notify-checkpoint-aborted'), jobId, attempt: nat, checkpointId: positive }),
   fc.record({ kind: kind('finish-all'), jobId, attempt: nat }),
+  fc.record({ kind: kind('end-source-input'), jobId, attempt: nat }),
   fc.record({
     kind: kind('operator-event-to-task'),
     jobId,

@@ -7,6 +7,7 @@ import {
 } from '../../protocol/checkpoint-failure-reason.js';
 import type { SubtaskCheckpointMetrics } from '../../runtime/checkpoint-gateway.js';
 import type { ExecutionState } from '../../runtime/task.js';
+import type { SavepointTarget } from '../../protocol/snapshot-kind.js';
 import { checkRpcError, type RpcError } from './rpc-error.js';
 import {
   RpcProtocolError,
@@ -185,6 +186,8 @@ export interface TriggerCheckpointMessage extends TaskAddress {
   readonly kind: 'trigger-checkpoint';
   readonly checkpointId: number;
   readonly timestamp: number;
+  /** A savepoint's trigger: its kind and directory, which the barrier carries on. */
+  readonly savepoint?: SavepointTarget;
 }
 
 /** Checkpoint `checkpointId` completed: two-phase-commit sinks commit now. */
@@ -206,6 +209,13 @@ export interface NotifyCheckpointAbortedMessage {
 /** Every task of the job ended: let them close and finish. */
 export interface FinishAllMessage {
   readonly kind: 'finish-all';
+  readonly jobId: JobId;
+  readonly attempt: number;
+}
+
+/** Stop-with-savepoint: every source task of the job ends its input now, as if its source had ended. */
+export interface EndSourceInputMessage {
+  readonly kind: 'end-source-input';
   readonly jobId: JobId;
   readonly attempt: number;
 }
@@ -267,6 +277,7 @@ export type ToTaskManagerMessage =
   | NotifyCheckpointCompleteMessage
   | NotifyCheckpointAbortedMessage
   | FinishAllMessage
+  | EndSourceInputMessage
   | OperatorEventToTaskMessage
   | HeartbeatRequest
   | RequestFileMessage
@@ -319,6 +330,7 @@ const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
   'notify-checkpoint-complete': true,
   'notify-checkpoint-aborted': true,
   'finish-all': true,
+  'end-source-input': true,
   'operator-event-to-task': true,
   'heartbeat-request': true,
   'request-file': true,
@@ -348,6 +360,10 @@ const operatorEvent: Check<OperatorEvent> = (v, path) => {
       return reject(`${path}.kind`, 'an operator event kind', field(object, 'kind'));
   }
 };
+
+/** An absolute POSIX path of at most 4096 characters (a savepoint directory). */
+const absolutePath: Check<string> = (v, path) =>
+  typeof v === 'string' && v.startsWith('/') && v.length <= 4096 ? v : reject(path, 'an absolute path', v);
 
 const task: FieldChecks<TaskAddress> = { jobId, attempt: nat, vertexIndex: nat, subtask: nat };
 const checkpointMetrics = objectOf<SubtaskCheckpointMetrics>({
@@ -401,10 +417,21 @@ const schemas: Schemas = {
   deploy: { jobId, attempt: nat, bundle: optional(bytes), payload: data },
   'cancel-job': { jobId, tasks: optional(listOf(objectOf({ vertexIndex: nat, subtask: nat }))) },
   'release-job': { jobId },
-  'trigger-checkpoint': { ...task, checkpointId: positive, timestamp: finite },
+  'trigger-checkpoint': {
+    ...task,
+    checkpointId: positive,
+    timestamp: finite,
+    savepoint: optional(
+      objectOf<SavepointTarget>({
+        kind: oneOf(['savepoint', 'sync-savepoint'], 'savepoint or sync-savepoint'),
+        pointer: absolutePath,
+      }),
+    ),
+  },
   'notify-checkpoint-complete': { jobId, attempt: nat, checkpointId: positive },
   'notify-checkpoint-aborted': { jobId, attempt: nat, checkpointId: positive },
   'finish-all': { jobId, attempt: nat },
+  'end-source-input': { jobId, attempt: nat },
   'operator-event-to-task': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
   'heartbeat-request': { seq: nat },
   'request-file': { file: oneOf(['log', 'stdout'] as TaskManagerFileType[], 'log or stdout') },

@@ -4,7 +4,7 @@ import { invariant, SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
-import type { KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
+import type { KeyedSnapshotOptions, KeyedStateBackend, StateFor } from '../keyed-state-backend.js';
 import { sliceOptions, type SliceOptions } from '../event-loop-slicer.js';
 import type { KeyedSnapshotRun, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import type { State } from '../state.js';
@@ -205,7 +205,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
    * The synchronous phase of a snapshot: pins the current version of every state table and timer
    * queue (no entry is copied) and returns the run whose `write()` is the asynchronous phase.
    */
-  snapshot(checkpointId: number): KeyedSnapshotRun {
+  snapshot(checkpointId: number, options?: KeyedSnapshotOptions): KeyedSnapshotRun {
     invariant(!this.disposed, 'a disposed keyed state backend is not snapshotted');
     const pinned = this.versions.pin();
     const tables = [...this.states.values()].map(({ table, codec }): PinnedTable => ({
@@ -215,7 +215,8 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       table,
     }));
     const timers = [...this.timerQueues].map(([name, queue]) => ({ name, queue }));
-    const incremental = this.incremental;
+    // A full snapshot outside the chain cuts no changes: the next delta still covers them.
+    const incremental = options?.full === true ? undefined : this.incremental;
     const delta = incremental?.beginSnapshot(
       checkpointId,
       tables.map((t) => t.table),
