@@ -13,9 +13,13 @@ import {
   type RuntimeContext,
   type ValueState,
 } from 'sluice';
+import { join } from 'node:path';
+import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 import {
   InjectedFailure,
   fileUri,
+  startJob,
+  waitForCompleted,
   resetBarrierPositions,
   runToEnd,
   stats,
@@ -177,4 +181,38 @@ describe.each(PARALLELISMS)('unaligned checkpoints at parallelism %i', (p) => {
         expect(result.checkpoints.lastRestoredCheckpointId).toBeGreaterThanOrEqual(failure.checkpoint);
       }),
   );
+});
+
+describe('savepoints while unaligned checkpoints are on', () => {
+  it('are aligned: no in-flight data, no subtask unaligned, while the checkpoints around them are unaligned', () =>
+    withTempDir(async (dir) => {
+      const env = envAt(2);
+      env.enableCheckpointing(30);
+      env.getCheckpointConfig().enableUnalignedCheckpoints();
+      env.getCheckpointConfig().setCheckpointStorage(fileUri(join(dir, 'checkpoints')));
+      env.configuration.setString('taskmanager.memory.segment-size', '256b');
+      env.setBufferTimeout(0);
+      const totals: Record<number, number> = {};
+      const stream = env
+        .fromSource(tracedGenerator(eventA, Number.MAX_SAFE_INTEGER, RATE), 'source a')
+        .keyBy((r) => r.key)
+        .process(new SlowRunningCount(totals))
+        .name('slow count');
+      const job = await startJob(env, stream);
+      try {
+        await waitForCompleted(job.client, 2);
+        const path = await job.client.triggerSavepoint(join(dir, 'savepoints'));
+        const { metadata } = await resolveFileCheckpoint(path);
+        expect(metadata.isSavepoint).toBe(true);
+        for (const op of metadata.operators)
+          for (const subtask of op.subtasks) expect(subtask.channelState).toBeUndefined();
+        const history = job.client.getCheckpointStats()!.history;
+        const savepoint = history.find((c) => c.id === metadata.checkpointId)!;
+        expect(savepoint.subtasks.some((s) => s.unaligned === true)).toBe(false);
+        const checkpoints = history.filter((c) => !c.isSavepoint && c.status === 'COMPLETED');
+        expect(checkpoints.some((c) => c.subtasks.some((s) => s.unaligned === true))).toBe(true);
+      } finally {
+        await job.client.cancel();
+      }
+    }));
 });
