@@ -114,6 +114,9 @@ export interface TaskDeployment {
 
 /** Source records emitted per slice at most, so letters (timers, splits) are not starved. */
 const SOURCE_SLICE = 4096;
+/** How long one slice may process a network buffer's records; the clock is read every 64 records. */
+const SLICE_MS = 4;
+const SLICE_CHECK_MASK = 63;
 
 /** One subtask at run time. */
 export class Task implements Schedulable, TaskServices, ProcessingTimeService, ValveOutput {
@@ -672,6 +675,9 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     let view: DataView | undefined;
     let pos = this.bufferPos;
     let n = 0;
+    // A slice ends after SLICE_MS even mid-buffer, so expensive records cannot hold the event loop
+    // (timers, I/O of asynchronous snapshots, priority barriers) for a whole buffer's worth.
+    const deadline = performance.now() + SLICE_MS;
     while (pos < buf.length) {
       const len = readFrameLength(buf, pos);
       let start = pos + 4;
@@ -688,6 +694,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       n++;
       head.processElement(record);
       if (this.pendingAsync > 0 || !this.allOutputsAvailable()) break;
+      if ((n & SLICE_CHECK_MASK) === 0 && performance.now() >= deadline) break;
     }
     this.networkRecordsIn += n;
     this.bytesProcessed += pos - this.bufferPos;
