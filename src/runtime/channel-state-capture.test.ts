@@ -60,6 +60,28 @@ describe('a priority barrier on the producer side', () => {
     expect(received.items).toEqual(['1', 'barrier', '2', '3']);
   });
 
+  it('turns a queued timeoutable barrier into a priority event when its timeout passed, returning what it overtook', () => {
+    const partition = new ResultPartition(1, 10);
+    const sp = partition.subpartitions[0]!;
+    const events: ChannelEvent[] = [];
+    const received = new Received();
+    sp.connect(
+      { onBuffer: (b) => received.onBuffer(b), onEvent: (e) => (events.push(e), received.onEvent(e)) },
+      1,
+    );
+    sp.add(buf(1));
+    sp.add(buf(2));
+    sp.add({ kind: 'barrier', checkpointId: 4, timestamp: 7, timeoutable: true });
+    sp.add(buf(3));
+    expect(sp.holdsBarrier(4)).toBe(true);
+    expect(tags(sp.convertToPriority(4))).toEqual([2]);
+    expect(events).toEqual([{ kind: 'barrier', checkpointId: 4, timestamp: 7, unaligned: true }]);
+    expect(sp.holdsBarrier(4)).toBe(false);
+    expect(sp.convertToPriority(4)).toBeUndefined();
+    sp.addCredit(2);
+    expect(received.items).toEqual(['1', 'barrier', '2', '3']);
+  });
+
   it('flushes the record writer first, so a part-filled buffer is overtaken too', () => {
     const partition = new ResultPartition(2, 10);
     const writer = new RecordWriter(partition, forward(), serializer, 1024);

@@ -16,6 +16,11 @@ export class ChannelStateCapture {
   private outputsSet = false;
   private settle!: (state: ChannelState | undefined) => void;
   private settled = false;
+  /**
+   * Whether the checkpoint went unaligned here: always for an unaligned checkpoint's capture; for
+   * an aligned one's outputs, once a barrier was converted at its timeout.
+   */
+  unaligned: boolean;
   /** The channel state once complete; undefined if the checkpoint was aborted. */
   readonly result: Promise<ChannelState | undefined>;
 
@@ -23,8 +28,10 @@ export class ChannelStateCapture {
     readonly checkpointId: number,
     /** Input channels whose buffers are still being recorded. */
     owing: number,
+    unaligned = true,
   ) {
     this.owing = owing;
+    this.unaligned = unaligned;
     this.result = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -41,8 +48,9 @@ export class ChannelStateCapture {
     this.settleIfComplete();
   }
 
-  /** The output buffers the barrier overtook, per writer and subpartition. */
+  /** The output buffers the barrier overtook, per writer and subpartition (given once). */
   setOutputs(perWriter: readonly (readonly (readonly Uint8Array[])[])[]): void {
+    if (this.outputsSet) return;
     this.outputs = perWriter.flatMap((subpartitions, writer) =>
       subpartitions.map((buffers, subpartition) => ({ writer, subpartition, buffers })),
     );

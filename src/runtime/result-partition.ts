@@ -69,6 +69,36 @@ export class ResultSubpartition {
     return overtaken;
   }
 
+  /**
+   * Turns the barrier of `checkpointId`, if it is still queued here, into a priority event of an
+   * unaligned checkpoint (its aligned-checkpoint timeout passed): it moves ahead of the buffers
+   * before it, which are returned as this channel's output state. Undefined if it left already.
+   */
+  convertToPriority(checkpointId: number): Uint8Array[] | undefined {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const item = this.queue[i]!;
+      if (isBuffer(item) || item.kind !== 'barrier' || item.checkpointId !== checkpointId) continue;
+      const overtaken: Uint8Array[] = [];
+      for (let j = this.head; j < i; j++) {
+        const before = this.queue[j]!;
+        if (isBuffer(before)) overtaken.push(before);
+      }
+      this.queue.splice(i, 1);
+      this.addPriority({ kind: 'barrier', checkpointId, timestamp: item.timestamp, unaligned: true });
+      return overtaken;
+    }
+    return undefined;
+  }
+
+  /** Whether the barrier of `checkpointId` is still queued here. */
+  holdsBarrier(checkpointId: number): boolean {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const item = this.queue[i]!;
+      if (!isBuffer(item) && item.kind === 'barrier' && item.checkpointId === checkpointId) return true;
+    }
+    return false;
+  }
+
   /** The consumer freed `n` buffers' worth of room. */
   addCredit(n: number): void {
     this.credit += n;

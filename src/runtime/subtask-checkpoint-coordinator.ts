@@ -15,7 +15,7 @@ import type { KeyedStateHandle, OperatorStateHandle } from '../storage/state-han
 import { keyedChain, stateSize } from '../storage/state-handle.js';
 import type { ChannelEvent } from './channel-event.js';
 import type { OperatorSubtaskState, TaskCheckpointGateway } from './checkpoint-gateway.js';
-import type { ChannelStateCapture } from './channel-state-capture.js';
+import { ChannelStateCapture } from './channel-state-capture.js';
 import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 import { FULL_SNAPSHOT } from '../state/keyed-state-backend.js';
 import type { CheckpointStorage, CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
@@ -81,7 +81,8 @@ export class SubtaskCheckpointCoordinator {
    * (thrown). With `capture` the checkpoint is unaligned: the barrier overtakes the output's queued
    * buffers, and the channel state is written with the operator state once complete.
    */
-  performCheckpoint(checkpointId: number, arrival: CheckpointArrival, capture?: ChannelStateCapture): void {
+  performCheckpoint(checkpointId: number, arrival: CheckpointArrival, unaligned?: ChannelStateCapture): void {
+    let capture = unaligned;
     if (checkpointId <= this.lastCheckpointId) return;
     this.lastCheckpointId = checkpointId;
     const syncStart = this.clock.monotonicNow();
@@ -107,16 +108,23 @@ export class SubtaskCheckpointCoordinator {
     const barrier: ChannelEvent =
       arrival.savepoint === undefined
         ? { kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp }
-        : { kind: 'barrier', checkpointId, timestamp: arrival.triggerTimestamp, savepoint: arrival.savepoint };
+        : {
+            kind: 'barrier',
+            checkpointId,
+            timestamp: arrival.triggerTimestamp,
+            savepoint: arrival.savepoint,
+          };
     if (capture !== undefined) {
-      const unaligned = { ...barrier, unaligned: true };
+      const priority = { ...barrier, unaligned: true };
       capture.setOutputs(
-        arrival.emitBarrier ? this.writers.map((w) => w.broadcastPriorityEvent(unaligned)) : [],
+        arrival.emitBarrier ? this.writers.map((w) => w.broadcastPriorityEvent(priority)) : [],
       );
     } else if (arrival.emitBarrier) {
       // Downstream may go unaligned if aligning this barrier takes too long; a savepoint never does.
-      const event = arrival.savepoint === undefined && this.timeoutable() ? { ...barrier, timeoutable: true } : barrier;
-      for (const w of this.writers) w.broadcastEvent(event);
+      const timeoutable = arrival.savepoint === undefined && this.timeoutable();
+      for (const w of this.writers)
+        w.broadcastEvent(timeoutable ? { ...barrier, timeoutable: true } : barrier);
+      if (timeoutable) capture = this.convertAtTimeout(checkpointId, arrival.triggerTimestamp);
     }
     this.inFlight.set(checkpointId, { runs, capture, savepoint: arrival.savepoint });
     void this.completeAsync(checkpointId, runs, flushes, syncDurationMs, arrival, capture);
@@ -181,7 +189,10 @@ export class SubtaskCheckpointCoordinator {
       }
       let persistedData = 0;
       if (capture !== undefined) {
-        // Complete once every input channel delivered its barrier; undefined once aborted.
+        // Timeoutable barriers that all left already: nothing can be converted any more.
+        if (!capture.unaligned && !this.holdsBarrier(checkpointId)) capture.setOutputs([]);
+        // Complete once every input channel delivered its barrier (and every timeoutable output
+        // barrier left or was converted); undefined once aborted.
         const channelState = await capture.result;
         if (channelState === undefined || location === undefined) return;
         if (!isEmptyChannelState(channelState)) {
@@ -202,7 +213,7 @@ export class SubtaskCheckpointCoordinator {
         startDelayMs: arrival.startDelayMs,
         bytesProcessedDuringAlignment: arrival.bytesProcessedDuringAlignment,
         checkpointedSize,
-        ...(capture === undefined ? {} : { persistedData, unaligned: true }),
+        ...(capture === undefined ? {} : { persistedData, unaligned: capture.unaligned }),
       });
     } catch (e) {
       if (!this.isRunning() || !this.inFlight.has(checkpointId)) return;
@@ -286,6 +297,35 @@ export class SubtaskCheckpointCoordinator {
   ): void {
     this.gateway.declineCheckpoint(checkpointId, reason);
     for (const w of this.writers) w.broadcastEvent({ kind: 'cancel-checkpoint', checkpointId });
+  }
+
+  /**
+   * The output side of an aligned checkpoint with a timeout (Flink's timeoutable barriers in the
+   * subpartitions): when the timeout passes, counted from the checkpoint's start, a barrier still
+   * queued behind data becomes a priority event, and the data it overtook is this checkpoint's
+   * output channel state.
+   */
+  private convertAtTimeout(checkpointId: number, triggerTimestamp: number): ChannelStateCapture {
+    const capture = new ChannelStateCapture(checkpointId, 0, false);
+    const delay = triggerTimestamp + (this.gateway.alignedCheckpointTimeoutMs ?? 0) - this.clock.now();
+    const timer = this.clock.schedule(Math.max(0, delay), () => {
+      let converted = false;
+      const outputs = this.writers.map((w) =>
+        w.partition.subpartitions.map((sp) => {
+          const overtaken = sp.convertToPriority(checkpointId);
+          if (overtaken !== undefined) converted = true;
+          return overtaken ?? [];
+        }),
+      );
+      if (converted) capture.unaligned = true;
+      capture.setOutputs(outputs);
+    });
+    void capture.result.then(() => timer.cancel());
+    return capture;
+  }
+
+  private holdsBarrier(checkpointId: number): boolean {
+    return this.writers.some((w) => w.partition.subpartitions.some((sp) => sp.holdsBarrier(checkpointId)));
   }
 
   /** Whether barriers this task starts may go unaligned downstream (an aligned-checkpoint timeout is set). */
