@@ -60,7 +60,9 @@ export async function planRestore(
   );
   // Every operator with state and no match is named at once, so one look fixes the job.
   const unmatched = metadata.operators.filter(
-    (op) => !nodes.has(op.operatorId) && op.subtasks.some((s) => s.keyed.length > 0 || s.operator.length > 0 || s.channelState !== undefined),
+    (op) =>
+      !nodes.has(op.operatorId) &&
+      op.subtasks.some((s) => s.keyed.length > 0 || s.operator.length > 0 || s.channelState !== undefined),
   );
   if (unmatched.length > 0 && !options.ignoreUnclaimedState) {
     const names = unmatched.map((op) =>
