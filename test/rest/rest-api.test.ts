@@ -231,3 +231,39 @@ describe('REST API of a running job (parallelism 2, checkpoints every 100 ms)', 
     expect(body.jid).toBe(job);
   });
 });
+
+describe('REST API of a job with unaligned checkpoints', () => {
+  it('reports the setting, the UNALIGNED_CHECKPOINT type, persisted data and unaligned subtasks in Flink shapes', async () => {
+    const client = fixture.track(
+      await startKeyedJob({ name: 'rest-unaligned', checkpointIntervalMs: 100, unaligned: true }),
+    );
+    const base = (await fixture.startServer()).url;
+    const job = client.jobId;
+    await waitForCheckpoints(client, 2);
+    const config = await getJson<CheckpointConfigInfo>(base, `/jobs/${job}/checkpoints/config`);
+    expectFlinkShape(config, '/jobs/{jobid}/checkpoints/config');
+    expect(config).toMatchObject({ unaligned_checkpoints: true, aligned_checkpoint_timeout: 0 });
+    const stats = await getJson<CheckpointingStatistics>(base, `/jobs/${job}/checkpoints`);
+    expectFlinkShape(stats, '/jobs/{jobid}/checkpoints');
+    const completed = stats.latest.completed!;
+    expect(completed.checkpoint_type).toBe('UNALIGNED_CHECKPOINT');
+    const details = await getJson<JobDetailsInfo>(base, `/jobs/${job}`);
+    let persisted = 0;
+    for (const vertex of details.vertices) {
+      const body = await getJson<TaskCheckpointStatisticsWithSubtaskDetails>(
+        base,
+        `/jobs/${job}/checkpoints/details/${completed.id}/subtasks/${vertex.id}`,
+      );
+      expectFlinkShape(body, '/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}');
+      for (const s of body.subtasks) {
+        expect(s).toMatchObject({ status: 'completed', unaligned_checkpoint: true });
+        if (s.status === 'completed') persisted += s.alignment.persisted;
+      }
+      expect(body.persisted_data).toBe(
+        body.subtasks.reduce((n, s) => n + (s.status === 'completed' ? s.alignment.persisted : 0), 0),
+      );
+    }
+    // The checkpoint's persisted data is its subtasks' in-flight data, summed.
+    expect(completed.persisted_data).toBe(persisted);
+  });
+});

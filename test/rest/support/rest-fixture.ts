@@ -101,6 +101,8 @@ export interface KeyedJobOptions {
   readonly checkpointIntervalMs?: number | undefined;
   /** Minimum pause between checkpoints (with a long interval, keeps periodic checkpoints away). */
   readonly minPauseMs?: number;
+  /** Unaligned checkpoints (`enableUnalignedCheckpoints()`). */
+  readonly unaligned?: boolean;
 }
 
 /**
@@ -112,6 +114,7 @@ export async function startKeyedJob(options: KeyedJobOptions = {}): Promise<JobC
   if (options.checkpointIntervalMs !== undefined) env.enableCheckpointing(options.checkpointIntervalMs);
   if (options.minPauseMs !== undefined)
     env.getCheckpointConfig().setMinPauseBetweenCheckpoints(options.minPauseMs);
+  if (options.unaligned === true) env.getCheckpointConfig().enableUnalignedCheckpoints();
   env
     .fromSource(new DataGeneratorSource((i) => i, Infinity, { recordsPerSecond: 2_000 }), 'numbers')
     .keyBy((x) => x % 16)
