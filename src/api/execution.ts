@@ -84,6 +84,12 @@ export interface VertexMetrics {
    */
   readonly maxInputChannelBytes: number;
   readonly maxOutputChannelBytes: number;
+  /**
+   * Each subtask's `currentInputWatermark` (Flink's metric): the last watermark its chain's head
+   * processed; `MIN_WATERMARK` while it has none (and for sources), or when not reported. Absent
+   * where the metrics come from elsewhere (the REST client).
+   */
+  readonly currentInputWatermarks?: readonly number[];
 }
 
 /** A handle to a submitted job. */

@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { JobId, OperatorId } from '../core/ids.js';
 import { MsgpackSerializer, type TypeSerializer } from '../core/serializer.js';
 import type { TypeRegistry } from '../core/type-registry.js';
+import { MIN_WATERMARK } from '../core/watermark.js';
 import type { AccumulatorRegistry } from '../core/accumulator.js';
 import type { PipelineSubmission, VertexMetrics } from '../api/execution.js';
 import type { OperatorFactory } from '../api/operators/stream-operator.js';
@@ -251,6 +252,8 @@ export interface SubtaskCounters {
   readonly restoredFilesLocal: number;
   /** State files its restore read from checkpoint storage. */
   readonly restoredFilesRemote: number;
+  /** The last watermark its chain's head processed (Flink's `currentInputWatermark`). */
+  readonly currentInputWatermark: number;
 }
 
 /** The counters of one task now. */
@@ -276,6 +279,7 @@ export function subtaskCounters(task: Task): SubtaskCounters {
     maxOutputChannelBytes,
     restoredFilesLocal: task.restoredFiles.local,
     restoredFilesRemote: task.restoredFiles.remote,
+    currentInputWatermark: task.currentInputWatermark,
   };
 }
 
@@ -292,10 +296,12 @@ export function vertexMetrics(
     bytesOut: 0,
     maxInputChannelBytes: 0,
     maxOutputChannelBytes: 0,
+    currentInputWatermarks: new Array<number>(vertex.parallelism).fill(MIN_WATERMARK),
   };
   for (let s = 0; s < vertex.parallelism; s++) {
     const c = countersOf(s);
     if (!c) continue;
+    m.currentInputWatermarks[s] = c.currentInputWatermark ?? MIN_WATERMARK;
     m.recordsIn += c.recordsIn ?? 0;
     m.recordsOut += c.recordsOut ?? 0;
     m.bytesOut += c.bytesOut ?? 0;

@@ -1,4 +1,5 @@
 /** Handlers of a job's plan, configuration, vertex details and job metrics. */
+import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.js';
 import { requireJob, type HandlerContext } from './handler-context.js';
 import { ioMetrics, plan } from './job-handlers.js';
 import type { RestJob, RestVertex } from './rest-backend.js';
@@ -43,6 +44,17 @@ export function jobInfoRoutes(ctx: HandlerContext): Route[] {
     },
     {
       method: 'GET',
+      path: '/jobs/:jobid/vertices/:vertexid/watermarks',
+      handle: (request) => {
+        const job = requireJob(ctx, request);
+        const vertexId = hexIdParam(request, 'vertexid');
+        const vertex = job.vertices().find((v) => v.id === vertexId);
+        if (!vertex) throw new RestHandlerException(404, `JobVertex ${vertexId} not found`);
+        return { status: 200, body: vertexWatermarks(vertex) };
+      },
+    },
+    {
+      method: 'GET',
       path: '/jobs/:jobid/metrics',
       handle: (request) => {
         const job = requireJob(ctx, request);
@@ -70,6 +82,27 @@ function jobConfig(job: RestJob): JobConfigInfo {
       'user-config': config.userConfig,
     },
   };
+}
+
+// --- GET /jobs/:jobid/vertices/:vertexid/watermarks ---
+
+/**
+ * Flink's JobVertexWatermarksHandler: `<subtask>.currentInputWatermark` per subtask, as Java longs
+ * would print it, so that "no watermark yet" is Long.MIN_VALUE and the end of time Long.MAX_VALUE
+ * as Flink's dashboard expects them.
+ */
+function vertexWatermarks(vertex: RestVertex): MetricCollectionResponseBody {
+  const watermarks = vertex.metrics?.currentInputWatermarks;
+  return Array.from({ length: vertex.parallelism }, (_, s): Metric => {
+    const watermark = watermarks?.[s] ?? MIN_WATERMARK;
+    const value =
+      watermark <= MIN_WATERMARK
+        ? '-9223372036854775808'
+        : watermark >= MAX_WATERMARK
+          ? '9223372036854775807'
+          : String(Math.trunc(watermark));
+    return { id: `${s}.currentInputWatermark`, value };
+  });
 }
 
 // --- GET /jobs/:jobid/vertices/:vertexid ---

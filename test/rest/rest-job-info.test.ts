@@ -6,6 +6,7 @@ import {
   ParameterTool,
   RestartStrategies,
   StreamExecutionEnvironment,
+  WatermarkStrategy,
   type RuntimeContext,
 } from 'sluice';
 import type {
@@ -269,5 +270,45 @@ describe('GET /jobs/:jobid/metrics', () => {
       fullRestarts: '1',
       uptime: '-1',
     });
+  });
+});
+
+describe('GET /jobs/:jobid/vertices/:vertexid/watermarks', () => {
+  it("gives each subtask's currentInputWatermark as Flink's longs: none yet at the source, the event-time progress behind it", async () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    env.getConfig().setAutoWatermarkInterval(20);
+    env
+      .fromSource(
+        new DataGeneratorSource((i) => i, Infinity, { recordsPerSecond: 2_000 }),
+        WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((i) => 1_000_000 + i),
+        'numbers',
+      )
+      .keyBy((x) => x % 4)
+      .reduce((a, b) => a + b)
+      .name('sum')
+      .sinkTo(discard);
+    const client = fixture.track(await env.executeAsync('watermarked'));
+    const { url } = await fixture.startServer();
+    const job = client.jobId;
+    const details = await getJson<JobDetailsInfo>(url, `/jobs/${job}`);
+    const [source, sum] = details.vertices;
+    const watermarksOf = (vertex: string) =>
+      getJson<Metric[]>(url, `/jobs/${job}/vertices/${vertex}/watermarks`);
+    const behind = await eventually(async () => {
+      const body = await watermarksOf(sum!.id);
+      return body.every((m) => Number(m.value) >= 1_000_000) ? body : undefined;
+    }, 'the keyed vertex to see watermarks');
+    expectFlinkShape(behind, '/jobs/{jobid}/vertices/{vertexid}/watermarks');
+    expect(behind.map((m) => m.id)).toEqual(['0.currentInputWatermark', '1.currentInputWatermark']);
+    const atSource = await watermarksOf(source!.id);
+    expect(atSource).toEqual([
+      { id: '0.currentInputWatermark', value: '-9223372036854775808' },
+      { id: '1.currentInputWatermark', value: '-9223372036854775808' },
+    ]);
+    expectError(
+      await request(url, 'GET', `/jobs/${job}/vertices/${UNKNOWN}/watermarks`),
+      404,
+      `JobVertex ${UNKNOWN} not found`,
+    );
   });
 });
