@@ -25,6 +25,8 @@ export interface CheckpointStats {
   readonly id: number;
   status: CheckpointStatus;
   readonly isSavepoint: boolean;
+  /** A stop-with-savepoint's savepoint (Flink's SYNC_SAVEPOINT). */
+  readonly isSynchronous?: boolean;
   readonly triggerTimestamp: number;
   latestAckTimestamp: number | undefined;
   /** Trigger to the last acknowledgement (or to the failure), ms. */

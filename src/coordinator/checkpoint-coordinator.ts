@@ -342,7 +342,13 @@ export class CheckpointCoordinator {
       timeout,
       refs: new Map(current.ack.map((t) => [t.key, t])),
     });
-    this.stats.reportPending(checkpointId, timestamp, current.ack.length, target !== undefined);
+    this.stats.reportPending(
+      checkpointId,
+      timestamp,
+      current.ack.length,
+      target !== undefined,
+      target?.kind === 'sync-savepoint',
+    );
     this.log.debug(
       { checkpointId, job: this.ctx.jobName },
       `triggering ${snapshotName(kind)} ${checkpointId}`,

@@ -20,11 +20,18 @@ export class CheckpointStatsTracker {
 
   constructor(private readonly historySize: number) {}
 
-  reportPending(id: number, triggerTimestamp: number, numSubtasks: number, isSavepoint = false): void {
+  reportPending(
+    id: number,
+    triggerTimestamp: number,
+    numSubtasks: number,
+    isSavepoint = false,
+    isSynchronous = false,
+  ): void {
     const stats: CheckpointStats = {
       id,
       status: 'IN_PROGRESS',
       isSavepoint,
+      ...(isSynchronous ? { isSynchronous } : {}),
       triggerTimestamp,
       latestAckTimestamp: undefined,
       endToEndDurationMs: 0,

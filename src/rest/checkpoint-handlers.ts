@@ -204,8 +204,10 @@ const processedData = (c: RestCheckpoint) =>
 const persistedData = (c: RestCheckpoint) => c.subtasks.reduce((n, s) => n + (s.persistedData ?? 0), 0);
 
 /** Flink reports a checkpoint as unaligned when any subtask took it unaligned. */
-function checkpointType(c: RestCheckpoint): 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT' {
-  if (c.isSavepoint) return 'SAVEPOINT';
+function checkpointType(
+  c: RestCheckpoint,
+): 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT' {
+  if (c.isSavepoint) return c.isSynchronous === true ? 'SYNC_SAVEPOINT' : 'SAVEPOINT';
   return c.subtasks.some((s) => s.unaligned === true) ? 'UNALIGNED_CHECKPOINT' : 'CHECKPOINT';
 }
 

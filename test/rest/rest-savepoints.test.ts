@@ -122,9 +122,16 @@ describe('POST /jobs/:jobid/stop', () => {
       expectFlinkShape(trigger.body, '/jobs/{jobid}/stop', 'POST', '202');
       const result = await pollSavepoint(url, client.jobId, (trigger.body as TriggerResponse)['request-id']);
       const location = (result.operation as { location: string }).location;
-      expect((await resolveFileCheckpoint(location)).metadata.isSavepoint).toBe(true);
+      const { metadata } = await resolveFileCheckpoint(location);
+      expect(metadata.isSavepoint).toBe(true);
       expect(client.getJobStatus()).toBe('FINISHED');
       await client.getJobExecutionResult();
+      // Flink's name for a stop-with-savepoint's savepoint in the history.
+      const history = await getJson<CheckpointingStatistics>(url, `/jobs/${client.jobId}/checkpoints`);
+      expect(history.history.find((c) => c.id === metadata.checkpointId)).toMatchObject({
+        is_savepoint: true,
+        checkpoint_type: 'SYNC_SAVEPOINT',
+      });
     }));
 
   it('400 for a body that is not StopWithSavepointRequestBody', async () => {
