@@ -24,6 +24,7 @@ const { stateOps1m } = await import('./state-ops.js');
 const { incrementalVsFull } = await import('./incremental-checkpoint.js');
 const { checkpointBackpressure } = await import('./checkpoint-backpressure.js');
 const { restoreLmdb } = await import('./restore-lmdb.js');
+const { savepointFigures } = await import('./savepoint.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -144,6 +145,14 @@ const benchmarks: Benchmark[] = [
     run: async () => {
       // 1 GB (not GiB): the snapshot's buffer then stays under 1 GiB instead of doubling to 2.
       const outcome = await restoreLmdb(1e9 * Math.min(1, scale), Math.min(timing.repetitions, 3));
+      return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
+  {
+    // Three figures: savepoint-vs-checkpoint-1m-keys (duration), ...-size, restore-rescale-2-to-4-vs-same.
+    name: 'savepoint',
+    run: async () => {
+      const outcome = await savepointFigures(records(1_000_000), Math.min(timing.repetitions, 3));
       return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
     },
   },
