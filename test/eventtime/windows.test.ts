@@ -21,7 +21,7 @@ import {
 } from 'sluice';
 import { runToEnd, withTempDir } from '../support/checkpointing.js';
 import { failureMidInput } from '../support/event-time-failure.js';
-import { envAt, expectSameMultiset } from '../support/helpers.js';
+import { envAt, expectSameMultiset, rejectsWith, throwsWith } from '../support/helpers.js';
 import {
   BUCKET_MS,
   EVENTS,
@@ -150,5 +150,27 @@ describe('keyed event-time windows end to end', () => {
         expect(result.checkpoints.lastRestoredCheckpointId).toBeGreaterThan(0);
         expectSameMultiset(records, expectedSums());
       }));
+  });
+
+  it('fails a job whose records reach an event-time window without timestamps, saying to assign them', async () => {
+    const env = envAt(2);
+    const stream = env
+      .fromSequence(1, 100)
+      .keyBy((n) => n % 3)
+      .window(TumblingEventTimeWindows.of(10))
+      .reduce((a, b) => a + b);
+    const error = await rejectsWith(runToEnd(env, stream), 'SLUICE_WINDOW_NO_TIMESTAMP');
+    expect(error.message).toMatch(/assignTimestampsAndWatermarks/);
+  });
+
+  it('rejects what is not a window assigner or a window function before the job runs', () => {
+    const keyed = envAt(1)
+      .fromSequence(1, 10)
+      .keyBy((n) => n % 2);
+    throwsWith(() => keyed.window({} as never), 'SLUICE_PROGRAM_INVALID');
+    const windowed = keyed.window(TumblingEventTimeWindows.of(10));
+    throwsWith(() => windowed.aggregate({ add: () => 0 } as never), 'SLUICE_PROGRAM_INVALID');
+    throwsWith(() => windowed.reduce({} as never), 'SLUICE_PROGRAM_INVALID');
+    throwsWith(() => windowed.reduce((a, b) => a + b, {} as never), 'SLUICE_PROGRAM_INVALID');
   });
 });

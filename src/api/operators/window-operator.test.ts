@@ -1,9 +1,10 @@
 /** WindowOperator in the keyed harness: firing on watermarks and processing time, lateness, sliding, state and restore. */
 import { describe, expect, it } from 'vitest';
+import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../core/key-groups.js';
 import { Watermark } from '../eventtime/watermark.js';
 import type { Collector } from '../functions.js';
 import type { AggregateFunction } from '../../state/functions.js';
-import type { AbstractStreamOperatorTestHarness } from '../../testing/abstract-stream-operator-test-harness.js';
+import { AbstractStreamOperatorTestHarness } from '../../testing/abstract-stream-operator-test-harness.js';
 import { KeyedOneInputStreamOperatorTestHarness } from '../../testing/keyed-one-input-stream-operator-test-harness.js';
 import { ProcessWindowFunction, type ProcessWindowContext } from '../windowing/process-window-function.js';
 import {
@@ -21,6 +22,8 @@ import {
 } from './window-operator.js';
 
 type Ev = [string, number];
+const ownedBy = (k: string, index: number, parallelism: number) =>
+  computeOperatorIndexForKeyGroup(128, parallelism, assignToKeyGroup(k, 128)) === index;
 const key = (e: Ev) => e[0];
 const sum = (a: Ev, b: Ev): Ev => [a[0], a[1] + b[1]];
 
@@ -159,6 +162,44 @@ describe('WindowOperator, event time', () => {
     restored.processWatermark(9);
     expect(restored.extractOutputValues()).toEqual([3]);
     await restored.close();
+  });
+
+  it('redistributes open windows by key group when restored at another parallelism', async () => {
+    const create = (subtaskIndex: number, parallelism: number) =>
+      new KeyedOneInputStreamOperatorTestHarness<string, Ev, Ev>(
+        {
+          name: 'Window',
+          keyed: true,
+          create: () =>
+            new WindowOperator(TumblingEventTimeWindows.of(10), new ReduceContents<Ev>(sum), undefined, key),
+        },
+        { parallelism, subtaskIndex },
+      );
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+    const snapshots = [];
+    for (const index of [0, 1]) {
+      const h = create(index, 2);
+      // Each subtask gets the keys of its own key groups, as keyBy would send them.
+      for (const k of keys.filter((k) => ownedBy(k, index, 2))) {
+        h.processElement([k, 1], 5);
+        h.processElement([k, 2], 6);
+      }
+      snapshots.push(await h.snapshot(1, 0));
+      await h.close();
+    }
+    const merged = AbstractStreamOperatorTestHarness.repackageState(...snapshots);
+    const fired: Ev[] = [];
+    for (let index = 0; index < 3; index++) {
+      const h = create(index, 3);
+      await h.initializeState(merged);
+      h.processWatermark(9);
+      for (const e of h.extractOutputValues()) {
+        expect(ownedBy(e[0], index, 3)).toBe(true);
+        fired.push(e);
+      }
+      await h.close();
+    }
+    expect(fired.sort()).toEqual(keys.map((k) => [k, 3]).sort());
   });
 
   it('fails with SLUICE_WINDOW_NO_TIMESTAMP when a record has no timestamp', async () => {
