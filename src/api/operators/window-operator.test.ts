@@ -1,5 +1,7 @@
 /** WindowOperator in the keyed harness: firing on watermarks and processing time, lateness, sliding, state and restore. */
 import { describe, expect, it } from 'vitest';
+import { ValueStateDescriptor } from '../../state/state-descriptor.js';
+import type { ValueState } from '../../state/state.js';
 import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../core/key-groups.js';
 import { Watermark } from '../eventtime/watermark.js';
 import type { Collector } from '../functions.js';
@@ -162,6 +164,32 @@ describe('WindowOperator, event time', () => {
     restored.processWatermark(9);
     expect(restored.extractOutputValues()).toEqual([3]);
     await restored.close();
+  });
+
+  it('opens and closes the window function as a rich function, with keyed state of the firing key', async () => {
+    const closed: string[] = [];
+    class Firings extends ProcessWindowFunction<Ev, string, string> {
+      private firings!: ValueState<number>;
+      open(): void {
+        this.firings = this.getRuntimeContext().getState(new ValueStateDescriptor<number>('firings'));
+      }
+      process(k: string, ctx: ProcessWindowContext, _elements: Iterable<Ev>, out: Collector<string>): void {
+        const n = (this.firings.value() ?? 0) + 1;
+        this.firings.update(n);
+        out.collect(`${k}#${n}@${ctx.window().getStart()}`);
+      }
+      close(): void {
+        closed.push('pwf');
+      }
+    }
+    const h = harness(TumblingEventTimeWindows.of(10), new ListContents<Ev>(), new Firings());
+    h.processElement(['a', 1], 1);
+    h.processElement(['b', 1], 2);
+    h.processElement(['a', 1], 11);
+    h.processWatermark(30);
+    expect(h.extractOutputValues()).toEqual(['a#1@0', 'b#1@0', 'a#2@10']);
+    await h.close();
+    expect(closed).toEqual(['pwf']);
   });
 
   it('redistributes open windows by key group when restored at another parallelism', async () => {
