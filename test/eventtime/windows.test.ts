@@ -136,6 +136,12 @@ describe('keyed event-time windows end to end', () => {
     expectSameMultiset(records, expectedSums());
   });
 
+  it('in BATCH mode, the final watermark fires every window once at the end', async () => {
+    const env = envAt(2).setRuntimeMode('BATCH');
+    const { records } = await runToEnd(env, windowJob(env, eventSource(Infinity)));
+    expectSameMultiset(records, expectedSums());
+  });
+
   describe.each(['hashmap', 'lmdb'] as const)('with checkpoints and a failure (%s)', (backend) => {
     it('gives the same results exactly once', () =>
       withTempDir(async (dir) => {

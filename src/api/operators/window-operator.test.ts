@@ -11,6 +11,7 @@ import { KeyedOneInputStreamOperatorTestHarness } from '../../testing/keyed-one-
 import { ProcessWindowFunction, type ProcessWindowContext } from '../windowing/process-window-function.js';
 import {
   SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
   TumblingEventTimeWindows,
   TumblingProcessingTimeWindows,
   type WindowAssigner,
@@ -262,6 +263,23 @@ describe('WindowOperator, processing time', () => {
     h.setProcessingTime(19);
     expect(h.extractOutputValues()).toEqual(['a [10,20) wm=-9007199254740991 pt=19 4']);
     expect(h.numKeyedStateEntries()).toBe(0);
+    await h.close();
+  });
+
+  it('puts a record into every sliding processing-time window open at its arrival', async () => {
+    const h = harness(SlidingProcessingTimeWindows.of(10, 5), new ReduceContents<Ev>(sum));
+    h.setProcessingTime(7);
+    h.processElement(['a', 1]); // [0,10) and [5,15)
+    h.setProcessingTime(12);
+    expect(h.extractOutputValues()).toEqual([['a', 1]]);
+    h.processElement(['a', 2]); // [5,15) and [10,20)
+    h.setProcessingTime(100);
+    expect(h.extractOutputValues()).toEqual([
+      ['a', 1],
+      ['a', 3],
+      ['a', 2],
+    ]);
+    expect(h.extractOutputStreamRecords().map((r) => r.timestamp)).toEqual([9, 14, 19]);
     await h.close();
   });
 });
