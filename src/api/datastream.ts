@@ -334,8 +334,6 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 }
 
-type WindowFn<IN, OUT, K> = Pick<ProcessWindowFunction<IN, OUT, K>, 'process'>;
-
 /**
  * `keyedStream.window(assigner)`. Windows fire with Flink's default triggers: event-time windows
  * when the watermark passes their maxTimestamp, processing-time windows when the clock does.
@@ -352,11 +350,11 @@ export class WindowedStream<T, K> {
   reduce(fn: ReduceFunction<T> | ((a: T, b: T) => T)): SingleOutputStreamOperator<T>;
   reduce<R>(
     fn: ReduceFunction<T> | ((a: T, b: T) => T),
-    windowFunction: WindowFn<T, R, K>,
+    windowFunction: Pick<ProcessWindowFunction<T, R, K>, 'process'>,
   ): SingleOutputStreamOperator<R>;
   reduce<R>(
     fn: ReduceFunction<T> | ((a: T, b: T) => T),
-    windowFunction?: WindowFn<T, R, K>,
+    windowFunction?: Pick<ProcessWindowFunction<T, R, K>, 'process'>,
   ): SingleOutputStreamOperator<R> {
     if (typeof fn !== 'function' && typeof (fn as Partial<ReduceFunction<T>>)?.reduce !== 'function')
       throw invalidProgram('WindowedStream.reduce() takes a function or an object with a reduce() method.');
@@ -367,11 +365,11 @@ export class WindowedStream<T, K> {
   aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
-    windowFunction: WindowFn<V, R, K>,
+    windowFunction: Pick<ProcessWindowFunction<V, R, K>, 'process'>,
   ): SingleOutputStreamOperator<R>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
-    windowFunction?: WindowFn<V, R, K>,
+    windowFunction?: Pick<ProcessWindowFunction<V, R, K>, 'process'>,
   ): SingleOutputStreamOperator<R> {
     for (const method of ['createAccumulator', 'add', 'getResult'] as const)
       if (typeof (fn as Partial<AggregateFunction<T, ACC, V>>)?.[method] !== 'function')
@@ -382,14 +380,14 @@ export class WindowedStream<T, K> {
   }
 
   /** Keeps every record of a window and hands them all to `windowFunction` when it fires. */
-  process<R>(windowFunction: WindowFn<T, R, K>): SingleOutputStreamOperator<R> {
+  process<R>(windowFunction: Pick<ProcessWindowFunction<T, R, K>, 'process'>): SingleOutputStreamOperator<R> {
     return this.build('Process', new ListContents<T>(), windowFunction);
   }
 
   private build<ACC, V, R>(
     what: string,
     contents: WindowContents<T, ACC, V>,
-    windowFunction: WindowFn<V, R, K> | undefined,
+    windowFunction: Pick<ProcessWindowFunction<V, R, K>, 'process'> | undefined,
   ): SingleOutputStreamOperator<R> {
     if (windowFunction !== undefined && typeof windowFunction?.process !== 'function')
       throw invalidProgram(
