@@ -55,7 +55,7 @@ export class ListContents<IN> implements WindowContents<IN, IN[], IN> {
 export class ReduceContents<T> implements WindowContents<T, T, T> {
   private fn!: (a: T, b: T) => T;
   readonly functions: readonly unknown[];
-  constructor(private readonly reduceFunction: ReduceFunction<T> | ((a: T, b: T) => T)) {
+  constructor(reduceFunction: ReduceFunction<T> | ((a: T, b: T) => T)) {
     this.functions = [reduceFunction];
   }
   open(): void {
