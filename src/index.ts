@@ -7,10 +7,19 @@ import { AutoExecutor } from './client/auto-executor.js';
 if (!getDefaultPipelineExecutor()) setDefaultPipelineExecutor(new AutoExecutor());
 
 export { StreamExecutionEnvironment } from './api/environment.js';
-export { DataStream, KeyedStream, SingleOutputStreamOperator } from './api/datastream.js';
+export { DataStream, KeyedStream, SingleOutputStreamOperator, WindowedStream } from './api/datastream.js';
 export { DataStreamSink } from './api/operator-handle.js';
 export { DataStreamSource } from './api/data-stream-source.js';
 export { WatermarkStrategy } from './api/watermark-strategy.js';
+export { TimeWindow } from './api/windowing/time-window.js';
+export {
+  WindowAssigner,
+  TumblingEventTimeWindows,
+  SlidingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  SlidingProcessingTimeWindows,
+} from './api/windowing/window-assigners.js';
+export { ProcessWindowFunction, type ProcessWindowContext } from './api/windowing/process-window-function.js';
 export { Watermark, type WatermarkLike } from './api/eventtime/watermark.js';
 export {
   AscendingTimestampsWatermarks,

@@ -1,4 +1,4 @@
-/** DataStream, its operator handle, and sinks: the fluent half of the DataStream API. */
+/** DataStream, KeyedStream, WindowedStream, and sinks: the fluent half of the DataStream API. */
 import { invalidProgram } from '../core/errors.js';
 import type { TypeSerializer } from '../core/serializer.js';
 import type { KeySelectorFn, PartitionerSpec } from '../graph/partitioner.js';
@@ -24,6 +24,16 @@ import type { KeyedProcessFunction } from './process-function.js';
 import type { KeyCheck } from './hashable-key.js';
 import { isWatermarkStrategy, type WatermarkStrategy } from './watermark-strategy.js';
 import type { StreamBuilder, StreamInput, TransformationSpec } from './stream-builder.js';
+import { WindowAssigner } from './windowing/window-assigners.js';
+import type { AggregateFunction } from '../state/functions.js';
+import type { ProcessWindowFunction } from './windowing/process-window-function.js';
+import {
+  AggregateContents,
+  ListContents,
+  ReduceContents,
+  WindowOperator,
+  type WindowContents,
+} from './operators/window-operator.js';
 
 /** A stream of records of type T. */
 export class DataStream<T> {
@@ -265,6 +275,24 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return this.apply({ name, operator, keySelector: this.keySelector as KeySelectorFn });
   }
 
+  /** @internal Adds a keyed operator on this stream (used by WindowedStream). */
+  windowOperator<R>(name: string, operator: OperatorFactory): SingleOutputStreamOperator<R> {
+    return this.keyed(name, operator);
+  }
+
+  /**
+   * Cuts each key's records into the windows `assigner` puts them in (Flink's
+   * `keyBy(...).window(TumblingEventTimeWindows.of(size))`); evaluate them with reduce, aggregate
+   * or process.
+   */
+  window(assigner: WindowAssigner): WindowedStream<T, K> {
+    if (!(assigner instanceof WindowAssigner))
+      throw invalidProgram(
+        'window() takes a window assigner such as TumblingEventTimeWindows.of(size) or SlidingProcessingTimeWindows.of(size, slide).',
+      );
+    return new WindowedStream<T, K>(this, assigner);
+  }
+
   /** Processes each record with keyed state and timers of its key. */
   override process<R>(
     fn: Pick<KeyedProcessFunction<K, T, R>, 'processElement'>,
@@ -303,5 +331,79 @@ export class KeyedStream<T, K> extends DataStream<T> {
   /** The record with the largest `field` so far (the first one on ties). */
   maxBy(field?: number | string): SingleOutputStreamOperator<T> {
     return this.aggregate('maxBy', field);
+  }
+}
+
+/**
+ * `keyedStream.window(assigner)`. Windows fire with Flink's default triggers: event-time windows
+ * when the watermark passes their maxTimestamp, processing-time windows when the clock does.
+ * Allowed lateness is 0: a record whose every window has already fired is dropped.
+ */
+export class WindowedStream<T, K> {
+  /** @internal */
+  constructor(
+    private readonly input: KeyedStream<T, K>,
+    private readonly assigner: WindowAssigner,
+  ) {}
+
+  /** Reduces each window's records as they arrive; emits the reduction, or hands it to `windowFunction`. */
+  reduce(fn: ReduceFunction<T> | ((a: T, b: T) => T)): SingleOutputStreamOperator<T>;
+  reduce<R>(
+    fn: ReduceFunction<T> | ((a: T, b: T) => T),
+    windowFunction: Pick<ProcessWindowFunction<T, R, K>, 'process'>,
+  ): SingleOutputStreamOperator<R>;
+  reduce<R>(
+    fn: ReduceFunction<T> | ((a: T, b: T) => T),
+    windowFunction?: Pick<ProcessWindowFunction<T, R, K>, 'process'>,
+  ): SingleOutputStreamOperator<R> {
+    if (typeof fn !== 'function' && typeof (fn as Partial<ReduceFunction<T>>)?.reduce !== 'function')
+      throw invalidProgram('WindowedStream.reduce() takes a function or an object with a reduce() method.');
+    return this.build('Reduce', new ReduceContents<T>(fn), windowFunction);
+  }
+
+  /** Folds each window's records into an accumulator as they arrive (Flink's AggregateFunction). */
+  aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
+  aggregate<ACC, V, R>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFunction: Pick<ProcessWindowFunction<V, R, K>, 'process'>,
+  ): SingleOutputStreamOperator<R>;
+  aggregate<ACC, V, R>(
+    fn: AggregateFunction<T, ACC, V>,
+    windowFunction?: Pick<ProcessWindowFunction<V, R, K>, 'process'>,
+  ): SingleOutputStreamOperator<R> {
+    for (const method of ['createAccumulator', 'add', 'getResult'] as const)
+      if (typeof (fn as Partial<AggregateFunction<T, ACC, V>>)?.[method] !== 'function')
+        throw invalidProgram(
+          `WindowedStream.aggregate() takes an AggregateFunction; it has no ${method}() method.`,
+        );
+    return this.build('Aggregate', new AggregateContents<T, ACC, V>(fn), windowFunction);
+  }
+
+  /** Keeps every record of a window and hands them all to `windowFunction` when it fires. */
+  process<R>(windowFunction: Pick<ProcessWindowFunction<T, R, K>, 'process'>): SingleOutputStreamOperator<R> {
+    return this.build('Process', new ListContents<T>(), windowFunction);
+  }
+
+  private build<ACC, V, R>(
+    what: string,
+    contents: WindowContents<T, ACC, V>,
+    windowFunction: Pick<ProcessWindowFunction<V, R, K>, 'process'> | undefined,
+  ): SingleOutputStreamOperator<R> {
+    if (windowFunction !== undefined && typeof windowFunction?.process !== 'function')
+      throw invalidProgram(
+        'A window function must be a ProcessWindowFunction (an object with a process() method).',
+      );
+    const assigner = this.assigner;
+    const key = this.input.keySelector;
+    return this.input.windowOperator<R>(`Window(${assigner.toString()}, ${what})`, {
+      kind: 'Window',
+      create: () =>
+        new WindowOperator<K, T, ACC, V, R>(
+          assigner,
+          contents,
+          windowFunction as ProcessWindowFunction<V, R, K> | undefined,
+          key,
+        ),
+    });
   }
 }

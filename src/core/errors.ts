@@ -50,6 +50,11 @@ export const ErrorCodes = {
     retryable: true,
     summary: 'A user function threw; the job failed with the operator, subtask and cause.',
   },
+  SLUICE_WINDOW_NO_TIMESTAMP: {
+    classification: 'user',
+    retryable: false,
+    summary: 'A record without an event timestamp reached an event-time window.',
+  },
   SLUICE_SERIALIZATION_FAILED: {
     classification: 'user',
     retryable: false,

@@ -2,27 +2,12 @@
 // readers, event-time timers counting per key per bucket, timestamps across the network, with and
 // without an injected failure (exactly-once: the same counts), on both state backends.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedLmdbStateBackend, RestartStrategies } from 'sluice';
-import {
-  HoldingReader,
-  InjectedFailure,
-  completedCount,
-  fileUri,
-  runToEnd,
-  withTempDir,
-} from '../support/checkpointing.js';
+import { runToEnd, withTempDir } from '../support/checkpointing.js';
+import { failureMidInput } from '../support/event-time-failure.js';
 import { envAt, expectSameMultiset } from '../support/helpers.js';
-import {
-  BucketCounter,
-  EVENTS,
-  bucketCountJob,
-  eventSource,
-  expectedCounts,
-} from '../fixtures/event-time-job.js';
+import { BucketCounter, bucketCountJob, eventSource, expectedCounts } from '../fixtures/event-time-job.js';
 
-let emitted = 0;
 afterEach(() => {
-  emitted = 0;
   BucketCounter.highestWatermarkSeen = Number.MIN_SAFE_INTEGER;
 });
 
@@ -55,34 +40,14 @@ describe('event time end to end', () => {
     it('gives the same counts exactly once', () =>
       withTempDir(async (dir) => {
         const env = envAt(2);
-        if (backend === 'lmdb') env.setStateBackend(new EmbeddedLmdbStateBackend());
-        env.enableCheckpointing(30);
-        env.getCheckpointConfig().setCheckpointStorage(fileUri(dir));
-        env.setRestartStrategy(RestartStrategies.fixedDelay(3, 10));
-        env.getConfig().setAutoWatermarkInterval(20);
-        let fired: { completed: number } | undefined;
-        // Fails once, on the first record after two checkpoints completed past the middle of the input.
-        const counter = new BucketCounter((e, attempt) => {
-          if (fired === undefined && attempt === 0 && e.i >= EVENTS / 2 && completedCount() >= 2) {
-            fired = { completed: completedCount() };
-            throw new InjectedFailure('in the bucket counter');
-          }
-        });
-        // The second half of the input waits for two completed checkpoints, however loaded the machine.
-        const held = () => emitted >= EVENTS / 2 && completedCount() < 2;
+        const scenario = failureMidInput(env, backend, dir, 'in the bucket counter');
+        const counter = new BucketCounter(scenario.check);
         const { records, result } = await runToEnd(
           env,
-          bucketCountJob(
-            env,
-            eventSource(3000, {
-              onEmit: () => emitted++,
-              wrapReader: (reader) => new HoldingReader(reader, () => !held()),
-            }),
-            counter,
-          ),
+          bucketCountJob(env, scenario.source, counter),
           40_000,
         );
-        expect(fired).toBeDefined();
+        expect(scenario.fired()).toBe(true);
         // Periodic watermarks reached the counter while records flowed, not only at the end.
         expect(BucketCounter.highestWatermarkSeen).toBeGreaterThan(0);
         expect(result.checkpoints.lastRestoredCheckpointId).toBeGreaterThan(0);
