@@ -33,7 +33,7 @@ interface Acc {
 /** Keys in an order that spreads consecutive records over the key space (a multiplicative hash). */
 const keyOf = (i: number, keys: number): number => (i * 2_654_435_761) % keys;
 
-class InPlaceSum extends KeyedProcessFunction<number, number, number> {
+export class InPlaceSum extends KeyedProcessFunction<number, number, number> {
   private acc!: ValueState<Acc>;
 
   open(ctx: RuntimeContext): void {
@@ -116,7 +116,7 @@ async function runIdleCheckpoints(keys: number, idle: number, dir: string): Prom
  * `source`, but its readers stay open with nothing to read once their input ended, until `n`
  * checkpoints completed after that.
  */
-function idleAfterEnd<S extends SourceSplit>(source: Source<number, S>, n: number): Source<number, S> {
+export function idleAfterEnd<S extends SourceSplit>(source: Source<number, S>, n: number): Source<number, S> {
   return {
     getBoundedness: () => source.getBoundedness(),
     createEnumerator: (ctx) => source.createEnumerator(ctx),

@@ -259,6 +259,27 @@ const DECODED_EVENT_KINDS: Record<ChannelEvent['kind'], true> = {
  * The channel event in `bytes`, checked field by field: a peer's msgpack must not smuggle other
  * shapes into a task.
  */
+/** A barrier event's fields, each checked; undefined if any is malformed. */
+function decodeBarrier(
+  v: Readonly<Record<string, unknown>>,
+  isId: (x: unknown) => x is number,
+): ChannelEvent | undefined {
+  const { checkpointId, timestamp, unaligned, timeoutable } = v;
+  if (!isId(checkpointId) || typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return undefined;
+  if (unaligned !== undefined && typeof unaligned !== 'boolean') return undefined;
+  if (timeoutable !== undefined && typeof timeoutable !== 'boolean') return undefined;
+  const savepoint = v['savepoint'] === undefined ? undefined : decodeSavepointTarget(v['savepoint']);
+  if (v['savepoint'] !== undefined && savepoint === undefined) return undefined;
+  return {
+    kind: 'barrier',
+    checkpointId,
+    timestamp,
+    ...(unaligned === true ? { unaligned: true } : {}),
+    ...(timeoutable === true ? { timeoutable: true } : {}),
+    ...(savepoint === undefined ? {} : { savepoint }),
+  };
+}
+
 function decodeEvent(bytes: Uint8Array): ChannelEvent | undefined {
   let value: unknown;
   try {
@@ -274,22 +295,7 @@ function decodeEvent(bytes: Uint8Array): ChannelEvent | undefined {
     case 'end-of-partition':
       return END_OF_PARTITION;
     case 'barrier':
-      if (!isId(v['checkpointId']) || typeof v['timestamp'] !== 'number' || !Number.isFinite(v['timestamp']))
-        return undefined;
-      if (v['unaligned'] !== undefined && typeof v['unaligned'] !== 'boolean') return undefined;
-      if (v['timeoutable'] !== undefined && typeof v['timeoutable'] !== 'boolean') return undefined;
-      {
-        const savepoint = v['savepoint'] === undefined ? undefined : decodeSavepointTarget(v['savepoint']);
-        if (v['savepoint'] !== undefined && savepoint === undefined) return undefined;
-        return {
-          kind: 'barrier',
-          checkpointId: v['checkpointId'],
-          timestamp: v['timestamp'],
-          ...(v['unaligned'] === true ? { unaligned: true } : {}),
-          ...(v['timeoutable'] === true ? { timeoutable: true } : {}),
-          ...(savepoint === undefined ? {} : { savepoint }),
-        };
-      }
+      return decodeBarrier(v, isId);
     case 'cancel-checkpoint':
       if (!isId(v['checkpointId'])) return undefined;
       return { kind: 'cancel-checkpoint', checkpointId: v['checkpointId'] };

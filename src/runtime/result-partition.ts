@@ -58,11 +58,7 @@ export class ResultSubpartition {
    * this channel's output state.
    */
   addPriority(event: ChannelEvent): Uint8Array[] {
-    const overtaken: Uint8Array[] = [];
-    for (let i = this.head; i < this.queue.length; i++) {
-      const item = this.queue[i]!;
-      if (isBuffer(item)) overtaken.push(item);
-    }
+    const overtaken = this.unsentBuffers(this.queue.length);
     if (this.head > 0) this.queue[--this.head] = event;
     else this.queue.unshift(event);
     this.trySend();
@@ -75,28 +71,36 @@ export class ResultSubpartition {
    * before it, which are returned as this channel's output state. Undefined if it left already.
    */
   convertToPriority(checkpointId: number): Uint8Array[] | undefined {
-    for (let i = this.head; i < this.queue.length; i++) {
-      const item = this.queue[i]!;
-      if (isBuffer(item) || item.kind !== 'barrier' || item.checkpointId !== checkpointId) continue;
-      const overtaken: Uint8Array[] = [];
-      for (let j = this.head; j < i; j++) {
-        const before = this.queue[j]!;
-        if (isBuffer(before)) overtaken.push(before);
-      }
-      this.queue.splice(i, 1);
-      this.addPriority({ kind: 'barrier', checkpointId, timestamp: item.timestamp, unaligned: true });
-      return overtaken;
-    }
-    return undefined;
+    const at = this.indexOfBarrier(checkpointId);
+    if (at < 0) return undefined;
+    const { timestamp } = this.queue[at] as Extract<ChannelEvent, { kind: 'barrier' }>;
+    const overtaken = this.unsentBuffers(at);
+    this.queue.splice(at, 1);
+    this.addPriority({ kind: 'barrier', checkpointId, timestamp, unaligned: true });
+    return overtaken;
   }
 
   /** Whether the barrier of `checkpointId` is still queued here. */
   holdsBarrier(checkpointId: number): boolean {
+    return this.indexOfBarrier(checkpointId) >= 0;
+  }
+
+  private indexOfBarrier(checkpointId: number): number {
     for (let i = this.head; i < this.queue.length; i++) {
       const item = this.queue[i]!;
-      if (!isBuffer(item) && item.kind === 'barrier' && item.checkpointId === checkpointId) return true;
+      if (!isBuffer(item) && item.kind === 'barrier' && item.checkpointId === checkpointId) return i;
     }
-    return false;
+    return -1;
+  }
+
+  /** The unsent buffers queued before index `end`, in order. */
+  private unsentBuffers(end: number): Uint8Array[] {
+    const buffers: Uint8Array[] = [];
+    for (let i = this.head; i < end; i++) {
+      const item = this.queue[i]!;
+      if (isBuffer(item)) buffers.push(item);
+    }
+    return buffers;
   }
 
   /** The consumer freed `n` buffers' worth of room. */
