@@ -150,8 +150,6 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private buffer: Uint8Array | undefined;
   private bufferPos = 0;
   private bufferChannel: InputChannel | undefined;
-  /** The channel whose barrier is being handled (an unaligned trigger takes its captured data). */
-  private barrierChannel: InputChannel | undefined;
   /** Unaligned checkpoints whose channel state is being captured, and alignment-timeout timers. */
   private readonly captures = new Map<number, ChannelStateCapture>();
   private alignmentTimer: Cancellable | undefined;
@@ -539,7 +537,6 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         break;
       case 'barrier':
         this.barrierTimestamps.set(item.checkpointId, item.timestamp);
-        this.barrierChannel = channel;
         if (item.savepoint !== undefined) this.savepointTargets.set(item.checkpointId, item.savepoint);
         this.onBarrierEvent({
           kind: 'barrier',
@@ -548,7 +545,6 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
           unaligned: item.unaligned === true,
           timeoutable: item.timeoutable === true,
         });
-        this.barrierChannel = undefined;
         // Captured for a checkpoint this barrier did not trigger (an old id): not needed.
         channel.arrivalCapture = undefined;
         break;
@@ -574,7 +570,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   /** Feeds the barrier state machine and carries out its actions, in order. */
   private onBarrierEvent(event: BarrierEvent): void {
     if (!this.barriers) return;
-    this.carryOut(processBarrierEvent(this.barriers, event));
+    // An unaligned trigger takes what the barrier's channel captured when the barrier arrived.
+    const triggeredBy =
+      event.kind === 'barrier' ? this.deployment.inputGate!.channels[event.channel] : undefined;
+    this.carryOut(processBarrierEvent(this.barriers, event), triggeredBy);
   }
 
   /** The alignment of `checkpointId` took longer than execution.checkpointing.aligned-checkpoint-timeout. */
@@ -583,7 +582,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     this.carryOut(processAlignmentTimeout(this.barriers, checkpointId));
   }
 
-  private carryOut({ state, actions }: ReturnType<typeof processBarrierEvent>): void {
+  private carryOut(
+    { state, actions }: ReturnType<typeof processBarrierEvent>,
+    triggeredBy?: InputChannel,
+  ): void {
     this.barriers = state;
     const gate = this.deployment.inputGate!;
     for (const action of actions) {
@@ -629,7 +631,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
                     action.checkpointId,
                     gate,
                     action.recording,
-                    this.barrierChannel,
+                    triggeredBy,
                     this.buffer === undefined
                       ? undefined
                       : { channel: this.bufferChannel!, rest: this.buffer.subarray(this.bufferPos) },
