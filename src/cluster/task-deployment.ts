@@ -303,7 +303,7 @@ export function subtaskCounters(task: Task): SubtaskCounters {
           [recordsIn, recordsOut, bytesIn, bytesOut, busyTimeMs, idleTimeMs, backPressuredTimeMs],
           since,
         );
-  return {
+  const counters: SubtaskCounters & Record<string, number> = {
     recordsIn,
     recordsOut,
     bytesIn,
@@ -326,6 +326,8 @@ export function subtaskCounters(task: Task): SubtaskCounters {
     idleTimeMsPerSecond: Math.min(1000, Math.round(rates[5]!)),
     backPressuredTimeMsPerSecond: Math.min(1000, Math.round(rates[6]!)),
   };
+  task.collectUserMetrics(counters);
+  return counters;
 }
 
 /** A vertex's metrics from its subtasks' counters: sums, and maxima for the channel fill levels. */

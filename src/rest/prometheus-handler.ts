@@ -8,7 +8,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { HandlerContext } from './handler-context.js';
 import { jobGaugeValues } from './job-info-handlers.js';
 import type { Route } from './rest-router.js';
-import { readTaskMetric, TASK_METRICS } from './task-metrics.js';
+import { readTaskMetric, TASK_METRICS, userMetricsOf } from './task-metrics.js';
 
 /** The route of the Prometheus endpoint. */
 export function prometheusRoutes(ctx: HandlerContext): Route[] {
@@ -91,6 +91,16 @@ function scrape(ctx: HandlerContext): Registry {
         for (const metric of TASK_METRICS) {
           const value = readTaskMetric(vertex, subtask, metric);
           if (value !== undefined) set('taskmanager_job_task', metric.id, labels, value);
+        }
+        // User metrics: Flink's operator scope, the operator's name a label.
+        for (const [id, value] of userMetricsOf(vertex, subtask)) {
+          const dot = id.indexOf('.');
+          set(
+            'taskmanager_job_task_operator',
+            id.slice(dot + 1),
+            { ...labels, operator_name: id.slice(0, dot) },
+            value,
+          );
         }
       }
   }

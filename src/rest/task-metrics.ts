@@ -93,3 +93,39 @@ export function watermarkString(watermark: number): string {
       ? '9223372036854775807'
       : String(Math.trunc(watermark));
 }
+
+/** Marks user metrics among a subtask's counters (the Task's USER_METRIC_PREFIX). */
+const USER = 'user:';
+
+/** The ids of every metric subtask `subtask` has: the task metrics, then its operators' user metrics. */
+export function metricIdsOf(vertex: RestVertex, subtask: number): string[] {
+  const user = Object.keys(subtaskCountersOf(vertex, subtask) ?? {})
+    .filter((k) => k.startsWith(USER))
+    .map((k) => k.slice(USER.length));
+  return [...TASK_METRICS.map((m) => m.id), ...user];
+}
+
+/** The value of metric `id` (a task metric's name, or `<operator_name>.<name>` of a user metric) as REST sends it. */
+export function metricValueOf(vertex: RestVertex, subtask: number, id: string): string | undefined {
+  const metric = taskMetric(id);
+  if (metric) {
+    const value = readTaskMetric(vertex, subtask, metric);
+    return value === undefined ? undefined : metricString(metric, value);
+  }
+  const value = subtaskCountersOf(vertex, subtask)?.[USER + id];
+  return value === undefined ? undefined : String(value);
+}
+
+/** The number behind metric `id` of one subtask (for aggregation), or undefined. */
+export function metricNumberOf(vertex: RestVertex, subtask: number, id: string): number | undefined {
+  const metric = taskMetric(id);
+  if (metric) return readTaskMetric(vertex, subtask, metric);
+  return subtaskCountersOf(vertex, subtask)?.[USER + id];
+}
+
+/** Each user metric of one subtask: its `<operator_name>.<name>` id and value. */
+export function userMetricsOf(vertex: RestVertex, subtask: number): [string, number][] {
+  return Object.entries(subtaskCountersOf(vertex, subtask) ?? {})
+    .filter(([k]) => k.startsWith(USER))
+    .map(([k, v]) => [k.slice(USER.length), v]);
+}

@@ -8,7 +8,7 @@ import type { RestVertex } from './rest-backend.js';
 import { badQueryParameter, RestHandlerException, type RestRequest, type Route } from './rest-router.js';
 import type { IOMetricsInfo, Metric, MetricCollectionResponseBody } from './rest-schema.js';
 import { aggregatedStatistics } from './rest-values.js';
-import { backPressureLevel, metricString, readTaskMetric, TASK_METRICS, taskMetric } from './task-metrics.js';
+import { backPressureLevel, metricIdsOf, metricNumberOf, metricValueOf } from './task-metrics.js';
 
 /** The routes of a vertex's metrics, back pressure, TaskManagers and accumulators. */
 export function vertexMetricRoutes(ctx: HandlerContext): Route[] {
@@ -99,15 +99,14 @@ function subtaskParam(request: RestRequest, vertex: RestVertex): number {
 function vertexMetrics(vertex: RestVertex, requested: readonly string[]): MetricCollectionResponseBody {
   if (requested.length === 0)
     return Array.from({ length: vertex.parallelism }, (_, s) =>
-      TASK_METRICS.map((m): Metric => ({ id: `${s}.${m.id}` })),
+      metricIdsOf(vertex, s).map((id): Metric => ({ id: `${s}.${id}` })),
     ).flat();
   return requested.flatMap((id): Metric[] => {
     const dot = id.indexOf('.');
     const subtask = dot > 0 ? Number(id.slice(0, dot)) : NaN;
-    const metric = taskMetric(id.slice(dot + 1));
-    if (!metric || !Number.isInteger(subtask) || subtask < 0 || subtask >= vertex.parallelism) return [];
-    const value = readTaskMetric(vertex, subtask, metric);
-    return value === undefined ? [] : [{ id, value: metricString(metric, value) }];
+    if (!Number.isInteger(subtask) || subtask < 0 || subtask >= vertex.parallelism) return [];
+    const value = metricValueOf(vertex, subtask, id.slice(dot + 1));
+    return value === undefined ? [] : [{ id, value }];
   });
 }
 
@@ -118,11 +117,10 @@ function subtaskMetrics(
   subtask: number,
   requested: readonly string[],
 ): MetricCollectionResponseBody {
-  if (requested.length === 0) return TASK_METRICS.map((m): Metric => ({ id: m.id }));
+  if (requested.length === 0) return metricIdsOf(vertex, subtask).map((id): Metric => ({ id }));
   return requested.flatMap((id): Metric[] => {
-    const metric = taskMetric(id);
-    const value = metric && readTaskMetric(vertex, subtask, metric);
-    return metric === undefined || value === undefined ? [] : [{ id, value: metricString(metric, value) }];
+    const value = metricValueOf(vertex, subtask, id);
+    return value === undefined ? [] : [{ id, value }];
   });
 }
 
@@ -143,14 +141,13 @@ interface AggregatedMetric {
 
 function aggregatedSubtaskMetrics(vertex: RestVertex, request: RestRequest): readonly AggregatedMetric[] {
   const requested = listParam(request, 'get');
-  if (requested.length === 0) return TASK_METRICS.map((m) => ({ id: m.id }));
+  if (requested.length === 0)
+    return [...new Set(vertex.taskStates.flatMap((_, s) => metricIdsOf(vertex, s)))].map((id) => ({ id }));
   const modes = aggregationModes(listParam(request, 'agg'));
   const subtasks = subtaskSelection(listParam(request, 'subtasks'), vertex.parallelism);
   return requested.flatMap((id): AggregatedMetric[] => {
-    const metric = taskMetric(id);
-    if (!metric) return [];
     const values = subtasks
-      .map((s) => readTaskMetric(vertex, s, metric))
+      .map((s) => metricNumberOf(vertex, s, id))
       .filter((v): v is number => v !== undefined);
     if (values.length === 0) return [];
     const aggregate: Record<string, number> = {};

@@ -19,6 +19,7 @@ import type {
   StreamOperator,
   StreamOperatorFactory,
   TaskServices,
+  UserMetricSource,
 } from './stream-operator.js';
 import {
   blockedChannels,
@@ -118,6 +119,9 @@ export interface TaskDeployment {
 const SOURCE_SLICE = 4096;
 /** How long one slice may process a network buffer's records; the clock is read every 64 records. */
 const SLICE_MS = 4;
+
+/** Marks user metrics among a task's reported counters. */
+export const USER_METRIC_PREFIX = 'user:';
 const SLICE_CHECK_MASK = 63;
 
 /** One subtask at run time. */
@@ -152,6 +156,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   readonly ioTime = new TaskIoTime();
   /** The `*PerSecond` rates of this task's counters. */
   readonly meters = new MeterWindow();
+  /** The metric groups user functions of this task's chain registered. */
+  private readonly userMetrics: UserMetricSource[] = [];
   // Position inside the network buffer being processed, so an async pause can resume mid-buffer.
   private buffer: Uint8Array | undefined;
   private bufferPos = 0;
@@ -821,6 +827,15 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     if (state === 'RUNNING') this.ioTime.start(performance.now());
     else if (isTerminal(state)) this.ioTime.end(performance.now());
     this.deployment.listener.onTaskStateChanged(this, state, error);
+  }
+
+  registerUserMetrics(metrics: UserMetricSource): void {
+    this.userMetrics.push(metrics);
+  }
+
+  /** The user metrics' values now, keyed `user:<operator_name>.<group…>.<name>`. */
+  collectUserMetrics(into: Record<string, number>): void {
+    for (const source of this.userMetrics) source.collect(into, USER_METRIC_PREFIX);
   }
 
   // --- ProcessingTimeService ---

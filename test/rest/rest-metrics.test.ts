@@ -1,7 +1,15 @@
 // Task metrics under Flink's names, back pressure, the JobManager's and TaskManagers' pages and
 // Prometheus' /metrics, over running jobs: what Flink's dashboard polls, in Flink's shapes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataGeneratorSource, StreamExecutionEnvironment, type JobClient, type Sink } from 'sluice';
+import {
+  Counter,
+  DataGeneratorSource,
+  MeterView,
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  type JobClient,
+  type Sink,
+} from 'sluice';
 import type { JobDetailsInfo, JobVertexDetailsBody } from '../../src/rest/rest-schema.js';
 import {
   eventually,
@@ -41,19 +49,17 @@ async function vertexIds(base: string, jobId: string): Promise<Map<string, strin
   return new Map(details.vertices.map((v) => [v.name, v.id]));
 }
 
-/** A sink whose writer holds each record for `ms` of busy CPU: a deliberately slow sink. */
-function slowSink(ms: number): Sink<unknown> {
-  return {
-    createWriter: () => ({
-      write: () => {
-        const until = performance.now() + ms;
-        while (performance.now() < until);
-      },
-      flush: () => {},
-      close: () => {},
-    }),
-  };
-}
+/**
+ * A deliberately slow sink: each write takes a timer's turn (about a millisecond or more), during
+ * which the task pauses its input, so everything upstream waits for room in its output.
+ */
+const slowSink: Sink<unknown> = {
+  createWriter: () => ({
+    write: () => new Promise<void>((resolve) => setTimeout(resolve, 1)),
+    flush: () => {},
+    close: () => {},
+  }),
+};
 
 describe('task metrics of a running job', () => {
   let client: JobClient;
@@ -159,6 +165,68 @@ describe('task metrics of a running job', () => {
   });
 });
 
+describe('user metrics', () => {
+  it("a function's counter, gauge and meter are served per subtask and to Prometheus", async () => {
+    class Counted extends RichMapFunction<number, number> {
+      private seen!: Counter;
+      private meter!: MeterView;
+      private last = 0;
+      open(): void {
+        const group = this.getRuntimeContext().getMetricGroup();
+        this.seen = group.counter('seen');
+        this.meter = group.meter('perSecond', new MeterView());
+        group.gauge('last', () => this.last);
+        group.gauge('label', () => 'not a number');
+      }
+      map(x: number): number {
+        this.seen.inc();
+        this.meter.markEvent();
+        this.last = x;
+        return x;
+      }
+    }
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    env
+      .fromSource(new DataGeneratorSource((i) => i, Infinity, { recordsPerSecond: 1000 }), 'numbers')
+      .map(new Counted())
+      .name('counted')
+      .sinkTo({ createWriter: () => ({ write: () => {}, flush: () => {}, close: () => {} }) });
+    const client = fixture.track(await env.executeAsync('user-metrics'));
+    const base = (await fixture.startServer()).url;
+    const [, id] = [...(await vertexIds(base, client.jobId))][0]!;
+    const vertex = `/jobs/${client.jobId}/vertices/${id}`;
+    const listed = await eventually(
+      async () => {
+        const ids = (await getJson<{ id: string }[]>(base, `${vertex}/metrics`)).map((m) => m.id);
+        return ids.includes('1.counted.seen') ? ids : undefined;
+      },
+      'the user metrics listed',
+      30_000,
+    );
+    expect(listed).toEqual(
+      expect.arrayContaining(['0.counted.seen', '0.counted.last', '0.counted.perSecond']),
+    );
+    // A gauge whose value is not a number is not reported (as Flink's reporters skip it).
+    expect(listed).not.toContain('0.counted.label');
+    const seen = await eventually(
+      async () => {
+        const body = await getJson<AggregatedMetric[]>(
+          base,
+          `${vertex}/subtasks/metrics?get=counted.seen&agg=sum`,
+        );
+        return (body[0]?.sum ?? 0) > 0 ? body[0]!.sum! : undefined;
+      },
+      'records counted by the user counter',
+      30_000,
+    );
+    expect(seen).toBeGreaterThan(0);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(
+      /^sluice_taskmanager_job_task_operator_seen\{[^}]*operator_name="counted"[^}]*\} [0-9]+$/mu,
+    );
+  });
+});
+
 describe('back pressure', () => {
   it('is high upstream of a deliberately slow sink, and ok upstream of a fast one', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
@@ -167,7 +235,7 @@ describe('back pressure', () => {
       .map((x) => x + 1)
       .name('upstream')
       .disableChaining()
-      .sinkTo(slowSink(2))
+      .sinkTo(slowSink)
       .name('slow sink')
       .disableChaining();
     const slow = fixture.track(await env.executeAsync('slow-sink'));
@@ -184,7 +252,7 @@ describe('back pressure', () => {
         return body.backpressureLevel === 'high' ? body : undefined;
       },
       'the upstream vertex of the slow sink back-pressured',
-      20_000,
+      60_000,
     );
     expectFlinkShape(high, '/jobs/{jobid}/vertices/{vertexid}/backpressure');
     expect(high.subtasks[0]!.ratio).toBeGreaterThan(0.5);
@@ -201,7 +269,7 @@ describe('back pressure', () => {
         return body.subtasks.every((s) => s.idleRatio > 0) ? body : undefined;
       },
       'the fast job measured',
-      20_000,
+      60_000,
     );
     expect(ok.backpressureLevel).toBe('ok');
     for (const s of ok.subtasks) expect(s.ratio).toBeLessThanOrEqual(0.1);
