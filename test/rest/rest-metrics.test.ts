@@ -1,8 +1,8 @@
 // Task metrics under Flink's names, back pressure, the JobManager's and TaskManagers' pages and
 // Prometheus' /metrics, over running jobs: what Flink's dashboard polls, in Flink's shapes.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Counter } from 'sluice';
 import {
-  Counter,
   DataGeneratorSource,
   MeterView,
   RichMapFunction,
