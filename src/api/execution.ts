@@ -77,6 +77,8 @@ export interface VertexMetrics {
   readonly recordsIn: number;
   /** Records written to the network. */
   readonly recordsOut: number;
+  /** Bytes of records read from the network; absent where the metrics come from elsewhere (the REST client). */
+  readonly bytesIn?: number;
   readonly bytesOut: number;
   /**
    * The most bytes any one input channel of this vertex has held (received, not yet processed)
@@ -90,6 +92,12 @@ export interface VertexMetrics {
    * where the metrics come from elsewhere (the REST client).
    */
   readonly currentInputWatermarks?: readonly number[];
+  /**
+   * Each subtask's own counters by Flink-style name (`recordsIn`, `busyTimeMsPerSecond`, …; see
+   * the cluster's SubtaskCounters), undefined for a subtask that has not reported yet. Absent
+   * where the metrics come from elsewhere (the REST client).
+   */
+  readonly subtasks?: readonly (Readonly<Record<string, number>> | undefined)[];
 }
 
 /** A handle to a submitted job. */

@@ -1,7 +1,8 @@
 /**
- * Flink's MetricGroup as `getRuntimeContext().getMetricGroup()` returns it. A placeholder until
- * metrics are reported: metrics register and record their values in the subtask (a counter
- * counts, a gauge is read when asked), but nothing exports them yet (no REST, no reporters).
+ * Flink's MetricGroup as `getRuntimeContext().getMetricGroup()` returns it: metrics register and
+ * record their values in the subtask (a counter counts, a gauge is read when asked); the task
+ * reports their values with its own metrics, to the REST API (`<subtask>.<operator>.<name>`) and
+ * Prometheus (`sluice_taskmanager_job_task_operator_<name>`).
  */
 import { invalidProgram } from '../core/errors.js';
 import { Counter } from './accumulators.js';
@@ -62,6 +63,21 @@ export class MeterView implements Meter {
   getCount(): number {
     return this.count;
   }
+}
+
+function metricValue(metric: Metric): number | undefined {
+  if (metric instanceof Counter) return metric.getCount();
+  if ('getRate' in metric) return metric.getRate();
+  if ('update' in metric) return metric.getCount();
+  let value: unknown;
+  try {
+    value = metric.getValue();
+  } catch {
+    // A gauge that throws is left out of this report, as Flink's reporters skip it.
+    return undefined;
+  }
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 function checkName(what: string, name: unknown): string {
@@ -129,6 +145,19 @@ export class OperatorMetricGroup implements MetricGroup {
 
   getMetricIdentifier(metricName: string): string {
     return [...this.scope, metricName].join('.');
+  }
+
+  /**
+   * Puts every metric's value now into `into` under `prefix` + its path below this group
+   * (dot-separated): a counter's count, a numeric gauge's value (true/false as 1/0; other gauges
+   * are left out), a meter's rate and a histogram's count.
+   */
+  collect(into: Record<string, number>, prefix: string): void {
+    for (const [name, metric] of this.metrics) {
+      const value = metricValue(metric);
+      if (value !== undefined) into[prefix + name] = value;
+    }
+    for (const [id, group] of this.groups) group.collect(into, `${prefix}${id}.`);
   }
 
   /** The metric registered under `name` in this group, if any (what a reporter will read). */

@@ -245,6 +245,8 @@ export class JobTasks {
 export interface SubtaskCounters {
   readonly recordsIn: number;
   readonly recordsOut: number;
+  /** Bytes of records read from the network. */
+  readonly bytesIn: number;
   readonly bytesOut: number;
   readonly maxInputChannelBytes: number;
   readonly maxOutputChannelBytes: number;
@@ -254,6 +256,20 @@ export interface SubtaskCounters {
   readonly restoredFilesRemote: number;
   /** The last watermark its chain's head processed (Flink's `currentInputWatermark`). */
   readonly currentInputWatermark: number;
+  /** Milliseconds busy, idle and back-pressured since it started running (Flink's accumulated times). */
+  readonly busyTimeMs: number;
+  readonly idleTimeMs: number;
+  readonly backPressuredTimeMs: number;
+  /** Letters waiting in its mailbox. */
+  readonly mailboxSize: number;
+  /** Per-second rates over the last minute (Flink's meters and time gauges). */
+  readonly numRecordsInPerSecond: number;
+  readonly numRecordsOutPerSecond: number;
+  readonly numBytesInPerSecond: number;
+  readonly numBytesOutPerSecond: number;
+  readonly busyTimeMsPerSecond: number;
+  readonly idleTimeMsPerSecond: number;
+  readonly backPressuredTimeMsPerSecond: number;
 }
 
 /** The counters of one task now. */
@@ -271,16 +287,47 @@ export function subtaskCounters(task: Task): SubtaskCounters {
       maxOutputChannelBytes = Math.max(maxOutputChannelBytes, sp.maxQueuedBytes);
     }
   }
-  return {
-    recordsIn: task.recordsIn,
+  const now = performance.now();
+  const io = task.ioTime;
+  const recordsIn = task.recordsIn;
+  const bytesIn = task.bytesIn;
+  const busyTimeMs = io.busyMs(now);
+  const idleTimeMs = io.idleMs(now);
+  const backPressuredTimeMs = io.backPressuredMs(now);
+  const since = io.runningSince;
+  const rates =
+    since < 0
+      ? [0, 0, 0, 0, 0, 0, 0]
+      : task.meters.rates(
+          now,
+          [recordsIn, recordsOut, bytesIn, bytesOut, busyTimeMs, idleTimeMs, backPressuredTimeMs],
+          since,
+        );
+  const counters: SubtaskCounters & Record<string, number> = {
+    recordsIn,
     recordsOut,
+    bytesIn,
     bytesOut,
     maxInputChannelBytes,
     maxOutputChannelBytes,
     restoredFilesLocal: task.restoredFiles.local,
     restoredFilesRemote: task.restoredFiles.remote,
     currentInputWatermark: task.currentInputWatermark,
+    busyTimeMs,
+    idleTimeMs,
+    backPressuredTimeMs,
+    mailboxSize: task.mailboxSize,
+    numRecordsInPerSecond: rates[0]!,
+    numRecordsOutPerSecond: rates[1]!,
+    numBytesInPerSecond: rates[2]!,
+    numBytesOutPerSecond: rates[3]!,
+    // Rounded as Flink's TimerGauge reports whole milliseconds, and capped at a second per second.
+    busyTimeMsPerSecond: Math.min(1000, Math.round(rates[4]!)),
+    idleTimeMsPerSecond: Math.min(1000, Math.round(rates[5]!)),
+    backPressuredTimeMsPerSecond: Math.min(1000, Math.round(rates[6]!)),
   };
+  task.collectUserMetrics(counters);
+  return counters;
 }
 
 /** A vertex's metrics from its subtasks' counters: sums, and maxima for the channel fill levels. */
@@ -293,17 +340,21 @@ export function vertexMetrics(
     parallelism: vertex.parallelism,
     recordsIn: 0,
     recordsOut: 0,
+    bytesIn: 0,
     bytesOut: 0,
     maxInputChannelBytes: 0,
     maxOutputChannelBytes: 0,
     currentInputWatermarks: new Array<number>(vertex.parallelism).fill(MIN_WATERMARK),
+    subtasks: new Array<Readonly<Record<string, number>> | undefined>(vertex.parallelism).fill(undefined),
   };
   for (let s = 0; s < vertex.parallelism; s++) {
     const c = countersOf(s);
     if (!c) continue;
+    m.subtasks[s] = c;
     m.currentInputWatermarks[s] = c.currentInputWatermark ?? MIN_WATERMARK;
     m.recordsIn += c.recordsIn ?? 0;
     m.recordsOut += c.recordsOut ?? 0;
+    m.bytesIn += c.bytesIn ?? 0;
     m.bytesOut += c.bytesOut ?? 0;
     m.maxInputChannelBytes = Math.max(m.maxInputChannelBytes, c.maxInputChannelBytes ?? 0);
     m.maxOutputChannelBytes = Math.max(m.maxOutputChannelBytes, c.maxOutputChannelBytes ?? 0);

@@ -45,6 +45,8 @@ export interface RegisteredTaskManager {
   readonly bundles: Set<JobId>;
   /** When it last sent anything (heartbeat or other). */
   lastHeartbeat: number;
+  /** The process figures it reported last (heap, CPU, event loop), by Flink's `Status.JVM.*` names. */
+  processMetrics?: Readonly<Record<string, number>>;
 }
 
 /** Receives what TaskManagers send about one job, and their losses. */
@@ -386,7 +388,10 @@ export class TaskManagerRegistry {
       if (message.metrics) this.routeMetrics(tm, message.metrics);
       return;
     }
-    if (message.kind === 'task-metrics') return this.routeMetrics(tm, message.metrics);
+    if (message.kind === 'task-metrics') {
+      if (message.process) tm.processMetrics = message.process;
+      return this.routeMetrics(tm, message.metrics);
+    }
     if (message.kind === 'ack' || message.kind === 'register-task-manager' || message.kind === 'file-content')
       return;
     this.handlers.get(message.jobId)?.onMessage(tm, message);

@@ -4,6 +4,7 @@
  * channels that cross to other TaskManagers over the TCP data plane. A JobManager that goes away
  * makes it cancel every task and register again.
  */
+import { ProcessMetrics } from '../core/process-metrics.js';
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
@@ -139,6 +140,7 @@ export class TaskManager {
   private connection: JobManagerConnection | undefined;
   private stopHeartbeats: (() => void) | undefined;
   private metricsTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly processMetrics = new ProcessMetrics();
   private stopped = false;
   /** Task-local state of the subtasks that ran here (local recovery). */
   private readonly localState: TaskLocalStateStoresManager;
@@ -260,9 +262,13 @@ export class TaskManager {
     this.log.info({ jobManager: connection.remote }, `registered at the JobManager ${connection.remote}`);
     connection.onMessage((message, responder) => this.onMessage(message, responder));
     this.stopHeartbeats = answerHeartbeats(connection, this.responder, () => this.metricsReports());
+    this.processMetrics.start();
     this.metricsTimer = setInterval(() => {
-      const metrics = this.metricsReports();
-      if (metrics.length > 0) this.send({ kind: 'task-metrics', metrics });
+      this.send({
+        kind: 'task-metrics',
+        metrics: this.metricsReports(),
+        process: this.processMetrics.read(),
+      });
     }, METRICS_INTERVAL_MS);
     this.metricsTimer.unref();
   }
@@ -272,6 +278,7 @@ export class TaskManager {
     this.stopHeartbeats = undefined;
     if (this.metricsTimer) clearInterval(this.metricsTimer);
     this.metricsTimer = undefined;
+    this.processMetrics.stop();
     const connection = this.connection;
     this.connection = undefined;
     if (connection?.open) void connection.close('the TaskManager disconnects');

@@ -48,6 +48,7 @@ export class ClusterRestBackend implements RestBackend {
       slotsNumber: tm.slots,
       freeSlots: tm.freeSlots,
       ...tm.hardware,
+      metrics: tm.processMetrics,
     }));
   }
 }

@@ -1,11 +1,10 @@
 /** Handlers of a job's plan, configuration, vertex details and job metrics. */
-import { MAX_WATERMARK, MIN_WATERMARK } from '../core/watermark.js';
-import { requireJob, type HandlerContext } from './handler-context.js';
-import { ioMetrics, plan } from './job-handlers.js';
+import { MIN_WATERMARK } from '../core/watermark.js';
+import { listParam, requireJob, requireVertex, type HandlerContext } from './handler-context.js';
+import { plan, subtaskIoMetrics } from './job-handlers.js';
 import type { RestJob, RestVertex } from './rest-backend.js';
-import { hexIdParam, RestHandlerException, type Route } from './rest-router.js';
+import type { Route } from './rest-router.js';
 import type {
-  IOMetricsInfo,
   JobConfigInfo,
   JobPlanInfo,
   JobVertexDetailsBody,
@@ -14,6 +13,7 @@ import type {
   SubtaskExecutionAttemptDetailsInfo,
 } from './rest-schema.js';
 import { aggregatedStatistics, describeRestartStrategy } from './rest-values.js';
+import { watermarkString } from './task-metrics.js';
 
 /** The routes of a job's plan, configuration, vertex details and metrics. */
 export function jobInfoRoutes(ctx: HandlerContext): Route[] {
@@ -36,21 +36,14 @@ export function jobInfoRoutes(ctx: HandlerContext): Route[] {
       path: '/jobs/:jobid/vertices/:vertexid',
       handle: (request) => {
         const job = requireJob(ctx, request);
-        const vertexId = hexIdParam(request, 'vertexid');
-        const vertex = job.vertices().find((v) => v.id === vertexId);
-        if (!vertex) throw new RestHandlerException(404, `JobVertex ${vertexId} not found`);
-        return { status: 200, body: vertexDetails(job, vertex, ctx.now()) };
+        return { status: 200, body: vertexDetails(job, requireVertex(job, request), ctx.now()) };
       },
     },
     {
       method: 'GET',
       path: '/jobs/:jobid/vertices/:vertexid/watermarks',
       handle: (request) => {
-        const job = requireJob(ctx, request);
-        const vertexId = hexIdParam(request, 'vertexid');
-        const vertex = job.vertices().find((v) => v.id === vertexId);
-        if (!vertex) throw new RestHandlerException(404, `JobVertex ${vertexId} not found`);
-        return { status: 200, body: vertexWatermarks(vertex) };
+        return { status: 200, body: vertexWatermarks(requireVertex(requireJob(ctx, request), request)) };
       },
     },
     {
@@ -58,12 +51,7 @@ export function jobInfoRoutes(ctx: HandlerContext): Route[] {
       path: '/jobs/:jobid/metrics',
       handle: (request) => {
         const job = requireJob(ctx, request);
-        const requested = request.query
-          .getAll('get')
-          .flatMap((g) => g.split(','))
-          .map((g) => g.trim())
-          .filter((g) => g !== '');
-        return { status: 200, body: jobMetrics(job, requested, ctx.now()) };
+        return { status: 200, body: jobMetrics(job, listParam(request, 'get'), ctx.now()) };
       },
     },
   ];
@@ -86,44 +74,16 @@ function jobConfig(job: RestJob): JobConfigInfo {
 
 // --- GET /jobs/:jobid/vertices/:vertexid/watermarks ---
 
-/**
- * Flink's JobVertexWatermarksHandler: `<subtask>.currentInputWatermark` per subtask, as Java longs
- * would print it, so that "no watermark yet" is Long.MIN_VALUE and the end of time Long.MAX_VALUE
- * as Flink's dashboard expects them.
- */
+/** Flink's JobVertexWatermarksHandler: `<subtask>.currentInputWatermark` per subtask. */
 function vertexWatermarks(vertex: RestVertex): MetricCollectionResponseBody {
   const watermarks = vertex.metrics?.currentInputWatermarks;
-  return Array.from({ length: vertex.parallelism }, (_, s): Metric => {
-    const watermark = watermarks?.[s] ?? MIN_WATERMARK;
-    const value =
-      watermark <= MIN_WATERMARK
-        ? '-9223372036854775808'
-        : watermark >= MAX_WATERMARK
-          ? '9223372036854775807'
-          : String(Math.trunc(watermark));
-    return { id: `${s}.currentInputWatermark`, value };
-  });
+  return Array.from({ length: vertex.parallelism }, (_, s): Metric => ({
+    id: `${s}.currentInputWatermark`,
+    value: watermarkString(watermarks?.[s] ?? MIN_WATERMARK),
+  }));
 }
 
 // --- GET /jobs/:jobid/vertices/:vertexid ---
-
-/**
- * Counters are kept per vertex, not per subtask: a subtask of a wider vertex reports zeros marked
- * incomplete (as Flink does while its metrics are not fetched); `GET /jobs/:jobid` has the sums.
- */
-const UNKNOWN_SUBTASK_METRICS: IOMetricsInfo = {
-  'read-bytes': 0,
-  'read-bytes-complete': false,
-  'write-bytes': 0,
-  'write-bytes-complete': false,
-  'read-records': 0,
-  'read-records-complete': false,
-  'write-records': 0,
-  'write-records-complete': false,
-  'accumulated-backpressured-time': 0,
-  'accumulated-idle-time': 0,
-  'accumulated-busy-time': 0,
-};
 
 /** The IOMetricsInfo fields Flink aggregates over subtasks. */
 const AGGREGATED_METRICS = [
@@ -142,8 +102,6 @@ const TIMED_STATES = ['CREATED', 'SCHEDULED', 'DEPLOYING', 'INITIALIZING', 'RUNN
 const TERMINAL = new Set(['FINISHED', 'CANCELED', 'FAILED']);
 
 function vertexDetails(job: RestJob, vertex: RestVertex, now: number): JobVertexDetailsBody {
-  // The vertex's sums are its one subtask's counters when it has one.
-  const metrics = vertex.parallelism === 1 ? ioMetrics(vertex) : UNKNOWN_SUBTASK_METRICS;
   const subtasks = vertex.taskStates.map((state, subtask): SubtaskExecutionAttemptDetailsInfo => {
     const location = vertex.locations[subtask];
     // As Flink's SubtaskExecutionAttemptDetailsInfo: from deployment to the end of the execution.
@@ -159,7 +117,7 @@ function vertexDetails(job: RestJob, vertex: RestVertex, now: number): JobVertex
       start_time: start,
       'end-time': end,
       duration,
-      metrics,
+      metrics: subtaskIoMetrics(vertex, subtask),
       'taskmanager-id': location?.taskManagerId ?? '(unassigned)',
       // Only the time since deployment is known per subtask: the states before RUNNING count as
       // 0 once deployed, and as not entered (-1) before.
@@ -232,12 +190,19 @@ const CHECKPOINT_GAUGES: Readonly<Record<string, Gauge>> = {
   lastCheckpointCompletedTimestamp: (job) => job.checkpointStats()?.latestCompleted?.latestAckTimestamp ?? -1,
 };
 
+/** The job's gauges by Flink's names: restarts and uptime, and the checkpoint gauges when it checkpoints. */
+function jobGauges(job: RestJob): Readonly<Record<string, Gauge>> {
+  return { ...JOB_GAUGES, ...(job.checkpointStats() === undefined ? {} : CHECKPOINT_GAUGES) };
+}
+
+/** The values of the job's gauges now (a path is a string). */
+export function jobGaugeValues(job: RestJob, now: number): Record<string, number | string> {
+  return Object.fromEntries(Object.entries(jobGauges(job)).map(([id, gauge]) => [id, gauge(job, now)]));
+}
+
 /** The ids of the job's metrics, or the values of the `requested` ones (unknown names are left out, as Flink). */
 function jobMetrics(job: RestJob, requested: readonly string[], now: number): MetricCollectionResponseBody {
-  const gauges: Record<string, Gauge> = {
-    ...JOB_GAUGES,
-    ...(job.checkpointStats() === undefined ? {} : CHECKPOINT_GAUGES),
-  };
+  const gauges = jobGauges(job);
   if (requested.length === 0) return Object.keys(gauges).map((id): Metric => ({ id }));
   return requested.flatMap((id): Metric[] => {
     const gauge = Object.hasOwn(gauges, id) ? gauges[id] : undefined;

@@ -226,4 +226,6 @@ export interface RestTaskManager {
   readonly physicalMemoryBytes: number;
   /** The largest heap this TaskManager may use, in bytes. */
   readonly heapBytes: number;
+  /** Its process figures by Flink's `Status.JVM.*` names; undefined when it runs in this process (or has not reported). */
+  readonly metrics?: Readonly<Record<string, number>> | undefined;
 }

@@ -72,6 +72,9 @@ export interface ClusterOverviewWithVersion {
   readonly taskmanagers: number;
   readonly 'slots-total': number;
   readonly 'slots-available': number;
+  /** Free slots on blocked TaskManagers (Sluice blocks none). */
+  readonly 'slots-free-and-blocked': number;
+  readonly 'taskmanagers-blocked': number;
   readonly 'jobs-running': number;
   readonly 'jobs-finished': number;
   readonly 'jobs-cancelled': number;

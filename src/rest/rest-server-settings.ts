@@ -94,6 +94,8 @@ export function restServerSettings(configuration: Configuration): Omit<RestServe
     address: configuration.get(RestOptions.ADDRESS),
     maxContentLength: configuration.get(RestSecurityOptions.SERVER_MAX_CONTENT_LENGTH),
     security,
+    // Secrets redacted, as Flink's /jobmanager/config hides them.
+    configuration: configuration.toMap(),
   };
 }
 

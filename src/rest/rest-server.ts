@@ -15,6 +15,10 @@ import { jarRoutes, noSubmissions } from './jar-handlers.js';
 import { JarStore } from './jar-store.js';
 import { jobRoutes } from './job-handlers.js';
 import { jobInfoRoutes } from './job-info-handlers.js';
+import { vertexMetricRoutes } from './vertex-metric-handlers.js';
+import { jobManagerRoutes } from './job-manager-handlers.js';
+import { prometheusRoutes } from './prometheus-handler.js';
+import { ProcessMetrics } from '../core/process-metrics.js';
 import type { RestBackend } from './rest-backend.js';
 import {
   answerClientError,
@@ -70,6 +74,8 @@ export interface RestServerOptions {
   readonly maxContentLength?: number;
   /** HTTPS, the bearer token, allowed origins, `web.cancel.enable`; default: plain HTTP, open to local tools only. */
   readonly security?: RestSecurity;
+  /** The cluster's configuration (secrets redacted), shown by `/jobmanager/config`. */
+  readonly configuration?: Readonly<Record<string, string>>;
 }
 
 /** A running REST server. */
@@ -94,6 +100,8 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     now: options.now ?? Date.now,
     refreshIntervalMs: options.refreshIntervalMs ?? 3000,
     cancelEnabled: security.cancelEnabled ?? true,
+    configuration: options.configuration ?? {},
+    processMetrics: new ProcessMetrics().start(),
   };
   // Uploaded job bundles live as long as this server, as Flink's jars in its web upload dir.
   let address = '';
@@ -102,6 +110,9 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     ...clusterRoutes(ctx),
     ...jobRoutes(ctx),
     ...jobInfoRoutes(ctx),
+    ...vertexMetricRoutes(ctx),
+    ...jobManagerRoutes(ctx),
+    ...prometheusRoutes(ctx),
     ...checkpointRoutes(ctx),
     ...savepointRoutes(ctx, savepoints),
     ...jarRoutes(ctx, new JarStore(), () => address),
@@ -185,6 +196,7 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
       (closed ??= savepoints.closeAsync(UNREAD_OPERATION_GRACE_MS).then(
         () =>
           new Promise<void>((resolve, reject) => {
+            ctx.processMetrics?.stop();
             server.close((e) => (e ? reject(e) : resolve()));
             server.closeAllConnections();
           }),

@@ -18,6 +18,11 @@ export class Mailbox {
     this.letters.push(letter);
   }
 
+  /** Letters waiting. */
+  get size(): number {
+    return this.letters.length - this.head;
+  }
+
   hasMail(): boolean {
     return this.head < this.letters.length;
   }

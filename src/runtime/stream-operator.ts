@@ -50,6 +50,13 @@ export interface TaskServices {
   awaitAsync(promise: PromiseLike<unknown>, what: string): void;
   /** A source's output became idle or active again: the task tells every output channel. */
   emitWatermarkStatus(status: WatermarkStatus): void;
+  /** Registers an operator's user metrics, read whenever the task's metrics are reported. */
+  registerUserMetrics(metrics: UserMetricSource): void;
+}
+
+/** Something that puts its current metric values into `into`, each key prefixed with `prefix`. */
+export interface UserMetricSource {
+  collect(into: Record<string, number>, prefix: string): void;
 }
 
 /** Which checkpoint's output a collect hand-over is (for the client's exactly-once dedup). */

@@ -19,6 +19,7 @@ import type {
   StreamOperator,
   StreamOperatorFactory,
   TaskServices,
+  UserMetricSource,
 } from './stream-operator.js';
 import {
   blockedChannels,
@@ -37,6 +38,8 @@ import {
 } from './channel-state-capture.js';
 import { StatusWatermarkValve, type ValveOutput } from '../protocol/status-watermark-valve.js';
 import { MIN_WATERMARK, type WatermarkStatus } from '../core/watermark.js';
+import { TaskIoTime } from './task-io-time.js';
+import { MeterWindow } from './meter-window.js';
 import type { OperatorRestoredState, TaskCheckpointGateway, TaskRestoreState } from './checkpoint-gateway.js';
 import {
   isInlineOnly,
@@ -116,6 +119,9 @@ export interface TaskDeployment {
 const SOURCE_SLICE = 4096;
 /** How long one slice may process a network buffer's records; the clock is read every 64 records. */
 const SLICE_MS = 4;
+
+/** Marks user metrics among a task's reported counters. */
+export const USER_METRIC_PREFIX = 'user:';
 const SLICE_CHECK_MASK = 63;
 
 /** One subtask at run time. */
@@ -146,6 +152,12 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private alignmentStartBytes = 0;
   private alignmentStartDelay = 0;
   private bytesProcessed = 0;
+  /** Idle, back-pressured and busy time (Flink's `*TimeMsPerSecond` metrics come from it). */
+  readonly ioTime = new TaskIoTime();
+  /** The `*PerSecond` rates of this task's counters. */
+  readonly meters = new MeterWindow();
+  /** The metric groups user functions of this task's chain registered. */
+  private readonly userMetrics: UserMetricSource[] = [];
   // Position inside the network buffer being processed, so an async pause can resume mid-buffer.
   private buffer: Uint8Array | undefined;
   private bufferPos = 0;
@@ -174,6 +186,16 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   /** Records that entered the chain head (read from the network, or emitted by the source). */
   get recordsIn(): number {
     return this.source ? this.source.recordsEmitted : this.networkRecordsIn;
+  }
+
+  /** Bytes of records read from the network (the current buffer's read part included). */
+  get bytesIn(): number {
+    return this.bytesProcessed;
+  }
+
+  /** Letters waiting in the mailbox (Flink's `mailboxQueueSize`). */
+  get mailboxSize(): number {
+    return this.mailbox.size;
   }
 
   get clock(): Clock {
@@ -425,6 +447,14 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
 
   runSlice(): void {
     if (isTerminal(this.state) || this.state !== 'RUNNING') return;
+    if (this.ioTime.isIdle) this.ioTime.endIdle(performance.now());
+    this.runSliceBody();
+    // Not back in the run queue and not waiting for output or an async write: waiting for input.
+    if (!this.scheduled && !this.waitingForOutput && this.pendingAsync === 0 && this.state === 'RUNNING')
+      this.ioTime.startIdle(performance.now());
+  }
+
+  private runSliceBody(): void {
     try {
       for (let letter = this.mailbox.take(); letter; letter = this.mailbox.take()) {
         // Records a letter emits (timers, flushes) have no timestamp unless their operator sets one.
@@ -451,8 +481,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       if (!w.partition.isAvailable()) {
         if (!this.waitingForOutput) {
           this.waitingForOutput = true;
+          this.ioTime.startBackPressure(performance.now());
           w.partition.onAvailable(() => {
             this.waitingForOutput = false;
+            this.ioTime.endBackPressure(performance.now());
             this.wake();
           });
         }
@@ -792,7 +824,18 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
 
   private transition(state: ExecutionState, error?: Error): void {
     this.state = state;
+    if (state === 'RUNNING') this.ioTime.start(performance.now());
+    else if (isTerminal(state)) this.ioTime.end(performance.now());
     this.deployment.listener.onTaskStateChanged(this, state, error);
+  }
+
+  registerUserMetrics(metrics: UserMetricSource): void {
+    this.userMetrics.push(metrics);
+  }
+
+  /** The user metrics' values now, keyed `user:<operator_name>.<group…>.<name>`. */
+  collectUserMetrics(into: Record<string, number>): void {
+    for (const source of this.userMetrics) source.collect(into, USER_METRIC_PREFIX);
   }
 
   // --- ProcessingTimeService ---

@@ -355,6 +355,8 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
         invariant(false, `a harness operator sends no operator events (got ${event.kind})`),
       collect: () => invariant(false, 'a harness runs no collect sink'),
       emitWatermarkStatus: (status) => this.watermarkStatuses.push(status),
+      // A harness reports no metrics; the operator's metric group still counts.
+      registerUserMetrics: () => undefined,
       awaitAsync: (promise, what) =>
         this.inputs.awaitAsync(
           promise,

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterRestBackend } from '../../src/rest/cluster-rest-backend.js';
 import { startRestServer } from '../../src/rest/rest-server.js';
 import { main } from '../fixtures/keyed-count-job.js';
-import { expectEndedAs } from '../rest/support/rest-fixture.js';
+import type { JobDetailsInfo } from '../../src/rest/rest-schema.js';
+import { eventually, expectEndedAs, getJson } from '../rest/support/rest-fixture.js';
 import {
   KEYED_COUNT_JOB,
   allTasksRunning,
@@ -49,5 +50,57 @@ describe('a cluster of TaskManager processes', () => {
     clusters.defer(() => rest.close());
     await master.cancel();
     await expectEndedAs(rest.url, master.jobId, 'CANCELED');
+  }, 60_000);
+
+  it("serves each TaskManager process's own figures and each remote subtask's metrics over REST", async () => {
+    const args = ['10000000', '2', '100', '1000', '16'];
+    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 1 });
+    await running.waitForTaskManagers(2);
+    const rows = main(args);
+    rows.catch(() => {});
+    const master = await firstJobMaster(running);
+    await allTasksRunning(master);
+    const rest = await startRestServer({
+      backend: new ClusterRestBackend(running.executor, running.cluster.registry),
+      port: 0,
+    });
+    clusters.defer(() => rest.close());
+    clusters.defer(() => master.cancel());
+    const { taskmanagers } = await getJson<{ taskmanagers: { id: string }[] }>(rest.url, '/taskmanagers');
+    expect(taskmanagers).toHaveLength(2);
+    const heaps = await Promise.all(
+      taskmanagers.map((tm) =>
+        eventually(
+          async () => {
+            const [heap] = await getJson<{ id: string; value: string }[]>(
+              rest.url,
+              `/taskmanagers/${tm.id}/metrics?get=Status.JVM.Memory.Heap.Used`,
+            );
+            return heap === undefined ? undefined : Number(heap.value);
+          },
+          `TaskManager ${tm.id}'s process metrics`,
+          30_000,
+        ),
+      ),
+    );
+    for (const heap of heaps) expect(heap).toBeGreaterThan(0);
+    const details = await getJson<JobDetailsInfo>(rest.url, `/jobs/${master.jobId}`);
+    const counting = details.vertices.find((v) => v.name.includes('running count'))!;
+    // Both subtasks, on different processes, report their own records.
+    const counts = await eventually(
+      async () => {
+        const body = await getJson<{ id: string; value: string }[]>(
+          rest.url,
+          `/jobs/${master.jobId}/vertices/${counting.id}/metrics?get=0.numRecordsIn,1.numRecordsIn`,
+        );
+        return body.length === 2 && body.every((m) => Number(m.value) > 0) ? body : undefined;
+      },
+      'records counted by both remote subtasks',
+      30_000,
+    );
+    expect(counts.map((m) => m.id)).toEqual(['0.numRecordsIn', '1.numRecordsIn']);
+    const text = await (await fetch(`${rest.url}/metrics`)).text();
+    for (const tm of taskmanagers)
+      expect(text).toContain(`sluice_taskmanager_Status_JVM_Memory_Heap_Used{tm_id="${tm.id}"}`);
   }, 60_000);
 });

@@ -59,6 +59,7 @@ export class StreamingRuntimeContext implements RuntimeContext, JobInfo {
   readonly taskInfo: TaskInfo;
   private readonly job: JobSettings;
   private metrics: OperatorMetricGroup | undefined;
+  private metricsRegistered = false;
   private parameters: ReadonlyMap<string, string> | undefined;
 
   constructor(private readonly info: OperatorSetup) {
@@ -152,6 +153,15 @@ export class StreamingRuntimeContext implements RuntimeContext, JobInfo {
         '<attempt_num>': String(this.info.attemptNumber),
       },
     );
+    if (!this.metricsRegistered) {
+      this.metricsRegistered = true;
+      const group = this.metrics;
+      const operator = `${this.info.operatorName}.`;
+      // Flink's vertex scope names a user metric `<subtask>.<operator_name>.<group…>.<name>`.
+      this.info.services.registerUserMetrics({
+        collect: (into, prefix) => group.collect(into, prefix + operator),
+      });
+    }
     return this.metrics;
   }
 

@@ -84,6 +84,8 @@ export interface TaskStateMessage extends TaskAddress {
 export interface TaskMetricsMessage {
   readonly kind: 'task-metrics';
   readonly metrics: readonly TaskMetricsReport[];
+  /** The TaskManager process's own figures (heap, CPU, event loop; see core/process-metrics.ts). */
+  readonly process?: Readonly<Record<string, number>>;
 }
 
 /** A task reached the end of its input (it stays RUNNING until `finish-all`). */
@@ -395,7 +397,7 @@ const schemas: Schemas = {
     hardware: optional(objectOf({ cpuCores: nat, physicalMemoryBytes: nat, heapBytes: nat })),
   },
   'task-state': { ...task, state: executionState, error: optional(checkRpcError), accumulators: data },
-  'task-metrics': { metrics: listOf(taskMetrics) },
+  'task-metrics': { metrics: listOf(taskMetrics), process: optional(recordOf(finite)) },
   'task-ended': task,
   'operator-event': { jobId, attempt: nat, operatorId, subtask: nat, event: operatorEvent },
   collect: {

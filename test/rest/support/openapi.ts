@@ -96,6 +96,20 @@ const CORRECTIONS: Readonly<Record<string, Schema>> = {
   },
   // MetricCollectionResponseBody's serializer writes the bare array.
   MetricCollectionResponseBody: { type: 'array', items: ref('Metric') },
+  // AggregatedMetricsResponseBody's serializer writes a bare array of AggregatedMetric (the
+  // snapshot types it a plain object).
+  AggregatedMetricsResponseBody: { type: 'array', items: ref('AggregatedMetric') },
+  AggregatedMetric: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      min: { type: 'number' },
+      max: { type: 'number' },
+      avg: { type: 'number' },
+      sum: { type: 'number' },
+      skew: { type: 'number' },
+    },
+  },
 };
 
 /** Fields that are null in Flink's JSON (nullable Java fields without JsonInclude). */
@@ -108,7 +122,6 @@ const NULLABLE: Readonly<Record<string, readonly string[]>> = {
 
 /** Declared fields Flink leaves out (NON_NULL / NON_DEFAULT, or written only when they apply). */
 const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
-  ClusterOverviewWithVersion: ['slots-free-and-blocked', 'taskmanagers-blocked'],
   JobDetailsInfo: ['stream-graph'],
   ExceptionInfo: ['taskName', 'endpoint', 'taskManagerId'],
   RootExceptionInfo: ['taskName', 'endpoint', 'taskManagerId'],
@@ -122,6 +135,9 @@ const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
   Metric: ['value'],
   // Only with speculative execution (NON_EMPTY).
   SubtaskExecutionAttemptDetailsInfo: ['other-concurrent-attempts'],
+  SubtaskBackPressureInfo: ['other-concurrent-attempts'],
+  // Only the aggregations asked for (`agg`), NON_NULL.
+  AggregatedMetric: ['min', 'max', 'avg', 'sum', 'skew'],
 };
 
 /** Undeclared fields Flink writes (absent from the OpenAPI file). */
