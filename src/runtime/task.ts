@@ -41,7 +41,7 @@ import type { OperatorRestoredState, TaskCheckpointGateway, TaskRestoreState } f
 import {
   isInlineOnly,
   localFirstReader,
-  readRestoreState,
+  openRestoreState,
   readStateHandle,
   restoredInline,
   type RestoreFileSources,
@@ -56,6 +56,7 @@ import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
 import { frameHasTimestamp, readFrameLength, type RecordWriter } from './record-writer.js';
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
 import type { StateBackendSettings } from '../state/state-backend.js';
+import { restoreKeyedState } from '../state/restore-keyed-state.js';
 import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 
 /** Flink's ExecutionState. */
@@ -205,8 +206,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         d.readState ?? readStateHandle,
         this.restoredFiles,
       );
-      readRestoreState(restore, subtask, read).then(
-        (restored) => {
+      openRestoreState(restore, subtask, read).then(
+        ({ restored, verified }) => {
           if (local)
             logger('task').info(
               { task: this.name, checkpointId: restore.checkpointId, ...this.restoredFiles },
@@ -215,7 +216,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
                 `${restore.checkpointId} from local state`,
             );
           // Cancelled (or failed) while reading: nothing to open.
-          if (!isTerminal(this.state)) this.initialize(restored);
+          if (!isTerminal(this.state)) this.initialize(restored, verified);
         },
         (e: unknown) => this.fail(e),
       );
@@ -224,8 +225,15 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     }
   }
 
-  /** Builds the chain, restores its backends from `restored`, opens it and starts processing. */
-  private initialize(restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined): void {
+  /**
+   * Builds the chain, restores its backends from `restored`, opens it and starts processing. With
+   * `verified`, keyed state bases are still arriving: the keyed backends load them meanwhile, and
+   * the chain opens once they are loaded and every file is verified.
+   */
+  private initialize(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined,
+    verified?: Promise<void>,
+  ): void {
     const d = this.deployment;
     try {
       this.chain = buildOperatorChain({
@@ -242,7 +250,47 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         types: d.types,
       });
       this.source = this.chain.head.sourceHead;
-      this.restoreState(restored);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (restored === undefined || verified === undefined) return this.openChain(restored, false);
+    this.restoreKeyedState(restored, verified).then(
+      // Cancelled (or failed) while restoring: nothing to open.
+      () => {
+        if (!isTerminal(this.state)) this.openChain(restored, true);
+      },
+      (e: unknown) => this.fail(e),
+    );
+  }
+
+  /**
+   * Restores the keyed backends from state that is still arriving; rejects with a file's error
+   * (SLUICE_RESTORE_STATE_UNREADABLE) before any other, since unverified bytes explain the rest.
+   */
+  private async restoreKeyedState(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState>,
+    verified: Promise<void>,
+  ): Promise<void> {
+    const loads: Promise<void>[] = [];
+    for (const entry of this.chain.entries) {
+      const keyed = restored.get(entry.operatorId)?.keyed ?? [];
+      if (keyed.length > 0 && entry.keyedStateBackend)
+        loads.push(restoreKeyedState(entry.keyedStateBackend, keyed));
+    }
+    const [files, ...outcomes] = await Promise.allSettled([verified, ...loads]);
+    if (files.status === 'rejected') throw files.reason;
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  }
+
+  /** Restores what is left of `restored`, opens the chain and starts processing. */
+  private openChain(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined,
+    keyedRestored: boolean,
+  ): void {
+    const d = this.deployment;
+    try {
+      this.restoreState(restored, keyedRestored);
       for (let i = this.chain.operators.length - 1; i >= 0; i--) this.chain.operators[i]!.open();
       if (d.checkpointing) {
         this.checkpoints = new SubtaskCheckpointCoordinator(
@@ -271,14 +319,20 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     }
   }
 
-  /** Restores the backends from the state read for them, then initializes the operators. */
-  private restoreState(restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined): void {
+  /**
+   * Restores the backends from the state read for them (the keyed ones unless `keyedRestored`),
+   * then initializes the operators.
+   */
+  private restoreState(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined,
+    keyedRestored: boolean,
+  ): void {
     for (const entry of this.chain.entries) {
       const state = restored?.get(entry.operatorId);
       if (state?.channelState)
         replayChannelState(state.channelState, this.deployment.inputGate, this.writers, this.name);
       if (state) {
-        if (state.keyed.length > 0) entry.keyedStateBackend?.restore(state.keyed);
+        if (state.keyed.length > 0 && !keyedRestored) entry.keyedStateBackend?.restore(state.keyed);
         if (state.operator) entry.operatorStateBackend.restore(state.operator);
       }
       entry.operator.initializeState(restored !== undefined);
