@@ -372,11 +372,11 @@ export async function checkFileState(
 export const STATE_FILE_READ_PIECE_BYTES = 512 * 2 ** 10;
 
 /**
- * Pieces in flight when a read reports its progress: the reader's consumer works on the main
- * thread for milliseconds at a time (loading a key group into LMDB), and the thread pool reads
- * this far ahead meanwhile.
+ * Pieces in flight when a read reports its progress (64 MiB): its consumer holds the main thread
+ * for tens of milliseconds at a time (an LMDB write transaction of 32 MiB while restoring), and
+ * the thread pool must not run out of reads meanwhile.
  */
-const STATE_FILE_READ_AHEAD_PIECES = 32;
+const STATE_FILE_READ_AHEAD_PIECES = 128;
 
 /**
  * Watches a state file being read (a task restoring streams its keyed state into its backend while
