@@ -208,12 +208,17 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       );
       openRestoreState(restore, subtask, read).then(
         ({ restored, verified }) => {
+          // Once keyed state files, still arriving now, are read too (failures are the restore's).
           if (local)
-            logger('task').info(
-              { task: this.name, checkpointId: restore.checkpointId, ...this.restoredFiles },
-              `${this.name} restored ${this.restoredFiles.local} of ` +
-                `${this.restoredFiles.local + this.restoredFiles.remote} state file(s) of checkpoint ` +
-                `${restore.checkpointId} from local state`,
+            verified.then(
+              () =>
+                logger('task').info(
+                  { task: this.name, checkpointId: restore.checkpointId, ...this.restoredFiles },
+                  `${this.name} restored ${this.restoredFiles.local} of ` +
+                    `${this.restoredFiles.local + this.restoredFiles.remote} state file(s) of checkpoint ` +
+                    `${restore.checkpointId} from local state`,
+                ),
+              () => undefined,
             );
           // Cancelled (or failed) while reading: nothing to open.
           if (!isTerminal(this.state)) this.initialize(restored, verified);
