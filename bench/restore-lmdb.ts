@@ -2,14 +2,15 @@
  * `restore-1gb-lmdb` (issue 12 point 10): a task's restore of ~1 GB of keyed state into the lmdb
  * backend, against reading the same checkpoint file from this disk in the same run. The restore is
  * the path a task takes: read the handle from file-system checkpoint storage (size and CRC32C
- * verified, `readRestoreState`), then `restore()` into a fresh LMDB backend, until the backend can
- * process records.
+ * verified, `openRestoreState`) while a fresh LMDB backend loads each key group as it arrives
+ * (`restoreKeyedState`), until the file is verified and the backend can process records.
  */
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckpointId, JobId, OperatorId } from '../src/core/ids.js';
-import { readRestoreState } from '../src/runtime/restore-state-reader.js';
+import { openRestoreState } from '../src/runtime/restore-state-reader.js';
+import { restoreKeyedState } from '../src/state/restore-keyed-state.js';
 import { LmdbKeyedStateBackend } from '../src/state/lmdb/lmdb-keyed-state-backend.js';
 import { ValueStateDescriptor } from '../src/state/state-descriptor.js';
 import {
@@ -71,7 +72,7 @@ async function restoreOnce(
   localDir: string,
 ): Promise<{ ms: number; backend: LmdbKeyedStateBackend<number> }> {
   const start = performance.now();
-  const read = await readRestoreState(
+  const { restored, verified } = await openRestoreState(
     {
       checkpointId: 1,
       pointer: checkpoint.pointer,
@@ -90,7 +91,8 @@ async function restoreOnce(
     { subtaskIndex: 0, parallelism: 1, taskName: 'restore-bench (1/1)' },
   );
   const backend = new LmdbKeyedStateBackend<number>({ ...RANGE, localDir });
-  backend.restore(read.get(OPERATOR)!.keyed);
+  // As a task: the file must check out, and the backend have loaded it.
+  await Promise.all([verified, restoreKeyedState(backend, restored.get(OPERATOR)!.keyed)]);
   // Ready for records: the operator declares its state (checked against the restored one).
   backend.getOrCreateKeyedState(blob);
   return { ms: performance.now() - start, backend };

@@ -7,17 +7,29 @@
  */
 import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
-import type { KeyedStateSnapshot } from '../state/keyed-state-snapshot.js';
+import type { KeyedStateSnapshot, SnapshotArrival } from '../state/keyed-state-snapshot.js';
+import { ArrivingState } from './arriving-state.js';
 import { redistributeOperatorState } from '../state/operator-state-redistribution.js';
 import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
 import { decodeChannelState } from '../storage/channel-state.js';
-import { readFileState } from '../storage/filesystem/file-system-checkpoint-storage.js';
+import {
+  readFileState,
+  type StateReadProgress,
+} from '../storage/filesystem/file-system-checkpoint-storage.js';
 import { keyedChain, type StreamStateHandle } from '../storage/state-handle.js';
 import type { OperatorRestoredState, OperatorRestoreState, TaskRestoreState } from './checkpoint-gateway.js';
 import type { TaskLocalStateStore } from './task-local-state-store.js';
 
-/** Reads the bytes of a handle whose relative path resolves against `pointer`, verified. */
-export type StateHandleReader = (handle: StreamStateHandle, pointer: string) => Promise<Uint8Array>;
+/**
+ * Reads the bytes of a handle whose relative path resolves against `pointer`, verified; with
+ * `progress`, reads a file into `progress.into` and reports its arrival (a reader may ignore it:
+ * its bytes are then copied in once read).
+ */
+export type StateHandleReader = (
+  handle: StreamStateHandle,
+  pointer: string,
+  progress?: StateReadProgress,
+) => Promise<Uint8Array>;
 
 /**
  * Reads any handle: inline bytes as they are, files from the directory `pointer` names whatever
@@ -43,14 +55,14 @@ export function localFirstReader(
   remote: StateHandleReader,
   sources: RestoreFileSources,
 ): StateHandleReader {
-  return async (handle, pointer) => {
+  return async (handle, pointer, progress) => {
     if (handle.kind !== 'file') return remote(handle, pointer);
     const local = await store?.retrieveLocalState(checkpointId, handle);
     if (local !== undefined) {
       sources.local++;
       return local;
     }
-    const bytes = await remote(handle, pointer);
+    const bytes = await remote(handle, pointer, progress);
     sources.remote++;
     return bytes;
   };
@@ -99,13 +111,60 @@ export async function readRestoreState(
   subtask: RestoringSubtask,
   read: StateHandleReader = readStateHandle,
 ): Promise<Map<OperatorId, OperatorRestoredState>> {
+  const { restored, verified } = await openRestoreState(restore, subtask, read);
+  await verified;
+  // Complete and verified: what the backends get no longer says "arriving".
+  for (const [id, op] of restored)
+    restored.set(id, { ...op, keyed: op.keyed.map(({ arriving: _, ...complete }) => complete) });
+  return restored;
+}
+
+/** Restore state whose keyed bases may still be arriving (see `openRestoreState`). */
+export interface OpenedRestoreState {
+  readonly restored: Map<OperatorId, OperatorRestoredState>;
+  /** Resolves once every file is read and verified; rejects as `readRestoreState` does. */
+  readonly verified: Promise<void>;
+}
+
+/**
+ * As `readRestoreState`, but resolves as soon as everything other than the keyed state bases
+ * (operator state, in-flight data, incremental deltas: small) is read: each base file is still
+ * being read into its snapshot's `data`, which `arriving` follows, so a backend loads key groups
+ * while later ones are read (a task's restore then takes about as long as the longer of reading
+ * and loading, not their sum). Nothing may be used for processing before `verified` resolves.
+ */
+export async function openRestoreState(
+  restore: TaskRestoreState,
+  subtask: RestoringSubtask,
+  read: StateHandleReader = readStateHandle,
+): Promise<OpenedRestoreState> {
+  const streamed = new Map<StreamStateHandle, ArrivingState>();
   const handles = new Set<StreamStateHandle>();
   for (const op of restore.operators.values()) {
-    // An incremental chain: its base and every delta.
-    for (const k of op.keyed) for (const blob of keyedChain(k)) handles.add(blob.handle);
+    for (const k of op.keyed) {
+      if (k.handle.kind === 'file') streamed.set(k.handle, new ArrivingState(k.handle.size));
+      // An incremental chain's deltas.
+      for (const blob of keyedChain(k)) if (blob.handle !== k.handle) handles.add(blob.handle);
+    }
     for (const old of op.operator ?? []) for (const o of old) handles.add(o.handle);
     if (op.channelState !== undefined) handles.add(op.channelState);
   }
+  for (const handle of streamed.keys()) handles.delete(handle);
+  const verified = Promise.all(
+    [...streamed].map(async ([handle, arriving]) => {
+      try {
+        const bytes = await read(handle, restore.pointer, arriving);
+        if (bytes !== arriving.into) arriving.into.set(bytes);
+        arriving.complete();
+      } catch (e) {
+        const error = stateUnreadable(restore, subtask, handle, e);
+        arriving.fail(error);
+        throw error;
+      }
+    }),
+  ).then(() => undefined);
+  // Awaited by whoever restores; until then (or if nobody does) a failure is no unhandled one.
+  verified.catch(() => undefined);
   const bytes = new Map<StreamStateHandle, Uint8Array>();
   await Promise.all(
     [...handles].map(async (handle) => {
@@ -116,7 +175,13 @@ export async function readRestoreState(
       }
     }),
   );
-  return assemble(restore, subtask, (handle) => bytes.get(handle)!);
+  const restored = assemble(
+    restore,
+    subtask,
+    (handle) => bytes.get(handle) ?? streamed.get(handle)!.into,
+    (handle) => streamed.get(handle),
+  );
+  return { restored, verified };
 }
 
 /** The error of a handle that cannot be read: which checkpoint, which file, which task, why. */
@@ -140,20 +205,25 @@ function assemble(
   restore: TaskRestoreState,
   subtask: RestoringSubtask,
   bytesOf: (handle: StreamStateHandle) => Uint8Array,
+  arrivalOf: (handle: StreamStateHandle) => SnapshotArrival | undefined = () => undefined,
 ): Map<OperatorId, OperatorRestoredState> {
   const out = new Map<OperatorId, OperatorRestoredState>();
   for (const [operatorId, op] of restore.operators)
     out.set(operatorId, {
-      keyed: op.keyed.map((k): KeyedStateSnapshot => ({
-        keyGroupRange: k.keyGroupRange,
-        offsets: k.offsets,
-        data: bytesOf(k.handle),
-        stateNames: [],
-        // The backend applies the deltas after the base.
-        ...(k.deltas === undefined
-          ? {}
-          : { deltas: k.deltas.map((d) => ({ offsets: d.offsets, data: bytesOf(d.handle) })) }),
-      })),
+      keyed: op.keyed.map((k): KeyedStateSnapshot => {
+        const arriving = arrivalOf(k.handle);
+        return {
+          keyGroupRange: k.keyGroupRange,
+          offsets: k.offsets,
+          data: bytesOf(k.handle),
+          stateNames: [],
+          // The backend applies the deltas after the base.
+          ...(k.deltas === undefined
+            ? {}
+            : { deltas: k.deltas.map((d) => ({ offsets: d.offsets, data: bytesOf(d.handle) })) }),
+          ...(arriving === undefined ? {} : { arriving }),
+        };
+      }),
       operator: operatorShare(op, subtask, bytesOf),
       ...(op.channelState === undefined
         ? {}

@@ -44,7 +44,7 @@ import type { OperatorRestoredState, TaskCheckpointGateway, TaskRestoreState } f
 import {
   isInlineOnly,
   localFirstReader,
-  readRestoreState,
+  openRestoreState,
   readStateHandle,
   restoredInline,
   type RestoreFileSources,
@@ -59,6 +59,7 @@ import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
 import { frameHasTimestamp, readFrameLength, type RecordWriter } from './record-writer.js';
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
 import type { StateBackendSettings } from '../state/state-backend.js';
+import { restoreKeyedState } from '../state/restore-keyed-state.js';
 import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 
 /** Flink's ExecutionState. */
@@ -227,17 +228,22 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         d.readState ?? readStateHandle,
         this.restoredFiles,
       );
-      readRestoreState(restore, subtask, read).then(
-        (restored) => {
+      openRestoreState(restore, subtask, read).then(
+        ({ restored, verified }) => {
+          // Once keyed state files, still arriving now, are read too (failures are the restore's).
           if (local)
-            logger('task').info(
-              { task: this.name, checkpointId: restore.checkpointId, ...this.restoredFiles },
-              `${this.name} restored ${this.restoredFiles.local} of ` +
-                `${this.restoredFiles.local + this.restoredFiles.remote} state file(s) of checkpoint ` +
-                `${restore.checkpointId} from local state`,
+            verified.then(
+              () =>
+                logger('task').info(
+                  { task: this.name, checkpointId: restore.checkpointId, ...this.restoredFiles },
+                  `${this.name} restored ${this.restoredFiles.local} of ` +
+                    `${this.restoredFiles.local + this.restoredFiles.remote} state file(s) of checkpoint ` +
+                    `${restore.checkpointId} from local state`,
+                ),
+              () => undefined,
             );
           // Cancelled (or failed) while reading: nothing to open.
-          if (!isTerminal(this.state)) this.initialize(restored);
+          if (!isTerminal(this.state)) this.initialize(restored, verified);
         },
         (e: unknown) => this.fail(e),
       );
@@ -246,8 +252,15 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     }
   }
 
-  /** Builds the chain, restores its backends from `restored`, opens it and starts processing. */
-  private initialize(restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined): void {
+  /**
+   * Builds the chain, restores its backends from `restored`, opens it and starts processing. With
+   * `verified`, keyed state bases are still arriving: the keyed backends load them meanwhile, and
+   * the chain opens once they are loaded and every file is verified.
+   */
+  private initialize(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined,
+    verified?: Promise<void>,
+  ): void {
     const d = this.deployment;
     try {
       this.chain = buildOperatorChain({
@@ -264,7 +277,47 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         types: d.types,
       });
       this.source = this.chain.head.sourceHead;
-      this.restoreState(restored);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (restored === undefined || verified === undefined) return this.openChain(restored, false);
+    this.restoreKeyedState(restored, verified).then(
+      // Cancelled (or failed) while restoring: nothing to open.
+      () => {
+        if (!isTerminal(this.state)) this.openChain(restored, true);
+      },
+      (e: unknown) => this.fail(e),
+    );
+  }
+
+  /**
+   * Restores the keyed backends from state that is still arriving; rejects with a file's error
+   * (SLUICE_RESTORE_STATE_UNREADABLE) before any other, since unverified bytes explain the rest.
+   */
+  private async restoreKeyedState(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState>,
+    verified: Promise<void>,
+  ): Promise<void> {
+    const loads: Promise<void>[] = [];
+    for (const entry of this.chain.entries) {
+      const keyed = restored.get(entry.operatorId)?.keyed ?? [];
+      if (keyed.length > 0 && entry.keyedStateBackend)
+        loads.push(restoreKeyedState(entry.keyedStateBackend, keyed));
+    }
+    const [files, ...outcomes] = await Promise.allSettled([verified, ...loads]);
+    if (files.status === 'rejected') throw files.reason;
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  }
+
+  /** Restores what is left of `restored`, opens the chain and starts processing. */
+  private openChain(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined,
+    keyedRestored: boolean,
+  ): void {
+    const d = this.deployment;
+    try {
+      this.restoreState(restored, keyedRestored);
       for (let i = this.chain.operators.length - 1; i >= 0; i--) this.chain.operators[i]!.open();
       if (d.checkpointing) {
         this.checkpoints = new SubtaskCheckpointCoordinator(
@@ -293,14 +346,20 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     }
   }
 
-  /** Restores the backends from the state read for them, then initializes the operators. */
-  private restoreState(restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined): void {
+  /**
+   * Restores the backends from the state read for them (the keyed ones unless `keyedRestored`),
+   * then initializes the operators.
+   */
+  private restoreState(
+    restored: ReadonlyMap<OperatorId, OperatorRestoredState> | undefined,
+    keyedRestored: boolean,
+  ): void {
     for (const entry of this.chain.entries) {
       const state = restored?.get(entry.operatorId);
       if (state?.channelState)
         replayChannelState(state.channelState, this.deployment.inputGate, this.writers, this.name);
       if (state) {
-        if (state.keyed.length > 0) entry.keyedStateBackend?.restore(state.keyed);
+        if (state.keyed.length > 0 && !keyedRestored) entry.keyedStateBackend?.restore(state.keyed);
         if (state.operator) entry.operatorStateBackend.restore(state.operator);
       }
       entry.operator.initializeState(restored !== undefined);

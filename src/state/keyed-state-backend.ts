@@ -98,6 +98,14 @@ export interface KeyedStateBackend<K = unknown> {
   restore(snapshots: readonly KeyedStateSnapshot[]): void;
 
   /**
+   * As `restore`, for snapshots whose data may still be arriving (`KeyedStateSnapshot.arriving`):
+   * loads each key group as soon as it is read, and resolves once all are loaded and every
+   * snapshot is verified (rejects with the file's error if one is not). Optional: a backend
+   * without it gets `restore` once everything is verified (`restoreKeyedState`).
+   */
+  restoreArriving?(snapshots: readonly KeyedStateSnapshot[]): Promise<void>;
+
+  /**
    * Checkpoint `checkpointId` completed (after this backend's snapshot of it was acknowledged).
    * Incremental backends build their next deltas on it; others need not implement this.
    */

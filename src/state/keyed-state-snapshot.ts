@@ -24,6 +24,20 @@ export interface KeyedStateSnapshot {
    * oldest first, each over the same key-group range (heap delta format, keyed-snapshot-format.ts).
    */
   readonly deltas?: readonly KeyedSnapshotDelta[];
+  /**
+   * Set while `data` (the base) is still being read from checkpoint storage: a backend that can
+   * load key groups as they arrive uses it (`restoreArriving`); any other restore waits for
+   * `verified` first. Unset: `data` is complete and verified.
+   */
+  readonly arriving?: SnapshotArrival;
+}
+
+/** The progress of reading a snapshot's `data`. */
+export interface SnapshotArrival {
+  /** Resolves once `data[0, end)` is read (not yet verified); rejects if the read fails. */
+  until(end: number): Promise<void>;
+  /** Settles once all of `data` is read: resolves if its size and CRC32C check out. */
+  readonly verified: Promise<void>;
 }
 
 /** One delta of an incremental chain: what changed per key group, sections at `offsets`. */

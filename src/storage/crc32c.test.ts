@@ -1,7 +1,7 @@
 /** Checks CRC32C against the published check values and a bit-at-a-time reference. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from './crc32c.js';
+import { CRC32C_NATIVE, crc32c, crc32cPortable } from './crc32c.js';
 
 /** The textbook definition, one bit at a time: slow, obviously right. */
 function reference(data: Uint8Array): number {
@@ -13,7 +13,15 @@ function reference(data: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-describe('crc32c', () => {
+it('uses the CPU instruction where @node-rs/crc32 has a build (it has for linux x64)', () => {
+  if (process.platform === 'linux' && process.arch === 'x64') expect(CRC32C_NATIVE).toBe(true);
+});
+
+// The native path and the portable one (the fallback) must give the same checksums.
+describe.each([
+  ['crc32c', crc32c],
+  ['crc32cPortable', crc32cPortable],
+])('%s', (_, crc32c) => {
   it('matches the published check values', () => {
     // RFC 3720 (iSCSI) B.4 and the CRC catalogue's "check" value for CRC-32C.
     expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe3069283);
@@ -32,6 +40,19 @@ describe('crc32c', () => {
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), (data, at) => {
         const cut = data.length === 0 ? 0 : at % data.length;
         return crc32c(data.subarray(cut), crc32c(data.subarray(0, cut))) === crc32c(data);
+      }),
+    );
+  });
+
+  it('continues across long pieces, each of either path', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 300, maxLength: 3000 }), fc.nat(), (data, at) => {
+        const cut = at % data.length;
+        const first = crc32c(data.subarray(0, cut));
+        return (
+          crc32c(data.subarray(cut), first) === reference(data) &&
+          crc32cPortable(data.subarray(cut), first) === reference(data)
+        );
       }),
     );
   });

@@ -45,10 +45,80 @@ export function restoreSnapshots(
   timerQueue: (name: string) => KeyedTimerQueue<unknown>,
   onStateBlock?: StateBlockSink,
 ): void {
-  const { start, end } = ctx.keyGroupRange;
-  const numKeyGroups = Math.max(0, end - start + 1);
-  const source = new Array<number>(numKeyGroups).fill(-1);
+  const restore = new SnapshotsRestore(ctx, restored, timerQueue, onStateBlock);
   snapshots.forEach((snapshot, index) => {
+    const { from, to } = restore.begin(snapshot, index);
+    for (let keyGroup = from; keyGroup <= to; keyGroup++) restore.keyGroup(keyGroup);
+  });
+}
+
+/**
+ * As `restoreSnapshots`, for snapshots whose data may still be arriving (`snapshot.arriving`):
+ * each key group is restored as soon as its section is read, and the promise resolves once every
+ * snapshot is also verified. When restoring fails and a snapshot's file fails verification, the
+ * file's error is the one thrown (bytes that do not check out explain any error restoring them).
+ * `stopped()` is asked after each wait: true (the backend was disposed meanwhile) ends the restore.
+ * Timers go to `timerQueue`, state blocks to `onStateBlock` (as restoreSnapshots').
+ */
+export async function restoreArrivingSnapshots(
+  snapshots: readonly KeyedStateSnapshot[],
+  ctx: RestoreContext,
+  into: {
+    readonly onStateBlock: StateBlockSink;
+    readonly timerQueue: (name: string) => KeyedTimerQueue<unknown>;
+    readonly stopped: () => boolean;
+    /** Every key group is restored (called before waiting for the last verification). */
+    readonly restored: () => void;
+  },
+): Promise<void> {
+  const { stopped } = into;
+  const restore = new SnapshotsRestore(ctx, new Map(), into.timerQueue, into.onStateBlock);
+  try {
+    for (const [index, snapshot] of snapshots.entries()) {
+      const { arriving, offsets, data } = snapshot;
+      if (arriving !== undefined) await arriving.until(offsets[0] ?? data.length);
+      if (stopped()) return;
+      const { from, to } = restore.begin(snapshot, index);
+      const start = snapshot.keyGroupRange.start;
+      for (let keyGroup = from; keyGroup <= to; keyGroup++) {
+        if (arriving !== undefined) {
+          await arriving.until(offsets[keyGroup - start + 1] ?? data.length);
+          if (stopped()) return;
+        }
+        restore.keyGroup(keyGroup);
+      }
+    }
+    into.restored();
+  } catch (e) {
+    for (const { arriving } of snapshots) await arriving?.verified;
+    throw e;
+  }
+  for (const { arriving } of snapshots) await arriving?.verified;
+}
+
+/** The steps of restoring snapshots: `begin` a snapshot, then each of its key groups in range. */
+class SnapshotsRestore {
+  private readonly numKeyGroups: number;
+  /** Which snapshot each key group of the range came from (−1: none yet). */
+  private readonly source: number[];
+  private snapshot: KeyedStateSnapshot | undefined;
+  private index = -1;
+  private deltas: KeyedStateSnapshot[] = [];
+
+  constructor(
+    private readonly ctx: RestoreContext,
+    private readonly restored: Map<string, RestoredState>,
+    private readonly timerQueue: (name: string) => KeyedTimerQueue<unknown>,
+    private readonly onStateBlock: StateBlockSink | undefined,
+  ) {
+    const { start, end } = ctx.keyGroupRange;
+    this.numKeyGroups = Math.max(0, end - start + 1);
+    this.source = new Array<number>(this.numKeyGroups).fill(-1);
+  }
+
+  /** Checks the snapshot's header; returns the key groups of it this restore takes. */
+  begin(snapshot: KeyedStateSnapshot, index: number): { from: number; to: number } {
+    const ctx = this.ctx;
     const header = readSnapshotHeader(snapshot);
     if (header.maxParallelism !== ctx.maxParallelism)
       throw new SluiceError(
@@ -65,39 +135,47 @@ export function restoreSnapshots(
           `but this operator's key serializer is ${describeSerializers([keySerializer])}; restore with the ` +
           'key serializer the state was written with.',
       );
-    const deltas = deltaSnapshots(snapshot, header);
-    const from = Math.max(start, header.keyGroupRange.start);
-    const to = Math.min(end, header.keyGroupRange.end);
-    for (let keyGroup = from; keyGroup <= to; keyGroup++) {
-      const offset = keyGroup - start;
-      invariant(
-        source[offset] === -1,
-        `key group ${keyGroup} is restored from one snapshot only (snapshots ${source[offset]} and ${index} hold it)`,
-      );
-      source[offset] = index;
-      const blocks =
-        deltas.length === 0
-          ? readKeyGroupBlocks(snapshot, keyGroup)
-          : chainKeyGroupBlocks(snapshot, deltas, keyGroup, ctx.keySerializer);
-      for (const block of blocks) {
-        const what = `${block.kind === 'timers' ? 'timer queue' : 'state'} '${block.name}' in key group ${keyGroup} of ${describeSnapshot(snapshot)}`;
-        if (block.kind === 'timers') {
-          const queue = timerQueue(block.name);
-          decodeEntries(
-            block.payload,
-            what,
-            ctx.keySerializer,
-            (r) => r.f64(),
-            (key, timestamp) => {
-              checkKeyGroup(key, keyGroup, ctx, what);
-              queue.add(key, timestamp);
-            },
-          );
-        } else if (onStateBlock !== undefined) onStateBlock(block, keyGroup, what);
-        else keepRestored(restored, block, offset, numKeyGroups, what);
-      }
+    this.snapshot = snapshot;
+    this.index = index;
+    this.deltas = deltaSnapshots(snapshot, header);
+    return {
+      from: Math.max(ctx.keyGroupRange.start, header.keyGroupRange.start),
+      to: Math.min(ctx.keyGroupRange.end, header.keyGroupRange.end),
+    };
+  }
+
+  /** Restores `keyGroup` of the snapshot begun last (its section must have arrived). */
+  keyGroup(keyGroup: number): void {
+    const { ctx, deltas, index } = this;
+    const snapshot = this.snapshot!;
+    const offset = keyGroup - ctx.keyGroupRange.start;
+    invariant(
+      this.source[offset] === -1,
+      `key group ${keyGroup} is restored from one snapshot only (snapshots ${this.source[offset]} and ${index} hold it)`,
+    );
+    this.source[offset] = index;
+    const blocks =
+      deltas.length === 0
+        ? readKeyGroupBlocks(snapshot, keyGroup)
+        : chainKeyGroupBlocks(snapshot, deltas, keyGroup, ctx.keySerializer);
+    for (const block of blocks) {
+      const what = `${block.kind === 'timers' ? 'timer queue' : 'state'} '${block.name}' in key group ${keyGroup} of ${describeSnapshot(snapshot)}`;
+      if (block.kind === 'timers') {
+        const queue = this.timerQueue(block.name);
+        decodeEntries(
+          block.payload,
+          what,
+          ctx.keySerializer,
+          (r) => r.f64(),
+          (key, timestamp) => {
+            checkKeyGroup(key, keyGroup, ctx, what);
+            queue.add(key, timestamp);
+          },
+        );
+      } else if (this.onStateBlock !== undefined) this.onStateBlock(block, keyGroup, what);
+      else keepRestored(this.restored, block, offset, this.numKeyGroups, what);
     }
-  });
+  }
 }
 
 /**

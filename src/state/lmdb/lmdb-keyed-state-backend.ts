@@ -6,7 +6,13 @@ import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js
 import { canonicalBytes } from '../../core/stable-hash.js';
 import { ByteWriter, corruptSnapshot } from '../byte-io.js';
 import { sliceOptions, type SliceOptions } from '../event-loop-slicer.js';
-import { checkRestoredDeclaration, restoreSnapshots, type RestoreContext } from '../heap/heap-restore.js';
+import {
+  checkRestoredDeclaration,
+  restoreArrivingSnapshots,
+  restoreSnapshots,
+  type RestoreContext,
+  type StateBlockSink,
+} from '../heap/heap-restore.js';
 import { defaultValueOf } from '../heap/heap-keyed-state-backend.js';
 import { codecFor, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
 import type { SnapshotBlock } from '../heap/keyed-snapshot-reader.js';
@@ -271,6 +277,28 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
    * once, before the first record.
    */
   restore(snapshots: readonly KeyedStateSnapshot[]): void {
+    const { ctx, loader, onStateBlock } = this.beginRestore();
+    restoreSnapshots(snapshots, ctx, new Map(), (name) => this.getOrCreateTimerQueue(name), onStateBlock);
+    loader.finish();
+  }
+
+  /**
+   * As `restore`, while the snapshots' data is still arriving: each key group is loaded once its
+   * section is read, so loading overlaps reading. The environment is fresh and nothing reads it
+   * before this resolves, which is only after every snapshot is verified.
+   */
+  async restoreArriving(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    const { ctx, loader, onStateBlock } = this.beginRestore();
+    await restoreArrivingSnapshots(snapshots, ctx, {
+      onStateBlock,
+      timerQueue: (name) => this.getOrCreateTimerQueue(name),
+      stopped: () => this.disposed,
+      restored: () => loader.finish(),
+    });
+  }
+
+  /** What both restores share: the checks of restore(), a loader, and its state-block sink. */
+  private beginRestore(): { ctx: RestoreContext; loader: LmdbRestoreLoader; onStateBlock: StateBlockSink } {
     invariant(!this.disposed, 'a disposed keyed state backend is not restored');
     invariant(!this.restoreCalled, 'restore() is called at most once, before any record');
     this.restoreCalled = true;
@@ -282,20 +310,14 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     const loader = new LmdbRestoreLoader(this.store, ctx);
     /** Each restored state's last key group, to catch one held twice. */
     const lastKeyGroup = new Map<string, number>();
-    restoreSnapshots(
-      snapshots,
-      ctx,
-      new Map(),
-      (name) => this.getOrCreateTimerQueue(name),
-      (block, keyGroup, what) => {
-        const entry = this.restoredEntry(block, what, lastKeyGroup.has(block.name));
-        if (lastKeyGroup.get(block.name) === keyGroup)
-          throw corruptSnapshot(what, 'the key group holds the state twice');
-        lastKeyGroup.set(block.name, keyGroup);
-        loader.add(block.payload, what, entry.kind, keyGroup, entry.id);
-      },
-    );
-    loader.finish();
+    const onStateBlock: StateBlockSink = (block, keyGroup, what) => {
+      const entry = this.restoredEntry(block, what, lastKeyGroup.has(block.name));
+      if (lastKeyGroup.get(block.name) === keyGroup)
+        throw corruptSnapshot(what, 'the key group holds the state twice');
+      lastKeyGroup.set(block.name, keyGroup);
+      loader.add(block.payload, what, entry.kind, keyGroup, entry.id);
+    };
+    return { ctx, loader, onStateBlock };
   }
 
   /**

@@ -372,37 +372,82 @@ export async function checkFileState(
 export const STATE_FILE_READ_PIECE_BYTES = 512 * 2 ** 10;
 
 /**
+ * Pieces in flight when a read reports its progress (64 MiB): its consumer holds the main thread
+ * for tens of milliseconds at a time (an LMDB write transaction of 32 MiB while restoring), and
+ * the thread pool must not run out of reads meanwhile.
+ */
+const STATE_FILE_READ_AHEAD_PIECES = 128;
+
+/**
+ * Watches a state file being read (a task restoring streams its keyed state into its backend while
+ * the rest of the file is still being read): the file is read into `into`, and `read(upTo)` is
+ * called each time bytes [0, upTo) are in it. Nothing read is verified until the read resolves.
+ */
+export interface StateReadProgress {
+  /** The buffer to read into: exactly the handle's size. */
+  readonly into: Uint8Array;
+  read(upTo: number): void;
+}
+
+/**
  * The bytes of a state handle, files resolved against the checkpoint at `where` and checked
  * against the size and CRC32C recorded in the handle. Inline data is returned as is (the
- * metadata's own checksum covered it): do not modify it.
+ * metadata's own checksum covered it): do not modify it. With `progress`, a file is read into
+ * `progress.into` (which is returned) and its arrival reported piece by piece.
  */
 export async function readFileState(
   handle: StreamStateHandle,
   where: CheckpointStorageLocation | string,
+  progress?: StateReadProgress,
 ): Promise<Uint8Array> {
   if (handle.kind === 'inline') return handle.data;
   const { file, path } = await openStateFile(handle, where);
   // openStateFile checked the size, so the bytes go straight into a buffer of that size.
   const size = handle.size;
-  const data = Buffer.allocUnsafe(size);
-  const readPiece = (at: number): Promise<{ bytesRead: number }> =>
-    file.read(data, at, Math.min(STATE_FILE_READ_PIECE_BYTES, size - at), at);
+  invariant(
+    progress === undefined || progress.into.length === size,
+    `a state file of ${size} bytes is read into a buffer of its size (got ${progress?.into.length})`,
+  );
+  const data = progress?.into ?? Buffer.allocUnsafe(size);
+  const readPiece = async (at: number, length: number): Promise<void> => {
+    for (let done = 0; done < length;) {
+      const { bytesRead } = await file.read(data, at + done, length - done, at + done);
+      if (bytesRead === 0)
+        throw corruptStateFile(
+          path,
+          `it ended after ${at + done} bytes, the checkpoint metadata records ${size}`,
+        );
+      done += bytesRead;
+    }
+  };
+  // Pieces are read in order, up to `ahead` at once; each is checksummed when it is in.
+  const ahead = progress === undefined ? 1 : STATE_FILE_READ_AHEAD_PIECES;
+  const reading: { at: number; end: number; done: Promise<void> }[] = [];
+  let next = 0;
+  const readMore = (): void => {
+    while (reading.length < ahead && next < size) {
+      const end = Math.min(size, next + STATE_FILE_READ_PIECE_BYTES);
+      const done = readPiece(next, end - next);
+      // Awaited in order below; until then a failure must not count as unhandled.
+      done.catch(() => undefined);
+      reading.push({ at: next, end, done });
+      next = end;
+    }
+  };
   let checksum = 0;
   try {
-    let at = 0;
-    let reading = size > 0 ? readPiece(0) : undefined;
-    while (reading !== undefined) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0)
-        throw corruptStateFile(path, `it ended after ${at} bytes, the checkpoint metadata records ${size}`);
-      const from = at;
-      at += bytesRead;
-      reading = at < size ? readPiece(at) : undefined;
-      checksum = crc32c(data.subarray(from, at), checksum);
+    readMore();
+    for (let piece = reading.shift(); piece !== undefined; piece = reading.shift()) {
+      await piece.done;
+      readMore();
+      checksum = crc32c(data.subarray(piece.at, piece.end), checksum);
+      progress?.read(piece.end);
     }
   } catch (e) {
     throw e instanceof SluiceError ? e : storageFailed('read state file', path, e);
   } finally {
+    // No read may still be writing into `data` (or using the file) once this settles.
+    await Promise.allSettled(reading.map((p) => p.done));
     await file.close();
   }
   if (checksum !== handle.checksum)
