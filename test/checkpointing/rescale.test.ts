@@ -38,8 +38,22 @@ import {
   type SplitEnumeratorContext,
   type ValueState,
 } from 'sluice';
-import { fileUri, startJob, waitForCompleted, withTempDir } from '../support/checkpointing.js';
+import {
+  barrierPositions,
+  checkpointDirs,
+  fileUri,
+  resetBarrierPositions,
+  runToEnd,
+  startJob,
+  tracedGenerator,
+  waitForCompleted,
+  withTempDir,
+  type Hold,
+  type Traced,
+} from '../support/checkpointing.js';
 import { envAt, expectSameMultiset, waitFor } from '../support/helpers.js';
+import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../src/core/key-groups.js';
+import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 
 /** Records of the whole input, the source's splits and the keys; every key lies in one split (S divides K). */
 const N = 6_000;
@@ -427,3 +441,123 @@ describe.each(['hashmap', 'lmdb'] as const)('rescaling through savepoints (%s)',
       expectSameMultiset(outputs, unbroken);
     }));
 });
+
+// RescaleCheckpointManuallyITCase: a retained incremental checkpoint (a chain of deltas) taken at
+// one parallelism restores at another with max parallelism 13, and each key's state ends where an
+// unbroken run ends it, on the subtask its key group now belongs to.
+describe.each(['hashmap', 'lmdb'] as const)('RescaleCheckpointManuallyITCase (%s)', (backend) => {
+  const MANUAL_KEYS = 42;
+  const MAX_PARALLELISM = 13;
+  /** Records of the first run; the restored run reads the rest. */
+  const FIRST = MANUAL_KEYS * 100;
+  const ALL = MANUAL_KEYS * 150;
+
+  interface KeySum {
+    readonly key: number;
+    readonly sum: number;
+    readonly subtask: number;
+  }
+
+  /** Sums key + 1 per record of its key in ValueState; emits the running sum with the subtask. */
+  class SumPerKey extends KeyedProcessFunction<number, Traced<{ key: number }>, KeySum> {
+    private sum!: ValueState<number>;
+    private subtask = 0;
+    open(ctx: RuntimeContext): void {
+      this.subtask = ctx.getIndexOfThisSubtask();
+      this.sum = ctx.getState(new ValueStateDescriptor<number>('sum', { defaultValue: 0 }));
+    }
+    processElement(
+      r: Traced<{ key: number }>,
+      _ctx: KeyedProcessContext<number>,
+      out: Collector<KeySum>,
+    ): void {
+      const sum = this.sum.value()! + r.key + 1;
+      this.sum.update(sum);
+      out.collect({ key: r.key, sum, subtask: this.subtask });
+    }
+  }
+
+  function manualJob(parallelism: number, checkpointDir: string, hold?: Hold, restorePath?: string) {
+    const env = envAt(parallelism).setMaxParallelism(MAX_PARALLELISM);
+    env.enableCheckpointing(30);
+    env.getCheckpointConfig().setCheckpointStorage(fileUri(checkpointDir));
+    env.getCheckpointConfig().setExternalizedCheckpointRetention('RETAIN_ON_CANCELLATION');
+    env.configuration.setString('execution.checkpointing.num-retained', '2');
+    env.configuration.setString('execution.checkpointing.incremental', 'true');
+    // Deltas never outweigh their base here, so the chain grows.
+    env.configuration.setString('execution.checkpointing.incremental.max-delta-ratio', '1000');
+    env.configuration.setString('execution.checkpointing.data-inline-threshold', '0b');
+    env.configuration.setString('state.backend.type', backend);
+    if (restorePath !== undefined) env.configuration.setString('execution.state-recovery.path', restorePath);
+    env.setRestartStrategy(RestartStrategies.noRestart());
+    const stream = env
+      .fromSource(
+        tracedGenerator((i) => ({ key: i % MANUAL_KEYS }), ALL, 3_000, hold),
+        'keys',
+      )
+      .uid('keys')
+      .keyBy((r) => r.key)
+      .process(new SumPerKey())
+      .uid('sums');
+    return { env, stream };
+  }
+
+  it.each([
+    [4, 3],
+    [3, 4],
+  ])('testCheckpointRescalingInKeyedState: %i → %i', (from, to) =>
+    withTempDir(async (dir) => {
+      resetBarrierPositions();
+      const checkpointDir = join(dir, 'checkpoints');
+      let after = 0;
+      const first = manualJob(from, checkpointDir, { from: FIRST, until: () => false });
+      const job = await startJob(first.env, first.stream);
+      try {
+        // Once the source holds, the next checkpoint is after every record it emitted.
+        await waitFor(
+          () => [...barrierPositions.values()].some((p) => sumOf(p) >= FIRST),
+          'a checkpoint after the first records',
+          30_000,
+        );
+        after = Math.max(...[...barrierPositions].filter(([, p]) => sumOf(p) >= FIRST).map(([id]) => id));
+        await waitFor(
+          () => (job.client.getCheckpointStats()?.latestCompleted?.id ?? 0) >= after,
+          `checkpoint ${after} to complete`,
+        );
+      } finally {
+        await job.client.cancel();
+      }
+      // The latest retained checkpoint (later ones than `after` may have subsumed it meanwhile).
+      const jobDir = join(checkpointDir, job.client.jobId);
+      const chk = join(jobDir, (await checkpointDirs(jobDir)).at(-1)!);
+      const { metadata } = await resolveFileCheckpoint(chk);
+      expect(metadata.checkpointId).toBeGreaterThanOrEqual(after);
+      expect(sumOf(barrierPositions.get(metadata.checkpointId)!)).toBe(FIRST);
+      const keyed = metadata.operators.find((o) => o.uid === 'sums')!.subtasks.flatMap((s) => s.keyed);
+      expect(keyed.some((k) => (k.deltas?.length ?? 0) > 0)).toBe(true);
+
+      const second = manualJob(to, checkpointDir, undefined, chk);
+      const { records, result } = await runToEnd(second.env, second.stream, 30_000);
+      expect(result.checkpoints.restored).toBe(1);
+      expect(records).toHaveLength(ALL - FIRST);
+      const last = new Map<number, KeySum>();
+      for (const r of records) if ((last.get(r.key)?.sum ?? -1) < r.sum) last.set(r.key, r);
+      for (let key = 0; key < MANUAL_KEYS; key++) {
+        expect(last.get(key)?.sum).toBe((key + 1) * (ALL / MANUAL_KEYS));
+        expect(last.get(key)?.subtask).toBe(
+          computeOperatorIndexForKeyGroup(MAX_PARALLELISM, to, assignToKeyGroup(key, MAX_PARALLELISM)),
+        );
+      }
+      for (const r of records)
+        expect(r.subtask).toBe(
+          computeOperatorIndexForKeyGroup(MAX_PARALLELISM, to, assignToKeyGroup(r.key, MAX_PARALLELISM)),
+        );
+    }),
+  );
+});
+
+function sumOf(positions: ReadonlyMap<number, number>): number {
+  let sum = 0;
+  for (const n of positions.values()) sum += n;
+  return sum;
+}
