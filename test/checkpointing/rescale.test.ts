@@ -13,6 +13,7 @@ import {
   ReducingStateDescriptor,
   RestartStrategies,
   RichFlatMapFunction,
+  RichMapFunction,
   TimeDomain,
   TumblingEventTimeWindows,
   ValueStateDescriptor,
@@ -561,3 +562,97 @@ function sumOf(positions: ReadonlyMap<number, number>): number {
   for (const n of positions.values()) sum += n;
   return sum;
 }
+
+// RescalingITCase, the operator-state cases: a counter kept in list state as 7 partitions per
+// subtask is restored from a savepoint at another parallelism; the restored partitions sum to the
+// counts at the savepoint (split list state), or to that times the new parallelism (union).
+describe('RescalingITCase', () => {
+  const PARTITIONS = 7;
+  /** What each restored subtask found in its list state. */
+  let restoredSums: number[] = [];
+
+  class PartitionedCounter
+    extends RichMapFunction<Traced<{ n: number }>, number>
+    implements CheckpointedFunction
+  {
+    private counter = 0;
+    private state!: ListState<number>;
+    constructor(private readonly union: boolean) {
+      super();
+    }
+    initializeState(ctx: FunctionInitializationContext): void {
+      const descriptor = new ListStateDescriptor<number>('counter-partitions');
+      const store = ctx.getOperatorStateStore();
+      this.state = this.union ? store.getUnionListState(descriptor) : store.getListState(descriptor);
+      if (ctx.isRestored()) restoredSums.push(this.state.get().reduce((a, b) => a + b, 0));
+    }
+    snapshotState(): void {
+      const parts = Array.from(
+        { length: PARTITIONS },
+        (_, i) => Math.floor(this.counter / PARTITIONS) + (i < this.counter % PARTITIONS ? 1 : 0),
+      );
+      this.state.update(parts);
+    }
+    map(r: Traced<{ n: number }>): number {
+      this.counter++;
+      return r.n;
+    }
+  }
+
+  function counterJob(
+    parallelism: number,
+    union: boolean,
+    checkpointDir: string,
+    hold?: Hold,
+    restorePath?: string,
+  ) {
+    const env = envAt(parallelism);
+    env.enableCheckpointing(50);
+    env.getCheckpointConfig().setCheckpointStorage(fileUri(checkpointDir));
+    if (restorePath !== undefined) env.configuration.setString('execution.state-recovery.path', restorePath);
+    env.setRestartStrategy(RestartStrategies.noRestart());
+    const stream = env
+      .fromSource(
+        tracedGenerator((n) => ({ n }), 3_000, 5_000, hold),
+        'numbers',
+      )
+      .uid('numbers')
+      .map(new PartitionedCounter(union))
+      .uid('counter');
+    return { env, stream };
+  }
+
+  it.each([
+    ['testSavepointRescalingOutPartitionedOperatorState', 2, 3, false],
+    ['testSavepointRescalingInPartitionedOperatorState', 3, 2, false],
+    ['testSavepointRescalingOutBroadcastOperatorState', 2, 3, true],
+    ['testSavepointRescalingInBroadcastOperatorState', 3, 2, true],
+  ] as const)('%s: %i → %i', (_name, from, to, union) =>
+    withTempDir(async (dir) => {
+      resetBarrierPositions();
+      restoredSums = [];
+      const checkpointDir = join(dir, 'checkpoints');
+      const first = counterJob(from, union, checkpointDir, { from: 1_000, until: () => false });
+      const job = await startJob(first.env, first.stream);
+      let path: string;
+      try {
+        await waitForCompleted(job.client, 1);
+        path = await job.client.stopWithSavepoint(false, join(dir, 'savepoints'));
+      } catch (e) {
+        await job.client.cancel();
+        throw e;
+      }
+      await job.ended;
+      const { metadata } = await resolveFileCheckpoint(path);
+      const counted = sumOf(barrierPositions.get(metadata.checkpointId)!);
+      expect(counted).toBeGreaterThan(0);
+      expect(restoredSums).toEqual([]);
+
+      const second = counterJob(to, union, checkpointDir, undefined, path);
+      const { records } = await runToEnd(second.env, second.stream);
+      expect(records).toHaveLength(3_000 - counted);
+      expect(restoredSums).toHaveLength(to);
+      expect(restoredSums.reduce((a, b) => a + b, 0)).toBe(union ? counted * to : counted);
+    }),
+  );
+});
