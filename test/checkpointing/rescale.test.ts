@@ -323,7 +323,11 @@ class TokenKeeper extends RichFlatMapFunction<Rec, Out> implements CheckpointedF
 }
 
 interface RunSettings {
+  /** Of the source and the keyed function. */
   readonly parallelism: number;
+  /** Of the windows and of the operator-state function (default `parallelism`). */
+  readonly windows?: number;
+  readonly tokens?: number;
   readonly backend: 'hashmap' | 'lmdb';
   readonly checkpointDir: string;
   readonly restorePath?: string;
@@ -354,8 +358,13 @@ function rescaleJob(s: RunSettings): { env: ReturnType<typeof envAt>; stream: Da
     .keyBy((s) => s.key)
     .window(TumblingEventTimeWindows.of(BUCKET))
     .reduce((a, b) => ({ key: a.key, total: a.total + b.total, n: a.n + b.n }), new LabelWindow())
-    .uid('windows');
-  const tokens = records.rebalance().flatMap(new TokenKeeper()).uid('tokens');
+    .uid('windows')
+    .setParallelism(s.windows ?? s.parallelism);
+  const tokens = records
+    .rebalance()
+    .flatMap(new TokenKeeper())
+    .uid('tokens')
+    .setParallelism(s.tokens ?? s.parallelism);
   return { env, stream: keyed.union(windows, tokens) };
 }
 
@@ -417,11 +426,22 @@ describe.each(['hashmap', 'lmdb'] as const)('rescaling through savepoints (%s)',
 
       emitted = 0;
       keyedProcessed = 0;
+      // The source and keyed function go 2 → 1 → 4 → 2 → 3; the windows and the operator-state
+      // function each rescale their own way.
       const steps = [2, 1, 4, 2, 3];
+      const windows = [1, 3, 2, 4, 2];
+      const tokens = [3, 2, 1, 4, 2];
       const outputs: Out[] = [];
       let restorePath: string | undefined;
       for (const [n, parallelism] of steps.entries()) {
-        const settings = { parallelism, backend, checkpointDir, ...(restorePath ? { restorePath } : {}) };
+        const settings: RunSettings = {
+          parallelism,
+          windows: windows[n]!,
+          tokens: tokens[n]!,
+          backend,
+          checkpointDir,
+          ...(restorePath ? { restorePath } : {}),
+        };
         if (n === steps.length - 1) outputs.push(...(await runToTheEnd(settings)));
         else {
           const upTo = Math.round((N * (n + 1)) / steps.length);
