@@ -418,49 +418,53 @@ beforeEach(() => {
 });
 
 describe.each(['hashmap', 'lmdb'] as const)('rescaling through savepoints (%s)', (backend) => {
-  it('stop-with-savepoint and restore at parallelism 2 → 1 → 4 → 2 → 3 gives what an unbroken run at 1 gives', () =>
-    withTempDir(async (dir) => {
-      const checkpointDir = join(dir, 'checkpoints');
-      const unbroken = await runToTheEnd({ parallelism: 1, backend, checkpointDir });
-      expect(pendingPt).toBe(0);
+  it(
+    'stop-with-savepoint and restore at parallelism 2 → 1 → 4 → 2 → 3 gives what an unbroken run at 1 gives',
+    () =>
+      withTempDir(async (dir) => {
+        const checkpointDir = join(dir, 'checkpoints');
+        const unbroken = await runToTheEnd({ parallelism: 1, backend, checkpointDir });
+        expect(pendingPt).toBe(0);
 
-      emitted = 0;
-      keyedProcessed = 0;
-      // The source and keyed function go 2 → 1 → 4 → 2 → 3; the windows and the operator-state
-      // function each rescale their own way.
-      const steps = [2, 1, 4, 2, 3];
-      const windows = [1, 3, 2, 4, 2];
-      const tokens = [3, 2, 1, 4, 2];
-      const outputs: Out[] = [];
-      let restorePath: string | undefined;
-      for (const [n, parallelism] of steps.entries()) {
-        const settings: RunSettings = {
-          parallelism,
-          windows: windows[n]!,
-          tokens: tokens[n]!,
-          backend,
-          checkpointDir,
-          ...(restorePath ? { restorePath } : {}),
-        };
-        if (n === steps.length - 1) outputs.push(...(await runToTheEnd(settings)));
-        else {
-          const upTo = Math.round((N * (n + 1)) / steps.length);
-          const { path, out } = await runAndStop(settings, upTo, join(dir, 'savepoints'));
-          outputs.push(...out);
-          restorePath = path;
+        emitted = 0;
+        keyedProcessed = 0;
+        // The source and keyed function go 2 → 1 → 4 → 2 → 3; the windows and the operator-state
+        // function each rescale their own way.
+        const steps = [2, 1, 4, 2, 3];
+        const windows = [1, 3, 2, 4, 2];
+        const tokens = [3, 2, 1, 4, 2];
+        const outputs: Out[] = [];
+        let restorePath: string | undefined;
+        for (const [n, parallelism] of steps.entries()) {
+          const settings: RunSettings = {
+            parallelism,
+            windows: windows[n]!,
+            tokens: tokens[n]!,
+            backend,
+            checkpointDir,
+            ...(restorePath ? { restorePath } : {}),
+          };
+          if (n === steps.length - 1) outputs.push(...(await runToTheEnd(settings)));
+          else {
+            const upTo = Math.round((N * (n + 1)) / steps.length);
+            const { path, out } = await runAndStop(settings, upTo, join(dir, 'savepoints'));
+            outputs.push(...out);
+            restorePath = path;
+          }
         }
-      }
-      expect(pendingPt).toBe(0);
+        expect(pendingPt).toBe(0);
 
-      // Every kind of output is there, in the amounts the input gives.
-      const kinds = (records: Out[], kind: Out['kind']) => records.filter((r) => r.kind === kind).length;
-      expect(kinds(unbroken, 'rec')).toBe(N);
-      expect(kinds(unbroken, 'bucket')).toBe((N / BUCKET) * KEYS);
-      expect(kinds(unbroken, 'window')).toBe((N / BUCKET) * KEYS);
-      expect(kinds(unbroken, 'pt')).toBe(Math.ceil(N / 7));
-      expect(kinds(unbroken, 'token')).toBe(2 * Math.ceil(LAST_TOKEN / 50));
-      expectSameMultiset(outputs, unbroken);
-    }));
+        // Every kind of output is there, in the amounts the input gives.
+        const kinds = (records: Out[], kind: Out['kind']) => records.filter((r) => r.kind === kind).length;
+        expect(kinds(unbroken, 'rec')).toBe(N);
+        expect(kinds(unbroken, 'bucket')).toBe((N / BUCKET) * KEYS);
+        expect(kinds(unbroken, 'window')).toBe((N / BUCKET) * KEYS);
+        expect(kinds(unbroken, 'pt')).toBe(Math.ceil(N / 7));
+        expect(kinds(unbroken, 'token')).toBe(2 * Math.ceil(LAST_TOKEN / 50));
+        expectSameMultiset(outputs, unbroken);
+      }),
+    120_000,
+  );
 });
 
 // RescaleCheckpointManuallyITCase: a retained incremental checkpoint (a chain of deltas) taken at
