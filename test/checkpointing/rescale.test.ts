@@ -52,7 +52,7 @@ import {
   type Hold,
   type Traced,
 } from '../support/checkpointing.js';
-import { envAt, expectSameMultiset, waitFor } from '../support/helpers.js';
+import { envAt, expectSameMultiset, rejectsWith, waitFor } from '../support/helpers.js';
 import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../src/core/key-groups.js';
 import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
 
@@ -502,8 +502,14 @@ describe.each(['hashmap', 'lmdb'] as const)('RescaleCheckpointManuallyITCase (%s
     }
   }
 
-  function manualJob(parallelism: number, checkpointDir: string, hold?: Hold, restorePath?: string) {
-    const env = envAt(parallelism).setMaxParallelism(MAX_PARALLELISM);
+  function manualJob(
+    parallelism: number,
+    checkpointDir: string,
+    hold?: Hold,
+    restorePath?: string,
+    maxParallelism = MAX_PARALLELISM,
+  ) {
+    const env = envAt(parallelism).setMaxParallelism(maxParallelism);
     env.enableCheckpointing(30);
     env.getCheckpointConfig().setCheckpointStorage(fileUri(checkpointDir));
     env.getCheckpointConfig().setExternalizedCheckpointRetention('RETAIN_ON_CANCELLATION');
@@ -579,6 +585,60 @@ describe.each(['hashmap', 'lmdb'] as const)('RescaleCheckpointManuallyITCase (%s
         );
     }),
   );
+});
+
+describe('restoring under another max parallelism', () => {
+  // CheckpointCoordinatorRestoringTest#testRestoreLatestCheckpointFailureWhenMaxParallelismChanges, end to end
+  it('is refused, naming the operator, both values and the ways out; the same savepoint restores under its own', () =>
+    withTempDir(async (dir) => {
+      const checkpointDir = join(dir, 'checkpoints');
+      const { env, stream } = countingSumJob(2, checkpointDir, 64);
+      const job = await startJob(env, stream);
+      let path: string;
+      try {
+        await waitForCompleted(job.client, 1);
+        path = await job.client.stopWithSavepoint(false, join(dir, 'savepoints'));
+      } catch (e) {
+        await job.client.cancel();
+        throw e;
+      }
+      await job.ended;
+      const changed = countingSumJob(3, checkpointDir, 128, path);
+      const error = await rejectsWith(runToEnd(changed.env, changed.stream), 'SLUICE_RESTORE_FAILED');
+      expect(error.message).toContain(
+        "operator 'sum' (uid 'sum') was checkpointed with max parallelism 64, the job now has 128.",
+      );
+      expect(error.message).toContain('keep setMaxParallelism(64)');
+      expect(error.message).toContain('start the job without this state');
+      const kept = countingSumJob(3, checkpointDir, 64, path);
+      const { result } = await runToEnd(kept.env, kept.stream);
+      expect(result.checkpoints.restored).toBe(1);
+    }));
+
+  /** A bounded source into a keyed running sum named and uid'd `sum`. */
+  function countingSumJob(
+    parallelism: number,
+    checkpointDir: string,
+    maxParallelism: number,
+    restorePath?: string,
+  ) {
+    const env = envAt(parallelism).setMaxParallelism(maxParallelism);
+    env.enableCheckpointing(30);
+    env.getCheckpointConfig().setCheckpointStorage(fileUri(checkpointDir));
+    if (restorePath !== undefined) env.configuration.setString('execution.state-recovery.path', restorePath);
+    env.setRestartStrategy(RestartStrategies.noRestart());
+    const stream = env
+      .fromSource(
+        tracedGenerator((n) => ({ n }), 2_000, 4_000, { from: 500, until: () => restorePath !== undefined }),
+        'numbers',
+      )
+      .uid('numbers')
+      .keyBy((r) => r.n % 5)
+      .reduce((a, b) => ({ ...b, n: a.n + b.n }))
+      .uid('sum')
+      .name('sum');
+    return { env, stream };
+  }
 });
 
 function sumOf(positions: ReadonlyMap<number, number>): number {
