@@ -55,6 +55,7 @@ import {
 import { envAt, expectSameMultiset, rejectsWith, waitFor } from '../support/helpers.js';
 import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../src/core/key-groups.js';
 import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
+import { inspect } from '../../src/cli/inspect-command.js';
 
 /** Records of the whole input, the source's splits and the keys; every key lies in one split (S divides K). */
 const N = 6_000;
@@ -62,8 +63,8 @@ const SPLITS = 6;
 const KEYS = 12;
 /** Event-time bucket of the keyed function's timers and of the windows, in ms (record i has time i). */
 const BUCKET = 100;
-/** Processing-time timers fire this long after registration. */
-const PT_DELAY_MS = 20;
+/** Processing-time timers fire this long after registration: long enough that stops find some pending. */
+const PT_DELAY_MS = 500;
 /** A token of the operator-state function is emitted once its subtask sees a record this much later. */
 const TOKEN_DUE = 1_000;
 /** Tokens are made only from records before this, so every one falls due in every run. */
@@ -399,6 +400,12 @@ async function runToTheEnd(s: RunSettings): Promise<Out[]> {
   const { env, stream } = rescaleJob(s);
   const job = await startJob(env, stream);
   try {
+    // A lost processing-time timer would hold the end forever: say so instead of timing out.
+    await waitFor(
+      () => keyedProcessed === N && pendingPt === 0,
+      `every record processed (${keyedProcessed} of ${N}) and every processing-time timer fired (${pendingPt} indexes wait for one)`,
+      60_000,
+    );
     const result = await job.client.getJobExecutionResult();
     await job.ended;
     if (s.restorePath !== undefined) expect(result.checkpoints.restored).toBe(1);
@@ -434,6 +441,7 @@ describe.each(['hashmap', 'lmdb'] as const)('rescaling through savepoints (%s)',
         const windows = [1, 3, 2, 4, 2];
         const tokens = [3, 2, 1, 4, 2];
         const outputs: Out[] = [];
+        const savepoints: string[] = [];
         let restorePath: string | undefined;
         for (const [n, parallelism] of steps.entries()) {
           const settings: RunSettings = {
@@ -449,6 +457,7 @@ describe.each(['hashmap', 'lmdb'] as const)('rescaling through savepoints (%s)',
             const upTo = Math.round((N * (n + 1)) / steps.length);
             const { path, out } = await runAndStop(settings, upTo, join(dir, 'savepoints'));
             outputs.push(...out);
+            savepoints.push(path);
             restorePath = path;
           }
         }
@@ -462,6 +471,18 @@ describe.each(['hashmap', 'lmdb'] as const)('rescaling through savepoints (%s)',
         expect(kinds(unbroken, 'pt')).toBe(Math.ceil(N / 7));
         expect(kinds(unbroken, 'token')).toBe(2 * Math.ceil(LAST_TOKEN / 50));
         expectSameMultiset(outputs, unbroken);
+
+        // The savepoints carried timers across: every one event-time timers (the open buckets),
+        // and at least one processing-time timers not fired yet.
+        const described = await Promise.all(
+          savepoints.map(async (path) => {
+            const text: string[] = [];
+            await inspect(path, { json: false }, (l) => text.push(l));
+            return text.join('\n');
+          }),
+        );
+        for (const text of described) expect(text).toContain('_timer_service_event');
+        expect(described.some((text) => text.includes('_timer_service_processing'))).toBe(true);
       }),
     120_000,
   );
@@ -515,8 +536,9 @@ describe.each(['hashmap', 'lmdb'] as const)('RescaleCheckpointManuallyITCase (%s
     env.getCheckpointConfig().setExternalizedCheckpointRetention('RETAIN_ON_CANCELLATION');
     env.configuration.setString('execution.checkpointing.num-retained', '2');
     env.configuration.setString('execution.checkpointing.incremental', 'true');
-    // Deltas never outweigh their base here, so the chain grows.
+    // Deltas never outweigh their base, nor make the chain too long here, so the chain grows.
     env.configuration.setString('execution.checkpointing.incremental.max-delta-ratio', '1000');
+    env.configuration.setString('execution.checkpointing.incremental.max-chain-length', '1000');
     env.configuration.setString('execution.checkpointing.data-inline-threshold', '0b');
     env.configuration.setString('state.backend.type', backend);
     if (restorePath !== undefined) env.configuration.setString('execution.state-recovery.path', restorePath);
@@ -541,9 +563,28 @@ describe.each(['hashmap', 'lmdb'] as const)('RescaleCheckpointManuallyITCase (%s
       resetBarrierPositions();
       const checkpointDir = join(dir, 'checkpoints');
       let after = 0;
-      const first = manualJob(from, checkpointDir, { from: FIRST, until: () => false });
+      // The source holds halfway until a checkpoint completed there (the chain's base), then at
+      // FIRST: checkpoints after the half are deltas, however fast the machine.
+      let half = true;
+      const hold: Hold = {
+        get from() {
+          return half ? FIRST / 2 : FIRST;
+        },
+        until: () => false,
+      };
+      const first = manualJob(from, checkpointDir, hold);
       const job = await startJob(first.env, first.stream);
       try {
+        await waitFor(
+          () =>
+            [...barrierPositions].some(
+              ([id, p]) =>
+                sumOf(p) >= FIRST / 2 && (job.client.getCheckpointStats()?.latestCompleted?.id ?? 0) >= id,
+            ),
+          'a completed checkpoint after half of the first records',
+          30_000,
+        );
+        half = false;
         // Once the source holds, the next checkpoint is after every record it emitted.
         await waitFor(
           () => [...barrierPositions.values()].some((p) => sumOf(p) >= FIRST),
