@@ -388,6 +388,31 @@ describe('planRestore', () => {
     expect(plan.tasks.size).toBe(4);
   });
 
+  // CheckpointMetadataLoadingTest#testUnmatchedCoordinatorOnlyStateFails
+  it('fails for a gone source that has only its enumerator’s state; allowed, that state is not used', async () => {
+    const graph = buildJob(2);
+    const gone: OperatorSnapshot = {
+      operatorId: operatorId('cccccccccccccccccccccccccccccccc'),
+      uid: 'old-source',
+      parallelism: 2,
+      maxParallelism: MAX_P,
+      subtasks: [],
+    };
+    const base = metadataOf(graph, 2, [['a'], ['b']], { extra: [gone] });
+    const metadata: CheckpointMetadata = {
+      ...base,
+      masterStates: [
+        ...base.masterStates,
+        { name: `enumerator:${gone.operatorId}`, handle: inline(0xee, 9) },
+      ],
+    };
+    const error = await rejection(restore(metadata, graph));
+    expect(error.code).toBe('SLUICE_RESTORE_FAILED');
+    expect(error.message).toContain("uid 'old-source'");
+    const plan = await restore(metadata, graph, true);
+    for (const task of plan.tasks.values()) expect(task.operators.has(gone.operatorId)).toBe(false);
+  });
+
   it('accepts operators that are gone from the job if they had no state', async () => {
     const graph = buildJob(2);
     const stateless: OperatorSnapshot = {
@@ -408,9 +433,11 @@ describe('planRestore', () => {
     const graph = buildJob(2, 256);
     const error = await rejection(restore(metadataOf(old, 2, [['a'], ['b']]), graph));
     expect(error.code).toBe('SLUICE_RESTORE_FAILED');
-    expect(error.message).toContain('128');
-    expect(error.message).toContain('256');
-    expect(error.message).toContain('Keyed Reduce');
+    expect(error.message).toContain(
+      "operator 'Keyed Reduce' (uid 'counts') was checkpointed with max parallelism 128, the job now has 256.",
+    );
+    expect(error.message).toContain('keep setMaxParallelism(128)');
+    expect(error.message).toContain('start the job without this state');
   });
 
   it('fails with the read error (not SLUICE_RESTORE_FAILED) when the coordinators’ state cannot be read, before planning', async () => {

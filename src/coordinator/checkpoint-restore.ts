@@ -19,6 +19,7 @@ import {
   type OperatorStateHandle,
   type StreamStateHandle,
 } from '../storage/state-handle.js';
+import { enumeratorStateName } from './source-coordinators.js';
 
 /** What a job restores from one checkpoint. */
 export interface RestorePlan {
@@ -58,11 +59,14 @@ export async function planRestore(
       vertex.chain.map((node) => [node.operatorId, { node, vertex }] as const),
     ),
   );
-  // Every operator with state and no match is named at once, so one look fixes the job.
+  // Every operator with state and no match is named at once, so one look fixes the job. A
+  // source's enumerator state counts (Flink's coordinator state): pending splits would be lost.
+  const masterStateNames = new Set(metadata.masterStates.map((m) => m.name));
   const unmatched = metadata.operators.filter(
     (op) =>
       !nodes.has(op.operatorId) &&
-      op.subtasks.some((s) => s.keyed.length > 0 || s.operator.length > 0 || s.channelState !== undefined),
+      (op.subtasks.some((s) => s.keyed.length > 0 || s.operator.length > 0 || s.channelState !== undefined) ||
+        masterStateNames.has(enumeratorStateName(op.operatorId))),
   );
   if (unmatched.length > 0 && !options.ignoreUnclaimedState) {
     const names = unmatched.map((op) =>
@@ -104,8 +108,11 @@ export async function planRestore(
     if (hasKeyed && op.maxParallelism !== node.maxParallelism)
       throw new SluiceError(
         'SLUICE_RESTORE_FAILED',
-        `${options.where}: operator '${node.name}' was checkpointed with max parallelism ${op.maxParallelism}, ` +
-          `the job now has ${node.maxParallelism}. Keep setMaxParallelism(${op.maxParallelism}): the number of key groups is fixed for the life of the state.`,
+        `${options.where}: operator '${node.name}'${op.uid === undefined ? '' : ` (uid '${op.uid}')`} was ` +
+          `checkpointed with max parallelism ${op.maxParallelism}, the job now has ${node.maxParallelism}. ` +
+          'Keyed state is split into max-parallelism key groups for the life of the state, so it cannot be ' +
+          `restored under another max parallelism: keep setMaxParallelism(${op.maxParallelism}) ` +
+          `(pipeline.max-parallelism: ${op.maxParallelism}), or start the job without this state.`,
       );
     const keyed: KeyedStateHandle[] = op.subtasks.flatMap((s) => s.keyed);
     const hasOperatorState = op.subtasks.some((st) => st.operator.length > 0);

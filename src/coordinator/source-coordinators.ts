@@ -10,7 +10,7 @@ import type { SubtaskAddress } from './job-master-gateway.js';
 import { SourceCoordinator } from './source-coordinator.js';
 
 /** The master state name a source's enumerator is checkpointed under. */
-const enumeratorStateName = (operatorId: OperatorId) => `enumerator:${operatorId}`;
+export const enumeratorStateName = (operatorId: OperatorId): string => `enumerator:${operatorId}`;
 
 /** A source coordinator per source vertex of the job, by the source operator's id. */
 export class SourceCoordinators {

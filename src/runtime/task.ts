@@ -142,6 +142,14 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private waitingForSource = false;
   /** A source task stopped emitting at this stop-with-savepoint's barrier, until it completes or aborts. */
   private suspendedAt: number | undefined;
+  /**
+   * Stop-with-savepoint without drain (Flink's SUSPEND) reached this task at this checkpoint: the
+   * job ends at the savepoint, so nothing may happen after it (no timers, no end of input)
+   * unless it is aborted.
+   */
+  private stoppingAt: number | undefined;
+  /** Processing-time timers that fell due while stopping: run if the stop is aborted, else dropped. */
+  private deferredTimers: (() => void)[] = [];
   /** 0 running, 1 input ended (endInput called), 2 ended (end-of-partition sent), 3 finishing. */
   private endPhase: 0 | 1 | 2 | 3 = 0;
   private checkpoints: SubtaskCheckpointCoordinator | undefined;
@@ -389,8 +397,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       );
       // Stop-with-savepoint (Flink's SYNC_SAVEPOINT): nothing after its barrier, so the savepoint
       // is the source's last word unless it is aborted.
-      if (savepoint?.kind === 'sync-savepoint' && this.source && this.endPhase === 0)
-        this.suspendedAt = checkpointId;
+      if (savepoint?.kind === 'sync-savepoint' && this.endPhase === 0) {
+        if (this.source) this.suspendedAt = checkpointId;
+        this.stoppingAt = checkpointId;
+      }
     });
   }
 
@@ -415,8 +425,14 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   notifyCheckpointAborted(checkpointId: number): void {
     this.enqueue(`checkpoint ${checkpointId} aborted`, () => {
       this.checkpoints?.notifyCheckpointAborted(checkpointId);
-      // A failed stop-with-savepoint: the job runs on.
+      // A failed stop-with-savepoint: the job runs on, with the timers that fell due meanwhile.
       if (this.suspendedAt === checkpointId) this.suspendedAt = undefined;
+      if (this.stoppingAt === checkpointId) {
+        this.stoppingAt = undefined;
+        const deferred = this.deferredTimers;
+        this.deferredTimers = [];
+        for (const fire of deferred) fire();
+      }
       this.abortAlignment(checkpointId);
       this.dropCapture(checkpointId);
     });
@@ -740,6 +756,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
             },
             capture,
           );
+          if (savepoint?.kind === 'sync-savepoint' && this.endPhase === 0)
+            this.stoppingAt = action.checkpointId;
           break;
         }
         case 'abort-checkpoint':
@@ -801,11 +819,15 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     return this.deployment.inputGate!.hasData();
   }
 
-  /** End of input: endInput on the chain, head first, then (once async work is done) finish. */
+  /**
+   * End of input: endInput on the chain, head first, then (once async work is done) finish. A
+   * stop without drain ends without endInput (Flink's StopMode.NO_DRAIN): no final watermark,
+   * so windows and event-time timers stay in the savepoint instead of firing after it.
+   */
   private beginEnding(): void {
     this.endPhase = 1;
     this.chain.elementTimestamp.clear();
-    for (const op of this.chain.operators) op.endInput();
+    if (this.stoppingAt === undefined) for (const op of this.chain.operators) op.endInput();
     this.wake();
   }
 
@@ -905,7 +927,11 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   registerTimer(timestamp: number, callback: (timestamp: number) => void): Cancellable {
     const handle = this.clock.schedule(timestamp - this.clock.now(), () => {
       this.timers.delete(handle);
-      this.enqueue('processing-time timer', () => callback(timestamp));
+      this.enqueue('processing-time timer', () =>
+        this.stoppingAt === undefined
+          ? callback(timestamp)
+          : this.deferredTimers.push(() => callback(timestamp)),
+      );
     });
     this.timers.add(handle);
     return {

@@ -196,6 +196,45 @@ describe('redistributeOperatorState', () => {
     ]);
   });
 
+  // StateAssignmentOperationTest#testReDistributeCombinedPartitionableStates
+  it('redistributes split and union states of one operator together, each by its own rule, 2 → 3', async () => {
+    const s1 = new ListStateDescriptor<string>('s1');
+    const u1 = new ListStateDescriptor<string>('u1');
+    const s2 = new ListStateDescriptor<string>('s2');
+    const u2 = new ListStateDescriptor<string>('u2');
+    const old = await Promise.all(
+      [
+        { s1: ['a0', 'a1', 'a2'], u1: ['x0'], s2: ['b0'], u2: ['y0', 'y1'] },
+        { s1: ['a3', 'a4'], u1: ['x1'], s2: ['b1', 'b2'], u2: [] },
+      ].map(async (lists) => {
+        const b = new OperatorStateBackend();
+        b.getListState(s1).update(lists.s1);
+        b.getUnionListState(u1).update(lists.u1);
+        b.getListState(s2).update(lists.s2);
+        b.getUnionListState(u2).update(lists.u2);
+        return [await b.snapshot(1).write()];
+      }),
+    );
+    const restored = redistributeOperatorState(old, 3).map((snapshot) => {
+      const b = new OperatorStateBackend();
+      b.restore(snapshot);
+      return {
+        s1: b.getListState(s1).get(),
+        u1: b.getUnionListState(u1).get(),
+        s2: b.getListState(s2).get(),
+        u2: b.getUnionListState(u2).get(),
+      };
+    });
+    // s1: 5 elements in runs 2, 2, 1 from subtask 0; the next split state starts where the
+    // shorter runs began (subtask 2), as Flink's RoundRobinOperatorStateRepartitioner does.
+    expect(restored.map((r) => r.s1)).toEqual([['a0', 'a1'], ['a2', 'a3'], ['a4']]);
+    expect(restored.map((r) => r.s2)).toEqual([['b1'], ['b2'], ['b0']]);
+    for (const r of restored) {
+      expect(r.u1).toEqual(['x0', 'x1']);
+      expect(r.u2).toEqual(['y0', 'y1']);
+    }
+  });
+
   it('refuses old subtasks that disagree on a state mode', async () => {
     const a = new OperatorStateBackend();
     a.getListState(new ListStateDescriptor<number>('x')).add(1);

@@ -3,7 +3,8 @@
  * Without checkpoints, in batches as they come. With checkpoints, exactly once: records are
  * staged per checkpoint and released only when that checkpoint completes (a two-phase commit
  * whose commit is idempotent: the client ignores a checkpoint's records it already has, so a
- * restored sink can re-commit what its restored checkpoint staged).
+ * restored sink can re-commit what its restored checkpoint staged). Only its own job's: what a
+ * savepoint or another job's checkpoint staged was that job's output, for that job's client.
  */
 import type { Cancellable } from '../../core/clock.js';
 import { ListStateDescriptor } from '../../state/state-descriptor.js';
@@ -16,8 +17,8 @@ const BATCH = 1024;
 /** Commit id of what is released at the end of input (after every checkpoint). */
 export const FINAL_COMMIT = Number.MAX_SAFE_INTEGER;
 
-/** Staged output of one checkpoint: its id and its records. */
-type Staged = [checkpointId: number, records: unknown[]];
+/** Staged output of one checkpoint: its id, its records and the job that staged them. */
+type Staged = [checkpointId: number, records: unknown[], jobId?: string];
 
 /** Operator that hands records to the job's collect channel `collectId`. */
 export class CollectSinkOperator<T> extends AbstractStreamOperator<T, never> {
@@ -41,8 +42,11 @@ export class CollectSinkOperator<T> extends AbstractStreamOperator<T, never> {
     this.stagedState = this.info.operatorStateBackend.getListState(
       new ListStateDescriptor<Staged>('collect-staged'),
     );
-    // What the restored checkpoint staged belongs to completed checkpoints: commit it again.
-    if (restored) for (const [id, records] of this.stagedState.get()) this.commit(id, records);
+    // What the restored checkpoint staged belongs to completed checkpoints: commit it again, if
+    // this job staged it (a failover); another job's client had it, or lost it with that job.
+    if (restored)
+      for (const [id, records, jobId] of this.stagedState.get())
+        if (jobId === undefined || jobId === this.info.jobId) this.commit(id, records);
   }
 
   processElement(record: T): void {
@@ -60,7 +64,7 @@ export class CollectSinkOperator<T> extends AbstractStreamOperator<T, never> {
 
   override snapshotState(checkpointId: number): void {
     if (!this.exactlyOnce) return;
-    this.staged.push([checkpointId, this.batch]);
+    this.staged.push([checkpointId, this.batch, this.info.jobId]);
     this.batch = [];
     this.stagedState!.update(this.staged);
   }
