@@ -44,11 +44,15 @@ describe('EventLoopSlicer', () => {
 
   it('grows its share with the snapshot’s age, so a long snapshot still finishes before the timeout', async () => {
     const s = slicerOnClock(0.05);
-    s.clock.t += 150_000; // half of the five minutes after which the snapshot takes the whole loop
+    s.clock.t += 55_000; // within the first minute the share stays as it is
+    await s.yieldWhileOthersRun(19);
+    expect(s.sliceLength()).toBeLessThan(1.2);
+    // Halfway between one minute and the five after which the snapshot takes the whole loop.
+    s.clock.t += 125_000;
     await s.yieldWhileOthersRun(2);
     // share 0.5: as long as the records ran
     expect(s.sliceLength()).toBeCloseTo(2, 0);
-    s.clock.t += 150_000;
+    s.clock.t += 120_000;
     await s.yieldWhileOthersRun(2);
     expect(s.sliceLength()).toBeCloseTo(5, 0);
   });
