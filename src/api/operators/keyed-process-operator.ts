@@ -33,7 +33,7 @@ export class KeyedProcessOperator<K, IN, OUT>
   extends UdfOperator<IN, OUT, Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>>
   implements TimerService, OnTimerContext<K>
 {
-  private backend!: KeyedStateBackend<K>;
+  protected backend!: KeyedStateBackend<K>;
   private timers!: KeyedTimerQueue<K>;
   private eventTimers!: KeyedTimerQueue<K>;
   private watermark = MIN_WATERMARK;
@@ -51,7 +51,7 @@ export class KeyedProcessOperator<K, IN, OUT>
 
   constructor(
     fn: Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>,
-    private readonly keySelector: KeySelectorFn<IN, K>,
+    protected readonly keySelector: KeySelectorFn<IN, K>,
   ) {
     super(fn);
     const candidate = (this.userFunction as Partial<OnTimer<K, OUT>>).onTimer;
