@@ -22,7 +22,6 @@ import type {
   KeyedStateFunction,
   ReadOnlyBroadcastState,
 } from '../co-functions.js';
-import type { KeyedProcessFunction } from '../process-function.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
 import { UdfOperator } from './udf-operator.js';
 
