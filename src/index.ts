@@ -10,6 +10,7 @@ export { StreamExecutionEnvironment } from './api/environment.js';
 export { DataStream, KeyedStream, SingleOutputStreamOperator, WindowedStream } from './api/datastream.js';
 export { ConnectedStreams, BroadcastConnectedStream } from './api/connected-streams.js';
 export { BroadcastStream } from './api/broadcast-stream.js';
+export { IntervalJoin, IntervalJoined } from './api/interval-join.js';
 export {
   BroadcastProcessFunction,
   CoProcessFunction,
