@@ -11,6 +11,7 @@ export { DataStream, KeyedStream, SingleOutputStreamOperator, WindowedStream } f
 export { ConnectedStreams, BroadcastConnectedStream } from './api/connected-streams.js';
 export { BroadcastStream } from './api/broadcast-stream.js';
 export { IntervalJoin, IntervalJoined } from './api/interval-join.js';
+export { CoGroupedStreams, JoinedStreams } from './api/joined-streams.js';
 export {
   BroadcastProcessFunction,
   CoProcessFunction,
