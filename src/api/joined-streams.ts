@@ -10,7 +10,7 @@ import { invalidProgram } from '../core/errors.js';
 import type { CoGroupFunction, FlatJoinFunction, JoinFunction } from './co-functions.js';
 import { DataStream, type SingleOutputStreamOperator } from './datastream.js';
 import { keySelectorFn, type Collector, type KeySelector } from './functions.js';
-import { isRichFunction } from './rich-functions.js';
+import { closeNestedFunction, openNestedFunction } from './rich-functions.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { ProcessWindowFunction, type ProcessWindowContext } from './windowing/process-window-function.js';
 import { WindowAssigner } from './windowing/window-assigners.js';
@@ -40,13 +40,10 @@ class CoGroupWindowFunction<T1, T2, OUT, K> extends ProcessWindowFunction<Tagged
     super();
   }
   open(ctx: RuntimeContext): void {
-    if (isRichFunction(this.fn)) this.fn.setRuntimeContext(ctx);
-    const open = (this.fn as { open?: (ctx: RuntimeContext) => void }).open;
-    if (typeof open === 'function') open.call(this.fn, ctx);
+    openNestedFunction(this.fn, ctx);
   }
   close(): void {
-    const close = (this.fn as { close?: () => void }).close;
-    if (typeof close === 'function') close.call(this.fn);
+    closeNestedFunction(this.fn);
   }
   process(
     _key: K,
@@ -71,13 +68,10 @@ class JoinCoGroupFunction<T1, T2, OUT> implements CoGroupFunction<T1, T2, OUT> {
     private readonly flat: boolean,
   ) {}
   open(ctx: RuntimeContext): void {
-    if (isRichFunction(this.fn)) this.fn.setRuntimeContext(ctx);
-    const open = (this.fn as { open?: (ctx: RuntimeContext) => void }).open;
-    if (typeof open === 'function') open.call(this.fn, ctx);
+    openNestedFunction(this.fn, ctx);
   }
   close(): void {
-    const close = (this.fn as { close?: () => void }).close;
-    if (typeof close === 'function') close.call(this.fn);
+    closeNestedFunction(this.fn);
   }
   coGroup(first: Iterable<T1>, second: Iterable<T2>, out: Collector<OUT>): void {
     const second2 = [...second];
@@ -124,6 +118,25 @@ function checkAssigner(assigner: WindowAssigner): void {
     );
 }
 
+/** The `where(k1).equalTo(k2).window(assigner)` chain of a join and a coGroup, ending in what `finish` builds. */
+function whereEqualToWindow<T1, T2, K, A>(
+  keySelector: KeyFn<T1, K>,
+  finish: (key1: (value: T1) => K, key2: (value: T2) => K, assigner: WindowAssigner) => A,
+): { equalTo(keySelector: KeyFn<T2, K>): { window(assigner: WindowAssigner): A } } {
+  const key1 = keySelectorFn(keySelector);
+  return {
+    equalTo: (keySelector2) => {
+      const key2 = keySelectorFn(keySelector2);
+      return {
+        window: (assigner) => {
+          checkAssigner(assigner);
+          return finish(key1, key2, assigner);
+        },
+      };
+    },
+  };
+}
+
 /** `a.coGroup(b)` (Flink's CoGroupedStreams). */
 export class CoGroupedStreams<T1, T2> {
   /** @internal */
@@ -144,28 +157,17 @@ export class CoGroupedStreams<T1, T2> {
       };
     };
   } {
-    const key1 = keySelectorFn(keySelector);
-    return {
-      equalTo: (keySelector2) => {
-        const key2 = keySelectorFn(keySelector2);
-        return {
-          window: (assigner) => {
-            checkAssigner(assigner);
-            return {
-              apply: <OUT>(fn: unknown) =>
-                windowedCoGroup<T1, T2, K, OUT>(
-                  this.first,
-                  this.second,
-                  key1,
-                  key2,
-                  assigner,
-                  asObject<CoGroupFunction<T1, T2, OUT>>(fn, 'coGroup', 'coGroup(...).apply()'),
-                ),
-            };
-          },
-        };
-      },
-    };
+    return whereEqualToWindow<T1, T2, K, unknown>(keySelector, (key1, key2, assigner) => ({
+      apply: <OUT>(fn: unknown) =>
+        windowedCoGroup<T1, T2, K, OUT>(
+          this.first,
+          this.second,
+          key1,
+          key2,
+          assigner,
+          asObject<CoGroupFunction<T1, T2, OUT>>(fn, 'coGroup', 'coGroup(...).apply()'),
+        ),
+    })) as never;
   }
 }
 
@@ -195,31 +197,20 @@ export class JoinedStreams<T1, T2> {
       };
     };
   } {
-    const key1 = keySelectorFn(keySelector);
-    return {
-      equalTo: (keySelector2) => {
-        const key2 = keySelectorFn(keySelector2);
-        return {
-          window: (assigner) => {
-            checkAssigner(assigner);
-            return {
-              apply: <OUT>(fn: unknown) => {
-                const join = asObject<JoinFunction<T1, T2, OUT>>(fn, 'join', 'join(...).apply()');
-                const flat = join.join.length >= 3;
-                return windowedCoGroup<T1, T2, K, OUT>(
-                  this.first,
-                  this.second,
-                  key1,
-                  key2,
-                  assigner,
-                  new JoinCoGroupFunction<T1, T2, OUT>(join, flat),
-                );
-              },
-            };
-          },
-        };
+    return whereEqualToWindow<T1, T2, K, unknown>(keySelector, (key1, key2, assigner) => ({
+      apply: <OUT>(fn: unknown) => {
+        const join = asObject<JoinFunction<T1, T2, OUT>>(fn, 'join', 'join(...).apply()');
+        const flat = join.join.length >= 3;
+        return windowedCoGroup<T1, T2, K, OUT>(
+          this.first,
+          this.second,
+          key1,
+          key2,
+          assigner,
+          new JoinCoGroupFunction<T1, T2, OUT>(join, flat),
+        );
       },
-    };
+    })) as never;
   }
 }
 

@@ -224,13 +224,7 @@ export class KeyedBroadcastProcessOperator<K, IN1, IN2, OUT>
     this.processElement1(record);
   }
   processElement1(record: IN1): void {
-    let key: K;
-    try {
-      key = this.keySelector(record);
-    } catch (e) {
-      throw this.userError(e, 'the key selector');
-    }
-    this.backend.setCurrentKey(key);
+    this.setCurrentKeyOf(this.keySelector, record);
     try {
       this.broadcastFunction.processElement(record, this, this.output);
     } catch (e) {

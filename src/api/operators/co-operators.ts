@@ -118,7 +118,7 @@ export class KeyedCoProcessOperator<K, IN1, IN2, OUT>
     this.processElement1(record);
   }
   processElement1(record: IN1): void {
-    this.setKey(this.keySelector, record);
+    this.setCurrentKeyOf(this.keySelector, record);
     try {
       this.coFunction.processElement1(record, this, this.output);
     } catch (e) {
@@ -126,20 +126,11 @@ export class KeyedCoProcessOperator<K, IN1, IN2, OUT>
     }
   }
   processElement2(record: IN2): void {
-    this.setKey(this.key2, record);
+    this.setCurrentKeyOf(this.key2, record);
     try {
       this.coFunction.processElement2(record, this, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement2');
     }
-  }
-  private setKey<T>(selector: KeySelectorFn<T, K>, record: T): void {
-    let key: K;
-    try {
-      key = selector(record);
-    } catch (e) {
-      throw this.userError(e, 'the key selector');
-    }
-    this.backend.setCurrentKey(key);
   }
 }

@@ -18,7 +18,7 @@ import type { MapState } from '../../state/state.js';
 import type { KeyedCoProcessFunction, ProcessJoinContext, ProcessJoinFunction } from '../co-functions.js';
 import type { Collector } from '../functions.js';
 import type { KeyedProcessContext, OnTimerContext } from '../process-function.js';
-import { isRichFunction } from '../rich-functions.js';
+import { closeNestedFunction, openNestedFunction } from '../rich-functions.js';
 import type { RuntimeContext } from '../runtime-context.js';
 import { KeyedCoProcessOperator } from './co-operators.js';
 
@@ -54,14 +54,11 @@ class IntervalJoinProcess<K, L, R, OUT> implements ProcessJoinContext {
   open(ctx: RuntimeContext): void {
     this.left = ctx.getMapState(new MapStateDescriptor<number, L[]>('LEFT_BUFFER'));
     this.right = ctx.getMapState(new MapStateDescriptor<number, R[]>('RIGHT_BUFFER'));
-    if (isRichFunction(this.fn)) this.fn.setRuntimeContext(ctx);
-    const open = (this.fn as { open?: (ctx: RuntimeContext) => void }).open;
-    if (typeof open === 'function') open.call(this.fn, ctx);
+    openNestedFunction(this.fn, ctx);
   }
 
   close(): void {
-    const close = (this.fn as { close?: () => void }).close;
-    if (typeof close === 'function') close.call(this.fn);
+    closeNestedFunction(this.fn);
   }
 
   processElement1(value: L, ctx: KeyedProcessContext<K>, out: Collector<OUT>): void {

@@ -83,6 +83,17 @@ export class KeyedProcessOperator<K, IN, OUT>
     }
   }
 
+  /** Makes `record`'s key (by `selector`, one of a two-input operator's) the current key. */
+  protected setCurrentKeyOf<T>(selector: KeySelectorFn<T, K>, record: T): void {
+    let key: K;
+    try {
+      key = selector(record);
+    } catch (e) {
+      throw this.userError(e, 'the key selector');
+    }
+    this.backend.setCurrentKey(key);
+  }
+
   // --- contexts: the operator is its own (allocation-free) context object ---
   /**
    * The record's timestamp (null if it has none), which what the function emits carries; in
