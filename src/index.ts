@@ -8,6 +8,32 @@ if (!getDefaultPipelineExecutor()) setDefaultPipelineExecutor(new AutoExecutor()
 
 export { StreamExecutionEnvironment } from './api/environment.js';
 export { DataStream, KeyedStream, SingleOutputStreamOperator, WindowedStream } from './api/datastream.js';
+export { ConnectedStreams, BroadcastConnectedStream } from './api/connected-streams.js';
+export { BroadcastStream } from './api/broadcast-stream.js';
+export { IntervalJoin, IntervalJoined } from './api/interval-join.js';
+export { CoGroupedStreams, JoinedStreams } from './api/joined-streams.js';
+export {
+  BroadcastProcessFunction,
+  CoProcessFunction,
+  KeyedBroadcastProcessFunction,
+  KeyedCoProcessFunction,
+  ProcessJoinFunction,
+  RichCoFlatMapFunction,
+  RichCoMapFunction,
+  type BroadcastContext,
+  type BroadcastReadOnlyContext,
+  type BroadcastState,
+  type CoFlatMapFunction,
+  type CoGroupFunction,
+  type CoMapFunction,
+  type FlatJoinFunction,
+  type JoinFunction,
+  type KeyedBroadcastContext,
+  type KeyedBroadcastReadOnlyContext,
+  type KeyedStateFunction,
+  type ProcessJoinContext,
+  type ReadOnlyBroadcastState,
+} from './api/co-functions.js';
 export { DataStreamSink } from './api/operator-handle.js';
 export { DataStreamSource } from './api/data-stream-source.js';
 export { WatermarkStrategy } from './api/watermark-strategy.js';

@@ -25,6 +25,8 @@ import type { KeyCheck } from './hashable-key.js';
 import { isWatermarkStrategy, type WatermarkStrategy } from './watermark-strategy.js';
 import type { StreamBuilder, StreamInput, TransformationSpec } from './stream-builder.js';
 import { WindowAssigner } from './windowing/window-assigners.js';
+import { BroadcastStream } from './broadcast-stream.js';
+import type { MapStateDescriptor } from '../state/state-descriptor.js';
 import type { AggregateFunction } from '../state/functions.js';
 import type { ProcessWindowFunction } from './windowing/process-window-function.js';
 import {
@@ -39,7 +41,7 @@ import {
 export class DataStream<T> {
   /** @internal */
   constructor(
-    /** @internal */ protected readonly builder: StreamBuilder,
+    /** @internal */ readonly builder: StreamBuilder,
     /** @internal The producers of this stream and how it is partitioned to its consumers. */
     readonly inputs: readonly StreamInput[],
   ) {}
@@ -118,9 +120,18 @@ export class DataStream<T> {
   shuffle(): DataStream<T> {
     return new DataStream(this.builder, this.partition({ kind: 'shuffle' }));
   }
-  /** Every record to every consumer subtask. */
-  broadcast(): DataStream<T> {
-    return new DataStream(this.builder, this.partition({ kind: 'broadcast' }));
+  /**
+   * Every record to every consumer subtask. With MapStateDescriptors, a BroadcastStream whose
+   * broadcast states those are: connect a stream to it (`stream.connect(broadcastStream)`).
+   */
+  broadcast(): DataStream<T>;
+  broadcast(
+    ...descriptors: [MapStateDescriptor<unknown, unknown>, ...MapStateDescriptor<unknown, unknown>[]]
+  ): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): DataStream<T> | BroadcastStream<T> {
+    const inputs = this.partition({ kind: 'broadcast' });
+    if (descriptors.length === 0) return new DataStream(this.builder, inputs);
+    return new BroadcastStream<T>(this.builder, inputs, descriptors);
   }
   /** Subtask i to subtask i (same parallelism required); the default between equal parallelisms. */
   forward(): DataStream<T> {

@@ -60,3 +60,16 @@ export abstract class RichFilterFunction<T> extends AbstractRichFunction {
 export abstract class RichReduceFunction<T> extends AbstractRichFunction {
   abstract reduce(a: T, b: T): T;
 }
+
+/** Gives a nested user function (one an internal function runs) its context and calls its `open`. */
+export function openNestedFunction(fn: unknown, ctx: RuntimeContext): void {
+  if (isRichFunction(fn)) fn.setRuntimeContext(ctx);
+  const open = (fn as { open?: (ctx: RuntimeContext) => void } | null)?.open;
+  if (typeof open === 'function') open.call(fn, ctx);
+}
+
+/** Calls a nested user function's `close`, if it has one. */
+export function closeNestedFunction(fn: unknown): void {
+  const close = (fn as { close?: () => void } | null)?.close;
+  if (typeof close === 'function') close.call(fn);
+}

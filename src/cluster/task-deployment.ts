@@ -386,7 +386,9 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
     Array.from({ length: vertex.parallelism }, (_, j) => {
       if (vertex.inputs.length === 0 || !isLocal(vertex.index, j)) return undefined;
       const gate = new InputGate(submission.floatingBuffersPerGate);
-      vertex.inputs.forEach((edge, inputIndex) => {
+      for (const edge of vertex.inputs) {
+        // The head operator's logical input the channel feeds: 0, or 1 for a two-input head's second.
+        const inputIndex = edge.streamEdge.typeNumber === 2 ? 1 : 0;
         for (const i of producersOf(
           edge.streamEdge.partitioner,
           j,
@@ -404,7 +406,7 @@ export function deployTasks(settings: TaskGroupSettings): TaskGroup {
               { vertexIndex: vertex.index, subtask: j },
             );
         }
-      });
+      }
       return gate;
     }),
   );

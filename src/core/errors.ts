@@ -53,7 +53,7 @@ export const ErrorCodes = {
   SLUICE_WINDOW_NO_TIMESTAMP: {
     classification: 'user',
     retryable: false,
-    summary: 'A record without an event timestamp reached an event-time window.',
+    summary: 'A record without an event timestamp reached an event-time window or an interval join.',
   },
   SLUICE_SERIALIZATION_FAILED: {
     classification: 'user',

@@ -20,6 +20,8 @@ export interface StreamEdge<F> {
   readonly source: StreamNode<F>;
   readonly target: StreamNode<F>;
   readonly partitioner: PartitionerSpec;
+  /** Which input of a two-input target this edge feeds (1 or 2); absent for one-input targets. */
+  readonly typeNumber?: 1 | 2;
 }
 
 /** The whole program, nodes in creation (hence topological) order. */

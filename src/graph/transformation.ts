@@ -9,6 +9,11 @@ export type ChainingStrategy = 'always' | 'head' | 'never';
 export interface TransformationInput<F> {
   readonly node: Transformation<F>;
   readonly partitioner: PartitionerSpec | undefined;
+  /**
+   * Which input of a two-input operator this is (Flink's StreamEdge typeNumber: 1 or 2); absent
+   * for one-input operators, whose inputs (a union) are all alike.
+   */
+  readonly typeNumber?: 1 | 2;
 }
 
 /**

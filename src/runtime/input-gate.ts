@@ -60,7 +60,7 @@ export class InputChannel implements ChannelReceiver {
     private readonly gate: InputGate,
     /** Index among the gate's channels. */
     readonly index: number,
-    /** Which input of the task this channel feeds (0 for single-input tasks). */
+    /** Which input of the task's head operator this channel feeds: 0, or 1 for a two-input head's second. */
     readonly inputIndex: number,
     /** Deserializer for the records of this channel's producer. */
     readonly serializer: TypeSerializer<unknown>,

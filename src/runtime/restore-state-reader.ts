@@ -252,7 +252,7 @@ function operatorShare(
     {
       states: handles.map((o) => ({
         name: o.name,
-        mode: o.mode === 'UNION' ? ('UNION' as const) : ('SPLIT_DISTRIBUTE' as const),
+        mode: o.mode,
         data: bytesOf(o.handle),
       })),
     },

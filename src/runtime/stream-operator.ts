@@ -149,6 +149,31 @@ export interface StreamOperator<IN = unknown> extends Output<IN> {
   readonly sourceHead?: SourceHead | undefined;
 }
 
+/**
+ * The head of a task with two logical inputs of their own types (Flink's TwoInputStreamOperator):
+ * the task hands each input's records, watermarks (each input's own, combined over its channels)
+ * and watermark statuses to the matching method; the operator's watermark is the minimum of the
+ * two inputs' (an idle input does not hold it back).
+ */
+export interface TwoInputStreamOperator<IN1 = unknown, IN2 = unknown> extends StreamOperator<IN1> {
+  processElement1(record: IN1): void;
+  processElement2(record: IN2): void;
+  processWatermark1(watermark: number): void;
+  processWatermark2(watermark: number): void;
+  processWatermarkStatus1(status: WatermarkStatus): void;
+  processWatermarkStatus2(status: WatermarkStatus): void;
+  /**
+   * Every channel of input `inputId` ended (Flink's BoundedMultiInput); the task calls it once per
+   * input, and not again without an argument when the whole task ends.
+   */
+  endInput(inputId?: 1 | 2): void;
+}
+
+/** Whether `operator` takes two inputs. */
+export function isTwoInputOperator(operator: StreamOperator): operator is TwoInputStreamOperator {
+  return typeof (operator as Partial<TwoInputStreamOperator>).processElement2 === 'function';
+}
+
 /** Asked before every source record whether the task may emit it (output room, no async wait). */
 export interface EmitGate {
   mayEmit(): boolean;

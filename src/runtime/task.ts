@@ -36,7 +36,7 @@ import {
   replayChannelState,
   stopRecording,
 } from './channel-state-capture.js';
-import { StatusWatermarkValve, type ValveOutput } from '../protocol/status-watermark-valve.js';
+import { createHeadInputs, type HeadInputs, type InputOwner } from './two-input-head.js';
 import { MIN_WATERMARK, type WatermarkStatus } from '../core/watermark.js';
 import { TaskIoTime } from './task-io-time.js';
 import { MeterWindow } from './meter-window.js';
@@ -126,7 +126,7 @@ export const USER_METRIC_PREFIX = 'user:';
 const SLICE_CHECK_MASK = 63;
 
 /** One subtask at run time. */
-export class Task implements Schedulable, TaskServices, ProcessingTimeService, ValveOutput {
+export class Task implements Schedulable, TaskServices, ProcessingTimeService, InputOwner {
   scheduled = false;
   state: ExecutionState = 'CREATED';
   readonly mailbox = new Mailbox();
@@ -176,8 +176,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private alignmentTimer: Cancellable | undefined;
   /** Where the state files of this execution's restore came from (task-local copies or checkpoint storage). */
   readonly restoredFiles: RestoreFileSources = { local: 0, remote: 0 };
-  /** Combines the input channels' watermarks and statuses (tasks with an input gate). */
-  private valve: StatusWatermarkValve | undefined;
+  /** The head's logical inputs: where records go, and a valve per input (tasks with an input gate). */
+  private inputs: HeadInputs | undefined;
+  /** Per logical input of a two-input head: channels that ended. */
+  private finishedPerInput = [0, 0];
   /** The watermark the chain head last processed (Flink's `currentInputWatermark` metric). */
   currentInputWatermark = MIN_WATERMARK;
   /** The status this task last told its output channels. */
@@ -345,7 +347,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       }
       if (d.inputGate) d.inputGate.onData = () => this.wake();
       if (d.inputGate && d.inputGate.channels.length > 0)
-        this.valve = new StatusWatermarkValve(d.inputGate.channels.length);
+        this.inputs = createHeadInputs(this.chain.head, d.inputGate.channels, this);
       if (d.bufferTimeoutMs > 0) this.scheduleFlush();
       this.transition('RUNNING');
       this.wake();
@@ -637,6 +639,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
         channel.finished = true;
         gate.finishedChannels++;
         this.onBarrierEvent({ kind: 'end-of-partition', channel: channel.index });
+        if (this.inputs?.twoInput) this.endTwoInputSide(channel.inputIndex);
         if (gate.allFinished()) {
           this.beginEnding();
           return false;
@@ -665,13 +668,30 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
       case 'watermark':
         // Timers the watermark fires emit records timestamped by the timer, not by the last record.
         this.chain.elementTimestamp.clear();
-        this.valve!.inputWatermark(item.timestamp, channel.index, this);
+        this.inputs!.valves[channel.inputIndex]!.inputWatermark(
+          item.timestamp,
+          this.inputs!.indexInInput[channel.index]!,
+          this.inputs!.valveOutputs[channel.inputIndex]!,
+        );
         break;
       case 'watermark-status':
-        this.valve!.inputWatermarkStatus(item.status, channel.index, this);
+        this.inputs!.valves[channel.inputIndex]!.inputWatermarkStatus(
+          item.status,
+          this.inputs!.indexInInput[channel.index]!,
+          this.inputs!.valveOutputs[channel.inputIndex]!,
+        );
         break;
     }
     return true;
+  }
+
+  /** A channel of a two-input head's input `inputIndex` ended: once all of them have, so has that input. */
+  private endTwoInputSide(inputIndex: number): void {
+    const inputs = this.inputs!;
+    if (++this.finishedPerInput[inputIndex]! < inputs.channelCounts[inputIndex]!) return;
+    this.chain.elementTimestamp.clear();
+    // A stop without drain tells no operator its input ended (as beginEnding).
+    if (this.stoppingAt === undefined) inputs.twoInput!.endInput(inputIndex === 0 ? 1 : 2);
   }
 
   /** Feeds the barrier state machine and carries out its actions, in order. */
@@ -780,7 +800,8 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     const buf = this.buffer!;
     const channel = this.bufferChannel!;
     const serializer = channel.serializer;
-    const head = this.chain.head;
+    // The head itself, or for a two-input head the input this channel feeds.
+    const head = this.inputs!.sinks[channel.inputIndex]!;
     const timestamp = this.chain.elementTimestamp;
     // Made once per buffer, and only for a buffer with timestamped records.
     let view: DataView | undefined;
@@ -827,7 +848,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   private beginEnding(): void {
     this.endPhase = 1;
     this.chain.elementTimestamp.clear();
-    if (this.stoppingAt === undefined) for (const op of this.chain.operators) op.endInput();
+    // A two-input head was told each input's end as it came.
+    const operators = this.chain.operators;
+    if (this.stoppingAt === undefined)
+      for (let i = this.inputs?.twoInput ? 1 : 0; i < operators.length; i++) operators[i]!.endInput();
     this.wake();
   }
 
@@ -942,10 +966,14 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
     };
   }
 
-  // --- ValveOutput (the input watermark advanced) and TaskServices ---
+  // --- InputOwner (the input watermark advanced) and TaskServices ---
   emitWatermark(watermark: number): void {
     this.currentInputWatermark = watermark;
     this.chain.head.processWatermark(watermark);
+  }
+
+  setCurrentInputWatermark(watermark: number): void {
+    this.currentInputWatermark = watermark;
   }
 
   /** Tells every output channel the status once it changed (from the valve, or from a source). */

@@ -13,7 +13,8 @@ import {
 } from './operator-state-snapshot.js';
 import { describeSerializers, sameSerializers, serializerIdOf } from './serializer-id.js';
 import type { ListState } from './state.js';
-import type { ListStateDescriptor } from './state-descriptor.js';
+import type { ListStateDescriptor, MapStateDescriptor } from './state-descriptor.js';
+import { BroadcastMapState } from './broadcast-state.js';
 
 /** Settings of an OperatorStateBackend. */
 export interface OperatorStateBackendOptions {
@@ -78,6 +79,7 @@ type CapturedState =
   | { readonly kind: 'failed'; readonly error: unknown };
 
 function modeName(mode: OperatorStateMode): string {
+  if (mode === 'BROADCAST') return 'broadcast state (getBroadcastState)';
   return mode === 'UNION' ? 'union list state (getUnionListState)' : 'list state (getListState)';
 }
 
@@ -92,6 +94,7 @@ function modeName(mode: OperatorStateMode): string {
  */
 export class OperatorStateBackend {
   private readonly states = new Map<string, RegisteredListState>();
+  private readonly broadcastStates = new Map<string, BroadcastMapState<unknown, unknown>>();
   private readonly restored = new Map<string, OperatorStateEntry>();
   private readonly defaultSerializer: TypeSerializer<unknown>;
   private restoreCalled = false;
@@ -109,6 +112,40 @@ export class OperatorStateBackend {
   /** A list state of which every subtask gets all elements of all subtasks on restore (UNION). */
   getUnionListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
     return this.register(descriptor, 'UNION');
+  }
+
+  /**
+   * A broadcast state (Flink's `getBroadcastState(MapStateDescriptor)`): a map every subtask keeps
+   * equal, snapshotted by each and restored from one copy at any parallelism.
+   */
+  getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): BroadcastMapState<K, V> {
+    invariant(!this.disposed, 'a disposed operator state backend is not used');
+    const name = descriptor.name;
+    const existing = this.broadcastStates.get(name);
+    if (existing !== undefined) return existing as BroadcastMapState<K, V>;
+    if (this.states.has(name))
+      throw incompatibleMode(name, this.states.get(name)!.mode, 'BROADCAST', 'registered');
+    const state = new BroadcastMapState<K, V>(
+      name,
+      descriptor.keySerializer ?? (this.defaultSerializer as TypeSerializer<K>),
+      descriptor.valueSerializer ?? (this.defaultSerializer as TypeSerializer<V>),
+    );
+    const restored = this.restored.get(name);
+    if (restored !== undefined) {
+      const what = `broadcast state '${name}'`;
+      if (restored.mode !== 'BROADCAST') throw incompatibleMode(name, restored.mode, 'BROADCAST', 'restored');
+      const parsed = parseListData(restored.data, what);
+      if (!sameSerializers([parsed.serializer], [state.serializerId]))
+        throw new SluiceError(
+          'SLUICE_STATE_INVALID_ACCESS',
+          `${what} was written to the checkpoint with ${describeSerializers([parsed.serializer])} but is ` +
+            `declared with ${describeSerializers([state.serializerId])}; declare it with the serializers it was written with.`,
+        );
+      state.restore(parsed.elements);
+      this.restored.delete(name);
+    }
+    this.broadcastStates.set(name, state);
+    return state;
   }
 
   /** The names of the registered states, in registration order. */
@@ -131,6 +168,13 @@ export class OperatorStateBackend {
         w.u32(state.elements.length);
         for (const element of state.elements) w.value(serializer, element);
         captured.push({ kind: 'entry', entry: { name, mode, data: w.toBytes() } });
+      } catch (error) {
+        captured.push({ kind: 'failed', error });
+      }
+    }
+    for (const [name, state] of this.broadcastStates) {
+      try {
+        captured.push({ kind: 'entry', entry: { name, mode: 'BROADCAST', data: state.serialize() } });
       } catch (error) {
         captured.push({ kind: 'failed', error });
       }
@@ -159,12 +203,15 @@ export class OperatorStateBackend {
   /** Drops all state; the backend cannot be used afterwards. */
   dispose(): void {
     this.states.clear();
+    this.broadcastStates.clear();
     this.restored.clear();
     this.disposed = true;
   }
 
   private register<T>(descriptor: ListStateDescriptor<T>, mode: OperatorStateMode): ListState<T> {
     invariant(!this.disposed, 'a disposed operator state backend is not used');
+    if (this.broadcastStates.has(descriptor.name))
+      throw incompatibleMode(descriptor.name, 'BROADCAST', mode, 'registered');
     const existing = this.states.get(descriptor.name);
     if (existing !== undefined) {
       if (existing.mode !== mode) throw incompatibleMode(descriptor.name, existing.mode, mode, 'registered');

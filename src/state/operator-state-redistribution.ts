@@ -24,6 +24,8 @@ interface GatheredState {
  * usually one) to `newParallelism` new subtasks; pure, and elements are moved as bytes.
  *
  * - UNION: every new subtask gets every element of every old subtask, in old-subtask order.
+ * - BROADCAST: every new subtask gets the elements of one old subtask (subtask i of old subtask
+ *   i mod the old parallelism, so an unchanged parallelism keeps its own): the copies are equal.
  * - SPLIT_DISTRIBUTE, parallelism unchanged: each subtask keeps its own elements (as Flink).
  * - SPLIT_DISTRIBUTE, parallelism changed: the elements of all old subtasks, concatenated in
  *   old-subtask order, are cut into `newParallelism` contiguous runs whose lengths differ by at
@@ -49,7 +51,9 @@ export function redistributeOperatorState(
     if (state.mode === 'UNION') {
       const all = state.perSubtask.flat();
       assigned = Array.from({ length: newParallelism }, () => all);
-    } else if (old.length === newParallelism) assigned = state.perSubtask;
+    } else if (state.mode === 'BROADCAST')
+      assigned = Array.from({ length: newParallelism }, (_, i) => copyOf(state, i));
+    else if (old.length === newParallelism) assigned = state.perSubtask;
     else {
       const all = state.perSubtask.flat();
       assigned = splitEvenly(all, newParallelism, rotation);
@@ -63,6 +67,17 @@ export function redistributeOperatorState(
       });
   }
   return result.map((states) => ({ states }));
+}
+
+/**
+ * Broadcast state for new subtask `i`: old subtask i mod n's copy, or another old subtask's when
+ * that one's was left out (at unchanged parallelism a subtask reads only its own handles).
+ */
+function copyOf(state: GatheredState, i: number): readonly Uint8Array[] {
+  const n = state.perSubtask.length;
+  const own = state.perSubtask[i % n]!;
+  if (own.length > 0) return own;
+  return state.perSubtask.find((elements) => elements.length > 0) ?? own;
 }
 
 /** Groups the old snapshots' elements by state name, checking that every subtask agrees. */

@@ -16,9 +16,10 @@ import type { SerializerId } from './serializer-id.js';
 
 /**
  * How a list state is redistributed when the operator's parallelism changes (Flink's
- * `OperatorStateHandle.Mode`): split evenly across the new subtasks, or given whole to each.
+ * `OperatorStateHandle.Mode`): split evenly across the new subtasks, or given whole to each, or
+ * (broadcast state, equal on every subtask) one old subtask's copy to each.
  */
-export type OperatorStateMode = 'SPLIT_DISTRIBUTE' | 'UNION';
+export type OperatorStateMode = 'SPLIT_DISTRIBUTE' | 'UNION' | 'BROADCAST';
 
 /** One named list state of an operator subtask, serialized. */
 export interface OperatorStateEntry {

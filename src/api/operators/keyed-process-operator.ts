@@ -33,7 +33,7 @@ export class KeyedProcessOperator<K, IN, OUT>
   extends UdfOperator<IN, OUT, Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>>
   implements TimerService, OnTimerContext<K>
 {
-  private backend!: KeyedStateBackend<K>;
+  protected backend!: KeyedStateBackend<K>;
   private timers!: KeyedTimerQueue<K>;
   private eventTimers!: KeyedTimerQueue<K>;
   private watermark = MIN_WATERMARK;
@@ -51,7 +51,7 @@ export class KeyedProcessOperator<K, IN, OUT>
 
   constructor(
     fn: Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>,
-    private readonly keySelector: KeySelectorFn<IN, K>,
+    protected readonly keySelector: KeySelectorFn<IN, K>,
   ) {
     super(fn);
     const candidate = (this.userFunction as Partial<OnTimer<K, OUT>>).onTimer;
@@ -81,6 +81,17 @@ export class KeyedProcessOperator<K, IN, OUT>
     } catch (e) {
       throw this.userError(e, 'processElement');
     }
+  }
+
+  /** Makes `record`'s key (by `selector`, one of a two-input operator's) the current key. */
+  protected setCurrentKeyOf<T>(selector: KeySelectorFn<T, K>, record: T): void {
+    let key: K;
+    try {
+      key = selector(record);
+    } catch (e) {
+      throw this.userError(e, 'the key selector');
+    }
+    this.backend.setCurrentKey(key);
   }
 
   // --- contexts: the operator is its own (allocation-free) context object ---

@@ -1,5 +1,6 @@
 /** The base class of the DataStream API's operators, on the runtime's operator contract: setup and output stored, hooks no-ops. */
 import { SluiceError } from '../../core/errors.js';
+import { MIN_WATERMARK, type WatermarkStatus } from '../../core/watermark.js';
 import type {
   OperatorEvent,
   OperatorSetup,
@@ -37,8 +38,45 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   emitWatermark(watermark: number): void {
     this.processWatermark(watermark);
   }
-  endInput(): void {}
+  endInput(_inputId?: 1 | 2): void {}
   close(): void {}
+
+  // --- two inputs (operators that define processElement1/processElement2, as Flink's) ---
+  /** Each input's watermark and idleness; the operator's watermark is their minimum over the active ones. */
+  private readonly inputWatermarks = [MIN_WATERMARK, MIN_WATERMARK];
+  private readonly inputIdle = [false, false];
+  private combinedWatermark = MIN_WATERMARK;
+
+  processWatermark1(watermark: number): void {
+    this.inputWatermarks[0] = watermark;
+    this.combineWatermarks();
+  }
+  processWatermark2(watermark: number): void {
+    this.inputWatermarks[1] = watermark;
+    this.combineWatermarks();
+  }
+  processWatermarkStatus1(status: WatermarkStatus): void {
+    this.inputIdle[0] = status === 'IDLE';
+    this.combineWatermarks();
+  }
+  processWatermarkStatus2(status: WatermarkStatus): void {
+    this.inputIdle[1] = status === 'IDLE';
+    this.combineWatermarks();
+  }
+
+  /** Flink's CombinedWatermarkStatus: an idle input does not hold the watermark back, unless both are idle. */
+  private combineWatermarks(): void {
+    const [idle1, idle2] = this.inputIdle;
+    const both = idle1 === idle2;
+    const min = Math.min(
+      both || !idle1 ? this.inputWatermarks[0]! : Infinity,
+      both || !idle2 ? this.inputWatermarks[1]! : Infinity,
+    );
+    if (min > this.combinedWatermark) {
+      this.combinedWatermark = min;
+      this.processWatermark(min);
+    }
+  }
   handleOperatorEvent(_event: OperatorEvent): void {}
   initializeState(_restored: boolean): void {}
   prepareSnapshotPreBarrier(_checkpointId: number): void | PromiseLike<void> {}
