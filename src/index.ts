@@ -62,6 +62,7 @@ export type {
   RichFunction,
 } from './api/functions.js';
 export { KeyedProcessFunction, ProcessFunction, TimeDomain } from './api/process-function.js';
+export { OutputTag } from './api/output-tag.js';
 export {
   AbstractRichFunction,
   RichFilterFunction,

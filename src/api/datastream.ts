@@ -4,6 +4,7 @@ import type { TypeSerializer } from '../core/serializer.js';
 import type { KeySelectorFn, PartitionerSpec } from '../graph/partitioner.js';
 import type { Transformation } from '../graph/transformation.js';
 import { CollectResult } from './collect.js';
+import { checkOutputTag, type OutputTag } from './output-tag.js';
 import {
   keySelectorFn,
   type Collector,
@@ -103,7 +104,7 @@ export class DataStream<T> {
 
   /** @internal */
   protected partition(partitioner: PartitionerSpec): StreamInput[] {
-    return this.inputs.map((i) => ({ node: i.node, partitioner }));
+    return this.inputs.map((i) => ({ node: i.node, partitioner, sideOutput: i.sideOutput }));
   }
 
   /** Round-robin over all consumer subtasks. */
@@ -253,6 +254,19 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
     this.transformation.chainingStrategy = 'head';
     return this;
   }
+  /**
+   * The records the operator emitted to `tag` with `ctx.output(tag, value)` (or its late records,
+   * after `sideOutputLateData(tag)`), as a stream of their own: key, process and sink it like any
+   * other. Chained to the operator where it can be, as its main output is.
+   */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    const id = checkOutputTag(tag, 'getSideOutput()').getId();
+    const serializer = tag.getTypeSerializer() as TypeSerializer<unknown> | undefined;
+    return new DataStream<X>(this.builder, [
+      { node: this.transformation, partitioner: undefined, sideOutput: { tagId: id, serializer } },
+    ]);
+  }
+
   /** The serializer this operator's records cross the network with (msgpack by default). */
   setSerializer(serializer: TypeSerializer<T>): this {
     this.transformation.serializer = serializer;

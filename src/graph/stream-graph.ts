@@ -41,7 +41,7 @@ export function buildStreamGraph<F>(
       if (source?.transformation !== input.node)
         throw invalidProgram(`operator '${t.name}' reads from an operator of another environment.`);
       const partitioner = resolvePartitioner(input.partitioner, source, node);
-      const edge: StreamEdge<F> = { source, target: node, partitioner };
+      const edge: StreamEdge<F> = { source, target: node, partitioner, sideOutput: input.sideOutput };
       source.outEdges.push(edge);
       node.inEdges.push(edge);
     }

@@ -1,7 +1,7 @@
 /** The stream graph's data types: nodes (operators) and edges (exchanges). */
 import type { OperatorId } from '../core/ids.js';
 import type { PartitionerSpec } from './partitioner.js';
-import type { Transformation } from './transformation.js';
+import type { SideOutputSpec, Transformation } from './transformation.js';
 
 /** One operator of the stream graph. */
 export interface StreamNode<F> {
@@ -20,6 +20,8 @@ export interface StreamEdge<F> {
   readonly source: StreamNode<F>;
   readonly target: StreamNode<F>;
   readonly partitioner: PartitionerSpec;
+  /** Set when the edge carries one of the source's side outputs rather than its main output. */
+  readonly sideOutput?: SideOutputSpec | undefined;
 }
 
 /** The whole program, nodes in creation (hence topological) order. */

@@ -96,6 +96,12 @@ export interface OperatorSetup {
   readonly elementTimestamp: ElementTimestamp;
   /** The job's settings; DEFAULT_JOB_SETTINGS when absent. */
   readonly job?: JobSettings | undefined;
+  /**
+   * Where the operator's side outputs go, by output tag id (Flink's `Output.collect(OutputTag,
+   * record)`); a tag nobody consumes is absent and its records are dropped. Side-output records
+   * carry the chain's ElementTimestamp as main-output ones do.
+   */
+  readonly sideOutputs?: ReadonlyMap<string, Output<unknown>> | undefined;
 }
 
 /** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */
