@@ -12,14 +12,53 @@ export { DataStreamSink } from './api/operator-handle.js';
 export { DataStreamSource } from './api/data-stream-source.js';
 export { WatermarkStrategy } from './api/watermark-strategy.js';
 export { TimeWindow } from './api/windowing/time-window.js';
+export { Window, GlobalWindow } from './api/windowing/window.js';
+export {
+  Trigger,
+  TriggerResult,
+  type TriggerContext,
+  type OnMergeContext,
+  type PartitionedStateStore,
+} from './api/windowing/trigger.js';
+export {
+  EventTimeTrigger,
+  ProcessingTimeTrigger,
+  CountTrigger,
+  PurgingTrigger,
+  ContinuousEventTimeTrigger,
+  ContinuousProcessingTimeTrigger,
+  NeverTrigger,
+  EndOfStreamTrigger,
+} from './api/windowing/triggers.js';
+export {
+  CountEvictor,
+  TimeEvictor,
+  DeltaEvictor,
+  TimestampedValue,
+  type Evictor,
+  type EvictorContext,
+  type DeltaFunction,
+} from './api/windowing/evictors.js';
+export {
+  EventTimeSessionWindows,
+  ProcessingTimeSessionWindows,
+  type SessionWindowTimeGapExtractor,
+} from './api/windowing/session-windows.js';
 export {
   WindowAssigner,
+  MergingWindowAssigner,
+  GlobalWindows,
+  type WindowAssignerContext,
   TumblingEventTimeWindows,
   SlidingEventTimeWindows,
   TumblingProcessingTimeWindows,
   SlidingProcessingTimeWindows,
 } from './api/windowing/window-assigners.js';
-export { ProcessWindowFunction, type ProcessWindowContext } from './api/windowing/process-window-function.js';
+export {
+  ProcessWindowFunction,
+  type ProcessWindowContext,
+  type KeyedStateStore,
+} from './api/windowing/process-window-function.js';
 export { Watermark, type WatermarkLike } from './api/eventtime/watermark.js';
 export {
   AscendingTimestampsWatermarks,
