@@ -101,7 +101,12 @@ export interface OperatorSetup {
    * record)`); a tag nobody consumes is absent and its records are dropped. Side-output records
    * carry the chain's ElementTimestamp as main-output ones do.
    */
-  readonly sideOutputs?: ReadonlyMap<string, Output<unknown>> | undefined;
+  readonly sideOutputs?: SideOutputs | undefined;
+}
+
+/** An operator's side outputs by output tag id (a Map in a chain; test harnesses capture any tag). */
+export interface SideOutputs {
+  get(tagId: string): Output<unknown> | undefined;
 }
 
 /** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */
