@@ -2,11 +2,13 @@
  * Flink's MergingWindowSet: a key's in-flight windows of a merging assigner (sessions), each
  * mapped to the window its contents are stored under. When windows merge, the result keeps one
  * of the merged windows' state window, so merging moves the other contents into it rather than
- * rewriting all of them. Kept in keyed state as pairs of window keys.
+ * rewriting all of them. Kept in a keyed map from window key to state window key, so that a
+ * record writes only the entries it changes.
  */
 import { SluiceError } from '../../core/errors.js';
-import type { ValueState } from '../../state/state.js';
+import type { MapState } from '../../state/state.js';
 import type { MergingWindowAssigner } from '../windowing/window-assigners.js';
+import type { TimeWindow } from '../windowing/time-window.js';
 import type { Window } from '../windowing/window.js';
 import type { WindowCodec } from './window-codec.js';
 import type { WindowKey } from './window-scoped-state.js';
@@ -19,20 +21,18 @@ export type MergeFunction<W> = (
   mergedStateWindows: W[],
 ) => void;
 
-/** The stored form: [window key, state window key] per in-flight window. */
-export type StoredMergingWindows = [WindowKey, WindowKey][];
-
 export class MergingWindowSet<W extends Window> {
   /** In-flight window key → [window, its state window]. */
   private readonly mapping = new Map<WindowKey, [W, W]>();
-  private changed = false;
+  /** Window keys whose entry changed since loading (persist writes or removes them). */
+  private readonly changed = new Set<WindowKey>();
 
   constructor(
     private readonly assigner: MergingWindowAssigner<never, W>,
     private readonly codec: WindowCodec<W>,
-    private readonly state: ValueState<StoredMergingWindows>,
+    private readonly state: MapState<WindowKey, WindowKey>,
   ) {
-    for (const [window, stateWindow] of state.value() ?? [])
+    for (const [window, stateWindow] of state.entries())
       this.mapping.set(window, [codec.window(window), codec.window(stateWindow)]);
   }
 
@@ -43,12 +43,13 @@ export class MergingWindowSet<W extends Window> {
 
   /** Forgets a window that fired for good or came too late. */
   retireWindow(window: W): void {
-    if (!this.mapping.delete(this.codec.key(window)))
+    const key = this.codec.key(window);
+    this.changed.add(key);
+    if (!this.mapping.delete(key))
       throw new SluiceError(
         'SLUICE_RESTORE_STATE_UNREADABLE',
         `the merging window set of the key lost window ${String(window)} is not in the in-flight window set.`,
       );
-    this.changed = true;
   }
 
   /**
@@ -58,7 +59,13 @@ export class MergingWindowSet<W extends Window> {
   addWindow(newWindow: W, mergeFunction: MergeFunction<W>): W {
     const codec = this.codec;
     const newKey = codec.key(newWindow);
-    const windows = [...[...this.mapping.values()].map(([w]) => w), newWindow];
+    const windows: W[] = [];
+    const intersectingOnly =
+      (this.assigner as { mergesIntersectingOnly?: boolean }).mergesIntersectingOnly === true;
+    for (const [w] of this.mapping.values())
+      if (!intersectingOnly || (w as unknown as TimeWindow).intersects(newWindow as unknown as TimeWindow))
+        windows.push(w);
+    windows.push(newWindow);
     const merges: [W, W[]][] = [];
     this.assigner.mergeWindows(windows, (toBeMerged, mergeResult) => merges.push([mergeResult, toBeMerged]));
     let resultWindow = newWindow;
@@ -77,11 +84,12 @@ export class MergingWindowSet<W extends Window> {
         const entry = this.mapping.get(codec.key(w));
         if (entry === undefined) continue;
         this.mapping.delete(codec.key(w));
+        this.changed.add(codec.key(w));
         mergedStateWindows.push(entry[1]);
       }
       const resultKey = codec.key(mergeResult);
       this.mapping.set(resultKey, [mergeResult, mergedStateWindow]);
-      this.changed = true;
+      this.changed.add(resultKey);
       const stateKey = codec.key(mergedStateWindow);
       const others = mergedStateWindows.filter((w) => codec.key(w) !== stateKey);
       // A window merged into itself (the new one fell inside it) moved nothing.
@@ -90,19 +98,18 @@ export class MergingWindowSet<W extends Window> {
     }
     if (merges.length === 0 || (codec.key(resultWindow) === newKey && !mergedNewWindow)) {
       this.mapping.set(newKey, [resultWindow, resultWindow]);
-      this.changed = true;
+      this.changed.add(newKey);
     }
     return resultWindow;
   }
 
-  /** Writes the set back to keyed state if it changed. */
+  /** Writes the entries that changed back to keyed state. */
   persist(): void {
-    if (!this.changed) return;
-    this.changed = false;
-    if (this.mapping.size === 0) this.state.clear();
-    else
-      this.state.update(
-        [...this.mapping].map(([key, [, stateWindow]]) => [key, this.codec.key(stateWindow)]),
-      );
+    for (const key of this.changed) {
+      const entry = this.mapping.get(key);
+      if (entry === undefined) this.state.remove(key);
+      else this.state.put(key, this.codec.key(entry[1]));
+    }
+    this.changed.clear();
   }
 }

@@ -30,7 +30,11 @@ const GLOBAL_CODEC: WindowCodec<GlobalWindow> = {
   window: () => GlobalWindow.get(),
 };
 
+/** Most decoded windows a codec remembers: session windows are decoded on every record of their key. */
+const DECODED_CACHE_SIZE = 4096;
+
 class TimeWindowCodec implements WindowCodec<TimeWindow> {
+  private readonly decoded = new Map<string, TimeWindow>();
   constructor(private readonly assigner: string) {}
   key(window: TimeWindow): WindowKey {
     if (!(window instanceof TimeWindow))
@@ -42,8 +46,14 @@ class TimeWindowCodec implements WindowCodec<TimeWindow> {
   }
   window(key: WindowKey): TimeWindow {
     const text = key as string;
+    let window = this.decoded.get(text);
+    if (window !== undefined) return window;
     const colon = text.indexOf(':', 1);
-    return new TimeWindow(Number(text.slice(0, colon)), Number(text.slice(colon + 1)));
+    window = new TimeWindow(Number(text.slice(0, colon)), Number(text.slice(colon + 1)));
+    // Windows are immutable, so one instance serves every lookup; the cache only bounds memory.
+    if (this.decoded.size >= DECODED_CACHE_SIZE) this.decoded.clear();
+    this.decoded.set(text, window);
+    return window;
   }
 }
 

@@ -11,8 +11,8 @@ import { SluiceError } from '../../core/errors.js';
 import { MAX_WATERMARK, MIN_WATERMARK } from '../../core/watermark.js';
 import type { KeySelectorFn } from '../../graph/partitioner.js';
 import type { ElementTimestamp } from '../../runtime/element-timestamp.js';
-import { MapStateDescriptor, ValueStateDescriptor } from '../../state/state-descriptor.js';
-import type { MapState, ValueState } from '../../state/state.js';
+import { MapStateDescriptor } from '../../state/state-descriptor.js';
+import type { MapState } from '../../state/state.js';
 import type { AggregateFunction } from '../../state/functions.js';
 import { bindMethod, type Collector, type ReduceFunction } from '../functions.js';
 import type { OutputTag } from '../output-tag.js';
@@ -35,7 +35,7 @@ import {
 import { TimeWindow } from '../windowing/time-window.js';
 import type { Window } from '../windowing/window.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
-import { MergingWindowSet, type StoredMergingWindows } from './merging-window-set.js';
+import { MergingWindowSet } from './merging-window-set.js';
 import { windowCodecOf, type WindowCodec } from './window-codec.js';
 import { WindowScopedStates, type WindowKey } from './window-scoped-state.js';
 
@@ -44,7 +44,7 @@ export const WINDOW_CONTENTS = 'window-contents';
 /** Keyed maps from a timer's time to the windows that registered it, per time domain. */
 export const WINDOW_EVENT_TIMERS = 'window-timers-event';
 export const WINDOW_PROCESSING_TIMERS = 'window-timers-processing';
-/** Keyed value of a merging assigner's in-flight windows (Flink's "merging-window-set"). */
+/** Keyed map of a merging assigner's in-flight windows to their state windows (Flink's "merging-window-set"). */
 export const MERGING_WINDOW_SET = 'merging-window-set';
 
 /** How a window accumulates its records and what it hands to the window function when it fires. */
@@ -181,7 +181,7 @@ class WindowProcess<K, IN, ACC, R, OUT, W extends Window>
   private state!: MapState<WindowKey, ACC>;
   private eventTimerIndex!: MapState<number, WindowKey[]>;
   private processingTimerIndex!: MapState<number, WindowKey[]>;
-  private mergingState: ValueState<StoredMergingWindows> | undefined;
+  private mergingState: MapState<WindowKey, WindowKey> | undefined;
   private triggerState!: WindowScopedStates;
   private perWindowState!: WindowScopedStates;
   private runtimeContext!: RuntimeContext;
@@ -224,7 +224,7 @@ class WindowProcess<K, IN, ACC, R, OUT, W extends Window>
       new MapStateDescriptor<number, WindowKey[]>(WINDOW_PROCESSING_TIMERS),
     );
     if (this.merging)
-      this.mergingState = ctx.getState(new ValueStateDescriptor<StoredMergingWindows>(MERGING_WINDOW_SET));
+      this.mergingState = ctx.getMapState(new MapStateDescriptor<WindowKey, WindowKey>(MERGING_WINDOW_SET));
     this.triggerState = new WindowScopedStates(ctx);
     this.perWindowState = new WindowScopedStates(ctx);
     for (const fn of this.userFunctions()) {

@@ -14,6 +14,12 @@ export type SessionWindowTimeGapExtractor<T> = { extract(element: T): number } |
 
 /** Sessions of records (event or processing time) with a fixed or per-record gap. */
 abstract class SessionWindows<T> extends MergingWindowAssigner<T, TimeWindow> {
+  /**
+   * @internal In-flight sessions never overlap one another, so a new window merges only with
+   * those it intersects: the operator hands mergeWindows just these.
+   */
+  readonly mergesIntersectingOnly = true;
+
   protected constructor(
     private readonly eventTime: boolean,
     private readonly gap: number,
@@ -37,7 +43,7 @@ abstract class SessionWindows<T> extends MergingWindowAssigner<T, TimeWindow> {
   }
 
   getDefaultTrigger(): Trigger<T, TimeWindow> {
-    return (this.eventTime ? EventTimeTrigger.create() : ProcessingTimeTrigger.create());
+    return this.eventTime ? EventTimeTrigger.create() : ProcessingTimeTrigger.create();
   }
 
   isEventTime(): boolean {
