@@ -54,14 +54,7 @@ function harness<ACC, R, OUT, W extends Window>(
     {
       name: 'Window',
       keyed: true,
-      create: () =>
-        new WindowOperator<string, Ev, unknown, R, OUT, W>(
-          assigner,
-          stored,
-          fn,
-          key,
-          options,
-        ),
+      create: () => new WindowOperator<string, Ev, unknown, R, OUT, W>(assigner, stored, fn, key, options),
     },
     harnessOptions,
   );
