@@ -40,6 +40,7 @@ export {
   type DeltaFunction,
 } from './api/windowing/evictors.js';
 export {
+  SessionWindows,
   EventTimeSessionWindows,
   ProcessingTimeSessionWindows,
   type SessionWindowTimeGapExtractor,
@@ -47,6 +48,7 @@ export {
 export {
   WindowAssigner,
   MergingWindowAssigner,
+  FixedTimeWindows,
   GlobalWindows,
   type WindowAssignerContext,
   TumblingEventTimeWindows,

@@ -13,7 +13,7 @@ import { MergingWindowAssigner, type WindowAssignerContext } from './window-assi
 export type SessionWindowTimeGapExtractor<T> = { extract(element: T): number } | ((element: T) => number);
 
 /** Sessions of records (event or processing time) with a fixed or per-record gap. */
-abstract class SessionWindows<T> extends MergingWindowAssigner<T, TimeWindow> {
+export abstract class SessionWindows<T> extends MergingWindowAssigner<T, TimeWindow> {
   /**
    * @internal In-flight sessions never overlap one another, so a new window merges only with
    * those it intersects: the operator hands mergeWindows just these.

@@ -42,8 +42,8 @@ export abstract class MergingWindowAssigner<T = unknown, W extends Window = Wind
 }
 
 /**
- * @internal Windows of `size` starting every `slide` ms (`slide === size`: tumbling), aligned to
- * the epoch shifted by `offset`: the four time window assigners.
+ * Windows of `size` starting every `slide` ms (`slide === size`: tumbling), aligned to the epoch
+ * shifted by `offset`: the base of the four time window assigners.
  */
 export abstract class FixedTimeWindows extends WindowAssigner<unknown, TimeWindow> {
   protected constructor(
