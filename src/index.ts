@@ -38,14 +38,55 @@ export { DataStreamSink } from './api/operator-handle.js';
 export { DataStreamSource } from './api/data-stream-source.js';
 export { WatermarkStrategy } from './api/watermark-strategy.js';
 export { TimeWindow } from './api/windowing/time-window.js';
+export { Window, GlobalWindow } from './api/windowing/window.js';
+export {
+  Trigger,
+  TriggerResult,
+  type TriggerContext,
+  type OnMergeContext,
+  type PartitionedStateStore,
+} from './api/windowing/trigger.js';
+export {
+  EventTimeTrigger,
+  ProcessingTimeTrigger,
+  CountTrigger,
+  PurgingTrigger,
+  ContinuousEventTimeTrigger,
+  ContinuousProcessingTimeTrigger,
+  NeverTrigger,
+  EndOfStreamTrigger,
+} from './api/windowing/triggers.js';
+export {
+  CountEvictor,
+  TimeEvictor,
+  DeltaEvictor,
+  TimestampedValue,
+  type Evictor,
+  type EvictorContext,
+  type DeltaFunction,
+} from './api/windowing/evictors.js';
+export {
+  SessionWindows,
+  EventTimeSessionWindows,
+  ProcessingTimeSessionWindows,
+  type SessionWindowTimeGapExtractor,
+} from './api/windowing/session-windows.js';
 export {
   WindowAssigner,
+  MergingWindowAssigner,
+  FixedTimeWindows,
+  GlobalWindows,
+  type WindowAssignerContext,
   TumblingEventTimeWindows,
   SlidingEventTimeWindows,
   TumblingProcessingTimeWindows,
   SlidingProcessingTimeWindows,
 } from './api/windowing/window-assigners.js';
-export { ProcessWindowFunction, type ProcessWindowContext } from './api/windowing/process-window-function.js';
+export {
+  ProcessWindowFunction,
+  type ProcessWindowContext,
+  type KeyedStateStore,
+} from './api/windowing/process-window-function.js';
 export { Watermark, type WatermarkLike } from './api/eventtime/watermark.js';
 export {
   AscendingTimestampsWatermarks,
@@ -88,6 +129,7 @@ export type {
   RichFunction,
 } from './api/functions.js';
 export { KeyedProcessFunction, ProcessFunction, TimeDomain } from './api/process-function.js';
+export { OutputTag } from './api/output-tag.js';
 export {
   AbstractRichFunction,
   RichFilterFunction,

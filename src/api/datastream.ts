@@ -4,6 +4,7 @@ import type { TypeSerializer } from '../core/serializer.js';
 import type { KeySelectorFn, PartitionerSpec } from '../graph/partitioner.js';
 import type { Transformation } from '../graph/transformation.js';
 import { CollectResult } from './collect.js';
+import { checkOutputTag, type OutputTag } from './output-tag.js';
 import {
   keySelectorFn,
   type Collector,
@@ -24,17 +25,26 @@ import type { KeyedProcessFunction } from './process-function.js';
 import type { KeyCheck } from './hashable-key.js';
 import { isWatermarkStrategy, type WatermarkStrategy } from './watermark-strategy.js';
 import type { StreamBuilder, StreamInput, TransformationSpec } from './stream-builder.js';
-import { WindowAssigner } from './windowing/window-assigners.js';
 import { BroadcastStream } from './broadcast-stream.js';
 import type { MapStateDescriptor } from '../state/state-descriptor.js';
+import { GlobalWindows, MergingWindowAssigner, WindowAssigner } from './windowing/window-assigners.js';
+import { type DurationLike, toMillis } from '../core/duration.js';
+import type { Evictor } from './windowing/evictors.js';
+import { CountEvictor } from './windowing/evictors.js';
+import { Trigger } from './windowing/trigger.js';
+import { CountTrigger, PurgingTrigger } from './windowing/triggers.js';
+import type { TimeWindow } from './windowing/time-window.js';
+import type { GlobalWindow, Window } from './windowing/window.js';
 import type { AggregateFunction } from '../state/functions.js';
 import type { ProcessWindowFunction } from './windowing/process-window-function.js';
 import {
   AggregateContents,
+  EvictingContents,
   ListContents,
   ReduceContents,
   WindowOperator,
   type WindowContents,
+  type WindowOptions,
 } from './operators/window-operator.js';
 
 /** A stream of records of type T. */
@@ -105,7 +115,7 @@ export class DataStream<T> {
 
   /** @internal */
   protected partition(partitioner: PartitionerSpec): StreamInput[] {
-    return this.inputs.map((i) => ({ node: i.node, partitioner }));
+    return this.inputs.map((i) => ({ node: i.node, partitioner, sideOutput: i.sideOutput }));
   }
 
   /** Round-robin over all consumer subtasks. */
@@ -264,6 +274,19 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
     this.transformation.chainingStrategy = 'head';
     return this;
   }
+  /**
+   * The records the operator emitted to `tag` with `ctx.output(tag, value)` (or its late records,
+   * after `sideOutputLateData(tag)`), as a stream of their own: key, process and sink it like any
+   * other. Chained to the operator where it can be, as its main output is.
+   */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    const id = checkOutputTag(tag, 'getSideOutput()').getId();
+    const serializer = tag.getTypeSerializer() as TypeSerializer<unknown> | undefined;
+    return new DataStream<X>(this.builder, [
+      { node: this.transformation, partitioner: undefined, sideOutput: { tagId: id, serializer } },
+    ]);
+  }
+
   /** The serializer this operator's records cross the network with (msgpack by default). */
   setSerializer(serializer: TypeSerializer<T>): this {
     this.transformation.serializer = serializer;
@@ -296,12 +319,24 @@ export class KeyedStream<T, K> extends DataStream<T> {
    * `keyBy(...).window(TumblingEventTimeWindows.of(size))`); evaluate them with reduce, aggregate
    * or process.
    */
-  window(assigner: WindowAssigner): WindowedStream<T, K> {
+  window<W extends Window = TimeWindow>(
+    assigner: WindowAssigner<T, W> | WindowAssigner<unknown, W>,
+  ): WindowedStream<T, K, W> {
     if (!(assigner instanceof WindowAssigner))
       throw invalidProgram(
-        'window() takes a window assigner such as TumblingEventTimeWindows.of(size) or SlidingProcessingTimeWindows.of(size, slide).',
+        'window() takes a window assigner such as TumblingEventTimeWindows.of(size), EventTimeSessionWindows.withGap(gap) or GlobalWindows.create().',
       );
-    return new WindowedStream<T, K>(this, assigner);
+    return new WindowedStream<T, K, W>(this, assigner);
+  }
+
+  /**
+   * Windows of `size` records per key (Flink's countWindow): each fires when full and starts over;
+   * with `slide`, a window of the last `size` records fires every `slide` records.
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    const windowed = this.window<GlobalWindow>(GlobalWindows.create());
+    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of<GlobalWindow>(size)));
+    return windowed.evictor(CountEvictor.of(size)).trigger(CountTrigger.of<GlobalWindow>(slide));
   }
 
   /** Processes each record with keyed state and timers of its key. */
@@ -346,26 +381,75 @@ export class KeyedStream<T, K> extends DataStream<T> {
 }
 
 /**
- * `keyedStream.window(assigner)`. Windows fire with Flink's default triggers: event-time windows
- * when the watermark passes their maxTimestamp, processing-time windows when the clock does.
- * Allowed lateness is 0: a record whose every window has already fired is dropped.
+ * `keyedStream.window(assigner)`: the assigner's default trigger unless `trigger(t)` sets another,
+ * an optional evictor, allowed lateness 0 unless `allowedLateness(ms)` sets more; records too late
+ * for every window are dropped, or go to `sideOutputLateData(tag)`.
  */
-export class WindowedStream<T, K> {
+export class WindowedStream<T, K, W extends Window = TimeWindow> {
+  private windowTrigger: Trigger<T, W> | undefined;
+  private windowEvictor: Evictor<T, W> | undefined;
+  private lateness = 0;
+  private lateDataOutputTag: OutputTag<T> | undefined;
+
   /** @internal */
   constructor(
     private readonly input: KeyedStream<T, K>,
-    private readonly assigner: WindowAssigner,
+    private readonly assigner: WindowAssigner<T, W>,
   ) {}
+
+  /** Fires windows with `trigger` instead of the assigner's default (Flink's WindowedStream.trigger). */
+  trigger(trigger: Trigger<T, W>): this {
+    if (!(trigger instanceof Trigger))
+      throw invalidProgram(
+        'trigger() takes a Trigger, such as CountTrigger.of(n) or EventTimeTrigger.create().',
+      );
+    if (this.assigner instanceof MergingWindowAssigner && !trigger.canMerge())
+      throw invalidProgram(
+        `A merging window assigner (${this.assigner.toString()}) cannot be used with a trigger that does not support merging (${trigger.toString()}).`,
+      );
+    this.windowTrigger = trigger;
+    return this;
+  }
+
+  /** Removes records from each window before and/or after its function runs; the window then keeps every record. */
+  evictor(evictor: Evictor<T, W>): this {
+    if (
+      typeof (evictor as Partial<Evictor<T, W>> | null)?.evictBefore !== 'function' ||
+      typeof evictor.evictAfter !== 'function'
+    )
+      throw invalidProgram('evictor() takes an Evictor, such as CountEvictor.of(n) or TimeEvictor.of(ms).');
+    if (this.assigner instanceof MergingWindowAssigner)
+      throw invalidProgram(
+        `Cannot use a merging WindowAssigner (${this.assigner.toString()}) with an Evictor.`,
+      );
+    this.windowEvictor = evictor;
+    return this;
+  }
+
+  /**
+   * Keeps event-time windows `lateness` ms past their end: a late record within it updates its
+   * window and fires it again; the window's state goes after that (Flink's allowedLateness).
+   */
+  allowedLateness(lateness: DurationLike): this {
+    this.lateness = toMillis(lateness, 'allowedLateness()');
+    return this;
+  }
+
+  /** Sends records too late for all their windows to the side output `outputTag` instead of dropping them. */
+  sideOutputLateData(outputTag: OutputTag<T>): this {
+    this.lateDataOutputTag = checkOutputTag(outputTag, 'sideOutputLateData()') as OutputTag<T>;
+    return this;
+  }
 
   /** Reduces each window's records as they arrive; emits the reduction, or hands it to `windowFunction`. */
   reduce(fn: ReduceFunction<T> | ((a: T, b: T) => T)): SingleOutputStreamOperator<T>;
   reduce<R>(
     fn: ReduceFunction<T> | ((a: T, b: T) => T),
-    windowFunction: Pick<ProcessWindowFunction<T, R, K>, 'process'>,
+    windowFunction: Pick<ProcessWindowFunction<T, R, K, W>, 'process'>,
   ): SingleOutputStreamOperator<R>;
   reduce<R>(
     fn: ReduceFunction<T> | ((a: T, b: T) => T),
-    windowFunction?: Pick<ProcessWindowFunction<T, R, K>, 'process'>,
+    windowFunction?: Pick<ProcessWindowFunction<T, R, K, W>, 'process'>,
   ): SingleOutputStreamOperator<R> {
     if (typeof fn !== 'function' && typeof (fn as Partial<ReduceFunction<T>>)?.reduce !== 'function')
       throw invalidProgram('WindowedStream.reduce() takes a function or an object with a reduce() method.');
@@ -376,29 +460,35 @@ export class WindowedStream<T, K> {
   aggregate<ACC, V>(fn: AggregateFunction<T, ACC, V>): SingleOutputStreamOperator<V>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
-    windowFunction: Pick<ProcessWindowFunction<V, R, K>, 'process'>,
+    windowFunction: Pick<ProcessWindowFunction<V, R, K, W>, 'process'>,
   ): SingleOutputStreamOperator<R>;
   aggregate<ACC, V, R>(
     fn: AggregateFunction<T, ACC, V>,
-    windowFunction?: Pick<ProcessWindowFunction<V, R, K>, 'process'>,
+    windowFunction?: Pick<ProcessWindowFunction<V, R, K, W>, 'process'>,
   ): SingleOutputStreamOperator<R> {
     for (const method of ['createAccumulator', 'add', 'getResult'] as const)
       if (typeof (fn as Partial<AggregateFunction<T, ACC, V>>)?.[method] !== 'function')
         throw invalidProgram(
           `WindowedStream.aggregate() takes an AggregateFunction; it has no ${method}() method.`,
         );
+    if (this.assigner instanceof MergingWindowAssigner && typeof fn.merge !== 'function')
+      throw invalidProgram(
+        `WindowedStream.aggregate() on merging windows (${this.assigner.toString()}) needs an AggregateFunction with merge(a, b).`,
+      );
     return this.build('Aggregate', new AggregateContents<T, ACC, V>(fn), windowFunction);
   }
 
   /** Keeps every record of a window and hands them all to `windowFunction` when it fires. */
-  process<R>(windowFunction: Pick<ProcessWindowFunction<T, R, K>, 'process'>): SingleOutputStreamOperator<R> {
+  process<R>(
+    windowFunction: Pick<ProcessWindowFunction<T, R, K, W>, 'process'>,
+  ): SingleOutputStreamOperator<R> {
     return this.build('Process', new ListContents<T>(), windowFunction);
   }
 
   private build<ACC, V, R>(
     what: string,
     contents: WindowContents<T, ACC, V>,
-    windowFunction: Pick<ProcessWindowFunction<V, R, K>, 'process'> | undefined,
+    windowFunction: Pick<ProcessWindowFunction<V, R, K, W>, 'process'> | undefined,
   ): SingleOutputStreamOperator<R> {
     if (windowFunction !== undefined && typeof windowFunction?.process !== 'function')
       throw invalidProgram(
@@ -406,14 +496,27 @@ export class WindowedStream<T, K> {
       );
     const assigner = this.assigner;
     const key = this.input.keySelector;
-    return this.input.windowOperator<R>(`Window(${assigner.toString()}, ${what})`, {
+    const options: WindowOptions<T, W> = {
+      trigger: this.windowTrigger,
+      evictor: this.windowEvictor,
+      allowedLateness: this.lateness,
+      lateDataOutputTag: this.lateDataOutputTag,
+    };
+    const evicting = options.evictor !== undefined;
+    const stored = evicting ? new EvictingContents<T, ACC, V>(contents) : contents;
+    const trigger = options.trigger ?? assigner.getDefaultTrigger();
+    const name = `${evicting ? 'Evicting' : ''}Window(${assigner.toString()}, ${trigger.toString()}${
+      evicting ? `, ${String(options.evictor.constructor.name)}` : ''
+    }, ${what})`;
+    return this.input.windowOperator<R>(name, {
       kind: 'Window',
       create: () =>
-        new WindowOperator<K, T, ACC, V, R>(
+        new WindowOperator<K, T, unknown, V, R, W>(
           assigner,
-          contents,
-          windowFunction as ProcessWindowFunction<V, R, K> | undefined,
+          stored,
+          windowFunction as ProcessWindowFunction<V, R, K, W> | undefined,
           key,
+          options,
         ),
     });
   }

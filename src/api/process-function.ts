@@ -1,4 +1,5 @@
 /** ProcessFunction and KeyedProcessFunction: the low-level functions with context and timers. */
+import type { OutputTag } from './output-tag.js';
 import type { Collector } from './functions.js';
 import { AbstractRichFunction } from './rich-functions.js';
 
@@ -32,6 +33,11 @@ export interface ProcessContext {
    */
   timestamp(): number | null;
   timerService(): TimerService;
+  /**
+   * Emits `value` to the side output `outputTag`, with the current record's timestamp; read it
+   * with `getSideOutput(outputTag)` on the operator's stream.
+   */
+  output<X>(outputTag: OutputTag<X>, value: X): void;
 }
 
 /** Context of a KeyedProcessFunction call: also the current key. */

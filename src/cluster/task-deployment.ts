@@ -28,7 +28,7 @@ import type { TaskLocalStateStore } from '../runtime/task-local-state-store.js';
 
 /**
  * The serializer records of an edge cross with, as used by producer subtask `subtask`: the
- * producer's own, or msgpack with the job's registered classes.
+ * producer's own (its side output tag's for a side output), or msgpack with the job's registered classes.
  */
 function serializerOf(
   edge: JobEdge<OperatorFactory>,
@@ -36,8 +36,9 @@ function serializerOf(
   types: TypeRegistry | undefined,
 ): TypeSerializer<unknown> {
   const producer = edge.streamEdge.source;
+  const sideOutput = edge.streamEdge.sideOutput;
   return (
-    producer.transformation.serializer ??
+    (sideOutput ? sideOutput.serializer : producer.transformation.serializer) ??
     new MsgpackSerializer({
       forRecords: true,
       types,

@@ -41,10 +41,13 @@ export function buildStreamGraph<F>(
       if (source?.transformation !== input.node)
         throw invalidProgram(`operator '${t.name}' reads from an operator of another environment.`);
       const partitioner = resolvePartitioner(input.partitioner, source, node);
-      const edge: StreamEdge<F> =
-        input.typeNumber === undefined
-          ? { source, target: node, partitioner }
-          : { source, target: node, partitioner, typeNumber: input.typeNumber };
+      const edge: StreamEdge<F> = {
+        source,
+        target: node,
+        partitioner,
+        sideOutput: input.sideOutput,
+        ...(input.typeNumber === undefined ? {} : { typeNumber: input.typeNumber }),
+      };
       source.outEdges.push(edge);
       node.inEdges.push(edge);
     }

@@ -1,7 +1,7 @@
 /** The stream graph's data types: nodes (operators) and edges (exchanges). */
 import type { OperatorId } from '../core/ids.js';
 import type { PartitionerSpec } from './partitioner.js';
-import type { Transformation } from './transformation.js';
+import type { SideOutputSpec, Transformation } from './transformation.js';
 
 /** One operator of the stream graph. */
 export interface StreamNode<F> {
@@ -22,6 +22,8 @@ export interface StreamEdge<F> {
   readonly partitioner: PartitionerSpec;
   /** Which input of a two-input target this edge feeds (1 or 2); absent for one-input targets. */
   readonly typeNumber?: 1 | 2;
+  /** Set when the edge carries one of the source's side outputs rather than its main output. */
+  readonly sideOutput?: SideOutputSpec | undefined;
 }
 
 /** The whole program, nodes in creation (hence topological) order. */

@@ -5,6 +5,16 @@ import type { KeySelectorFn, PartitionerSpec } from './partitioner.js';
 /** Whether an operator may be chained to its predecessor (`always`), only start a chain, or neither. */
 export type ChainingStrategy = 'always' | 'head' | 'never';
 
+/**
+ * A side output of an operator (Flink's OutputTag on a stream edge): the records the operator
+ * emits with `output(tag, value)` for this tag id, instead of its main output.
+ */
+export interface SideOutputSpec {
+  readonly tagId: string;
+  /** The serializer the tag's records cross the network with (undefined: msgpack). */
+  readonly serializer: TypeSerializer<unknown> | undefined;
+}
+
 /** One input of a transformation: the producer and, if the user chose one, the partitioning. */
 export interface TransformationInput<F> {
   readonly node: Transformation<F>;
@@ -14,6 +24,8 @@ export interface TransformationInput<F> {
    * for one-input operators, whose inputs (a union) are all alike.
    */
   readonly typeNumber?: 1 | 2;
+  /** Set when the input is one of the producer's side outputs (`getSideOutput(tag)`). */
+  readonly sideOutput?: SideOutputSpec | undefined;
 }
 
 /**

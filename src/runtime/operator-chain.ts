@@ -30,6 +30,28 @@ class FanOutOutput implements Output<unknown> {
   }
 }
 
+/**
+ * An operator's output when it also has side outputs: records go to the main consumers only,
+ * watermarks to every consumer, side outputs' included (as Flink's chain broadcasts them).
+ */
+class MainAndSideOutput implements Output<unknown> {
+  constructor(
+    private readonly main: Output<unknown>,
+    private readonly sides: readonly Output<unknown>[],
+  ) {}
+  collect(record: unknown): void {
+    this.main.collect(record);
+  }
+  emitWatermark(watermark: number): void {
+    this.main.emitWatermark(watermark);
+    for (let i = 0; i < this.sides.length; i++) this.sides[i]!.emitWatermark(watermark);
+  }
+}
+
+function fanOut(outputs: readonly Output<unknown>[]): Output<unknown> {
+  return outputs.length === 0 ? NO_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutOutput(outputs);
+}
+
 /** Drops records and watermarks (the output of a sink). */
 const NO_OUTPUT: Output<unknown> = { collect: () => {}, emitWatermark: () => {} };
 
@@ -76,9 +98,18 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
   const elementTimestamp = new ElementTimestamp();
   for (const writer of ctx.writers.values()) writer.bindElementTimestamp(elementTimestamp);
   for (const node of vertex.chain) {
-    const outputs: Output<unknown>[] = node.outEdges.map((e) => operators.get(e.target) ?? writerOf.get(e)!);
-    const output =
-      outputs.length === 0 ? NO_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutOutput(outputs);
+    const consumer = (e: (typeof node.outEdges)[number]): Output<unknown> =>
+      operators.get(e.target) ?? writerOf.get(e)!;
+    const main = fanOut(node.outEdges.filter((e) => !e.sideOutput).map(consumer));
+    const byTag = new Map<string, Output<unknown>[]>();
+    for (const e of node.outEdges) {
+      if (!e.sideOutput) continue;
+      const list = byTag.get(e.sideOutput.tagId) ?? [];
+      list.push(consumer(e));
+      byTag.set(e.sideOutput.tagId, list);
+    }
+    const sideOutputs = new Map([...byTag].map(([tag, list]) => [tag, fanOut(list)]));
+    const output = sideOutputs.size === 0 ? main : new MainAndSideOutput(main, [...sideOutputs.values()]);
     // The serializer of state whose descriptor names none (and of keys).
     const defaultSerializer = new MsgpackSerializer({
       types: ctx.types,
@@ -122,6 +153,7 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
         services: ctx.services,
         elementTimestamp,
         job: ctx.job,
+        sideOutputs,
       },
       output,
     );

@@ -103,6 +103,17 @@ export interface OperatorSetup {
   readonly elementTimestamp: ElementTimestamp;
   /** The job's settings; DEFAULT_JOB_SETTINGS when absent. */
   readonly job?: JobSettings | undefined;
+  /**
+   * Where the operator's side outputs go, by output tag id (Flink's `Output.collect(OutputTag,
+   * record)`); a tag nobody consumes is absent and its records are dropped. Side-output records
+   * carry the chain's ElementTimestamp as main-output ones do.
+   */
+  readonly sideOutputs?: SideOutputs | undefined;
+}
+
+/** An operator's side outputs by output tag id (a Map in a chain; test harnesses capture any tag). */
+export interface SideOutputs {
+  get(tagId: string): Output<unknown> | undefined;
 }
 
 /** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */

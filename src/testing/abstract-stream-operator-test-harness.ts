@@ -15,6 +15,7 @@ import { harnessMisuse } from './harness-misuse.js';
 import { OperatorSubtaskState, repackageState } from './operator-subtask-state.js';
 import { StreamRecord } from './stream-record.js';
 import { Watermark } from '../api/eventtime/watermark.js';
+import type { OutputTag } from '../api/output-tag.js';
 import { ElementTimestamp } from '../runtime/element-timestamp.js';
 import type { WatermarkStatus } from '../core/watermark.js';
 import { TestProcessingTimeService } from './test-processing-time-service.js';
@@ -65,6 +66,8 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
   protected readonly elementTimestamp = new ElementTimestamp();
   /** Watermark statuses the operator emitted (IDLE/ACTIVE), in order. */
   private readonly watermarkStatuses: WatermarkStatus[] = [];
+  /** What the operator emitted to each side output, by tag id. */
+  private readonly sideOutputs = new Map<string, StreamRecord<unknown>[]>();
   private phase: Phase = 'created';
 
   /** @internal Create harnesses with ProcessFunctionTestHarnesses. */
@@ -106,6 +109,16 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
         timeService: this.timeService,
         services: this.services(),
         elementTimestamp: this.elementTimestamp,
+        sideOutputs: {
+          get: (tagId) => ({
+            collect: (record) => {
+              const list = this.sideOutputs.get(tagId) ?? [];
+              list.push(new StreamRecord(cloneFunction(record), this.elementTimestamp.get()));
+              this.sideOutputs.set(tagId, list);
+            },
+            emitWatermark: () => {},
+          }),
+        },
       },
       {
         // Copied as emitted (Flink's harness copies with the serializer): what the operator emitted
@@ -250,6 +263,14 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
   /** The values the operator emitted so far, in order. */
   extractOutputValues(): OUT[] {
     return this.extractOutputStreamRecords().map((r) => r.value);
+  }
+
+  /**
+   * What the operator emitted to the side output `tag` so far, in order (Flink's
+   * `getSideOutput(outputTag)`); undefined when it emitted nothing there.
+   */
+  getSideOutput<X>(tag: OutputTag<X>): StreamRecord<X>[] | undefined {
+    return this.sideOutputs.get(tag.getId()) as StreamRecord<X>[] | undefined;
   }
 
   /** The watermark statuses (IDLE/ACTIVE) the operator emitted, in order. */

@@ -22,6 +22,7 @@ import type {
   KeyedStateFunction,
   ReadOnlyBroadcastState,
 } from '../co-functions.js';
+import type { KeyedProcessFunction } from '../process-function.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
 import { UdfOperator } from './udf-operator.js';
 
@@ -203,7 +204,7 @@ export class KeyedBroadcastProcessOperator<K, IN1, IN2, OUT>
     key: KeySelectorFn<IN1, K>,
     descriptors: readonly MapStateDescriptor<unknown, unknown>[],
   ) {
-    super(fn, key);
+    super(fn as unknown as KeyedProcessFunction<K, IN1, OUT>, key);
     this.states = new BroadcastStates(descriptors, () => this.info.operatorName);
     this.broadcastContext = new KeyedReadWriteContext<K>(
       this as unknown as KeyedBroadcastProcessOperator<K, unknown, unknown, unknown>,

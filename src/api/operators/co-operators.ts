@@ -85,14 +85,14 @@ export class CoProcessOperator<IN1, IN2, OUT>
   }
   processElement1(record: IN1): void {
     try {
-      this.coFunction.processElement1(record, this, this.output);
+      this.coFunction.processElement1(record, this.context, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement1');
     }
   }
   processElement2(record: IN2): void {
     try {
-      this.coFunction.processElement2(record, this, this.output);
+      this.coFunction.processElement2(record, this.context, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement2');
     }
@@ -120,7 +120,7 @@ export class KeyedCoProcessOperator<K, IN1, IN2, OUT>
   processElement1(record: IN1): void {
     this.setCurrentKeyOf(this.keySelector, record);
     try {
-      this.coFunction.processElement1(record, this, this.output);
+      this.coFunction.processElement1(record, this.context, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement1');
     }
@@ -128,7 +128,7 @@ export class KeyedCoProcessOperator<K, IN1, IN2, OUT>
   processElement2(record: IN2): void {
     this.setCurrentKeyOf(this.key2, record);
     try {
-      this.coFunction.processElement2(record, this, this.output);
+      this.coFunction.processElement2(record, this.context, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement2');
     }

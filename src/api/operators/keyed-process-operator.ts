@@ -31,8 +31,16 @@ export const EVENT_TIMERS = '_timer_service_event';
 /** Operator of `keyBy(...).process(fn)`. */
 export class KeyedProcessOperator<K, IN, OUT>
   extends UdfOperator<IN, OUT, Pick<KeyedProcessFunction<K, IN, OUT>, 'processElement'>>
-  implements TimerService, OnTimerContext<K>
+  implements TimerService
 {
+  /** The functions' context, made once (nothing per record); `timeDomain()` matters in onTimer only. */
+  protected readonly context: OnTimerContext<K> = {
+    timestamp: () => this.timestamp(),
+    timerService: () => this,
+    getCurrentKey: () => this.getCurrentKey(),
+    timeDomain: () => this.firingDomain,
+    output: (tag, value) => this.emitSideOutput(tag, value),
+  };
   protected backend!: KeyedStateBackend<K>;
   private timers!: KeyedTimerQueue<K>;
   private eventTimers!: KeyedTimerQueue<K>;
@@ -77,7 +85,7 @@ export class KeyedProcessOperator<K, IN, OUT>
     }
     this.backend.setCurrentKey(key);
     try {
-      this.userFunction.processElement(record, this, this.output);
+      this.userFunction.processElement(record, this.context, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement');
     }
@@ -200,7 +208,7 @@ export class KeyedProcessOperator<K, IN, OUT>
         if (domain === 'EVENT_TIME') slot.set(head.timestamp);
         else slot.clear();
         try {
-          this.onTimerFn!(head.timestamp, this, this.output);
+          this.onTimerFn!(head.timestamp, this.context, this.output);
         } catch (e) {
           throw this.userError(e, 'onTimer');
         }

@@ -14,13 +14,19 @@ function keyedOnly(): never {
 /** Operator of `stream.process(fn)`. */
 export class ProcessOperator<IN, OUT>
   extends UdfOperator<IN, OUT, Pick<ProcessFunction<IN, OUT>, 'processElement'>>
-  implements ProcessContext, TimerService
+  implements TimerService
 {
   private watermark = MIN_WATERMARK;
+  /** Made once: the function's context costs nothing per record. */
+  protected readonly context: ProcessContext = {
+    timestamp: () => this.info.elementTimestamp.get(),
+    timerService: () => this,
+    output: (tag, value) => this.emitSideOutput(tag, value),
+  };
 
   processElement(record: IN): void {
     try {
-      this.userFunction.processElement(record, this, this.output);
+      this.userFunction.processElement(record, this.context, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement');
     }

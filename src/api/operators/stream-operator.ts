@@ -9,6 +9,7 @@ import type {
   StreamOperatorFactory,
 } from '../../runtime/stream-operator.js';
 import type { Source, SourceSplit } from '../source/source.js';
+import { checkOutputTag, type OutputTag } from '../output-tag.js';
 
 /** The runtime's operator factory as the DataStream API builds it: a source's carries its Source. */
 export interface OperatorFactory extends StreamOperatorFactory {
@@ -83,6 +84,21 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   snapshotState(_checkpointId: number): void {}
   notifyCheckpointComplete(_checkpointId: number): void {}
   notifyCheckpointAborted(_checkpointId: number): void {}
+
+  /**
+   * Emits `value` to the side output `tag` with the current record's timestamp (Flink's
+   * `output.collect(outputTag, record)`): what every context's `output(tag, value)` calls, one-
+   * and two-input operators alike. Dropped when no stream reads the tag.
+   */
+  emitSideOutput<X>(tag: OutputTag<X>, value: X): void {
+    const sides = this.info.sideOutputs;
+    if (sides === undefined) {
+      checkOutputTag(tag, 'output()');
+      return;
+    }
+    const out = sides.get(checkOutputTag(tag, 'output()').getId());
+    if (out !== undefined) out.collect(value);
+  }
 
   /** Wraps an error thrown by user code with the operator, the subtask and the hook. */
   protected userError(cause: unknown, hook: string): SluiceError {

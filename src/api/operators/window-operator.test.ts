@@ -9,6 +9,7 @@ import type { AggregateFunction } from '../../state/functions.js';
 import { AbstractStreamOperatorTestHarness } from '../../testing/abstract-stream-operator-test-harness.js';
 import { KeyedOneInputStreamOperatorTestHarness } from '../../testing/keyed-one-input-stream-operator-test-harness.js';
 import { ProcessWindowFunction, type ProcessWindowContext } from '../windowing/process-window-function.js';
+import type { TimeWindow } from '../windowing/time-window.js';
 import {
   SlidingEventTimeWindows,
   SlidingProcessingTimeWindows,
@@ -31,7 +32,7 @@ const key = (e: Ev) => e[0];
 const sum = (a: Ev, b: Ev): Ev => [a[0], a[1] + b[1]];
 
 function harness<ACC, R, OUT>(
-  assigner: WindowAssigner,
+  assigner: WindowAssigner<Ev, TimeWindow>,
   contents: WindowContents<Ev, ACC, R>,
   fn?: ProcessWindowFunction<R, OUT, string>,
 ) {

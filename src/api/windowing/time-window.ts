@@ -1,10 +1,13 @@
 /** Flink's TimeWindow: the half-open interval [start, end) of event or processing time. */
+import { Window } from './window.js';
 
-export class TimeWindow {
+export class TimeWindow extends Window {
   constructor(
     private readonly start: number,
     private readonly end: number,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The first millisecond in the window. */
   getStart(): number {
@@ -15,14 +18,49 @@ export class TimeWindow {
     return this.end;
   }
   /** The last millisecond in the window (end - 1): the time its results carry and it fires at. */
-  maxTimestamp(): number {
+  override maxTimestamp(): number {
     return this.end - 1;
   }
   equals(other: unknown): boolean {
     return other instanceof TimeWindow && other.start === this.start && other.end === this.end;
   }
-  toString(): string {
+  override toString(): string {
     return `TimeWindow{start=${this.start}, end=${this.end}}`;
+  }
+
+  /** Whether the two windows overlap or touch (Flink's intersects: such session windows merge). */
+  intersects(other: TimeWindow): boolean {
+    return this.start <= other.end && this.end >= other.start;
+  }
+
+  /** The smallest window holding both. */
+  cover(other: TimeWindow): TimeWindow {
+    return new TimeWindow(Math.min(this.start, other.start), Math.max(this.end, other.end));
+  }
+
+  /**
+   * Merges overlapping windows (Flink's TimeWindow.mergeWindows, what session assigners do):
+   * `callback(toBeMerged, mergeResult)` once per group of two or more windows that merge.
+   */
+  static mergeWindows(
+    windows: Iterable<TimeWindow>,
+    callback: (toBeMerged: TimeWindow[], mergeResult: TimeWindow) => void,
+  ): void {
+    const sorted = [...windows].sort((a, b) => a.start - b.start);
+    const merged: [TimeWindow, TimeWindow[]][] = [];
+    let current: [TimeWindow, TimeWindow[]] | undefined;
+    for (const w of sorted) {
+      if (current === undefined) current = [w, [w]];
+      else if (current[0].intersects(w)) {
+        current[0] = current[0].cover(w);
+        current[1].push(w);
+      } else {
+        merged.push(current);
+        current = [w, [w]];
+      }
+    }
+    if (current !== undefined) merged.push(current);
+    for (const [result, group] of merged) if (group.length > 1) callback(group, result);
   }
 
   /**

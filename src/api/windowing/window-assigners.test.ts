@@ -9,6 +9,7 @@ import {
   TumblingProcessingTimeWindows,
 } from './window-assigners.js';
 
+const clock = { getCurrentProcessingTime: () => 5 };
 const spans = (ws: TimeWindow[]) => ws.map((w) => [w.getStart(), w.getEnd()]);
 
 describe('TimeWindow', () => {
@@ -34,26 +35,28 @@ describe('TimeWindow', () => {
 describe('window assigners', () => {
   it('tumbling windows put a time in the one window holding it', () => {
     const a = TumblingEventTimeWindows.of(Duration.ofSeconds(5));
-    expect(spans(a.assignWindows(0))).toEqual([[0, 5000]]);
-    expect(spans(a.assignWindows(4999))).toEqual([[0, 5000]]);
-    expect(spans(a.assignWindows(5000))).toEqual([[5000, 10000]]);
-    expect(spans(TumblingEventTimeWindows.of(1000, 100).assignWindows(50))).toEqual([[-900, 100]]);
+    expect(spans(a.assignWindows(null, 0, clock))).toEqual([[0, 5000]]);
+    expect(spans(a.assignWindows(null, 4999, clock))).toEqual([[0, 5000]]);
+    expect(spans(a.assignWindows(null, 5000, clock))).toEqual([[5000, 10000]]);
+    expect(spans(TumblingEventTimeWindows.of(1000, 100).assignWindows(null, 50, clock))).toEqual([
+      [-900, 100],
+    ]);
     expect(a.isEventTime()).toBe(true);
     expect(TumblingProcessingTimeWindows.of(Time.seconds(1)).isEventTime()).toBe(false);
   });
 
   it('sliding windows put a time in size / slide windows, latest first', () => {
     const a = SlidingEventTimeWindows.of(10, 5);
-    expect(spans(a.assignWindows(7))).toEqual([
+    expect(spans(a.assignWindows(null, 7, clock))).toEqual([
       [5, 15],
       [0, 10],
     ]);
-    expect(spans(SlidingEventTimeWindows.of(10, 3).assignWindows(10))).toEqual([
+    expect(spans(SlidingEventTimeWindows.of(10, 3).assignWindows(null, 10, clock))).toEqual([
       [9, 19],
       [6, 16],
       [3, 13],
     ]);
-    expect(SlidingProcessingTimeWindows.of(10, 5).assignWindows(5)).toHaveLength(2);
+    expect(SlidingProcessingTimeWindows.of(10, 5).assignWindows(null, 5, clock)).toHaveLength(2);
   });
 
   it('rejects sizes, slides and offsets Flink rejects', () => {

@@ -1,36 +1,76 @@
 /**
- * Flink's time window assigners: tumbling and sliding windows of event or processing time. All
- * four are fixed-size windows aligned to the epoch plus an offset, so one class does the work and
- * the operator identifies a window of a key by its start alone.
+ * Flink's window assigners. WindowAssigner is the abstract base (custom assigners extend it);
+ * tumbling and sliding windows of event or processing time are fixed-size windows aligned to the
+ * epoch plus an offset, so one class does their work and the operator names their windows by
+ * their start alone; GlobalWindows puts every record of a key in one window.
  */
 import { Duration, type DurationLike, toMillis } from '../../core/duration.js';
 import { invalidProgram } from '../../core/errors.js';
 import { TimeWindow } from './time-window.js';
+import type { Trigger } from './trigger.js';
+import { EndOfStreamTrigger, EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger } from './triggers.js';
+import { GlobalWindow, type Window } from './window.js';
+
+/** What an assigner sees when it assigns a record (Flink's WindowAssignerContext). */
+export interface WindowAssignerContext {
+  getCurrentProcessingTime(): number;
+}
+
+/** Puts each record in zero or more windows (Flink's WindowAssigner). */
+export abstract class WindowAssigner<T = unknown, W extends Window = Window> {
+  /**
+   * The windows of `element`, whose timestamp is `timestamp` (for processing-time assigners, ask
+   * `context.getCurrentProcessingTime()` instead).
+   */
+  abstract assignWindows(element: T, timestamp: number, context: WindowAssignerContext): W[];
+  /** The trigger windows fire with unless `windowedStream.trigger(t)` sets another. */
+  abstract getDefaultTrigger(): Trigger<T, W>;
+  /** Whether windows follow the event time (the records' timestamps and the watermark). */
+  abstract isEventTime(): boolean;
+  toString(): string {
+    return this.constructor.name;
+  }
+}
+
+/** An assigner whose windows merge (Flink's MergingWindowAssigner): session windows. */
+export abstract class MergingWindowAssigner<T = unknown, W extends Window = Window> extends WindowAssigner<
+  T,
+  W
+> {
+  /** Calls `callback(toBeMerged, mergeResult)` for every group of `windows` that merges into one. */
+  abstract mergeWindows(windows: W[], callback: (toBeMerged: W[], mergeResult: W) => void): void;
+}
 
 /**
- * Assigns each record to the fixed-size windows holding its time: windows of `size` starting
- * every `slide` ms (`slide === size`: tumbling), aligned to the epoch shifted by `offset`.
+ * Windows of `size` starting every `slide` ms (`slide === size`: tumbling), aligned to the epoch
+ * shifted by `offset`: the base of the four time window assigners.
  */
-export abstract class WindowAssigner {
+export abstract class FixedTimeWindows extends WindowAssigner<unknown, TimeWindow> {
   protected constructor(
     /** @internal */ readonly size: number,
     /** @internal */ readonly slide: number,
     /** @internal */ readonly offset: number,
     private readonly eventTime: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
-  /** Whether windows follow the event time (the records' timestamps and the watermark). */
   isEventTime(): boolean {
     return this.eventTime;
+  }
+
+  getDefaultTrigger(): Trigger<unknown, TimeWindow> {
+    return this.eventTime ? EventTimeTrigger.create() : ProcessingTimeTrigger.create();
   }
 
   /**
    * The windows holding `timestamp` (for processing-time assigners, the processing time now),
    * latest first. The window operator walks the same starts without building this array.
    */
-  assignWindows(timestamp: number): TimeWindow[] {
+  assignWindows(_element: unknown, timestamp: number, context: WindowAssignerContext): TimeWindow[] {
+    const time = this.eventTime ? timestamp : context.getCurrentProcessingTime();
     const windows: TimeWindow[] = [];
-    for (let start = this.lastStart(timestamp); start > timestamp - this.size; start -= this.slide)
+    for (let start = this.lastStart(time); start > time - this.size; start -= this.slide)
       windows.push(new TimeWindow(start, start + this.size));
     return windows;
   }
@@ -40,7 +80,7 @@ export abstract class WindowAssigner {
     return TimeWindow.getWindowStartWithOffset(timestamp, this.offset, this.slide);
   }
 
-  toString(): string {
+  override toString(): string {
     const kind = this.size === this.slide ? 'Tumbling' : 'Sliding';
     const time = this.eventTime ? 'EventTime' : 'ProcessingTime';
     const slide = this.size === this.slide ? '' : `, slide=${this.slide}`;
@@ -48,8 +88,38 @@ export abstract class WindowAssigner {
   }
 }
 
+/**
+ * One window per key holding all its records (Flink's GlobalWindows). It never fires by itself:
+ * give it a trigger (`.trigger(CountTrigger.of(n))`), or create it with the end-of-stream trigger.
+ */
+export class GlobalWindows extends WindowAssigner<unknown, GlobalWindow> {
+  private static readonly WINDOWS: readonly GlobalWindow[] = [GlobalWindow.get()];
+  private constructor(private readonly defaultTrigger: Trigger<unknown, GlobalWindow>) {
+    super();
+  }
+  static create(): GlobalWindows {
+    return new GlobalWindows(new NeverTrigger());
+  }
+  /** Global windows that fire once, at the end of the input (Flink's createWithEndOfStreamTrigger). */
+  static createWithEndOfStreamTrigger(): GlobalWindows {
+    return new GlobalWindows(new EndOfStreamTrigger());
+  }
+  assignWindows(): GlobalWindow[] {
+    return GlobalWindows.WINDOWS as GlobalWindow[];
+  }
+  getDefaultTrigger(): Trigger<unknown, GlobalWindow> {
+    return this.defaultTrigger;
+  }
+  isEventTime(): boolean {
+    return false;
+  }
+  override toString(): string {
+    return 'GlobalWindows()';
+  }
+}
+
 /** Event-time windows of a fixed size that do not overlap (Flink's TumblingEventTimeWindows). */
-export class TumblingEventTimeWindows extends WindowAssigner {
+export class TumblingEventTimeWindows extends FixedTimeWindows {
   /** Windows of `size`, aligned to the epoch plus `offset` (which may be negative, e.g. a time zone). */
   static of(size: DurationLike, offset: DurationLike = 0): TumblingEventTimeWindows {
     return new TumblingEventTimeWindows(...tumbling('TumblingEventTimeWindows', size, offset), true);
@@ -57,14 +127,14 @@ export class TumblingEventTimeWindows extends WindowAssigner {
 }
 
 /** Event-time windows of a fixed size starting every `slide` (Flink's SlidingEventTimeWindows). */
-export class SlidingEventTimeWindows extends WindowAssigner {
+export class SlidingEventTimeWindows extends FixedTimeWindows {
   static of(size: DurationLike, slide: DurationLike, offset: DurationLike = 0): SlidingEventTimeWindows {
     return new SlidingEventTimeWindows(...sliding('SlidingEventTimeWindows', size, slide, offset), true);
   }
 }
 
 /** Processing-time windows of a fixed size that do not overlap (Flink's TumblingProcessingTimeWindows). */
-export class TumblingProcessingTimeWindows extends WindowAssigner {
+export class TumblingProcessingTimeWindows extends FixedTimeWindows {
   static of(size: DurationLike, offset: DurationLike = 0): TumblingProcessingTimeWindows {
     return new TumblingProcessingTimeWindows(
       ...tumbling('TumblingProcessingTimeWindows', size, offset),
@@ -74,7 +144,7 @@ export class TumblingProcessingTimeWindows extends WindowAssigner {
 }
 
 /** Processing-time windows of a fixed size starting every `slide` (Flink's SlidingProcessingTimeWindows). */
-export class SlidingProcessingTimeWindows extends WindowAssigner {
+export class SlidingProcessingTimeWindows extends FixedTimeWindows {
   static of(size: DurationLike, slide: DurationLike, offset: DurationLike = 0): SlidingProcessingTimeWindows {
     return new SlidingProcessingTimeWindows(
       ...sliding('SlidingProcessingTimeWindows', size, slide, offset),

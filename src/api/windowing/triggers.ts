@@ -1,0 +1,324 @@
+/** Flink's built-in triggers. */
+import { type DurationLike, toMillis } from '../../core/duration.js';
+import { invalidProgram } from '../../core/errors.js';
+import { MAX_WATERMARK } from '../../core/watermark.js';
+import { ReducingStateDescriptor } from '../../state/state-descriptor.js';
+import { Trigger, TriggerResult, type OnMergeContext, type TriggerContext } from './trigger.js';
+import type { Window } from './window.js';
+
+/** Fires once the watermark passes the window's end (the default of event-time assigners). */
+export class EventTimeTrigger extends Trigger<unknown, Window> {
+  private constructor() {
+    super();
+  }
+  static create(): EventTimeTrigger {
+    return new EventTimeTrigger();
+  }
+  onElement(_element: unknown, _timestamp: number, window: Window, ctx: TriggerContext): TriggerResult {
+    // A late record of a window still within its allowed lateness fires it again at once.
+    if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
+    ctx.registerEventTimeTimer(window.maxTimestamp());
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(time: number, window: Window): TriggerResult {
+    return time === window.maxTimestamp() ? TriggerResult.FIRE : TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  clear(window: Window, ctx: TriggerContext): void {
+    ctx.deleteEventTimeTimer(window.maxTimestamp());
+  }
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(window: Window, ctx: OnMergeContext): void {
+    // Not registered when the watermark passed it: it would fire the merged window at once.
+    if (window.maxTimestamp() > ctx.getCurrentWatermark()) ctx.registerEventTimeTimer(window.maxTimestamp());
+  }
+  override toString(): string {
+    return 'EventTimeTrigger()';
+  }
+}
+
+/** Fires once processing time passes the window's end (the default of processing-time assigners). */
+export class ProcessingTimeTrigger extends Trigger<unknown, Window> {
+  private constructor() {
+    super();
+  }
+  static create(): ProcessingTimeTrigger {
+    return new ProcessingTimeTrigger();
+  }
+  onElement(_element: unknown, _timestamp: number, window: Window, ctx: TriggerContext): TriggerResult {
+    ctx.registerProcessingTimeTimer(window.maxTimestamp());
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.FIRE;
+  }
+  clear(window: Window, ctx: TriggerContext): void {
+    ctx.deleteProcessingTimeTimer(window.maxTimestamp());
+  }
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(window: Window, ctx: OnMergeContext): void {
+    if (window.maxTimestamp() > ctx.getCurrentProcessingTime())
+      ctx.registerProcessingTimeTimer(window.maxTimestamp());
+  }
+  override toString(): string {
+    return 'ProcessingTimeTrigger()';
+  }
+}
+
+/** Never fires (GlobalWindows' default: give the window a trigger). */
+export class NeverTrigger extends Trigger<unknown, Window> {
+  onElement(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  clear(): void {}
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(): void {}
+  override toString(): string {
+    return 'NeverTrigger()';
+  }
+}
+
+/** Fires at the end of the input (the final watermark): GlobalWindows.createWithEndOfStreamTrigger(). */
+export class EndOfStreamTrigger extends Trigger<unknown, Window> {
+  onElement(_element: unknown, _timestamp: number, _window: Window, ctx: TriggerContext): TriggerResult {
+    ctx.registerEventTimeTimer(MAX_WATERMARK);
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(time: number): TriggerResult {
+    return time === MAX_WATERMARK ? TriggerResult.FIRE : TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  clear(_window: Window, ctx: TriggerContext): void {
+    ctx.deleteEventTimeTimer(MAX_WATERMARK);
+  }
+  override toString(): string {
+    return 'EndOfStreamTrigger()';
+  }
+}
+
+const sum = (a: number, b: number): number => a + b;
+const min = (a: number, b: number): number => Math.min(a, b);
+
+/** Fires once a window holds `maxCount` records since it last fired (Flink's CountTrigger). */
+export class CountTrigger<W extends Window = Window> extends Trigger<unknown, W> {
+  private readonly stateDesc = new ReducingStateDescriptor<number>('count', sum);
+
+  private constructor(private readonly maxCount: number) {
+    super();
+  }
+  static of<W extends Window = Window>(maxCount: number): CountTrigger<W> {
+    if (!Number.isSafeInteger(maxCount) || maxCount <= 0)
+      throw invalidProgram(`CountTrigger.of takes a positive whole count, got ${String(maxCount)}.`);
+    return new CountTrigger<W>(maxCount);
+  }
+  onElement(_element: unknown, _timestamp: number, _window: W, ctx: TriggerContext): TriggerResult {
+    const count = ctx.getPartitionedState(this.stateDesc);
+    count.add(1);
+    if ((count.get() ?? 0) >= this.maxCount) {
+      count.clear();
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  clear(_window: W, ctx: TriggerContext): void {
+    ctx.getPartitionedState(this.stateDesc).clear();
+  }
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(_window: W, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.stateDesc);
+  }
+  override toString(): string {
+    return `CountTrigger(${this.maxCount})`;
+  }
+}
+
+/** Makes another trigger's FIRE a FIRE_AND_PURGE (Flink's PurgingTrigger). */
+export class PurgingTrigger<T = unknown, W extends Window = Window> extends Trigger<T, W> {
+  private constructor(private readonly nested: Trigger<T, W>) {
+    super();
+  }
+  static of<T, W extends Window>(nestedTrigger: Trigger<T, W>): PurgingTrigger<T, W> {
+    if (!(nestedTrigger instanceof Trigger))
+      throw invalidProgram('PurgingTrigger.of takes a Trigger, such as CountTrigger.of(n).');
+    return new PurgingTrigger(nestedTrigger);
+  }
+  private static purging(result: TriggerResult): TriggerResult {
+    return result.isFire() ? TriggerResult.FIRE_AND_PURGE : result;
+  }
+  onElement(element: T, timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
+    return PurgingTrigger.purging(this.nested.onElement(element, timestamp, window, ctx));
+  }
+  onEventTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
+    return PurgingTrigger.purging(this.nested.onEventTime(time, window, ctx));
+  }
+  onProcessingTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
+    return PurgingTrigger.purging(this.nested.onProcessingTime(time, window, ctx));
+  }
+  clear(window: W, ctx: TriggerContext): void {
+    this.nested.clear(window, ctx);
+  }
+  override canMerge(): boolean {
+    return this.nested.canMerge();
+  }
+  override onMerge(window: W, ctx: OnMergeContext): void {
+    this.nested.onMerge(window, ctx);
+  }
+  getNestedTrigger(): Trigger<T, W> {
+    return this.nested;
+  }
+  override toString(): string {
+    return `PurgingTrigger(${this.nested.toString()})`;
+  }
+}
+
+/**
+ * Fires every `interval` of event time within the window and at its end (Flink's
+ * ContinuousEventTimeTrigger): early results of long windows.
+ */
+export class ContinuousEventTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
+  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
+
+  private constructor(private readonly interval: number) {
+    super();
+  }
+  static of<W extends Window = Window>(interval: DurationLike): ContinuousEventTimeTrigger<W> {
+    const ms = toMillis(interval, 'ContinuousEventTimeTrigger.of interval');
+    if (ms <= 0)
+      throw invalidProgram(`ContinuousEventTimeTrigger.of takes a positive interval, got ${ms} ms.`);
+    return new ContinuousEventTimeTrigger<W>(ms);
+  }
+  onElement(_element: unknown, timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
+    if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
+    ctx.registerEventTimeTimer(window.maxTimestamp());
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    if (fireTimestamp.get() === undefined)
+      this.registerNextFireTimestamp(timestamp - (timestamp % this.interval), window, ctx);
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
+    if (time === window.maxTimestamp()) return TriggerResult.FIRE;
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    if (fireTimestamp.get() === time) {
+      fireTimestamp.clear();
+      this.registerNextFireTimestamp(time, window, ctx);
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  clear(_window: W, ctx: TriggerContext): void {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    const time = fireTimestamp.get();
+    if (time !== undefined) {
+      ctx.deleteEventTimeTimer(time);
+      fireTimestamp.clear();
+    }
+  }
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(_window: W, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.stateDesc);
+    const next = ctx.getPartitionedState(this.stateDesc).get();
+    if (next !== undefined) ctx.registerEventTimeTimer(next);
+  }
+  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
+    const next = Math.min(time + this.interval, window.maxTimestamp());
+    ctx.getPartitionedState(this.stateDesc).add(next);
+    ctx.registerEventTimeTimer(next);
+  }
+  getInterval(): number {
+    return this.interval;
+  }
+  override toString(): string {
+    return `ContinuousEventTimeTrigger(${this.interval})`;
+  }
+}
+
+/** Fires every `interval` of processing time while the window is open (Flink's ContinuousProcessingTimeTrigger). */
+export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
+  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
+
+  private constructor(private readonly interval: number) {
+    super();
+  }
+  static of<W extends Window = Window>(interval: DurationLike): ContinuousProcessingTimeTrigger<W> {
+    const ms = toMillis(interval, 'ContinuousProcessingTimeTrigger.of interval');
+    if (ms <= 0)
+      throw invalidProgram(`ContinuousProcessingTimeTrigger.of takes a positive interval, got ${ms} ms.`);
+    return new ContinuousProcessingTimeTrigger<W>(ms);
+  }
+  onElement(_element: unknown, _timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    if (fireTimestamp.get() === undefined) {
+      const now = ctx.getCurrentProcessingTime();
+      this.registerNextFireTimestamp(now - (now % this.interval), window, ctx);
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    if (fireTimestamp.get() === time) {
+      fireTimestamp.clear();
+      this.registerNextFireTimestamp(time, window, ctx);
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  clear(_window: W, ctx: TriggerContext): void {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    const time = fireTimestamp.get();
+    if (time !== undefined) {
+      ctx.deleteProcessingTimeTimer(time);
+      fireTimestamp.clear();
+    }
+  }
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(_window: W, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.stateDesc);
+    const next = ctx.getPartitionedState(this.stateDesc).get();
+    if (next !== undefined) ctx.registerProcessingTimeTimer(next);
+  }
+  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
+    const next = Math.min(time + this.interval, window.maxTimestamp());
+    ctx.getPartitionedState(this.stateDesc).add(next);
+    ctx.registerProcessingTimeTimer(next);
+  }
+  override toString(): string {
+    return `ContinuousProcessingTimeTrigger(${this.interval})`;
+  }
+}
