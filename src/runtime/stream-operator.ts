@@ -98,6 +98,9 @@ export interface OperatorSetup {
   readonly job?: JobSettings | undefined;
 }
 
+/** How input ends (Flink's `StopMode`): drained to the end of event time, or not. */
+export type StopMode = 'DRAIN' | 'NO_DRAIN';
+
 /** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */
 export interface StreamOperator<IN = unknown> extends Output<IN> {
   setup(setup: OperatorSetup, output: Output<unknown>): void;
@@ -108,8 +111,12 @@ export interface StreamOperator<IN = unknown> extends Output<IN> {
    * timers due, then forward it with `output.emitWatermark`. Also exposed as `emitWatermark`.
    */
   processWatermark(watermark: number): void;
-  /** No more input will come (bounded input ended). */
-  endInput(): void;
+  /**
+   * No more input will come (bounded input ended). `NO_DRAIN` (Flink's `StopMode`): the job is
+   * being stopped with a savepoint without drain, so the end of input is not the end of event
+   * time (a source then emits no MAX_WATERMARK: timers and windows stay pending, in the savepoint).
+   */
+  endInput(stopMode?: StopMode): void;
   close(): void;
   /** Receives an event from this operator's coordinator. */
   handleOperatorEvent(event: OperatorEvent): void;

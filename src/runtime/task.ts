@@ -16,6 +16,7 @@ import type {
   OperatorEvent,
   ProcessingTimeService,
   SourceHead,
+  StopMode,
   StreamOperator,
   StreamOperatorFactory,
   TaskServices,
@@ -320,8 +321,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   endSourceInput(): void {
     this.enqueue('end source input', () => {
       if (!this.source || this.endPhase !== 0 || this.state !== 'RUNNING') return;
+      // After a stop's synchronous savepoint (no drain), event time does not advance to its end.
+      const stopMode = this.suspendedAt === undefined ? 'DRAIN' : 'NO_DRAIN';
       this.suspendedAt = undefined;
-      this.beginEnding();
+      this.beginEnding(stopMode);
     });
   }
 
@@ -711,10 +714,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, V
   }
 
   /** End of input: endInput on the chain, head first, then (once async work is done) finish. */
-  private beginEnding(): void {
+  private beginEnding(stopMode: StopMode = 'DRAIN'): void {
     this.endPhase = 1;
     this.chain.elementTimestamp.clear();
-    for (const op of this.chain.operators) op.endInput();
+    for (const op of this.chain.operators) op.endInput(stopMode);
     this.wake();
   }
 

@@ -24,7 +24,7 @@ import {
 import type { Clock } from '../../core/clock.js';
 import { ListStateDescriptor } from '../../state/state-descriptor.js';
 import type { ListState } from '../../state/state.js';
-import type { EmitGate, OperatorEvent, SourceHead } from '../../runtime/stream-operator.js';
+import type { EmitGate, OperatorEvent, SourceHead, StopMode } from '../../runtime/stream-operator.js';
 import { AbstractStreamOperator } from './stream-operator.js';
 
 /** Operator state holding a source reader's splits (Flink's SourceOperator uses the same name). */
@@ -181,9 +181,13 @@ export class SourceOperator<T, Split extends SourceSplit>
     this.info.services.emitWatermarkStatus(status);
   }
 
-  /** End of input: the end of event time, so every event-time timer downstream fires (Flink's MAX_WATERMARK). */
-  override endInput(): void {
+  /**
+   * End of input: the end of event time, so every event-time timer downstream fires (Flink's
+   * MAX_WATERMARK); not when stopped with a savepoint without drain, whose timers stay pending.
+   */
+  override endInput(stopMode?: StopMode): void {
     this.periodic?.stop();
+    if (stopMode === 'NO_DRAIN') return;
     // An idle output's watermark would be ignored downstream: active first.
     this.info.services.emitWatermarkStatus('ACTIVE');
     this.emitWatermark(MAX_WATERMARK);

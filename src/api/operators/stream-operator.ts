@@ -4,6 +4,7 @@ import type {
   OperatorEvent,
   OperatorSetup,
   Output,
+  StopMode,
   StreamOperator,
   StreamOperatorFactory,
 } from '../../runtime/stream-operator.js';
@@ -37,7 +38,7 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   emitWatermark(watermark: number): void {
     this.processWatermark(watermark);
   }
-  endInput(): void {}
+  endInput(_stopMode?: StopMode): void {}
   close(): void {}
   handleOperatorEvent(_event: OperatorEvent): void {}
   initializeState(_restored: boolean): void {}
