@@ -189,6 +189,7 @@ export {
   type StateMigration,
   type TypeSerializerSnapshot,
 } from './core/serializer-compatibility.js';
+export type { SavepointFormatType } from './protocol/snapshot-kind.js';
 export type { Class } from './core/type-registry.js';
 export type { Brand, JobId, OperatorId } from './core/ids.js';
 export type { Cancellable, Clock } from './core/clock.js';

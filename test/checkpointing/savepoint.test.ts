@@ -231,6 +231,8 @@ describe('restoring a savepoint', () => {
       );
       expect(position).toBeGreaterThan(0);
       expect(position).toBeLessThan(N);
+      const { metadata } = await resolveFileCheckpoint(path);
+      expect(metadata).toMatchObject({ savepointFormat: 'CANONICAL', stateBackend: 'hashmap' });
       await expectRestoresUnbroken({ checkpointDir, restorePath: path }, position, N);
       // Restoring only read it.
       expect(await exists(join(path, '_metadata'))).toBe(true);
@@ -247,6 +249,36 @@ describe('restoring a savepoint', () => {
       );
       await expectRestoresUnbroken({ checkpointDir, restorePath: path, backend: to }, position, N);
     }),
+  );
+
+  it.each(['hashmap', 'lmdb'] as const)(
+    'in the NATIVE format (%s): recorded with its backend, restores into the same backend type only',
+    (backend) =>
+      withTempDir(async (dir) => {
+        const checkpointDir = join(dir, 'checkpoints');
+        const { path, position } = await savepointOfRunningJob({ checkpointDir, backend }, (c) =>
+          c.triggerSavepoint(join(dir, 'sp'), 'NATIVE'),
+        );
+        const { metadata } = await resolveFileCheckpoint(path);
+        expect(metadata).toMatchObject({
+          isSavepoint: true,
+          savepointFormat: 'NATIVE',
+          stateBackend: backend,
+        });
+        const text: string[] = [];
+        await inspect(path, { json: false }, (line) => text.push(line));
+        expect(text).toContain(`  format:    NATIVE, taken with the ${backend} state backend`);
+        // Moved elsewhere, it restores into the same backend type.
+        const moved = join(dir, 'moved');
+        await cp(path, moved, { recursive: true });
+        await expectRestoresUnbroken({ checkpointDir, restorePath: moved, backend }, position, N);
+        const other = backend === 'hashmap' ? 'lmdb' : 'hashmap';
+        const refused = countingJob({ checkpointDir, count: N, restorePath: moved, backend: other });
+        const error = await rejectsWith(runToEnd(refused.env, refused.stream), 'SLUICE_RESTORE_FAILED');
+        expect(error.message).toContain(`NATIVE format of the ${backend} state backend`);
+        expect(error.message).toContain(`this job uses ${other}`);
+        expect(error.message).toContain('CANONICAL');
+      }),
   );
 
   it('is relocatable: a savepoint directory moved elsewhere restores from its new place', () =>
