@@ -12,6 +12,8 @@ import {
   type RuntimeContext,
   type Sink,
   type ValueState,
+  type DataStream,
+  type StreamExecutionEnvironment,
   JsonSerializer,
   TumblingEventTimeWindows,
   WatermarkStrategy,
@@ -642,6 +644,35 @@ describe('disposing of a savepoint', () => {
     }));
 });
 
+/**
+ * Starts a job whose source holds back everything after N/3 records (so the stop comes before its
+ * end), stops it with a savepoint once a checkpoint completed, and waits for its end; returns the
+ * job, the savepoint's path and the source's position at it.
+ */
+async function stopHeldJob<T>(
+  job: { env: StreamExecutionEnvironment; stream: DataStream<T> },
+  drain: boolean,
+  target: string,
+) {
+  const running = await startJob(job.env, job.stream);
+  let path: string;
+  try {
+    await waitForCompleted(running.client, 1);
+    path = await running.client.stopWithSavepoint(drain, target);
+  } catch (e) {
+    await running.client.cancel();
+    throw e;
+  }
+  expect(running.client.getJobStatus()).toBe('FINISHED');
+  await running.client.getJobExecutionResult();
+  await running.ended;
+  const { metadata } = await resolveFileCheckpoint(path);
+  expect(metadata.isSavepoint).toBe(true);
+  const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
+  expect(position).toBeGreaterThan(0);
+  return { records: running.records, path, position };
+}
+
 describe('stop-with-savepoint', () => {
   it.each([
     ['without drain', false],
@@ -651,32 +682,13 @@ describe('stop-with-savepoint', () => {
     (_name, drain) =>
       withTempDir(async (dir) => {
         const checkpointDir = join(dir, 'checkpoints');
-        // The source holds back everything after N/3 records, so the stop comes before its end.
-        const { env, stream } = countingJob({
-          checkpointDir,
-          count: N,
-          hold: { from: N / 3, until: () => false },
-        });
-        const job = await startJob(env, stream);
-        let path: string;
-        try {
-          await waitForCompleted(job.client, 1);
-          path = await job.client.stopWithSavepoint(drain, join(dir, 'sp'));
-        } catch (e) {
-          await job.client.cancel();
-          throw e;
-        }
-        expect(job.client.getJobStatus()).toBe('FINISHED');
-        await job.client.getJobExecutionResult();
-        await job.ended;
-        const { metadata } = await resolveFileCheckpoint(path);
-        expect(metadata.isSavepoint).toBe(true);
-        const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
-        expect(position).toBeGreaterThan(0);
+        const hold = { from: N / 3, until: () => false };
+        const job = countingJob({ checkpointDir, count: N, hold });
+        const { records, path, position } = await stopHeldJob(job, drain, join(dir, 'sp'));
         expect(position).toBeLessThanOrEqual(N / 3);
         // The sink committed everything before the savepoint, once (it was notified of it).
-        expect(job.records.map((r) => r.i).sort((a, b) => a - b)).toEqual(range(0, position - 1));
-        expect(job.records.filter((r) => r.count !== expectedCount(r.i))).toEqual([]);
+        expect(records.map((r) => r.i).sort((a, b) => a - b)).toEqual(range(0, position - 1));
+        expect(records.filter((r) => r.count !== expectedCount(r.i))).toEqual([]);
         await expectRestoresUnbroken({ checkpointDir, restorePath: path }, position, N);
       }),
   );
@@ -689,36 +701,20 @@ describe('stop-with-savepoint', () => {
     (_name, drain) =>
       withTempDir(async (dir) => {
         const checkpointDir = join(dir, 'checkpoints');
-        const { env, stream } = eventTimeJob({
-          checkpointDir,
-          count: N,
-          hold: { from: N / 3, until: () => false },
-        });
-        const job = await startJob(env, stream);
-        let path: string;
-        try {
-          await waitForCompleted(job.client, 1);
-          path = await job.client.stopWithSavepoint(drain, join(dir, 'sp'));
-        } catch (e) {
-          await job.client.cancel();
-          throw e;
-        }
-        expect(job.client.getJobStatus()).toBe('FINISHED');
-        await job.ended;
-        const { metadata } = await resolveFileCheckpoint(path);
-        const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
-        expect(position).toBeGreaterThan(0);
+        const hold = { from: N / 3, until: () => false };
+        const job = eventTimeJob({ checkpointDir, count: N, hold });
+        const { records, path, position } = await stopHeldJob(job, drain, join(dir, 'sp'));
         if (drain) {
           // MAX_WATERMARK came before the savepoint: every window and timer fired, over the records before it.
-          expect(firings(job.records)).toEqual(firingsAfter(position));
+          expect(firings(records)).toEqual(firingsAfter(position));
           return;
         }
-        expect(job.records).toEqual([]);
+        expect(records).toEqual([]);
         // The windows' contents and the timers are in the savepoint: they fire at the restored job's end.
         const restored = eventTimeJob({ checkpointDir, count: N, rate: Infinity, restorePath: path });
-        const { records, result } = await runToEnd(restored.env, restored.stream);
-        expect(result.checkpoints.restored).toBe(1);
-        expect(firings(records)).toEqual(firingsAfter(N));
+        const after = await runToEnd(restored.env, restored.stream);
+        expect(after.result.checkpoints.restored).toBe(1);
+        expect(firings(after.records)).toEqual(firingsAfter(N));
       }),
   );
 
