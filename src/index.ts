@@ -250,6 +250,14 @@ export {
   type ScratchBytes,
   type TypeSerializer,
 } from './core/serializer.js';
+export {
+  TypeSerializerSchemaCompatibility,
+  type PreviousSerializer,
+  type SchemaCompatibilityType,
+  type StateMigration,
+  type TypeSerializerSnapshot,
+} from './core/serializer-compatibility.js';
+export type { SavepointFormatType } from './protocol/snapshot-kind.js';
 export type { Class } from './core/type-registry.js';
 export type { Brand, JobId, OperatorId } from './core/ids.js';
 export type { Cancellable, Clock } from './core/clock.js';

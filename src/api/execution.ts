@@ -1,4 +1,5 @@
 /** What running a job gives back: JobClient, JobExecutionResult, and the executor hook. */
+import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 import type { JobId } from '../core/ids.js';
 import type { TypeRegistry } from '../core/type-registry.js';
 import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
@@ -110,9 +111,11 @@ export interface JobClient {
   /**
    * Takes a savepoint (Flink's `JobClient.triggerSavepoint`) into a new directory under
    * `targetDirectory`, else `execution.checkpointing.savepoint-dir`, and resolves with its path;
-   * the job keeps running. Rejects with SLUICE_SAVEPOINT_FAILED saying why.
+   * the job keeps running. Rejects with SLUICE_SAVEPOINT_FAILED saying why. `formatType`:
+   * 'CANONICAL' (default) or 'NATIVE' (Flink's `SavepointFormatType`; restores only into the
+   * same state backend type).
    */
-  triggerSavepoint(targetDirectory?: string): Promise<string>;
+  triggerSavepoint(targetDirectory?: string, formatType?: SavepointFormatType): Promise<string>;
   /**
    * Stop-with-savepoint (Flink's `JobClient.stopWithSavepoint`): sources stop after the
    * savepoint's barrier, and the job ends FINISHED once the savepoint completed and sinks
@@ -120,7 +123,11 @@ export interface JobClient {
    * sources first end their input, so every operator sees its end. Rejects with
    * SLUICE_SAVEPOINT_FAILED saying why; the job then runs on (a drained one finishes).
    */
-  stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string>;
+  stopWithSavepoint(
+    advanceToEndOfEventTime: boolean,
+    targetDirectory?: string,
+    formatType?: SavepointFormatType,
+  ): Promise<string>;
   /** Resolves when the job finishes; rejects with the failure (or cancellation). */
   getJobExecutionResult(): Promise<JobExecutionResult>;
   /** Per-vertex counters, for progress displays. */

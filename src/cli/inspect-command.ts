@@ -42,6 +42,10 @@ export function describeSnapshot(s: InspectedSnapshot): string[] {
     `  path:      ${s.path}`,
     `  triggered: ${time(s.triggerTimestamp)}, completed: ${time(s.completionTimestamp)} (metadata format ${s.formatVersion})`,
   ];
+  if (s.savepointFormat !== undefined)
+    lines.push(
+      `  format:    ${s.savepointFormat}${s.stateBackend === undefined ? '' : `, taken with the ${s.stateBackend} state backend`}`,
+    );
   for (const m of s.masterStates) lines.push(`  coordinator state '${m.name}': ${handle(m.handle)}`);
   for (const op of s.operators) {
     lines.push(

@@ -251,12 +251,16 @@ restCommand(
       '[targetDirectory]',
       'where the savepoint goes (default: execution.checkpointing.savepoint-dir)',
     )
-    .option('-d, --dispose <path>', 'delete the savepoint at this path (after checking it is one)'),
+    .option('-d, --dispose <path>', 'delete the savepoint at this path (after checking it is one)')
+    .option(
+      '-t, --type <type>',
+      'savepoint format: canonical (default, restores into any state backend) or native (only into the same one)',
+    ),
 ).action(
   async (
     jobId: string | undefined,
     targetDirectory: string | undefined,
-    opts: RestCommandOptions & { dispose?: string },
+    opts: RestCommandOptions & { dispose?: string; type?: string },
   ) => {
     if (opts.dispose !== undefined) {
       if (jobId !== undefined)
@@ -268,7 +272,7 @@ restCommand(
         'SLUICE_CLI_USAGE',
         'no job id given: sluice savepoint [-m HOST:PORT] JOBID [DIR], or sluice savepoint --dispose PATH.',
       );
-    return triggerSavepoint(jobManagerOf(opts), jobId, targetDirectory, print);
+    return triggerSavepoint(jobManagerOf(opts), jobId, targetDirectory, print, formatTypeOption(opts.type));
   },
 );
 
@@ -285,15 +289,16 @@ restCommand(
     )
     .option('--savepoint-path <dir>', 'the same as --savepointPath')
     .option('-d, --drain', 'first end the sources’ input, so every operator sees its end (timers, buffers)')
-    .option('-t, --type <type>', 'savepoint format: canonical (default) or native (written canonical today)'),
+    .option(
+      '-t, --type <type>',
+      'savepoint format: canonical (default, restores into any state backend) or native (only into the same one)',
+    ),
 ).action(
   async (
     jobId: string,
     opts: RestCommandOptions & { savepointPath?: string; drain?: boolean; type?: string },
   ) => {
-    const type = (opts.type ?? 'canonical').toUpperCase();
-    if (type !== 'CANONICAL' && type !== 'NATIVE')
-      throw new SluiceError('SLUICE_CLI_USAGE', `--type must be canonical or native, got '${opts.type}'.`);
+    const type = formatTypeOption(opts.type);
     return stopWithSavepoint(
       jobManagerOf(opts),
       jobId,
@@ -391,4 +396,12 @@ function claimModeOf(mode: string | undefined): 'CLAIM' | 'NO_CLAIM' | undefined
   if (upper === 'CLAIM') return 'CLAIM';
   if (upper === 'NO_CLAIM' || upper === 'LEGACY') return 'NO_CLAIM';
   throw new SluiceError('SLUICE_CLI_USAGE', `--claimMode must be CLAIM or NO_CLAIM, got '${mode}'.`);
+}
+
+/** `--type` of `sluice savepoint` and `sluice stop` (Flink's `-type`): canonical or native. */
+function formatTypeOption(type: string | undefined): 'CANONICAL' | 'NATIVE' {
+  const upper = (type ?? 'canonical').toUpperCase();
+  if (upper !== 'CANONICAL' && upper !== 'NATIVE')
+    throw new SluiceError('SLUICE_CLI_USAGE', `--type must be canonical or native, got '${type}'.`);
+  return upper;
 }

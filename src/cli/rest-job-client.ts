@@ -1,4 +1,5 @@
 /** A JobClient for a job on a JobManager, kept current by polling the REST API (what `sluice run --jobmanager` watches). */
+import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 import type { CheckpointStats, CheckpointStatsSnapshot } from '../api/checkpoint-stats.js';
 import { JobExecutionResult, type JobClient, type JobStatus, type VertexMetrics } from '../api/execution.js';
 import { SluiceError } from '../core/errors.js';
@@ -104,16 +105,22 @@ export class RestJobClient implements JobClient {
     );
   }
 
-  triggerSavepoint(targetDirectory?: string): Promise<string> {
+  triggerSavepoint(targetDirectory?: string, formatType?: SavepointFormatType): Promise<string> {
     return awaitSavepoint(this.base, this.jobId, `/jobs/${this.jobId}/savepoints`, {
       'cancel-job': false,
+      ...(formatType === undefined ? {} : { formatType }),
       ...(targetDirectory === undefined ? {} : { 'target-directory': targetDirectory }),
     });
   }
 
-  stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string> {
+  stopWithSavepoint(
+    advanceToEndOfEventTime: boolean,
+    targetDirectory?: string,
+    formatType?: SavepointFormatType,
+  ): Promise<string> {
     return awaitSavepoint(this.base, this.jobId, `/jobs/${this.jobId}/stop`, {
       drain: advanceToEndOfEventTime,
+      ...(formatType === undefined ? {} : { formatType }),
       ...(targetDirectory === undefined ? {} : { targetDirectory }),
     });
   }

@@ -57,12 +57,14 @@ export async function triggerSavepoint(
   jobId: string,
   targetDirectory: string | undefined,
   out: (s: string) => void,
+  formatType: 'CANONICAL' | 'NATIVE' = 'CANONICAL',
 ): Promise<void> {
   checkJobId(jobId);
   out(`Triggering savepoint for job ${jobId}.`);
   out('Waiting for response...');
   const location = await awaitSavepoint(base, jobId, `/jobs/${jobId}/savepoints`, {
     'cancel-job': false,
+    formatType,
     ...(targetDirectory === undefined ? {} : { 'target-directory': targetDirectory }),
   });
   out(`Savepoint completed. Path: ${location}`);

@@ -17,7 +17,12 @@ import {
 } from '../protocol/checkpoint-request-decider.js';
 import { addCheckpointAndSubsumeOldest } from '../protocol/completed-checkpoint-retention.js';
 import { PendingCheckpoint } from '../protocol/pending-checkpoint.js';
-import { isSavepoint, type SavepointTarget, type SnapshotKind } from '../protocol/snapshot-kind.js';
+import {
+  isSavepoint,
+  type SavepointFormatType,
+  type SavepointTarget,
+  type SnapshotKind,
+} from '../protocol/snapshot-kind.js';
 import type { OperatorSubtaskState, SubtaskCheckpointMetrics } from '../runtime/checkpoint-gateway.js';
 import {
   METADATA_FORMAT_VERSION,
@@ -91,6 +96,8 @@ export interface CheckpointCoordinatorContext {
   }[];
   /** Too many checkpoint failures: fail the job (it fails over). */
   failJob(error: Error): void;
+  /** The job's state backend type (`state.backend.type`), recorded in savepoints. */
+  readonly stateBackend?: string;
 }
 
 /** How a savepoint triggered with `triggerSavepoint` ended. */
@@ -106,6 +113,8 @@ interface Pending {
   readonly storage: CheckpointStorage;
   /** The savepoint's target, for a savepoint. */
   readonly savepoint: SavepointTarget | undefined;
+  /** A savepoint's format (CANONICAL for checkpoints, unrecorded). */
+  readonly formatType: SavepointFormatType;
   readonly masterStates: { name: string; data: Uint8Array }[];
   readonly timeout: Cancellable;
   readonly refs: ReadonlyMap<string, TaskRef>;
@@ -232,8 +241,9 @@ export class CheckpointCoordinator {
     kind: SavepointTarget['kind'],
     targetDirectory: string,
     refused: () => string,
+    formatType: SavepointFormatType = 'CANONICAL',
   ): Promise<SavepointOutcome> {
-    const triggered = await this.tracked(this.trigger({ kind, targetDirectory }));
+    const triggered = await this.tracked(this.trigger({ kind, targetDirectory, formatType }));
     if (triggered.kind === 'not-triggered')
       return savepointFailed(undefined, triggered.error?.message ?? refused());
     const { checkpointId } = triggered;
@@ -267,7 +277,8 @@ export class CheckpointCoordinator {
   }
 
   private async trigger(
-    savepoint: { kind: SavepointTarget['kind']; targetDirectory: string } | undefined,
+    savepoint:
+      { kind: SavepointTarget['kind']; targetDirectory: string; formatType: SavepointFormatType } | undefined,
   ): Promise<TriggerOutcome> {
     const plan = this.ctx.plan();
     if (!plan || plan.ack.length === 0) return NOT_TRIGGERED;
@@ -338,6 +349,7 @@ export class CheckpointCoordinator {
       location,
       storage,
       savepoint: target,
+      formatType: savepoint?.formatType ?? 'CANONICAL',
       masterStates,
       timeout,
       refs: new Map(current.ack.map((t) => [t.key, t])),
@@ -611,6 +623,8 @@ export class CheckpointCoordinator {
       triggerTimestamp,
       completionTimestamp,
       isSavepoint: savepoint,
+      ...(savepoint ? { savepointFormat: p.formatType } : {}),
+      ...(savepoint && this.ctx.stateBackend !== undefined ? { stateBackend: this.ctx.stateBackend } : {}),
       operators,
       masterStates,
     };

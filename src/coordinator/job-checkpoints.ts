@@ -70,6 +70,7 @@ export class JobCheckpoints {
         this.settleWaiter(id);
       },
       snapshotMasterStates: (id) => context.sources().snapshot(id),
+      stateBackend: submission.stateBackend?.kind ?? 'hashmap',
       ...(prepareMasterStates ? { prepareMasterStates } : {}),
       operators: () =>
         submission.jobGraph.streamGraph.nodes.map((n) => ({

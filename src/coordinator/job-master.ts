@@ -29,6 +29,7 @@ import {
   type CheckpointCoordinator,
   type SavepointOutcome,
 } from './checkpoint-coordinator.js';
+import { SavepointFormatTypes, type SavepointFormatType } from '../protocol/snapshot-kind.js';
 import { checkpointFailed, JobCheckpoints, type TriggeredCheckpoint } from './job-checkpoints.js';
 import { StopWithSavepoint } from './savepoint-stop.js';
 import { JobFailover, type FailedTask, type JobFailureRecord } from './job-failover.js';
@@ -634,16 +635,23 @@ export class JobMaster implements JobClient {
    * Triggers a savepoint into `targetDirectory` now and resolves once it completed or failed;
    * never rejects. The job goes on running (Flink's intermediate savepoint).
    */
-  async triggerSavepointNow(targetDirectory: string): Promise<SavepointOutcome> {
+  async triggerSavepointNow(
+    targetDirectory: string,
+    formatType: SavepointFormatType = 'CANONICAL',
+  ): Promise<SavepointOutcome> {
     if (!this.checkpoints)
       return savepointFailed(
         undefined,
         `savepoints need checkpointing, which is not enabled for job '${this.jobName}' (${this.jobId}); set execution.checkpointing.interval.`,
       );
-    return this.checkpoints.coordinator.triggerSavepoint('savepoint', targetDirectory, () =>
-      isJobTerminal(this.status)
-        ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
-        : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING'),
+    return this.checkpoints.coordinator.triggerSavepoint(
+      'savepoint',
+      targetDirectory,
+      () =>
+        isJobTerminal(this.status)
+          ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
+          : failureReasonMessage('NOT_ALL_REQUIRED_TASKS_RUNNING'),
+      formatType,
     );
   }
 
@@ -652,7 +660,11 @@ export class JobMaster implements JobClient {
    * after its savepoint completed, or once the savepoint failed and the job runs on; never rejects.
    * With `drain`, the sources first end their input so every operator sees its end.
    */
-  async stopWithSavepointNow(targetDirectory: string, drain: boolean): Promise<SavepointOutcome> {
+  async stopWithSavepointNow(
+    targetDirectory: string,
+    drain: boolean,
+    formatType: SavepointFormatType = 'CANONICAL',
+  ): Promise<SavepointOutcome> {
     const refused = () =>
       isJobTerminal(this.status)
         ? `job '${this.jobName}' (${this.jobId}) is ${this.status}.`
@@ -677,6 +689,7 @@ export class JobMaster implements JobClient {
       },
       targetDirectory,
       drain,
+      formatType,
     );
     this.stopping = stop;
     try {
@@ -687,18 +700,23 @@ export class JobMaster implements JobClient {
   }
 
   // --- JobClient ---
-  async stopWithSavepoint(advanceToEndOfEventTime: boolean, targetDirectory?: string): Promise<string> {
+  async stopWithSavepoint(
+    advanceToEndOfEventTime: boolean,
+    targetDirectory?: string,
+    formatType?: SavepointFormatType,
+  ): Promise<string> {
     const target = targetDirectory ?? this.defaultSavepointDirectory;
     if (target === undefined) throw savepointError(this.jobId, NO_SAVEPOINT_TARGET);
-    const outcome = await this.stopWithSavepointNow(target, advanceToEndOfEventTime);
+    const format = checkedFormatType(this.jobId, formatType);
+    const outcome = await this.stopWithSavepointNow(target, advanceToEndOfEventTime, format);
     if (outcome.kind === 'failed') throw savepointError(this.jobId, outcome.error.message, outcome.error);
     return outcome.location;
   }
 
-  async triggerSavepoint(targetDirectory?: string): Promise<string> {
+  async triggerSavepoint(targetDirectory?: string, formatType?: SavepointFormatType): Promise<string> {
     const target = targetDirectory ?? this.defaultSavepointDirectory;
     if (target === undefined) throw savepointError(this.jobId, NO_SAVEPOINT_TARGET);
-    const outcome = await this.triggerSavepointNow(target);
+    const outcome = await this.triggerSavepointNow(target, checkedFormatType(this.jobId, formatType));
     if (outcome.kind === 'failed') throw savepointError(this.jobId, outcome.error.message, outcome.error);
     return outcome.location;
   }
@@ -753,5 +771,16 @@ function savepointError(jobId: string, why: string, cause?: Error): SluiceError 
     'SLUICE_SAVEPOINT_FAILED',
     `the savepoint of job ${jobId} failed: ${why}`,
     cause === undefined ? undefined : { cause },
+  );
+}
+
+/** A JobClient's format type: CANONICAL when absent; anything but CANONICAL or NATIVE is refused. */
+function checkedFormatType(jobId: string, formatType: unknown): SavepointFormatType {
+  if (formatType === undefined) return 'CANONICAL';
+  if ((SavepointFormatTypes as readonly unknown[]).includes(formatType))
+    return formatType as SavepointFormatType;
+  throw savepointError(
+    jobId,
+    `the savepoint format type must be 'CANONICAL' or 'NATIVE' (Flink's SavepointFormatType), got ${JSON.stringify(formatType) ?? typeof formatType}.`,
   );
 }

@@ -8,6 +8,7 @@ import type { CheckpointId } from '../core/ids.js';
 import { logger } from '../core/log.js';
 import type { PipelineSubmission } from '../api/execution.js';
 import { chooseCheckpointToRestore } from '../protocol/completed-checkpoint-retention.js';
+import type { CheckpointMetadata } from '../storage/checkpoint-metadata.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import {
   checkFileState,
@@ -121,6 +122,7 @@ export function restoreFallBackNotice(restore: LoadedRestore): SluiceError | und
 export async function restoreFromPath(submission: PipelineSubmission, path: string): Promise<LoadedRestore> {
   // A path is a file location whatever the job's own storage is (as Flink's resolveCheckpointPointer).
   const resolved = await resolveFileCheckpoint(path);
+  checkNativeFormat(resolved.metadata, submission.stateBackend?.kind ?? 'hashmap', path);
   const pointer = resolved.location.pointer;
   const plan = await planRestore(
     resolved.metadata,
@@ -147,4 +149,20 @@ export async function restoreFromPath(submission: PipelineSubmission, path: stri
     skipped: [],
     fromPath: true,
   };
+}
+
+/**
+ * A NATIVE savepoint is the state backend's own format, so it restores only into the backend type
+ * that took it (as in Flink); a CANONICAL one (the default) restores into any.
+ */
+function checkNativeFormat(metadata: CheckpointMetadata, backend: string, path: string): void {
+  if (metadata.savepointFormat !== 'NATIVE' || metadata.stateBackend === undefined) return;
+  if (metadata.stateBackend === backend) return;
+  throw new SluiceError(
+    'SLUICE_RESTORE_FAILED',
+    `the savepoint at ${path} is in the NATIVE format of the ${metadata.stateBackend} state backend, ` +
+      `which restores only into that backend, but this job uses ${backend} (state.backend.type). ` +
+      `Restore it with state.backend.type: ${metadata.stateBackend}, or take a CANONICAL savepoint ` +
+      '(the default, `--type canonical`) to change state backends.',
+  );
 }

@@ -69,6 +69,10 @@ export interface InspectedSnapshot {
   readonly id: number;
   readonly jobId: string;
   readonly formatVersion: number;
+  /** A savepoint's format: CANONICAL (also for savepoints that predate its recording) or NATIVE. */
+  readonly savepointFormat?: 'CANONICAL' | 'NATIVE';
+  /** The state backend type of the job that took it, when recorded. */
+  readonly stateBackend?: string;
   readonly triggerTimestamp: number;
   readonly completionTimestamp: number;
   readonly masterStates: readonly { readonly name: string; readonly handle: InspectedHandle }[];
@@ -111,6 +115,8 @@ export async function inspectSnapshot(path: string): Promise<InspectedSnapshot> 
     id: metadata.checkpointId,
     jobId: metadata.jobId,
     formatVersion: metadata.formatVersion,
+    ...(metadata.isSavepoint ? { savepointFormat: metadata.savepointFormat ?? 'CANONICAL' } : {}),
+    ...(metadata.stateBackend === undefined ? {} : { stateBackend: metadata.stateBackend }),
     triggerTimestamp: metadata.triggerTimestamp,
     completionTimestamp: metadata.completionTimestamp,
     masterStates: metadata.masterStates.map((m) => ({ name: m.name, handle: shown(m.handle) })),

@@ -5,6 +5,7 @@
  */
 import type { CheckpointCoordinator, SavepointOutcome } from './checkpoint-coordinator.js';
 import { savepointFailed } from './checkpoint-coordinator.js';
+import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 
 /** What a stop needs of its JobMaster. */
 export interface StopWithSavepointContext {
@@ -41,6 +42,7 @@ export class StopWithSavepoint {
     private readonly ctx: StopWithSavepointContext,
     private readonly targetDirectory: string,
     private readonly drain: boolean,
+    private readonly formatType: SavepointFormatType = 'CANONICAL',
   ) {}
 
   /** The JobMaster found every task ended: true when this stop finishes the job itself. */
@@ -99,8 +101,11 @@ export class StopWithSavepoint {
   }
 
   private savepoint(): Promise<SavepointOutcome> {
-    return this.ctx.coordinator.triggerSavepoint('sync-savepoint', this.targetDirectory, () =>
-      this.ctx.refused(),
+    return this.ctx.coordinator.triggerSavepoint(
+      'sync-savepoint',
+      this.targetDirectory,
+      () => this.ctx.refused(),
+      this.formatType,
     );
   }
 }

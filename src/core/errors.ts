@@ -45,6 +45,12 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'Keyed state was used without a current key or declared incompatibly.',
   },
+  SLUICE_STATE_MIGRATION_FAILED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      "A restored state was written by a serializer the state's declaration cannot read, and no migration path was given.",
+  },
   SLUICE_USER_FUNCTION_FAILED: {
     classification: 'user',
     retryable: true,

@@ -16,6 +16,10 @@ import {
 import { TypeRegistry } from './type-registry.js';
 import { findInValue } from './value-path.js';
 import { copyValue } from './value-copy.js';
+import type {
+  TypeSerializerSchemaCompatibility,
+  TypeSerializerSnapshot,
+} from './serializer-compatibility.js';
 
 /**
  * A second instance of msgpackr (its CommonJS build; the import above is its ESM build) that
@@ -51,6 +55,19 @@ export interface TypeSerializer<T> {
    * without `copy` has the value serialized there instead.
    */
   copy?(value: T): T;
+  /**
+   * State evolution, the simple form: turns a value written by an older version of this
+   * serializer (same `name`, version `fromVersion` < `version`) into one of this version. The old
+   * bytes are read with `deserialize`. Called once per restored value, at restore.
+   */
+  migrate?(oldValue: unknown, fromVersion: number): T;
+  /**
+   * State evolution, the general form (Flink's `TypeSerializerSnapshot.resolveSchemaCompatibility`):
+   * called at restore when a state was written by another serializer name or version than this
+   * one's. Return `compatibleAsIs()`, `compatibleAfterMigration({ previousSerializer, migrate })`
+   * or `incompatible(reason)`. Takes precedence over `migrate`.
+   */
+  resolveSchemaCompatibility?(previous: TypeSerializerSnapshot): TypeSerializerSchemaCompatibility<T>;
 }
 
 /** Bytes at `[start, end)` of a buffer a serializer reuses (see `TypeSerializer.serializeToScratch`). */

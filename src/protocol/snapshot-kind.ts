@@ -30,3 +30,15 @@ export interface SavepointTarget {
   /** The absolute savepoint directory (`<dir>/savepoint-<shortjobid>-<random>`). */
   readonly pointer: string;
 }
+
+/**
+ * A savepoint's format (Flink's `SavepointFormatType`). CANONICAL, the default, is the
+ * backend-independent format every state backend restores. NATIVE is the state backend's own:
+ * both of Sluice's backends write the same snapshot format, so a NATIVE savepoint holds the same
+ * bytes, but it is recorded as NATIVE with the backend that took it, and restores only into that
+ * backend type (as in Flink).
+ */
+export const SavepointFormatTypes = ['CANONICAL', 'NATIVE'] as const;
+
+/** CANONICAL or NATIVE. */
+export type SavepointFormatType = (typeof SavepointFormatTypes)[number];

@@ -1,4 +1,5 @@
 /** The REST backend of jobs run in this process: reads the JobMasters of a LocalExecutor. */
+import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
@@ -262,12 +263,19 @@ class LocalRestJob implements RestJob {
     return this.master.defaultSavepointDirectory;
   }
 
-  async triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome> {
-    return restSavepointOutcome(await this.master.triggerSavepointNow(targetDirectory));
+  async triggerSavepoint(
+    targetDirectory: string,
+    formatType?: SavepointFormatType,
+  ): Promise<RestSavepointOutcome> {
+    return restSavepointOutcome(await this.master.triggerSavepointNow(targetDirectory, formatType));
   }
 
-  async stopWithSavepoint(targetDirectory: string, drain: boolean): Promise<RestSavepointOutcome> {
-    return restSavepointOutcome(await this.master.stopWithSavepointNow(targetDirectory, drain));
+  async stopWithSavepoint(
+    targetDirectory: string,
+    drain: boolean,
+    formatType?: SavepointFormatType,
+  ): Promise<RestSavepointOutcome> {
+    return restSavepointOutcome(await this.master.stopWithSavepointNow(targetDirectory, drain, formatType));
   }
 
   cancel(): Promise<void> {

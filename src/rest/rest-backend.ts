@@ -1,4 +1,5 @@
 /** What the REST handlers read and control, independent of where jobs run (in this process or on a cluster). */
+import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 import type {
   CheckpointStats,
   RestoredCheckpointStats,
@@ -73,9 +74,13 @@ export interface RestJob {
   /** `execution.checkpointing.savepoint-dir` of the job, if set. */
   defaultSavepointDirectory(): string | undefined;
   /** Triggers a savepoint into `targetDirectory`; resolves when it completed or failed, never rejects. */
-  triggerSavepoint(targetDirectory: string): Promise<RestSavepointOutcome>;
+  triggerSavepoint(targetDirectory: string, formatType?: SavepointFormatType): Promise<RestSavepointOutcome>;
   /** Stop-with-savepoint into `targetDirectory`; resolves once the job ended or the savepoint failed, never rejects. */
-  stopWithSavepoint(targetDirectory: string, drain: boolean): Promise<RestSavepointOutcome>;
+  stopWithSavepoint(
+    targetDirectory: string,
+    drain: boolean,
+    formatType?: SavepointFormatType,
+  ): Promise<RestSavepointOutcome>;
   /** Cancels the job; resolves once it is CANCELED. */
   cancel(): Promise<void>;
   /** The job's result once it ended and its result is known; undefined until then. */

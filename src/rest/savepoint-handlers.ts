@@ -1,4 +1,5 @@
 /** Handlers of the savepoint endpoints: trigger a savepoint and poll its status (Flink's SavepointHandlers). */
+import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 import { randomBytes } from 'node:crypto';
 import { jsonObject, operationResult, operationStatusRoute, triggerIdOf } from './async-operation.js';
 import type { CheckpointTriggerCache } from './checkpoint-trigger-cache.js';
@@ -26,7 +27,7 @@ export function savepointRoutes(ctx: HandlerContext, operations: SavepointOperat
         const target = targetDirectory(job, body.targetDirectory);
         const triggerId = body.triggerId ?? randomBytes(16).toString('hex');
         operations.register(job.jobId, triggerId, async () => {
-          const outcome = await job.triggerSavepoint(target);
+          const outcome = await job.triggerSavepoint(target, body.formatType);
           // CANCEL_WITH_SAVEPOINT: the job is cancelled once its savepoint is safe.
           if (outcome.kind === 'completed' && body.cancelJob) await job.cancel();
           return outcome;
@@ -42,7 +43,9 @@ export function savepointRoutes(ctx: HandlerContext, operations: SavepointOperat
         const body = parseStopBody(request.body);
         const target = targetDirectory(job, body.targetDirectory);
         const triggerId = body.triggerId ?? randomBytes(16).toString('hex');
-        operations.register(job.jobId, triggerId, () => job.stopWithSavepoint(target, body.drain));
+        operations.register(job.jobId, triggerId, () =>
+          job.stopWithSavepoint(target, body.drain, body.formatType),
+        );
         return { status: 202, body: { 'request-id': triggerId } satisfies TriggerResponse };
       },
     },
@@ -69,6 +72,7 @@ interface SavepointTriggerBody {
   readonly targetDirectory?: string;
   readonly cancelJob: boolean;
   readonly triggerId?: string;
+  readonly formatType: SavepointFormatType;
 }
 
 function parseSavepointTriggerBody(text: string): SavepointTriggerBody {
@@ -80,16 +84,22 @@ function parseSavepointTriggerBody(text: string): SavepointTriggerBody {
   if (target !== undefined && target !== null && (typeof target !== 'string' || target === ''))
     throw malformed();
   if (cancelJob !== undefined && cancelJob !== null && typeof cancelJob !== 'boolean') throw malformed();
-  checkFormatType(fields['formatType'], malformed);
+  const formatType = checkFormatType(fields['formatType'], malformed);
   return {
     ...(typeof target === 'string' ? { targetDirectory: target } : {}),
     cancelJob: cancelJob === true,
+    formatType,
     ...triggerIdOf(fields['triggerId'], malformed),
   };
 }
 
 /** Flink's StopWithSavepointRequestBody (camelCase `targetDirectory`, unlike the savepoint trigger). */
-function parseStopBody(text: string): { targetDirectory?: string; drain: boolean; triggerId?: string } {
+function parseStopBody(text: string): {
+  targetDirectory?: string;
+  drain: boolean;
+  triggerId?: string;
+  formatType: SavepointFormatType;
+} {
   const fields = jsonObject(text, 'StopWithSavepointRequestBody');
   const malformed = () =>
     new RestHandlerException(400, 'Request did not match expected format StopWithSavepointRequestBody.');
@@ -101,18 +111,21 @@ function parseStopBody(text: string): { targetDirectory?: string; drain: boolean
   )
     throw malformed();
   if (drain !== undefined && drain !== null && typeof drain !== 'boolean') throw malformed();
-  checkFormatType(fields['formatType'], malformed);
+  const formatType = checkFormatType(fields['formatType'], malformed);
   return {
     ...(typeof targetDirectory === 'string' ? { targetDirectory } : {}),
     drain: drain === true,
+    formatType,
     ...triggerIdOf(fields['triggerId'], malformed),
   };
 }
 
 /**
- * `formatType`: CANONICAL (the default) or NATIVE. Both are accepted; both backends write the
- * canonical format today, which every backend restores, so NATIVE gives a canonical savepoint.
+ * `formatType`: CANONICAL (the default) or NATIVE, recorded in the savepoint's `_metadata`; a
+ * NATIVE savepoint restores only into the state backend type that took it.
  */
-export function checkFormatType(value: unknown, malformed: () => Error): void {
-  if (value !== undefined && value !== null && value !== 'CANONICAL' && value !== 'NATIVE') throw malformed();
+export function checkFormatType(value: unknown, malformed: () => Error): SavepointFormatType {
+  if (value === undefined || value === null) return 'CANONICAL';
+  if (value !== 'CANONICAL' && value !== 'NATIVE') throw malformed();
+  return value;
 }

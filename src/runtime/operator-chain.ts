@@ -115,11 +115,15 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
       types: ctx.types,
       subject: `state of operator '${node.name}'`,
     });
+    const uid = node.transformation.uid;
+    // Names the operator in state errors (a restore that cannot read a state names its uid).
+    const owner = `operator '${node.name}' (${uid === undefined ? `id ${node.operatorId}` : `uid '${uid}'`})`;
     let keyedStateBackend: KeyedStateBackend | undefined;
     if (node.transformation.keySelector) {
       const { timeService } = ctx;
       keyedStateBackend = createKeyedStateBackend(ctx.stateBackend, {
         defaultSerializer,
+        owner,
         ttlTimeProvider: () => timeService.getCurrentProcessingTime(),
         maxParallelism: node.maxParallelism,
         keyGroupRange: computeKeyGroupRangeForOperatorIndex(
@@ -129,7 +133,7 @@ export function buildOperatorChain(ctx: ChainContext): OperatorChain {
         ),
       });
     }
-    const operatorStateBackend = new OperatorStateBackend({ defaultSerializer });
+    const operatorStateBackend = new OperatorStateBackend({ defaultSerializer, owner });
     entries.push({
       operatorId: node.operatorId,
       operator: operators.get(node)!,

@@ -116,6 +116,9 @@ export interface SideOutputs {
   get(tagId: string): Output<unknown> | undefined;
 }
 
+/** How input ends (Flink's `StopMode`): drained to the end of event time, or not. */
+export type StopMode = 'DRAIN' | 'NO_DRAIN';
+
 /** An operator of a chain. Records arrive through `processElement` (also exposed as `collect`). */
 export interface StreamOperator<IN = unknown> extends Output<IN> {
   setup(setup: OperatorSetup, output: Output<unknown>): void;
@@ -126,7 +129,11 @@ export interface StreamOperator<IN = unknown> extends Output<IN> {
    * timers due, then forward it with `output.emitWatermark`. Also exposed as `emitWatermark`.
    */
   processWatermark(watermark: number): void;
-  /** No more input will come (bounded input ended). */
+  /**
+   * No more input will come (bounded input ended, or a stop with drain). A stop without drain
+   * (Flink's `StopMode.NO_DRAIN`) does not call it: the end of input is then not the end of event
+   * time, and timers and windows stay pending, in the savepoint.
+   */
   endInput(): void;
   close(): void;
   /** Receives an event from this operator's coordinator. */

@@ -16,6 +16,7 @@ import type {
   OperatorEvent,
   ProcessingTimeService,
   SourceHead,
+  StopMode,
   StreamOperator,
   StreamOperatorFactory,
   TaskServices,
@@ -413,8 +414,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
   endSourceInput(): void {
     this.enqueue('end source input', () => {
       if (!this.source || this.endPhase !== 0 || this.state !== 'RUNNING') return;
+      // After a stop's synchronous savepoint (no drain), event time does not advance to its end.
+      const stopMode = this.suspendedAt === undefined ? 'DRAIN' : 'NO_DRAIN';
       this.suspendedAt = undefined;
-      this.beginEnding();
+      this.beginEnding(stopMode);
     });
   }
 
@@ -845,12 +848,12 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
    * stop without drain ends without endInput (Flink's StopMode.NO_DRAIN): no final watermark,
    * so windows and event-time timers stay in the savepoint instead of firing after it.
    */
-  private beginEnding(): void {
+  private beginEnding(stopMode: StopMode = 'DRAIN'): void {
     this.endPhase = 1;
     this.chain.elementTimestamp.clear();
     // A two-input head was told each input's end as it came.
     const operators = this.chain.operators;
-    if (this.stoppingAt === undefined)
+    if (this.stoppingAt === undefined && stopMode === 'DRAIN')
       for (let i = this.inputs?.twoInput ? 1 : 0; i < operators.length; i++) operators[i]!.endInput();
     this.wake();
   }

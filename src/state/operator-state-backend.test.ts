@@ -106,7 +106,7 @@ describe('OperatorStateBackend', () => {
         wrongSerializer.getListState(
           new ListStateDescriptor('offsets', { elementSerializer: new JsonSerializer<number>() }),
         ),
-      'SLUICE_STATE_INVALID_ACCESS',
+      'SLUICE_STATE_MIGRATION_FAILED',
       'msgpack v1',
       'json v1',
     );

@@ -12,6 +12,7 @@ import {
   type OperatorStateSnapshot,
 } from './operator-state-snapshot.js';
 import { describeSerializers, sameSerializers, serializerIdOf } from './serializer-id.js';
+import { describeRestoredState, restoreSerializerFor } from './state-migration.js';
 import type { ListState } from './state.js';
 import type { ListStateDescriptor, MapStateDescriptor } from './state-descriptor.js';
 import { BroadcastMapState } from './broadcast-state.js';
@@ -20,6 +21,8 @@ import { BroadcastMapState } from './broadcast-state.js';
 export interface OperatorStateBackendOptions {
   /** The serializer of states whose descriptor names none (default: msgpack without registered classes). */
   readonly defaultSerializer?: TypeSerializer<unknown>;
+  /** The operator whose state this is, for messages (e.g. "operator 'count' (uid 'count')"). */
+  readonly owner?: string | undefined;
 }
 
 /** A list of elements held by one subtask (not per key). */
@@ -97,11 +100,13 @@ export class OperatorStateBackend {
   private readonly broadcastStates = new Map<string, BroadcastMapState<unknown, unknown>>();
   private readonly restored = new Map<string, OperatorStateEntry>();
   private readonly defaultSerializer: TypeSerializer<unknown>;
+  private readonly owner: string | undefined;
   private restoreCalled = false;
   private disposed = false;
 
   constructor(options: OperatorStateBackendOptions = {}) {
     this.defaultSerializer = options.defaultSerializer ?? new MsgpackSerializer<unknown>();
+    this.owner = options.owner;
   }
 
   /** A list state split evenly across the new subtasks on rescale (Flink's SPLIT_DISTRIBUTE). */
@@ -239,19 +244,19 @@ export class OperatorStateBackend {
     if (entry.mode !== registered.mode)
       throw incompatibleMode(entry.name, entry.mode, registered.mode, 'restored');
     const parsed = parseListData(entry.data, what);
-    const id = serializerIdOf(registered.serializer);
-    if (!sameSerializers([parsed.serializer], [id]))
-      throw new SluiceError(
-        'SLUICE_STATE_INVALID_ACCESS',
-        `${what} was written to the checkpoint with ${describeSerializers([parsed.serializer])} but is ` +
-          `declared with ${describeSerializers([id])}; declare it with the serializer it was written with.`,
-      );
+    // As keyed state: the declared serializer reads the elements as they are, or migrates them.
+    const reader = restoreSerializerFor(
+      parsed.serializer,
+      registered.serializer,
+      describeRestoredState(entry.name, this.owner, false),
+    );
     const elements = registered.state.elements;
     for (const bytes of parsed.elements) {
       let element: unknown;
       try {
-        element = registered.serializer.deserialize(bytes, 0, bytes.length);
+        element = reader.deserialize(bytes, 0, bytes.length);
       } catch (e) {
+        if (e instanceof SluiceError) throw e;
         throw corruptSnapshot(what, `an element cannot be deserialized (${(e as Error).message})`, e);
       }
       elements.push(element);

@@ -13,6 +13,8 @@ export interface KeyedBackendSetup {
   readonly defaultSerializer: TypeSerializer<unknown>;
   /** The processing-time clock state TTL is measured with: the task's, so timers and TTL agree. */
   readonly ttlTimeProvider?: () => number;
+  /** The operator whose state this is, for messages. */
+  readonly owner?: string;
 }
 
 /** The backend `settings` select (the heap when none were chosen). */

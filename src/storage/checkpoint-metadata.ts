@@ -5,6 +5,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { SluiceError, invariant } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../core/key-groups.js';
+import { SavepointFormatTypes, type SavepointFormatType } from '../protocol/snapshot-kind.js';
 import { crc32c } from './crc32c.js';
 import {
   OPERATOR_STATE_MODES,
@@ -83,6 +84,10 @@ export interface CheckpointMetadata {
   /** Epoch milliseconds when the last acknowledgement arrived. */
   readonly completionTimestamp: number;
   readonly isSavepoint: boolean;
+  /** A savepoint's format (absent: a checkpoint, or a savepoint written before it was kept: CANONICAL). */
+  readonly savepointFormat?: SavepointFormatType;
+  /** The state backend type of the job that took it (`state.backend.type`), when known. */
+  readonly stateBackend?: string;
   readonly operators: readonly OperatorSnapshot[];
   readonly masterStates: readonly MasterState[];
 }
@@ -178,6 +183,8 @@ function toWire(meta: CheckpointMetadata): Record<string, unknown> {
     triggerTimestamp: meta.triggerTimestamp,
     completionTimestamp: meta.completionTimestamp,
     isSavepoint: meta.isSavepoint,
+    ...(meta.savepointFormat === undefined ? {} : { savepointFormat: meta.savepointFormat }),
+    ...(meta.stateBackend === undefined ? {} : { stateBackend: meta.stateBackend }),
     operators: meta.operators.map((op) => ({
       operatorId: op.operatorId,
       ...(op.uid === undefined ? {} : { uid: op.uid }),
@@ -236,6 +243,12 @@ function parseDocument(raw: unknown, formatVersion: number, fail: Fail): Checkpo
     triggerTimestamp: r.integer(doc['triggerTimestamp'], 'triggerTimestamp', 0),
     completionTimestamp: r.integer(doc['completionTimestamp'], 'completionTimestamp', 0),
     isSavepoint: r.boolean(doc['isSavepoint'], 'isSavepoint'),
+    ...(doc['savepointFormat'] === undefined
+      ? {}
+      : { savepointFormat: r.oneOf(doc['savepointFormat'], 'savepointFormat', SavepointFormatTypes) }),
+    ...(doc['stateBackend'] === undefined
+      ? {}
+      : { stateBackend: r.string(doc['stateBackend'], 'stateBackend') }),
   };
   const seenOperators = new Set<string>();
   const operators = r.list(doc['operators'], 'operators').map((rawOp, i): OperatorSnapshot => {

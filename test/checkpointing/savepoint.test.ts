@@ -12,6 +12,13 @@ import {
   type RuntimeContext,
   type Sink,
   type ValueState,
+  type DataStream,
+  type StreamExecutionEnvironment,
+  JsonSerializer,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+  type OnTimerContext,
+  type TypeSerializer,
 } from 'sluice';
 import {
   barrierPositions,
@@ -86,6 +93,8 @@ interface JobSettings {
   readonly allowNonRestoredState?: boolean;
   /** `state.backend.type` (default hashmap). */
   readonly backend?: 'hashmap' | 'lmdb';
+  /** The counting function (default `new Count()`). */
+  readonly counter?: () => KeyedProcessFunction<number, Traced<Num>, Counted>;
 }
 
 /** A source at parallelism 1 of records i (key i % K), a keyed running count, every state in a file. */
@@ -110,7 +119,7 @@ function countingJob(s: JobSettings) {
     )
     .uid('numbers')
     .keyBy((r) => r.key)
-    .process(new Count())
+    .process(s.counter?.() ?? new Count())
     .uid(s.countUid ?? 'count')
     .name('count')
     .setParallelism(s.keyedParallelism ?? 2);
@@ -224,6 +233,8 @@ describe('restoring a savepoint', () => {
       );
       expect(position).toBeGreaterThan(0);
       expect(position).toBeLessThan(N);
+      const { metadata } = await resolveFileCheckpoint(path);
+      expect(metadata).toMatchObject({ savepointFormat: 'CANONICAL', stateBackend: 'hashmap' });
       await expectRestoresUnbroken({ checkpointDir, restorePath: path }, position, N);
       // Restoring only read it.
       expect(await exists(join(path, '_metadata'))).toBe(true);
@@ -240,6 +251,36 @@ describe('restoring a savepoint', () => {
       );
       await expectRestoresUnbroken({ checkpointDir, restorePath: path, backend: to }, position, N);
     }),
+  );
+
+  it.each(['hashmap', 'lmdb'] as const)(
+    'in the NATIVE format (%s): recorded with its backend, restores into the same backend type only',
+    (backend) =>
+      withTempDir(async (dir) => {
+        const checkpointDir = join(dir, 'checkpoints');
+        const { path, position } = await savepointOfRunningJob({ checkpointDir, backend }, (c) =>
+          c.triggerSavepoint(join(dir, 'sp'), 'NATIVE'),
+        );
+        const { metadata } = await resolveFileCheckpoint(path);
+        expect(metadata).toMatchObject({
+          isSavepoint: true,
+          savepointFormat: 'NATIVE',
+          stateBackend: backend,
+        });
+        const text: string[] = [];
+        await inspect(path, { json: false }, (line) => text.push(line));
+        expect(text).toContain(`  format:    NATIVE, taken with the ${backend} state backend`);
+        // Moved elsewhere, it restores into the same backend type.
+        const moved = join(dir, 'moved');
+        await cp(path, moved, { recursive: true });
+        await expectRestoresUnbroken({ checkpointDir, restorePath: moved, backend }, position, N);
+        const other = backend === 'hashmap' ? 'lmdb' : 'hashmap';
+        const refused = countingJob({ checkpointDir, count: N, restorePath: moved, backend: other });
+        const error = await rejectsWith(runToEnd(refused.env, refused.stream), 'SLUICE_RESTORE_FAILED');
+        expect(error.message).toContain(`NATIVE format of the ${backend} state backend`);
+        expect(error.message).toContain(`this job uses ${other}`);
+        expect(error.message).toContain('CANONICAL');
+      }),
   );
 
   it('is relocatable: a savepoint directory moved elsewhere restores from its new place', () =>
@@ -312,6 +353,159 @@ describe('restoring a savepoint into a changed job', () => {
         expect(r.count).toBe(byKey.get(r.key));
       }
     }));
+});
+
+/** What the event-time job emits: a window's count of a key, or a key's timer firing. */
+interface Fired {
+  readonly kind: 'window' | 'timer';
+  readonly key: number;
+  readonly count: number;
+}
+
+/** Registers, once per key (remembered in state, so a restored job registers none), an event-time timer far ahead. */
+class TimerAtEnd extends KeyedProcessFunction<number, Traced<Num>, Fired> {
+  private registered!: ValueState<boolean>;
+  open(ctx: RuntimeContext): void {
+    this.registered = ctx.getState(new ValueStateDescriptor<boolean>('registered'));
+  }
+  processElement(_r: Traced<Num>, ctx: KeyedProcessContext<number>, _out: Collector<Fired>): void {
+    if (this.registered.value() === true) return;
+    this.registered.update(true);
+    ctx.timerService().registerEventTimeTimer(FAR_AHEAD);
+  }
+  onTimer(_timestamp: number, ctx: OnTimerContext<number>, out: Collector<Fired>): void {
+    out.collect({ kind: 'timer', key: ctx.getCurrentKey(), count: 0 });
+  }
+}
+
+/** An event time no watermark of the job reaches before its end (record i has time i). */
+const FAR_AHEAD = 1e12;
+
+/** The counting job's source in event time, into a window per key that ends far ahead and TimerAtEnd. */
+function eventTimeJob(s: JobSettings) {
+  const env = envAt(1);
+  env.enableCheckpointing(50);
+  env.getCheckpointConfig().setCheckpointStorage(fileUri(s.checkpointDir));
+  if (s.restorePath !== undefined)
+    env.configuration.setString('execution.state-recovery.path', s.restorePath);
+  env.setRestartStrategy(RestartStrategies.noRestart());
+  const keyed = env
+    .fromSource(
+      tracedGenerator((i): Num => ({ i, key: i % K }), s.count ?? Infinity, s.rate ?? 2_000, s.hold),
+      WatermarkStrategy.forMonotonousTimestamps<Traced<Num>>().withTimestampAssigner((r) => r.i),
+      'numbers',
+    )
+    .uid('numbers')
+    .keyBy((r) => r.key);
+  const windows = keyed
+    .map((r): Fired => ({ kind: 'window', key: r.key, count: 1 }))
+    .uid('ones')
+    .keyBy((f) => f.key)
+    .window(TumblingEventTimeWindows.of(FAR_AHEAD))
+    .reduce((a, b) => ({ kind: 'window', key: a.key, count: a.count + b.count }))
+    .uid('windows');
+  const timers = keyed.process(new TimerAtEnd()).uid('timers');
+  return { env, stream: windows.union(timers) };
+}
+
+/** Firings sorted, for comparing. */
+function firings(records: readonly Fired[]): Fired[] {
+  return [...records].sort((a, b) => a.kind.localeCompare(b.kind) || a.key - b.key);
+}
+
+/** What the event-time job fires at MAX_WATERMARK after records 0..n-1: each key's window count and timer. */
+function firingsAfter(n: number): Fired[] {
+  const counts = countsAfter(n);
+  return firings([
+    ...[...counts].map(([key, count]): Fired => ({ kind: 'window', key, count })),
+    ...[...counts.keys()].map((key): Fired => ({ kind: 'timer', key, count: 0 })),
+  ]);
+}
+
+/** A count's serializer: version 1 writes numbers; version 2 writes `{ n }`, migrating numbers when given `migrate`. */
+function countSerializer(version: 1 | 2, migrate = true): TypeSerializer<unknown> {
+  const json = new JsonSerializer();
+  return {
+    name: 'count',
+    version,
+    serialize: (value) => json.serialize(value),
+    deserialize: (bytes, start, end) => json.deserialize(bytes, start, end),
+    ...(version === 2 && migrate ? { migrate: (old: unknown) => ({ n: old as number }) } : {}),
+  };
+}
+
+/** Version 1 of the counting function: Count, with the count's serializer at version 1. */
+class CountV1 extends KeyedProcessFunction<number, Traced<Num>, Counted> {
+  private count!: ValueState<number>;
+  open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(
+      new ValueStateDescriptor<number>('count', {
+        defaultValue: 0,
+        serializer: countSerializer(1) as TypeSerializer<number>,
+      }),
+    );
+  }
+  processElement(r: Traced<Num>, _ctx: KeyedProcessContext<number>, out: Collector<Counted>): void {
+    const count = this.count.value()! + 1;
+    this.count.update(count);
+    out.collect({ i: r.i, key: r.key, count });
+  }
+}
+
+/** Version 2: the count is an object now, its serializer at version 2 (with a migration, or without). */
+class CountV2 extends KeyedProcessFunction<number, Traced<Num>, Counted> {
+  private count!: ValueState<{ n: number }>;
+  constructor(private readonly migrate: boolean) {
+    super();
+  }
+  open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(
+      new ValueStateDescriptor<{ n: number }>('count', {
+        defaultValue: { n: 0 },
+        serializer: countSerializer(2, this.migrate) as TypeSerializer<{ n: number }>,
+      }),
+    );
+  }
+  processElement(r: Traced<Num>, _ctx: KeyedProcessContext<number>, out: Collector<Counted>): void {
+    const count = this.count.value()!.n + 1;
+    this.count.update({ n: count });
+    out.collect({ i: r.i, key: r.key, count });
+  }
+}
+
+describe('restoring a savepoint into an upgraded job (state evolution)', () => {
+  it.each(['hashmap', 'lmdb'] as const)(
+    '%s: a newer serializer version with a migration migrates the counts; without one the restore fails naming the uid and the state',
+    (backend) =>
+      withTempDir(async (dir) => {
+        const checkpointDir = join(dir, 'checkpoints');
+        const { path, position } = await savepointOfRunningJob(
+          { checkpointDir, backend, counter: () => new CountV1() },
+          (c) => c.triggerSavepoint(join(dir, 'sp')),
+        );
+        // Migrated: the counts go on from the savepoint's, as in an unbroken run.
+        await expectRestoresUnbroken(
+          { checkpointDir, backend, restorePath: path, counter: () => new CountV2(true) },
+          position,
+          N,
+        );
+        // No migration from version 1: the job fails, saying which operator and state, and why.
+        const refused = countingJob({
+          checkpointDir,
+          backend,
+          count: N,
+          restorePath: path,
+          counter: () => new CountV2(false),
+        });
+        const error = await rejectsWith(
+          runToEnd(refused.env, refused.stream),
+          'SLUICE_STATE_MIGRATION_FAILED',
+        );
+        expect(error.message).toContain("state 'count' of operator 'count' (uid 'count')");
+        expect(error.message).toContain('count v1');
+        expect(error.message).toContain('migrate(oldValue, fromVersion)');
+      }),
+  );
 });
 
 describe('inspecting a savepoint (sluice inspect)', () => {
@@ -450,6 +644,35 @@ describe('disposing of a savepoint', () => {
     }));
 });
 
+/**
+ * Starts a job whose source holds back everything after N/3 records (so the stop comes before its
+ * end), stops it with a savepoint once a checkpoint completed, and waits for its end; returns the
+ * job, the savepoint's path and the source's position at it.
+ */
+async function stopHeldJob<T>(
+  job: { env: StreamExecutionEnvironment; stream: DataStream<T> },
+  drain: boolean,
+  target: string,
+) {
+  const running = await startJob(job.env, job.stream);
+  let path: string;
+  try {
+    await waitForCompleted(running.client, 1);
+    path = await running.client.stopWithSavepoint(drain, target);
+  } catch (e) {
+    await running.client.cancel();
+    throw e;
+  }
+  expect(running.client.getJobStatus()).toBe('FINISHED');
+  await running.client.getJobExecutionResult();
+  await running.ended;
+  const { metadata } = await resolveFileCheckpoint(path);
+  expect(metadata.isSavepoint).toBe(true);
+  const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
+  expect(position).toBeGreaterThan(0);
+  return { records: running.records, path, position };
+}
+
 describe('stop-with-savepoint', () => {
   it.each([
     ['without drain', false],
@@ -459,33 +682,39 @@ describe('stop-with-savepoint', () => {
     (_name, drain) =>
       withTempDir(async (dir) => {
         const checkpointDir = join(dir, 'checkpoints');
-        // The source holds back everything after N/3 records, so the stop comes before its end.
-        const { env, stream } = countingJob({
-          checkpointDir,
-          count: N,
-          hold: { from: N / 3, until: () => false },
-        });
-        const job = await startJob(env, stream);
-        let path: string;
-        try {
-          await waitForCompleted(job.client, 1);
-          path = await job.client.stopWithSavepoint(drain, join(dir, 'sp'));
-        } catch (e) {
-          await job.client.cancel();
-          throw e;
-        }
-        expect(job.client.getJobStatus()).toBe('FINISHED');
-        await job.client.getJobExecutionResult();
-        await job.ended;
-        const { metadata } = await resolveFileCheckpoint(path);
-        expect(metadata.isSavepoint).toBe(true);
-        const position = [...barrierPositions.get(metadata.checkpointId)!.values()][0]!;
-        expect(position).toBeGreaterThan(0);
+        const hold = { from: N / 3, until: () => false };
+        const job = countingJob({ checkpointDir, count: N, hold });
+        const { records, path, position } = await stopHeldJob(job, drain, join(dir, 'sp'));
         expect(position).toBeLessThanOrEqual(N / 3);
         // The sink committed everything before the savepoint, once (it was notified of it).
-        expect(job.records.map((r) => r.i).sort((a, b) => a - b)).toEqual(range(0, position - 1));
-        expect(job.records.filter((r) => r.count !== expectedCount(r.i))).toEqual([]);
+        expect(records.map((r) => r.i).sort((a, b) => a - b)).toEqual(range(0, position - 1));
+        expect(records.filter((r) => r.count !== expectedCount(r.i))).toEqual([]);
         await expectRestoresUnbroken({ checkpointDir, restorePath: path }, position, N);
+      }),
+  );
+
+  it.each([
+    ['with drain', true],
+    ['without drain', false],
+  ])(
+    '%s and event time: pending windows and timers fire before the job ends only when drained; restored, they fire then',
+    (_name, drain) =>
+      withTempDir(async (dir) => {
+        const checkpointDir = join(dir, 'checkpoints');
+        const hold = { from: N / 3, until: () => false };
+        const job = eventTimeJob({ checkpointDir, count: N, hold });
+        const { records, path, position } = await stopHeldJob(job, drain, join(dir, 'sp'));
+        if (drain) {
+          // MAX_WATERMARK came before the savepoint: every window and timer fired, over the records before it.
+          expect(firings(records)).toEqual(firingsAfter(position));
+          return;
+        }
+        expect(records).toEqual([]);
+        // The windows' contents and the timers are in the savepoint: they fire at the restored job's end.
+        const restored = eventTimeJob({ checkpointDir, count: N, rate: Infinity, restorePath: path });
+        const after = await runToEnd(restored.env, restored.stream);
+        expect(after.result.checkpoints.restored).toBe(1);
+        expect(firings(after.records)).toEqual(firingsAfter(N));
       }),
   );
 

@@ -181,7 +181,10 @@ export class SourceOperator<T, Split extends SourceSplit>
     this.info.services.emitWatermarkStatus(status);
   }
 
-  /** End of input: the end of event time, so every event-time timer downstream fires (Flink's MAX_WATERMARK). */
+  /**
+   * End of input: the end of event time, so every event-time timer downstream fires (Flink's
+   * MAX_WATERMARK). A stop without drain never calls it (the task skips endInput), so timers stay pending.
+   */
   override endInput(): void {
     this.periodic?.stop();
     // An idle output's watermark would be ignored downstream: active first.

@@ -5,6 +5,7 @@ import type {
   OperatorEvent,
   OperatorSetup,
   Output,
+  StopMode,
   StreamOperator,
   StreamOperatorFactory,
 } from '../../runtime/stream-operator.js';
@@ -39,6 +40,7 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   emitWatermark(watermark: number): void {
     this.processWatermark(watermark);
   }
+  /** The input ended; a two-input operator is told which one (1 or 2). */
   endInput(_inputId?: 1 | 2): void {}
   close(): void {}
 

@@ -62,6 +62,8 @@ export interface HeapKeyedStateBackendOptions<K = unknown> {
    * completed one write only what changed since, until the chain is materialized into a new base.
    */
   readonly incremental?: IncrementalOptions | undefined;
+  /** The operator whose state this is, for messages (e.g. "operator 'count' (uid 'count')"). */
+  readonly owner?: string | undefined;
 }
 
 interface RegisteredState {
@@ -111,8 +113,10 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly incremental: IncrementalSnapshots | undefined;
   private restoreCalled = false;
   private disposed = false;
+  private readonly owner: string | undefined;
 
   constructor(options: HeapKeyedStateBackendOptions<K>) {
+    this.owner = options.owner;
     const { maxParallelism, keyGroupRange } = options;
     checkKeyGroupSetup(maxParallelism, keyGroupRange);
     this.maxParallelism = maxParallelism;
@@ -181,7 +185,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     const restored = this.restored.get(descriptor.name);
     // Adopted before registering, so a state whose checkpoint it cannot read is not declared.
     if (restored !== undefined) {
-      adoptRestoredState(restored, table, codec, this.restoreContext());
+      if (adoptRestoredState(restored, table, codec, this.restoreContext())) this.incremental?.startNewBase();
       this.restored.delete(descriptor.name);
     }
     this.states.set(descriptor.name, { table, state, codec });
@@ -263,7 +267,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     for (const [name, { table, codec }] of this.states) {
       const restored = this.restored.get(name);
       if (restored === undefined) continue;
-      adoptRestoredState(restored, table, codec, this.restoreContext());
+      if (adoptRestoredState(restored, table, codec, this.restoreContext())) this.incremental?.startNewBase();
       this.restored.delete(name);
     }
   }
@@ -316,6 +320,7 @@ export class HeapKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       maxParallelism: this.maxParallelism,
       keyGroupRange: this.keyGroupRange,
       keySerializer: this.keySerializer,
+      owner: this.owner,
     };
   }
 

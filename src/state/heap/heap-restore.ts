@@ -8,7 +8,8 @@ import type { KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import { describeKey } from '../state-errors.js';
 import { describeSerializers, sameSerializers, type SerializerId } from '../serializer-id.js';
 import type { StateKind } from '../state-descriptor.js';
-import { isAbsentValue, type StateValueCodec } from './keyed-snapshot-format.js';
+import { codecOf, isAbsentValue, type StateValueCodec } from './keyed-snapshot-format.js';
+import { describeRestoredState, restoreSerializersFor } from '../state-migration.js';
 import { chainKeyGroupBlocks } from './chain-restore.js';
 import {
   decodeEntries,
@@ -27,6 +28,8 @@ export interface RestoreContext {
   readonly maxParallelism: number;
   readonly keyGroupRange: KeyGroupRange;
   readonly keySerializer: TypeSerializer<unknown>;
+  /** The operator whose state this is, for messages (e.g. "operator 'count' (uid 'count')"). */
+  readonly owner?: string | undefined;
 }
 
 /** Takes one state block of a restored key group (its payload a view of the snapshot's data). */
@@ -234,16 +237,18 @@ function keepRestored(
 
 /**
  * Decodes a restored state into the table of its declaration, after checking that the declaration
- * can read it: same kind, same serializers (Sluice has no serializer migration yet).
+ * can read it (same kind; serializers the same or migrating, see state-migration.ts). Returns
+ * whether the state's recorded serializers changed: a chain of incremental snapshots holding it
+ * under the old ones cannot be continued (the caller starts a new base).
  */
 export function adoptRestoredState(
   restored: RestoredState,
   table: StateTable<unknown>,
   codec: StateValueCodec,
   ctx: RestoreContext,
-): void {
+): boolean {
   const { name, kind } = table.descriptor;
-  checkRestoredDeclaration(restored, name, kind, codec.serializers);
+  const reading = restoreCodecFor(restored, name, kind, codec, ctx.owner);
   const start = ctx.keyGroupRange.start;
   restored.payloads.forEach((payload, offset) => {
     if (payload === undefined) return;
@@ -253,38 +258,41 @@ export function adoptRestoredState(
       payload,
       what,
       ctx.keySerializer,
-      (r) => codec.read(r),
+      (r) => reading.read(r),
       (key, value) => {
         checkKeyGroup(key, keyGroup, ctx, what);
         if (!isAbsentValue(kind, value)) table.put(offset, mapKeyOf(key), key, value);
       },
     );
   });
+  return !sameSerializers(restored.serializers, codec.serializers);
 }
 
 /**
- * Throws SLUICE_STATE_INVALID_ACCESS unless a declaration can read a restored state: same kind,
- * same serializers (Sluice has no serializer migration yet). Shared by every keyed backend.
+ * The codec that reads a restored state's values for a declaration of `kind` that writes with
+ * `codec`: `codec` itself when its serializers read them as they are, a migrating one when they
+ * migrate them. Throws SLUICE_STATE_INVALID_ACCESS for another kind, and
+ * SLUICE_STATE_MIGRATION_FAILED when the serializers cannot read them. Shared by every keyed backend.
  */
-export function checkRestoredDeclaration(
+export function restoreCodecFor(
   restored: { readonly kind: StateKind; readonly serializers: readonly SerializerId[] },
   name: string,
   kind: StateKind,
-  serializers: readonly SerializerId[],
-): void {
+  codec: StateValueCodec,
+  owner: string | undefined,
+): StateValueCodec {
   if (restored.kind !== kind)
     throw new SluiceError(
       'SLUICE_STATE_INVALID_ACCESS',
       `state '${name}' was restored from a checkpoint as ${restored.kind} state and cannot be declared as ` +
         `${kind} state; declare it as ${restored.kind} state, or give the new state another name.`,
     );
-  if (!sameSerializers(restored.serializers, serializers))
-    throw new SluiceError(
-      'SLUICE_STATE_INVALID_ACCESS',
-      `state '${name}' was written to the checkpoint with ${describeSerializers(restored.serializers)} but is ` +
-        `declared with ${describeSerializers(serializers)}; Sluice cannot migrate state between ` +
-        'serializers, so declare it with the serializers it was written with.',
-    );
+  const readers = restoreSerializersFor(
+    restored.serializers,
+    codec.typeSerializers,
+    describeRestoredState(name, owner),
+  );
+  return readers === undefined ? codec : codecOf(kind, readers);
 }
 
 /** A key must land in the key group it was written under, or the key serializer lost something. */

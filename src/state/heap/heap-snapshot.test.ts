@@ -289,7 +289,7 @@ describe('heap keyed snapshots', () => {
     other.restore([snapshot]);
     expectSluiceError(
       () => other.getOrCreateKeyedState(new ValueStateDescriptor<number>('v')),
-      'SLUICE_STATE_INVALID_ACCESS',
+      'SLUICE_STATE_MIGRATION_FAILED',
       'json v1',
       'msgpack v1',
     );

@@ -59,6 +59,10 @@ export class IncrementalSnapshots {
   private readonly written = new Map<number, Chain>();
   /** The chain each snapshot in flight builds on (undefined: it is a new base). */
   private readonly bases = new Map<number, Chain | undefined>();
+  /** The newest snapshot begun so far. */
+  private lastBegun = -Infinity;
+  /** Snapshots older than this are never built on (see startNewBase). */
+  private notBefore = -Infinity;
 
   constructor(options: IncrementalOptions) {
     this.maxChainLength = options.maxChainLength ?? DEFAULT_MAX_CHAIN_LENGTH;
@@ -75,6 +79,7 @@ export class IncrementalSnapshots {
     tables: readonly TrackedState[],
     timers: readonly TrackedTimers[],
   ): DeltaSource | undefined {
+    this.lastBegun = Math.max(this.lastBegun, checkpointId);
     this.cuts.push({
       checkpointId,
       // Read before the cut, which resets it.
@@ -121,12 +126,25 @@ export class IncrementalSnapshots {
   /** Checkpoint `checkpointId` completed: later deltas build on it, older changes are dropped. */
   notifyCheckpointComplete(checkpointId: number): void {
     const chain = this.written.get(checkpointId);
-    if (chain === undefined || (this.completed !== undefined && this.completed.checkpointId >= checkpointId))
+    if (
+      chain === undefined ||
+      checkpointId < this.notBefore ||
+      (this.completed !== undefined && this.completed.checkpointId >= checkpointId)
+    )
       return;
     this.completed = chain;
     this.cuts = this.cuts.filter((c) => c.checkpointId > checkpointId);
     for (const id of [...this.written.keys()]) if (id <= checkpointId) this.written.delete(id);
     for (const id of [...this.bases.keys()]) if (id <= checkpointId) this.bases.delete(id);
+  }
+
+  /**
+   * The next snapshot is a new base, and none begun before it is ever built on: a state's stored
+   * values were rewritten in another format (migrated at restore), which no delta can express.
+   */
+  startNewBase(): void {
+    this.completed = undefined;
+    this.notBefore = this.lastBegun + 1;
   }
 
   /** The checkpoint deltas build on now (undefined before the first completed one), for tests. */

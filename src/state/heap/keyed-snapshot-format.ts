@@ -88,6 +88,8 @@ export function blockKindOf(code: number, what: string): BlockKind {
 export interface StateValueCodec {
   /** The serializers this codec writes with, recorded in every block of the state. */
   readonly serializers: readonly SerializerId[];
+  /** The serializers behind `serializers` (a restore resolves the recorded ones against these). */
+  readonly typeSerializers: readonly TypeSerializer<unknown>[];
   /** Writes one stored value. */
   write(w: ByteWriter, value: unknown): void;
   /** Reads one stored value. */
@@ -117,14 +119,32 @@ export function valueSerializerOf(
   }
 }
 
+/** The serializers a state declared with `descriptor` writes with: the map's user key's first. */
+export function serializersOf(
+  descriptor: StateDescriptor,
+  fallback: TypeSerializer<unknown>,
+): TypeSerializer<unknown>[] {
+  const serializer = valueSerializerOf(descriptor, fallback);
+  return descriptor.kind === 'map' ? [descriptor.keySerializer ?? fallback, serializer] : [serializer];
+}
+
 /** The codec for a state declared with `descriptor`; `fallback` serializes what it leaves open. */
 export function codecFor(descriptor: StateDescriptor, fallback: TypeSerializer<unknown>): StateValueCodec {
-  const serializer = valueSerializerOf(descriptor, fallback);
+  return codecOf(descriptor.kind, serializersOf(descriptor, fallback));
+}
+
+/**
+ * The codec of a state of `kind` with `serializers` (as `serializersOf` orders them): a declared
+ * state's, or, at restore, the one that reads its values with migrating serializers.
+ */
+export function codecOf(kind: StateKind, serializers: readonly TypeSerializer<unknown>[]): StateValueCodec {
+  const serializer = serializers[serializers.length - 1]!;
   const copyOne = serializer.copy?.bind(serializer);
-  switch (descriptor.kind) {
+  switch (kind) {
     case 'list':
       return {
         serializers: [idOf(serializer)],
+        typeSerializers: serializers,
         copy:
           copyOne &&
           ((value) => {
@@ -146,9 +166,10 @@ export function codecFor(descriptor: StateDescriptor, fallback: TypeSerializer<u
         },
       };
     case 'map': {
-      const keySerializer = descriptor.keySerializer ?? fallback;
+      const keySerializer = serializers[0]!;
       return {
         serializers: [idOf(keySerializer), idOf(serializer)],
+        typeSerializers: serializers,
         // User keys are never handed out to be changed: each pair keeps its key, with a copied value.
         copy:
           copyOne &&
@@ -180,6 +201,7 @@ export function codecFor(descriptor: StateDescriptor, fallback: TypeSerializer<u
     default:
       return {
         serializers: [idOf(serializer)],
+        typeSerializers: serializers,
         copy: copyOne,
         write: (w, value) => w.value(serializer, value),
         read: (r) => r.value(serializer),

@@ -4,17 +4,17 @@ import { invariant, SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import { MsgpackSerializer, type TypeSerializer } from '../../core/serializer.js';
 import { canonicalBytes } from '../../core/stable-hash.js';
-import { ByteWriter, corruptSnapshot } from '../byte-io.js';
+import { ByteReader, ByteWriter, corruptSnapshot } from '../byte-io.js';
 import { sliceOptions, type SliceOptions } from '../event-loop-slicer.js';
 import {
-  checkRestoredDeclaration,
   restoreArrivingSnapshots,
+  restoreCodecFor,
   restoreSnapshots,
   type RestoreContext,
   type StateBlockSink,
 } from '../heap/heap-restore.js';
 import { defaultValueOf } from '../heap/heap-keyed-state-backend.js';
-import { codecFor, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
+import { codecFor, isAbsentValue, type StateValueCodec } from '../heap/keyed-snapshot-format.js';
 import type { SnapshotBlock } from '../heap/keyed-snapshot-reader.js';
 import { ChangedKeys } from '../heap/changed-keys.js';
 import { IncrementalSnapshots, type IncrementalOptions } from '../heap/incremental-snapshots.js';
@@ -66,6 +66,8 @@ export interface LmdbKeyedStateBackendOptions<K = unknown> {
   readonly defaultSerializer?: TypeSerializer<unknown>;
   /** As HeapKeyedStateBackendOptions.incremental (`execution.checkpointing.incremental`). */
   readonly incremental?: IncrementalOptions | undefined;
+  /** The operator whose state this is, for messages (e.g. "operator 'count' (uid 'count')"). */
+  readonly owner?: string | undefined;
   /**
    * Incremental checkpoints: the most keys of one state tracked between two snapshots (default
    * 2^20, tens of bytes each); a snapshot after more changed writes a new base instead. For tests.
@@ -78,8 +80,11 @@ interface StateEntry {
   readonly name: string;
   readonly id: number;
   readonly kind: StateKind;
-  readonly serializers: readonly SerializerId[];
+  /** What its stored values are written with (a restored state's, until its declaration). */
+  serializers: readonly SerializerId[];
   state: State | undefined;
+  /** The codec of its declaration (undefined until declared). */
+  codec: StateValueCodec | undefined;
   /** Incremental checkpoints: the keys its state object wrote or removed since the last snapshot. */
   changes: ChangedKeys | undefined;
 }
@@ -135,8 +140,10 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private readonly maxTrackedKeys: number;
   private restoreCalled = false;
   private disposed = false;
+  private readonly owner: string | undefined;
 
   constructor(options: LmdbKeyedStateBackendOptions<K>) {
+    this.owner = options.owner;
     const { maxParallelism, keyGroupRange } = options;
     checkKeyGroupSetup(maxParallelism, keyGroupRange);
     // Key groups are 16 bits in LMDB keys; Flink's (and Sluice's config's) limit is 32768 anyway.
@@ -201,13 +208,15 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     }
     const codec = codecFor(descriptor, this.defaultSerializer);
     let entry = existing;
-    if (entry !== undefined)
-      checkRestoredDeclaration(entry, descriptor.name, descriptor.kind, codec.serializers);
-    else entry = this.register(descriptor.name, descriptor.kind, codec.serializers);
+    if (entry !== undefined) {
+      const reading = restoreCodecFor(entry, descriptor.name, descriptor.kind, codec, this.owner);
+      this.adoptStored(entry, reading, codec);
+    } else entry = this.register(descriptor.name, descriptor.kind, codec.serializers);
     const state = this.createState(descriptor, entry.id, codec);
     if (this.incremental !== undefined)
       entry.changes = state.changes = new ChangedKeys(this.numKeyGroups(), this.maxTrackedKeys);
     entry.state = state;
+    entry.codec = codec;
     return state as unknown as StateFor<D>;
   }
 
@@ -277,9 +286,9 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
    * once, before the first record.
    */
   restore(snapshots: readonly KeyedStateSnapshot[]): void {
-    const { ctx, loader, onStateBlock } = this.beginRestore();
+    const { ctx, onStateBlock, finish } = this.beginRestore();
     restoreSnapshots(snapshots, ctx, new Map(), (name) => this.getOrCreateTimerQueue(name), onStateBlock);
-    loader.finish();
+    finish();
   }
 
   /**
@@ -288,17 +297,20 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
    * before this resolves, which is only after every snapshot is verified.
    */
   async restoreArriving(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
-    const { ctx, loader, onStateBlock } = this.beginRestore();
+    const { ctx, onStateBlock, finish } = this.beginRestore();
     await restoreArrivingSnapshots(snapshots, ctx, {
       onStateBlock,
       timerQueue: (name) => this.getOrCreateTimerQueue(name),
       stopped: () => this.disposed,
-      restored: () => loader.finish(),
+      restored: finish,
     });
   }
 
-  /** What both restores share: the checks of restore(), a loader, and its state-block sink. */
-  private beginRestore(): { ctx: RestoreContext; loader: LmdbRestoreLoader; onStateBlock: StateBlockSink } {
+  /**
+   * What both restores share: the checks of restore(), a loader fed by the state-block sink, and
+   * `finish`, which completes the load and migrates what declared states need migrated.
+   */
+  private beginRestore(): { ctx: RestoreContext; onStateBlock: StateBlockSink; finish: () => void } {
     invariant(!this.disposed, 'a disposed keyed state backend is not restored');
     invariant(!this.restoreCalled, 'restore() is called at most once, before any record');
     this.restoreCalled = true;
@@ -310,14 +322,20 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     const loader = new LmdbRestoreLoader(this.store, ctx);
     /** Each restored state's last key group, to catch one held twice. */
     const lastKeyGroup = new Map<string, number>();
+    /** States declared before restore, with the codec that reads what was restored for them. */
+    const declared = new Map<StateEntry, StateValueCodec>();
     const onStateBlock: StateBlockSink = (block, keyGroup, what) => {
-      const entry = this.restoredEntry(block, what, lastKeyGroup.has(block.name));
+      const entry = this.restoredEntry(block, what, lastKeyGroup.has(block.name), declared);
       if (lastKeyGroup.get(block.name) === keyGroup)
         throw corruptSnapshot(what, 'the key group holds the state twice');
       lastKeyGroup.set(block.name, keyGroup);
       loader.add(block.payload, what, entry.kind, keyGroup, entry.id);
     };
-    return { ctx, loader, onStateBlock };
+    const finish = (): void => {
+      loader.finish();
+      for (const [entry, reading] of declared) this.adoptStored(entry, reading, entry.codec!);
+    };
+    return { ctx, onStateBlock, finish };
   }
 
   /**
@@ -360,23 +378,83 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
 
   /**
    * The entry of a restored state block's state: registered at its first block (checked against
-   * its declaration, if declared), and every later block must be the same kind and serializers.
+   * its declaration, if declared: `declared` then gets the codec that reads it), and every later
+   * block must be the same kind and serializers.
    */
-  private restoredEntry(block: SnapshotBlock, what: string, seenBefore: boolean): StateEntry {
+  private restoredEntry(
+    block: SnapshotBlock,
+    what: string,
+    seenBefore: boolean,
+    declared: Map<StateEntry, StateValueCodec>,
+  ): StateEntry {
     const { name, kind, serializers } = block;
     if (kind === 'timers' || kind === 'removed')
       throw corruptSnapshot(what, `a full snapshot holds a ${kind} block among states`);
     const existing = this.states.get(name);
     if (existing === undefined) return this.register(name, kind, serializers);
-    if (!seenBefore)
-      checkRestoredDeclaration({ kind, serializers }, name, existing.kind, existing.serializers);
-    else if (existing.kind !== kind || !sameSerializers(existing.serializers, serializers))
+    if (!seenBefore && existing.codec !== undefined) {
+      declared.set(
+        existing,
+        restoreCodecFor({ kind, serializers }, name, existing.kind, existing.codec, this.owner),
+      );
+      // Its blocks are stored as written until every one is loaded, then adopted (adoptStored).
+      existing.serializers = serializers;
+    } else if (existing.kind !== kind || !sameSerializers(existing.serializers, serializers))
       throw corruptSnapshot(
         what,
         `it is ${kind} state written with ${describeSerializers(serializers)}, while other key groups hold ` +
           `it as ${existing.kind} state written with ${describeSerializers(existing.serializers)}`,
       );
     return existing;
+  }
+
+  /**
+   * A declared state takes over its restored values: stored as they are when `reading` is its own
+   * codec, else each rewritten (read and migrated by `reading`, written by `writing`). When the
+   * recorded serializers change, the next incremental snapshot is a new base, since the chain
+   * before it holds the state under the old ones.
+   */
+  private adoptStored(entry: StateEntry, reading: StateValueCodec, writing: StateValueCodec): void {
+    if (reading !== writing) this.rewriteStored(entry, reading, writing);
+    if (!sameSerializers(entry.serializers, writing.serializers)) {
+      entry.serializers = writing.serializers;
+      this.incremental?.startNewBase();
+    }
+  }
+
+  /** Rewrites every stored value of `entry` from `reading`'s format into `writing`'s (state migration). */
+  private rewriteStored(entry: StateEntry, reading: StateValueCodec, writing: StateValueCodec): void {
+    const what = `state '${entry.name}' in the lmdb state backend`;
+    const w = new ByteWriter(256);
+    for (let keyGroup = this.keyGroupRange.start; keyGroup <= this.keyGroupRange.end; keyGroup++) {
+      const rewritten: [Buffer, Uint8Array | undefined][] = [];
+      for (const { key, value } of this.store.entries(
+        rangeStart(keyGroup, entry.id),
+        rangeStart(keyGroup, entry.id + 1),
+      )) {
+        const r = new ByteReader(value, 0, value.length, what);
+        const keyEnd = 4 + r.u32();
+        r.pos = keyEnd;
+        let migrated: unknown;
+        try {
+          migrated = reading.read(r);
+        } catch (e) {
+          if (e instanceof SluiceError) throw e;
+          throw corruptSnapshot(what, `a value cannot be deserialized (${(e as Error).message})`, e);
+        }
+        if (isAbsentValue(entry.kind, migrated)) {
+          rewritten.push([key, undefined]);
+          continue;
+        }
+        w.reset();
+        w.range(value, 0, keyEnd);
+        writing.write(w, migrated);
+        rewritten.push([key, w.written().slice()]);
+      }
+      for (const [key, bytes] of rewritten)
+        if (bytes === undefined) this.store.remove(key);
+        else this.store.put(key, bytes);
+    }
   }
 
   private register(name: string, kind: StateKind, serializers: readonly SerializerId[]): StateEntry {
@@ -392,6 +470,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       kind,
       serializers,
       state: undefined,
+      codec: undefined,
       changes: undefined,
     };
     this.states.set(name, entry);

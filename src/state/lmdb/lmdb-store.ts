@@ -132,6 +132,12 @@ export class LmdbStore {
     return this.db.getRange({ start, end }).map(({ value }) => value);
   }
 
+  /** Every entry in `[start, end)`, as of now. Write nothing while iterating. */
+  entries(start: Buffer, end: Buffer): Iterable<{ readonly key: Buffer; readonly value: Buffer }> {
+    this.flush();
+    return this.db.getRange({ start, end });
+  }
+
   /** The first entry in `[start, end)`, as of now, or undefined. */
   first(start: Buffer, end: Buffer): { key: Buffer; value: Buffer } | undefined {
     this.flush();

@@ -17,13 +17,24 @@ export class TtlValue<T> {
  */
 export class TtlSerializer<T> implements TypeSerializer<TtlValue<T>> {
   readonly name: string;
-  readonly version = 1;
+  /** The user serializer's (the pair's own layout has never changed), so its evolution shows. */
+  readonly version: number;
   private buffer = new Uint8Array(256);
   private view = new DataView(this.buffer.buffer);
 
   constructor(private readonly inner: TypeSerializer<T>) {
     this.name = `ttl(${inner.name})`;
+    this.version = inner.version;
+    // State evolution of the user serializer's simple form; the timestamp is kept.
+    const migrate = inner.migrate?.bind(inner);
+    if (migrate !== undefined)
+      this.migrate = (old, fromVersion) => {
+        const value = old as TtlValue<unknown>;
+        return new TtlValue(migrate(value.userValue, fromVersion), value.lastAccessTimestamp);
+      };
   }
+
+  readonly migrate?: (oldValue: unknown, fromVersion: number) => TtlValue<T>;
 
   serialize(value: TtlValue<T>): Uint8Array {
     const bytes = this.inner.serialize(value.userValue);
