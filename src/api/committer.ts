@@ -52,7 +52,7 @@ export interface Committer<CommT> {
  * and commits them when it completes. Such a sink is exactly-once.
  */
 export interface SupportsCommitter<CommT> {
-  createCommitter(ctx: CommitterInitContext): Committer<CommT> | PromiseLike<Committer<CommT>>;
+  createCommitter(ctx: CommitterInitContext): Committer<CommT>;
   /**
    * How committables are written into checkpoints. Optional: without it committables are written
    * with the state backend's default serializer, which handles plain data (objects, arrays,

@@ -61,13 +61,18 @@ export interface Sink<T> {
 
 /**
  * The writer of a two-phase-commit sink (Flink's `CommittingSinkWriter`). At each barrier the
- * runtime calls `flush(false)` and then `prepareCommit()`; at the end of a bounded job
- * `flush(true)` and `prepareCommit()` once more. The committables returned (transaction ids,
- * pending file names) are stored in the checkpoint and handed to the sink's `Committer` once it
- * completes. What the writer writes after `prepareCommit` belongs to the next checkpoint.
+ * runtime calls `flush(false)` and then, in the same synchronous step, `prepareCommit()`; at the
+ * end of a bounded job `flush(true)` and `prepareCommit()` once more. The committables returned
+ * (transaction ids, pending file names) are stored in the checkpoint and handed to the sink's
+ * `Committer` once it completes; what the writer writes after `prepareCommit` belongs to the next
+ * checkpoint. `prepareCommit` returns its committables synchronously, because the checkpoint's
+ * state is captured right after it: a writer whose preparation is asynchronous (a database's
+ * `PREPARE TRANSACTION`) starts it in `flush(false)` (only ever called at a barrier) and returns
+ * that promise, which holds back the checkpoint's acknowledgement until the preparation is done;
+ * `prepareCommit` then returns the ids it prepared.
  */
 export interface CommittingSinkWriter<T, CommT> extends SinkWriter<T> {
-  prepareCommit(): readonly CommT[] | PromiseLike<readonly CommT[]>;
+  prepareCommit(): readonly CommT[];
 }
 
 /**
