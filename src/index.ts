@@ -104,6 +104,21 @@ export type {
 } from './api/sink.js';
 export type { CommitRequest, Committer, CommitterInitContext, SupportsCommitter } from './api/committer.js';
 export { DeliveryGuarantee, parseDeliveryGuarantee } from './api/delivery-guarantee.js';
+export { FileSink, RowFormatBuilder, BulkFormatBuilder } from './connectors/file/file-sink.js';
+export type { FileSinkCommittable } from './connectors/file/part-file.js';
+export type { FileWriterState } from './connectors/file/file-writer.js';
+export { SimpleStringEncoder, JsonLinesEncoder } from './connectors/file/encoders.js';
+export type { Encoder, EncoderOutputStream } from './connectors/file/encoders.js';
+export type { BulkWriter, BulkWriterFactory } from './connectors/file/bulk-format.js';
+export {
+  DefaultRollingPolicy,
+  DefaultRollingPolicyBuilder,
+  OnCheckpointRollingPolicy,
+} from './connectors/file/rolling-policy.js';
+export type { PartFileInfo, RollingPolicy } from './connectors/file/rolling-policy.js';
+export { BasePathBucketAssigner, DateTimeBucketAssigner } from './connectors/file/bucket-assigner.js';
+export type { BucketAssigner, BucketAssignerContext } from './connectors/file/bucket-assigner.js';
+export { OutputFileConfig, OutputFileConfigBuilder } from './connectors/file/output-file-config.js';
 export { Boundedness } from './api/source/source.js';
 export type {
   InputStatus,
