@@ -119,6 +119,11 @@ export type { PartFileInfo, RollingPolicy } from './connectors/file/rolling-poli
 export { BasePathBucketAssigner, DateTimeBucketAssigner } from './connectors/file/bucket-assigner.js';
 export type { BucketAssigner, BucketAssignerContext } from './connectors/file/bucket-assigner.js';
 export { OutputFileConfig, OutputFileConfigBuilder } from './connectors/file/output-file-config.js';
+export { FileSource, FileSourceBuilder } from './connectors/file/file-source.js';
+export type { FileSourceSplit } from './connectors/file/file-source-split.js';
+export type { FileEnumeratorState } from './connectors/file/file-enumerator.js';
+export { TextLineInputFormat, JsonLinesInputFormat, SKIP_LINE } from './connectors/file/stream-format.js';
+export type { JsonLinesOptions, StreamFormat } from './connectors/file/stream-format.js';
 export { Boundedness } from './api/source/source.js';
 export type {
   InputStatus,
@@ -127,6 +132,7 @@ export type {
   SourceReader,
   SourceOutput,
   SourceReaderContext,
+  SourceReaderMetricGroup,
   SourceSplit,
   SplitEnumerator,
   SplitEnumeratorContext,
