@@ -78,10 +78,10 @@ describe('FileSource', () => {
       // Holds the readers after 1000 records until a checkpoint completed mid-file.
       const source: Source<string, SourceSplit, unknown> = {
         getBoundedness: () => files.getBoundedness(),
-        createEnumerator: (ctx) => files.createEnumerator(ctx as never) as never,
-        restoreEnumerator: (ctx, state) => files.restoreEnumerator(ctx as never, state as never) as never,
+        createEnumerator: (ctx) => files.createEnumerator(ctx),
+        restoreEnumerator: (ctx, state) => files.restoreEnumerator(ctx, state as never),
         createReader: (ctx) =>
-          new HoldingReader(files.createReader(ctx), () => seen < 1000 || latestCompletedId() >= 1) as never,
+          new HoldingReader(files.createReader(ctx), () => seen < 1000 || latestCompletedId() >= 1),
       };
       const stream = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'files').map((line) => {
         seen++;
