@@ -120,7 +120,7 @@ export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
     this.current = {
       split,
       fd,
-      output: (output.createOutputForSplit?.(split.splitId) ?? output),
+      output: output.createOutputForSplit?.(split.splitId) ?? output,
       buffer: Buffer.allocUnsafe(READ_SIZE),
       bufferStart: split.offset,
       bufferEnd: 0,

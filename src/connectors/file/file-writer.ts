@@ -37,7 +37,8 @@ export class FileWriter<T>
   implements CommittingSinkWriter<T, FileSinkCommittable>, StatefulSinkWriter<T, FileWriterState>
 {
   private readonly parts = new Map<string, PartFile>();
-  private readonly bulkWriters = new Map<PartFile, BulkWriter<T>>();
+  private lastBucketId: string | undefined;
+  private lastPart: PartFile | undefined;
   private pending: FileSinkCommittable[] = [];
   private persisted: InProgressFileState[] = [];
   private readonly createdDirs = new Set<string>();
@@ -55,16 +56,18 @@ export class FileWriter<T>
   write(element: T, ctx: SinkWriterContext): void {
     const s = this.settings;
     const bucketId = s.assigner.getBucketId(element, ctx);
-    let part = this.parts.get(bucketId);
+    // Most records go to the bucket of the record before: no map lookup for them.
+    let part = bucketId === this.lastBucketId ? this.lastPart : this.parts.get(bucketId);
     if (part !== undefined && s.policy.shouldRollOnEvent(part, element)) {
       this.roll(part);
       part = undefined;
     }
-    const now = ctx.currentProcessingTime();
-    part ??= this.open(bucketId, now);
-    part.lastUpdateTime = now;
-    const bulk = this.bulkWriters.get(part);
-    if (bulk !== undefined) return bulk.addElement(element);
+    if (part === undefined) part = this.open(bucketId, ctx.currentProcessingTime());
+    this.lastBucketId = bucketId;
+    this.lastPart = part;
+    // The time of the last write is taken at the next barrier, where processing-time rolls are decided.
+    part.touched = true;
+    if (part.bulk !== undefined) return part.bulk.addElement(element);
     const encoded = s.encoder!.encode(element, part);
     if (encoded !== undefined) part.write(encoded);
   }
@@ -78,9 +81,13 @@ export class FileWriter<T>
     this.persisted = [];
     const now = Date.now();
     for (const part of [...this.parts.values()]) {
+      if (part.touched) {
+        part.lastUpdateTime = now;
+        part.touched = false;
+      }
       if (
         endOfInput ||
-        this.bulkWriters.has(part) ||
+        part.bulk !== undefined ||
         policy.shouldRollOnCheckpoint(part) ||
         policy.shouldRollOnProcessingTime(part, now)
       )
@@ -131,21 +138,22 @@ export class FileWriter<T>
     );
     this.parts.set(bucketId, part);
     if (bulkFactory !== undefined)
-      this.bulkWriters.set(
-        part,
-        typeof bulkFactory === 'function' ? bulkFactory(part) : bulkFactory.create(part),
-      );
+      part.bulk = (
+        typeof bulkFactory === 'function' ? bulkFactory(part) : bulkFactory.create(part)
+      ) as BulkWriter<unknown>;
     return part;
   }
 
   private roll(part: PartFile): void {
-    const bulk = this.bulkWriters.get(part);
-    if (bulk !== undefined) {
-      bulk.flush();
-      bulk.finish();
-      this.bulkWriters.delete(part);
+    if (part.bulk !== undefined) {
+      part.bulk.flush();
+      part.bulk.finish();
     }
     this.parts.delete(part.bucketId);
+    if (this.lastPart === part) {
+      this.lastPart = undefined;
+      this.lastBucketId = undefined;
+    }
     this.pending.push(part.closeForCommit());
   }
 }

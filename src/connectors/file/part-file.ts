@@ -4,6 +4,7 @@
  * Records are gathered into a string chunk and written in large synchronous writes.
  */
 import * as fs from 'node:fs';
+import type { BulkWriter } from './bulk-format.js';
 import type { EncoderOutputStream } from './encoders.js';
 import type { PartFileInfo } from './rolling-policy.js';
 
@@ -31,6 +32,10 @@ export class PartFile implements PartFileInfo, EncoderOutputStream {
   private chunk = '';
   private bytes = 0;
   lastUpdateTime: number;
+  /** Written to since the last barrier (the writer then sets lastUpdateTime). */
+  touched = false;
+  /** The bulk writer encoding into this file (bulk formats). */
+  bulk: BulkWriter<unknown> | undefined;
 
   private constructor(
     readonly bucketId: string,
