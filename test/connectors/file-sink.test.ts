@@ -23,9 +23,17 @@ import {
   type EncoderOutputStream,
   type KeyedProcessContext,
   type RuntimeContext,
+  type Source,
+  type SourceSplit,
   type ValueState,
 } from 'sluice';
-import { InjectedFailure, probe, latestCompletedId, withTempDir } from '../support/checkpointing.js';
+import {
+  HoldingReader,
+  InjectedFailure,
+  probe,
+  latestCompletedId,
+  withTempDir,
+} from '../support/checkpointing.js';
 import { envAt, expectSameMultiset, throwsWith, waitFor } from '../support/helpers.js';
 
 /** Every file under `dir` (recursively), relative paths. */
@@ -85,10 +93,14 @@ function expectExactlyOnce(lines: readonly string[], n: number): void {
 
 // Module-level so that the failure happens once whatever the subtask or attempt.
 let failed = false;
+let emitted = 0;
+let seen = 0;
 const gate: { release: (() => void) | undefined } = { release: undefined };
 
 afterEach(() => {
   failed = false;
+  emitted = 0;
+  seen = 0;
   gate.release = undefined;
   probe(undefined);
 });
@@ -106,17 +118,29 @@ describe('FileSink exactly-once', () => {
           .withRollingPolicy(DefaultRollingPolicy.builder().withMaxPartSize(2048).build())
           .withBucketAssigner(new BasePathBucketAssigner())
           .build();
+        const generator = new DataGeneratorSource(
+          (i) => {
+            emitted++;
+            return i;
+          },
+          N,
+          { recordsPerSecond: 4000 },
+        ) as Source<number, SourceSplit, unknown>;
+        // After a third of the records the readers wait for two completed checkpoints.
+        const held: Source<number, SourceSplit, unknown> = {
+          getBoundedness: () => generator.getBoundedness(),
+          createEnumerator: (ctx) => generator.createEnumerator(ctx),
+          restoreEnumerator: (ctx, state) => generator.restoreEnumerator(ctx, state),
+          createReader: (ctx) =>
+            new HoldingReader(generator.createReader(ctx), () => emitted < N / 3 || latestCompletedId() >= 2),
+        };
         env
-          .fromSource(
-            new DataGeneratorSource((i) => i, N, { recordsPerSecond: 4000 }),
-            WatermarkStrategy.noWatermarks(),
-            'gen',
-          )
+          .fromSource(held, WatermarkStrategy.noWatermarks(), 'gen')
           .keyBy((v) => v % 7)
           .process(new RunningCount())
           .map((line) => {
-            // Fails once, after a checkpoint completed and its files were committed.
-            if (!failed && latestCompletedId() >= 2 && Number(line.split(':')[2]) > N / 2) {
+            // Fails once, after checkpoints completed and their files were committed.
+            if (!failed && latestCompletedId() >= 2 && ++seen >= N / 2) {
               failed = true;
               throw new InjectedFailure('map');
             }
@@ -132,7 +156,7 @@ describe('FileSink exactly-once', () => {
         // Finished files are named part-<uid>-<n>; what the failed attempt began was cleaned up.
         expect(files.filter((f) => !isHidden(f)).every((f) => /^part-[0-9a-f-]+-\d+$/.test(f))).toBe(true);
         expect(files.filter((f) => !isHidden(f)).length).toBeGreaterThan(p);
-      expect(files.filter(isHidden)).toEqual([]);
+        expect(files.filter(isHidden)).toEqual([]);
       }),
   );
 

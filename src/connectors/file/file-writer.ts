@@ -140,7 +140,7 @@ export class FileWriter<T>
     if (bulkFactory !== undefined)
       part.bulk = (
         typeof bulkFactory === 'function' ? bulkFactory(part) : bulkFactory.create(part)
-      ) as BulkWriter<unknown>;
+      );
     return part;
   }
 
