@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommittingSinkWriter, SinkWriterContext, StatefulSinkWriter } from '../../api/sink.js';
 import type { BucketAssigner } from './bucket-assigner.js';
-import type { BulkWriter, BulkWriterFactoryLike } from './bulk-format.js';
+import type { BulkWriterFactoryLike } from './bulk-format.js';
 import type { Encoder } from './encoders.js';
 import type { OutputFileConfig } from './output-file-config.js';
 import { type FileSinkCommittable, type InProgressFileState, PartFile } from './part-file.js';
