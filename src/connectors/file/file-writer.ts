@@ -138,9 +138,7 @@ export class FileWriter<T>
     );
     this.parts.set(bucketId, part);
     if (bulkFactory !== undefined)
-      part.bulk = (
-        typeof bulkFactory === 'function' ? bulkFactory(part) : bulkFactory.create(part)
-      );
+      part.bulk = typeof bulkFactory === 'function' ? bulkFactory(part) : bulkFactory.create(part);
     return part;
   }
 
