@@ -25,6 +25,7 @@ const { incrementalVsFull } = await import('./incremental-checkpoint.js');
 const { checkpointBackpressure } = await import('./checkpoint-backpressure.js');
 const { restoreLmdb } = await import('./restore-lmdb.js');
 const { savepointFigures } = await import('./savepoint.js');
+const { fileSinkVsPlain } = await import('./file-sink.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -154,6 +155,13 @@ const benchmarks: Benchmark[] = [
     run: async () => {
       const outcome = await savepointFigures(records(1_000_000), Math.min(timing.repetitions, 3));
       return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
+  {
+    name: 'filesink-vs-plain',
+    run: async () => {
+      const result = await compare(fileSinkVsPlain(records(2_000_000)), timing);
+      return { results: [result], lines: [formatResult(result)] };
     },
   },
 ];

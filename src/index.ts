@@ -164,6 +164,34 @@ export { Counter, ListAccumulator } from './api/accumulators.js';
 export type { Accumulator } from './core/accumulator.js';
 export { RichSinkFunction } from './api/sink.js';
 export type { Sink, SinkFunction, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
+export type {
+  CommittingSinkWriter,
+  InitContext,
+  StatefulSinkWriter,
+  SupportsWriterState,
+} from './api/sink.js';
+export type { CommitRequest, Committer, CommitterInitContext, SupportsCommitter } from './api/committer.js';
+export { DeliveryGuarantee, parseDeliveryGuarantee } from './api/delivery-guarantee.js';
+export { FileSink, RowFormatBuilder, BulkFormatBuilder } from './connectors/file/file-sink.js';
+export type { FileSinkCommittable } from './connectors/file/part-file.js';
+export type { FileWriterState } from './connectors/file/file-writer.js';
+export { SimpleStringEncoder, JsonLinesEncoder } from './connectors/file/encoders.js';
+export type { Encoder, EncoderOutputStream } from './connectors/file/encoders.js';
+export type { BulkWriter, BulkWriterFactory } from './connectors/file/bulk-format.js';
+export {
+  DefaultRollingPolicy,
+  DefaultRollingPolicyBuilder,
+  OnCheckpointRollingPolicy,
+} from './connectors/file/rolling-policy.js';
+export type { PartFileInfo, RollingPolicy } from './connectors/file/rolling-policy.js';
+export { BasePathBucketAssigner, DateTimeBucketAssigner } from './connectors/file/bucket-assigner.js';
+export type { BucketAssigner, BucketAssignerContext } from './connectors/file/bucket-assigner.js';
+export { OutputFileConfig, OutputFileConfigBuilder } from './connectors/file/output-file-config.js';
+export { FileSource, FileSourceBuilder } from './connectors/file/file-source.js';
+export type { FileSourceSplit } from './connectors/file/file-source-split.js';
+export type { FileEnumeratorState } from './connectors/file/file-enumerator.js';
+export { TextLineInputFormat, JsonLinesInputFormat, SKIP_LINE } from './connectors/file/stream-format.js';
+export type { JsonLinesOptions, StreamFormat } from './connectors/file/stream-format.js';
 export { Boundedness } from './api/source/source.js';
 export type {
   InputStatus,
@@ -172,6 +200,7 @@ export type {
   SourceReader,
   SourceOutput,
   SourceReaderContext,
+  SourceReaderMetricGroup,
   SourceSplit,
   SplitEnumerator,
   SplitEnumeratorContext,

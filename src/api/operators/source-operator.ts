@@ -12,8 +12,10 @@ import type {
   SourceReader,
   SourceOutput,
   SourceReaderContext,
+  SourceReaderMetricGroup,
   SourceSplit,
 } from '../source/source.js';
+import { Counter } from '../accumulators.js';
 import { PeriodicWatermarkEmitter } from '../eventtime/periodic-watermark-emitter.js';
 import { MAX_WATERMARK, type WatermarkStatus } from '../../core/watermark.js';
 import type { WatermarkStrategy } from '../watermark-strategy.js';
@@ -26,6 +28,9 @@ import { ListStateDescriptor } from '../../state/state-descriptor.js';
 import type { ListState } from '../../state/state.js';
 import type { EmitGate, OperatorEvent, SourceHead } from '../../runtime/stream-operator.js';
 import { AbstractStreamOperator } from './stream-operator.js';
+
+/** Flink's name of the metric counting records a source skipped as bad. */
+const RECORDS_IN_ERRORS = 'numRecordsInErrors';
 
 /** Operator state holding a source reader's splits (Flink's SourceOperator uses the same name). */
 const READER_STATE = 'SourceReaderState';
@@ -240,5 +245,18 @@ export class SourceOperator<T, Split extends SourceSplit>
   }
   get clock(): Clock {
     return this.info.services.clock;
+  }
+  metricGroup(): SourceReaderMetricGroup {
+    const accumulators = this.info.services.accumulators;
+    return {
+      getNumRecordsInErrorsCounter: () => {
+        // An accumulator too, so that the job's result reports the total (metrics are not exported yet).
+        const existing = accumulators.get(RECORDS_IN_ERRORS);
+        if (existing instanceof Counter) return existing;
+        const counter = new Counter();
+        accumulators.set(RECORDS_IN_ERRORS, counter);
+        return counter;
+      },
+    };
   }
 }

@@ -4,6 +4,7 @@
  * its splits as they are now (`snapshotState`), which checkpoints store.
  */
 import type { Clock } from '../../core/clock.js';
+import type { Counter } from '../accumulators.js';
 import type { InputStatus } from '../../core/input-status.js';
 
 /** Whether a source ends by itself: `Boundedness.BOUNDED` as in Flink, or the string. */
@@ -50,6 +51,17 @@ export interface SourceReaderContext {
   sendSourceEventToCoordinator(event: unknown): void;
   /** Time, injected so that rate limits and polling are testable. */
   readonly clock: Clock;
+  /** The reader's metrics (Flink's `SourceReaderMetricGroup`); optional for hand-made contexts. */
+  metricGroup?(): SourceReaderMetricGroup;
+}
+
+/** A source reader's metrics (Flink's `SourceReaderMetricGroup`). */
+export interface SourceReaderMetricGroup {
+  /**
+   * Counts records the reader skipped as bad (Flink's `numRecordsInErrors`); its total over all
+   * subtasks is also the job result's accumulator `numRecordsInErrors`.
+   */
+  getNumRecordsInErrorsCounter(): Counter;
 }
 
 /** Reads splits in a source subtask. Called only from the task's mailbox, one call at a time. */

@@ -1,0 +1,100 @@
+/**
+ * Reads files and directories (Flink's `FileSource`): one split per file, a record per line,
+ * positions as byte offsets in checkpoints; with `monitorContinuously(interval)` new files under
+ * the paths are picked up as they appear.
+ */
+import type {
+  Boundedness,
+  Source,
+  SourceReader,
+  SourceReaderContext,
+  SplitEnumerator,
+  SplitEnumeratorContext,
+} from '../../api/source/source.js';
+import { type DurationLike, toMillis } from '../../core/duration.js';
+import { SluiceError } from '../../core/errors.js';
+import { type FileEnumeratorState, FileSourceEnumerator } from './file-enumerator.js';
+import { FileSourceReader } from './file-source-reader.js';
+import type { FileSourceSplit } from './file-source-split.js';
+import { localPath } from './local-path.js';
+import { isStreamFormat, type StreamFormat } from './stream-format.js';
+
+export class FileSource<T> implements Source<T, FileSourceSplit, FileEnumeratorState> {
+  /** @internal Built by FileSource.forRecordStreamFormat(...).build(). */
+  constructor(
+    private readonly format: StreamFormat<T>,
+    private readonly paths: readonly string[],
+    private readonly discoveryIntervalMs: number | undefined,
+  ) {}
+
+  /** A source of the records `format` reads from the lines of the files under `paths`. */
+  static forRecordStreamFormat<T>(format: StreamFormat<T>, ...paths: unknown[]): FileSourceBuilder<T> {
+    if (!isStreamFormat(format))
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        'FileSource.forRecordStreamFormat(format, ...paths) needs a StreamFormat, e.g. new TextLineInputFormat().',
+      );
+    if (paths.length === 0)
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        'FileSource.forRecordStreamFormat(format, ...paths) needs at least one file or directory.',
+      );
+    return new FileSourceBuilder(
+      format,
+      paths.map((p) => localPath(p, 'FileSource.forRecordStreamFormat()')),
+    );
+  }
+
+  getBoundedness(): Boundedness {
+    return this.discoveryIntervalMs === undefined ? 'BOUNDED' : 'CONTINUOUS_UNBOUNDED';
+  }
+
+  createEnumerator(
+    ctx: SplitEnumeratorContext<FileSourceSplit>,
+  ): SplitEnumerator<FileSourceSplit, FileEnumeratorState> {
+    return new FileSourceEnumerator(ctx, this.paths, this.discoveryIntervalMs, undefined);
+  }
+
+  restoreEnumerator(
+    ctx: SplitEnumeratorContext<FileSourceSplit>,
+    state: FileEnumeratorState,
+  ): SplitEnumerator<FileSourceSplit, FileEnumeratorState> {
+    return new FileSourceEnumerator(ctx, this.paths, this.discoveryIntervalMs, state);
+  }
+
+  createReader(ctx: SourceReaderContext): SourceReader<T, FileSourceSplit> {
+    return new FileSourceReader(ctx, this.format);
+  }
+}
+
+/** Builds a FileSource (Flink's `FileSourceBuilder`). */
+export class FileSourceBuilder<T> {
+  private discoveryIntervalMs: number | undefined;
+
+  constructor(
+    private readonly format: StreamFormat<T>,
+    private readonly paths: readonly string[],
+  ) {}
+
+  /** Keeps watching the paths for new files every `interval` (ms or a Duration): an unbounded source. */
+  monitorContinuously(interval: DurationLike): this {
+    const ms = toMillis(interval, 'FileSource.monitorContinuously()');
+    if (ms <= 0)
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        'FileSource.monitorContinuously() needs an interval > 0.',
+      );
+    this.discoveryIntervalMs = ms;
+    return this;
+  }
+
+  /** Reads the files there are when the job starts, then ends (the default). */
+  processStaticFileSet(): this {
+    this.discoveryIntervalMs = undefined;
+    return this;
+  }
+
+  build(): FileSource<T> {
+    return new FileSource(this.format, this.paths, this.discoveryIntervalMs);
+  }
+}
