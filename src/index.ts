@@ -117,6 +117,21 @@ export {
   type RangeSplit,
 } from './api/source/range-sources.js';
 export { StaticSplitEnumerator } from './api/source/static-split-enumerator.js';
+// Connectors: NATS JetStream and PostgreSQL (JDBC-shaped).
+export {
+  SimpleStringSchema,
+  JsonSerializationSchema,
+  JsonDeserializationSchema,
+  type DeserializationSchema,
+  type SerializationSchema,
+} from './connectors/serialization-schemas.js';
+export { JetStreamSource, JetStreamSourceBuilder } from './connectors/jetstream/jetstream-source.js';
+export { StartingPosition } from './connectors/jetstream/starting-position.js';
+export type { JetStreamSplit } from './connectors/jetstream/jetstream-split.js';
+export type {
+  JetStreamRecord,
+  JetStreamDeserializationSchema,
+} from './connectors/jetstream/jetstream-record.js';
 export {
   AbstractStateDescriptor,
   AggregatingStateDescriptor,
