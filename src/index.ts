@@ -96,6 +96,14 @@ export { Counter, ListAccumulator } from './api/accumulators.js';
 export type { Accumulator } from './core/accumulator.js';
 export { RichSinkFunction } from './api/sink.js';
 export type { Sink, SinkFunction, SinkWriter, SinkWriterContext, WriterInitContext } from './api/sink.js';
+export type {
+  CommittingSinkWriter,
+  InitContext,
+  StatefulSinkWriter,
+  SupportsWriterState,
+} from './api/sink.js';
+export type { CommitRequest, Committer, CommitterInitContext, SupportsCommitter } from './api/committer.js';
+export { DeliveryGuarantee, parseDeliveryGuarantee } from './api/delivery-guarantee.js';
 export { Boundedness } from './api/source/source.js';
 export type {
   InputStatus,

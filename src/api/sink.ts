@@ -1,21 +1,42 @@
 /** The Sink contract (Flink's Sink V2): a writer per subtask; writes may be asynchronous. */
 import { SluiceError } from '../core/errors.js';
+import type { TypeSerializer } from '../core/serializer.js';
 import type { FunctionInitializationContext, FunctionSnapshotContext } from './checkpointed-function.js';
 import type { RichFunction } from './functions.js';
 import { AbstractRichFunction } from './rich-functions.js';
 import type { RuntimeContext } from './runtime-context.js';
 
-/** What a writer knows of its subtask. */
-export interface WriterInitContext {
+/** What a sink's writer or committer knows of its subtask (Flink's `InitContext`). */
+export interface InitContext {
   getSubtaskId(): number;
   getNumberOfParallelSubtasks(): number;
   getAttemptNumber(): number;
+  /**
+   * The id of the checkpoint this subtask was restored from, or undefined on a fresh start
+   * (Flink's `getRestoredCheckpointId`). Work a sink began after it (transactions, files) was
+   * never committed and is to be aborted.
+   */
+  getRestoredCheckpointId(): number | undefined;
+  /** The job (Flink's `getJobInfo()`); the id changes when a job is resumed from a checkpoint. */
+  getJobInfo(): { getJobId(): string; getJobName(): string };
+  /**
+   * The sink operator's stable id (from its uid, or its place in the graph): the same across
+   * restarts and resumes, so a sink can name its transactions with it.
+   */
+  getOperatorId(): string;
 }
+
+/** What a writer knows of its subtask (Flink's `WriterInitContext`). */
+export type WriterInitContext = InitContext;
 
 /** Extra facts about a record being written. */
 export interface SinkWriterContext {
   /** Processing time now (ms since epoch). */
   currentProcessingTime(): number;
+  /** The record's event timestamp, or null when it has none (Flink's `Context.timestamp()`). */
+  timestamp(): number | null;
+  /** The sink's current event-time watermark (Flink's `Context.currentWatermark()`). */
+  currentWatermark(): number;
 }
 
 /**
@@ -30,9 +51,69 @@ export interface SinkWriter<T> {
   close(): void | PromiseLike<void>;
 }
 
-/** A sink: a factory for its writers. */
+/**
+ * A sink: a factory for its writers. A plain Sink is at-least-once (its writers flush at every
+ * barrier); one that also implements `SupportsCommitter` is two-phase-commit and exactly-once.
+ */
 export interface Sink<T> {
   createWriter(ctx: WriterInitContext): SinkWriter<T>;
+}
+
+/**
+ * The writer of a two-phase-commit sink (Flink's `CommittingSinkWriter`). At each barrier the
+ * runtime calls `flush(false)` and then, in the same synchronous step, `prepareCommit()`; at the
+ * end of a bounded job `flush(true)` and `prepareCommit()` once more. The committables returned
+ * (transaction ids, pending file names) are stored in the checkpoint and handed to the sink's
+ * `Committer` once it completes; what the writer writes after `prepareCommit` belongs to the next
+ * checkpoint. `prepareCommit` returns its committables synchronously, because the checkpoint's
+ * state is captured right after it: a writer whose preparation is asynchronous (a database's
+ * `PREPARE TRANSACTION`) starts it in `flush(false)` (only ever called at a barrier) and returns
+ * that promise, which holds back the checkpoint's acknowledgement until the preparation is done;
+ * `prepareCommit` then returns the ids it prepared.
+ */
+export interface CommittingSinkWriter<T, CommT> extends SinkWriter<T> {
+  prepareCommit(): readonly CommT[];
+}
+
+/**
+ * A writer with state of its own in checkpoints (Flink's `StatefulSinkWriter`): an open
+ * in-progress file and its length, a transaction counter. `snapshotState` runs in the checkpoint's
+ * synchronous phase, after `prepareCommit`.
+ */
+export interface StatefulSinkWriter<T, S> extends SinkWriter<T> {
+  snapshotState(checkpointId: number): readonly S[];
+}
+
+/**
+ * A sink whose writers are stateful (Flink's `SupportsWriterState`). After a restore the runtime
+ * calls `restoreWriter` instead of `createWriter`, with the states the writers of this subtask's
+ * share snapshotted (all of them when the parallelism is unchanged; on rescale, states are
+ * redistributed as list state). `restoreWriter` is also where a sink cleans up work begun after
+ * the restored checkpoint.
+ */
+export interface SupportsWriterState<T, S> {
+  restoreWriter(ctx: WriterInitContext, recoveredState: readonly S[]): StatefulSinkWriter<T, S>;
+  /** How writer states are written into checkpoints; optional, as `getCommittableSerializer`. */
+  getWriterStateSerializer?(): TypeSerializer<S>;
+}
+
+/** Whether `writer` is a two-phase-commit writer (has `prepareCommit`). */
+export function isCommittingSinkWriter(writer: unknown): writer is CommittingSinkWriter<unknown, unknown> {
+  return (
+    typeof (writer as Partial<CommittingSinkWriter<unknown, unknown>> | null)?.prepareCommit === 'function'
+  );
+}
+
+/** Whether `writer` has state of its own (has `snapshotState`). */
+export function isStatefulSinkWriter(writer: unknown): writer is StatefulSinkWriter<unknown, unknown> {
+  return (
+    typeof (writer as Partial<StatefulSinkWriter<unknown, unknown>> | null)?.snapshotState === 'function'
+  );
+}
+
+/** Whether `sink` restores its writers from state (has `restoreWriter`). */
+export function supportsWriterState(sink: unknown): sink is SupportsWriterState<unknown, unknown> {
+  return typeof (sink as Partial<SupportsWriterState<unknown, unknown>> | null)?.restoreWriter === 'function';
 }
 
 /**

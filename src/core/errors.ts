@@ -220,6 +220,12 @@ export const ErrorCodes = {
     summary:
       "The process running a submitted job's split enumerators exited or stopped answering (out of memory, killed); the job fails.",
   },
+  SLUICE_SINK_COMMIT_FAILED: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      "A two-phase-commit sink's committer could not commit what a completed checkpoint holds (the target refused or lost it).",
+  },
   SLUICE_TESTING_HARNESS_MISUSE: {
     classification: 'user',
     retryable: false,

@@ -10,6 +10,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implements SinkWriterContext {
   private writer!: SinkWriter<T>;
   private endOfInput = false;
+  private watermark = Number.MIN_SAFE_INTEGER;
 
   override open(): void {
     super.open();
@@ -19,6 +20,9 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
         getSubtaskId: () => info.subtaskIndex,
         getNumberOfParallelSubtasks: () => info.parallelism,
         getAttemptNumber: () => info.attemptNumber,
+        getRestoredCheckpointId: () => undefined,
+        getJobInfo: () => ({ getJobId: () => info.jobId, getJobName: () => info.job?.jobName ?? '' }),
+        getOperatorId: () => info.operatorId,
       });
     } catch (e) {
       throw this.userError(e, 'createWriter');
@@ -38,6 +42,18 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
 
   currentProcessingTime(): number {
     return this.info.timeService.getCurrentProcessingTime();
+  }
+
+  timestamp(): number | null {
+    return this.info.elementTimestamp.get();
+  }
+
+  currentWatermark(): number {
+    return this.watermark;
+  }
+
+  override processWatermark(watermark: number): void {
+    this.watermark = watermark;
   }
 
   override endInput(): void {
