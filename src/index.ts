@@ -140,6 +140,21 @@ export type {
   JetStreamRecord,
   JetStreamDeserializationSchema,
 } from './connectors/jetstream/jetstream-record.js';
+export { JdbcSink, JdbcAtLeastOnceSink, JdbcExactlyOnceSink } from './connectors/jdbc/jdbc-sink.js';
+export { JdbcStatement, type JdbcStatementBuilder } from './connectors/jdbc/jdbc-statement.js';
+export {
+  JdbcExecutionOptions,
+  JdbcExecutionOptionsBuilder,
+} from './connectors/jdbc/jdbc-execution-options.js';
+export {
+  JdbcConnectionOptions,
+  JdbcConnectionOptionsBuilder,
+} from './connectors/jdbc/jdbc-connection-options.js';
+export {
+  JdbcExactlyOnceOptions,
+  JdbcExactlyOnceOptionsBuilder,
+} from './connectors/jdbc/jdbc-exactly-once-options.js';
+export type { JdbcCommittable } from './connectors/jdbc/jdbc-committable.js';
 export {
   AbstractStateDescriptor,
   AggregatingStateDescriptor,
