@@ -135,6 +135,8 @@ export {
 } from './connectors/serialization-schemas.js';
 export { JetStreamSource, JetStreamSourceBuilder } from './connectors/jetstream/jetstream-source.js';
 export { StartingPosition } from './connectors/jetstream/starting-position.js';
+export { JetStreamSink, JetStreamSinkBuilder } from './connectors/jetstream/jetstream-sink.js';
+export type { JetStreamCommittable } from './connectors/jetstream/jetstream-committable.js';
 export type { JetStreamSplit } from './connectors/jetstream/jetstream-split.js';
 export type {
   JetStreamRecord,
