@@ -124,7 +124,7 @@ describe('JdbcSink builders', () => {
     throwsWith(() => builder().build(), 'SLUICE_PROGRAM_INVALID');
     throwsWith(() => JdbcExecutionOptions.builder().withBatchSize(0), 'SLUICE_PROGRAM_INVALID');
     throwsWith(
-      () => JdbcSink.sink('INSERT INTO t VALUES (?)', (() => {}), undefined as never),
+      () => JdbcSink.sink('INSERT INTO t VALUES (?)', () => {}, undefined as never),
       'SLUICE_PROGRAM_INVALID',
     );
   });

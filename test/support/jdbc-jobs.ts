@@ -83,7 +83,7 @@ export async function testClient(): Promise<pg.Client> {
 /** Terminates the sink's backends (their application_name); returns how many were cut. */
 export async function cutSinkConnections(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ cut: boolean }>(
-    "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name = 'sluice-jdbc-sink' AND datname = current_database() AND pid <> pg_backend_pid()",
+    "SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE application_name LIKE 'sluice-jdbc-sink%' AND datname = current_database() AND pid <> pg_backend_pid()",
   );
   return rows.filter((r) => r.cut).length;
 }

@@ -54,7 +54,6 @@ export class JdbcConnectionOptions {
       password:
         this.password ?? param('password') ?? (url.password ? decodeURIComponent(url.password) : undefined),
       connectionTimeoutMillis: this.connectionCheckTimeoutSeconds * 1000,
-      application_name: 'sluice-jdbc-sink',
     };
     return config;
   }

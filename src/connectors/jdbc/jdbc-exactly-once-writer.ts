@@ -69,6 +69,12 @@ export class JdbcExactlyOnceWriter<T>
           '(e.g. pg_ctlcluster <version> main restart, or service postgresql restart; scripts/setup-postgres.sh does both). ' +
           'The value must be at least the sink parallelism times the checkpoints that may be pending at once.',
       );
+    // A failed attempt of this subtask may still hold its connection, its open transaction and
+    // that transaction's row locks (the runtime abandons a failed task's operators without
+    // closing them): end it, or an upsert of the same keys would wait for it forever.
+    await this.connection.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = current_setting($$application_name$$) AND pid <> pg_backend_pid() AND datname = current_database()',
+    );
     const { ids, subtask, parallelism, restoredCheckpointId, recoveredAndRollback } = this.settings;
     if (!recoveredAndRollback) return;
     const { rows: leftovers } = await this.connection.query<{ gid: string }>(
@@ -97,27 +103,37 @@ export class JdbcExactlyOnceWriter<T>
     if (this.batch.add(record, ctx.currentProcessingTime())) return this.send();
   }
 
-  private async send(): Promise<void> {
-    let sql = this.batch.take();
+  /** The statement text is composed now, in order; it runs once the recovery is done. */
+  private send(): Promise<void> {
+    return this.run(this.begin() + this.batch.take());
+  }
+
+  private begin(): string {
+    if (this.inTransaction) return '';
+    this.inTransaction = true;
+    const timeout = this.settings.timeoutSec;
+    return `BEGIN;${timeout ? ` SET LOCAL statement_timeout = ${timeout * 1000};` : ''}\n`;
+  }
+
+  private async run(sql: string): Promise<void> {
     await this.ready;
-    if (!this.inTransaction) {
-      const timeout = this.settings.timeoutSec;
-      sql = `BEGIN;${timeout ? ` SET LOCAL statement_timeout = ${timeout * 1000};` : ''}\n${sql}`;
-      this.inTransaction = true;
-    }
     await this.connection.query(sql);
   }
 
-  /** At a barrier (or the end of input): the open transaction is prepared, to be committed later. */
-  async flush(): Promise<void> {
-    await this.ready;
-    if (this.batch.size > 0) await this.send();
-    if (!this.inTransaction) return;
+  /**
+   * At a barrier (or the end of input): the open transaction, with the rest of the batch, is
+   * prepared in one round trip. Its id is the committable, taken by `prepareCommit` right after
+   * this returns; the checkpoint is acknowledged only once the returned promise resolves, so a
+   * failed PREPARE fails the checkpoint and its committable is never committed.
+   */
+  flush(): void | Promise<void> {
+    if (this.batch.size === 0 && !this.inTransaction) return;
+    const sql = this.batch.size > 0 ? this.begin() + this.batch.take() + ';\n' : '';
+    this.inTransaction = false;
     const { ids, subtask } = this.settings;
     const id = transactionId(ids, subtask, this.checkpoint, this.preparedSince++);
-    await this.connection.query(`PREPARE TRANSACTION '${id}'`);
-    this.inTransaction = false;
     this.prepared.push({ transactionId: id, prepared: true });
+    return this.run(`${sql}PREPARE TRANSACTION '${id}'`);
   }
 
   prepareCommit(): readonly JdbcCommittable[] {

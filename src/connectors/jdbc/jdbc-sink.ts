@@ -89,9 +89,17 @@ export class JdbcExactlyOnceSink<T>
   }
 
   createWriter(ctx: WriterInitContext): JdbcExactlyOnceWriter<T> {
+    const session = createHash('sha256')
+      .update(`${this.prefix}:${ctx.getOperatorId()}:${ctx.getSubtaskId()}`)
+      .digest('hex')
+      .slice(0, 16);
     return new JdbcExactlyOnceWriter(
       new JdbcBatch(this.template, this.builder, this.execution),
-      new PgConnection(this.connection, `JdbcSink.exactlyOnceSink subtask ${ctx.getSubtaskId()}`),
+      new PgConnection(
+        this.connection,
+        `JdbcSink.exactlyOnceSink subtask ${ctx.getSubtaskId()}`,
+        `sluice-jdbc-sink ${session}`,
+      ),
       {
         ids: { prefix: this.prefix, operatorId: ctx.getOperatorId() },
         subtask: ctx.getSubtaskId(),

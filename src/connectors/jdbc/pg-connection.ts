@@ -15,11 +15,16 @@ export class PgConnection {
   constructor(
     private readonly options: JdbcConnectionOptions,
     private readonly what: string,
+    /** PostgreSQL's application_name of the session (at most 63 bytes), to find it in pg_stat_activity. */
+    private readonly applicationName = 'sluice-jdbc-sink',
   ) {}
 
   private open(): Promise<pg.Client> {
     return (this.client ??= (async () => {
-      const client = new pg.Client(this.options.toClientConfig());
+      const client = new pg.Client({
+        ...this.options.toClientConfig(),
+        application_name: this.applicationName,
+      });
       client.on('error', (e) => (this.lost = e));
       try {
         await client.connect();
