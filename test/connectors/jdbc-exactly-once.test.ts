@@ -12,7 +12,7 @@ import {
   type JdbcStatement,
 } from 'sluice';
 import { operatorIdFromUid } from '../../src/graph/operator-ids.js';
-import { POSTGRES_URL, requireServer, uniqueName } from '../support/external-servers.js';
+import { requireServer, uniqueName } from '../support/external-servers.js';
 import { expectSameMultiset } from '../support/helpers.js';
 import {
   countingJob,

@@ -110,7 +110,7 @@ export class JetStreamSinkBuilder<T> {
   }
 
   /** EXACTLY_ONCE, AT_LEAST_ONCE (default, as KafkaSink's NONE is not) or NONE; Flink's enum names too. */
-  setDeliveryGuarantee(guarantee: DeliveryGuarantee | string): this {
+  setDeliveryGuarantee(guarantee: string): this {
     const parsed = parseDeliveryGuarantee(guarantee);
     if (!parsed)
       throw invalidProgram(
