@@ -26,7 +26,7 @@ export interface Counted {
 }
 
 /** Injected failures: shared by every subtask and attempt of the job (tests run it inline). */
-export const failures = { planned: [] as number[], fired: 0, done: new Set<number>() };
+export const failures = { planned: [] as number[], fired: 0, done: new Set<number>(), processed: 0 };
 
 class RunningCount extends KeyedProcessFunction<number, number, Counted> {
   private count!: ValueState<number>;
@@ -39,6 +39,7 @@ class RunningCount extends KeyedProcessFunction<number, number, Counted> {
       failures.fired++;
       throw new Error(`injected failure at record ${i}`);
     }
+    failures.processed++;
     const c = (this.count.value() ?? 0) + 1;
     this.count.update(c);
     out.collect({ k: ctx.getCurrentKey(), c });
