@@ -64,7 +64,7 @@ describe.runIf(available)('JetStreamSink', () => {
   }
 
   function sink(name: string, guarantee: string): Sink<Counted> {
-    return JetStreamSink.builder()
+    return JetStreamSink.builder<Counted>()
       .setServers(NATS_URL)
       .setSubjectSelector((r: Counted) => `${name}.key${r.k % 3}`)
       .setSerializer(new JsonSerializationSchema<Counted>())
