@@ -25,6 +25,7 @@ const { incrementalVsFull } = await import('./incremental-checkpoint.js');
 const { checkpointBackpressure } = await import('./checkpoint-backpressure.js');
 const { restoreLmdb } = await import('./restore-lmdb.js');
 const { savepointFigures } = await import('./savepoint.js');
+const { postgresSinkVsPlain } = await import('./postgres-sink.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -154,6 +155,16 @@ const benchmarks: Benchmark[] = [
     run: async () => {
       const outcome = await savepointFigures(records(1_000_000), Math.min(timing.repetitions, 3));
       return { results: outcome.results, lines: [...outcome.results.map(formatResult), ...outcome.lines] };
+    },
+  },
+  {
+    name: 'postgres-sink-vs-plain',
+    run: async () => {
+      const result = await compare(postgresSinkVsPlain(records(500_000)), {
+        ...timing,
+        repetitions: Math.min(timing.repetitions, 3),
+      });
+      return { results: [result], lines: [formatResult(result)] };
     },
   },
 ];
