@@ -74,7 +74,7 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
     try {
       this.writer =
         this.restoredCheckpointId !== undefined && supportsWriterState(sink)
-          ? (sink.restoreWriter(ctx, this.writerState!.get()) as SinkWriter<T>)
+          ? sink.restoreWriter(ctx, this.writerState!.get())
           : sink.createWriter(ctx);
     } catch (e) {
       throw this.userError(e, this.restoredCheckpointId !== undefined ? 'restoreWriter' : 'createWriter');
