@@ -26,6 +26,7 @@ const { checkpointBackpressure } = await import('./checkpoint-backpressure.js');
 const { restoreLmdb } = await import('./restore-lmdb.js');
 const { savepointFigures } = await import('./savepoint.js');
 const { fileSinkVsPlain } = await import('./file-sink.js');
+const { postgresSinkVsPlain } = await import('./postgres-sink.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -161,6 +162,16 @@ const benchmarks: Benchmark[] = [
     name: 'filesink-vs-plain',
     run: async () => {
       const result = await compare(fileSinkVsPlain(records(2_000_000)), timing);
+      return { results: [result], lines: [formatResult(result)] };
+    },
+  },
+  {
+    name: 'postgres-sink-vs-plain',
+    run: async () => {
+      const result = await compare(postgresSinkVsPlain(records(500_000)), {
+        ...timing,
+        repetitions: Math.min(timing.repetitions, 3),
+      });
       return { results: [result], lines: [formatResult(result)] };
     },
   },

@@ -214,6 +214,38 @@ export {
   type RangeSplit,
 } from './api/source/range-sources.js';
 export { StaticSplitEnumerator } from './api/source/static-split-enumerator.js';
+// Connectors: NATS JetStream and PostgreSQL (JDBC-shaped).
+export {
+  SimpleStringSchema,
+  JsonSerializationSchema,
+  JsonDeserializationSchema,
+  type DeserializationSchema,
+  type SerializationSchema,
+} from './connectors/serialization-schemas.js';
+export { JetStreamSource, JetStreamSourceBuilder } from './connectors/jetstream/jetstream-source.js';
+export { StartingPosition } from './connectors/jetstream/starting-position.js';
+export { JetStreamSink, JetStreamSinkBuilder } from './connectors/jetstream/jetstream-sink.js';
+export type { JetStreamCommittable } from './connectors/jetstream/jetstream-committable.js';
+export type { JetStreamSplit } from './connectors/jetstream/jetstream-split.js';
+export type {
+  JetStreamRecord,
+  JetStreamDeserializationSchema,
+} from './connectors/jetstream/jetstream-record.js';
+export { JdbcSink, JdbcAtLeastOnceSink, JdbcExactlyOnceSink } from './connectors/jdbc/jdbc-sink.js';
+export { JdbcStatement, type JdbcStatementBuilder } from './connectors/jdbc/jdbc-statement.js';
+export {
+  JdbcExecutionOptions,
+  JdbcExecutionOptionsBuilder,
+} from './connectors/jdbc/jdbc-execution-options.js';
+export {
+  JdbcConnectionOptions,
+  JdbcConnectionOptionsBuilder,
+} from './connectors/jdbc/jdbc-connection-options.js';
+export {
+  JdbcExactlyOnceOptions,
+  JdbcExactlyOnceOptionsBuilder,
+} from './connectors/jdbc/jdbc-exactly-once-options.js';
+export type { JdbcCommittable } from './connectors/jdbc/jdbc-committable.js';
 export {
   AbstractStateDescriptor,
   AggregatingStateDescriptor,

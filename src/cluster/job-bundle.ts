@@ -91,6 +91,10 @@ export async function bundleJob(entry: string): Promise<Uint8Array> {
       target: 'node20',
       write: false,
       external: ['sluice', 'sluice/*'],
+      // CommonJS dependencies bundled into the ESM module (pg, nats) require Node's built-ins.
+      banner: {
+        js: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+      },
       sourcemap: 'inline',
       // Stacks from a bundle (loaded from the cache directory) name the job's own files.
       absWorkingDir: process.cwd(),

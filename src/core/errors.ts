@@ -243,6 +243,18 @@ export const ErrorCodes = {
     retryable: false,
     summary: 'A test harness of sluice/testing was called out of order or with a value it cannot take.',
   },
+  SLUICE_CONNECTOR_FAILED: {
+    classification: 'external',
+    retryable: true,
+    summary:
+      'An external system a connector writes to or reads from (PostgreSQL, NATS JetStream) failed or lost its connection.',
+  },
+  SLUICE_CONNECTOR_MISCONFIGURED: {
+    classification: 'user',
+    retryable: false,
+    summary:
+      'An external system is not set up as a connector needs (PostgreSQL max_prepared_transactions = 0, a JetStream stream that does not exist).',
+  },
   SLUICE_INTERNAL_ASSERTION: {
     classification: 'internal',
     retryable: false,
