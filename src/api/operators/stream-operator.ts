@@ -5,7 +5,6 @@ import type {
   OperatorEvent,
   OperatorSetup,
   Output,
-  StopMode,
   StreamOperator,
   StreamOperatorFactory,
 } from '../../runtime/stream-operator.js';
