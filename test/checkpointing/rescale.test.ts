@@ -1,11 +1,13 @@
 // Rescaling end to end (issue 14 point 7): a job with keyed state of every kind, window contents,
-// event-time and processing-time timers, split and union operator list state and a split source
+// event-time and processing-time timers, split and union operator list state, broadcast state and a split source
 // is stopped with a savepoint and restored at parallelism 2 → 1 → 4 → 2 → 3, fed more input each
 // time; what it emitted over all runs equals, as a multiset, one unbroken run at parallelism 1.
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   AggregatingStateDescriptor,
+  BroadcastProcessFunction,
+  type BroadcastContext,
   KeyedProcessFunction,
   ListStateDescriptor,
   MapStateDescriptor,
@@ -89,7 +91,8 @@ type Out =
   | { kind: 'bucket'; key: number; end: number; total: number }
   | { kind: 'pt'; key: number; i: number }
   | { kind: 'window'; key: number; start: number; total: number; n: number }
-  | { kind: 'token'; t: number; union: boolean };
+  | { kind: 'token'; t: number; union: boolean }
+  | { kind: 'broadcast'; seen: number };
 
 // The source's input is released in steps (`limit`), and its end waits until the keyed function
 // processed every record and no processing-time timer payload is pending (`pendingPt`): each run
@@ -323,6 +326,26 @@ class TokenKeeper extends RichFlatMapFunction<Rec, Out> implements CheckpointedF
   }
 }
 
+const SEEN = new MapStateDescriptor<string, number>('seen');
+/** Every broadcast record is counted in broadcast state by every subtask. */
+const BROADCAST_REPORT = 500;
+
+/**
+ * Broadcast state: each subtask counts the broadcast records; subtask 0 reports every 500th. A
+ * restore at another parallelism gives each subtask a copy of the count, so subtask 0 reports the
+ * same counts as an unbroken run only if the copies were taken and handed out whole.
+ */
+class BroadcastCounter extends BroadcastProcessFunction<Rec, Rec, Out> {
+  processElement(): void {}
+  processBroadcastElement(_r: Rec, ctx: BroadcastContext, out: Collector<Out>): void {
+    const state = ctx.getBroadcastState(SEEN);
+    const seen = (state.get('seen') ?? 0) + 1;
+    state.put('seen', seen);
+    if (seen % BROADCAST_REPORT === 0 && this.getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() === 0)
+      out.collect({ kind: 'broadcast', seen });
+  }
+}
+
 interface RunSettings {
   /** Of the source and the keyed function. */
   readonly parallelism: number;
@@ -366,7 +389,12 @@ function rescaleJob(s: RunSettings): { env: ReturnType<typeof envAt>; stream: Da
     .flatMap(new TokenKeeper())
     .uid('tokens')
     .setParallelism(s.tokens ?? s.parallelism);
-  return { env, stream: keyed.union(windows, tokens) };
+  const broadcastCounts = records
+    .connect(records.broadcast(SEEN))
+    .process(new BroadcastCounter())
+    .uid('broadcast-counter')
+    .setParallelism(s.tokens ?? s.parallelism);
+  return { env, stream: keyed.union(windows, tokens, broadcastCounts) };
 }
 
 /** Runs the job until the source emitted everything below `upTo`, then stops it with a savepoint; returns its path and output. */
@@ -470,6 +498,7 @@ describe.each(['hashmap', 'lmdb'] as const)('rescaling through savepoints (%s)',
         expect(kinds(unbroken, 'window')).toBe((N / BUCKET) * KEYS);
         expect(kinds(unbroken, 'pt')).toBe(Math.ceil(N / 7));
         expect(kinds(unbroken, 'token')).toBe(2 * Math.ceil(LAST_TOKEN / 50));
+        expect(kinds(unbroken, 'broadcast')).toBe(N / BROADCAST_REPORT);
         expectSameMultiset(outputs, unbroken);
 
         // The savepoints carried timers across: every one event-time timers (the open buckets),
