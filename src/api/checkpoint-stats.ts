@@ -27,6 +27,8 @@ export interface CheckpointStats {
   readonly isSavepoint: boolean;
   /** A stop-with-savepoint's savepoint (Flink's SYNC_SAVEPOINT). */
   readonly isSynchronous?: boolean;
+  /** A savepoint's format (Flink's `savepointFormat`); absent for checkpoints. */
+  readonly savepointFormat?: 'CANONICAL' | 'NATIVE';
   readonly triggerTimestamp: number;
   latestAckTimestamp: number | undefined;
   /** Trigger to the last acknowledgement (or to the failure), ms. */

@@ -360,6 +360,7 @@ export class CheckpointCoordinator {
       current.ack.length,
       target !== undefined,
       target?.kind === 'sync-savepoint',
+      savepoint?.formatType,
     );
     this.log.debug(
       { checkpointId, job: this.ctx.jobName },

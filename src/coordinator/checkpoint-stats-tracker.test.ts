@@ -193,5 +193,11 @@ describe('CheckpointStatsTracker', () => {
     const tracker = new CheckpointStatsTracker(10);
     tracker.reportPending(1, 1_000, 1, true);
     expect(tracker.get(1)).toMatchObject({ isSavepoint: true, status: 'IN_PROGRESS', numSubtasks: 1 });
+    // With the format it was taken in (Flink's savepointFormat): CANONICAL unless asked otherwise.
+    expect(tracker.get(1)!.savepointFormat).toBe('CANONICAL');
+    tracker.reportPending(2, 2_000, 1, true, false, 'NATIVE');
+    expect(tracker.get(2)!.savepointFormat).toBe('NATIVE');
+    tracker.reportPending(3, 3_000, 1);
+    expect(tracker.get(3)!.savepointFormat).toBeUndefined();
   });
 });

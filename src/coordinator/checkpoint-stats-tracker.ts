@@ -26,12 +26,14 @@ export class CheckpointStatsTracker {
     numSubtasks: number,
     isSavepoint = false,
     isSynchronous = false,
+    savepointFormat?: 'CANONICAL' | 'NATIVE',
   ): void {
     const stats: CheckpointStats = {
       id,
       status: 'IN_PROGRESS',
       isSavepoint,
       ...(isSynchronous ? { isSynchronous } : {}),
+      ...(isSavepoint ? { savepointFormat: savepointFormat ?? 'CANONICAL' } : {}),
       triggerTimestamp,
       latestAckTimestamp: undefined,
       endToEndDurationMs: 0,

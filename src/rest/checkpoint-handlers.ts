@@ -226,7 +226,7 @@ function checkpointStatistics(c: RestCheckpoint): CheckpointStatistics {
     id: c.id,
     is_savepoint: c.isSavepoint,
     // Both backends write the canonical format (NATIVE is accepted and gives the same).
-    savepointFormat: c.isSavepoint ? 'CANONICAL' : null,
+    savepointFormat: c.isSavepoint ? (c.savepointFormat ?? 'CANONICAL') : null,
     trigger_timestamp: c.triggerTimestamp,
     latest_ack_timestamp: latestAck,
     checkpointed_size: c.checkpointedSize,
