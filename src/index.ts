@@ -318,8 +318,26 @@ export {
   type StateMigration,
   type TypeSerializerSnapshot,
 } from './core/serializer-compatibility.js';
-export type { SavepointFormatType } from './protocol/snapshot-kind.js';
+export { SavepointFormatTypes, type SavepointFormatType } from './protocol/snapshot-kind.js';
 export type { Class } from './core/type-registry.js';
 export type { Brand, JobId, OperatorId } from './core/ids.js';
 export type { Cancellable, Clock } from './core/clock.js';
 export type { KeyCheck } from './api/hashable-key.js';
+
+// Types the public declarations above mention (so a consumer can name them too).
+export type { BaseBroadcastContext } from './api/co-functions.js';
+export type { KeyFn } from './api/joined-streams.js';
+export type { StateDescriptor } from './state/state-descriptor.js';
+export type { StateFor } from './state/keyed-state-backend.js';
+export type { BulkWriterFactoryLike } from './connectors/file/bulk-format.js';
+export type { FileWriter, FileWriterSettings } from './connectors/file/file-writer.js';
+export type { InProgressFileState } from './connectors/file/part-file.js';
+export type {
+  JdbcExactlyOnceWriter,
+  JdbcExactlyOnceWriterSettings,
+} from './connectors/jdbc/jdbc-exactly-once-writer.js';
+export type { JdbcBatch } from './connectors/jdbc/jdbc-batch.js';
+export type { PgConnection } from './connectors/jdbc/pg-connection.js';
+export type { SqlTemplate } from './connectors/jdbc/sql-template.js';
+export type { TransactionIdPattern } from './connectors/jdbc/jdbc-transaction-id.js';
+export type { JetStreamEnumeratorState } from './connectors/jetstream/jetstream-split-enumerator.js';

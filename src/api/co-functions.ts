@@ -82,7 +82,7 @@ export interface BroadcastState<K, V> extends ReadOnlyBroadcastState<K, V> {
 }
 
 /** What both sides of a broadcast process function see. */
-interface BaseBroadcastContext {
+export interface BaseBroadcastContext {
   /** The record's event timestamp, or null when it has none. */
   timestamp(): number | null;
   currentProcessingTime(): number;

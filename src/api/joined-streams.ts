@@ -32,7 +32,7 @@ interface Tagged<T1, T2> {
   readonly two?: T2;
 }
 
-type KeyFn<T, K> = KeySelector<T, K> | ((value: T) => K);
+export type KeyFn<T, K> = KeySelector<T, K> | ((value: T) => K);
 
 /** Hands a window's records, split by input, to the CoGroupFunction (Flink's CoGroupWindowFunction). */
 class CoGroupWindowFunction<T1, T2, OUT, K> extends ProcessWindowFunction<Tagged<T1, T2>, OUT, K> {
