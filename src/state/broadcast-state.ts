@@ -10,6 +10,7 @@ import type { TypeSerializer } from '../core/serializer.js';
 import { ByteReader, ByteWriter, corruptSnapshot } from './byte-io.js';
 import { writeListHeader } from './operator-state-snapshot.js';
 import type { SerializerId } from './serializer-id.js';
+import { restoreSerializerFor } from './state-migration.js';
 
 /** A broadcast state: a map, read-write on the broadcast side (Flink's BroadcastState). */
 export class BroadcastMapState<K, V> {
@@ -81,8 +82,26 @@ export class BroadcastMapState<K, V> {
     return w.toBytes();
   }
 
-  /** Adds the entries of a restored list's elements. */
-  restore(elements: readonly Uint8Array[]): void {
+  /**
+   * The serializer that reads the values of a snapshot recorded with `stored`: the declared one,
+   * or a migrating reader when only the value serializer's version changed (state evolution);
+   * undefined when the snapshot was written with other serializers.
+   */
+  valueReaderFor(stored: SerializerId, state: string): TypeSerializer<unknown> | undefined {
+    const own = this.serializerId;
+    if (stored.name === own.name && stored.version === own.version) return this.valueSerializer;
+    const k = this.keySerializer;
+    const keyPart = `broadcast-map(${k.name} v${k.version}, `;
+    if (!stored.name.startsWith(keyPart) || !stored.name.endsWith(')')) return undefined;
+    const valueName = stored.name.slice(keyPart.length, -1);
+    return restoreSerializerFor({ name: valueName, version: stored.version }, this.valueSerializer, state);
+  }
+
+  /** Adds the entries of a restored list's elements, their values read by `valueReader`. */
+  restore(
+    elements: readonly Uint8Array[],
+    valueReader: TypeSerializer<unknown> = this.valueSerializer,
+  ): void {
     const what = `broadcast state '${this.name}'`;
     for (const bytes of elements) {
       const r = new ByteReader(bytes, 0, bytes.length, what);
@@ -92,7 +111,7 @@ export class BroadcastMapState<K, V> {
         r.expectDone();
         this.map.set(
           this.keySerializer.deserialize(k, 0, k.length),
-          this.valueSerializer.deserialize(v, 0, v.length),
+          valueReader.deserialize(v, 0, v.length) as V,
         );
       } catch (e) {
         if (e instanceof SluiceError) throw e;

@@ -11,7 +11,7 @@ import {
   type OperatorStateMode,
   type OperatorStateSnapshot,
 } from './operator-state-snapshot.js';
-import { describeSerializers, sameSerializers, serializerIdOf } from './serializer-id.js';
+import { describeSerializers, serializerIdOf } from './serializer-id.js';
 import { describeRestoredState, restoreSerializerFor } from './state-migration.js';
 import type { ListState } from './state.js';
 import type { ListStateDescriptor, MapStateDescriptor } from './state-descriptor.js';
@@ -140,13 +140,14 @@ export class OperatorStateBackend {
       const what = `broadcast state '${name}'`;
       if (restored.mode !== 'BROADCAST') throw incompatibleMode(name, restored.mode, 'BROADCAST', 'restored');
       const parsed = parseListData(restored.data, what);
-      if (!sameSerializers([parsed.serializer], [state.serializerId]))
+      const reader = state.valueReaderFor(parsed.serializer, describeRestoredState(name, this.owner, false));
+      if (reader === undefined)
         throw new SluiceError(
-          'SLUICE_STATE_INVALID_ACCESS',
+          'SLUICE_STATE_MIGRATION_FAILED',
           `${what} was written to the checkpoint with ${describeSerializers([parsed.serializer])} but is ` +
             `declared with ${describeSerializers([state.serializerId])}; declare it with the serializers it was written with.`,
         );
-      state.restore(parsed.elements);
+      state.restore(parsed.elements, reader);
       this.restored.delete(name);
     }
     this.broadcastStates.set(name, state);

@@ -443,3 +443,36 @@ describe('operator list state', () => {
     );
   });
 });
+
+describe('broadcast state', () => {
+  it('migrates values written by an older value serializer version, and refuses a newer one', async () => {
+    const keys = new JsonSerializer<string>();
+    const old = new OperatorStateBackend({ owner: OWNER });
+    const rules = old.getBroadcastState(
+      new MapStateDescriptor<string, number>('rules', { keySerializer: keys, valueSerializer: v1() }),
+    );
+    rules.put('a', 1);
+    rules.put('b', 2);
+    const snapshot = await old.snapshot(1).write();
+
+    const migrated = new OperatorStateBackend({ owner: OWNER });
+    migrated.restore(snapshot);
+    const upgraded = migrated.getBroadcastState(
+      new MapStateDescriptor<string, Amount>('rules', { keySerializer: keys, valueSerializer: v2() }),
+    );
+    expect(upgraded.get('a')).toEqual({ amount: 1 });
+    expect(upgraded.get('b')).toEqual({ amount: 2 });
+    const again = await migrated.snapshot(2).write();
+
+    const refused = new OperatorStateBackend({ owner: OWNER });
+    refused.restore(again);
+    expectMigrationFailure(
+      () =>
+        refused.getBroadcastState(
+          new MapStateDescriptor<string, number>('rules', { keySerializer: keys, valueSerializer: v1() }),
+        ),
+      "operator state 'rules' of operator 'enrich' (uid 'enrich-v1')",
+      'newer',
+    );
+  });
+});
