@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   CoProcessFunction,
   KeyedCoProcessFunction,
+  OutputTag,
   ValueStateDescriptor,
   type Collector,
   type KeyedProcessContext,
@@ -74,6 +75,34 @@ describe('connect', () => {
     expectSameMultiset(records, [
       ...range(1, 10).map((v) => `1:${v}:null`),
       ...range(100, 104).map((v) => `2:${v}:null`),
+    ]);
+  });
+
+  it('process(CoProcessFunction) emits side outputs with ctx.output(tag, value)', async () => {
+    const env = envAt(2);
+    const rejected = new OutputTag<string>('rejected');
+    class Route extends CoProcessFunction<number, number, number> {
+      processElement1(v: number, ctx: ProcessContext, out: Collector<number>): void {
+        if (v % 3 === 0) ctx.output(rejected, `first ${v}`);
+        else out.collect(v);
+      }
+      processElement2(v: number, ctx: ProcessContext): void {
+        ctx.output(rejected, `second ${v}`);
+      }
+    }
+    const routed = env
+      .fromCollection(range(1, 12))
+      .connect(env.fromCollection([100, 101]))
+      .process(new Route());
+    const all = routed.map((v) => `main ${v}`).union(routed.getSideOutput(rejected).rebalance());
+    const { records } = await runToEnd(env, all);
+    expectSameMultiset(records, [
+      ...range(1, 12)
+        .filter((v) => v % 3 !== 0)
+        .map((v) => `main ${v}`),
+      ...[3, 6, 9, 12].map((v) => `first ${v}`),
+      'second 100',
+      'second 101',
     ]);
   });
 
