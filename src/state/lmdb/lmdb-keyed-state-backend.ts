@@ -369,8 +369,12 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
     if (this.disposed) return;
     this.disposed = true;
     this.versions.dispose();
-    for (const run of [...this.runs]) run.release();
-    this.store.close();
+    // A snapshot still writing closes its cursors when it next resumes: the environment closes after.
+    const runs = [...this.runs];
+    for (const run of runs) run.release();
+    const writing = runs.map((run) => run.writeEnd).filter((w) => w !== undefined);
+    if (writing.length === 0) this.store.close();
+    else void Promise.all(writing).then(() => this.store.close());
     this.states.clear();
     this.timerQueues.clear();
     this.current.clear();

@@ -20,6 +20,8 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
   readonly incremental: boolean;
   private pinned: LmdbPinnedState | undefined;
   private started = false;
+  /** Settles when a write in progress has let go of its view; undefined when none is. */
+  private writing: Promise<unknown> | undefined;
 
   constructor(
     pinned: LmdbPinnedState,
@@ -31,13 +33,21 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
     this.incremental = pinned.incremental;
   }
 
+  /**
+   * Lets go of the view. A write in progress stops at its next slice and lets go itself, once its
+   * cursors are closed: ending the read transaction (or closing the environment) under an open
+   * cursor crashes the process when the cursor is closed later (see `writeEnd`).
+   */
   release(): void {
     const pinned = this.pinned;
     if (pinned === undefined) return;
     this.pinned = undefined;
-    pinned.view.done();
-    pinned.versions.unpin(pinned.pinned);
-    pinned.onReleased();
+    if (this.writing === undefined) letGo(pinned);
+  }
+
+  /** Settles once a write of this run has let go of its view; undefined when none began. */
+  get writeEnd(): Promise<unknown> | undefined {
+    return this.writing;
   }
 
   async write(): Promise<KeyedStateSnapshot> {
@@ -49,10 +59,16 @@ export class LmdbKeyedSnapshotRun implements KeyedSnapshotRun {
           'once, before release()',
       );
     this.started = true;
+    const written = this.writeAll(pinned);
+    this.writing = written.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      return await this.writeAll(pinned);
+      return await written;
     } finally {
-      this.release();
+      this.pinned = undefined;
+      letGo(pinned);
     }
   }
 
@@ -84,4 +100,11 @@ function writeFull(
       if (await writeLmdbTimerBlock(w, p.view, keyGroup, timers, slicer)) blocks++;
     return blocks;
   });
+}
+
+/** Ends the view's read transaction and unpins what the snapshot held. */
+function letGo(pinned: LmdbPinnedState): void {
+  pinned.view.done();
+  pinned.versions.unpin(pinned.pinned);
+  pinned.onReleased();
 }
