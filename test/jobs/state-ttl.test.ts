@@ -20,7 +20,8 @@ const TTL_MS = 30;
 /** Remembers each key's first record with a TTL, and looks at it again once the TTL has passed. */
 class ExpiringFirstSeen extends KeyedProcessFunction<number, number, string> {
   private firstSeen!: ValueState<number>;
-  private checked!: ValueState<boolean>;
+  /** Without a TTL: whether the key's first record came (its TTL state may expire before the timer fires). */
+  private seen!: ValueState<boolean>;
 
   open(ctx: RuntimeContext): void {
     const descriptor = new ValueStateDescriptor<number>('first-seen');
@@ -31,21 +32,19 @@ class ExpiringFirstSeen extends KeyedProcessFunction<number, number, string> {
         .build(),
     );
     this.firstSeen = ctx.getState(descriptor);
-    this.checked = ctx.getState(new ValueStateDescriptor<boolean>('checked'));
+    this.seen = ctx.getState(new ValueStateDescriptor<boolean>('seen'));
   }
 
   processElement(x: number, ctx: KeyedProcessContext<number>, out: Collector<string>): void {
-    if (this.checked.value() === true) return;
-    if (this.firstSeen.value() === undefined) {
-      this.firstSeen.update(x);
-      const now = ctx.timerService().currentProcessingTime();
-      ctx.timerService().registerProcessingTimeTimer(now + TTL_MS);
-      out.collect(`stored ${ctx.getCurrentKey()}`);
-    }
+    if (this.seen.value() === true) return;
+    this.seen.update(true);
+    this.firstSeen.update(x);
+    const now = ctx.timerService().currentProcessingTime();
+    ctx.timerService().registerProcessingTimeTimer(now + TTL_MS);
+    out.collect(`stored ${ctx.getCurrentKey()}`);
   }
 
   onTimer(_timestamp: number, ctx: OnTimerContext<number>, out: Collector<string>): void {
-    this.checked.update(true);
     out.collect(`${this.firstSeen.value() === undefined ? 'expired' : 'alive'} ${ctx.getCurrentKey()}`);
   }
 }
