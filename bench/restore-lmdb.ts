@@ -89,6 +89,9 @@ async function restoreOnce(
       ]),
     },
     { subtaskIndex: 0, parallelism: 1, taskName: 'restore-bench (1/1)' },
+    undefined,
+    // As a task with the lmdb backend: the file comes through a window of bounded size.
+    { windowed: true },
   );
   const backend = new LmdbKeyedStateBackend<number>({ ...RANGE, localDir });
   // As a task: the file must check out, and the backend have loaded it.

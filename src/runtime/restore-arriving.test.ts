@@ -20,6 +20,7 @@ import type { CheckpointStorageLocation } from '../storage/checkpoint-storage.js
 import {
   FileSystemCheckpointStorage,
   readFileState,
+  STATE_FILE_READ_PIECE_BYTES,
   type StateReadProgress,
 } from '../storage/filesystem/file-system-checkpoint-storage.js';
 import { stateFilePath } from '../storage/filesystem/file-paths.js';
@@ -59,16 +60,22 @@ function lmdbBackend(): LmdbKeyedStateBackend<number> {
   return b;
 }
 
-/** A checkpoint of KEYS keys in two states and a timer per tenth key, written as one state file. */
-async function checkpoint(): Promise<{ restore: TaskRestoreState; handle: FileStateHandle }> {
+/**
+ * A checkpoint of `keys` keys in two states and a timer per tenth key, written as one state file
+ * (`pad`: characters added to each key's tag, to make the file larger).
+ */
+async function checkpoint(
+  keys = KEYS,
+  pad = 0,
+): Promise<{ restore: TaskRestoreState; handle: FileStateHandle }> {
   const b = lmdbBackend();
   const c = b.getOrCreateKeyedState(count);
   const t = b.getOrCreateKeyedState(tags);
   const timers = b.getOrCreateTimerQueue('timers');
-  for (let k = 0; k < KEYS; k++) {
+  for (let k = 0; k < keys; k++) {
     b.setCurrentKey(k);
     c.update(k * 3);
-    t.put('name', `key-${k}`.repeat(1 + (k % 5)));
+    t.put('name', `key-${k}`.repeat(1 + (k % 5)) + '.'.repeat(pad));
     if (k % 10 === 0) timers.add(k, 1000 + k);
   }
   const written = await b.snapshot(3).write();
@@ -91,11 +98,11 @@ async function checkpoint(): Promise<{ restore: TaskRestoreState; handle: FileSt
 }
 
 /** Every key's values in `b`, and its timers, for comparing two restores. */
-function contents(b: KeyedStateBackend<number>): unknown[] {
+function contents(b: KeyedStateBackend<number>, keys = KEYS): unknown[] {
   const c = b.getOrCreateKeyedState(count);
   const t = b.getOrCreateKeyedState(tags);
   const out: unknown[] = [];
-  for (let k = 0; k < KEYS; k++) {
+  for (let k = 0; k < keys; k++) {
     b.setCurrentKey(k);
     out.push([k, c.value(), t.get('name')]);
   }
@@ -112,8 +119,9 @@ async function restoreAsTask(
   restore: TaskRestoreState,
   backend: KeyedStateBackend<number>,
   read?: StateHandleReader,
+  options?: { windowed: boolean; windowBytes?: number },
 ): Promise<void> {
-  const { restored, verified } = await openRestoreState(restore, SUBTASK, read);
+  const { restored, verified } = await openRestoreState(restore, SUBTASK, read, options);
   const [files, load] = await Promise.allSettled([
     verified,
     restoreKeyedState(backend as KeyedStateBackend<unknown>, restored.get(OP)!.keyed),
@@ -154,12 +162,13 @@ describe('restoring keyed state while it is read', () => {
     let release!: () => void;
     const rest = new Promise<void>((resolve) => (release = resolve));
     // A reader that delivers the first half of the file, then holds the rest back.
-    const halfThenWait: StateHandleReader = async (h, pointer, progress?: StateReadProgress) => {
+    const halfThenWait: StateHandleReader = async (h, pointer, progress) => {
       expect(progress).toBeDefined();
-      progress!.into.set(bytes);
-      progress!.read(bytes.length >> 1);
+      const whole = progress as StateReadProgress;
+      whole.into.set(bytes);
+      whole.read(bytes.length >> 1);
       await rest;
-      progress!.read(bytes.length);
+      whole.read(bytes.length);
       return readFileState(h, pointer);
     };
     const adds = vi.spyOn(LmdbRestoreLoader.prototype, 'add');
@@ -213,6 +222,61 @@ describe('restoring keyed state while it is read', () => {
     const { restore } = await checkpoint();
     const backend = lmdbBackend();
     const { restored, verified } = await openRestoreState(restore, SUBTASK);
+    const restoring = backend.restoreArriving(restored.get(OP)!.keyed);
+    backend.dispose();
+    await expect(restoring).resolves.toBeUndefined();
+    await verified;
+  });
+});
+
+describe('restoring keyed state read through a window smaller than its file', () => {
+  /** Three read pieces: the 3 MiB file wraps around it twice. */
+  const windowed = { windowed: true, windowBytes: 3 * STATE_FILE_READ_PIECE_BYTES };
+  const BIG = 9_000;
+
+  it('restores the same state and timers as a restore after the whole read', async () => {
+    const { restore, handle } = await checkpoint(BIG, 300);
+    expect(handle.size).toBeGreaterThan(2 * windowed.windowBytes);
+    const afterRead = lmdbBackend();
+    afterRead.restore((await readRestoreState(restore, SUBTASK)).get(OP)!.keyed);
+    const expected = contents(afterRead, BIG);
+
+    const window = lmdbBackend();
+    await restoreAsTask(restore, window, undefined, windowed);
+    expect(contents(window, BIG)).toEqual(expected);
+  });
+
+  it('restores from a reader that returns the whole file instead (a task-local copy)', async () => {
+    const { restore, handle } = await checkpoint(BIG, 300);
+    const bytes = await readFile(stateFilePath(handle, location.pointer));
+    const afterRead = lmdbBackend();
+    afterRead.restore((await readRestoreState(restore, SUBTASK)).get(OP)!.keyed);
+    const local = lmdbBackend();
+    await restoreAsTask(restore, local, () => Promise.resolve(bytes), windowed);
+    expect(contents(local, BIG)).toEqual(contents(afterRead, BIG));
+  });
+
+  it('fails with the file’s checksum error when a byte near the end is corrupt', async () => {
+    const { restore, handle } = await checkpoint(BIG, 300);
+    await flipByte(handle, (size) => size - 10);
+    const error = await restoreAsTask(restore, lmdbBackend(), undefined, windowed).catch((e: unknown) => e);
+    expect((error as SluiceError).code).toBe('SLUICE_RESTORE_STATE_UNREADABLE');
+    expect((error as Error).message).toMatch(/checksum mismatch/);
+  });
+
+  it('fails with the file’s error when a section cannot be parsed, reading the rest of the file to say so', async () => {
+    const { restore, handle } = await checkpoint(BIG, 300);
+    const offsets = restore.operators.get(OP)!.keyed[0]!.offsets;
+    await flipByte(handle, () => offsets[3]! + 1);
+    const error = await restoreAsTask(restore, lmdbBackend(), undefined, windowed).catch((e: unknown) => e);
+    expect((error as SluiceError).code).toBe('SLUICE_RESTORE_STATE_UNREADABLE');
+    expect((error as Error).message).toMatch(/checksum mismatch/);
+  });
+
+  it('stops loading when the backend is disposed, and the file is still read to its end and verified', async () => {
+    const { restore } = await checkpoint(BIG, 300);
+    const backend = lmdbBackend();
+    const { restored, verified } = await openRestoreState(restore, SUBTASK, undefined, windowed);
     const restoring = backend.restoreArriving(restored.get(OP)!.keyed);
     backend.dispose();
     await expect(restoring).resolves.toBeUndefined();

@@ -9,12 +9,14 @@ import { SluiceError } from '../core/errors.js';
 import type { OperatorId } from '../core/ids.js';
 import type { KeyedStateSnapshot, SnapshotArrival } from '../state/keyed-state-snapshot.js';
 import { ArrivingState } from './arriving-state.js';
+import { ArrivingWindow } from './arriving-window.js';
 import { redistributeOperatorState } from '../state/operator-state-redistribution.js';
 import type { OperatorStateSnapshot } from '../state/operator-state-snapshot.js';
 import { decodeChannelState } from '../storage/channel-state.js';
 import {
   readFileState,
   type StateReadProgress,
+  type StateReadWindow,
 } from '../storage/filesystem/file-system-checkpoint-storage.js';
 import { keyedChain, type StreamStateHandle } from '../storage/state-handle.js';
 import type { OperatorRestoredState, OperatorRestoreState, TaskRestoreState } from './checkpoint-gateway.js';
@@ -28,7 +30,7 @@ import type { TaskLocalStateStore } from './task-local-state-store.js';
 export type StateHandleReader = (
   handle: StreamStateHandle,
   pointer: string,
-  progress?: StateReadProgress,
+  progress?: StateReadProgress | StateReadWindow,
 ) => Promise<Uint8Array>;
 
 /**
@@ -137,12 +139,28 @@ export async function openRestoreState(
   restore: TaskRestoreState,
   subtask: RestoringSubtask,
   read: StateHandleReader = readStateHandle,
+  options: {
+    /** Reads keyed state files through a window of bounded size (for backends that load as it arrives). */
+    readonly windowed?: boolean;
+    /** The window's size (tests; default: windowBytes). */
+    readonly windowBytes?: number;
+  } = {},
 ): Promise<OpenedRestoreState> {
-  const streamed = new Map<StreamStateHandle, ArrivingState>();
+  const streamed = new Map<StreamStateHandle, ArrivingState | ArrivingWindow>();
   const handles = new Set<StreamStateHandle>();
+  /** How many keyed snapshots use each base: one read through a window serves one restorer. */
+  const uses = new Map<StreamStateHandle, number>();
+  for (const op of restore.operators.values())
+    for (const k of op.keyed) uses.set(k.handle, (uses.get(k.handle) ?? 0) + 1);
   for (const op of restore.operators.values()) {
     for (const k of op.keyed) {
-      if (k.handle.kind === 'file') streamed.set(k.handle, new ArrivingState(k.handle.size));
+      if (k.handle.kind === 'file' && !streamed.has(k.handle))
+        streamed.set(
+          k.handle,
+          options.windowed === true && uses.get(k.handle) === 1
+            ? new ArrivingWindow(k.handle.size, largestSection(k.offsets, k.handle.size), options.windowBytes)
+            : new ArrivingState(k.handle.size),
+        );
       // An incremental chain's deltas.
       for (const blob of keyedChain(k)) if (blob.handle !== k.handle) handles.add(blob.handle);
     }
@@ -154,8 +172,11 @@ export async function openRestoreState(
     [...streamed].map(async ([handle, arriving]) => {
       try {
         const bytes = await read(handle, restore.pointer, arriving);
-        if (bytes !== arriving.into) arriving.into.set(bytes);
-        arriving.complete();
+        if (arriving instanceof ArrivingWindow) arriving.complete(bytes);
+        else {
+          if (bytes !== arriving.into) arriving.into.set(bytes);
+          arriving.complete();
+        }
       } catch (e) {
         const error = stateUnreadable(restore, subtask, handle, e);
         arriving.fail(error);
@@ -178,10 +199,24 @@ export async function openRestoreState(
   const restored = assemble(
     restore,
     subtask,
-    (handle) => bytes.get(handle) ?? streamed.get(handle)!.into,
+    (handle) => {
+      const arriving = streamed.get(handle);
+      return bytes.get(handle) ?? (arriving instanceof ArrivingState ? arriving.into : NOTHING);
+    },
     (handle) => streamed.get(handle),
   );
   return { restored, verified };
+}
+
+/** A windowed snapshot's `data`: its bytes come through the window. */
+const NOTHING = new Uint8Array(0);
+
+/** The largest section of a keyed snapshot (its header included) of `size` bytes. */
+function largestSection(offsets: readonly number[], size: number): number {
+  let largest = offsets[0] ?? size;
+  for (let i = 0; i < offsets.length; i++)
+    largest = Math.max(largest, (offsets[i + 1] ?? size) - offsets[i]!);
+  return largest;
 }
 
 /** The error of a handle that cannot be read: which checkpoint, which file, which task, why. */

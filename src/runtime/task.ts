@@ -61,6 +61,7 @@ import { frameHasTimestamp, readFrameLength, type RecordWriter } from './record-
 import type { Schedulable, TaskScheduler } from './task-scheduler.js';
 import type { StateBackendSettings } from '../state/state-backend.js';
 import { restoreKeyedState } from '../state/restore-keyed-state.js';
+import { loadsArrivingState } from '../state/state-backend-factory.js';
 import type { SavepointTarget } from '../protocol/snapshot-kind.js';
 
 /** Flink's ExecutionState. */
@@ -239,7 +240,9 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
         d.readState ?? readStateHandle,
         this.restoredFiles,
       );
-      openRestoreState(restore, subtask, read).then(
+      // An lmdb backend loads its state as it is read, so the files go through a bounded window.
+      const windowed = loadsArrivingState(d.stateBackend);
+      openRestoreState(restore, subtask, read, { windowed }).then(
         ({ restored, verified }) => {
           // Once keyed state files, still arriving now, are read too (failures are the restore's).
           if (local)

@@ -38,6 +38,26 @@ export interface SnapshotArrival {
   until(end: number): Promise<void>;
   /** Settles once all of `data` is read: resolves if its size and CRC32C check out. */
   readonly verified: Promise<void>;
+  /**
+   * Set when the file is read through a window of bounded size instead of into `data` (which is
+   * then empty): only a backend that loads as the data arrives (`restoreArriving`) restores it.
+   */
+  readonly windowed?: ArrivalWindow;
+}
+
+/**
+ * A snapshot's data read through a window: the restorer takes sections in file order and releases
+ * what it no longer holds, so the reader can reuse the window's memory for the rest of the file.
+ */
+export interface ArrivalWindow {
+  /** The file's size: `data.length` had it been read whole. */
+  readonly size: number;
+  /** Bytes a restorer may hold (asked for and not released) before it must release them. */
+  readonly releaseEvery: number;
+  /** Bytes [start, end), once read (not yet verified); valid until released. */
+  section(start: number, end: number): Promise<Uint8Array>;
+  /** The restorer no longer holds any byte before `upTo`. */
+  release(upTo: number): void;
 }
 
 /** One delta of an incremental chain: what changed per key group, sections at `offsets`. */

@@ -1,4 +1,5 @@
 /** Restoring a keyed backend from snapshots whose data may still be arriving. */
+import { invariant } from '../core/errors.js';
 import type { KeyedStateBackend } from './keyed-state-backend.js';
 import type { KeyedStateSnapshot } from './keyed-state-snapshot.js';
 
@@ -12,6 +13,10 @@ export async function restoreKeyedState(
   snapshots: readonly KeyedStateSnapshot[],
 ): Promise<void> {
   if (backend.restoreArriving !== undefined) return backend.restoreArriving(snapshots);
+  invariant(
+    snapshots.every((s) => s.arriving?.windowed === undefined),
+    'state read through a window is restored by a backend that loads it as it arrives',
+  );
   for (const { arriving } of snapshots) await arriving?.verified;
   backend.restore(snapshots);
 }

@@ -33,3 +33,11 @@ export function createKeyedStateBackend(
     ...(settings?.incremental === undefined ? {} : { incremental: settings.incremental }),
   });
 }
+
+/**
+ * Whether the keyed backends `settings` create load their state as it arrives (`restoreArriving`),
+ * so that a task may read their state files through a window of bounded size (ArrivalWindow).
+ */
+export function loadsArrivingState(settings: StateBackendSettings | undefined): boolean {
+  return settings?.kind === 'lmdb';
+}

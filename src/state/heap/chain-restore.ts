@@ -19,7 +19,8 @@ interface MergedState {
 }
 
 /**
- * The blocks of `keyGroup` after applying `deltas` (delta format, oldest first) to `base`. Keys
+ * The blocks of `keyGroup` after applying `deltas` (delta format, oldest first) to `base` (whose
+ * section is `baseSection` when it is read through a window). Keys
  * are told apart as the state tables tell them (`mapKeyOf` of the deserialized key), so a key
  * written twice in different byte forms is still one key. Throws SLUICE_CHECKPOINT_CORRUPT for
  * a block that cannot be parsed or a delta that names a state with another kind or serializers.
@@ -29,13 +30,14 @@ export function chainKeyGroupBlocks(
   deltas: readonly KeyedStateSnapshot[],
   keyGroup: number,
   keySerializer: TypeSerializer<unknown>,
+  baseSection?: Uint8Array,
 ): SnapshotBlock[] {
   const states = new Map<string, MergedState>();
   const timers = new Map<string, Uint8Array>();
   const apply = (snapshot: KeyedStateSnapshot, index: number): void => {
     const what = (name: string) =>
       `state '${name}' in key group ${keyGroup} of ${index === 0 ? 'the base' : `delta ${index}`} of an incremental checkpoint`;
-    for (const block of readKeyGroupBlocks(snapshot, keyGroup)) {
+    for (const block of readKeyGroupBlocks(snapshot, keyGroup, index === 0 ? baseSection : undefined)) {
       if (block.kind === 'timers') timers.set(block.name, block.payload);
       else if (block.kind === 'removed') {
         if (index === 0) throw corruptSnapshot(what(block.name), 'a full snapshot holds removed keys');

@@ -4,7 +4,7 @@ import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
 import type { TypeSerializer } from '../../core/serializer.js';
 import { mapKeyOf } from '../../core/stable-hash.js';
 import { corruptSnapshot } from '../byte-io.js';
-import type { KeyedStateSnapshot } from '../keyed-state-snapshot.js';
+import type { ArrivalWindow, KeyedStateSnapshot } from '../keyed-state-snapshot.js';
 import { describeKey } from '../state-errors.js';
 import { describeSerializers, sameSerializers, type SerializerId } from '../serializer-id.js';
 import type { StateKind } from '../state-descriptor.js';
@@ -72,13 +72,27 @@ export async function restoreArrivingSnapshots(
     readonly stopped: () => boolean;
     /** Every key group is restored (called before waiting for the last verification). */
     readonly restored: () => void;
+    /**
+     * Loads what state blocks were handed over so far, so that their bytes are no longer needed
+     * (a snapshot read through a window releases them then).
+     */
+    readonly flush: () => void;
   },
 ): Promise<void> {
   const { stopped } = into;
   const restore = new SnapshotsRestore(ctx, new Map(), into.timerQueue, into.onStateBlock);
+  /** Lets every window go: its reader must read the rest of its file to verify it. */
+  const releaseAll = (): void => {
+    for (const { arriving } of snapshots) arriving?.windowed?.release(Infinity);
+  };
   try {
     for (const [index, snapshot] of snapshots.entries()) {
       const { arriving, offsets, data } = snapshot;
+      const window = arriving?.windowed;
+      if (window !== undefined) {
+        if (!(await restoreWindowed(snapshot, index, window, restore, into))) return;
+        continue;
+      }
       if (arriving !== undefined) await arriving.until(offsets[0] ?? data.length);
       if (stopped()) return;
       const { from, to } = restore.begin(snapshot, index);
@@ -93,10 +107,48 @@ export async function restoreArrivingSnapshots(
     }
     into.restored();
   } catch (e) {
+    releaseAll();
     for (const { arriving } of snapshots) await arriving?.verified;
     throw e;
+  } finally {
+    releaseAll();
   }
   for (const { arriving } of snapshots) await arriving?.verified;
+}
+
+/**
+ * Restores the key groups of `snapshot` in range, section by section through its window, loading
+ * (`into.flush`) and releasing what it holds every `window.releaseEvery` bytes. False: stopped.
+ */
+async function restoreWindowed(
+  snapshot: KeyedStateSnapshot,
+  index: number,
+  window: ArrivalWindow,
+  restore: SnapshotsRestore,
+  into: { readonly stopped: () => boolean; readonly flush: () => void },
+): Promise<boolean> {
+  const { offsets, keyGroupRange } = snapshot;
+  const size = window.size;
+  const header = await window.section(0, offsets[0] ?? size);
+  if (into.stopped()) return false;
+  const { from, to } = restore.begin({ ...snapshot, data: header }, index, size);
+  let held = 0;
+  for (let keyGroup = from; keyGroup <= to; keyGroup++) {
+    const i = keyGroup - keyGroupRange.start;
+    const start = offsets[i]!;
+    const end = offsets[i + 1] ?? size;
+    if (end - held > window.releaseEvery) {
+      into.flush();
+      window.release(start);
+      held = start;
+    }
+    const section = await window.section(start, end);
+    if (into.stopped()) return false;
+    restore.keyGroup(keyGroup, section);
+  }
+  into.flush();
+  window.release(size);
+  return true;
 }
 
 /** The steps of restoring snapshots: `begin` a snapshot, then each of its key groups in range. */
@@ -119,10 +171,13 @@ class SnapshotsRestore {
     this.source = new Array<number>(this.numKeyGroups).fill(-1);
   }
 
-  /** Checks the snapshot's header; returns the key groups of it this restore takes. */
-  begin(snapshot: KeyedStateSnapshot, index: number): { from: number; to: number } {
+  /**
+   * Checks the snapshot's header; returns the key groups of it this restore takes. `size`: the
+   * data's size when `data` holds only the header (read through a window).
+   */
+  begin(snapshot: KeyedStateSnapshot, index: number, size?: number): { from: number; to: number } {
     const ctx = this.ctx;
-    const header = readSnapshotHeader(snapshot);
+    const header = readSnapshotHeader(snapshot, 'full', size);
     if (header.maxParallelism !== ctx.maxParallelism)
       throw new SluiceError(
         'SLUICE_STATE_INVALID_ACCESS',
@@ -147,8 +202,11 @@ class SnapshotsRestore {
     };
   }
 
-  /** Restores `keyGroup` of the snapshot begun last (its section must have arrived). */
-  keyGroup(keyGroup: number): void {
+  /**
+   * Restores `keyGroup` of the snapshot begun last (its section must have arrived; `section`: its
+   * bytes, when the snapshot is read through a window).
+   */
+  keyGroup(keyGroup: number, section?: Uint8Array): void {
     const { ctx, deltas, index } = this;
     const snapshot = this.snapshot!;
     const offset = keyGroup - ctx.keyGroupRange.start;
@@ -159,8 +217,8 @@ class SnapshotsRestore {
     this.source[offset] = index;
     const blocks =
       deltas.length === 0
-        ? readKeyGroupBlocks(snapshot, keyGroup)
-        : chainKeyGroupBlocks(snapshot, deltas, keyGroup, ctx.keySerializer);
+        ? readKeyGroupBlocks(snapshot, keyGroup, section)
+        : chainKeyGroupBlocks(snapshot, deltas, keyGroup, ctx.keySerializer, section);
     for (const block of blocks) {
       const what = `${block.kind === 'timers' ? 'timer queue' : 'state'} '${block.name}' in key group ${keyGroup} of ${describeSnapshot(snapshot)}`;
       if (block.kind === 'timers') {

@@ -56,11 +56,13 @@ export function describeSnapshot(snapshot: KeyedStateSnapshot): string {
 
 /**
  * Reads and checks the header, and that the offsets match the range. `format`: a full snapshot
- * (a base), or a delta of an incremental chain.
+ * (a base), or a delta of an incremental chain. `size`: the data's size, when `data` holds only
+ * the header (a snapshot read through a window).
  */
 export function readSnapshotHeader(
   snapshot: KeyedStateSnapshot,
   format: 'full' | 'delta' = 'full',
+  size = snapshot.data.length,
 ): KeyedSnapshotHeader {
   const what = `${format === 'delta' ? 'a delta of ' : ''}${describeSnapshot(snapshot)}`;
   const { data, offsets, keyGroupRange } = snapshot;
@@ -83,19 +85,29 @@ export function readSnapshotHeader(
     throw corruptSnapshot(what, `it has ${offsets.length} offsets for ${n} key groups`);
   let previous = r.pos;
   for (const offset of offsets) {
-    if (!Number.isInteger(offset) || offset < previous || offset > data.length)
+    if (!Number.isInteger(offset) || offset < previous || offset > size)
       throw corruptSnapshot(what, `section offset ${offset} is out of order or outside the data`);
     previous = offset;
   }
   return { maxParallelism, keyGroupRange: { start, end }, keySerializer };
 }
 
-/** The blocks of one key group's section; the header must have been checked. */
-export function readKeyGroupBlocks(snapshot: KeyedStateSnapshot, keyGroup: number): SnapshotBlock[] {
+/**
+ * The blocks of one key group's section (`section`: its bytes, when the snapshot is read through
+ * a window); the header must have been checked.
+ */
+export function readKeyGroupBlocks(
+  snapshot: KeyedStateSnapshot,
+  keyGroup: number,
+  section?: Uint8Array,
+): SnapshotBlock[] {
   const what = `key group ${keyGroup} of ${describeSnapshot(snapshot)}`;
   const { data, offsets, keyGroupRange } = snapshot;
   const index = keyGroup - keyGroupRange.start;
-  const r = new ByteReader(data, offsets[index]!, offsets[index + 1] ?? data.length, what);
+  const r =
+    section === undefined
+      ? new ByteReader(data, offsets[index]!, offsets[index + 1] ?? data.length, what)
+      : new ByteReader(section, 0, section.length, what);
   const found = r.u32();
   if (found !== keyGroup) throw corruptSnapshot(what, `its section says it is key group ${found}`);
   const count = r.u32();

@@ -297,20 +297,27 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
    * before this resolves, which is only after every snapshot is verified.
    */
   async restoreArriving(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
-    const { ctx, onStateBlock, finish } = this.beginRestore();
+    const { ctx, onStateBlock, flush, finish } = this.beginRestore();
     await restoreArrivingSnapshots(snapshots, ctx, {
       onStateBlock,
       timerQueue: (name) => this.getOrCreateTimerQueue(name),
       stopped: () => this.disposed,
       restored: finish,
+      flush,
     });
   }
 
   /**
-   * What both restores share: the checks of restore(), a loader fed by the state-block sink, and
-   * `finish`, which completes the load and migrates what declared states need migrated.
+   * What both restores share: the checks of restore(), a loader fed by the state-block sink,
+   * `flush`, which loads what it was fed so far, and `finish`, which completes the load and
+   * migrates what declared states need migrated.
    */
-  private beginRestore(): { ctx: RestoreContext; onStateBlock: StateBlockSink; finish: () => void } {
+  private beginRestore(): {
+    ctx: RestoreContext;
+    onStateBlock: StateBlockSink;
+    flush: () => void;
+    finish: () => void;
+  } {
     invariant(!this.disposed, 'a disposed keyed state backend is not restored');
     invariant(!this.restoreCalled, 'restore() is called at most once, before any record');
     this.restoreCalled = true;
@@ -332,10 +339,10 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       loader.add(block.payload, what, entry.kind, keyGroup, entry.id);
     };
     const finish = (): void => {
-      loader.finish();
+      loader.flush();
       for (const [entry, reading] of declared) this.adoptStored(entry, reading, entry.codec!);
     };
-    return { ctx, onStateBlock, finish };
+    return { ctx, onStateBlock, flush: () => loader.flush(), finish };
   }
 
   /**

@@ -163,7 +163,7 @@ interface PendingBlock {
  * Loads state blocks into a store in write transactions of about LOAD_TRANSACTION_BYTES each
  * (one per block costs too much when key groups are many and small, one for everything makes
  * LMDB spill). Blocks are views of the restored snapshots, which must stay unchanged until
- * `finish()`; they are written in the order added, so a snapshot's key-ordered entries are
+ * `flush()`; they are written in the order added, so a snapshot's key-ordered entries are
  * appended (see LmdbStore.load).
  */
 export class LmdbRestoreLoader {
@@ -181,8 +181,8 @@ export class LmdbRestoreLoader {
     if (this.pendingBytes >= LOAD_TRANSACTION_BYTES) this.write();
   }
 
-  /** Writes what is left; the blocks' bytes are no longer needed afterwards. */
-  finish(): void {
+  /** Writes what was added so far; the blocks' bytes are no longer needed afterwards. */
+  flush(): void {
     this.write();
   }
 

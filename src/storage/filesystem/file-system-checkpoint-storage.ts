@@ -390,28 +390,46 @@ export interface StateReadProgress {
 }
 
 /**
+ * As StateReadProgress, for a file read through a window of bounded size instead of into a buffer
+ * of the file's size (a 1 GB restore into LMDB then needs tens of MiB besides LMDB, not 1 GB):
+ * `window` gives where bytes [at, end) go, or undefined while the restorer still holds the bytes
+ * that window would overwrite; `room` resolves once it has room for them.
+ */
+export interface StateReadWindow {
+  window(at: number, end: number): Uint8Array | undefined;
+  room(end: number): Promise<void>;
+  read(upTo: number): void;
+}
+
+/**
  * The bytes of a state handle, files resolved against the checkpoint at `where` and checked
  * against the size and CRC32C recorded in the handle. Inline data is returned as is (the
  * metadata's own checksum covered it): do not modify it. With `progress`, a file is read into
- * `progress.into` (which is returned) and its arrival reported piece by piece.
+ * `progress.into` (which is returned) and its arrival reported piece by piece; with a window
+ * (StateReadWindow), piece by piece through it, and an empty array is returned.
  */
 export async function readFileState(
   handle: StreamStateHandle,
   where: CheckpointStorageLocation | string,
-  progress?: StateReadProgress,
+  progress?: StateReadProgress | StateReadWindow,
 ): Promise<Uint8Array> {
   if (handle.kind === 'inline') return handle.data;
   const { file, path } = await openStateFile(handle, where);
   // openStateFile checked the size, so the bytes go straight into a buffer of that size.
   const size = handle.size;
+  const windowed = progress !== undefined && 'window' in progress ? progress : undefined;
+  const whole = progress !== undefined && 'into' in progress ? progress : undefined;
   invariant(
-    progress === undefined || progress.into.length === size,
-    `a state file of ${size} bytes is read into a buffer of its size (got ${progress?.into.length})`,
+    whole === undefined || whole.into.length === size,
+    `a state file of ${size} bytes is read into a buffer of its size (got ${whole?.into.length})`,
   );
-  const data = progress?.into ?? Buffer.allocUnsafe(size);
-  const readPiece = async (at: number, length: number): Promise<void> => {
-    for (let done = 0; done < length;) {
-      const { bytesRead } = await file.read(data, at + done, length - done, at + done);
+  const data = windowed === undefined ? (whole?.into ?? Buffer.allocUnsafe(size)) : undefined;
+  /** Where bytes [at, end) go; undefined while a window has no room for them. */
+  const target = (at: number, end: number): Uint8Array | undefined =>
+    data === undefined ? windowed!.window(at, end) : data.subarray(at, end);
+  const readPiece = async (into: Uint8Array, at: number): Promise<void> => {
+    for (let done = 0; done < into.length;) {
+      const { bytesRead } = await file.read(into, done, into.length - done, at + done);
       if (bytesRead === 0)
         throw corruptStateFile(
           path,
@@ -422,25 +440,35 @@ export async function readFileState(
   };
   // Pieces are read in order, up to `ahead` at once; each is checksummed when it is in.
   const ahead = progress === undefined ? 1 : STATE_FILE_READ_AHEAD_PIECES;
-  const reading: { at: number; end: number; done: Promise<void> }[] = [];
+  const reading: { into: Uint8Array; end: number; done: Promise<void> }[] = [];
   let next = 0;
+  const pieceEnd = (): number => Math.min(size, next + STATE_FILE_READ_PIECE_BYTES);
   const readMore = (): void => {
     while (reading.length < ahead && next < size) {
-      const end = Math.min(size, next + STATE_FILE_READ_PIECE_BYTES);
-      const done = readPiece(next, end - next);
+      const end = pieceEnd();
+      const into = target(next, end);
+      if (into === undefined) return;
+      const done = readPiece(into, next);
       // Awaited in order below; until then a failure must not count as unhandled.
       done.catch(() => undefined);
-      reading.push({ at: next, end, done });
+      reading.push({ into, end, done });
       next = end;
     }
   };
   let checksum = 0;
   try {
     readMore();
-    for (let piece = reading.shift(); piece !== undefined; piece = reading.shift()) {
+    while (next < size || reading.length > 0) {
+      const piece = reading.shift();
+      if (piece === undefined) {
+        // A window without room, and nothing in flight: wait for the restorer to let go.
+        await windowed!.room(pieceEnd());
+        readMore();
+        continue;
+      }
       await piece.done;
       readMore();
-      checksum = crc32c(data.subarray(piece.at, piece.end), checksum);
+      checksum = crc32c(piece.into, checksum);
       progress?.read(piece.end);
     }
   } catch (e) {
@@ -455,7 +483,7 @@ export async function readFileState(
       path,
       `checksum mismatch (recorded ${hex(handle.checksum)}, computed ${hex(checksum)})`,
     );
-  return data;
+  return data ?? new Uint8Array(0);
 }
 
 async function exists(path: string): Promise<boolean> {
