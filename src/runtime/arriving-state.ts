@@ -9,20 +9,19 @@ interface Waiter {
 }
 
 /**
- * The reader's side (`read`, `complete`, `fail`: a StateReadProgress) and the restorer's
- * (`until`, `verified`: a SnapshotArrival) of one file: bytes [0, upTo) of `into` are read.
+ * What every file being read while a restorer follows it shares: the reader reports `read(upTo)`
+ * and settles it (`complete` in a subclass, or `fail`); the restorer waits with `until(end)` and
+ * for `verified`.
  */
-export class ArrivingState implements StateReadProgress, SnapshotArrival {
-  readonly into: Buffer;
+export abstract class FileArrival {
   readonly verified: Promise<void>;
-  private upTo = 0;
-  private failure: Error | undefined;
+  protected upTo = 0;
+  protected failure: Error | undefined;
   /** Waiting for more bytes, by `end` ascending (restorers ask in file order). */
   private waiters: Waiter[] = [];
   private settle!: { resolve: () => void; reject: (error: Error) => void };
 
-  constructor(size: number) {
-    this.into = Buffer.allocUnsafe(size);
+  constructor() {
     this.verified = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // Awaited by the restorer; a failure nobody waits for is not an unhandled one.
     this.verified.catch(() => undefined);
@@ -47,17 +46,35 @@ export class ArrivingState implements StateReadProgress, SnapshotArrival {
     if (n > 0) waiters.splice(0, n);
   }
 
-  /** All of `into` is read and verified. */
-  complete(): void {
-    this.read(this.into.length);
-    this.settle.resolve();
-  }
-
   /** The read failed (or the bytes do not check out): every wait rejects with `error`. */
   fail(error: Error): void {
     this.failure = error;
     for (const w of this.waiters) w.reject(error);
     this.waiters = [];
     this.settle.reject(error);
+  }
+
+  /** All `size` bytes are read and verified. */
+  protected completed(size: number): void {
+    this.read(size);
+    this.settle.resolve();
+  }
+}
+
+/**
+ * The reader's side (`read`, `complete`, `fail`: a StateReadProgress) and the restorer's
+ * (`until`, `verified`: a SnapshotArrival) of one file: bytes [0, upTo) of `into` are read.
+ */
+export class ArrivingState extends FileArrival implements StateReadProgress, SnapshotArrival {
+  readonly into: Buffer;
+
+  constructor(size: number) {
+    super();
+    this.into = Buffer.allocUnsafe(size);
+  }
+
+  /** All of `into` is read and verified. */
+  complete(): void {
+    this.completed(this.into.length);
   }
 }

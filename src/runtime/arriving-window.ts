@@ -9,6 +9,7 @@
  * as reading the file. Through the ring, the file's bytes stay in a few tens of MiB that are reused.
  */
 import { invariant } from '../core/errors.js';
+import { FileArrival } from './arriving-state.js';
 import type { ArrivalWindow, SnapshotArrival } from '../state/keyed-state-snapshot.js';
 import {
   STATE_FILE_READ_PIECE_BYTES,
@@ -17,12 +18,6 @@ import {
 
 /** About how many bytes a restorer holds before it loads and releases them (an LMDB transaction's worth). */
 const RELEASE_EVERY_BYTES = 32 * 2 ** 20;
-
-interface Waiter {
-  readonly end: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-}
 
 /**
  * The ring's size for a file of `size` bytes whose largest section is `largestSection`: room for
@@ -36,19 +31,13 @@ export function windowBytes(size: number, largestSection: number): number {
   return Math.max(1, Math.ceil(wanted / piece)) * piece;
 }
 
-export class ArrivingWindow implements StateReadWindow, SnapshotArrival, ArrivalWindow {
-  readonly verified: Promise<void>;
+export class ArrivingWindow extends FileArrival implements StateReadWindow, SnapshotArrival, ArrivalWindow {
   private readonly ring: Buffer;
-  private upTo = 0;
   private released = 0;
   /** Set when the reader returned the whole file instead of reading through the ring. */
   private whole: Uint8Array | undefined;
-  private failure: Error | undefined;
-  /** Waiting for bytes to be read, by `end` ascending (restorers ask in file order). */
-  private readers: Waiter[] = [];
   /** The reader waiting for room (one file, one reader). */
   private roomWaiter: { readonly end: number; readonly resolve: () => void } | undefined;
-  private settle!: { resolve: () => void; reject: (error: Error) => void };
 
   /** Bytes the restorer may hold before releasing them: half the ring less one section (ArrivalWindow). */
   readonly releaseEvery: number;
@@ -62,6 +51,7 @@ export class ArrivingWindow implements StateReadWindow, SnapshotArrival, Arrival
     largestSection: number,
     ringBytes = windowBytes(size, largestSection),
   ) {
+    super();
     const piece = STATE_FILE_READ_PIECE_BYTES;
     invariant(
       ringBytes % piece === 0 && (ringBytes >= size || ringBytes >= 2 * (largestSection + piece)),
@@ -70,9 +60,6 @@ export class ArrivingWindow implements StateReadWindow, SnapshotArrival, Arrival
     this.ring = Buffer.allocUnsafe(ringBytes);
     // A ring that holds the whole file never makes the restorer let go early.
     this.releaseEvery = ringBytes >= size ? Infinity : Math.max(0, ringBytes / 2 - largestSection);
-    this.verified = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
-    // Awaited by the restorer; a failure nobody waits for is not an unhandled one.
-    this.verified.catch(() => undefined);
   }
 
   get windowed(): this {
@@ -102,46 +89,22 @@ export class ArrivingWindow implements StateReadWindow, SnapshotArrival, Arrival
     return end <= Math.min(this.released, this.upTo) + this.ring.length;
   }
 
-  read(upTo: number): void {
-    this.upTo = upTo;
-    const readers = this.readers;
-    let n = 0;
-    while (n < readers.length && readers[n]!.end <= upTo) readers[n++]!.resolve();
-    if (n > 0) readers.splice(0, n);
-  }
-
   /**
    * All of the file is read and verified; `bytes`: the whole file, when the reader returned it
    * instead of reading through the window (a task-local copy).
    */
   complete(bytes?: Uint8Array): void {
     if (bytes !== undefined && bytes.length === this.size) this.whole = bytes;
-    this.read(this.size);
-    this.settle.resolve();
+    this.completed(this.size);
   }
 
-  /** The read failed (or the bytes do not check out): every wait rejects with `error`. */
-  fail(error: Error): void {
-    this.failure = error;
-    for (const w of this.readers) w.reject(error);
-    this.readers = [];
+  override fail(error: Error): void {
+    super.fail(error);
     this.roomWaiter?.resolve();
     this.roomWaiter = undefined;
-    this.settle.reject(error);
   }
 
   // The restorer's side.
-
-  until(end: number): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (end <= this.upTo) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const readers = this.readers;
-      let i = readers.length;
-      while (i > 0 && readers[i - 1]!.end > end) i--;
-      readers.splice(i, 0, { end, resolve, reject });
-    });
-  }
 
   async section(start: number, end: number): Promise<Uint8Array> {
     invariant(
