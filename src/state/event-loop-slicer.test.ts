@@ -4,7 +4,8 @@ import { EventLoopSlicer } from './event-loop-slicer.js';
 /** A slicer on a hand-driven clock; `step` ms pass per unit of work. */
 function slicerOnClock(busyShare: number) {
   const clock = { t: 0 };
-  const slicer = new EventLoopSlicer({ sliceMillis: 5, now: () => clock.t, busyShare }, () => undefined);
+  const now = (): number => clock.t;
+  const slicer = new EventLoopSlicer({ sliceMillis: 5, now, busyShare, activeMillis: now }, () => undefined);
   /** Does units of work until the slicer says yield; returns how long that slice ran. */
   const sliceLength = (): number => {
     const from = clock.t;
@@ -40,6 +41,34 @@ describe('EventLoopSlicer', () => {
     expect(busy).toBeLessThan(1.2);
     await s.yieldWhileOthersRun(0);
     expect(s.sliceLength()).toBeCloseTo(5, 0);
+  });
+
+  it('takes whole slices after a yield that only waited (for the CPU, or for nothing): no work ran meanwhile', async () => {
+    const clock = { t: 0, active: 0 };
+    const slicer = new EventLoopSlicer(
+      { sliceMillis: 5, now: () => clock.t, busyShare: 0.05, activeMillis: () => clock.active },
+      () => undefined,
+    );
+    const sliceLength = (): number => {
+      const from = clock.t;
+      while (!slicer.due()) {
+        clock.t += 0.001;
+        clock.active += 0.001;
+      }
+      return clock.t - from;
+    };
+    sliceLength();
+    // 20 ms pass while yielding, but the loop was idle all along.
+    setImmediate(() => (clock.t += 20));
+    await slicer.yieldNow();
+    expect(sliceLength()).toBeCloseTo(5, 0);
+    // 20 ms of records ran: its 5% share.
+    setImmediate(() => {
+      clock.t += 20;
+      clock.active += 20;
+    });
+    await slicer.yieldNow();
+    expect(sliceLength()).toBeLessThan(1.2);
   });
 
   it('grows its share with the snapshot’s age, so a long snapshot still finishes before the timeout', async () => {
