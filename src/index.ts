@@ -29,6 +29,7 @@ export {
   type FlatJoinFunction,
   type JoinFunction,
   type KeyedBroadcastContext,
+  type KeyedBroadcastOnTimerContext,
   type KeyedBroadcastReadOnlyContext,
   type KeyedStateFunction,
   type ProcessJoinContext,

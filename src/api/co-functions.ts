@@ -3,6 +3,7 @@
  * of broadcast connections, and of joins.
  */
 import type { Collector, RichFunction } from './functions.js';
+import type { OutputTag } from './output-tag.js';
 import type {
   KeyedProcessContext,
   OnTimerContext,
@@ -87,6 +88,8 @@ export interface BaseBroadcastContext {
   timestamp(): number | null;
   currentProcessingTime(): number;
   currentWatermark(): number;
+  /** Emits `value` to the side output `outputTag` (read with `getSideOutput(outputTag)`). */
+  output<X>(outputTag: OutputTag<X>, value: X): void;
 }
 
 /** The context of `processElement` (the non-broadcast side): broadcast state is read only. */

@@ -9,11 +9,13 @@ import {
   KeyedBroadcastProcessFunction,
   ListStateDescriptor,
   MapStateDescriptor,
+  OutputTag,
   RestartStrategies,
   type BroadcastContext,
   type BroadcastReadOnlyContext,
   type Collector,
   type KeyedBroadcastContext,
+  type KeyedBroadcastOnTimerContext,
   type KeyedBroadcastReadOnlyContext,
   type ListState,
   type RuntimeContext,
@@ -192,4 +194,70 @@ describe('broadcast state', () => {
       expectSameMultiset(resumed, range(position, N - 1).map(expected));
       expect(records.filter((r) => r.i < position)).toEqual([]);
     }));
+});
+
+describe('side outputs of broadcast process functions', () => {
+  const notes = new OutputTag<string>('notes');
+
+  it('BroadcastProcessFunction: both sides emit with ctx.output(tag, value)', async () => {
+    const env = envAt(2);
+    class Note extends BroadcastProcessFunction<number, Rule, number> {
+      processElement(v: number, ctx: BroadcastReadOnlyContext, out: Collector<number>): void {
+        if (v % 4 === 0) ctx.output(notes, `record ${v}`);
+        else out.collect(v);
+      }
+      processBroadcastElement(rule: Rule, ctx: BroadcastContext): void {
+        ctx.getBroadcastState(FACTORS).put(rule.name, rule.factor);
+        ctx.output(notes, `rule ${rule.name}`);
+      }
+    }
+    const main = env
+      .fromCollection(range(1, 20))
+      .connect(env.fromCollection(RULES).broadcast(FACTORS))
+      .process(new Note());
+    const { records } = await runToEnd(env, main.map((v) => `main ${v}`).union(main.getSideOutput(notes)));
+    expectSameMultiset(records, [
+      ...range(1, 20)
+        .filter((v) => v % 4 !== 0)
+        .map((v) => `main ${v}`),
+      ...[4, 8, 12, 16, 20].map((v) => `record ${v}`),
+      // Every subtask of the process function sees each broadcast record.
+      ...['double', 'double', 'triple', 'triple'].map((name) => `rule ${name}`),
+    ]);
+  });
+
+  it('KeyedBroadcastProcessFunction: processElement, processBroadcastElement and onTimer emit, onTimer reads broadcast state', async () => {
+    const env = envAt(1);
+    class Note extends KeyedBroadcastProcessFunction<number, Ev, Rule, string> {
+      processElement(e: Ev, ctx: KeyedBroadcastReadOnlyContext<number>): void {
+        if (e.i < 2) ctx.timerService().registerEventTimeTimer(1000 + e.key);
+        ctx.output(notes, `record ${e.i}`);
+      }
+      processBroadcastElement(rule: Rule, ctx: KeyedBroadcastContext<number>): void {
+        ctx.getBroadcastState(FACTORS).put(rule.name, rule.factor);
+        ctx.output(notes, `rule ${rule.name}`);
+      }
+      onTimer(timestamp: number, ctx: KeyedBroadcastOnTimerContext<number>, out: Collector<string>): void {
+        const rules = [...ctx.getBroadcastState(FACTORS).keys()].sort().join(',');
+        out.collect(`timer ${timestamp} of key ${ctx.getCurrentKey()} sees ${rules}`);
+        ctx.output(notes, `timer ${timestamp}`);
+      }
+    }
+    // The timers fire at the end of time, once both inputs ended: every rule is in by then.
+    const main = env
+      .fromCollection(range(0, 3).map(event))
+      .keyBy((e) => e.key)
+      .connect(env.fromCollection(RULES).broadcast(FACTORS))
+      .process<string>(new Note());
+    const { records } = await runToEnd(env, main.union(main.getSideOutput(notes)));
+    expectSameMultiset(records, [
+      'timer 1000 of key 0 sees double,triple',
+      'timer 1001 of key 1 sees double,triple',
+      ...range(0, 3).map((i) => `record ${i}`),
+      'rule double',
+      'rule triple',
+      'timer 1000',
+      'timer 1001',
+    ]);
+  });
 });

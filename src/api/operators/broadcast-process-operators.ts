@@ -16,13 +16,16 @@ import type { StateFor } from '../../state/keyed-state-backend.js';
 import type {
   BroadcastContext,
   BroadcastProcessFunction,
+  BroadcastReadOnlyContext,
   BroadcastState,
   KeyedBroadcastContext,
+  KeyedBroadcastOnTimerContext,
   KeyedBroadcastProcessFunction,
   KeyedStateFunction,
   ReadOnlyBroadcastState,
 } from '../co-functions.js';
-import type { KeyedProcessFunction } from '../process-function.js';
+import type { OutputTag } from '../output-tag.js';
+import type { OnTimerContext } from '../process-function.js';
 import { KeyedProcessOperator } from './keyed-process-operator.js';
 import { UdfOperator } from './udf-operator.js';
 
@@ -91,29 +94,40 @@ class BroadcastStates {
   }
 }
 
-/** What both contexts answer about time. */
-interface TimeSource {
+/** What both contexts answer (about time) and do (emit to a side output), from their operator. */
+interface ContextSource {
   timestamp(): number | null;
   currentProcessingTime(): number;
   currentWatermark(): number;
+  emitSideOutput<X>(tag: OutputTag<X>, value: X): void;
 }
 
-/** The broadcast side's context: read-write broadcast state. */
-class ReadWriteContext implements BroadcastContext {
+/** The non-broadcast side's context: read-only broadcast state. */
+class ReadOnlyContext implements BroadcastReadOnlyContext {
   constructor(
-    protected readonly time: TimeSource,
+    protected readonly source: ContextSource,
     protected readonly states: BroadcastStates,
   ) {}
   timestamp(): number | null {
-    return this.time.timestamp();
+    return this.source.timestamp();
   }
   currentProcessingTime(): number {
-    return this.time.currentProcessingTime();
+    return this.source.currentProcessingTime();
   }
   currentWatermark(): number {
-    return this.time.currentWatermark();
+    return this.source.currentWatermark();
   }
-  getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): BroadcastState<K, V> {
+  output<X>(outputTag: OutputTag<X>, value: X): void {
+    this.source.emitSideOutput(outputTag, value);
+  }
+  getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): ReadOnlyBroadcastState<K, V> {
+    return this.states.readOnly(descriptor);
+  }
+}
+
+/** The broadcast side's context: read-write broadcast state. */
+class ReadWriteContext extends ReadOnlyContext implements BroadcastContext {
+  override getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): BroadcastState<K, V> {
     return this.states.readWrite(descriptor);
   }
 }
@@ -121,9 +135,10 @@ class ReadWriteContext implements BroadcastContext {
 /** Operator of `nonKeyed.connect(broadcastStream).process(BroadcastProcessFunction)`. */
 export class BroadcastProcessOperator<IN1, IN2, OUT>
   extends UdfOperator<IN1, OUT, BroadcastProcessFunction<IN1, IN2, OUT>>
-  implements TwoInputStreamOperator<IN1, IN2>, TimeSource
+  implements TwoInputStreamOperator<IN1, IN2>, ContextSource
 {
   private readonly states: BroadcastStates;
+  private readonly readOnlyContext: ReadOnlyContext;
   private readonly broadcastContext: ReadWriteContext;
   private watermark = MIN_WATERMARK;
 
@@ -133,6 +148,7 @@ export class BroadcastProcessOperator<IN1, IN2, OUT>
   ) {
     super(fn);
     this.states = new BroadcastStates(descriptors, () => this.info.operatorName);
+    this.readOnlyContext = new ReadOnlyContext(this, this.states);
     this.broadcastContext = new ReadWriteContext(this, this.states);
   }
 
@@ -146,7 +162,7 @@ export class BroadcastProcessOperator<IN1, IN2, OUT>
   }
   processElement1(record: IN1): void {
     try {
-      this.userFunction.processElement(record, this, this.output);
+      this.userFunction.processElement(record, this.readOnlyContext, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement');
     }
@@ -163,10 +179,7 @@ export class BroadcastProcessOperator<IN1, IN2, OUT>
     this.output.emitWatermark(watermark);
   }
 
-  // --- the non-broadcast side's context ---
-  getBroadcastState<K, V>(descriptor: MapStateDescriptor<K, V>): ReadOnlyBroadcastState<K, V> {
-    return this.states.readOnly(descriptor);
-  }
+  // --- what the contexts answer ---
   timestamp(): number | null {
     return this.info.elementTimestamp.get();
   }
@@ -194,17 +207,28 @@ class KeyedReadWriteContext<K> extends ReadWriteContext implements KeyedBroadcas
 /** Operator of `keyed.connect(broadcastStream).process(KeyedBroadcastProcessFunction)`. */
 export class KeyedBroadcastProcessOperator<K, IN1, IN2, OUT>
   extends KeyedProcessOperator<K, IN1, OUT>
-  implements TwoInputStreamOperator<IN1, IN2>, TimeSource
+  implements TwoInputStreamOperator<IN1, IN2>, ContextSource
 {
   private readonly states: BroadcastStates;
   private readonly broadcastContext: KeyedReadWriteContext<K>;
+  /** processElement's and onTimer's context: the keyed one, with read-only broadcast state. */
+  protected override readonly context: KeyedBroadcastOnTimerContext<K> & OnTimerContext<K> = {
+    timestamp: () => this.timestamp(),
+    currentProcessingTime: () => this.currentProcessingTime(),
+    currentWatermark: () => this.currentWatermark(),
+    timerService: () => this,
+    getCurrentKey: () => this.getCurrentKey(),
+    timeDomain: () => this.timeDomain(),
+    output: (tag, value) => this.emitSideOutput(tag, value),
+    getBroadcastState: (descriptor) => this.states.readOnly(descriptor),
+  };
 
   constructor(
     fn: KeyedBroadcastProcessFunction<K, IN1, IN2, OUT>,
     key: KeySelectorFn<IN1, K>,
     descriptors: readonly MapStateDescriptor<unknown, unknown>[],
   ) {
-    super(fn as unknown as KeyedProcessFunction<K, IN1, OUT>, key);
+    super(fn, key);
     this.states = new BroadcastStates(descriptors, () => this.info.operatorName);
     this.broadcastContext = new KeyedReadWriteContext<K>(
       this as unknown as KeyedBroadcastProcessOperator<K, unknown, unknown, unknown>,
@@ -227,7 +251,7 @@ export class KeyedBroadcastProcessOperator<K, IN1, IN2, OUT>
   processElement1(record: IN1): void {
     this.setCurrentKeyOf(this.keySelector, record);
     try {
-      this.broadcastFunction.processElement(record, this, this.output);
+      this.broadcastFunction.processElement(record, this.context, this.output);
     } catch (e) {
       throw this.userError(e, 'processElement');
     }
@@ -249,10 +273,5 @@ export class KeyedBroadcastProcessOperator<K, IN1, IN2, OUT>
       this.backend.setCurrentKey(key);
       run(key, state);
     }
-  }
-
-  // --- the keyed side's context (also onTimer's) ---
-  getBroadcastState<KK, V>(descriptor: MapStateDescriptor<KK, V>): ReadOnlyBroadcastState<KK, V> {
-    return this.states.readOnly(descriptor);
   }
 }
