@@ -1,0 +1,477 @@
+/**
+ * The Checkpoints tab: counts and the latest checkpoints, the history with per-operator and
+ * per-subtask detail, the summary statistics and the checkpointing configuration.
+ */
+import { useState } from 'preact/hooks';
+import {
+  getJson,
+  type CheckpointConfigInfo,
+  type CheckpointingStatistics,
+  type CheckpointStatistics,
+  type JobDetailsInfo,
+  type StatsSummaryDto,
+  type TaskCheckpointStatisticsWithSubtaskDetails,
+} from '../api.js';
+import { Badge, Card, Empty, ErrorBanner, KeyValues, Loading, Stat, Tabs } from '../components/ui.js';
+import { bytes, duration, time } from '../format.js';
+import { usePoll } from '../hooks.js';
+
+const LONG_MAX = 9223372036854775807;
+
+function checkpointType(c: CheckpointStatistics): string {
+  switch (c.checkpoint_type) {
+    case 'CHECKPOINT':
+      return 'aligned checkpoint';
+    case 'UNALIGNED_CHECKPOINT':
+      return 'unaligned checkpoint';
+    case 'SAVEPOINT':
+      return 'savepoint';
+    case 'SYNC_SAVEPOINT':
+      return 'sync savepoint';
+  }
+}
+
+function acknowledged(c: { num_acknowledged_subtasks: number; num_subtasks: number }): string {
+  return `${c.num_acknowledged_subtasks}/${c.num_subtasks} (${c.num_subtasks === 0 ? 0 : Math.round((100 * c.num_acknowledged_subtasks) / c.num_subtasks)}%)`;
+}
+
+function OverviewSection({ stats }: { stats: CheckpointingStatistics }) {
+  const { counts, latest } = stats;
+  return (
+    <>
+      <div class="stats" data-testid="checkpoint-counts">
+        <Stat label="Triggered" value={counts.total} testId="count-total" />
+        <Stat label="In Progress" value={counts.in_progress} testId="count-in_progress" />
+        <Stat label="Completed" value={counts.completed} testId="count-completed" />
+        <Stat label="Failed" value={counts.failed} testId="count-failed" />
+        <Stat label="Restored" value={counts.restored} testId="count-restored" />
+      </div>
+      <div class="grid-2">
+        <Card title="Latest Completed Checkpoint">
+          {latest.completed === null ? (
+            <div class="muted">None yet.</div>
+          ) : (
+            <KeyValues
+              rows={[
+                ['ID', <span data-testid="latest-completed-id">{latest.completed.id}</span>],
+                ['Completion time', time(latest.completed.latest_ack_timestamp)],
+                ['End to end duration', duration(latest.completed.end_to_end_duration)],
+                ['Checkpointed data size', bytes(latest.completed.checkpointed_size)],
+                ['Full checkpoint data size', bytes(latest.completed.state_size)],
+                ['Path', <span class="mono">{latest.completed.external_path}</span>],
+              ]}
+            />
+          )}
+        </Card>
+        <Card title="Latest Failed Checkpoint">
+          {latest.failed === null ? (
+            <div class="muted">None.</div>
+          ) : (
+            <KeyValues
+              rows={[
+                ['ID', latest.failed.id],
+                ['Failure time', time(latest.failed.failure_timestamp)],
+                ['Cause', <span class="failure">{latest.failed.failure_message}</span>],
+              ]}
+            />
+          )}
+        </Card>
+        <Card title="Latest Savepoint">
+          {latest.savepoint === null ? (
+            <div class="muted">None.</div>
+          ) : (
+            <KeyValues
+              rows={[
+                ['ID', latest.savepoint.id],
+                ['Completion time', time(latest.savepoint.latest_ack_timestamp)],
+                ['Type', checkpointType(latest.savepoint)],
+                ['Format', latest.savepoint.savepointFormat ?? '–'],
+                ['Checkpointed data size', bytes(latest.savepoint.checkpointed_size)],
+                ['Path', <span class="mono">{latest.savepoint.external_path}</span>],
+              ]}
+            />
+          )}
+        </Card>
+        <Card title="Latest Restore">
+          {latest.restored === null ? (
+            <div class="muted">The job has not been restored.</div>
+          ) : (
+            <KeyValues
+              rows={[
+                ['ID', latest.restored.id],
+                ['Restore time', time(latest.restored.restore_timestamp)],
+                ['Type', latest.restored.is_savepoint ? 'Savepoint' : 'Checkpoint'],
+                ['Path', <span class="mono">{latest.restored.external_path}</span>],
+              ]}
+            />
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}
+
+/** One operator of one checkpoint: per-subtask sync/async parts, alignment, start delay and sizes. */
+function SubtaskDetail({
+  jobId,
+  checkpointId,
+  vertexId,
+  pending,
+}: {
+  jobId: string;
+  checkpointId: number;
+  vertexId: string;
+  pending: boolean;
+}) {
+  const detail = usePoll(
+    () =>
+      getJson<TaskCheckpointStatisticsWithSubtaskDetails>(
+        `/jobs/${jobId}/checkpoints/details/${checkpointId}/subtasks/${vertexId}`,
+      ),
+    `sub:${jobId}:${checkpointId}:${vertexId}`,
+    pending ? undefined : 0,
+  );
+  if (detail.error !== undefined) return <ErrorBanner error={detail.error} />;
+  const d = detail.data;
+  if (d === undefined) return <Loading />;
+  const s = d.summary;
+  return (
+    <div class="subtasks" data-testid="subtask-detail">
+      <table class="table compact">
+        <thead>
+          <tr>
+            <th>Subtask</th>
+            <th>Acknowledged</th>
+            <th class="num">End to end</th>
+            <th class="num">Checkpointed size</th>
+            <th class="num">Full size</th>
+            <th class="num">Sync</th>
+            <th class="num">Async</th>
+            <th class="num">Processed (alignment)</th>
+            <th class="num">Persisted in-flight</th>
+            <th class="num">Alignment</th>
+            <th class="num">Start delay</th>
+            <th>Unaligned</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(['min', 'avg', 'max'] as const).map((k) => (
+            <tr key={k} class="summary-row">
+              <td>{k === 'min' ? 'Minimum' : k === 'avg' ? 'Average' : 'Maximum'}</td>
+              <td />
+              <td class="num">{duration(s.end_to_end_duration[k])}</td>
+              <td class="num">{bytes(s.checkpointed_size[k])}</td>
+              <td class="num">{bytes(s.state_size[k])}</td>
+              <td class="num">{duration(s.checkpoint_duration.sync[k])}</td>
+              <td class="num">{duration(s.checkpoint_duration.async[k])}</td>
+              <td class="num">{bytes(s.alignment.processed[k])}</td>
+              <td class="num">{bytes(s.alignment.persisted[k])}</td>
+              <td class="num">{duration(s.alignment.duration[k])}</td>
+              <td class="num">{duration(s.start_delay[k])}</td>
+              <td />
+            </tr>
+          ))}
+          {d.subtasks.map((t) =>
+            t.status === 'completed' ? (
+              <tr key={t.index} data-testid="subtask-row">
+                <td>{t.index}</td>
+                <td>{time(t.ack_timestamp)}</td>
+                <td class="num">{duration(t.end_to_end_duration)}</td>
+                <td class="num">{bytes(t.checkpointed_size)}</td>
+                <td class="num">{bytes(t.state_size)}</td>
+                <td class="num">{duration(t.checkpoint.sync)}</td>
+                <td class="num">{duration(t.checkpoint.async)}</td>
+                <td class="num">{bytes(t.alignment.processed)}</td>
+                <td class="num">{bytes(t.alignment.persisted)}</td>
+                <td class="num">{duration(t.alignment.duration)}</td>
+                <td class="num">{duration(t.start_delay)}</td>
+                <td>{t.unaligned_checkpoint ? 'yes' : 'no'}</td>
+              </tr>
+            ) : (
+              <tr key={t.index} data-testid="subtask-row">
+                <td>{t.index}</td>
+                <td colSpan={11} class="muted">
+                  pending or failed
+                </td>
+              </tr>
+            ),
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** One checkpoint's operators; each expands into its subtasks. */
+function CheckpointDetail({ job, checkpoint }: { job: JobDetailsInfo; checkpoint: CheckpointStatistics }) {
+  const pending = checkpoint.status === 'IN_PROGRESS';
+  const detail = usePoll(
+    () => getJson<CheckpointStatistics>(`/jobs/${job.jid}/checkpoints/details/${checkpoint.id}`),
+    `detail:${job.jid}:${checkpoint.id}:${checkpoint.status}`,
+    pending ? undefined : 0,
+  );
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  if (detail.error !== undefined) return <ErrorBanner error={detail.error} />;
+  const d = detail.data;
+  if (d === undefined) return <Loading />;
+  return (
+    <div class="checkpoint-detail" data-testid="checkpoint-detail">
+      <div class="detail-meta">
+        <span>Type: {checkpointType(d)}</span>
+        {d.status === 'COMPLETED' && (
+          <span>
+            Path: <span class="mono">{d.external_path}</span> {d.discarded ? '(discarded)' : ''}
+          </span>
+        )}
+        {d.status === 'FAILED' && <span class="failure">Failure: {d.failure_message}</span>}
+      </div>
+      <table class="table compact">
+        <thead>
+          <tr>
+            <th />
+            <th>Operator</th>
+            <th>Acknowledged</th>
+            <th>Latest acknowledgement</th>
+            <th class="num">End to end</th>
+            <th class="num">Checkpointed size</th>
+            <th class="num">Full size</th>
+            <th class="num">Processed</th>
+            <th class="num">Persisted</th>
+          </tr>
+        </thead>
+        <tbody>
+          {job.vertices.map((v) => {
+            const t = d.tasks[v.id];
+            const expanded = open.has(v.id);
+            const toggle = () => {
+              const next = new Set(open);
+              if (expanded) next.delete(v.id);
+              else next.add(v.id);
+              setOpen(next);
+            };
+            return [
+              <tr key={v.id} class="clickable" onClick={toggle} data-testid="operator-row">
+                <td class="chevron">{expanded ? '▾' : '▸'}</td>
+                <td>{v.name}</td>
+                {t === undefined ? (
+                  <td colSpan={7} class="muted">
+                    no statistics
+                  </td>
+                ) : (
+                  <>
+                    <td>{acknowledged(t)}</td>
+                    <td>{time(t.latest_ack_timestamp)}</td>
+                    <td class="num">{duration(t.end_to_end_duration)}</td>
+                    <td class="num">{bytes(t.checkpointed_size)}</td>
+                    <td class="num">{bytes(t.state_size)}</td>
+                    <td class="num">{bytes(t.processed_data)}</td>
+                    <td class="num">{bytes(t.persisted_data)}</td>
+                  </>
+                )}
+              </tr>,
+              expanded && (
+                <tr key={`${v.id}-sub`} class="nested">
+                  <td colSpan={9}>
+                    <SubtaskDetail
+                      jobId={job.jid}
+                      checkpointId={checkpoint.id}
+                      vertexId={v.id}
+                      pending={pending}
+                    />
+                  </td>
+                </tr>
+              ),
+            ];
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function HistorySection({ job, stats }: { job: JobDetailsInfo; stats: CheckpointingStatistics }) {
+  const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
+  if (stats.history.length === 0) return <Empty>No checkpoints yet.</Empty>;
+  return (
+    <table class="table" data-testid="checkpoint-history">
+      <thead>
+        <tr>
+          <th />
+          <th>ID</th>
+          <th>Status</th>
+          <th>Acknowledged</th>
+          <th>Trigger time</th>
+          <th>Latest acknowledgement</th>
+          <th class="num">End to end</th>
+          <th class="num">Checkpointed size</th>
+          <th class="num">Full size</th>
+          <th class="num">Processed</th>
+          <th class="num">Persisted</th>
+        </tr>
+      </thead>
+      <tbody>
+        {stats.history.map((c) => {
+          const expanded = open.has(c.id);
+          const toggle = () => {
+            const next = new Set(open);
+            if (expanded) next.delete(c.id);
+            else next.add(c.id);
+            setOpen(next);
+          };
+          return [
+            <tr
+              key={c.id}
+              class="clickable"
+              onClick={toggle}
+              data-testid="history-row"
+              data-checkpoint-id={c.id}
+            >
+              <td class="chevron">{expanded ? '▾' : '▸'}</td>
+              <td>
+                {c.id}
+                {c.is_savepoint && <span class="tag">savepoint</span>}
+              </td>
+              <td>
+                <Badge state={c.status} />
+              </td>
+              <td>{acknowledged(c)}</td>
+              <td>{time(c.trigger_timestamp)}</td>
+              <td>{time(c.latest_ack_timestamp)}</td>
+              <td class="num">{duration(c.end_to_end_duration)}</td>
+              <td class="num">{bytes(c.checkpointed_size)}</td>
+              <td class="num">{bytes(c.state_size)}</td>
+              <td class="num">{bytes(c.processed_data)}</td>
+              <td class="num">{bytes(c.persisted_data)}</td>
+            </tr>,
+            expanded && (
+              <tr key={`${c.id}-detail`} class="nested">
+                <td colSpan={11}>
+                  <CheckpointDetail job={job} checkpoint={c} />
+                </td>
+              </tr>
+            ),
+          ];
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function SummarySection({ stats }: { stats: CheckpointingStatistics }) {
+  const rows: [string, StatsSummaryDto, (n: number) => string][] = [
+    ['End to end duration', stats.summary.end_to_end_duration, duration],
+    ['Checkpointed data size', stats.summary.checkpointed_size, bytes],
+    ['Full checkpoint data size', stats.summary.state_size, bytes],
+    ['Processed (persisted) in-flight data', stats.summary.processed_data, bytes],
+    ['Persisted in-flight data', stats.summary.persisted_data, bytes],
+  ];
+  const pct = (v: number | 'NaN', f: (n: number) => string) => (v === 'NaN' ? 'n/a' : f(v));
+  return (
+    <table class="table" data-testid="checkpoint-summary">
+      <thead>
+        <tr>
+          <th />
+          <th class="num">Minimum</th>
+          <th class="num">Average</th>
+          <th class="num">Median (p50)</th>
+          <th class="num">p90</th>
+          <th class="num">p99</th>
+          <th class="num">Maximum</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([label, s, f]) => (
+          <tr key={label}>
+            <th>{label}</th>
+            <td class="num">{f(s.min)}</td>
+            <td class="num">{f(s.avg)}</td>
+            <td class="num">{pct(s.p50, f)}</td>
+            <td class="num">{pct(s.p90, f)}</td>
+            <td class="num">{pct(s.p99, f)}</td>
+            <td class="num">{f(s.max)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function ConfigurationSection({ jobId }: { jobId: string }) {
+  const config = usePoll(
+    () => getJson<CheckpointConfigInfo>(`/jobs/${jobId}/checkpoints/config`),
+    `cpconfig:${jobId}`,
+    0,
+  );
+  if (config.error !== undefined) return <ErrorBanner error={config.error} />;
+  const c = config.data;
+  if (c === undefined) return <Loading />;
+  return (
+    <KeyValues
+      rows={[
+        ['Checkpointing mode', c.mode === 'exactly_once' ? 'Exactly Once' : 'At Least Once'],
+        ['Checkpoint storage', c.checkpoint_storage],
+        ['State backend', c.state_backend],
+        ['Interval', c.interval >= LONG_MAX ? 'Periodic checkpoints disabled' : duration(c.interval)],
+        ['Timeout', duration(c.timeout)],
+        ['Minimum pause between checkpoints', duration(c.min_pause)],
+        ['Maximum concurrent checkpoints', c.max_concurrent],
+        ['Unaligned checkpoints', c.unaligned_checkpoints ? 'Enabled' : 'Disabled'],
+        ...(c.unaligned_checkpoints
+          ? [['Aligned checkpoint timeout', duration(c.aligned_checkpoint_timeout)] as const]
+          : []),
+        [
+          'Persist checkpoints externally',
+          c.externalization.enabled
+            ? `Enabled (${c.externalization.delete_on_cancellation ? 'delete on cancellation' : 'retain on cancellation'})`
+            : 'Disabled',
+        ],
+        ['Tolerable failed checkpoints', c.tolerable_failed_checkpoints],
+        ['Checkpoints after tasks finish', c.checkpoints_after_tasks_finish ? 'Enabled' : 'Disabled'],
+        ['State changelog', c.state_changelog_enabled ? `Enabled (${c.changelog_storage})` : 'Disabled'],
+      ]}
+    />
+  );
+}
+
+export function CheckpointsTab({ job, route }: { job: JobDetailsInfo; route: readonly string[] }) {
+  const section = route[0] ?? 'overview';
+  const stats = usePoll(
+    () => getJson<CheckpointingStatistics>(`/jobs/${job.jid}/checkpoints`),
+    `checkpoints:${job.jid}`,
+  );
+  const base = `#/job/${job.jid}/checkpoints`;
+  const sections = [
+    { id: 'overview', label: 'Overview', href: `${base}/overview` },
+    { id: 'history', label: 'History', href: `${base}/history` },
+    { id: 'summary', label: 'Summary', href: `${base}/summary` },
+    { id: 'configuration', label: 'Configuration', href: `${base}/configuration` },
+  ];
+  return (
+    <div class="checkpoints">
+      <div class="subtabs">
+        <Tabs tabs={sections} active={section} />
+        <button class="btn btn-small" onClick={stats.refresh}>
+          Refresh
+        </button>
+      </div>
+      {stats.error !== undefined && <ErrorBanner error={stats.error} />}
+      {stats.data === undefined ? (
+        stats.error === undefined && <Loading />
+      ) : section === 'history' ? (
+        <Card>
+          <HistorySection job={job} stats={stats.data} />
+        </Card>
+      ) : section === 'summary' ? (
+        <Card>
+          <SummarySection stats={stats.data} />
+        </Card>
+      ) : section === 'configuration' ? (
+        <Card>
+          <ConfigurationSection jobId={job.jid} />
+        </Card>
+      ) : (
+        <OverviewSection stats={stats.data} />
+      )}
+    </div>
+  );
+}
