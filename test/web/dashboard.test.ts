@@ -32,17 +32,30 @@ async function rest<T>(base: string, path: string): Promise<T> {
   return answer.body as T;
 }
 
-/** Triggers a checkpoint over REST and waits until it completed. */
-async function checkpoint(base: string, jobId: string): Promise<void> {
-  const trigger = await call(base, 'POST', `/jobs/${jobId}/checkpoints`, {
-    body: '{}',
-    headers: { 'Content-Type': 'application/json' },
-  });
-  const id = String(trigger.body['request-id']);
-  await until(async () => {
-    const status = await rest<{ status: { id: string } }>(base, `/jobs/${jobId}/checkpoints/${id}`);
-    expect(status.status.id).toBe('COMPLETED');
-  });
+/**
+ * Triggers a checkpoint over REST and waits until it completed. A trigger while some task is
+ * still starting fails (as Flink's "not all required tasks are currently running"), so it is
+ * retried until one completes.
+ */
+async function checkpoint(base: string, jobId: string): Promise<number> {
+  return until(async () => {
+    const trigger = await call(base, 'POST', `/jobs/${jobId}/checkpoints`, {
+      body: '{}',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(trigger.status).toBe(202);
+    const path = `/jobs/${jobId}/checkpoints/${String(trigger.body['request-id'])}`;
+    const result = await until(async () => {
+      const status = await rest<{ status: { id: string }; operation?: { checkpointId?: number } }>(
+        base,
+        path,
+      );
+      expect(status.status.id).toBe('COMPLETED');
+      return status.operation;
+    });
+    expect(result?.checkpointId, JSON.stringify(result)).toBeTypeOf('number');
+    return result!.checkpointId!;
+  }, 30_000);
 }
 
 async function texts(page: Page, selector: string): Promise<string[]> {
@@ -85,7 +98,7 @@ describe('the web dashboard in a browser', () => {
     const browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      viewport: { width: 1440, height: 900 },
+      viewport: { width: 1600, height: 960 },
       args: [
         '--headless',
         '--no-sandbox',
@@ -133,6 +146,7 @@ describe('the web dashboard in a browser', () => {
     // The Checkpoints tab: the counts and the history the REST API reports.
     await page.getByRole('tab', { name: 'Checkpoints' }).click();
     const stats = await rest<CheckpointingStatistics>(base, `/jobs/${jobId}/checkpoints`);
+    expect(stats.counts.completed).toBe(3);
     for (const key of ['total', 'in_progress', 'completed', 'failed', 'restored'] as const)
       await until(async () =>
         expect(await page.locator(`[data-testid=count-${key}] .stat-value`).innerText()).toBe(
@@ -145,13 +159,11 @@ describe('the web dashboard in a browser', () => {
       ),
     );
     await page.getByRole('tab', { name: 'History' }).click();
-    await until(async () =>
-      expect(
-        await page
-          .locator('[data-testid=history-row]')
-          .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-checkpoint-id'))),
-      ).toEqual(stats.history.map((c) => String(c.id))),
-    );
+    await until(async () => {
+      const rows = await page.locator('[data-testid=history-row]').all();
+      const ids = await Promise.all(rows.map((r) => r.getAttribute('data-checkpoint-id')));
+      expect(ids).toEqual(stats.history.map((c) => String(c.id)));
+    });
     // A checkpoint's operators, then one operator's subtasks.
     await page.locator('[data-testid=history-row]').first().click();
     await until(async () =>

@@ -51,3 +51,12 @@ export function percent(fraction: number | undefined | null): string {
   if (fraction === undefined || fraction === null || !Number.isFinite(fraction)) return 'N/A';
   return `${Math.round(fraction * 100)}%`;
 }
+
+/** A timestamp's time of day only (the rows of one checkpoint are all from the same minutes). */
+export function clock(ts: number | undefined | null, millis = true): string {
+  if (ts === undefined || ts === null || ts <= 0) return '–';
+  const d = new Date(ts);
+  const pad = (x: number, n = 2) => String(x).padStart(n, '0');
+  const seconds = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return millis ? `${seconds}.${pad(d.getMilliseconds(), 3)}` : seconds;
+}

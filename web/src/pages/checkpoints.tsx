@@ -13,10 +13,11 @@ import {
   type TaskCheckpointStatisticsWithSubtaskDetails,
 } from '../api.js';
 import { Badge, Card, Empty, ErrorBanner, KeyValues, Loading, Stat, Tabs } from '../components/ui.js';
-import { bytes, duration, time } from '../format.js';
+import { bytes, clock, duration, time } from '../format.js';
 import { usePoll } from '../hooks.js';
 
-const LONG_MAX = 9223372036854775807;
+/** Java's Long.MAX_VALUE (periodic checkpoints disabled) as JSON.parse reads it: 2^63 as a double. */
+const LONG_MAX = 2 ** 63;
 
 function checkpointType(c: CheckpointStatistics): string {
   switch (c.checkpoint_type) {
@@ -147,7 +148,7 @@ function SubtaskDetail({
             <th class="num">Full size</th>
             <th class="num">Sync</th>
             <th class="num">Async</th>
-            <th class="num">Processed (alignment)</th>
+            <th class="num">Processed in-flight</th>
             <th class="num">Persisted in-flight</th>
             <th class="num">Alignment</th>
             <th class="num">Start delay</th>
@@ -175,7 +176,7 @@ function SubtaskDetail({
             t.status === 'completed' ? (
               <tr key={t.index} data-testid="subtask-row">
                 <td>{t.index}</td>
-                <td>{time(t.ack_timestamp)}</td>
+                <td>{clock(t.ack_timestamp)}</td>
                 <td class="num">{duration(t.end_to_end_duration)}</td>
                 <td class="num">{bytes(t.checkpointed_size)}</td>
                 <td class="num">{bytes(t.state_size)}</td>
@@ -231,7 +232,7 @@ function CheckpointDetail({ job, checkpoint }: { job: JobDetailsInfo; checkpoint
             <th />
             <th>Operator</th>
             <th>Acknowledged</th>
-            <th>Latest acknowledgement</th>
+            <th>Latest ack</th>
             <th class="num">End to end</th>
             <th class="num">Checkpointed size</th>
             <th class="num">Full size</th>
@@ -260,7 +261,7 @@ function CheckpointDetail({ job, checkpoint }: { job: JobDetailsInfo; checkpoint
                 ) : (
                   <>
                     <td>{acknowledged(t)}</td>
-                    <td>{time(t.latest_ack_timestamp)}</td>
+                    <td>{clock(t.latest_ack_timestamp)}</td>
                     <td class="num">{duration(t.end_to_end_duration)}</td>
                     <td class="num">{bytes(t.checkpointed_size)}</td>
                     <td class="num">{bytes(t.state_size)}</td>
@@ -301,7 +302,7 @@ function HistorySection({ job, stats }: { job: JobDetailsInfo; stats: Checkpoint
           <th>Status</th>
           <th>Acknowledged</th>
           <th>Trigger time</th>
-          <th>Latest acknowledgement</th>
+          <th>Latest ack</th>
           <th class="num">End to end</th>
           <th class="num">Checkpointed size</th>
           <th class="num">Full size</th>
@@ -336,7 +337,7 @@ function HistorySection({ job, stats }: { job: JobDetailsInfo; stats: Checkpoint
               </td>
               <td>{acknowledged(c)}</td>
               <td>{time(c.trigger_timestamp)}</td>
-              <td>{time(c.latest_ack_timestamp)}</td>
+              <td>{clock(c.latest_ack_timestamp)}</td>
               <td class="num">{duration(c.end_to_end_duration)}</td>
               <td class="num">{bytes(c.checkpointed_size)}</td>
               <td class="num">{bytes(c.state_size)}</td>

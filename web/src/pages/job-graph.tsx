@@ -11,7 +11,7 @@ export interface VertexLoad {
 }
 
 const NODE_W = 250;
-const NODE_H = 118;
+const NODE_H = 132;
 const GAP_X = 90;
 const GAP_Y = 36;
 const PAD = 24;

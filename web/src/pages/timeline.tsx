@@ -10,7 +10,7 @@ import {
   type MetricValue,
 } from '../api.js';
 import { Card, ErrorBanner, Loading, Stat } from '../components/ui.js';
-import { bytes, duration, time } from '../format.js';
+import { bytes, clock, duration, time } from '../format.js';
 import { usePoll } from '../hooks.js';
 
 /** A checkpoint on the chart. */
@@ -85,11 +85,6 @@ function ticks(max: number, n = 4): number[] {
   return Array.from({ length: n + 1 }, (_, i) => (max * i) / n);
 }
 
-function clock(ts: number): string {
-  const d = new Date(ts);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`;
-}
-
 /** One panel: a value per checkpoint over time, as a line with dots or as bars. */
 function Panel(props: {
   title: string;
@@ -133,7 +128,7 @@ function Panel(props: {
             class="axis"
             text-anchor={f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}
           >
-            {clock(from + f * span)}
+            {clock(from + f * span, false)}
           </text>
         ))}
         {props.marks.failures.map((f) => (
