@@ -68,6 +68,48 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true });
 }
 
+/**
+ * Headless Chromium on a fresh profile, closed after the test; `problems` collects console
+ * errors, page errors, crashes and every HTTP answer >= 400. Confirmation dialogs are accepted.
+ */
+async function openBrowser(): Promise<{ page: Page; problems: string[] }> {
+  const profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
+  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1600, height: 960 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  cleanups.push(() => browser.close());
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('crash', () => problems.push('the page crashed'));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on('dialog', (d) => void d.accept());
+  return { page, problems };
+}
+
+function requireBuiltDashboard(): void {
+  if (!existsSync(DASHBOARD_INDEX))
+    throw new Error(`${DASHBOARD_INDEX} is missing: run npm run build (npm ci runs it) before this test`);
+  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`).toBe(true);
+}
+
 describe('the web dashboard in a browser', () => {
   it('shows a running job, its graph and checkpoints, triggers a checkpoint and cancels the job', async () => {
     if (!existsSync(DASHBOARD_INDEX))
@@ -93,34 +135,7 @@ describe('the web dashboard in a browser', () => {
     for (let i = 0; i < 3; i++) await checkpoint(base, jobId);
     const job = await rest<JobDetailsInfo>(base, `/jobs/${jobId}`);
 
-    const profile = mkdtempSync(join(tmpdir(), 'sluice-chromium-'));
-    cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1600, height: 960 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    cleanups.push(() => browser.close());
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('crash', () => problems.push('the page crashed'));
-    page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
-    });
-    page.on('dialog', (d) => void d.accept());
+    const { page, problems } = await openBrowser();
 
     // The cluster overview: TaskManagers, slots and the running job.
     await page.goto(`${base}/#/overview`);
@@ -214,4 +229,22 @@ describe('the web dashboard in a browser', () => {
 
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it('asks for the REST token of a cluster that wants one, and then works with it', async () => {
+    requireBuiltDashboard();
+    const token = 'dashboard-test-token-0123456789';
+    const jm = await jobManagers.start({ 'rest.authentication.token': token });
+    const { page, problems } = await openBrowser();
+    // The page itself loads without a token (it holds no data); its REST calls are refused.
+    await page.goto(`${jm.server.url}/#/overview`);
+    await page.locator('.token-form input').fill(token);
+    await page.locator('.token-form button').click();
+    await until(async () =>
+      expect(
+        await page.locator('[data-testid=stat-taskmanagers] .stat-value').innerText({ timeout: 1000 }),
+      ).toBe('0'),
+    );
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    expect(problems.length).toBeGreaterThan(0);
+  }, 30_000);
 });

@@ -31,6 +31,21 @@ export class RestError extends Error {
 /** The API's base: the page's own directory, so the dashboard also works behind a path prefix. */
 const BASE = new URL('.', window.location.href);
 
+/**
+ * The REST token (`rest.authentication.token`) the user entered, kept for this browser tab only:
+ * a cluster with a token refuses requests without `Authorization: Bearer <token>`.
+ */
+const TOKEN_KEY = 'sluice.rest.token';
+
+export function setToken(token: string): void {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+function authorization(): Record<string, string> {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token === null || token === '' ? {} : { Authorization: `Bearer ${token}` };
+}
+
 function urlOf(path: string): string {
   return new URL(path.replace(/^\//u, ''), BASE).href;
 }
@@ -48,12 +63,14 @@ async function answer(response: Response): Promise<unknown> {
 
 /** GETs a JSON resource. */
 export async function getJson<T>(path: string): Promise<T> {
-  return (await answer(await fetch(urlOf(path), { headers: { Accept: 'application/json' } }))) as T;
+  return (await answer(
+    await fetch(urlOf(path), { headers: { Accept: 'application/json', ...authorization() } }),
+  )) as T;
 }
 
 /** GETs a text resource (a log file). */
 export async function getText(path: string): Promise<string> {
-  const response = await fetch(urlOf(path));
+  const response = await fetch(urlOf(path), { headers: authorization() });
   if (!response.ok) throw new RestError(response.status, response.statusText);
   return response.text();
 }
@@ -62,8 +79,12 @@ export async function getText(path: string): Promise<string> {
 export async function send<T>(method: 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
   const init: RequestInit =
     body === undefined
-      ? { method }
-      : { method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } };
+      ? { method, headers: authorization() }
+      : {
+          method,
+          body: JSON.stringify(body),
+          headers: { 'Content-Type': 'application/json', ...authorization() },
+        };
   return (await answer(await fetch(urlOf(path), init))) as T;
 }
 

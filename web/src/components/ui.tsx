@@ -1,5 +1,7 @@
 /** Small building blocks every page uses: badges, cards, stats, tabs, messages. */
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { RestError, setToken } from '../api.js';
 
 const STATE_TONES: Readonly<Record<string, string>> = {
   RUNNING: 'blue',
@@ -97,8 +99,37 @@ export function Tabs(props: {
   );
 }
 
+/** Asks for the REST token when the cluster wants one, then reloads with it. */
+function TokenForm({ message }: { message: string }) {
+  const [token, setValue] = useState('');
+  return (
+    <form
+      class="banner banner-error token-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setToken(token.trim());
+        window.location.reload();
+      }}
+    >
+      <div>{message}</div>
+      <input
+        class="input"
+        type="password"
+        placeholder="rest.authentication.token"
+        autocomplete="off"
+        value={token}
+        onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+      />
+      <button class="btn btn-primary" type="submit">
+        Use token
+      </button>
+    </form>
+  );
+}
+
 export function ErrorBanner({ error }: { error: Error | undefined }) {
   if (error === undefined) return null;
+  if (error instanceof RestError && error.status === 401) return <TokenForm message={error.message} />;
   return (
     <div class="banner banner-error" role="alert">
       {error.message}
