@@ -111,7 +111,7 @@ function requireBuiltDashboard(): void {
 }
 
 describe('the web dashboard in a browser', () => {
-  it('shows a running job, its graph and checkpoints, triggers a checkpoint and cancels the job', async () => {
+  it('shows a running job, its graph and checkpoints, triggers a checkpoint and a savepoint, and cancels the job', async () => {
     if (!existsSync(DASHBOARD_INDEX))
       throw new Error(`${DASHBOARD_INDEX} is missing: run npm run build (npm ci runs it) before this test`);
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`).toBe(
@@ -199,6 +199,17 @@ describe('the web dashboard in a browser', () => {
     expect(after.history.find((c) => c.id === triggered)?.status).toBe('COMPLETED');
     expect(after.counts.completed).toBe(stats.counts.completed + 1);
     await page.locator(`[data-testid=history-row][data-checkpoint-id="${triggered}"]`).waitFor();
+
+    // A savepoint triggered from the page, into the directory entered there.
+    await page.getByTestId('trigger-savepoint').click();
+    await page.locator('.savepoint-form input').fill(join(dir, 'savepoints'));
+    await page.locator('.savepoint-form button').click();
+    const saved = page.locator('[data-testid=action-outcome]', { hasText: /^Savepoint completed at .+\.$/u });
+    await saved.waitFor({ timeout: 20_000 });
+    const savepoint = (await rest<CheckpointingStatistics>(base, `/jobs/${jobId}/checkpoints`)).latest
+      .savepoint;
+    expect(await saved.innerText()).toBe(`Savepoint completed at ${savepoint!.external_path}.`);
+    expect(savepoint!.external_path.startsWith(join(dir, 'savepoints'))).toBe(true);
 
     // The other pages of the job and of the cluster render without errors.
     await page.getByRole('tab', { name: 'Timeline' }).click();

@@ -71,7 +71,8 @@ export async function getJson<T>(path: string): Promise<T> {
 /** GETs a text resource (a log file). */
 export async function getText(path: string): Promise<string> {
   const response = await fetch(urlOf(path), { headers: authorization() });
-  if (!response.ok) throw new RestError(response.status, response.statusText);
+  // Errors come as Flink's JSON `{"errors": [...]}` even from text endpoints.
+  if (!response.ok) await answer(response);
   return response.text();
 }
 

@@ -57,11 +57,29 @@ export function TaskManagersPage() {
   );
 }
 
-function LogView({ path }: { path: string }) {
-  const text = usePoll(() => getText(path), `log:${path}`);
-  if (text.error !== undefined && text.data === undefined) return <ErrorBanner error={text.error} />;
-  if (text.data === undefined) return <Loading />;
-  return text.data === '' ? <Empty>Nothing written yet.</Empty> : <pre class="log">{text.data}</pre>;
+/** A log file, read when shown and on Refresh (not polled: it can be large). */
+function LogView({ path, title }: { path: string; title: string }) {
+  const text = usePoll(() => getText(path), `log:${path}`, 0);
+  return (
+    <Card
+      title={title}
+      actions={
+        <button class="btn btn-small" onClick={text.refresh}>
+          Refresh
+        </button>
+      }
+    >
+      {text.error !== undefined ? (
+        <ErrorBanner error={text.error} />
+      ) : text.data === undefined ? (
+        <Loading />
+      ) : text.data === '' ? (
+        <Empty>Nothing written yet.</Empty>
+      ) : (
+        <pre class="log">{text.data}</pre>
+      )}
+    </Card>
+  );
 }
 
 function Details({ tm }: { tm: TaskManagerInfo }) {
@@ -96,13 +114,9 @@ export function TaskManagerPage({ id, tab }: { id: string; tab: string }) {
       <ErrorBanner error={tm.error} />
       <Tabs tabs={tabs} active={tab} />
       {tab === 'log' ? (
-        <Card title="Log">
-          <LogView path={`/taskmanagers/${id}/log`} />
-        </Card>
+        <LogView title="Log" path={`/taskmanagers/${id}/log`} />
       ) : tab === 'stdout' ? (
-        <Card title="Stdout">
-          <LogView path={`/taskmanagers/${id}/stdout`} />
-        </Card>
+        <LogView title="Stdout" path={`/taskmanagers/${id}/stdout`} />
       ) : (
         <>
           <ProcessMetrics base={`/taskmanagers/${id}/metrics`} />
