@@ -43,7 +43,7 @@ export function count(n: number | undefined | null): string {
 /** A rate, e.g. `1,234/s`, `0.52/s`. */
 export function rate(n: number | undefined | null): string {
   if (n === undefined || n === null || !Number.isFinite(n)) return '–';
-  return `${n >= 100 ? count(n) : n.toFixed(n >= 10 ? 1 : 2)}/s`;
+  return `${n >= 100 || n === 0 ? count(n) : n.toFixed(n >= 10 ? 1 : 2)}/s`;
 }
 
 /** A fraction 0..1 as a whole percentage. */

@@ -142,14 +142,16 @@ export function JobGraph({ job, loads }: { job: JobDetailsInfo; loads: ReadonlyM
               <text x="16" y="44" class="node-line" fill={ink}>
                 {v.status} · Parallelism {v.parallelism}
               </text>
-              <text x="16" y="64" class="node-line" fill={ink}>
-                In {count(v.metrics['read-records'])} ({rate(load?.inPerSecond)}) · Out{' '}
-                {count(v.metrics['write-records'])}
+              <text x="16" y="63" class="node-line" fill={ink}>
+                Records in {count(v.metrics['read-records'])} · {rate(load?.inPerSecond)}
               </text>
-              <text x="16" y="86" class="node-metric" fill={ink} data-testid="node-backpressured">
+              <text x="16" y="80" class="node-line" fill={ink}>
+                Records out {count(v.metrics['write-records'])} · {rate(load?.outPerSecond)}
+              </text>
+              <text x="16" y="102" class="node-metric" fill={ink} data-testid="node-backpressured">
                 Backpressured (max): {percent(load?.backPressured)}
               </text>
-              <text x="16" y="104" class="node-metric" fill={ink} data-testid="node-busy">
+              <text x="16" y="120" class="node-metric" fill={ink} data-testid="node-busy">
                 Busy (max): {percent(load?.busy)}
               </text>
             </g>
