@@ -135,6 +135,21 @@ describe('the web dashboard in a browser', () => {
     for (let i = 0; i < 3; i++) await checkpoint(base, jobId);
     const job = await rest<JobDetailsInfo>(base, `/jobs/${jobId}`);
 
+    // The REST port's root serves the app and its hashed assets; REST clients still get REST 404s.
+    const index = await fetch(`${base}/`);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=UTF-8');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const script = /src="\.\/(assets\/index-[\w-]+\.js)"/u.exec(await index.text())![1]!;
+    const asset = await fetch(`${base}/${script}`);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=UTF-8');
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const deepLink = await fetch(`${base}/job/${jobId}`, { headers: { Accept: 'text/html' } });
+    expect([deepLink.status, deepLink.headers.get('content-type')]).toEqual([
+      200,
+      'text/html; charset=UTF-8',
+    ]);
+    expect((await call(base, 'GET', '/nowhere')).body).toEqual({ errors: ['Not found: /nowhere'] });
+
     const { page, problems } = await openBrowser();
 
     // The cluster overview: TaskManagers, slots and the running job.
