@@ -43,6 +43,14 @@ forbidden.push(
     to: { path: '^src/cli/' },
   },
   {
+    name: 'web-shares-only-rest-shapes',
+    comment:
+      'the web dashboard (web/) runs in a browser and talks to the engine over REST only: of src/ it imports just the REST shapes',
+    severity: 'error',
+    from: { path: '^web/' },
+    to: { path: '^src/', pathNot: '^src/rest/rest-schema\\.ts$' },
+  },
+  {
     name: 'no-test-support-in-src',
     comment: 'test/ holds test-only code: nothing shipped from src may import it',
     severity: 'error',

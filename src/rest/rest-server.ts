@@ -10,6 +10,7 @@ import { checkpointRoutes } from './checkpoint-handlers.js';
 import { CheckpointTriggerCache } from './checkpoint-trigger-cache.js';
 import { savepointRoutes, type SavepointOperations } from './savepoint-handlers.js';
 import { clusterRoutes } from './cluster-handlers.js';
+import { DashboardFiles, serveDashboard } from './dashboard-files.js';
 import type { HandlerContext } from './handler-context.js';
 import { jarRoutes, noSubmissions } from './jar-handlers.js';
 import { JarStore } from './jar-store.js';
@@ -218,6 +219,7 @@ function authenticationOf(security: RestSecurity): string {
 class RequestDispatcher {
   private uploadsInFlight = 0;
   private readonly log = logger('rest-server');
+  private readonly dashboard = new DashboardFiles();
 
   constructor(
     private readonly router: RestRouter,
@@ -230,6 +232,8 @@ class RequestDispatcher {
   ) {}
 
   async respond(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
+    // The web dashboard's pages and assets: GETs no REST route takes.
+    if (serveDashboard(this.dashboard, req, res, this.router, this.settings.hosts)) return;
     let response: RestResponse;
     try {
       response = await this.dispatch(req, res, expectsContinue);

@@ -230,6 +230,9 @@ describe('the packed package', () => {
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/cli/main.js');
+    // The web dashboard, prebuilt: the JobManager serves it without building anything.
+    expect(files).toContain('dist/web/index.html');
+    expect(files.some((file) => /^dist\/web\/assets\/index-[\w-]+\.js$/u.test(file))).toBe(true);
   });
 
   it('ships every entry point whose sources exist, with its declarations', () => {
