@@ -70,8 +70,9 @@ export class JdbcExactlyOnceWriter<T>
           'The value must be at least the sink parallelism times the checkpoints that may be pending at once.',
       );
     // A failed attempt of this subtask may still hold its connection, its open transaction and
-    // that transaction's row locks (the runtime abandons a failed task's operators without
-    // closing them): end it, or an upsert of the same keys would wait for it forever.
+    // that transaction's row locks (a TaskManager cut off from the JobManager but still alive,
+    // whose task was never cancelled there): end it, or an upsert of the same keys would wait
+    // for it forever.
     await this.connection.query(
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = current_setting($$application_name$$) AND pid <> pg_backend_pid() AND datname = current_database()',
     );

@@ -98,7 +98,7 @@ export class JdbcExactlyOnceSink<T>
       new PgConnection(
         this.connection,
         `JdbcSink.exactlyOnceSink subtask ${ctx.getSubtaskId()}`,
-        `sluice-jdbc-sink ${session}`,
+        session,
       ),
       {
         ids: { prefix: this.prefix, operatorId: ctx.getOperatorId() },
