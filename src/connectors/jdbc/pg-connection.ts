@@ -78,6 +78,9 @@ export class PgConnection {
   }
 }
 
+/** What a JDBC writer needs of its connection (a seam: tests stand in for the server's answers). */
+export type PgSession = Pick<PgConnection, 'query' | 'close'>;
+
 /** The SQLSTATE of a failure from `PgConnection` (undefined for a lost connection). */
 export function sqlState(e: unknown): string | undefined {
   const cause = e instanceof SluiceError ? e.cause : e;
