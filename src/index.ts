@@ -189,6 +189,8 @@ export type { BucketAssigner, BucketAssignerContext } from './connectors/file/bu
 export { OutputFileConfig, OutputFileConfigBuilder } from './connectors/file/output-file-config.js';
 export { FileSource, FileSourceBuilder } from './connectors/file/file-source.js';
 export type { FileSourceSplit } from './connectors/file/file-source-split.js';
+export { BadLinePolicy } from './connectors/file/bad-line-policy.js';
+export type { BadLine } from './connectors/file/bad-line-policy.js';
 export type { FileEnumeratorState } from './connectors/file/file-enumerator.js';
 export { TextLineInputFormat, JsonLinesInputFormat, SKIP_LINE } from './connectors/file/stream-format.js';
 export type { JsonLinesOptions, StreamFormat } from './connectors/file/stream-format.js';
