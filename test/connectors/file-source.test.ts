@@ -116,7 +116,9 @@ describe('FileSource', () => {
       const env = envAt(2);
       env.enableCheckpointing(30);
       env.setRestartStrategy(RestartStrategies.fixedDelay(3, 10));
-      const files = FileSource.forRecordStreamFormat(new TextLineInputFormat(), dir).setBlockSize(1000).build();
+      const files = FileSource.forRecordStreamFormat(new TextLineInputFormat(), dir)
+        .setBlockSize(1000)
+        .build();
       // Holds the readers after 1000 records until a checkpoint completed mid-block.
       const source: Source<string, SourceSplit, unknown> = {
         getBoundedness: () => files.getBoundedness(),
@@ -151,7 +153,10 @@ describe('FileSource', () => {
         .setBadLinePolicy(BadLinePolicy.sideOutput(badLines))
         .build();
       const events = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'json');
-      const bad = events.getSideOutput(badLines).map((b) => `${b.lineNumber}:${b.line}`).collectAsync();
+      const bad = events
+        .getSideOutput(badLines)
+        .map((b) => `${b.lineNumber}:${b.line}`)
+        .collectAsync();
       const { records, result } = await runToEnd(env, events);
       expectSameMultiset(records, [{ a: 1 }, { a: 3 }]);
       expectSameMultiset(await bad.toArray(), ['2:not json', '4:{oops']);

@@ -110,7 +110,13 @@ describe('FileSourceReader bad-line policies', () => {
     const bad: BadLine[] = [];
     const counted = new Counter();
     const tag = new OutputTag<BadLine>('bad-lines');
-    const side = read(splits, new JsonLinesInputFormat(), Infinity, context(bad, counted), BadLinePolicy.sideOutput(tag));
+    const side = read(
+      splits,
+      new JsonLinesInputFormat(),
+      Infinity,
+      context(bad, counted),
+      BadLinePolicy.sideOutput(tag),
+    );
     expect(side.records).toEqual([{ a: 1 }, { a: 3 }]);
     expect(bad.map(({ path, lineNumber, line }) => ({ path, lineNumber, line }))).toEqual([
       { path: json, lineNumber: 2, line: 'not json' },
@@ -123,7 +129,13 @@ describe('FileSourceReader bad-line policies', () => {
   it('names the block of a large file in messages and bad lines', () => {
     const bad: BadLine[] = [];
     const blocks = splitsOf(json, 40, 20);
-    read(blocks, new JsonLinesInputFormat(), Infinity, context(bad), BadLinePolicy.sideOutput(new OutputTag('b')));
+    read(
+      blocks,
+      new JsonLinesInputFormat(),
+      Infinity,
+      context(bad),
+      BadLinePolicy.sideOutput(new OutputTag('b')),
+    );
     expect(bad.map((b) => [b.line, b.blockStart])).toEqual([
       ['not json', 0],
       ['{oops', 20],
