@@ -339,7 +339,7 @@ export type {
   JdbcExactlyOnceWriterSettings,
 } from './connectors/jdbc/jdbc-exactly-once-writer.js';
 export type { JdbcBatch } from './connectors/jdbc/jdbc-batch.js';
-export type { PgConnection } from './connectors/jdbc/pg-connection.js';
+export type { PgConnection, PgSession } from './connectors/jdbc/pg-connection.js';
 export type { SqlTemplate } from './connectors/jdbc/sql-template.js';
 export type { TransactionIdPattern } from './connectors/jdbc/jdbc-transaction-id.js';
 export type { JetStreamEnumeratorState } from './connectors/jetstream/jetstream-split-enumerator.js';
