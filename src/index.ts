@@ -190,6 +190,8 @@ export type { BucketAssigner, BucketAssignerContext } from './connectors/file/bu
 export { OutputFileConfig, OutputFileConfigBuilder } from './connectors/file/output-file-config.js';
 export { FileSource, FileSourceBuilder } from './connectors/file/file-source.js';
 export type { FileSourceSplit } from './connectors/file/file-source-split.js';
+export { BadLinePolicy } from './connectors/file/bad-line-policy.js';
+export type { BadLine } from './connectors/file/bad-line-policy.js';
 export type { FileEnumeratorState } from './connectors/file/file-enumerator.js';
 export { TextLineInputFormat, JsonLinesInputFormat, SKIP_LINE } from './connectors/file/stream-format.js';
 export type { JsonLinesOptions, StreamFormat } from './connectors/file/stream-format.js';
@@ -338,7 +340,7 @@ export type {
   JdbcExactlyOnceWriterSettings,
 } from './connectors/jdbc/jdbc-exactly-once-writer.js';
 export type { JdbcBatch } from './connectors/jdbc/jdbc-batch.js';
-export type { PgConnection } from './connectors/jdbc/pg-connection.js';
+export type { PgConnection, PgSession } from './connectors/jdbc/pg-connection.js';
 export type { SqlTemplate } from './connectors/jdbc/sql-template.js';
 export type { TransactionIdPattern } from './connectors/jdbc/jdbc-transaction-id.js';
 export type { JetStreamEnumeratorState } from './connectors/jetstream/jetstream-split-enumerator.js';

@@ -135,6 +135,16 @@ export interface StreamOperator<IN = unknown> extends Output<IN> {
    * time, and timers and windows stay pending, in the savepoint.
    */
   endInput(): void;
+  /**
+   * Every task of the job ended normally (Flink's `finish`): emit or commit the final output.
+   * Never called on failure or cancel.
+   */
+  finish(): void;
+  /**
+   * Releases what the operator holds (connections, files, timers). Called after `finish` at a
+   * normal end, and also when the task fails or is cancelled (Flink's cleanup), then without
+   * `finish`: nothing may be committed here. Only operators that were opened are closed.
+   */
   close(): void;
   /** Receives an event from this operator's coordinator. */
   handleOperatorEvent(event: OperatorEvent): void;

@@ -154,6 +154,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
   private deferredTimers: (() => void)[] = [];
   /** 0 running, 1 input ended (endInput called), 2 ended (end-of-partition sent), 3 finishing. */
   private endPhase: 0 | 1 | 2 | 3 = 0;
+  /** Operators of the chain opened, counted from its tail (open runs tail first). */
+  private opened = 0;
+  /** Whether the operators were closed (at the end, or in the cleanup of a failure or cancel). */
+  private operatorsClosed = false;
   private checkpoints: SubtaskCheckpointCoordinator | undefined;
   private barriers: BarrierHandlerState | undefined;
   private readonly barrierTimestamps = new Map<number, number>();
@@ -332,7 +336,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
     const d = this.deployment;
     try {
       this.restoreState(restored, keyedRestored);
-      for (let i = this.chain.operators.length - 1; i >= 0; i--) this.chain.operators[i]!.open();
+      for (let i = this.chain.operators.length - 1; i >= 0; i--) {
+        this.chain.operators[i]!.open();
+        this.opened++;
+      }
       if (d.checkpointing) {
         this.checkpoints = new SubtaskCheckpointCoordinator(
           this.name,
@@ -496,6 +503,10 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
     this.enqueue('finish', () => {
       if (this.endPhase !== 2) return;
       this.endPhase = 3;
+      // As Flink's finishOperators then closeAllOperators: final output first, then resources.
+      // A finish that throws leaves the closing to the failure's cleanup.
+      for (const op of this.chain.operators) op.finish();
+      this.operatorsClosed = true;
       for (const op of this.chain.operators) op.close();
       this.wake();
     });
@@ -904,10 +915,33 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
     for (const entry of this.chain?.entries ?? []) entry.keyedStateBackend?.dispose();
   }
 
+  /**
+   * Closes the operators opened so far when the task fails or is cancelled (Flink's cleanup in
+   * StreamTask): their connections, files and timers are released, but none is finished, so no
+   * final output is emitted or committed. Errors are logged, never thrown: the task already failed.
+   */
+  private closeOperatorsQuietly(): void {
+    const chain = this.chain as OperatorChain | undefined;
+    if (this.operatorsClosed || chain === undefined) return;
+    this.operatorsClosed = true;
+    const operators = chain.operators;
+    for (let i = operators.length - this.opened; i < operators.length; i++) {
+      try {
+        operators[i]!.close();
+      } catch (e) {
+        logger('task').warn(
+          { task: this.name, err: e },
+          `${this.name}: closing an operator after the task stopped failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    }
+  }
+
   /** Fails the task with `error` (wrapped with the task name if it is not a SluiceError). */
   fail(error: unknown): void {
     if (isTerminal(this.state)) return;
     this.stopTimers();
+    this.closeOperatorsQuietly();
     this.checkpoints?.dispose();
     this.releaseState();
     this.mailbox.clear();
@@ -927,6 +961,7 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
     if (isTerminal(this.state)) return;
     this.transition('CANCELING');
     this.stopTimers();
+    this.closeOperatorsQuietly();
     this.checkpoints?.dispose();
     this.releaseState();
     this.mailbox.clear();

@@ -309,6 +309,7 @@ export abstract class AbstractStreamOperatorTestHarness<OUT> {
       await this.inputs.settleQuietly();
       await this.checkpoints.settle();
       if (wasOpen && !this.inputs.failed) {
+        this.operator.finish();
         this.operator.close();
         await this.inputs.settleQuietly();
       }

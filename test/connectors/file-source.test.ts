@@ -1,12 +1,16 @@
-// FileSource (issue 16 point 3): files and directories read line by line, one split per file,
-// positions (byte offsets) restored after a failure, new files found by continuous monitoring,
-// bad JSON lines failing with file and line or skipped and counted.
+// FileSource (issue 16 point 3): files and directories read line by line, one split per file or
+// per block of a large file, positions (byte offsets) restored after a failure, new files found by
+// continuous monitoring, bad lines failing with file and line, skipped and counted, or sent to a
+// side output.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  BadLinePolicy,
   FileSource,
   JsonLinesInputFormat,
+  OutputTag,
+  type BadLine,
   RestartStrategies,
   TextLineInputFormat,
   WatermarkStrategy,
@@ -100,6 +104,65 @@ describe('FileSource', () => {
       expectSameMultiset(records, expected);
     }));
 
+  it('reads large files as blocks in parallel, restored mid-block after a failure: every line exactly once', async () =>
+    withTempDir(async (dir) => {
+      // Lines of varying length, so that they straddle the 1000-byte block boundaries.
+      const expected: string[] = [];
+      for (const name of ['a', 'b']) {
+        const lines = Array.from({ length: 1500 }, (_, i) => `${name}:${i}:${'x'.repeat((i * 7) % 23)}`);
+        expected.push(...lines);
+        writeFileSync(join(dir, name), lines.join('\n') + '\n');
+      }
+      const env = envAt(2);
+      env.enableCheckpointing(30);
+      env.setRestartStrategy(RestartStrategies.fixedDelay(3, 10));
+      const files = FileSource.forRecordStreamFormat(new TextLineInputFormat(), dir)
+        .setBlockSize(1000)
+        .build();
+      // Holds the readers after 1000 records until a checkpoint completed mid-block.
+      const source: Source<string, SourceSplit, unknown> = {
+        getBoundedness: () => files.getBoundedness(),
+        createEnumerator: (ctx) => files.createEnumerator(ctx),
+        restoreEnumerator: (ctx, state) => files.restoreEnumerator(ctx, state as never),
+        createReader: (ctx) =>
+          new HoldingReader(files.createReader(ctx), () => seen < 1000 || latestCompletedId() >= 1),
+      };
+      const stream = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'files').map((line) => {
+        seen++;
+        if (!failed && latestCompletedId() >= 1 && seen >= 1800) {
+          failed = true;
+          throw new InjectedFailure('map');
+        }
+        return line;
+      });
+      const collected = stream.collectAsync();
+      const client = await env.executeAsync();
+      probe(client);
+      const records = await collected.toArray();
+      await client.getJobExecutionResult();
+      expect(failed).toBe(true);
+      expectSameMultiset(records, expected);
+    }));
+
+  it('sends lines the format cannot decode to a side output with BadLinePolicy.sideOutput, counting them', async () =>
+    withTempDir(async (dir) => {
+      writeFileSync(join(dir, 'events.jsonl'), '{"a":1}\nnot json\n{"a":3}\n{oops\n');
+      const env = envAt(1);
+      const badLines = new OutputTag<BadLine>('bad-lines');
+      const source = FileSource.forRecordStreamFormat(new JsonLinesInputFormat(), dir)
+        .setBadLinePolicy(BadLinePolicy.sideOutput(badLines))
+        .build();
+      const events = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'json');
+      const bad = events
+        .getSideOutput(badLines)
+        .map((b) => `${b.lineNumber}:${b.line}`)
+        .collectAsync();
+      const { records, result } = await runToEnd(env, events);
+      expectSameMultiset(records, [{ a: 1 }, { a: 3 }]);
+      expectSameMultiset(await bad.toArray(), ['2:not json', '4:{oops']);
+      expect(result.getAccumulatorResult('numRecordsInErrors')).toBe(2);
+    }));
+
   it('picks up new files under a monitored directory', async () =>
     withTempDir(async (dir) => {
       const first = writeFiles(dir, ['one'], 100);
@@ -164,5 +227,11 @@ describe('FileSource', () => {
     expect(() =>
       FileSource.forRecordStreamFormat(new TextLineInputFormat(), '/tmp').monitorContinuously(0),
     ).toThrow(/interval > 0/);
+    expect(() => FileSource.forRecordStreamFormat(new TextLineInputFormat(), '/tmp').setBlockSize(0)).toThrow(
+      /setBlockSize\(\) needs a whole number of bytes > 0/,
+    );
+    expect(() =>
+      FileSource.forRecordStreamFormat(new TextLineInputFormat(), '/tmp').setBadLinePolicy('skip' as never),
+    ).toThrow(/BadLinePolicy.SKIP/);
   });
 });

@@ -158,9 +158,14 @@ export class SinkWriterOperator<T> extends UdfOperator<T, never, Sink<T>> implem
     this.committer?.notifyCheckpointComplete(checkpointId);
   }
 
-  override close(): void {
+  override finish(): void {
     // Called once every task of the job ended normally: what is left is final output.
     this.committer?.commitAll();
+    super.finish();
+  }
+
+  /** Also runs when the task failed or was cancelled: closes without committing anything. */
+  override close(): void {
     if (this.writer) this.call(() => this.writer.close(), 'close');
     if (this.committer) this.call(() => this.committer!.close(), 'close of the committer');
     super.close();

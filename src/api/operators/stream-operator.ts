@@ -41,6 +41,7 @@ export abstract class AbstractStreamOperator<IN, OUT> implements StreamOperator<
   }
   /** The input ended; a two-input operator is told which one (1 or 2). */
   endInput(_inputId?: 1 | 2): void {}
+  finish(): void {}
   close(): void {}
 
   // --- two inputs (operators that define processElement1/processElement2, as Flink's) ---

@@ -81,7 +81,8 @@ export class CollectSinkOperator<T> extends AbstractStreamOperator<T, never> {
     if (!this.exactlyOnce) this.flush();
   }
 
-  override close(): void {
+  /** Only at a normal end (a failed task is closed, not finished): what is left is final output. */
+  override finish(): void {
     if (!this.exactlyOnce) return this.flush();
     // The job ended normally: everything left is final output.
     for (const [id, records] of this.staged) this.commit(id, records);

@@ -3,6 +3,7 @@
  * hands out splits; a SourceReader in each source subtask reads them. A reader's position is
  * its splits as they are now (`snapshotState`), which checkpoints store.
  */
+import type { OutputTag } from '../output-tag.js';
 import type { Clock } from '../../core/clock.js';
 import type { Counter } from '../accumulators.js';
 import type { InputStatus } from '../../core/input-status.js';
@@ -53,6 +54,12 @@ export interface SourceReaderContext {
   readonly clock: Clock;
   /** The reader's metrics (Flink's `SourceReaderMetricGroup`); optional for hand-made contexts. */
   metricGroup?(): SourceReaderMetricGroup;
+  /**
+   * Emits `value` to the side output `outputTag` of the source's stream (read it with
+   * `getSideOutput(outputTag)`), e.g. records the reader could not decode; dropped when no stream
+   * reads the tag. Optional for hand-made contexts.
+   */
+  emitSideOutput?<X>(outputTag: OutputTag<X>, value: X): void;
 }
 
 /** A source reader's metrics (Flink's `SourceReaderMetricGroup`). */

@@ -1,14 +1,14 @@
 /**
  * The FileSource's split enumerator (Flink's static and continuous file enumerators): lists the
  * files under the source's paths (skipping hidden files, as Flink's default filter: names
- * starting with '.' or '_'), one split per file, and with continuous monitoring lists them again
+ * starting with '.' or '_'), one split per file (per block of a file above the block size), and with continuous monitoring lists them again
  * every interval, remembering which paths it already handed out (its checkpointed state).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SluiceError } from '../../core/errors.js';
 import type { SplitEnumerator, SplitEnumeratorContext } from '../../api/source/source.js';
-import { type FileSourceSplit, splitOf } from './file-source-split.js';
+import { type FileSourceSplit, splitsOf } from './file-source-split.js';
 
 /** The enumerator's checkpointed state. */
 export interface FileEnumeratorState {
@@ -19,8 +19,8 @@ export interface FileEnumeratorState {
 
 const isHiddenName = (name: string): boolean => name.startsWith('.') || name.startsWith('_');
 
-/** Regular files under `root` (itself if a file), sorted, hidden ones skipped. */
-function listFiles(root: string, out: string[]): void {
+/** Regular files under `root` (itself if a file) and their sizes, sorted, hidden ones skipped. */
+function listFiles(root: string, out: { path: string; size: number }[]): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(root);
@@ -29,7 +29,7 @@ function listFiles(root: string, out: string[]): void {
     throw e;
   }
   if (stat.isFile()) {
-    out.push(root);
+    out.push({ path: root, size: stat.size });
     return;
   }
   if (!stat.isDirectory()) return;
@@ -49,6 +49,8 @@ export class FileSourceEnumerator implements SplitEnumerator<FileSourceSplit, Fi
     /** Interval of continuous monitoring in ms; undefined for a bounded source. */
     private readonly discoveryIntervalMs: number | undefined,
     restored: FileEnumeratorState | undefined,
+    /** Files above this many bytes are read as several splits, one per block; undefined: never. */
+    private readonly blockSize?: number,
   ) {
     this.pending = [...(restored?.pending ?? [])];
     this.processed = new Set(restored?.processed ?? []);
@@ -74,12 +76,12 @@ export class FileSourceEnumerator implements SplitEnumerator<FileSourceSplit, Fi
   }
 
   private discover(): void {
-    const files: string[] = [];
+    const files: { path: string; size: number }[] = [];
     for (const p of this.paths) listFiles(p, files);
     for (const f of files)
-      if (!this.processed.has(f)) {
-        this.processed.add(f);
-        this.pending.push(splitOf(f));
+      if (!this.processed.has(f.path)) {
+        this.processed.add(f.path);
+        this.pending.push(...splitsOf(f.path, f.size, this.blockSize));
       }
   }
 

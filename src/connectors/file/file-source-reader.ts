@@ -1,7 +1,9 @@
 /**
  * The FileSource's reader: reads its splits one after the other, a line per `pollNext`, in
  * 64 KB synchronous reads. Its position is the byte offset of the next line, so a restored
- * split neither repeats nor skips a line.
+ * split neither repeats nor skips a line. A block of a large file starts at the first line
+ * beginning at or after its start and ends with the line crossing its end, so that the blocks
+ * of a file together read each line once. Lines the format rejects go to the bad-line policy.
  */
 import * as fs from 'node:fs';
 import type { Counter } from '../../api/accumulators.js';
@@ -12,7 +14,9 @@ import type {
   SourceReader,
   SourceReaderContext,
 } from '../../api/source/source.js';
-import type { FileSourceSplit } from './file-source-split.js';
+import { SluiceError } from '../../core/errors.js';
+import type { BadLinePolicy } from './bad-line-policy.js';
+import { splitPlace, type FileSourceSplit } from './file-source-split.js';
 import { SKIP_LINE, type StreamFormat } from './stream-format.js';
 
 const READ_SIZE = 64 * 1024;
@@ -32,6 +36,12 @@ interface Open {
   pos: number;
   lineNumber: number;
   eof: boolean;
+  /** Still to skip to the first line beginning at or after the block's start. */
+  align: boolean;
+  /** The split's end (exclusive), or Infinity to the end of the file. */
+  readonly end: number;
+  /** The file as error messages name it. */
+  readonly place: string;
 }
 
 export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
@@ -45,6 +55,7 @@ export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
   constructor(
     private readonly ctx: SourceReaderContext,
     private readonly format: StreamFormat<T>,
+    private readonly badLines: BadLinePolicy = { kind: 'fail' },
   ) {
     this.errors = ctx.metricGroup?.().getNumRecordsInErrorsCounter();
   }
@@ -66,6 +77,9 @@ export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
       this.request();
       return 'NOTHING_AVAILABLE';
     }
+    if (open.align && !this.align(open)) return this.endOfSplit(open, output);
+    // A line beginning at or after the block's end is the next block's first.
+    if (open.bufferStart + open.pos >= open.end) return this.endOfSplit(open, output);
     let nl = open.buffer.indexOf(NEWLINE, open.pos);
     while (nl < 0 || nl >= open.bufferEnd) {
       if (open.eof) {
@@ -74,8 +88,7 @@ export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
           nl = open.bufferEnd;
           break;
         }
-        this.finish(open, output);
-        return this.queue.length > 0 || this.noMoreSplits ? 'MORE_AVAILABLE' : this.afterFinish();
+        return this.endOfSplit(open, output);
       }
       this.fill(open);
       nl = open.buffer.indexOf(NEWLINE, open.pos);
@@ -84,11 +97,65 @@ export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
     const line = open.buffer.toString('utf8', open.pos, end);
     const lineNumber = open.lineNumber++;
     open.pos = nl + 1;
-    const record = this.format.readLine(line, open.split.path, lineNumber);
+    let record: T | typeof SKIP_LINE;
+    try {
+      record = this.format.readLine(line, open.place, lineNumber);
+    } catch (e) {
+      this.badLine(open, line, lineNumber, e);
+      return 'MORE_AVAILABLE';
+    }
     if (record === SKIP_LINE) {
       if (line.trim().length > 0) this.errors?.inc();
     } else (open.output as SourceOutput<T>).collect(record);
     return 'MORE_AVAILABLE';
+  }
+
+  /**
+   * Moves a block's position to the first line beginning at or after its start: past the first
+   * line break at or after the byte before the start (which is the start itself when that byte is
+   * a line break). False when no line begins in the rest of the file.
+   */
+  private align(open: Open): boolean {
+    let nl = open.buffer.indexOf(NEWLINE, open.pos);
+    while (nl < 0 || nl >= open.bufferEnd) {
+      if (open.eof) return false;
+      open.pos = open.bufferEnd;
+      this.fill(open);
+      nl = open.buffer.indexOf(NEWLINE, open.pos);
+    }
+    open.pos = nl + 1;
+    open.align = false;
+    return true;
+  }
+
+  private endOfSplit(open: Open, output: ReaderOutput<T>): InputStatus {
+    this.finish(open, output);
+    return this.queue.length > 0 || this.noMoreSplits ? 'MORE_AVAILABLE' : this.afterFinish();
+  }
+
+  /** A line the format rejected, handled as the bad-line policy says. */
+  private badLine(open: Open, line: string, lineNumber: number, e: unknown): void {
+    const policy = this.badLines;
+    if (policy.kind === 'fail') {
+      if (e instanceof SluiceError) throw e;
+      throw new SluiceError(
+        'SLUICE_SOURCE_RECORD_INVALID',
+        `line ${lineNumber} of ${open.place} cannot be read by the FileSource's format: ${e instanceof Error ? e.message : String(e)}. ` +
+          'Fix the file, or skip such lines with setBadLinePolicy(BadLinePolicy.SKIP) or send them to a side output with BadLinePolicy.sideOutput(tag).',
+        { cause: e },
+      );
+    }
+    this.errors?.inc();
+    if (policy.kind === 'side-output') {
+      const { path, blockStart } = open.split;
+      this.ctx.emitSideOutput?.(policy.tag, {
+        path,
+        lineNumber,
+        ...(blockStart === undefined ? {} : { blockStart }),
+        line,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
   }
 
   private afterFinish(): InputStatus {
@@ -117,16 +184,21 @@ export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
     const split = this.queue.shift();
     if (split === undefined) return undefined;
     const fd = fs.openSync(split.path, 'r');
+    const align = split.alignToLine === true;
     this.current = {
       split,
       fd,
       output: output.createOutputForSplit?.(split.splitId) ?? output,
       buffer: Buffer.allocUnsafe(READ_SIZE),
-      bufferStart: split.offset,
+      // Aligning reads from the byte before the start: a line break there means a line begins at it.
+      bufferStart: align ? split.offset - 1 : split.offset,
       bufferEnd: 0,
       pos: 0,
       lineNumber: split.lineNumber,
       eof: false,
+      align,
+      end: split.end ?? Infinity,
+      place: splitPlace(split),
     };
     return this.current;
   }
@@ -161,13 +233,18 @@ export class FileSourceReader<T> implements SourceReader<T, FileSourceSplit> {
   snapshotState(): FileSourceSplit[] {
     const splits: FileSourceSplit[] = [];
     const open = this.current;
+    // Not aligned yet: the split is still as assigned.
     if (open !== undefined)
-      splits.push({
-        splitId: open.split.splitId,
-        path: open.split.path,
-        offset: open.bufferStart + open.pos,
-        lineNumber: open.lineNumber,
-      });
+      splits.push(
+        open.align
+          ? open.split
+          : {
+              ...open.split,
+              offset: open.bufferStart + open.pos,
+              lineNumber: open.lineNumber,
+              alignToLine: false,
+            },
+      );
     return [...splits, ...this.queue];
   }
 

@@ -1,5 +1,6 @@
 /**
- * Reads files and directories (Flink's `FileSource`): one split per file, a record per line,
+ * Reads files and directories (Flink's `FileSource`): one split per file (per block of a large
+ * file, with `setBlockSize`), a record per line (bad lines as `setBadLinePolicy` says),
  * positions as byte offsets in checkpoints; with `monitorContinuously(interval)` new files under
  * the paths are picked up as they appear.
  */
@@ -18,6 +19,10 @@ import { FileSourceReader } from './file-source-reader.js';
 import type { FileSourceSplit } from './file-source-split.js';
 import { localPath } from './local-path.js';
 import { isStreamFormat, type StreamFormat } from './stream-format.js';
+import { BadLinePolicy, isBadLinePolicy } from './bad-line-policy.js';
+
+/** Files above this size are split into blocks by default (Hadoop's and HDFS's block size). */
+const DEFAULT_BLOCK_SIZE = 128 * 1024 * 1024;
 
 export class FileSource<T> implements Source<T, FileSourceSplit, FileEnumeratorState> {
   /** @internal Built by FileSource.forRecordStreamFormat(...).build(). */
@@ -25,6 +30,8 @@ export class FileSource<T> implements Source<T, FileSourceSplit, FileEnumeratorS
     private readonly format: StreamFormat<T>,
     private readonly paths: readonly string[],
     private readonly discoveryIntervalMs: number | undefined,
+    private readonly blockSize: number | undefined = DEFAULT_BLOCK_SIZE,
+    private readonly badLines: BadLinePolicy = BadLinePolicy.FAIL,
   ) {}
 
   /** A source of the records `format` reads from the lines of the files under `paths`. */
@@ -52,24 +59,26 @@ export class FileSource<T> implements Source<T, FileSourceSplit, FileEnumeratorS
   createEnumerator(
     ctx: SplitEnumeratorContext<FileSourceSplit>,
   ): SplitEnumerator<FileSourceSplit, FileEnumeratorState> {
-    return new FileSourceEnumerator(ctx, this.paths, this.discoveryIntervalMs, undefined);
+    return new FileSourceEnumerator(ctx, this.paths, this.discoveryIntervalMs, undefined, this.blockSize);
   }
 
   restoreEnumerator(
     ctx: SplitEnumeratorContext<FileSourceSplit>,
     state: FileEnumeratorState,
   ): SplitEnumerator<FileSourceSplit, FileEnumeratorState> {
-    return new FileSourceEnumerator(ctx, this.paths, this.discoveryIntervalMs, state);
+    return new FileSourceEnumerator(ctx, this.paths, this.discoveryIntervalMs, state, this.blockSize);
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<T, FileSourceSplit> {
-    return new FileSourceReader(ctx, this.format);
+    return new FileSourceReader(ctx, this.format, this.badLines);
   }
 }
 
 /** Builds a FileSource (Flink's `FileSourceBuilder`). */
 export class FileSourceBuilder<T> {
   private discoveryIntervalMs: number | undefined;
+  private blockSize: number | undefined = DEFAULT_BLOCK_SIZE;
+  private badLines: BadLinePolicy = BadLinePolicy.FAIL;
 
   constructor(
     private readonly format: StreamFormat<T>,
@@ -94,7 +103,37 @@ export class FileSourceBuilder<T> {
     return this;
   }
 
+  /**
+   * Reads a file above `bytes` as several splits, one per block of `bytes` (default 128 MiB), so
+   * that parallel readers share it; `Infinity` keeps one split per file. Each block reads the
+   * lines beginning in it, the last one to its end.
+   */
+  setBlockSize(bytes: number): this {
+    if (!(bytes > 0) || (!Number.isSafeInteger(bytes) && bytes !== Infinity))
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        `FileSource.setBlockSize() needs a whole number of bytes > 0 (or Infinity for one split per file), got ${String(bytes)}.`,
+      );
+    this.blockSize = bytes === Infinity ? undefined : bytes;
+    return this;
+  }
+
+  /**
+   * What to do with a line the format cannot decode: `BadLinePolicy.FAIL` (the default),
+   * `BadLinePolicy.SKIP` (counted in `numRecordsInErrors`), or `BadLinePolicy.sideOutput(tag)`
+   * (counted too; read the `BadLine`s with `getSideOutput(tag)` on the source's stream).
+   */
+  setBadLinePolicy(policy: BadLinePolicy): this {
+    if (!isBadLinePolicy(policy))
+      throw new SluiceError(
+        'SLUICE_PROGRAM_INVALID',
+        'FileSource.setBadLinePolicy() needs BadLinePolicy.FAIL, BadLinePolicy.SKIP or BadLinePolicy.sideOutput(tag).',
+      );
+    this.badLines = policy;
+    return this;
+  }
+
   build(): FileSource<T> {
-    return new FileSource(this.format, this.paths, this.discoveryIntervalMs);
+    return new FileSource(this.format, this.paths, this.discoveryIntervalMs, this.blockSize, this.badLines);
   }
 }

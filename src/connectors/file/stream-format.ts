@@ -52,7 +52,8 @@ export class JsonLinesInputFormat<T = unknown> implements StreamFormat<T> {
       throw new SluiceError(
         'SLUICE_SOURCE_RECORD_INVALID',
         `line ${lineNumber} of ${file} is not JSON (${(e as Error).message}): ${JSON.stringify(line.slice(0, 200))}. ` +
-          'Fix the file, or skip such lines with new JsonLinesInputFormat({ ignoreParseErrors: true }).',
+          'Fix the file, or skip such lines with new JsonLinesInputFormat({ ignoreParseErrors: true }) or the ' +
+          "FileSource's setBadLinePolicy(BadLinePolicy.SKIP), or send them to a side output with BadLinePolicy.sideOutput(tag).",
       );
     }
   }

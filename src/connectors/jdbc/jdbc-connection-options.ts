@@ -54,6 +54,8 @@ export class JdbcConnectionOptions {
       password:
         this.password ?? param('password') ?? (url.password ? decodeURIComponent(url.password) : undefined),
       connectionTimeoutMillis: this.connectionCheckTimeoutSeconds * 1000,
+      // pgjdbc's ApplicationName property: how the sink's sessions are named in pg_stat_activity.
+      application_name: param('ApplicationName') ?? param('application_name'),
     };
     return config;
   }

@@ -16,7 +16,7 @@ import {
   transactionIdLike,
   type TransactionIdPattern,
 } from './jdbc-transaction-id.js';
-import { sqlState, type PgConnection } from './pg-connection.js';
+import { sqlState, type PgSession } from './pg-connection.js';
 
 export interface JdbcExactlyOnceWriterSettings {
   readonly ids: TransactionIdPattern;
@@ -42,7 +42,7 @@ export class JdbcExactlyOnceWriter<T>
 
   constructor(
     private readonly batch: JdbcBatch<T>,
-    private readonly connection: PgConnection,
+    private readonly connection: PgSession,
     private readonly settings: JdbcExactlyOnceWriterSettings,
   ) {
     this.checkpoint = settings.restoredCheckpointId ?? 0;
@@ -61,17 +61,11 @@ export class JdbcExactlyOnceWriter<T>
     const { rows } = await this.connection.query<{ max_prepared_transactions: string }>(
       'SHOW max_prepared_transactions',
     );
-    if (Number(rows[0]?.max_prepared_transactions) === 0)
-      throw new SluiceError(
-        'SLUICE_CONNECTOR_MISCONFIGURED',
-        'JdbcSink.exactlyOnceSink needs PostgreSQL prepared transactions, but the server has max_prepared_transactions = 0 (its default). ' +
-          'As a superuser run: ALTER SYSTEM SET max_prepared_transactions = 64; then restart PostgreSQL ' +
-          '(e.g. pg_ctlcluster <version> main restart, or service postgresql restart; scripts/setup-postgres.sh does both). ' +
-          'The value must be at least the sink parallelism times the checkpoints that may be pending at once.',
-      );
+    if (Number(rows[0]?.max_prepared_transactions) === 0) throw preparedTransactionsDisabled();
     // A failed attempt of this subtask may still hold its connection, its open transaction and
-    // that transaction's row locks (the runtime abandons a failed task's operators without
-    // closing them): end it, or an upsert of the same keys would wait for it forever.
+    // that transaction's row locks (a TaskManager cut off from the JobManager but still alive,
+    // whose task was never cancelled there): end it, or an upsert of the same keys would wait
+    // for it forever.
     await this.connection.query(
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = current_setting($$application_name$$) AND pid <> pg_backend_pid() AND datname = current_database()',
     );
@@ -117,7 +111,16 @@ export class JdbcExactlyOnceWriter<T>
 
   private async run(sql: string): Promise<void> {
     await this.ready;
-    await this.connection.query(sql);
+    try {
+      await this.connection.query(sql);
+    } catch (e) {
+      // The setting was lowered to 0 (and the server restarted) after this writer checked it.
+      if (sqlState(e) === '55000' && /prepared transactions are disabled/i.test(String(e))) {
+        const disabled = preparedTransactionsDisabled();
+        throw new SluiceError(disabled.code, disabled.message, { cause: e });
+      }
+      throw e;
+    }
   }
 
   /**
@@ -153,4 +156,15 @@ export class JdbcExactlyOnceWriter<T>
   close(): Promise<void> {
     return this.connection.close();
   }
+}
+
+/** PostgreSQL's default max_prepared_transactions = 0 leaves no room for PREPARE TRANSACTION. */
+export function preparedTransactionsDisabled(): SluiceError {
+  return new SluiceError(
+    'SLUICE_CONNECTOR_MISCONFIGURED',
+    'JdbcSink.exactlyOnceSink needs PostgreSQL prepared transactions, but the server has max_prepared_transactions = 0 (its default). ' +
+      'As a superuser run: ALTER SYSTEM SET max_prepared_transactions = 64; then restart PostgreSQL ' +
+      '(e.g. pg_ctlcluster <version> main restart, or service postgresql restart; scripts/setup-postgres.sh does both). ' +
+      'The value must be at least the sink parallelism times the checkpoints that may be pending at once.',
+  );
 }

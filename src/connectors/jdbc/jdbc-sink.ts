@@ -95,11 +95,7 @@ export class JdbcExactlyOnceSink<T>
       .slice(0, 16);
     return new JdbcExactlyOnceWriter(
       new JdbcBatch(this.template, this.builder, this.execution),
-      new PgConnection(
-        this.connection,
-        `JdbcSink.exactlyOnceSink subtask ${ctx.getSubtaskId()}`,
-        `sluice-jdbc-sink ${session}`,
-      ),
+      new PgConnection(this.connection, `JdbcSink.exactlyOnceSink subtask ${ctx.getSubtaskId()}`, session),
       {
         ids: { prefix: this.prefix, operatorId: ctx.getOperatorId() },
         subtask: ctx.getSubtaskId(),

@@ -15,15 +15,20 @@ export class PgConnection {
   constructor(
     private readonly options: JdbcConnectionOptions,
     private readonly what: string,
-    /** PostgreSQL's application_name of the session (at most 63 bytes), to find it in pg_stat_activity. */
-    private readonly applicationName = 'sluice-jdbc-sink',
+    /**
+     * Appended to the session's application_name (the URL's ApplicationName, else
+     * `sluice-jdbc-sink`; PostgreSQL keeps 63 bytes of it), to find the session in pg_stat_activity.
+     */
+    private readonly session?: string,
   ) {}
 
   private open(): Promise<pg.Client> {
     return (this.client ??= (async () => {
+      const config = this.options.toClientConfig();
+      const base = config.application_name ?? 'sluice-jdbc-sink';
       const client = new pg.Client({
-        ...this.options.toClientConfig(),
-        application_name: this.applicationName,
+        ...config,
+        application_name: this.session === undefined ? base : `${base} ${this.session}`,
       });
       client.on('error', (e) => (this.lost = e));
       try {
@@ -72,6 +77,9 @@ export class PgConnection {
     );
   }
 }
+
+/** What a JDBC writer needs of its connection (a seam: tests stand in for the server's answers). */
+export type PgSession = Pick<PgConnection, 'query' | 'close'>;
 
 /** The SQLSTATE of a failure from `PgConnection` (undefined for a lost connection). */
 export function sqlState(e: unknown): string | undefined {

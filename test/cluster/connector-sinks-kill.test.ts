@@ -1,0 +1,119 @@
+// The exactly-once sinks through a SIGKILLed TaskManager (issue 16 point 6), in cluster mode: one
+// job writes numbers → keyBy → running count into a FileSink, JdbcSink.exactlyOnceSink and an
+// EXACTLY_ONCE JetStreamSink at once; a TaskManager process is killed once checkpoints completed
+// and output was committed. Afterwards the finished part files, the table and the stream each
+// hold every record exactly once, and no prepared transaction of the sink is left in PostgreSQL
+// (those the killed process prepared were committed or rolled back by the restarted job).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import type { JobClient } from '../../src/api/execution.js';
+import { KEYS, main, type Counted } from '../fixtures/connector-sinks-job.js';
+import { firstJobMaster, until, useTestClusters } from '../support/cluster.js';
+import { NATS_URL, requireServer, uniqueName } from '../support/external-servers.js';
+import { testClient } from '../support/jdbc-jobs.js';
+
+const JOB = fileURLToPath(new URL('../fixtures/connector-sinks-job.ts', import.meta.url));
+const available = (await requireServer('postgres')) && (await requireServer('nats'));
+const clusters = useTestClusters();
+
+/**
+ * Asserts `written` holds every number below `records` once, and per key the counts 1..n once
+ * each (which number got which count depends on how the two sources' records interleave).
+ */
+function expectExactlyOnce(written: readonly Counted[], records: number, what: string): void {
+  expect(
+    written.map((r) => r.n).sort((a, b) => a - b),
+    `${what}: the numbers`,
+  ).toEqual(Array.from({ length: records }, (_, n) => n));
+  for (let k = 0; k < KEYS; k++) {
+    const counts = written.filter((r) => r.k === k).map((r) => r.c);
+    expect(
+      counts.sort((a, b) => a - b),
+      `${what}: the counts of key ${k}`,
+    ).toEqual(Array.from({ length: Math.ceil((records - k) / KEYS) }, (_, i) => i + 1));
+    expect(written.filter((r) => r.k === k).every((r) => r.n % KEYS === k)).toBe(true);
+  }
+}
+
+/** The lines of the finished (visible) part files under `dir`. */
+function finishedLines(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.'))
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0),
+    );
+}
+
+describe.runIf(available)('exactly-once sinks through a SIGKILLed TaskManager', () => {
+  it('FileSink, JdbcSink.exactlyOnceSink and JetStreamSink each hold every record exactly once', async () => {
+    const records = 4000;
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-sinks-kill-'));
+    clusters.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const pg = await testClient();
+    clusters.defer(() => pg.end());
+    const table = uniqueName('killed');
+    await pg.query(`CREATE TABLE ${table} (k int NOT NULL, c int NOT NULL, n int NOT NULL)`);
+    clusters.defer(() => pg.query(`DROP TABLE IF EXISTS ${table}`));
+    const nc = await connect({ servers: NATS_URL });
+    clusters.defer(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    const stream = uniqueName('KILLED');
+    await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+    clusters.defer(() => jsm.streams.delete(stream));
+    const prefix = uniqueName('k');
+    const args = [join(dir, 'out'), table, stream, prefix, String(records)];
+
+    const running = await clusters.start({ jobFile: JOB, args, taskManagers: 2, slots: 2 });
+    await running.waitForTaskManagers(2);
+    let client: JobClient | undefined;
+    const done = main(args, (c) => (client = c));
+    const master = await firstJobMaster(running);
+    const rows = async () =>
+      Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);
+    // Mid-job: checkpoints completed and their rows committed, most records still to come.
+    await until(async () => {
+      expect(client?.getCheckpointStats()?.counts.completed ?? 0).toBeGreaterThanOrEqual(2);
+      expect(await rows()).toBeGreaterThan(0);
+    });
+    const victim = running.cluster.taskManagerProcesses[0]!;
+    victim.child.kill('SIGKILL');
+    expect(await rows()).toBeLessThan(records);
+    await done;
+    expect(master.getJobStatus()).toBe('FINISHED');
+    expect(master.getNumRestarts()).toBeGreaterThanOrEqual(1);
+
+    // FileSink: the finished part files.
+    const lines = finishedLines(join(dir, 'out')).map((l) => {
+      const [k, c, n] = l.split(':').map(Number);
+      return { k: k!, c: c!, n: n! };
+    });
+    expectExactlyOnce(lines, records, 'FileSink');
+    // JdbcSink.exactlyOnceSink: the rows, and no prepared transaction left behind.
+    const { rows: stored } = await pg.query<Counted>(`SELECT k, c, n FROM ${table}`);
+    expectExactlyOnce(stored, records, 'JdbcSink.exactlyOnceSink');
+    const { rows: prepared } = await pg.query(`SELECT gid FROM pg_prepared_xacts WHERE gid LIKE $1`, [
+      `${prefix}:%`,
+    ]);
+    expect(prepared).toEqual([]);
+    // JetStreamSink: the messages in the stream (replays inside the duplicate window dropped).
+    const total = (await jsm.streams.info(stream)).state.messages;
+    const messages: Counted[] = [];
+    if (total > 0) {
+      const consumer = await jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+      const iterator = await consumer.consume();
+      for await (const m of iterator) {
+        messages.push(m.json<Counted>());
+        if (messages.length === total) break;
+      }
+      await iterator.close();
+    }
+    expectExactlyOnce(messages, records, 'JetStreamSink');
+  }, 60_000);
+});
