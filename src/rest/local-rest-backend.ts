@@ -1,4 +1,5 @@
 /** The REST backend of jobs run in this process: reads the JobMasters of a LocalExecutor. */
+import { sampleCpu, type CpuSampling, type FlameGraphNode } from '../runtime/cpu-flame-graph.js';
 import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, totalmem } from 'node:os';
@@ -70,6 +71,11 @@ export class LocalRestBackend implements RestBackend {
 
   jobs(): readonly RestJob[] {
     return this.source.jobMasters.map((m) => this.view(m));
+  }
+
+  /** The inline TaskManager is this process: its CPU is sampled here. */
+  sampleCpu(_taskManagerIds: readonly string[], sampling: CpuSampling): Promise<FlameGraphNode> {
+    return sampleCpu(sampling);
   }
 
   job(jobId: string): RestJob | undefined {
