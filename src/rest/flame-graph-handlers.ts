@@ -6,29 +6,11 @@
  */
 import { logger } from '../core/log.js';
 import type { CpuSampling, FlameGraphNode } from '../runtime/cpu-flame-graph.js';
+import { DEFAULT_FLAME_GRAPH_SETTINGS, type FlameGraphSettings } from './flame-graph-settings.js';
 import { isTerminal } from '../runtime/task.js';
 import { requireJob, requireVertex, type HandlerContext } from './handler-context.js';
 import type { RestVertex } from './rest-backend.js';
 import { RestHandlerException, type RestRequest, type Route } from './rest-router.js';
-
-/** The `rest.flamegraph.*` settings of a REST server. */
-export interface FlameGraphSettings {
-  /** `rest.flamegraph.enabled`; default false, as in Flink. */
-  readonly enabled: boolean;
-  /** `rest.flamegraph.refresh-interval`, ms. */
-  readonly refreshIntervalMs: number;
-  /** `rest.flamegraph.cleanup-interval`, ms. */
-  readonly cleanupIntervalMs: number;
-  readonly sampling: CpuSampling;
-}
-
-/** Flink's defaults (RestOptions.FLAMEGRAPH_*), flame graphs off. */
-export const DEFAULT_FLAME_GRAPH_SETTINGS: FlameGraphSettings = {
-  enabled: false,
-  refreshIntervalMs: 60_000,
-  cleanupIntervalMs: 600_000,
-  sampling: { numSamples: 100, delayBetweenSamplesMs: 50, stackDepth: 100 },
-};
 
 /** Flink's VertexFlameGraph: `data` only once samples exist; a negative `endTimestamp` says why not. */
 export interface VertexFlameGraph {

@@ -1,7 +1,7 @@
 /** What every REST handler gets: the backend, the clock, the version; and the job lookup they share. */
 import { createRequire } from 'node:module';
 import type { ProcessMetrics } from '../core/process-metrics.js';
-import type { FlameGraphSettings } from './flame-graph-handlers.js';
+import type { FlameGraphSettings } from './flame-graph-settings.js';
 import type { RestBackend, RestJob, RestVertex } from './rest-backend.js';
 import { hexIdParam, RestHandlerException, type RestRequest } from './rest-router.js';
 

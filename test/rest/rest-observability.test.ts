@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobClient } from 'sluice';
 import { ClusterRestBackend } from '../../src/rest/cluster-rest-backend.js';
-import { DEFAULT_FLAME_GRAPH_SETTINGS } from '../../src/rest/flame-graph-handlers.js';
+import { DEFAULT_FLAME_GRAPH_SETTINGS } from '../../src/rest/flame-graph-settings.js';
 import type { JobDetailsInfo } from '../../src/rest/rest-schema.js';
 import { startRestServer, type RestServer } from '../../src/rest/rest-server.js';
 import type { FlameGraphNode } from '../../src/runtime/cpu-flame-graph.js';
