@@ -97,10 +97,14 @@ describe('observability pages of a job on TaskManager processes', () => {
     const first = await getJson<VertexFlameGraph>(base, path);
     expectFlinkShape(first, '/jobs/{jobid}/vertices/{vertexid}/flamegraph');
     expect(first.endTimestamp === -3 || first.data !== undefined).toBe(true);
-    const graph = await eventually(async () => {
+    const sampled = await eventually(async () => {
       const answer = await getJson<VertexFlameGraph>(base, path);
-      return answer.data;
+      return answer.data ? answer : undefined;
     }, 'a sampled flame graph');
+    const graph = sampled.data!;
+    expect(sampled.endTimestamp).toBeGreaterThan(0);
+    // Within rest.flamegraph.refresh-interval the same sampling is served again.
+    expect((await getJson<VertexFlameGraph>(base, path)).endTimestamp).toBe(sampled.endTimestamp);
     expectFlinkShape({ endTimestamp: 1, data: graph }, '/jobs/{jobid}/vertices/{vertexid}/flamegraph');
     expect(graph.name).toBe('root');
     expect(graph.value).toBeGreaterThan(0);
