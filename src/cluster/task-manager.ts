@@ -7,7 +7,7 @@
 import { ProcessMetrics } from '../core/process-metrics.js';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, totalmem } from 'node:os';
-import { delimiter, dirname } from 'node:path';
+import { delimiter } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { SystemClock, type Clock } from '../core/clock.js';
 import { Configuration } from '../core/configuration.js';
@@ -15,7 +15,7 @@ import { CheckpointingOptions, ClusterOptions } from '../core/config-options.js'
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
-import { listLogFiles, readFileTail, readLogFile } from '../core/log-files.js';
+import { listLogFiles, logDirectoryOf, readFileTail, readLogFile } from '../core/log-files.js';
 import { sampleCpu } from '../runtime/cpu-flame-graph.js';
 import type { CheckpointingSubmission, PipelineSubmission } from '../api/execution.js';
 import type { OperatorEvent } from '../runtime/stream-operator.js';
@@ -398,8 +398,7 @@ export class TaskManager {
 
   /** The directory its log and stdout files are in; undefined when it keeps no files. */
   private get logDirectory(): string | undefined {
-    const path = this.options.files?.log ?? this.options.files?.stdout;
-    return path === undefined ? undefined : dirname(path);
+    return logDirectoryOf(this.options.files ?? {});
   }
 
   private group(jobId: JobId, attempt: number): TaskGroup | undefined {

@@ -3,7 +3,7 @@
  * the files listed with their sizes, a file read by a plain name, never by a path.
  */
 import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The most of a file served (its end): a log is answered in one message. */
 export const MAX_SERVED_FILE_BYTES = 64 * 1024 * 1024;
@@ -14,6 +14,15 @@ export interface LogFileEntry {
   readonly size: number;
   /** Last modified, ms since the epoch. */
   readonly mtime: number;
+}
+
+/** The directory of a process's log files (that of its log, else of its stdout); undefined when it keeps none. */
+export function logDirectoryOf(files: {
+  readonly log?: string;
+  readonly stdout?: string;
+}): string | undefined {
+  const path = files.log ?? files.stdout;
+  return path === undefined ? undefined : dirname(path);
 }
 
 /**

@@ -4,10 +4,10 @@
  * stdout siblings): file contents as text/plain, lists as `{ logs: [{ name, size, mtime }] }`.
  * A file is named by a plain name only: one with a directory part is refused, never resolved.
  */
-import { dirname } from 'node:path';
 import {
   isPlainFileName,
   listLogFiles,
+  logDirectoryOf,
   readFileTail,
   readLogFile,
   type LogFileEntry,
@@ -23,11 +23,7 @@ export interface LogListInfo {
 /** The routes of the log pages. */
 export function logRoutes(ctx: HandlerContext): Route[] {
   const files = () => ctx.logFiles?.() ?? {};
-  const jobManagerDir = (): string | undefined => {
-    const { log, stdout } = files();
-    const path = log ?? stdout;
-    return path === undefined ? undefined : dirname(path);
-  };
+  const jobManagerDir = (): string | undefined => logDirectoryOf(files());
   return [
     {
       method: 'GET',

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalRestBackend } from '../../src/rest/local-rest-backend.js';
 import { startRestServer, type RestServer } from '../../src/rest/rest-server.js';
 import {
   expectError,
@@ -86,5 +87,17 @@ describe("the JobManager's log pages", () => {
     expect(await getJson(base, '/jobmanager/logs')).toEqual({ logs: [] });
     expectError(await request(base, 'GET', '/jobmanager/log'), 404, /set log.file or env.log.dir/u);
     expectError(await request(base, 'GET', '/taskmanagers/' + 'a'.repeat(32) + '/logs'), 404, /unknown/u);
+  });
+
+  it("are the inline TaskManager's too: it is this process", async () => {
+    const backend = new LocalRestBackend({ jobMasters: [] });
+    const server = await startRestServer({ backend, port: 0 });
+    servers.push(server);
+    const id = backend.taskManagerId;
+    // This test process keeps no log files: an empty list, and Flink's 404 for the files.
+    expect(await getJson(server.url, `/taskmanagers/${id}/logs`)).toEqual({ logs: [] });
+    expectError(await request(server.url, 'GET', `/taskmanagers/${id}/log`), 404, /does not exist/u);
+    expectError(await request(server.url, 'GET', `/taskmanagers/${id}/logs/x.log`), 404, /does not exist/u);
+    expectError(await request(server.url, 'GET', `/taskmanagers/${'b'.repeat(32)}/logs`), 404, /unknown/u);
   });
 });
