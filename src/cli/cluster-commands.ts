@@ -4,8 +4,8 @@
  * (served over REST as Flink serves them), as well as to the terminal.
  */
 import { randomBytes } from 'node:crypto';
-import { openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadConfiguration, type Configuration } from '../core/configuration.js';
 import { ClusterOptions, LogOptions, RestSecurityOptions } from '../core/config-options.js';
 import { SluiceError } from '../core/errors.js';
@@ -64,6 +64,7 @@ function logDirectory(configuration: Configuration): string {
  * goes to `file`, as a Flink TaskManager's `.out`; log lines go to the terminal and the `.log` only.
  */
 function teeOutput(file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
   const fd = openSync(file, 'a');
   for (const stream of [process.stdout, process.stderr])
     wrapWrites(stream, (args, write) => {
@@ -88,12 +89,17 @@ export async function runTaskManager(
   // unless a log directory was asked for.
   const standalone = !process.send || configuration.contains(LogOptions.LOG_DIR);
   const dir = standalone ? logDirectory(configuration) : undefined;
+  // log.file names one process's file: a local-mode child (one of several) names its own.
+  const logFile = process.send ? undefined : configuration.get(LogOptions.FILE);
   const files = dir && {
-    log: join(dir, `sluice-taskmanager-${id}.log`),
+    log: logFile ?? join(dir, `sluice-taskmanager-${id}.log`),
     stdout: join(dir, `sluice-taskmanager-${id}.out`),
   };
   const stderr = process.stderr.write.bind(process.stderr);
-  applyLogOptions(configuration, files ? { file: files.log, terminal: (text) => void stderr(text) } : {});
+  applyLogOptions(
+    configuration,
+    files ? { file: files.log, stdoutFile: files.stdout, terminal: (text) => void stderr(text) } : {},
+  );
   let gaveUp: ((e: SluiceError) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (gaveUp = reject));
   const tm = new TaskManager({
@@ -192,10 +198,14 @@ export async function runJobManager(
   applyLogOptions(configuration);
   const jm = await startJobManager(configuration);
   const rpc = jm.registry.address;
-  const logFile = join(logDirectory(configuration), `sluice-jobmanager-${rpc.port}.log`);
-  applyLogOptions(configuration, { file: logFile });
+  const dir = logDirectory(configuration);
+  const logFile = configuration.get(LogOptions.FILE) ?? join(dir, `sluice-jobmanager-${rpc.port}.log`);
+  const stdoutFile = join(dir, `sluice-jobmanager-${rpc.port}.out`);
+  const stderr = process.stderr.write.bind(process.stderr);
+  applyLogOptions(configuration, { file: logFile, stdoutFile, terminal: (text) => void stderr(text) });
   print(`JobManager: TaskManagers connect to ${rpc.host}:${rpc.port}, REST API at ${jm.server.url}`);
-  print(`log: ${logFile}`);
+  print(`log: ${logFile}, stdout: ${stdoutFile}`);
+  teeOutput(stdoutFile);
   if (jm.generatedSecret)
     print(
       `cluster secret (generated; give it to TaskManagers as SLUICE_CLUSTER_SECRET or -D security.cluster.secret): ${jm.secret}`,

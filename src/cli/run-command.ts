@@ -3,7 +3,7 @@
  * being their JobManager; ends with the exit code Flink's CLI would give (or the module's own).
  */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { loadConfiguration } from '../core/configuration.js';
@@ -11,7 +11,7 @@ import { SluiceError } from '../core/errors.js';
 import { configureLogging } from '../core/log.js';
 import { setEnvironmentContext } from '../api/environment-context.js';
 import type { JobClient } from '../api/execution.js';
-import { ClusterOptions } from '../core/config-options.js';
+import { ClusterOptions, LogOptions } from '../core/config-options.js';
 import { setDefaultPipelineExecutor } from '../api/execution.js';
 import { ClusterExecutor } from '../cluster/cluster-executor.js';
 import { bundleJob } from '../cluster/job-bundle.js';
@@ -45,7 +45,12 @@ export async function runJob(jobFile: string, args: readonly string[], options: 
   if (!existsSync(path) || !statSync(path).isFile())
     throw new SluiceError('SLUICE_CLI_USAGE', `job file not found: ${jobFile} (looked at ${path}).`);
   const configuration = loadConfiguration({ configFile: options.config, dynamic: options.dynamic });
-  applyLogOptions(configuration);
+  // Asked for, this process (the JobManager of its jobs) keeps its log in a file too.
+  const logDir = configuration.get(LogOptions.LOG_DIR);
+  const logFile =
+    configuration.get(LogOptions.FILE) ??
+    (logDir === undefined ? undefined : join(logDir, `sluice-jobmanager-${process.pid}.log`));
+  applyLogOptions(configuration, logFile === undefined ? {} : { file: logFile });
   // This process is the JobManager of its jobs: it runs them and serves the REST API meanwhile,
   // so `sluice list/cancel/checkpoint` and Flink tooling can watch and control them.
   const inline = configuration.get(ClusterOptions.EXECUTION_TARGET) === 'inline';

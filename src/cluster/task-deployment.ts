@@ -263,6 +263,9 @@ export interface SubtaskCounters {
   readonly backPressuredTimeMs: number;
   /** Letters waiting in its mailbox. */
   readonly mailboxSize: number;
+  /** The newest checkpoint's alignment time and start delay, in nanoseconds (Flink's gauges; 0 before the first). */
+  readonly checkpointAlignmentTimeNanos: number;
+  readonly checkpointStartDelayNanos: number;
   /** Per-second rates over the last minute (Flink's meters and time gauges). */
   readonly numRecordsInPerSecond: number;
   readonly numRecordsOutPerSecond: number;
@@ -272,6 +275,8 @@ export interface SubtaskCounters {
   readonly idleTimeMsPerSecond: number;
   readonly backPressuredTimeMsPerSecond: number;
 }
+
+const NANOS_PER_MS = 1_000_000;
 
 /** The counters of one task now. */
 export function subtaskCounters(task: Task): SubtaskCounters {
@@ -296,6 +301,7 @@ export function subtaskCounters(task: Task): SubtaskCounters {
   const idleTimeMs = io.idleMs(now);
   const backPressuredTimeMs = io.backPressuredMs(now);
   const since = io.runningSince;
+  const arrival = task.lastCheckpointArrival;
   const rates =
     since < 0
       ? [0, 0, 0, 0, 0, 0, 0]
@@ -318,6 +324,8 @@ export function subtaskCounters(task: Task): SubtaskCounters {
     idleTimeMs,
     backPressuredTimeMs,
     mailboxSize: task.mailboxSize,
+    checkpointAlignmentTimeNanos: Math.round((arrival?.alignmentDurationMs ?? 0) * NANOS_PER_MS),
+    checkpointStartDelayNanos: Math.round((arrival?.startDelayMs ?? 0) * NANOS_PER_MS),
     numRecordsInPerSecond: rates[0]!,
     numRecordsOutPerSecond: rates[1]!,
     numBytesInPerSecond: rates[2]!,

@@ -10,6 +10,7 @@ import { SluiceError } from '../core/errors.js';
 import type { JobId } from '../core/ids.js';
 import { logger } from '../core/log.js';
 import { internalTlsFromConfiguration, type TcpAddress } from '../network/tcp-transport.js';
+import type { CpuSampling, FlameGraphNode } from '../runtime/cpu-flame-graph.js';
 import { MAX_CONTROL_MESSAGE_SIZE } from './task-manager.js';
 import {
   HeartbeatMonitor,
@@ -18,6 +19,7 @@ import {
   heartbeatSettings,
   monitorConnection,
   type HeartbeatLossReason,
+  type LogFileInfo,
   type RpcResponder,
   type TaskManagerConnection,
   type TaskManagerFileType,
@@ -247,6 +249,39 @@ export class TaskManagerRegistry {
     return answer.content;
   }
 
+  /** The files of a registered TaskManager's log directory (Flink's requestTaskManagerLogList); none when it keeps no files. */
+  async requestLogList(tm: RegisteredTaskManager): Promise<readonly LogFileInfo[]> {
+    const answer = await tm.connection.ask({ kind: 'request-log-list' }, 30_000);
+    return this.expect(tm, 'request-log-list', answer, 'log-list').logs;
+  }
+
+  /** A file of a registered TaskManager's log directory by name; undefined when it has none of that name. */
+  async requestLogFile(tm: RegisteredTaskManager, name: string): Promise<Uint8Array | undefined> {
+    const answer = await tm.connection.ask({ kind: 'request-log-file', name }, 30_000);
+    return this.expect(tm, 'request-log-file', answer, 'file-content').content;
+  }
+
+  /** Samples a registered TaskManager's CPU for the sampling's window; its flame graph. */
+  async requestCpuProfile(tm: RegisteredTaskManager, sampling: CpuSampling): Promise<FlameGraphNode> {
+    const window = sampling.numSamples * sampling.delayBetweenSamplesMs;
+    const answer = await tm.connection.ask({ kind: 'request-cpu-profile', ...sampling }, window + 30_000);
+    return this.expect(tm, 'request-cpu-profile', answer, 'cpu-profile').graph;
+  }
+
+  private expect<K extends ToJobManagerMessage['kind']>(
+    tm: RegisteredTaskManager,
+    asked: string,
+    answer: ToJobManagerMessage,
+    kind: K,
+  ): Extract<ToJobManagerMessage, { kind: K }> {
+    if (answer.kind !== kind)
+      throw new SluiceError(
+        'SLUICE_INTERNAL_ASSERTION',
+        `invariant violated: TaskManager ${tm.id} answered ${asked} with ${answer.kind}`,
+      );
+    return answer as Extract<ToJobManagerMessage, { kind: K }>;
+  }
+
   /** Sends to a TaskManager; false when its connection is gone. */
   send(tm: RegisteredTaskManager, message: ToTaskManagerMessage): boolean {
     if (!tm.connection.open) return false;
@@ -392,7 +427,13 @@ export class TaskManagerRegistry {
       if (message.process) tm.processMetrics = message.process;
       return this.routeMetrics(tm, message.metrics);
     }
-    if (message.kind === 'ack' || message.kind === 'register-task-manager' || message.kind === 'file-content')
+    if (
+      message.kind === 'ack' ||
+      message.kind === 'register-task-manager' ||
+      message.kind === 'file-content' ||
+      message.kind === 'log-list' ||
+      message.kind === 'cpu-profile'
+    )
       return;
     this.handlers.get(message.jobId)?.onMessage(tm, message);
   }

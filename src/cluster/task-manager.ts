@@ -6,7 +6,6 @@
  */
 import { ProcessMetrics } from '../core/process-metrics.js';
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { delimiter } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
@@ -16,6 +15,8 @@ import { CheckpointingOptions, ClusterOptions } from '../core/config-options.js'
 import { SluiceError } from '../core/errors.js';
 import type { CheckpointId, JobId, OperatorId } from '../core/ids.js';
 import { logger } from '../core/log.js';
+import { listLogFiles, logDirectoryOf, readFileTail, readLogFile } from '../core/log-files.js';
+import { sampleCpu } from '../runtime/cpu-flame-graph.js';
 import type { CheckpointingSubmission, PipelineSubmission } from '../api/execution.js';
 import type { OperatorEvent } from '../runtime/stream-operator.js';
 import type { JobMasterGateway } from '../coordinator/job-master-gateway.js';
@@ -66,9 +67,6 @@ export const MAX_CONTROL_MESSAGE_SIZE = 1024 * 1024 * 1024;
 
 /** How often running tasks' counters are pushed to the JobManager. */
 const METRICS_INTERVAL_MS = 1000;
-
-/** The most of a log or stdout file served (its end): the REST API answers in one message. */
-const MAX_SERVED_FILE_BYTES = 64 * 1024 * 1024;
 
 /** Settings of a TaskManager. */
 export interface TaskManagerOptions {
@@ -361,6 +359,28 @@ export class TaskManager {
           (e: unknown) => responder?.fail(e),
         );
         return;
+      case 'request-log-list': {
+        const dir = this.logDirectory;
+        (dir === undefined ? Promise.resolve([]) : listLogFiles(dir)).then(
+          (logs) => responder?.reply({ kind: 'log-list', logs }),
+          (e: unknown) => responder?.fail(e),
+        );
+        return;
+      }
+      case 'request-log-file': {
+        const dir = this.logDirectory;
+        (dir === undefined ? Promise.resolve(undefined) : readLogFile(dir, message.name)).then(
+          (content) => responder?.reply({ kind: 'file-content', ...(content ? { content } : {}) }),
+          (e: unknown) => responder?.fail(e),
+        );
+        return;
+      }
+      case 'request-cpu-profile':
+        sampleCpu(message).then(
+          (graph) => responder?.reply({ kind: 'cpu-profile', graph }),
+          (e: unknown) => responder?.fail(e),
+        );
+        return;
       case 'heartbeat-request':
       case 'registration-accepted':
       case 'registration-declined':
@@ -371,25 +391,14 @@ export class TaskManager {
   }
 
   /** The end of its log or stdout file; undefined when it keeps none. */
-  private async readFile(file: TaskManagerFileType): Promise<Uint8Array | undefined> {
+  private readFile(file: TaskManagerFileType): Promise<Uint8Array | undefined> {
     const path = this.options.files?.[file];
-    if (path === undefined) return undefined;
-    let handle;
-    try {
-      handle = await open(path, 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-    try {
-      const { size } = await handle.stat();
-      const length = Math.min(size, MAX_SERVED_FILE_BYTES);
-      const content = new Uint8Array(length);
-      await handle.read(content, 0, length, size - length);
-      return content;
-    } finally {
-      await handle.close();
-    }
+    return path === undefined ? Promise.resolve(undefined) : readFileTail(path);
+  }
+
+  /** The directory its log and stdout files are in; undefined when it keeps no files. */
+  private get logDirectory(): string | undefined {
+    return logDirectoryOf(this.options.files ?? {});
   }
 
   private group(jobId: JobId, attempt: number): TaskGroup | undefined {

@@ -204,6 +204,43 @@ export const RestOptions = {
     'Recent checkpoints kept in the checkpoint statistics history.',
     { min: 1 },
   ),
+  FLAMEGRAPH_ENABLED: booleanOption(
+    'rest.flamegraph.enabled',
+    false,
+    "Serve CPU flame graphs of a vertex's TaskManagers (V8's sampling profiler runs while one is taken).",
+  ),
+  FLAMEGRAPH_REFRESH_INTERVAL: durationOption(
+    'rest.flamegraph.refresh-interval',
+    '1min',
+    'How long a flame graph is served before a new one is sampled.',
+    { min: 1 },
+  ),
+  FLAMEGRAPH_CLEANUP_INTERVAL: durationOption(
+    'rest.flamegraph.cleanup-interval',
+    '10min',
+    'How long a flame graph nobody asked for is kept.',
+    { min: 1 },
+  ),
+  FLAMEGRAPH_NUM_SAMPLES: intOption(
+    'rest.flamegraph.num-samples',
+    100,
+    'Samples a flame graph is built from.',
+    {
+      min: 1,
+    },
+  ),
+  FLAMEGRAPH_DELAY_BETWEEN_SAMPLES: durationOption(
+    'rest.flamegraph.delay-between-samples',
+    '50ms',
+    "Time between two samples of a flame graph (V8's sampling interval).",
+    { min: 1 },
+  ),
+  FLAMEGRAPH_STACK_DEPTH: intOption(
+    'rest.flamegraph.stack-depth',
+    100,
+    'Frames kept of each sampled stack, from its root.',
+    { min: 1 },
+  ),
 } as const;
 
 /** Logging of the Sluice processes (Flink configures log4j instead; `env.log.dir` is Flink's). */
@@ -221,10 +258,15 @@ export const LogOptions = {
     'info',
     'Sluice: the lowest level logged (debug also prints error stacks).',
   ),
+  FILE: stringOption(
+    'log.file',
+    undefined,
+    'Sluice: the file this process writes its log to, one JSON object a line (a local-mode TaskManager names its own in env.log.dir).',
+  ),
   LOG_DIR: stringOption(
     'env.log.dir',
     undefined,
-    'Directory of a standalone process’s log (.log) and stdout (.out) files; default: a per-user directory.',
+    'Directory of each process’s log (.log, JSON lines) and stdout (.out) files; default for standalone processes: a per-user directory.',
   ),
 } as const;
 

@@ -1,8 +1,9 @@
 /**
  * Structured logging (pino) to stderr, and to a log file when one is configured. People read
- * `text` lines: one line an event, an error's causes on that line once each, its stack only at
- * debug level or in the log file. `json` (one object a line, causes nested) is for log shippers.
- * `log.format` / `SLUICE_LOG_FORMAT` and `log.level` / `SLUICE_LOG_LEVEL` choose; see configureLogging.
+ * `text` lines in a terminal: one line an event, an error's causes on that line once each, its
+ * stack only at debug level. `json` (one object a line, causes nested) is for log shippers, and
+ * is what the log file always holds. `log.format` / `SLUICE_LOG_FORMAT` and `log.level` /
+ * `SLUICE_LOG_LEVEL` choose; see configureLogging.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,8 +21,10 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 export interface LogSettings {
   readonly format?: LogFormat;
   readonly level?: LogLevel;
-  /** Also write every line to this file (with stacks), e.g. a standalone TaskManager's `.log`. */
+  /** Also write every line to this file as one JSON object a line, e.g. a standalone TaskManager's `.log`. */
   readonly file?: string;
+  /** The file this process's stdout is copied to (its `.out`), served by the REST API beside the log. */
+  readonly stdoutFile?: string;
   /** Names this process on text lines, e.g. `taskmanager-2` for a local-mode child. */
   readonly label?: string;
   /** Colour the level and component (a terminal); default: whether stderr is a TTY. */
@@ -79,6 +82,8 @@ interface State {
   label: string | undefined;
   color: boolean;
   fileFd: number | undefined;
+  file: string | undefined;
+  stdoutFile: string | undefined;
   terminal: ((text: string) => void) | undefined;
   terminalFilter: ((record: LogRecord) => boolean) | undefined;
 }
@@ -91,6 +96,8 @@ const state: State = {
     process.env['SLUICE_LOG_COLOR'] === '1' ||
     (process.env['SLUICE_LOG_COLOR'] !== '0' && process.stderr.isTTY === true),
   fileFd: undefined,
+  file: undefined,
+  stdoutFile: undefined,
   terminal: undefined,
   terminalFilter: undefined,
 };
@@ -123,13 +130,23 @@ export function configureLogging(settings: LogSettings): void {
     mkdirSync(dirname(settings.file), { recursive: true });
     if (state.fileFd !== undefined) closeSync(state.fileFd);
     state.fileFd = openSync(settings.file, 'a');
+    state.file = settings.file;
   }
+  if (settings.stdoutFile !== undefined) state.stdoutFile = settings.stdoutFile;
   if (settings.level !== undefined) {
     state.level = settings.level;
     const level = settings.level;
     if (root) root.level = level;
     forEachLogger((logger) => (logger.level = level));
   }
+}
+
+/** The files this process keeps its log (JSON lines) and its stdout in; a field is absent when it keeps no such file. */
+export function processLogFiles(): { readonly log?: string; readonly stdout?: string } {
+  return {
+    ...(state.file === undefined ? {} : { log: state.file }),
+    ...(state.stdoutFile === undefined ? {} : { stdout: state.stdoutFile }),
+  };
 }
 
 /** The level loggers log at now. */
@@ -283,15 +300,14 @@ const destination = {
       }
     }
     const toScreen = !record || !state.terminalFilter || state.terminalFilter(record);
-    if (state.format === 'json' || !record) {
-      if (toScreen) toTerminal(json);
-      if (state.fileFd !== undefined) writeSync(state.fileFd, json);
-      return;
+    // The file holds pino's line as it is: one JSON object a line, stacks and causes included.
+    if (state.fileFd !== undefined) writeSync(state.fileFd, json);
+    if (!toScreen) return;
+    if (state.format === 'json' || !record) toTerminal(json);
+    else {
+      const debug = state.level === 'debug' || state.level === 'trace';
+      toTerminal(formatText(record, { color: state.color, stacks: debug, label: state.label }));
     }
-    const debug = state.level === 'debug' || state.level === 'trace';
-    if (toScreen) toTerminal(formatText(record, { color: state.color, stacks: debug, label: state.label }));
-    if (state.fileFd !== undefined)
-      writeSync(state.fileFd, formatText(record, { color: false, stacks: true, label: state.label }));
   },
 };
 

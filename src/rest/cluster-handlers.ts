@@ -3,7 +3,7 @@ import { isJobTerminal } from '../coordinator/job-master.js';
 import { listParam, SLUICE_VERSION, type HandlerContext } from './handler-context.js';
 import { metricsResponse } from './job-manager-handlers.js';
 import type { RestTaskManager } from './rest-backend.js';
-import { RestHandlerException, type RestResponse, type Route } from './rest-router.js';
+import { RestHandlerException, type Route } from './rest-router.js';
 import type {
   ClusterOverviewWithVersion,
   DashboardConfiguration,
@@ -37,40 +37,7 @@ export function clusterRoutes(ctx: HandlerContext): Route[] {
         body: metricsResponse(taskManagerMetrics(ctx, req.params['taskmanagerid']!), listParam(req, 'get')),
       }),
     },
-    {
-      method: 'GET',
-      path: '/taskmanagers/:taskmanagerid/log',
-      handle: (req) => taskManagerFile(ctx, req.params['taskmanagerid']!, 'log'),
-    },
-    {
-      method: 'GET',
-      path: '/taskmanagers/:taskmanagerid/stdout',
-      handle: (req) => taskManagerFile(ctx, req.params['taskmanagerid']!, 'stdout'),
-    },
   ];
-}
-
-/** A TaskManager's log or stdout file as plain text, as Flink's TaskManagerLogFileHandler / TaskManagerStdoutFileHandler. */
-async function taskManagerFile(
-  ctx: HandlerContext,
-  taskManagerId: string,
-  file: 'log' | 'stdout',
-): Promise<RestResponse> {
-  const content = ctx.backend.taskManagerFile
-    ? await ctx.backend.taskManagerFile(taskManagerId, file)
-    : ('unknown' as const);
-  if (content === 'unknown')
-    throw new RestHandlerException(
-      404,
-      `Failed to transfer file from TaskExecutor ${taskManagerId} because it was unknown.`,
-    );
-  if (content === 'missing')
-    throw new RestHandlerException(
-      404,
-      `The file ${file.toUpperCase()} does not exist on the TaskExecutor ${taskManagerId}: a TaskManager of a local cluster ` +
-        'passes its output to sluice run; a standalone one (sluice taskmanager), or one with env.log.dir set, keeps it in files.',
-    );
-  return { status: 200, body: undefined, text: Buffer.from(content).toString('utf8') };
 }
 
 function dashboardConfiguration(ctx: HandlerContext): DashboardConfiguration {

@@ -4,6 +4,9 @@ import type { BundleSubmission, ClusterExecutor } from '../cluster/cluster-execu
 import type { TaskManagerRegistry } from '../cluster/task-manager-registry.js';
 import { LocalRestBackend } from './local-rest-backend.js';
 import type { RestBackend, RestJob, RestTaskManager } from './rest-backend.js';
+import type { LogFileEntry } from '../core/log-files.js';
+import { mergeFlameGraphs, type CpuSampling, type FlameGraphNode } from '../runtime/cpu-flame-graph.js';
+import type { RegisteredTaskManager } from '../cluster/task-manager-registry.js';
 
 /** Jobs and TaskManagers of a cluster. */
 export class ClusterRestBackend implements RestBackend {
@@ -34,9 +37,32 @@ export class ClusterRestBackend implements RestBackend {
     taskManagerId: string,
     file: 'log' | 'stdout',
   ): Promise<Uint8Array | 'missing' | 'unknown'> {
-    const tm = this.registry.taskManagers().find((t) => t.id === taskManagerId);
+    const tm = this.registered(taskManagerId);
     if (!tm) return 'unknown';
     return (await this.registry.requestFile(tm, file)) ?? 'missing';
+  }
+
+  async taskManagerLogList(taskManagerId: string): Promise<readonly LogFileEntry[] | 'unknown'> {
+    const tm = this.registered(taskManagerId);
+    return tm ? this.registry.requestLogList(tm) : 'unknown';
+  }
+
+  async taskManagerLogFile(taskManagerId: string, name: string): Promise<Uint8Array | 'missing' | 'unknown'> {
+    const tm = this.registered(taskManagerId);
+    if (!tm) return 'unknown';
+    return (await this.registry.requestLogFile(tm, name)) ?? 'missing';
+  }
+
+  /** Each TaskManager samples its own process at the same time; their graphs add up. */
+  async sampleCpu(taskManagerIds: readonly string[], sampling: CpuSampling): Promise<FlameGraphNode> {
+    const tms = taskManagerIds.flatMap((id) => this.registered(id) ?? []);
+    return mergeFlameGraphs(
+      await Promise.all(tms.map((tm) => this.registry.requestCpuProfile(tm, sampling))),
+    );
+  }
+
+  private registered(taskManagerId: string): RegisteredTaskManager | undefined {
+    return this.registry.taskManagers().find((t) => t.id === taskManagerId);
   }
 
   taskManagers(): readonly RestTaskManager[] {

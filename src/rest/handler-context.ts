@@ -1,6 +1,7 @@
 /** What every REST handler gets: the backend, the clock, the version; and the job lookup they share. */
 import { createRequire } from 'node:module';
 import type { ProcessMetrics } from '../core/process-metrics.js';
+import type { FlameGraphSettings } from './flame-graph-settings.js';
 import type { RestBackend, RestJob, RestVertex } from './rest-backend.js';
 import { hexIdParam, RestHandlerException, type RestRequest } from './rest-router.js';
 
@@ -22,6 +23,10 @@ export interface HandlerContext {
   readonly configuration?: Readonly<Record<string, string>>;
   /** This process's heap, CPU and event-loop figures (`/jobmanager/metrics`). */
   readonly processMetrics?: ProcessMetrics;
+  /** `rest.flamegraph.*`; flame graphs are off without them. */
+  readonly flameGraph?: FlameGraphSettings;
+  /** This process's log and stdout files (`/jobmanager/log`, `/jobmanager/stdout`, `/jobmanager/logs`). */
+  readonly logFiles?: () => { readonly log?: string; readonly stdout?: string };
 }
 
 /** The job named by the `jobid` path parameter: 400 for a malformed id, 404 for an unknown one. */

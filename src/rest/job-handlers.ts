@@ -252,7 +252,8 @@ export function ioMetrics(v: RestVertex): IOMetricsInfo {
   const isSource = v.inputs.length === 0;
   return {
     'read-bytes': isSource ? 0 : (m?.bytesIn ?? 0),
-    'read-bytes-complete': m?.bytesIn !== undefined,
+    // A source reads nothing from the network: its (zero) input is known once it reported.
+    'read-bytes-complete': m !== undefined && (isSource || m.bytesIn !== undefined),
     'write-bytes': m?.bytesOut ?? 0,
     'write-bytes-complete': m !== undefined,
     'read-records': isSource ? 0 : (m?.recordsIn ?? 0),

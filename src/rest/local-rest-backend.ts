@@ -1,4 +1,13 @@
 /** The REST backend of jobs run in this process: reads the JobMasters of a LocalExecutor. */
+import {
+  listLogFiles,
+  logDirectoryOf,
+  readFileTail,
+  readLogFile,
+  type LogFileEntry,
+} from '../core/log-files.js';
+import { processLogFiles } from '../core/log.js';
+import { sampleCpu, type CpuSampling, type FlameGraphNode } from '../runtime/cpu-flame-graph.js';
 import type { SavepointFormatType } from '../protocol/snapshot-kind.js';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, totalmem } from 'node:os';
@@ -70,6 +79,37 @@ export class LocalRestBackend implements RestBackend {
 
   jobs(): readonly RestJob[] {
     return this.source.jobMasters.map((m) => this.view(m));
+  }
+
+  /** The inline TaskManager is this process: its log and stdout are this process's files. */
+  async taskManagerFile(
+    taskManagerId: string,
+    file: 'log' | 'stdout',
+  ): Promise<Uint8Array | 'missing' | 'unknown'> {
+    if (taskManagerId !== this.taskManagerId) return 'unknown';
+    const path = processLogFiles()[file];
+    return (path === undefined ? undefined : await readFileTail(path)) ?? 'missing';
+  }
+
+  async taskManagerLogList(taskManagerId: string): Promise<readonly LogFileEntry[] | 'unknown'> {
+    if (taskManagerId !== this.taskManagerId) return 'unknown';
+    const dir = this.logDirectory();
+    return dir === undefined ? [] : listLogFiles(dir);
+  }
+
+  async taskManagerLogFile(taskManagerId: string, name: string): Promise<Uint8Array | 'missing' | 'unknown'> {
+    if (taskManagerId !== this.taskManagerId) return 'unknown';
+    const dir = this.logDirectory();
+    return (dir === undefined ? undefined : await readLogFile(dir, name)) ?? 'missing';
+  }
+
+  private logDirectory(): string | undefined {
+    return logDirectoryOf(processLogFiles());
+  }
+
+  /** The inline TaskManager is this process: its CPU is sampled here. */
+  sampleCpu(_taskManagerIds: readonly string[], sampling: CpuSampling): Promise<FlameGraphNode> {
+    return sampleCpu(sampling);
   }
 
   job(jobId: string): RestJob | undefined {

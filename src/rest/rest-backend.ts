@@ -11,6 +11,8 @@ import type { JobId, JobVertexId } from '../core/ids.js';
 import type { CheckpointingMode } from '../protocol/barrier-alignment.js';
 import type { RestartStrategyConfig } from '../protocol/restart-strategy.js';
 import type { ExecutionState } from '../runtime/task.js';
+import type { CpuSampling, FlameGraphNode } from '../runtime/cpu-flame-graph.js';
+import type { LogFileEntry } from '../core/log-files.js';
 
 /** The cluster behind a REST server: its jobs and TaskManagers. */
 export interface RestBackend {
@@ -30,6 +32,15 @@ export interface RestBackend {
     taskManagerId: string,
     file: 'log' | 'stdout',
   ): Promise<Uint8Array | 'missing' | 'unknown'>;
+  /** The files of a TaskManager's log directory (none when it keeps no files); `unknown` when no TaskManager has this id. */
+  taskManagerLogList?(taskManagerId: string): Promise<readonly LogFileEntry[] | 'unknown'>;
+  /** A file of a TaskManager's log directory by plain name, as `taskManagerFile` answers. */
+  taskManagerLogFile?(taskManagerId: string, name: string): Promise<Uint8Array | 'missing' | 'unknown'>;
+  /**
+   * Samples the CPU of the processes of these TaskManagers for the sampling's window; their
+   * samples folded into one flame graph. Absent when the backend cannot sample.
+   */
+  sampleCpu?(taskManagerIds: readonly string[], sampling: CpuSampling): Promise<FlameGraphNode>;
 }
 
 /** A job bundle to run, with the settings of Flink's JarRunRequestBody. */

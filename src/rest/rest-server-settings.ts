@@ -96,6 +96,16 @@ export function restServerSettings(configuration: Configuration): Omit<RestServe
     security,
     // Secrets redacted, as Flink's /jobmanager/config hides them.
     configuration: configuration.toMap(),
+    flameGraph: {
+      enabled: configuration.get(RestOptions.FLAMEGRAPH_ENABLED),
+      refreshIntervalMs: configuration.get(RestOptions.FLAMEGRAPH_REFRESH_INTERVAL),
+      cleanupIntervalMs: configuration.get(RestOptions.FLAMEGRAPH_CLEANUP_INTERVAL),
+      sampling: {
+        numSamples: configuration.get(RestOptions.FLAMEGRAPH_NUM_SAMPLES),
+        delayBetweenSamplesMs: configuration.get(RestOptions.FLAMEGRAPH_DELAY_BETWEEN_SAMPLES),
+        stackDepth: configuration.get(RestOptions.FLAMEGRAPH_STACK_DEPTH),
+      },
+    },
   };
 }
 

@@ -19,6 +19,10 @@ import { jobInfoRoutes } from './job-info-handlers.js';
 import { vertexMetricRoutes } from './vertex-metric-handlers.js';
 import { jobManagerRoutes } from './job-manager-handlers.js';
 import { prometheusRoutes } from './prometheus-handler.js';
+import { flameGraphRoutes } from './flame-graph-handlers.js';
+import type { FlameGraphSettings } from './flame-graph-settings.js';
+import { logRoutes } from './log-handlers.js';
+import { processLogFiles } from '../core/log.js';
 import { ProcessMetrics } from '../core/process-metrics.js';
 import type { RestBackend } from './rest-backend.js';
 import {
@@ -77,6 +81,10 @@ export interface RestServerOptions {
   readonly security?: RestSecurity;
   /** The cluster's configuration (secrets redacted), shown by `/jobmanager/config`. */
   readonly configuration?: Readonly<Record<string, string>>;
+  /** `rest.flamegraph.*`; default: flame graphs off, as in Flink. */
+  readonly flameGraph?: FlameGraphSettings;
+  /** The JobManager's log and stdout files; default: the ones this process's logging writes. */
+  readonly logFiles?: () => { readonly log?: string; readonly stdout?: string };
 }
 
 /** A running REST server. */
@@ -103,6 +111,8 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     cancelEnabled: security.cancelEnabled ?? true,
     configuration: options.configuration ?? {},
     processMetrics: new ProcessMetrics().start(),
+    ...(options.flameGraph ? { flameGraph: options.flameGraph } : {}),
+    logFiles: options.logFiles ?? processLogFiles,
   };
   // Uploaded job bundles live as long as this server, as Flink's jars in its web upload dir.
   let address = '';
@@ -114,6 +124,8 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
     ...vertexMetricRoutes(ctx),
     ...jobManagerRoutes(ctx),
     ...prometheusRoutes(ctx),
+    ...flameGraphRoutes(ctx),
+    ...logRoutes(ctx),
     ...checkpointRoutes(ctx),
     ...savepointRoutes(ctx, savepoints),
     ...jarRoutes(ctx, new JarStore(), () => address),

@@ -57,6 +57,12 @@ interface KeyedChains {
 export class SubtaskCheckpointCoordinator {
   /** The newest checkpoint this subtask took (a repeated trigger for it is ignored). */
   lastCheckpointId = 0;
+  /**
+   * How the newest checkpoint reached this subtask: its alignment time and its start delay (from
+   * the checkpoint's trigger to its barrier's arrival), Flink's `checkpointAlignmentTime` and
+   * `checkpointStartDelayNanos` gauges; undefined before the first checkpoint.
+   */
+  lastArrival: CheckpointArrival | undefined;
   private readonly inFlight = new Map<number, InFlight>();
   /** Per operator of the chain (same index). */
   private readonly chains: KeyedChains[];
@@ -85,6 +91,7 @@ export class SubtaskCheckpointCoordinator {
     let capture = unaligned;
     if (checkpointId <= this.lastCheckpointId) return;
     this.lastCheckpointId = checkpointId;
+    this.lastArrival = arrival;
     const syncStart = this.clock.monotonicNow();
     let flushes: PromiseLike<void>[] | undefined;
     for (const entry of this.chain) {

@@ -53,7 +53,7 @@ import {
 } from './restore-state-reader.js';
 import type { TaskLocalStateStore } from './task-local-state-store.js';
 import { logger } from '../core/log.js';
-import { SubtaskCheckpointCoordinator } from './subtask-checkpoint-coordinator.js';
+import { SubtaskCheckpointCoordinator, type CheckpointArrival } from './subtask-checkpoint-coordinator.js';
 import type { InputChannel, InputGate } from './input-gate.js';
 import { Mailbox } from './mailbox.js';
 import { buildOperatorChain, type OperatorChain } from './operator-chain.js';
@@ -208,6 +208,11 @@ export class Task implements Schedulable, TaskServices, ProcessingTimeService, I
   /** Bytes of records read from the network (the current buffer's read part included). */
   get bytesIn(): number {
     return this.bytesProcessed;
+  }
+
+  /** How the newest checkpoint this task took reached it (alignment and start delay, ms); undefined before the first. */
+  get lastCheckpointArrival(): CheckpointArrival | undefined {
+    return this.checkpoints?.lastArrival;
   }
 
   /** Letters waiting in the mailbox (Flink's `mailboxQueueSize`). */

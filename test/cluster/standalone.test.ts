@@ -49,7 +49,13 @@ function start(args: string[], options: { cwd?: string; env?: Record<string, str
 
 describe('a standalone cluster', () => {
   it('runs a job submitted from another directory on TaskManagers that register with the JobManager', async () => {
-    const jm = start(['jobmanager', '-D', 'rest.port=0', '-D', 'jobmanager.rpc.port=0']);
+    const jmLogDir = mkdtempSync(join(tmpdir(), 'sluice-standalone-jm-logs-'));
+    dirs.push(jmLogDir);
+    const jm = start([
+      'jobmanager',
+      ...['-D', 'rest.port=0', '-D', 'jobmanager.rpc.port=0'],
+      ...['-D', `env.log.dir=${jmLogDir}`, '-D', 'log.level=info'],
+    ]);
     const [, rpc, rest] = await jm.line(/TaskManagers connect to (\S+), REST API at (http:\S+)/u);
     const [, secret] = await jm.line(/cluster secret \(generated[^)]*\): ([0-9a-f]+)/u);
     const logDir = mkdtempSync(join(tmpdir(), 'sluice-standalone-logs-'));
@@ -139,8 +145,38 @@ describe('a standalone cluster', () => {
       printed.push(...(await stdout.text()).split('\n').filter((line) => line !== ''));
       const log = await fetch(`${rest}/taskmanagers/${id}/log`);
       expect(log.status).toBe(200);
-      expect(await log.text()).toMatch(/INFO {2}\[taskmanager\] registered at the JobManager/u);
+      // One JSON object a line (pino's), whatever the terminal shows.
+      const records = (await log.text())
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { component?: string; msg: string });
+      expect(records).toContainEqual(
+        expect.objectContaining({
+          component: 'taskmanager',
+          msg: expect.stringMatching(/^registered at the JobManager/u),
+        }),
+      );
     }
+    // The JobManager's own: its JSON-lines log, its stdout, and its log directory.
+    const jmLog = await fetch(`${rest}/jobmanager/log`);
+    expect(jmLog.status).toBe(200);
+    expect(jmLog.headers.get('content-type')).toMatch(/^text\/plain/u);
+    const jmRecords = (await jmLog.text())
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { component?: string; msg: string });
+    expect(jmRecords.some((r) => /TaskManager [0-9a-f]{32} registered/u.test(r.msg))).toBe(true);
+    const jmStdout = await (await fetch(`${rest}/jobmanager/stdout`)).text();
+    expect(jmStdout).toMatch(/^start TaskManagers with: sluice taskmanager --jobmanager /mu);
+    const port = rpc!.split(':').pop()!;
+    const list = (await (await fetch(`${rest}/jobmanager/logs`)).json()) as { logs: { name: string }[] };
+    expect(list.logs.map((l) => l.name)).toEqual([
+      `sluice-jobmanager-${port}.log`,
+      `sluice-jobmanager-${port}.out`,
+    ]);
+    const byName = await fetch(`${rest}/jobmanager/logs/sluice-jobmanager-${port}.out`);
+    expect(await byName.text()).toBe(await (await fetch(`${rest}/jobmanager/stdout`)).text());
+    expect((await fetch(`${rest}/jobmanager/logs/..%2F..%2Fetc%2Fpasswd`)).status).toBe(400);
     expect(printed).toHaveLength(5000);
     const totals = new Map<string, number>();
     for (const line of printed) {

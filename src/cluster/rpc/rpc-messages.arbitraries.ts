@@ -158,6 +158,22 @@ export const toJobManagerMessage: fc.Arbitrary<ToJobManagerMessage> = fc.oneof(
     { kind: kind('file-content'), content: fc.uint8Array({ maxLength: 64 }) },
     { requiredKeys: ['kind'] },
   ),
+  fc.record({
+    kind: kind('log-list'),
+    logs: fc.array(fc.record({ name: fc.constantFrom('a.log', 'b.out'), size: nat, mtime: finite }), {
+      maxLength: 3,
+    }),
+  }),
+  fc.record({
+    kind: kind('cpu-profile'),
+    graph: fc.record({
+      name: fc.string(),
+      value: nat,
+      children: fc.array(fc.record({ name: fc.string(), value: nat, children: fc.constant([]) }), {
+        maxLength: 3,
+      }),
+    }),
+  }),
   fc.constant({ kind: 'ack' as const }),
 );
 
@@ -199,6 +215,14 @@ export const toTaskManagerMessage: fc.Arbitrary<ToTaskManagerMessage> = fc.oneof
   }),
   fc.record({ kind: kind('heartbeat-request'), seq: nat }),
   fc.record({ kind: kind('request-file'), file: fc.constantFrom('log' as const, 'stdout' as const) }),
+  fc.constant({ kind: 'request-log-list' as const }),
+  fc.record({ kind: kind('request-log-file'), name: fc.constantFrom('a.log', 'sluice-taskmanager-1.out') }),
+  fc.record({
+    kind: kind('request-cpu-profile'),
+    numSamples: positive,
+    delayBetweenSamplesMs: positive,
+    stackDepth: positive,
+  }),
   fc.constant({ kind: 'ack' as const }),
 );
 

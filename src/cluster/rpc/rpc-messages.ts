@@ -8,6 +8,8 @@ import {
 import type { SubtaskCheckpointMetrics } from '../../runtime/checkpoint-gateway.js';
 import type { ExecutionState } from '../../runtime/task.js';
 import type { SavepointTarget } from '../../protocol/snapshot-kind.js';
+import type { FlameGraphNode } from '../../runtime/cpu-flame-graph.js';
+import { isPlainFileName } from '../../core/log-files.js';
 import { checkRpcError, type RpcError } from './rpc-error.js';
 import {
   RpcProtocolError,
@@ -142,6 +144,26 @@ export interface FileContentMessage {
   readonly content?: Uint8Array;
 }
 
+/** The answer to `request-log-list`: the files of its log directory (none when it keeps no files). */
+export interface LogListMessage {
+  readonly kind: 'log-list';
+  readonly logs: readonly LogFileInfo[];
+}
+
+/** A file of a process's log directory, as Flink's LogInfo lists it. */
+export interface LogFileInfo {
+  readonly name: string;
+  readonly size: number;
+  /** Last modified, ms since the epoch. */
+  readonly mtime: number;
+}
+
+/** The answer to `request-cpu-profile`: the TaskManager's CPU samples folded into a flame graph. */
+export interface CpuProfileMessage {
+  readonly kind: 'cpu-profile';
+  readonly graph: FlameGraphNode;
+}
+
 // ---- JobManager → TaskManager ------------------------------------------------------------
 
 /** Registration succeeded: the TaskManager now answers this JobManager's heartbeats. */
@@ -238,6 +260,26 @@ export interface RequestFileMessage {
   readonly file: TaskManagerFileType;
 }
 
+/** Lists the files of the TaskManager's log directory; answered with `log-list`. */
+export interface RequestLogListMessage {
+  readonly kind: 'request-log-list';
+}
+
+/** Asks for a file of the TaskManager's log directory by name; answered with `file-content`. */
+export interface RequestLogFileMessage {
+  readonly kind: 'request-log-file';
+  /** A plain file name: no directory part. */
+  readonly name: string;
+}
+
+/** Samples the TaskManager's CPU (Flink's `rest.flamegraph.*` settings); answered with `cpu-profile`. */
+export interface RequestCpuProfileMessage {
+  readonly kind: 'request-cpu-profile';
+  readonly numSamples: number;
+  readonly delayBetweenSamplesMs: number;
+  readonly stackDepth: number;
+}
+
 /** The files a TaskManager serves: its log and its stdout (`.log`, `.out`). */
 export type TaskManagerFileType = 'log' | 'stdout';
 
@@ -266,6 +308,8 @@ export type ToJobManagerMessage =
   | DeclineCheckpointMessage
   | HeartbeatResponse
   | FileContentMessage
+  | LogListMessage
+  | CpuProfileMessage
   | AckMessage;
 
 /** What the JobManager sends to a TaskManager. */
@@ -283,6 +327,9 @@ export type ToTaskManagerMessage =
   | OperatorEventToTaskMessage
   | HeartbeatRequest
   | RequestFileMessage
+  | RequestLogListMessage
+  | RequestLogFileMessage
+  | RequestCpuProfileMessage
   | AckMessage;
 
 /** Every control-plane message, discriminated on `kind`. */
@@ -320,6 +367,8 @@ const TO_JOB_MANAGER: Record<ToJobManagerMessage['kind'], true> = {
   'decline-checkpoint': true,
   'heartbeat-response': true,
   'file-content': true,
+  'log-list': true,
+  'cpu-profile': true,
   ack: true,
 };
 const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
@@ -336,6 +385,9 @@ const TO_TASK_MANAGER: Record<ToTaskManagerMessage['kind'], true> = {
   'operator-event-to-task': true,
   'heartbeat-request': true,
   'request-file': true,
+  'request-log-list': true,
+  'request-log-file': true,
+  'request-cpu-profile': true,
   ack: true,
 };
 
@@ -366,6 +418,29 @@ const operatorEvent: Check<OperatorEvent> = (v, path) => {
 /** An absolute POSIX path of at most 4096 characters (a savepoint directory). */
 const absolutePath: Check<string> = (v, path) =>
   typeof v === 'string' && v.startsWith('/') && v.length <= 4096 ? v : reject(path, 'an absolute path', v);
+
+/** A file name without a directory part: what a log file request may name. */
+const fileName: Check<string> = (v, path) =>
+  typeof v === 'string' && isPlainFileName(v) ? v : reject(path, 'a file name without a directory part', v);
+
+/** Deepest flame graph accepted (`rest.flamegraph.stack-depth` frames, the root, and slack). */
+const MAX_FLAME_GRAPH_DEPTH = 4096;
+
+const flameGraphNode: Check<FlameGraphNode> = (v, path) => {
+  const check = (value: unknown, at: string, depth: number): FlameGraphNode => {
+    if (depth > MAX_FLAME_GRAPH_DEPTH)
+      return reject(at, `a flame graph at most ${MAX_FLAME_GRAPH_DEPTH} deep`, value);
+    const object = plainObject(value, at);
+    const children = field(object, 'children');
+    if (!Array.isArray(children)) return reject(`${at}.children`, 'an array', children);
+    return {
+      name: text(field(object, 'name'), `${at}.name`),
+      value: nat(field(object, 'value'), `${at}.value`),
+      children: children.map((c, i) => check(c, `${at}.children[${i}]`, depth + 1)),
+    };
+  };
+  return check(v, path, 0);
+};
 
 const task: FieldChecks<TaskAddress> = { jobId, attempt: nat, vertexIndex: nat, subtask: nat };
 const checkpointMetrics = objectOf<SubtaskCheckpointMetrics>({
@@ -438,6 +513,11 @@ const schemas: Schemas = {
   'heartbeat-request': { seq: nat },
   'request-file': { file: oneOf(['log', 'stdout'] as TaskManagerFileType[], 'log or stdout') },
   'file-content': { content: optional(bytes) },
+  'request-log-list': {},
+  'log-list': { logs: listOf(objectOf<LogFileInfo>({ name: fileName, size: nat, mtime: finite })) },
+  'request-log-file': { name: fileName },
+  'request-cpu-profile': { numSamples: positive, delayBetweenSamplesMs: positive, stackDepth: positive },
+  'cpu-profile': { graph: flameGraphNode },
   ack: {},
 };
 

@@ -138,6 +138,8 @@ const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
   SubtaskBackPressureInfo: ['other-concurrent-attempts'],
   // Only the aggregations asked for (`agg`), NON_NULL.
   AggregatedMetric: ['min', 'max', 'avg', 'sum', 'skew'],
+  // Only once samples exist (NON_NULL): the terminated, disabled and waiting answers have none.
+  VertexFlameGraph: ['data'],
 };
 
 /** Undeclared fields Flink writes (absent from the OpenAPI file). */
