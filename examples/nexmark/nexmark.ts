@@ -9,7 +9,7 @@ import { nexmarkEvents } from './nexmark-views.js';
 import { QUERIES, type QueryName } from './queries.js';
 
 const params = ParameterTool.fromArgs(process.argv.slice(2));
-const query = params.get('query', 'q0')!;
+const query = params.get('query', 'q0');
 if (!(query in QUERIES))
   throw new Error(`--query must be one of ${Object.keys(QUERIES).join(', ')}, got ${query}.`);
 const sink = params.get('sink', 'print');

@@ -7,9 +7,9 @@ import { eventDateTime, type Auction, type Bid, type Person } from './nexmark-mo
 
 const c = resolveNexmarkConfiguration({ numEvents: 50_000 });
 const events = Array.from({ length: c.numEvents }, (_, n) => nexmarkEvent(c, n));
-const persons = events.flatMap((e) => (e.kind === 'person' ? [e.person] : [])) as Person[];
-const auctions = events.flatMap((e) => (e.kind === 'auction' ? [e.auction] : [])) as Auction[];
-const bids = events.flatMap((e) => (e.kind === 'bid' ? [e.bid] : [])) as Bid[];
+const persons = events.flatMap<Person>((e) => (e.kind === 'person' ? [e.person] : []));
+const auctions = events.flatMap<Auction>((e) => (e.kind === 'auction' ? [e.auction] : []));
+const bids = events.flatMap<Bid>((e) => (e.kind === 'bid' ? [e.bid] : []));
 
 describe('the Nexmark generator', () => {
   it('makes each event a pure function of its number: any order, any offset, the same event', () => {
