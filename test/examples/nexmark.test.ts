@@ -39,8 +39,8 @@ import {
 import { envAt, expectSameMultiset, waitFor } from '../support/helpers.js';
 import { expected, views } from './nexmark-expected.js';
 
-/** 8,000 events at 200 per second of event time: 40 s, so 4 tumbling windows, 20 sliding ones, several sessions. */
-const OPTIONS: NexmarkConfiguration = { numEvents: 8_000, firstEventRate: 200 };
+/** 5,000 events at 125 per second of event time: 40 s, so 4 tumbling windows, 20 sliding ones, several sessions. */
+const OPTIONS: NexmarkConfiguration = { numEvents: 5_000, firstEventRate: 125 };
 const N = OPTIONS.numEvents;
 const CONFIG = resolveNexmarkConfiguration(OPTIONS);
 const VIEWS = views(Array.from({ length: N }, (_, n) => nexmarkEvent(CONFIG, n)));
