@@ -182,6 +182,8 @@ async function runToTheEnd(
   const job = await startJob(env, rows);
   records = job.records;
   probe(job.client);
+  // A job that does not end (q12 counting wrong, say) is cancelled, so the test fails instead of hanging.
+  const deadline = setTimeout(() => void job.client.cancel(), 30_000);
   try {
     const result = await job.client.getJobExecutionResult();
     await job.ended;
@@ -190,6 +192,7 @@ async function runToTheEnd(
     await job.client.cancel();
     throw e;
   } finally {
+    clearTimeout(deadline);
     probe(undefined);
   }
   return job.records;
