@@ -223,7 +223,10 @@ export {
   type SerializationSchema,
 } from './connectors/serialization-schemas.js';
 export { NexmarkSource } from './connectors/nexmark/nexmark-source.js';
-export type { NexmarkConfiguration } from './connectors/nexmark/nexmark-configuration.js';
+export type {
+  NexmarkConfiguration,
+  ResolvedNexmarkConfiguration,
+} from './connectors/nexmark/nexmark-configuration.js';
 export { eventDateTime } from './connectors/nexmark/nexmark-model.js';
 export type { Auction, Bid, NexmarkEvent, Person } from './connectors/nexmark/nexmark-model.js';
 export { JetStreamSource, JetStreamSourceBuilder } from './connectors/jetstream/jetstream-source.js';
