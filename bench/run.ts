@@ -27,6 +27,7 @@ const { restoreLmdb } = await import('./restore-lmdb.js');
 const { savepointFigures } = await import('./savepoint.js');
 const { fileSinkVsPlain } = await import('./file-sink.js');
 const { postgresSinkVsPlain } = await import('./postgres-sink.js');
+const { nexmarkFigures } = await import('./nexmark.js');
 
 /** Scales every record count, e.g. BENCH_SCALE=0.1 for a quick smoke run. */
 const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -175,10 +176,20 @@ const benchmarks: Benchmark[] = [
       return { results: [result], lines: [formatResult(result)] };
     },
   },
+  {
+    // One figure per query (nexmark-q0 ... nexmark-q12) and nexmark-q0-vs-plain, nexmark-q5-vs-plain;
+    // `npm run bench -- nexmark-q5` runs one query.
+    name: 'nexmark',
+    run: () => nexmarkFigures(scale, selected),
+  },
 ];
 
 const selected = process.argv.slice(2);
-const chosen = benchmarks.filter((b) => selected.length === 0 || selected.some((s) => b.name.startsWith(s)));
+const chosen = benchmarks.filter(
+  (b) =>
+    selected.length === 0 ||
+    selected.some((s) => b.name.startsWith(s) || (b.name === 'nexmark' && s.startsWith('nexmark-'))),
+);
 if (chosen.length === 0)
   throw new Error(
     `no benchmark matches ${selected.join(', ')}; the benchmarks are ${benchmarks.map((b) => b.name).join(', ')}`,

@@ -225,6 +225,13 @@ export {
   type DeserializationSchema,
   type SerializationSchema,
 } from './connectors/serialization-schemas.js';
+export { NexmarkSource } from './connectors/nexmark/nexmark-source.js';
+export type {
+  NexmarkConfiguration,
+  ResolvedNexmarkConfiguration,
+} from './connectors/nexmark/nexmark-configuration.js';
+export { eventDateTime } from './connectors/nexmark/nexmark-model.js';
+export type { Auction, Bid, NexmarkEvent, Person } from './connectors/nexmark/nexmark-model.js';
 export { JetStreamSource, JetStreamSourceBuilder } from './connectors/jetstream/jetstream-source.js';
 export { StartingPosition } from './connectors/jetstream/starting-position.js';
 export { JetStreamSink, JetStreamSinkBuilder } from './connectors/jetstream/jetstream-sink.js';
