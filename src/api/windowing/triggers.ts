@@ -199,15 +199,64 @@ export class PurgingTrigger<T = unknown, W extends Window = Window> extends Trig
 }
 
 /**
+ * What ContinuousEventTimeTrigger and ContinuousProcessingTimeTrigger share: the next firing time
+ * in a reducing state (the earliest, when windows merge) and a timer for it, in one time domain.
+ */
+abstract class ContinuousTrigger<W extends Window> extends Trigger<unknown, W> {
+  protected readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
+
+  protected constructor(protected readonly interval: number) {
+    super();
+  }
+  protected abstract registerTimer(ctx: TriggerContext | OnMergeContext, time: number): void;
+  protected abstract deleteTimer(ctx: TriggerContext, time: number): void;
+
+  /** A timer fired at `time`: FIRE (and set the next one) if it is this trigger's. */
+  protected fireAt(time: number, window: W, ctx: TriggerContext): TriggerResult {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    if (fireTimestamp.get() === time) {
+      fireTimestamp.clear();
+      this.registerNextFireTimestamp(time, window, ctx);
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  /** With no firing time set yet, sets the first one after `time` rounded down to the interval. */
+  protected startAt(time: number, window: W, ctx: TriggerContext): void {
+    if (ctx.getPartitionedState(this.stateDesc).get() === undefined)
+      this.registerNextFireTimestamp(time - (time % this.interval), window, ctx);
+  }
+  clear(_window: W, ctx: TriggerContext): void {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    const time = fireTimestamp.get();
+    if (time !== undefined) {
+      this.deleteTimer(ctx, time);
+      fireTimestamp.clear();
+    }
+  }
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(_window: W, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.stateDesc);
+    const next = ctx.getPartitionedState(this.stateDesc).get();
+    if (next !== undefined) this.registerTimer(ctx, next);
+  }
+  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
+    const next = Math.min(time + this.interval, window.maxTimestamp());
+    ctx.getPartitionedState(this.stateDesc).add(next);
+    this.registerTimer(ctx, next);
+  }
+  getInterval(): number {
+    return this.interval;
+  }
+}
+
+/**
  * Fires every `interval` of event time within the window and at its end (Flink's
  * ContinuousEventTimeTrigger): early results of long windows.
  */
-export class ContinuousEventTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
-  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
-
-  private constructor(private readonly interval: number) {
-    super();
-  }
+export class ContinuousEventTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
   static of<W extends Window = Window>(interval: DurationLike): ContinuousEventTimeTrigger<W> {
     const ms = toMillis(interval, 'ContinuousEventTimeTrigger.of interval');
     if (ms <= 0)
@@ -217,47 +266,21 @@ export class ContinuousEventTimeTrigger<W extends Window = Window> extends Trigg
   onElement(_element: unknown, timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
     if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
     ctx.registerEventTimeTimer(window.maxTimestamp());
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === undefined)
-      this.registerNextFireTimestamp(timestamp - (timestamp % this.interval), window, ctx);
+    this.startAt(timestamp, window, ctx);
     return TriggerResult.CONTINUE;
   }
   onEventTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
     if (time === window.maxTimestamp()) return TriggerResult.FIRE;
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === time) {
-      fireTimestamp.clear();
-      this.registerNextFireTimestamp(time, window, ctx);
-      return TriggerResult.FIRE;
-    }
-    return TriggerResult.CONTINUE;
+    return this.fireAt(time, window, ctx);
   }
   onProcessingTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
-  clear(_window: W, ctx: TriggerContext): void {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    const time = fireTimestamp.get();
-    if (time !== undefined) {
-      ctx.deleteEventTimeTimer(time);
-      fireTimestamp.clear();
-    }
+  protected registerTimer(ctx: TriggerContext | OnMergeContext, time: number): void {
+    ctx.registerEventTimeTimer(time);
   }
-  override canMerge(): boolean {
-    return true;
-  }
-  override onMerge(_window: W, ctx: OnMergeContext): void {
-    ctx.mergePartitionedState(this.stateDesc);
-    const next = ctx.getPartitionedState(this.stateDesc).get();
-    if (next !== undefined) ctx.registerEventTimeTimer(next);
-  }
-  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
-    const next = Math.min(time + this.interval, window.maxTimestamp());
-    ctx.getPartitionedState(this.stateDesc).add(next);
-    ctx.registerEventTimeTimer(next);
-  }
-  getInterval(): number {
-    return this.interval;
+  protected deleteTimer(ctx: TriggerContext, time: number): void {
+    ctx.deleteEventTimeTimer(time);
   }
   override toString(): string {
     return `ContinuousEventTimeTrigger(${this.interval})`;
@@ -265,12 +288,7 @@ export class ContinuousEventTimeTrigger<W extends Window = Window> extends Trigg
 }
 
 /** Fires every `interval` of processing time while the window is open (Flink's ContinuousProcessingTimeTrigger). */
-export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
-  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
-
-  private constructor(private readonly interval: number) {
-    super();
-  }
+export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
   static of<W extends Window = Window>(interval: DurationLike): ContinuousProcessingTimeTrigger<W> {
     const ms = toMillis(interval, 'ContinuousProcessingTimeTrigger.of interval');
     if (ms <= 0)
@@ -278,45 +296,20 @@ export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends 
     return new ContinuousProcessingTimeTrigger<W>(ms);
   }
   onElement(_element: unknown, _timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === undefined) {
-      const now = ctx.getCurrentProcessingTime();
-      this.registerNextFireTimestamp(now - (now % this.interval), window, ctx);
-    }
+    this.startAt(ctx.getCurrentProcessingTime(), window, ctx);
     return TriggerResult.CONTINUE;
   }
   onEventTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
   onProcessingTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === time) {
-      fireTimestamp.clear();
-      this.registerNextFireTimestamp(time, window, ctx);
-      return TriggerResult.FIRE;
-    }
-    return TriggerResult.CONTINUE;
+    return this.fireAt(time, window, ctx);
   }
-  clear(_window: W, ctx: TriggerContext): void {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    const time = fireTimestamp.get();
-    if (time !== undefined) {
-      ctx.deleteProcessingTimeTimer(time);
-      fireTimestamp.clear();
-    }
+  protected registerTimer(ctx: TriggerContext | OnMergeContext, time: number): void {
+    ctx.registerProcessingTimeTimer(time);
   }
-  override canMerge(): boolean {
-    return true;
-  }
-  override onMerge(_window: W, ctx: OnMergeContext): void {
-    ctx.mergePartitionedState(this.stateDesc);
-    const next = ctx.getPartitionedState(this.stateDesc).get();
-    if (next !== undefined) ctx.registerProcessingTimeTimer(next);
-  }
-  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
-    const next = Math.min(time + this.interval, window.maxTimestamp());
-    ctx.getPartitionedState(this.stateDesc).add(next);
-    ctx.registerProcessingTimeTimer(next);
+  protected deleteTimer(ctx: TriggerContext, time: number): void {
+    ctx.deleteProcessingTimeTimer(time);
   }
   override toString(): string {
     return `ContinuousProcessingTimeTrigger(${this.interval})`;
