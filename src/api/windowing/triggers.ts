@@ -198,6 +198,13 @@ export class PurgingTrigger<T = unknown, W extends Window = Window> extends Trig
   }
 }
 
+/** `interval` in milliseconds for `<trigger>.of`, refused unless positive. */
+function positiveInterval(interval: DurationLike, trigger: string): number {
+  const ms = toMillis(interval, `${trigger}.of interval`);
+  if (ms <= 0) throw invalidProgram(`${trigger}.of takes a positive interval, got ${ms} ms.`);
+  return ms;
+}
+
 /**
  * What ContinuousEventTimeTrigger and ContinuousProcessingTimeTrigger share: the next firing time
  * in a reducing state (the earliest, when windows merge) and a timer for it, in one time domain.
@@ -258,10 +265,7 @@ abstract class ContinuousTrigger<W extends Window> extends Trigger<unknown, W> {
  */
 export class ContinuousEventTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
   static of<W extends Window = Window>(interval: DurationLike): ContinuousEventTimeTrigger<W> {
-    const ms = toMillis(interval, 'ContinuousEventTimeTrigger.of interval');
-    if (ms <= 0)
-      throw invalidProgram(`ContinuousEventTimeTrigger.of takes a positive interval, got ${ms} ms.`);
-    return new ContinuousEventTimeTrigger<W>(ms);
+    return new ContinuousEventTimeTrigger<W>(positiveInterval(interval, 'ContinuousEventTimeTrigger'));
   }
   onElement(_element: unknown, timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
     if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
@@ -290,10 +294,9 @@ export class ContinuousEventTimeTrigger<W extends Window = Window> extends Conti
 /** Fires every `interval` of processing time while the window is open (Flink's ContinuousProcessingTimeTrigger). */
 export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
   static of<W extends Window = Window>(interval: DurationLike): ContinuousProcessingTimeTrigger<W> {
-    const ms = toMillis(interval, 'ContinuousProcessingTimeTrigger.of interval');
-    if (ms <= 0)
-      throw invalidProgram(`ContinuousProcessingTimeTrigger.of takes a positive interval, got ${ms} ms.`);
-    return new ContinuousProcessingTimeTrigger<W>(ms);
+    return new ContinuousProcessingTimeTrigger<W>(
+      positiveInterval(interval, 'ContinuousProcessingTimeTrigger'),
+    );
   }
   onElement(_element: unknown, _timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
     this.startAt(ctx.getCurrentProcessingTime(), window, ctx);
