@@ -205,57 +205,67 @@ function positiveInterval(interval: DurationLike, trigger: string): number {
   return ms;
 }
 
+/** Registers and deletes timers in one time domain. */
+interface TimerDomain {
+  register(ctx: TriggerContext | OnMergeContext, time: number): void;
+  delete(ctx: TriggerContext, time: number): void;
+}
+
+const EVENT_TIME: TimerDomain = {
+  register: (ctx, time) => ctx.registerEventTimeTimer(time),
+  delete: (ctx, time) => ctx.deleteEventTimeTimer(time),
+};
+
+const PROCESSING_TIME: TimerDomain = {
+  register: (ctx, time) => ctx.registerProcessingTimeTimer(time),
+  delete: (ctx, time) => ctx.deleteProcessingTimeTimer(time),
+};
+
 /**
  * What ContinuousEventTimeTrigger and ContinuousProcessingTimeTrigger share: the next firing time
  * in a reducing state (the earliest, when windows merge) and a timer for it, in one time domain.
+ * The triggers hold one rather than extend it, so that it is no part of their public types.
  */
-abstract class ContinuousTrigger<W extends Window> extends Trigger<unknown, W> {
-  protected readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
+class ContinuousFiring<W extends Window> {
+  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
 
-  protected constructor(protected readonly interval: number) {
-    super();
-  }
-  protected abstract registerTimer(ctx: TriggerContext | OnMergeContext, time: number): void;
-  protected abstract deleteTimer(ctx: TriggerContext, time: number): void;
+  constructor(
+    readonly interval: number,
+    private readonly domain: TimerDomain,
+  ) {}
 
   /** A timer fired at `time`: FIRE (and set the next one) if it is this trigger's. */
-  protected fireAt(time: number, window: W, ctx: TriggerContext): TriggerResult {
+  fireAt(time: number, window: W, ctx: TriggerContext): TriggerResult {
     const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
     if (fireTimestamp.get() === time) {
       fireTimestamp.clear();
-      this.registerNextFireTimestamp(time, window, ctx);
+      this.registerNext(time, window, ctx);
       return TriggerResult.FIRE;
     }
     return TriggerResult.CONTINUE;
   }
   /** With no firing time set yet, sets the first one after `time` rounded down to the interval. */
-  protected startAt(time: number, window: W, ctx: TriggerContext): void {
+  startAt(time: number, window: W, ctx: TriggerContext): void {
     if (ctx.getPartitionedState(this.stateDesc).get() === undefined)
-      this.registerNextFireTimestamp(time - (time % this.interval), window, ctx);
+      this.registerNext(time - (time % this.interval), window, ctx);
   }
-  clear(_window: W, ctx: TriggerContext): void {
+  clear(ctx: TriggerContext): void {
     const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
     const time = fireTimestamp.get();
     if (time !== undefined) {
-      this.deleteTimer(ctx, time);
+      this.domain.delete(ctx, time);
       fireTimestamp.clear();
     }
   }
-  override canMerge(): boolean {
-    return true;
-  }
-  override onMerge(_window: W, ctx: OnMergeContext): void {
+  onMerge(ctx: OnMergeContext): void {
     ctx.mergePartitionedState(this.stateDesc);
     const next = ctx.getPartitionedState(this.stateDesc).get();
-    if (next !== undefined) this.registerTimer(ctx, next);
+    if (next !== undefined) this.domain.register(ctx, next);
   }
-  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
+  private registerNext(time: number, window: W, ctx: TriggerContext): void {
     const next = Math.min(time + this.interval, window.maxTimestamp());
     ctx.getPartitionedState(this.stateDesc).add(next);
-    this.registerTimer(ctx, next);
-  }
-  getInterval(): number {
-    return this.interval;
+    this.domain.register(ctx, next);
   }
 }
 
@@ -263,58 +273,82 @@ abstract class ContinuousTrigger<W extends Window> extends Trigger<unknown, W> {
  * Fires every `interval` of event time within the window and at its end (Flink's
  * ContinuousEventTimeTrigger): early results of long windows.
  */
-export class ContinuousEventTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
+export class ContinuousEventTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
+  private readonly firing: ContinuousFiring<W>;
+
+  private constructor(interval: number) {
+    super();
+    this.firing = new ContinuousFiring<W>(interval, EVENT_TIME);
+  }
   static of<W extends Window = Window>(interval: DurationLike): ContinuousEventTimeTrigger<W> {
     return new ContinuousEventTimeTrigger<W>(positiveInterval(interval, 'ContinuousEventTimeTrigger'));
   }
   onElement(_element: unknown, timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
     if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
     ctx.registerEventTimeTimer(window.maxTimestamp());
-    this.startAt(timestamp, window, ctx);
+    this.firing.startAt(timestamp, window, ctx);
     return TriggerResult.CONTINUE;
   }
   onEventTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
     if (time === window.maxTimestamp()) return TriggerResult.FIRE;
-    return this.fireAt(time, window, ctx);
+    return this.firing.fireAt(time, window, ctx);
   }
   onProcessingTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
-  protected registerTimer(ctx: TriggerContext | OnMergeContext, time: number): void {
-    ctx.registerEventTimeTimer(time);
+  clear(_window: W, ctx: TriggerContext): void {
+    this.firing.clear(ctx);
   }
-  protected deleteTimer(ctx: TriggerContext, time: number): void {
-    ctx.deleteEventTimeTimer(time);
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(_window: W, ctx: OnMergeContext): void {
+    this.firing.onMerge(ctx);
+  }
+  getInterval(): number {
+    return this.firing.interval;
   }
   override toString(): string {
-    return `ContinuousEventTimeTrigger(${this.interval})`;
+    return `ContinuousEventTimeTrigger(${this.firing.interval})`;
   }
 }
 
 /** Fires every `interval` of processing time while the window is open (Flink's ContinuousProcessingTimeTrigger). */
-export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends ContinuousTrigger<W> {
+export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
+  private readonly firing: ContinuousFiring<W>;
+
+  private constructor(interval: number) {
+    super();
+    this.firing = new ContinuousFiring<W>(interval, PROCESSING_TIME);
+  }
   static of<W extends Window = Window>(interval: DurationLike): ContinuousProcessingTimeTrigger<W> {
     return new ContinuousProcessingTimeTrigger<W>(
       positiveInterval(interval, 'ContinuousProcessingTimeTrigger'),
     );
   }
   onElement(_element: unknown, _timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
-    this.startAt(ctx.getCurrentProcessingTime(), window, ctx);
+    this.firing.startAt(ctx.getCurrentProcessingTime(), window, ctx);
     return TriggerResult.CONTINUE;
   }
   onEventTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
   onProcessingTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
-    return this.fireAt(time, window, ctx);
+    return this.firing.fireAt(time, window, ctx);
   }
-  protected registerTimer(ctx: TriggerContext | OnMergeContext, time: number): void {
-    ctx.registerProcessingTimeTimer(time);
+  clear(_window: W, ctx: TriggerContext): void {
+    this.firing.clear(ctx);
   }
-  protected deleteTimer(ctx: TriggerContext, time: number): void {
-    ctx.deleteProcessingTimeTimer(time);
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(_window: W, ctx: OnMergeContext): void {
+    this.firing.onMerge(ctx);
+  }
+  getInterval(): number {
+    return this.firing.interval;
   }
   override toString(): string {
-    return `ContinuousProcessingTimeTrigger(${this.interval})`;
+    return `ContinuousProcessingTimeTrigger(${this.firing.interval})`;
   }
 }
