@@ -118,11 +118,20 @@ function checkAssigner(assigner: WindowAssigner): void {
     );
 }
 
-/** The `where(k1).equalTo(k2).window(assigner)` chain of a join and a coGroup, ending in what `finish` builds. */
-function whereEqualToWindow<T1, T2, K, A>(
+/**
+ * The `where(k1).equalTo(k2).window(assigner).apply(fn)` chain of a join and a coGroup of `first`
+ * and `second`: `coGroupOf` makes what apply() is given into the function run over each window.
+ */
+function whereEqualToWindow<T1, T2, K>(
+  first: DataStream<T1>,
+  second: DataStream<T2>,
   keySelector: KeyFn<T1, K>,
-  finish: (key1: (value: T1) => K, key2: (value: T2) => K, assigner: WindowAssigner) => A,
-): { equalTo(keySelector: KeyFn<T2, K>): { window(assigner: WindowAssigner): A } } {
+  coGroupOf: (fn: unknown) => CoGroupFunction<T1, T2, unknown>,
+): {
+  equalTo(keySelector: KeyFn<T2, K>): {
+    window(assigner: WindowAssigner): { apply(fn: unknown): SingleOutputStreamOperator<unknown> };
+  };
+} {
   const key1 = keySelectorFn(keySelector);
   return {
     equalTo: (keySelector2) => {
@@ -130,7 +139,9 @@ function whereEqualToWindow<T1, T2, K, A>(
       return {
         window: (assigner) => {
           checkAssigner(assigner);
-          return finish(key1, key2, assigner);
+          return {
+            apply: (fn) => windowedCoGroup(first, second, key1, key2, assigner, coGroupOf(fn)),
+          };
         },
       };
     },
@@ -157,17 +168,9 @@ export class CoGroupedStreams<T1, T2> {
       };
     };
   } {
-    return whereEqualToWindow<T1, T2, K, unknown>(keySelector, (key1, key2, assigner) => ({
-      apply: <OUT>(fn: unknown) =>
-        windowedCoGroup<T1, T2, K, OUT>(
-          this.first,
-          this.second,
-          key1,
-          key2,
-          assigner,
-          asObject<CoGroupFunction<T1, T2, OUT>>(fn, 'coGroup', 'coGroup(...).apply()'),
-        ),
-    })) as never;
+    return whereEqualToWindow(this.first, this.second, keySelector, (fn) =>
+      asObject<CoGroupFunction<T1, T2, unknown>>(fn, 'coGroup', 'coGroup(...).apply()'),
+    ) as never;
   }
 }
 
@@ -197,20 +200,11 @@ export class JoinedStreams<T1, T2> {
       };
     };
   } {
-    return whereEqualToWindow<T1, T2, K, unknown>(keySelector, (key1, key2, assigner) => ({
-      apply: <OUT>(fn: unknown) => {
-        const join = asObject<JoinFunction<T1, T2, OUT>>(fn, 'join', 'join(...).apply()');
-        const flat = join.join.length >= 3;
-        return windowedCoGroup<T1, T2, K, OUT>(
-          this.first,
-          this.second,
-          key1,
-          key2,
-          assigner,
-          new JoinCoGroupFunction<T1, T2, OUT>(join, flat),
-        );
-      },
-    })) as never;
+    return whereEqualToWindow(this.first, this.second, keySelector, (fn) => {
+      const join = asObject<JoinFunction<T1, T2, unknown>>(fn, 'join', 'join(...).apply()');
+      // A FlatJoinFunction takes the collector as its third parameter.
+      return new JoinCoGroupFunction<T1, T2, unknown>(join, join.join.length >= 3);
+    }) as never;
   }
 }
 

@@ -4,16 +4,20 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfiguration } from '../core/configuration.js';
 import { SluiceError } from '../core/errors.js';
 import { logLevel } from '../core/log.js';
-import { serveUserCodeOnPipe } from '../cluster/user-code-process.js';
-import { runJobManager, runTaskManager } from './cluster-commands.js';
-import { inspect } from './inspect-command.js';
 import { cancelJob, listJobs, triggerCheckpoint } from './job-commands.js';
-import { runRemote } from './remote-run.js';
 import { disposeSavepoint, stopWithSavepoint, triggerSavepoint } from './savepoint-commands.js';
 import { configureRestClient, isRestClientKey, restBaseUrl, restClientSettings } from './rest-client.js';
-import { formatFailure } from './report.js';
-import { runJob, say } from './run-command.js';
-import '../index.js';
+import { formatFailure, say } from './report.js';
+
+/**
+ * The engine, for the commands that run jobs or read their state (run, jobmanager, taskmanager,
+ * inspect): loaded when one of them runs, as the whole package (so a job file importing `sluice`
+ * gets this same copy). The REST client commands (list, cancel, checkpoint, savepoint, stop) and
+ * --help start without it, in a fraction of the time: a `sluice` process is started per command.
+ */
+async function engine(): Promise<void> {
+  await import('../index.js');
+}
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -156,6 +160,8 @@ program
           token: opts.token,
           define: opts.define.filter((d) => isRestClientKey(d.split('=')[0]!)),
         });
+        await engine();
+        const { runRemote } = await import('./remote-run.js');
         await runRemote(job, args, {
           base: restBaseUrl(opts.jobmanager),
           parallelism: opts.parallelism,
@@ -179,6 +185,8 @@ program
         dynamic.push(`execution.state-recovery.path=${opts.fromSavepoint}`);
       if (opts.allowNonRestoredState) dynamic.push('execution.state-recovery.ignore-unclaimed-state=true');
       if (claimMode !== undefined) dynamic.push(`execution.state-recovery.claim-mode=${claimMode}`);
+      await engine();
+      const { runJob } = await import('./run-command.js');
       exitCode = await runJob(job, args, {
         parallelism: opts.parallelism,
         dynamic,
@@ -321,8 +329,10 @@ program
   .option('--json', 'print the description as JSON, for tools')
   .option('--operator <uid>', 'with --state: the operator (its uid, or its operator id)')
   .option('--state <name>', 'with --operator: dump this keyed state as JSON lines {"key", "value"}')
-  .action(async (path: string, opts: { json?: boolean; operator?: string; state?: string }) =>
-    inspect(
+  .action(async (path: string, opts: { json?: boolean; operator?: string; state?: string }) => {
+    await engine();
+    const { inspect } = await import('./inspect-command.js');
+    return inspect(
       path,
       {
         json: opts.json === true,
@@ -330,8 +340,8 @@ program
         ...(opts.state === undefined ? {} : { state: opts.state }),
       },
       print,
-    ),
-  );
+    );
+  });
 
 program
   .command('jobmanager')
@@ -340,15 +350,21 @@ program
   )
   .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
   .option(...configOption)
-  .action(async (opts: { define: string[]; config?: string }) =>
-    runJobManager({ dynamic: opts.define, config: opts.config }, print),
-  );
+  .action(async (opts: { define: string[]; config?: string }) => {
+    await engine();
+    const { runJobManager } = await import('./cluster-commands.js');
+    return runJobManager({ dynamic: opts.define, config: opts.config }, print);
+  });
 
 // Started by a JobManager for each job submitted over REST (docs/security.md); not for people.
 program
   .command('user-code-process', { hidden: true })
   .description('evaluate a submitted job module for the JobManager that started this process')
-  .action(() => serveUserCodeOnPipe());
+  .action(async () => {
+    await engine();
+    const { serveUserCodeOnPipe } = await import('../cluster/user-code-process.js');
+    return serveUserCodeOnPipe();
+  });
 
 program
   .command('taskmanager')
@@ -360,9 +376,11 @@ program
   .option('--id <id>', 'the TaskManager’s resource id (default: random)')
   .option('-D, --define <key=value>', 'set a configuration option (repeatable)', collect, [])
   .option(...configOption)
-  .action(async (opts: { jobmanager: string; id?: string; define: string[]; config?: string }) =>
-    runTaskManager(opts.jobmanager, { dynamic: opts.define, config: opts.config, id: opts.id }, print),
-  );
+  .action(async (opts: { jobmanager: string; id?: string; define: string[]; config?: string }) => {
+    await engine();
+    const { runTaskManager } = await import('./cluster-commands.js');
+    return runTaskManager(opts.jobmanager, { dynamic: opts.define, config: opts.config, id: opts.id }, print);
+  });
 
 /**
  * Waits until what this process wrote to stdout and stderr has left it: a TaskManager's output

@@ -66,3 +66,8 @@ function indent(text: string): string {
     .map((l) => `    ${l.trimStart()}`)
     .join('\n');
 }
+
+/** Status lines of the CLI itself (not logs): stderr, so job output on stdout stays clean. */
+export function say(line: string): void {
+  process.stderr.write(`[sluice] ${line}\n`);
+}

@@ -20,6 +20,7 @@ import { startLocalMode } from '../client/local-mode.js';
 import { applyLogOptions } from '../core/apply-log-options.js';
 import { showProgress } from './progress.js';
 import { JobSession, interruptExitCode, onInterrupt } from './job-session.js';
+import { say } from './report.js';
 
 /** Options of `sluice run`. */
 export interface RunOptions {
@@ -27,11 +28,6 @@ export interface RunOptions {
   readonly dynamic: readonly string[];
   readonly config?: string | undefined;
   readonly progress: boolean;
-}
-
-/** Status lines of the CLI itself (not logs): stderr, so job output on stdout stays clean. */
-export function say(line: string): void {
-  process.stderr.write(`[sluice] ${line}\n`);
 }
 
 /**

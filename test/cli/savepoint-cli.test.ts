@@ -19,6 +19,13 @@ function sluice(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The id of the job named 'forever' once the JobManager at `address` reports it RUNNING. */
+async function runningJob(address: string): Promise<string | undefined> {
+  const response = await fetch(`http://${address}/jobs/overview`);
+  const { jobs } = (await response.json()) as { jobs: { jid: string; name: string; state: string }[] };
+  return jobs.find((job) => job.name === 'forever' && job.state === 'RUNNING')?.jid;
+}
+
 /** Runs the endless fixture job in a `sluice run` process; gives its REST address and job id to `fn`, kills it afterwards. */
 async function withRunningJob(
   dir: string,
@@ -48,12 +55,12 @@ async function withRunningJob(
       if (Date.now() > deadline) throw new Error(`no REST address printed: ${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // The request `sluice list` makes, from this process: a `sluice` process per poll would cost a
+    // second or more of start-up each (tests of `list` itself are in cli.test.ts).
     let jobId: string | undefined;
-    while (
-      !(jobId = /: ([0-9a-f]{32}) : forever \(RUNNING\)/u.exec(sluice('list', '-m', address).stdout)?.[1])
-    ) {
+    while (!(jobId = await runningJob(address))) {
       if (Date.now() > deadline) throw new Error('the job did not start running');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await fn(address, jobId, exited);
   } finally {

@@ -1,8 +1,9 @@
 // A real cluster: the JobManager in this process, TaskManagers as child processes, records and
 // barriers crossing between them over the TCP data plane.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobMaster } from '../../src/coordinator/job-master.js';
 import { ClusterRestBackend } from '../../src/rest/cluster-rest-backend.js';
-import { startRestServer } from '../../src/rest/rest-server.js';
+import { startRestServer, type RestServer } from '../../src/rest/rest-server.js';
 import { main } from '../fixtures/keyed-count-job.js';
 import type { JobDetailsInfo } from '../../src/rest/rest-schema.js';
 import { eventually, expectEndedAs, getJson } from '../rest/support/rest-fixture.js';
@@ -12,7 +13,9 @@ import {
   expectedRunningCounts,
   firstJobMaster,
   sortedRows,
+  startTestCluster,
   useTestClusters,
+  type TestCluster,
 } from '../support/cluster.js';
 
 const clusters = useTestClusters();
@@ -33,39 +36,35 @@ describe('a cluster of TaskManager processes', () => {
     const metrics = master!.getMetrics();
     expect(metrics.find((m) => m.name.includes('running count'))!.recordsIn).toBe(20000);
   });
+});
 
-  it('a cancelled job shows every vertex and subtask CANCELED over REST, though its TaskManagers were released', async () => {
+// One job on two TaskManager processes serves both tests below: its metrics are read while it
+// runs, then it is cancelled (so the cancellation test runs last).
+describe('a running job on a cluster of TaskManager processes, over REST', () => {
+  let running: TestCluster | undefined;
+  let master: JobMaster | undefined;
+  let rest: RestServer | undefined;
+  const shared = () => ({ rest: rest!, master: master! });
+  beforeAll(async () => {
     // Unbounded in effect (1000 records/s of 10 million), checkpointing every 100 ms.
     const args = ['10000000', '2', '100', '1000', '16'];
-    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 1 });
+    running = await startTestCluster({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 1 });
     await running.waitForTaskManagers(2);
-    const rows = main(args);
-    rows.catch(() => {});
-    const master = await firstJobMaster(running);
+    main(args).catch(() => {});
+    master = await firstJobMaster(running);
     await allTasksRunning(master);
-    const rest = await startRestServer({
+    rest = await startRestServer({
       backend: new ClusterRestBackend(running.executor, running.cluster.registry),
       port: 0,
     });
-    clusters.defer(() => rest.close());
-    await master.cancel();
-    await expectEndedAs(rest.url, master.jobId, 'CANCELED');
   }, 60_000);
+  afterAll(async () => {
+    await rest?.close();
+    await running?.close();
+  });
 
   it("serves each TaskManager process's own figures and each remote subtask's metrics over REST", async () => {
-    const args = ['10000000', '2', '100', '1000', '16'];
-    const running = await clusters.start({ jobFile: KEYED_COUNT_JOB, args, taskManagers: 2, slots: 1 });
-    await running.waitForTaskManagers(2);
-    const rows = main(args);
-    rows.catch(() => {});
-    const master = await firstJobMaster(running);
-    await allTasksRunning(master);
-    const rest = await startRestServer({
-      backend: new ClusterRestBackend(running.executor, running.cluster.registry),
-      port: 0,
-    });
-    clusters.defer(() => rest.close());
-    clusters.defer(() => master.cancel());
+    const { rest, master } = shared();
     const { taskmanagers } = await getJson<{ taskmanagers: { id: string }[] }>(rest.url, '/taskmanagers');
     expect(taskmanagers).toHaveLength(2);
     const heaps = await Promise.all(
@@ -102,5 +101,11 @@ describe('a cluster of TaskManager processes', () => {
     const text = await (await fetch(`${rest.url}/metrics`)).text();
     for (const tm of taskmanagers)
       expect(text).toContain(`sluice_taskmanager_Status_JVM_Memory_Heap_Used{tm_id="${tm.id}"}`);
+  }, 60_000);
+
+  it('a cancelled job shows every vertex and subtask CANCELED over REST, though its TaskManagers were released', async () => {
+    const { rest, master } = shared();
+    await master.cancel();
+    await expectEndedAs(rest.url, master.jobId, 'CANCELED');
   }, 60_000);
 });

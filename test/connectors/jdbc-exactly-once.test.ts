@@ -2,16 +2,14 @@
 // with user-function failures and cut connections ends with every row exactly once; rows stay
 // invisible to other connections until their checkpoint completes; prepared transactions left
 // behind by a crash are rolled back on start.
-import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  JdbcConnectionOptions,
-  JdbcExactlyOnceOptions,
-  JdbcExecutionOptions,
-  JdbcSink,
-  type JdbcStatement,
-} from 'sluice';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { JdbcExactlyOnceOptions, JdbcExecutionOptions, JdbcSink, type JdbcStatement } from 'sluice';
 import { operatorIdFromUid } from '../../src/graph/operator-ids.js';
+import {
+  resetFailuresBeforeEach,
+  testDatabaseOptions,
+  useTestDatabase,
+} from '../support/connector-servers.js';
 import { requireServer, uniqueName } from '../support/external-servers.js';
 import { expectSameMultiset } from '../support/helpers.js';
 import {
@@ -19,50 +17,27 @@ import {
   cutSinkConnections,
   expectedRows,
   failures,
-  testClient,
   type Counted,
 } from '../support/jdbc-jobs.js';
 
 const available = await requireServer('postgres');
 
-const connection = () =>
-  new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
-    .withUrl('jdbc:postgresql://127.0.0.1:5432/test')
-    .withUsername('postgres')
-    .build();
-
 describe.runIf(available)('JdbcSink.exactlyOnceSink', () => {
-  let client: pg.Client;
-  const tables: string[] = [];
+  const db = useTestDatabase();
+  resetFailuresBeforeEach();
   beforeAll(async () => {
-    client = await testClient();
-    const { rows } = await client.query<{ m: string }>(
+    const { rows } = await db.client.query<{ m: string }>(
       'SELECT current_setting($$max_prepared_transactions$$) AS m',
     );
     if (Number(rows[0]!.m) === 0)
       throw new Error('max_prepared_transactions = 0: run scripts/setup-postgres.sh first');
   });
-  afterAll(async () => {
-    for (const t of tables) await client.query(`DROP TABLE IF EXISTS ${t}`);
-    await client?.end();
-  });
-  beforeEach(() => {
-    failures.planned = [];
-    failures.fired = 0;
-    failures.done.clear();
-  });
-
-  async function table(): Promise<string> {
-    const name = uniqueName('eo');
-    tables.push(name);
-    await client.query(`CREATE TABLE ${name} (k int NOT NULL, c int NOT NULL)`);
-    return name;
-  }
+  const table = () => db.table('eo', 'k int NOT NULL, c int NOT NULL');
   const count = async (name: string) =>
-    Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]!.n);
+    Number((await db.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]!.n);
   const prepared = async (prefix: string) =>
     (
-      await client.query<{ gid: string }>(`SELECT gid FROM pg_prepared_xacts WHERE gid LIKE $1`, [
+      await db.client.query<{ gid: string }>(`SELECT gid FROM pg_prepared_xacts WHERE gid LIKE $1`, [
         `${prefix}:%`,
       ])
     ).rows.map((r) => r.gid);
@@ -76,7 +51,7 @@ describe.runIf(available)('JdbcSink.exactlyOnceSink', () => {
       },
       JdbcExecutionOptions.builder().withBatchSize(batchSize).withMaxRetries(0).build(),
       JdbcExactlyOnceOptions.builder().withTransactionIdPrefix(prefix).build(),
-      connection(),
+      testDatabaseOptions().build(),
     );
   }
 
@@ -100,7 +75,7 @@ describe.runIf(available)('JdbcSink.exactlyOnceSink', () => {
     const deadline = Date.now() + 60_000;
     while (cuts < 2 && Date.now() < deadline) {
       const n = await count(name);
-      if (n > seen && (await cutSinkConnections(client)) > 0) {
+      if (n > seen && (await cutSinkConnections(db.client)) > 0) {
         cuts++;
         seen = n + 200;
       }
@@ -108,7 +83,7 @@ describe.runIf(available)('JdbcSink.exactlyOnceSink', () => {
     expect(cuts).toBe(2);
     await job.getJobExecutionResult();
     expect(failures.fired).toBe(3);
-    const { rows } = await client.query<Counted>(`SELECT k, c FROM ${name}`);
+    const { rows } = await db.client.query<Counted>(`SELECT k, c FROM ${name}`);
     expectSameMultiset(rows, expectedRows(records, keys));
     expect(await prepared(prefix)).toEqual([]);
   });
@@ -128,7 +103,7 @@ describe.runIf(available)('JdbcSink.exactlyOnceSink', () => {
     let openSeen = false;
     const deadline = Date.now() + 30_000;
     while (!openSeen && Date.now() < deadline) {
-      const { rows } = await client.query<{ n: string }>(
+      const { rows } = await db.client.query<{ n: string }>(
         "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name LIKE 'sluice-jdbc-sink%' AND state = 'idle in transaction' AND datname = current_database()",
       );
       // The sink's transaction holds rows (its first batch is in) while this connection sees none.
@@ -148,7 +123,7 @@ describe.runIf(available)('JdbcSink.exactlyOnceSink', () => {
     const operatorId = operatorIdFromUid('pg-sink');
     // A crashed run's leftover: prepared for a checkpoint that never completed.
     const leftover = `${prefix}:${operatorId}:0:3:0`;
-    await client.query(`BEGIN; INSERT INTO ${name} VALUES (-1, -1); PREPARE TRANSACTION '${leftover}'`);
+    await db.client.query(`BEGIN; INSERT INTO ${name} VALUES (-1, -1); PREPARE TRANSACTION '${leftover}'`);
     expect(await prepared(prefix)).toEqual([leftover]);
     const env = countingJob(sink(name, prefix), {
       records: 300,
@@ -159,7 +134,7 @@ describe.runIf(available)('JdbcSink.exactlyOnceSink', () => {
     });
     await env.execute();
     expect(await prepared(prefix)).toEqual([]);
-    const { rows } = await client.query<Counted>(`SELECT k, c FROM ${name}`);
+    const { rows } = await db.client.query<Counted>(`SELECT k, c FROM ${name}`);
     expectSameMultiset(rows, expectedRows(300, 4));
   });
 });

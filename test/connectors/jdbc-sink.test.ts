@@ -1,7 +1,6 @@
 // JdbcSink against the real PostgreSQL: the at-least-once upsert sink (batched, flushed at each
 // checkpoint, retrying through a cut connection) and the builders' validation.
-import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   JdbcConnectionOptions,
   JdbcExecutionOptions,
@@ -10,6 +9,11 @@ import {
   RestartStrategies,
   SluiceError,
 } from 'sluice';
+import {
+  resetFailuresBeforeEach,
+  testDatabaseOptions,
+  useTestDatabase,
+} from '../support/connector-servers.js';
 import { POSTGRES_URL, requireServer, uniqueName } from '../support/external-servers.js';
 import { throwsWith } from '../support/helpers.js';
 import {
@@ -17,41 +21,17 @@ import {
   cutSinkConnections,
   expectedRows,
   failures,
-  testClient,
   type Counted,
 } from '../support/jdbc-jobs.js';
 
 const available = await requireServer('postgres');
 
-const connection = () =>
-  new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
-    .withUrl(POSTGRES_URL.replace(/^postgres:\/\/postgres@/, 'jdbc:postgresql://'))
-    .withUsername('postgres')
-    .withDriverName('org.postgresql.Driver')
-    .build();
+const connection = () => testDatabaseOptions().withDriverName('org.postgresql.Driver').build();
 
 describe.runIf(available)('JdbcSink.sink (at-least-once, upsert)', () => {
-  let client: pg.Client;
-  const tables: string[] = [];
-  beforeAll(async () => {
-    client = await testClient();
-  });
-  afterAll(async () => {
-    for (const t of tables) await client.query(`DROP TABLE IF EXISTS ${t}`);
-    await client?.end();
-  });
-  beforeEach(() => {
-    failures.planned = [];
-    failures.fired = 0;
-    failures.done.clear();
-  });
-
-  async function table(columns: string): Promise<string> {
-    const name = uniqueName('sink');
-    tables.push(name);
-    await client.query(`CREATE TABLE ${name} (${columns})`);
-    return name;
-  }
+  const db = useTestDatabase();
+  resetFailuresBeforeEach();
+  const table = (columns: string) => db.table('sink', columns);
 
   it('upserts running counts through failures and a cut connection: each key ends at its total', async () => {
     const name = await table('k int PRIMARY KEY, c int NOT NULL');
@@ -73,13 +53,13 @@ describe.runIf(available)('JdbcSink.sink (at-least-once, upsert)', () => {
     let cut = 0;
     const deadline = Date.now() + 30_000;
     while (cut === 0 && Date.now() < deadline) {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
-      if (Number(rows[0]!.n) > 0) cut = await cutSinkConnections(client);
+      const { rows } = await db.client.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+      if (Number(rows[0]!.n) > 0) cut = await cutSinkConnections(db.client);
     }
     expect(cut).toBeGreaterThan(0);
     await client2.getJobExecutionResult();
     expect(failures.fired).toBe(2);
-    const { rows } = await client.query<Counted>(`SELECT k, c FROM ${name} ORDER BY k`);
+    const { rows } = await db.client.query<Counted>(`SELECT k, c FROM ${name} ORDER BY k`);
     const totals = new Map<number, number>();
     for (const r of expectedRows(records, keys)) totals.set(r.k, r.c);
     expect(rows).toEqual([...totals].map(([k, c]) => ({ k, c })));
@@ -94,7 +74,7 @@ describe.runIf(available)('JdbcSink.sink (at-least-once, upsert)', () => {
     );
     const env = countingJob(sink, { records: 200, keys: 3, rate: 100_000, parallelism: 1, intervalMs: 1000 });
     await env.execute();
-    const { rows } = await client.query<Counted>(`SELECT k, c FROM ${name} ORDER BY k, c`);
+    const { rows } = await db.client.query<Counted>(`SELECT k, c FROM ${name} ORDER BY k, c`);
     expect(rows).toEqual(expectedRows(200, 3).sort((a, b) => a.k - b.k || a.c - b.c));
   });
 

@@ -2,9 +2,8 @@
 // JetStream sink with user-function failures; the target stream holds every expected message
 // exactly once (EXACTLY_ONCE), nothing before its checkpoint completes, and AT_LEAST_ONCE
 // loses nothing.
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
 import {
   DeliveryGuarantee,
   JetStreamSink,
@@ -15,6 +14,7 @@ import {
   WatermarkStrategy,
   type Sink,
 } from 'sluice';
+import { resetFailuresBeforeEach, useJetStream } from '../support/connector-servers.js';
 import { NATS_URL, requireServer, uniqueName } from '../support/external-servers.js';
 import { envAt, expectSameMultiset, throwsWith } from '../support/helpers.js';
 import { countingJob, expectedRows, failures, type Counted } from '../support/jdbc-jobs.js';
@@ -22,38 +22,17 @@ import { countingJob, expectedRows, failures, type Counted } from '../support/jd
 const available = await requireServer('nats');
 
 describe.runIf(available)('JetStreamSink', () => {
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  const streams: string[] = [];
-  beforeAll(async () => {
-    nc = await connect({ servers: NATS_URL });
-    jsm = await jetstreamManager(nc);
-  });
-  afterAll(async () => {
-    for (const s of streams) await jsm.streams.delete(s).catch(() => {});
-    await nc?.close();
-  });
-  beforeEach(() => {
-    failures.planned = [];
-    failures.fired = 0;
-    failures.done.clear();
-    failures.processed = 0;
-  });
-
-  async function stream(): Promise<string> {
-    const name = uniqueName('SINK');
-    streams.push(name);
-    await jsm.streams.add({ name, subjects: [`${name}.>`] });
-    return name;
-  }
-  const stored = async (name: string) => (await jsm.streams.info(name)).state.messages;
+  const js = useJetStream();
+  resetFailuresBeforeEach();
+  const stream = () => js.stream('SINK');
+  const stored = async (name: string) => (await js.jsm.streams.info(name)).state.messages;
 
   /** Every message of the stream, decoded as JSON. */
   async function readBack<T>(name: string): Promise<T[]> {
     const total = await stored(name);
     const out: T[] = [];
     if (total === 0) return out;
-    const consumer = await jetstream(nc).consumers.get(name, { deliver_policy: DeliverPolicy.All });
+    const consumer = await jetstream(js.nc).consumers.get(name, { deliver_policy: DeliverPolicy.All });
     const messages = await consumer.consume();
     for await (const m of messages) {
       out.push(m.json<T>());
@@ -118,8 +97,8 @@ describe.runIf(available)('JetStreamSink', () => {
 
   it('AT_LEAST_ONCE from a JetStream source: nothing lost through failures', async () => {
     const input = await stream();
-    const js = jetstream(nc);
-    for (let i = 0; i < 600; i++) await js.publish(`${input}.in`, String(i));
+    const publisher = jetstream(js.nc);
+    for (let i = 0; i < 600; i++) await publisher.publish(`${input}.in`, String(i));
     const target = await stream();
     const env2 = envAt(2);
     env2.enableCheckpointing(50);

@@ -1,8 +1,7 @@
 // JetStreamSource against the real NATS server: starting positions, several subjects read by
 // parallel readers, bounded mode, and replay from the checkpointed sequence after failures.
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
 import {
   JetStreamSource,
   RestartStrategies,
@@ -11,6 +10,7 @@ import {
   WatermarkStrategy,
   type JetStreamRecord,
 } from 'sluice';
+import { useJetStream } from '../support/connector-servers.js';
 import { NATS_URL, requireServer, uniqueName } from '../support/external-servers.js';
 import { envAt, expectSameMultiset, rejectsWith } from '../support/helpers.js';
 import { runToEnd } from '../support/checkpointing.js';
@@ -18,25 +18,12 @@ import { runToEnd } from '../support/checkpointing.js';
 const available = await requireServer('nats');
 
 describe.runIf(available)('JetStreamSource', () => {
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  const streams: string[] = [];
-
-  beforeAll(async () => {
-    nc = await connect({ servers: NATS_URL });
-    jsm = await jetstreamManager(nc);
-  });
-  afterAll(async () => {
-    for (const s of streams) await jsm.streams.delete(s).catch(() => {});
-    await nc?.close();
-  });
+  const server = useJetStream();
 
   /** A fresh stream over `<name>.>` holding `perSubject` messages on each of `subjects`. */
   async function streamWith(subjects: readonly string[], perSubject: number): Promise<string> {
-    const name = uniqueName('SRC');
-    streams.push(name);
-    await jsm.streams.add({ name, subjects: [`${name}.>`] });
-    const js = jetstream(nc);
+    const name = await server.stream('SRC');
+    const js = jetstream(server.nc);
     for (let i = 0; i < perSubject; i++)
       await Promise.all(subjects.map((s) => js.publish(`${name}.${s}`, `${s}-${i}`)));
     return name;

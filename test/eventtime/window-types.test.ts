@@ -157,9 +157,7 @@ const strategy = () =>
 
 /**
  * The event-time windows of every kind but sessions over the events, as labelled strings.
- * Sessions run on both backends in their own job below (with a failure and a restore): on lmdb,
- * each merge deletes a timer, and the lmdb timer queue flushes its write buffer to find the next
- * head, which makes them too slow to run twice here.
+ * Sessions run on both backends in their own job below, with a failure and a restore.
  */
 function allWindowTypes(env: StreamExecutionEnvironment): DataStream<string> {
   // Paced, with frequent watermarks, so that sessions close as the input goes (as in a real job)

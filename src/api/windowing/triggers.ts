@@ -198,127 +198,157 @@ export class PurgingTrigger<T = unknown, W extends Window = Window> extends Trig
   }
 }
 
+/** `interval` in milliseconds for `<trigger>.of`, refused unless positive. */
+function positiveInterval(interval: DurationLike, trigger: string): number {
+  const ms = toMillis(interval, `${trigger}.of interval`);
+  if (ms <= 0) throw invalidProgram(`${trigger}.of takes a positive interval, got ${ms} ms.`);
+  return ms;
+}
+
+/** Registers and deletes timers in one time domain. */
+interface TimerDomain {
+  register(ctx: TriggerContext | OnMergeContext, time: number): void;
+  delete(ctx: TriggerContext, time: number): void;
+}
+
+const EVENT_TIME: TimerDomain = {
+  register: (ctx, time) => ctx.registerEventTimeTimer(time),
+  delete: (ctx, time) => ctx.deleteEventTimeTimer(time),
+};
+
+const PROCESSING_TIME: TimerDomain = {
+  register: (ctx, time) => ctx.registerProcessingTimeTimer(time),
+  delete: (ctx, time) => ctx.deleteProcessingTimeTimer(time),
+};
+
+/**
+ * What ContinuousEventTimeTrigger and ContinuousProcessingTimeTrigger share: the next firing time
+ * in a reducing state (the earliest, when windows merge) and a timer for it, in one time domain.
+ * The triggers hold one rather than extend it, so that it is no part of their public types.
+ */
+class ContinuousFiring<W extends Window> {
+  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
+
+  constructor(
+    readonly interval: number,
+    private readonly domain: TimerDomain,
+  ) {}
+
+  /** A timer fired at `time`: FIRE (and set the next one) if it is this trigger's. */
+  fireAt(time: number, window: W, ctx: TriggerContext): TriggerResult {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    if (fireTimestamp.get() === time) {
+      fireTimestamp.clear();
+      this.registerNext(time, window, ctx);
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  /** With no firing time set yet, sets the first one after `time` rounded down to the interval. */
+  startAt(time: number, window: W, ctx: TriggerContext): void {
+    if (ctx.getPartitionedState(this.stateDesc).get() === undefined)
+      this.registerNext(time - (time % this.interval), window, ctx);
+  }
+  clear(ctx: TriggerContext): void {
+    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
+    const time = fireTimestamp.get();
+    if (time !== undefined) {
+      this.domain.delete(ctx, time);
+      fireTimestamp.clear();
+    }
+  }
+  onMerge(ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.stateDesc);
+    const next = ctx.getPartitionedState(this.stateDesc).get();
+    if (next !== undefined) this.domain.register(ctx, next);
+  }
+  private registerNext(time: number, window: W, ctx: TriggerContext): void {
+    const next = Math.min(time + this.interval, window.maxTimestamp());
+    ctx.getPartitionedState(this.stateDesc).add(next);
+    this.domain.register(ctx, next);
+  }
+}
+
 /**
  * Fires every `interval` of event time within the window and at its end (Flink's
  * ContinuousEventTimeTrigger): early results of long windows.
  */
 export class ContinuousEventTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
-  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
+  private readonly firing: ContinuousFiring<W>;
 
-  private constructor(private readonly interval: number) {
+  private constructor(interval: number) {
     super();
+    this.firing = new ContinuousFiring<W>(interval, EVENT_TIME);
   }
   static of<W extends Window = Window>(interval: DurationLike): ContinuousEventTimeTrigger<W> {
-    const ms = toMillis(interval, 'ContinuousEventTimeTrigger.of interval');
-    if (ms <= 0)
-      throw invalidProgram(`ContinuousEventTimeTrigger.of takes a positive interval, got ${ms} ms.`);
-    return new ContinuousEventTimeTrigger<W>(ms);
+    return new ContinuousEventTimeTrigger<W>(positiveInterval(interval, 'ContinuousEventTimeTrigger'));
   }
   onElement(_element: unknown, timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
     if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
     ctx.registerEventTimeTimer(window.maxTimestamp());
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === undefined)
-      this.registerNextFireTimestamp(timestamp - (timestamp % this.interval), window, ctx);
+    this.firing.startAt(timestamp, window, ctx);
     return TriggerResult.CONTINUE;
   }
   onEventTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
     if (time === window.maxTimestamp()) return TriggerResult.FIRE;
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === time) {
-      fireTimestamp.clear();
-      this.registerNextFireTimestamp(time, window, ctx);
-      return TriggerResult.FIRE;
-    }
-    return TriggerResult.CONTINUE;
+    return this.firing.fireAt(time, window, ctx);
   }
   onProcessingTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
   clear(_window: W, ctx: TriggerContext): void {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    const time = fireTimestamp.get();
-    if (time !== undefined) {
-      ctx.deleteEventTimeTimer(time);
-      fireTimestamp.clear();
-    }
+    this.firing.clear(ctx);
   }
   override canMerge(): boolean {
     return true;
   }
   override onMerge(_window: W, ctx: OnMergeContext): void {
-    ctx.mergePartitionedState(this.stateDesc);
-    const next = ctx.getPartitionedState(this.stateDesc).get();
-    if (next !== undefined) ctx.registerEventTimeTimer(next);
-  }
-  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
-    const next = Math.min(time + this.interval, window.maxTimestamp());
-    ctx.getPartitionedState(this.stateDesc).add(next);
-    ctx.registerEventTimeTimer(next);
+    this.firing.onMerge(ctx);
   }
   getInterval(): number {
-    return this.interval;
+    return this.firing.interval;
   }
   override toString(): string {
-    return `ContinuousEventTimeTrigger(${this.interval})`;
+    return `ContinuousEventTimeTrigger(${this.firing.interval})`;
   }
 }
 
 /** Fires every `interval` of processing time while the window is open (Flink's ContinuousProcessingTimeTrigger). */
 export class ContinuousProcessingTimeTrigger<W extends Window = Window> extends Trigger<unknown, W> {
-  private readonly stateDesc = new ReducingStateDescriptor<number>('fire-time', min);
+  private readonly firing: ContinuousFiring<W>;
 
-  private constructor(private readonly interval: number) {
+  private constructor(interval: number) {
     super();
+    this.firing = new ContinuousFiring<W>(interval, PROCESSING_TIME);
   }
   static of<W extends Window = Window>(interval: DurationLike): ContinuousProcessingTimeTrigger<W> {
-    const ms = toMillis(interval, 'ContinuousProcessingTimeTrigger.of interval');
-    if (ms <= 0)
-      throw invalidProgram(`ContinuousProcessingTimeTrigger.of takes a positive interval, got ${ms} ms.`);
-    return new ContinuousProcessingTimeTrigger<W>(ms);
+    return new ContinuousProcessingTimeTrigger<W>(
+      positiveInterval(interval, 'ContinuousProcessingTimeTrigger'),
+    );
   }
   onElement(_element: unknown, _timestamp: number, window: W, ctx: TriggerContext): TriggerResult {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === undefined) {
-      const now = ctx.getCurrentProcessingTime();
-      this.registerNextFireTimestamp(now - (now % this.interval), window, ctx);
-    }
+    this.firing.startAt(ctx.getCurrentProcessingTime(), window, ctx);
     return TriggerResult.CONTINUE;
   }
   onEventTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
   onProcessingTime(time: number, window: W, ctx: TriggerContext): TriggerResult {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if (fireTimestamp.get() === time) {
-      fireTimestamp.clear();
-      this.registerNextFireTimestamp(time, window, ctx);
-      return TriggerResult.FIRE;
-    }
-    return TriggerResult.CONTINUE;
+    return this.firing.fireAt(time, window, ctx);
   }
   clear(_window: W, ctx: TriggerContext): void {
-    const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    const time = fireTimestamp.get();
-    if (time !== undefined) {
-      ctx.deleteProcessingTimeTimer(time);
-      fireTimestamp.clear();
-    }
+    this.firing.clear(ctx);
   }
   override canMerge(): boolean {
     return true;
   }
   override onMerge(_window: W, ctx: OnMergeContext): void {
-    ctx.mergePartitionedState(this.stateDesc);
-    const next = ctx.getPartitionedState(this.stateDesc).get();
-    if (next !== undefined) ctx.registerProcessingTimeTimer(next);
+    this.firing.onMerge(ctx);
   }
-  private registerNextFireTimestamp(time: number, window: W, ctx: TriggerContext): void {
-    const next = Math.min(time + this.interval, window.maxTimestamp());
-    ctx.getPartitionedState(this.stateDesc).add(next);
-    ctx.registerProcessingTimeTimer(next);
+  getInterval(): number {
+    return this.firing.interval;
   }
   override toString(): string {
-    return `ContinuousProcessingTimeTrigger(${this.interval})`;
+    return `ContinuousProcessingTimeTrigger(${this.firing.interval})`;
   }
 }

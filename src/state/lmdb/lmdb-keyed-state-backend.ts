@@ -109,7 +109,7 @@ const MAX_TRACKED_KEYS = 1 << 20;
  * records keep writing. The format is the heap backend's, so either backend restores the other's
  * checkpoints and savepoints.
  *
- * Timers live in LMDB too (LmdbTimerQueue: each key group's earliest timer cached in memory), and
+ * Timers live in LMDB too (LmdbTimerQueue: each key group's earliest timers cached in memory), and
  * snapshots read them from the same read transaction as the states.
  *
  * Incremental checkpoints, as the heap backend's and in its delta format: each state object

@@ -132,18 +132,14 @@ export class LmdbStore {
     return this.db.getRange({ start, end }).map(({ value }) => value);
   }
 
-  /** Every entry in `[start, end)`, as of now. Write nothing while iterating. */
-  entries(start: Buffer, end: Buffer): Iterable<{ readonly key: Buffer; readonly value: Buffer }> {
+  /** Every entry in `[start, end)` (the first `limit`, if given), as of now. Write nothing while iterating. */
+  entries(
+    start: Buffer,
+    end: Buffer,
+    limit?: number,
+  ): Iterable<{ readonly key: Buffer; readonly value: Buffer }> {
     this.flush();
-    return this.db.getRange({ start, end });
-  }
-
-  /** The first entry in `[start, end)`, as of now, or undefined. */
-  first(start: Buffer, end: Buffer): { key: Buffer; value: Buffer } | undefined {
-    this.flush();
-    for (const entry of this.db.getRange({ start, end, limit: 1 }))
-      return { key: entry.key, value: entry.value };
-    return undefined;
+    return this.db.getRange(limit === undefined ? { start, end } : { start, end, limit });
   }
 
   /** Opens a read view of every write so far: later ones do not change what it reads (MVCC). */

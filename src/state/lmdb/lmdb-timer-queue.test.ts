@@ -13,13 +13,13 @@ afterAll(() => rmSync(localDir, { recursive: true, force: true }));
 describe('LmdbTimerQueue', () => {
   let store: LmdbStore | undefined;
   afterEach(() => store?.close());
-  const queue = <K>(): LmdbTimerQueue<K> => {
+  const queue = <K>(maxParallelism = 128): LmdbTimerQueue<K> => {
     store = new LmdbStore(localDir);
     return new LmdbTimerQueue<K>({
       store,
       id: 0x8000,
-      maxParallelism: 128,
-      keyGroupRange: { start: 0, end: 127 },
+      maxParallelism,
+      keyGroupRange: { start: 0, end: maxParallelism - 1 },
       keySerializer: new MsgpackSerializer(),
     });
   };
@@ -70,5 +70,54 @@ describe('LmdbTimerQueue', () => {
       { key: ['p', 1], timestamp: 30 },
     ]);
     expect(() => q.add(['p', 1], Number.NaN)).toThrow(/must be a number/);
+  });
+
+  it('agrees with a sorted list when key groups hold more timers than their caches', () => {
+    // Two key groups of ~1000 timers each: far more than a key group caches (128), so adds and
+    // removes land before, inside and after the cached range, and caches run empty and refill.
+    const q = queue<number>(2);
+    const model = new Map<string, [number, number]>();
+    const id = (key: number, ts: number): string => `${key}@${ts}`;
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const earliest = (): number => Math.min(...[...model.values()].map(([, t]) => t));
+    const isHead = (key: number, ts: number): boolean => {
+      const head = q.peek();
+      return head?.key === key && head.timestamp === ts;
+    };
+    for (let step = 0; step < 6000; step++) {
+      const key = random(200);
+      const ts = random(2000);
+      // Mostly adds first, then mostly polls, so that caches fill, overflow, run empty and refill.
+      const op = random(10) + (step < 3000 ? 0 : 4);
+      const queued = model.has(id(key, ts));
+      if (op < 6) {
+        const before = earliest();
+        const becameHead = q.add(key, ts);
+        expect(becameHead).toBe(!queued && isHead(key, ts));
+        if (!queued && ts < before) expect(becameHead).toBe(true);
+        model.set(id(key, ts), [key, ts]);
+      } else if (op < 7) {
+        const wasHead = isHead(key, ts);
+        expect(q.remove(key, ts)).toBe(wasHead);
+        model.delete(id(key, ts));
+      } else if (op < 8) {
+        expect(q.contains(key, ts)).toBe(queued);
+      } else {
+        const polled = q.poll();
+        if (model.size === 0) expect(polled).toBeUndefined();
+        else {
+          expect(polled?.timestamp).toBe(earliest());
+          expect(model.delete(id(polled!.key, polled!.timestamp))).toBe(true);
+        }
+      }
+      expect(q.size).toBe(model.size);
+    }
+    const rest = drain(q);
+    expect(rest.map(([, t]) => t)).toEqual([...model.values()].map(([, t]) => t).sort((a, b) => a - b));
+    expect(new Set(rest.map(([k, t]) => id(k, t)))).toEqual(new Set(model.keys()));
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Timers of the LMDB backend on disk (Flink's RocksDB timer service): each timer is an LMDB entry
- * ordered by key group, queue, timestamp, key, and only each key group's earliest timer is kept
- * in memory, in a min-heap over key groups (Flink's `KeyGroupPartitionedPriorityQueue` with
- * cached heads). Millions of timers cost no heap.
+ * ordered by key group, queue, timestamp, key, and each key group keeps its earliest timers (at
+ * most CACHE_SIZE) in memory, its earliest one in a min-heap over key groups (Flink's
+ * `KeyGroupPartitionedPriorityQueue` of `RocksDBCachingPriorityQueueSet`s). Millions of timers
+ * cost no heap beyond the caches.
  */
 import { SluiceError } from '../../core/errors.js';
 import { assignToKeyGroup, type KeyGroupRange } from '../../core/key-groups.js';
@@ -24,9 +25,18 @@ import type { LmdbStore } from './lmdb-store.js';
 /** The bytes of a timestamp between the prefix and the key: a sortable f64. */
 const TIMESTAMP_BYTES = 8;
 
-/** A key group's earliest timer, cached. */
+/**
+ * A key group keeps at most this many of its earliest timers in memory (Flink's RocksDB timer
+ * cache size, 128). Polling a cached timer reads nothing from LMDB; only when a key group's cache
+ * runs empty while LMDB holds more does it read the next ones, which writes the store's buffered
+ * writes first. Without the cache, every poll read LMDB and so wrote the buffer: one write
+ * transaction per timer fired.
+ */
+const CACHE_SIZE = 128;
+
+/** A cached timer of a key group; its earliest one is in the heap of heads. */
 class Head<K> implements Timer<K>, HeapNode {
-  /** Position in the heap of heads. */
+  /** Position in the heap of heads; -1 when not the head. */
   index = -1;
   constructor(
     readonly key: K,
@@ -61,6 +71,13 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
   private readonly keySerializer: TypeSerializer<unknown>;
   /** Per key group (offset): its earliest timer, or null when it has none. */
   private readonly heads: (Head<K> | null)[];
+  /**
+   * Per key group (offset): its earliest timers in LMDB key order, at most CACHE_SIZE; every timer
+   * of the key group up to the last cached one is cached. Empty only when `complete`.
+   */
+  private readonly caches: Head<K>[][];
+  /** Per key group (offset): 1 when its cache holds all of its timers (no LMDB read finds more). */
+  private readonly complete: Uint8Array;
   /** The key groups that have timers, as a min-heap on their heads. */
   private readonly heap: Head<K>[] = [];
   private count = 0;
@@ -76,9 +93,10 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
     this.maxParallelism = options.maxParallelism;
     this.keyGroupRange = options.keyGroupRange;
     this.keySerializer = options.keySerializer;
-    this.heads = new Array<Head<K> | null>(
-      Math.max(0, options.keyGroupRange.end - options.keyGroupRange.start + 1),
-    ).fill(null);
+    const groups = Math.max(0, options.keyGroupRange.end - options.keyGroupRange.start + 1);
+    this.heads = new Array<Head<K> | null>(groups).fill(null);
+    this.caches = Array.from({ length: groups }, () => []);
+    this.complete = new Uint8Array(groups).fill(1);
   }
 
   get size(): number {
@@ -88,38 +106,58 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
   add(key: K, timestamp: number): boolean {
     const ts = checkTimestamp(key, timestamp);
     const keyGroup = this.keyGroupOf(key);
-    const lmdbKey = this.lmdbKeyOf(keyGroup, ts, key);
-    if (this.store.has(lmdbKey)) return false;
-    this.store.put(lmdbKey, this.keySerializer.serialize(key));
-    this.count++;
     const offset = keyGroup - this.keyGroupRange.start;
-    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
-    const head = this.heads[offset]!;
-    if (head === null || ts < head.timestamp) {
-      this.setHead(offset, new Head(key, ts, lmdbKey, offset));
-      return this.heap[0]!.offset === offset && this.heap[0]!.timestamp === ts;
+    const lmdbKey = this.lmdbKeyOf(keyGroup, ts, key);
+    const cache = this.caches[offset]!;
+    const at = lowerBound(cache, ts, lmdbKey);
+    if (at < cache.length || this.complete[offset] === 1) {
+      // Within the cached range: the cache says whether it is queued, and takes it.
+      if (at < cache.length && cache[at]!.lmdbKey.equals(lmdbKey)) return false;
+      this.added(offset, lmdbKey, key);
+      cache.splice(at, 0, new Head(key, ts, lmdbKey, offset));
+      if (cache.length > CACHE_SIZE) {
+        cache.pop();
+        this.complete[offset] = 0;
+      }
+      if (at !== 0) return false;
+      this.setHead(offset, cache[0]!);
+      return this.heap[0] === cache[0];
     }
+    // After the last cached timer: only in LMDB, and never the head.
+    if (this.store.has(lmdbKey)) return false;
+    this.added(offset, lmdbKey, key);
     return false;
   }
 
   remove(key: K, timestamp: number): boolean {
     const ts = checkTimestamp(key, timestamp);
     const keyGroup = this.keyGroupOf(key);
-    const lmdbKey = this.lmdbKeyOf(keyGroup, ts, key);
-    if (!this.store.has(lmdbKey)) return false;
     const offset = keyGroup - this.keyGroupRange.start;
-    const wasHead = this.heap[0]?.offset === offset && this.heap[0].lmdbKey.equals(lmdbKey);
-    this.store.remove(lmdbKey);
-    this.count--;
-    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
-    const head = this.heads[offset]!;
-    if (head !== null && head.lmdbKey.equals(lmdbKey)) this.reloadHead(offset);
-    return wasHead;
+    const lmdbKey = this.lmdbKeyOf(keyGroup, ts, key);
+    const cache = this.caches[offset]!;
+    const at = lowerBound(cache, ts, lmdbKey);
+    if (at < cache.length || this.complete[offset] === 1) {
+      if (at === cache.length || !cache[at]!.lmdbKey.equals(lmdbKey)) return false;
+      const wasHead = this.heap[0] === cache[at];
+      this.removed(offset, lmdbKey);
+      cache.splice(at, 1);
+      if (at === 0) this.headRemoved(offset);
+      return wasHead;
+    }
+    if (!this.store.has(lmdbKey)) return false;
+    this.removed(offset, lmdbKey);
+    return false;
   }
 
   contains(key: K, timestamp: number): boolean {
     const ts = checkTimestamp(key, timestamp);
-    return this.store.has(this.lmdbKeyOf(this.keyGroupOf(key), ts, key));
+    const keyGroup = this.keyGroupOf(key);
+    const offset = keyGroup - this.keyGroupRange.start;
+    const lmdbKey = this.lmdbKeyOf(keyGroup, ts, key);
+    const cache = this.caches[offset]!;
+    const at = lowerBound(cache, ts, lmdbKey);
+    if (at < cache.length) return cache[at]!.lmdbKey.equals(lmdbKey);
+    return this.complete[offset] === 1 ? false : this.store.has(lmdbKey);
   }
 
   peek(): Timer<K> | undefined {
@@ -129,10 +167,9 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
   poll(): Timer<K> | undefined {
     const head = this.heap[0];
     if (head === undefined) return undefined;
-    this.store.remove(head.lmdbKey);
-    this.count--;
-    if (this.changedGroups !== undefined) this.changedGroups[head.offset] = 1;
-    this.reloadHead(head.offset);
+    this.removed(head.offset, head.lmdbKey);
+    this.caches[head.offset]!.shift();
+    this.headRemoved(head.offset);
     return head;
   }
 
@@ -155,12 +192,39 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
     };
   }
 
-  private reloadHead(offset: number): void {
+  private added(offset: number, lmdbKey: Buffer, key: K): void {
+    this.store.put(lmdbKey, this.keySerializer.serialize(key));
+    this.count++;
+    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
+  }
+
+  private removed(offset: number, lmdbKey: Buffer): void {
+    this.store.remove(lmdbKey);
+    this.count--;
+    if (this.changedGroups !== undefined) this.changedGroups[offset] = 1;
+  }
+
+  /** Key group `offset`'s earliest timer left its cache: the next one becomes the head. */
+  private headRemoved(offset: number): void {
+    const cache = this.caches[offset]!;
+    if (cache.length === 0 && this.complete[offset] === 0) this.refill(offset);
+    this.setHead(offset, cache[0] ?? null);
+  }
+
+  /** Reads key group `offset`'s earliest timers from LMDB into its empty cache. */
+  private refill(offset: number): void {
     const keyGroup = this.keyGroupRange.start + offset;
-    const first = this.store.first(rangeStart(keyGroup, this.id), rangeStart(keyGroup, this.id + 1));
-    if (first === undefined) return this.setHead(offset, null);
-    const { key, timestamp } = this.timerAt(first.key, first.value);
-    this.setHead(offset, new Head(key, timestamp, Buffer.from(first.key), offset));
+    const cache = this.caches[offset]!;
+    // One more than fits says whether LMDB holds timers past the cache.
+    const end = rangeStart(keyGroup, this.id + 1);
+    let read = 0;
+    for (const { key, value } of this.store.entries(rangeStart(keyGroup, this.id), end, CACHE_SIZE + 1)) {
+      if (++read > CACHE_SIZE) break;
+      const timer = this.timerAt(key, value);
+      // LMDB may reuse a key's buffer for the next entry: the cache keeps a copy.
+      cache.push(new Head(timer.key, timer.timestamp, Buffer.from(key), offset));
+    }
+    this.complete[offset] = read > CACHE_SIZE ? 0 : 1;
   }
 
   /** Replaces the cached head of key group `offset` and restores the heap order. */
@@ -209,6 +273,21 @@ export class LmdbTimerQueue<K = unknown> implements KeyedTimerQueue<K> {
     b.set(canonical, KEY_PREFIX_BYTES + TIMESTAMP_BYTES);
     return b;
   }
+}
+
+/** The index of the first cached timer at or after (`timestamp`, `lmdbKey`) in LMDB key order. */
+function lowerBound<K>(cache: readonly Head<K>[], timestamp: number, lmdbKey: Buffer): number {
+  let lo = 0;
+  let hi = cache.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = cache[mid]!;
+    const after =
+      t.timestamp < timestamp || (t.timestamp === timestamp && Buffer.compare(t.lmdbKey, lmdbKey) < 0);
+    if (after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function before<K>(a: Head<K>, b: Head<K>): boolean {
