@@ -4,52 +4,23 @@
 // and output was committed. Afterwards the finished part files, the table and the stream each
 // hold every record exactly once, and no prepared transaction of the sink is left in PostgreSQL
 // (those the killed process prepared were committed or rolled back by the restarted job).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { JobClient } from '../../src/api/execution.js';
-import { KEYS, main, type Counted } from '../fixtures/connector-sinks-job.js';
+import { main, type Counted } from '../fixtures/connector-sinks-job.js';
 import { firstJobMaster, until, useTestClusters } from '../support/cluster.js';
 import { NATS_URL, requireServer, uniqueName } from '../support/external-servers.js';
 import { testClient } from '../support/jdbc-jobs.js';
+import { expectExactlyOnce, finishedRecords, streamMessages } from '../support/sink-targets.js';
 
 const JOB = fileURLToPath(new URL('../fixtures/connector-sinks-job.ts', import.meta.url));
 const available = (await requireServer('postgres')) && (await requireServer('nats'));
 const clusters = useTestClusters();
-
-/**
- * Asserts `written` holds every number below `records` once, and per key the counts 1..n once
- * each (which number got which count depends on how the two sources' records interleave).
- */
-function expectExactlyOnce(written: readonly Counted[], records: number, what: string): void {
-  expect(
-    written.map((r) => r.n).sort((a, b) => a - b),
-    `${what}: the numbers`,
-  ).toEqual(Array.from({ length: records }, (_, n) => n));
-  for (let k = 0; k < KEYS; k++) {
-    const counts = written.filter((r) => r.k === k).map((r) => r.c);
-    expect(
-      counts.sort((a, b) => a - b),
-      `${what}: the counts of key ${k}`,
-    ).toEqual(Array.from({ length: Math.ceil((records - k) / KEYS) }, (_, i) => i + 1));
-    expect(written.filter((r) => r.k === k).every((r) => r.n % KEYS === k)).toBe(true);
-  }
-}
-
-/** The lines of the finished (visible) part files under `dir`. */
-function finishedLines(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => !f.startsWith('.'))
-    .flatMap((f) =>
-      readFileSync(join(dir, f), 'utf8')
-        .split('\n')
-        .filter((l) => l.length > 0),
-    );
-}
 
 describe.runIf(available)('exactly-once sinks through a SIGKILLed TaskManager', () => {
   it('FileSink, JdbcSink.exactlyOnceSink and JetStreamSink each hold every record exactly once', async () => {
@@ -90,11 +61,7 @@ describe.runIf(available)('exactly-once sinks through a SIGKILLed TaskManager', 
     expect(master.getNumRestarts()).toBeGreaterThanOrEqual(1);
 
     // FileSink: the finished part files.
-    const lines = finishedLines(join(dir, 'out')).map((l) => {
-      const [k, c, n] = l.split(':').map(Number);
-      return { k: k!, c: c!, n: n! };
-    });
-    expectExactlyOnce(lines, records, 'FileSink');
+    expectExactlyOnce(finishedRecords(join(dir, 'out')), records, 'FileSink');
     // JdbcSink.exactlyOnceSink: the rows, and no prepared transaction left behind.
     const { rows: stored } = await pg.query<Counted>(`SELECT k, c, n FROM ${table}`);
     expectExactlyOnce(stored, records, 'JdbcSink.exactlyOnceSink');
@@ -103,17 +70,7 @@ describe.runIf(available)('exactly-once sinks through a SIGKILLed TaskManager', 
     ]);
     expect(prepared).toEqual([]);
     // JetStreamSink: the messages in the stream (replays inside the duplicate window dropped).
-    const total = (await jsm.streams.info(stream)).state.messages;
-    const messages: Counted[] = [];
-    if (total > 0) {
-      const consumer = await jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.All });
-      const iterator = await consumer.consume();
-      for await (const m of iterator) {
-        messages.push(m.json<Counted>());
-        if (messages.length === total) break;
-      }
-      await iterator.close();
-    }
+    const messages = await streamMessages<Counted>(nc, jsm, stream);
     expectExactlyOnce(messages, records, 'JetStreamSink');
   }, 60_000);
 });
