@@ -2,7 +2,7 @@
 // JetStream sink with user-function failures; the target stream holds every expected message
 // exactly once (EXACTLY_ONCE), nothing before its checkpoint completes, and AT_LEAST_ONCE
 // loses nothing.
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import {
   DeliveryGuarantee,
@@ -18,6 +18,7 @@ import { resetFailuresBeforeEach, useJetStream } from '../support/connector-serv
 import { NATS_URL, requireServer, uniqueName } from '../support/external-servers.js';
 import { envAt, expectSameMultiset, throwsWith } from '../support/helpers.js';
 import { countingJob, expectedRows, failures, type Counted } from '../support/jdbc-jobs.js';
+import { streamMessages } from '../support/sink-targets.js';
 
 const available = await requireServer('nats');
 
@@ -28,19 +29,7 @@ describe.runIf(available)('JetStreamSink', () => {
   const stored = async (name: string) => (await js.jsm.streams.info(name)).state.messages;
 
   /** Every message of the stream, decoded as JSON. */
-  async function readBack<T>(name: string): Promise<T[]> {
-    const total = await stored(name);
-    const out: T[] = [];
-    if (total === 0) return out;
-    const consumer = await jetstream(js.nc).consumers.get(name, { deliver_policy: DeliverPolicy.All });
-    const messages = await consumer.consume();
-    for await (const m of messages) {
-      out.push(m.json<T>());
-      if (out.length === total) break;
-    }
-    await messages.close();
-    return out;
-  }
+  const readBack = <T>(name: string): Promise<T[]> => streamMessages<T>(js.nc, js.jsm, name);
 
   function sink(name: string, guarantee: string): Sink<Counted> {
     return JetStreamSink.builder<Counted>()
