@@ -19,11 +19,22 @@ function sluice(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The id of the job named 'forever' once the JobManager at `address` reports it RUNNING. */
+/**
+ * The id of the job named 'forever' once the JobManager at `address` reports it and every one of
+ * its tasks RUNNING (a savepoint of a job whose tasks are still deploying fails, as in Flink).
+ */
 async function runningJob(address: string): Promise<string | undefined> {
   const response = await fetch(`http://${address}/jobs/overview`);
-  const { jobs } = (await response.json()) as { jobs: { jid: string; name: string; state: string }[] };
-  return jobs.find((job) => job.name === 'forever' && job.state === 'RUNNING')?.jid;
+  const { jobs } = (await response.json()) as {
+    jobs: { jid: string; name: string; state: string; tasks: { total: number; running: number } }[];
+  };
+  return jobs.find(
+    (job) =>
+      job.name === 'forever' &&
+      job.state === 'RUNNING' &&
+      job.tasks.total > 0 &&
+      job.tasks.running === job.tasks.total,
+  )?.jid;
 }
 
 /** Runs the endless fixture job in a `sluice run` process; gives its REST address and job id to `fn`, kills it afterwards. */
