@@ -15,6 +15,7 @@ import {
   TextLineInputFormat,
   WatermarkStrategy,
   type Source,
+  type StreamExecutionEnvironment,
   type SourceSplit,
 } from 'sluice';
 import {
@@ -48,6 +49,40 @@ afterEach(() => {
   probe(undefined);
 });
 
+/**
+ * Reads `files` in a job on `env` whose readers hold after 1000 records until a checkpoint
+ * completed (so it lands mid-file), and which fails once after `failAt` records; the records
+ * collected across the failure.
+ */
+async function readFailingOnceMidway(
+  env: StreamExecutionEnvironment,
+  files: Source<string, SourceSplit, unknown>,
+  failAt: number,
+): Promise<string[]> {
+  const source: Source<string, SourceSplit, unknown> = {
+    getBoundedness: () => files.getBoundedness(),
+    createEnumerator: (ctx) => files.createEnumerator(ctx),
+    restoreEnumerator: (ctx, state) => files.restoreEnumerator(ctx, state),
+    createReader: (ctx) =>
+      new HoldingReader(files.createReader(ctx), () => seen < 1000 || latestCompletedId() >= 1),
+  };
+  const stream = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'files').map((line) => {
+    seen++;
+    if (!failed && latestCompletedId() >= 1 && seen >= failAt) {
+      failed = true;
+      throw new InjectedFailure('map');
+    }
+    return line;
+  });
+  const collected = stream.collectAsync();
+  const client = await env.executeAsync();
+  probe(client);
+  const records = await collected.toArray();
+  await client.getJobExecutionResult();
+  expect(failed).toBe(true);
+  return records;
+}
+
 describe('FileSource', () => {
   it('reads every line of every visible file under a directory once, in parallel', async () =>
     withTempDir(async (dir) => {
@@ -79,29 +114,7 @@ describe('FileSource', () => {
         join(dir, 'b'),
         join(dir, 'c'),
       ).build();
-      // Holds the readers after 1000 records until a checkpoint completed mid-file.
-      const source: Source<string, SourceSplit, unknown> = {
-        getBoundedness: () => files.getBoundedness(),
-        createEnumerator: (ctx) => files.createEnumerator(ctx),
-        restoreEnumerator: (ctx, state) => files.restoreEnumerator(ctx, state as never),
-        createReader: (ctx) =>
-          new HoldingReader(files.createReader(ctx), () => seen < 1000 || latestCompletedId() >= 1),
-      };
-      const stream = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'files').map((line) => {
-        seen++;
-        if (!failed && latestCompletedId() >= 1 && seen >= 2000) {
-          failed = true;
-          throw new InjectedFailure('map');
-        }
-        return line;
-      });
-      const collected = stream.collectAsync();
-      const client = await env.executeAsync();
-      probe(client);
-      const records = await collected.toArray();
-      await client.getJobExecutionResult();
-      expect(failed).toBe(true);
-      expectSameMultiset(records, expected);
+      expectSameMultiset(await readFailingOnceMidway(env, files, 2000), expected);
     }));
 
   it('reads large files as blocks in parallel, restored mid-block after a failure: every line exactly once', async () =>
@@ -119,29 +132,7 @@ describe('FileSource', () => {
       const files = FileSource.forRecordStreamFormat(new TextLineInputFormat(), dir)
         .setBlockSize(1000)
         .build();
-      // Holds the readers after 1000 records until a checkpoint completed mid-block.
-      const source: Source<string, SourceSplit, unknown> = {
-        getBoundedness: () => files.getBoundedness(),
-        createEnumerator: (ctx) => files.createEnumerator(ctx),
-        restoreEnumerator: (ctx, state) => files.restoreEnumerator(ctx, state as never),
-        createReader: (ctx) =>
-          new HoldingReader(files.createReader(ctx), () => seen < 1000 || latestCompletedId() >= 1),
-      };
-      const stream = env.fromSource(source, WatermarkStrategy.noWatermarks(), 'files').map((line) => {
-        seen++;
-        if (!failed && latestCompletedId() >= 1 && seen >= 1800) {
-          failed = true;
-          throw new InjectedFailure('map');
-        }
-        return line;
-      });
-      const collected = stream.collectAsync();
-      const client = await env.executeAsync();
-      probe(client);
-      const records = await collected.toArray();
-      await client.getJobExecutionResult();
-      expect(failed).toBe(true);
-      expectSameMultiset(records, expected);
+      expectSameMultiset(await readFailingOnceMidway(env, files, 1800), expected);
     }));
 
   it('sends lines the format cannot decode to a side output with BadLinePolicy.sideOutput, counting them', async () =>
