@@ -1,24 +1,10 @@
 // The `sluice` command, run as a user runs it: help, running TypeScript job files, options, errors.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Runs `sluice`; `run` gets `-D rest.port=0` so parallel runs never compete for port 8081. */
-function sluice(...args: string[]) {
-  const argv = args[0] === 'run' ? ['run', '-D', 'rest.port=0', ...args.slice(1)] : args;
-  const r = spawnSync(process.execPath, ['bin/sluice.js', ...argv], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { root, sluice, withRunningJob } from '../support/sluice-cli.js';
 
 describe('sluice CLI', () => {
   it('prints help', () => {
@@ -93,45 +79,30 @@ describe('sluice CLI', () => {
 
   it('lists, checkpoints and cancels a running job from another sluice process, over REST', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
-    const child = spawn(
-      process.execPath,
-      ['bin/sluice.js', 'run', '--no-progress', '-D', 'rest.port=0', 'test/fixtures/unbounded-job.ts', dir],
-      { cwd: root, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' } },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
-      const deadline = Date.now() + 30_000;
-      let address: string | undefined;
-      while (!(address = /REST API at http:\/\/(127\.0\.0\.1:\d+)/u.exec(stderr)?.[1])) {
-        if (Date.now() > deadline) throw new Error(`no REST address printed: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await withRunningJob([dir], async ({ address, jobId, exited, stderr }) => {
+        const list = sluice('list', '-m', address);
+        expect(list.code).toBe(0);
+        expect(list.stdout).toContain(`: ${jobId} : forever (RUNNING)`);
 
-      const list = sluice('list', '-m', address);
-      expect(list.code).toBe(0);
-      const jobId = /: ([0-9a-f]{32}) : forever \(RUNNING\)/u.exec(list.stdout)?.[1];
-      expect(jobId, list.stdout).toBeDefined();
+        const checkpoint = sluice('checkpoint', jobId, '-m', address);
+        expect(checkpoint.stderr).toBe('');
+        const path = /Checkpoint (\d+) completed: (.+)$/mu.exec(checkpoint.stdout)?.[2];
+        expect(path, checkpoint.stdout).toContain(join(dir, jobId));
+        expect(existsSync(join(path!, '_metadata'))).toBe(true);
 
-      const checkpoint = sluice('checkpoint', jobId!, '-m', address);
-      expect(checkpoint.stderr).toBe('');
-      const path = /Checkpoint (\d+) completed: (.+)$/mu.exec(checkpoint.stdout)?.[2];
-      expect(path, checkpoint.stdout).toContain(join(dir, jobId!));
-      expect(existsSync(join(path!, '_metadata'))).toBe(true);
+        const unknown = sluice('cancel', 'f'.repeat(32), '-m', address);
+        expect(unknown.code).toBe(1);
+        expect(unknown.stderr).toContain('404');
 
-      const unknown = sluice('cancel', 'f'.repeat(32), '-m', address);
-      expect(unknown.code).toBe(1);
-      expect(unknown.stderr).toContain('404');
-
-      const cancel = sluice('cancel', jobId!, '-m', address);
-      expect(cancel.stdout).toContain(`Cancelled job ${jobId}`);
-      // Flink's client exits with 1 for a cancelled job; it says so plainly, not as an error.
-      expect(await exited).toBe(1);
-      expect(stderr).toContain(`[sluice] Job 'forever' (${jobId}) was cancelled.`);
-      expect(stderr).not.toMatch(/^error:/mu);
+        const cancel = sluice('cancel', jobId, '-m', address);
+        expect(cancel.stdout).toContain(`Cancelled job ${jobId}`);
+        // Flink's client exits with 1 for a cancelled job; it says so plainly, not as an error.
+        expect(await exited).toBe(1);
+        expect(stderr()).toContain(`[sluice] Job 'forever' (${jobId}) was cancelled.`);
+        expect(stderr()).not.toMatch(/^error:/mu);
+      });
     } finally {
-      child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,89 +1,16 @@
 // `sluice savepoint`, `sluice savepoint --dispose` and `sluice stop` against a job run by another sluice process (TaskManager processes: savepoint barriers cross TCP).
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveFileCheckpoint } from '../../src/storage/filesystem/file-system-checkpoint-storage.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function sluice(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/sluice.js', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/**
- * The id of the job named 'forever' once the JobManager at `address` reports it and every one of
- * its tasks RUNNING (a savepoint of a job whose tasks are still deploying fails, as in Flink).
- */
-async function runningJob(address: string): Promise<string | undefined> {
-  const response = await fetch(`http://${address}/jobs/overview`);
-  const { jobs } = (await response.json()) as {
-    jobs: { jid: string; name: string; state: string; tasks: { total: number; running: number } }[];
-  };
-  return jobs.find(
-    (job) =>
-      job.name === 'forever' &&
-      job.state === 'RUNNING' &&
-      job.tasks.total > 0 &&
-      job.tasks.running === job.tasks.total,
-  )?.jid;
-}
-
-/** Runs the endless fixture job in a `sluice run` process; gives its REST address and job id to `fn`, kills it afterwards. */
-async function withRunningJob(
-  dir: string,
-  fn: (address: string, jobId: string, exited: Promise<number | null>) => Promise<void>,
-): Promise<void> {
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/sluice.js',
-      'run',
-      '--no-progress',
-      '-D',
-      'rest.port=0',
-      'test/fixtures/unbounded-job.ts',
-      join(dir, 'chk'),
-      '200',
-    ],
-    { cwd: root, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' } },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  try {
-    const deadline = Date.now() + 30_000;
-    let address: string | undefined;
-    while (!(address = /REST API at http:\/\/(127\.0\.0\.1:\d+)/u.exec(stderr)?.[1])) {
-      if (Date.now() > deadline) throw new Error(`no REST address printed: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    // The request `sluice list` makes, from this process: a `sluice` process per poll would cost a
-    // second or more of start-up each (tests of `list` itself are in cli.test.ts).
-    let jobId: string | undefined;
-    while (!(jobId = await runningJob(address))) {
-      if (Date.now() > deadline) throw new Error('the job did not start running');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    await fn(address, jobId, exited);
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
+import { sluice, withRunningJob } from '../support/sluice-cli.js';
 
 describe('sluice savepoint', () => {
   it('takes a savepoint of a running job and prints its path; --dispose deletes it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-sp-'));
     try {
-      await withRunningJob(dir, async (address, jobId) => {
+      await withRunningJob([join(dir, 'chk'), '200'], async ({ address, jobId }) => {
         const target = join(dir, 'savepoints');
         const r = sluice('savepoint', '-m', address, jobId, target);
         expect(r.stderr).toBe('');
@@ -120,7 +47,7 @@ describe('sluice stop', () => {
   it('stops a running job with a savepoint: the job ends FINISHED and `sluice run` exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-stop-'));
     try {
-      await withRunningJob(dir, async (address, jobId, exited) => {
+      await withRunningJob([join(dir, 'chk'), '200'], async ({ address, jobId, exited }) => {
         const target = join(dir, 'savepoints');
         const bad = sluice('stop', '-m', address, jobId, '--savepoint-path', target, '--type', 'binary');
         expect(bad.code).toBe(1);
@@ -142,15 +69,7 @@ describe('sluice stop', () => {
 describe('sluice run -s', () => {
   it('takes --allow-non-restored-state as -n', () => {
     for (const flag of ['-n', '--allowNonRestoredState', '--allow-non-restored-state']) {
-      const r = sluice(
-        'run',
-        '-D',
-        'rest.port=0',
-        flag,
-        '-s',
-        '/nonexistent/savepoint-0',
-        'test/fixtures/sum-job.ts',
-      );
+      const r = sluice('run', flag, '-s', '/nonexistent/savepoint-0', 'test/fixtures/sum-job.ts');
       expect(r.code).toBe(1);
       // Parsed: the run went as far as looking for the savepoint.
       expect(r.stderr).toContain('[SLUICE_CHECKPOINT_NOT_FOUND]');
