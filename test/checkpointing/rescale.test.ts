@@ -408,7 +408,7 @@ async function runAndStop(
   const job = await startJob(env, stream);
   let path: string;
   try {
-    await waitFor(() => emitted >= upTo, `the source to emit records below ${upTo}`, 20_000);
+    await job.whileRunning(() => emitted >= upTo, `the source to emit records below ${upTo}`, 20_000);
     // A completed checkpoint shows every task running (a savepoint needs them all).
     await waitForCompleted(job.client, 1);
     path = await job.client.stopWithSavepoint(false, savepoints);
@@ -429,9 +429,10 @@ async function runToTheEnd(s: RunSettings): Promise<Out[]> {
   const job = await startJob(env, stream);
   try {
     // A lost processing-time timer would hold the end forever: say so instead of timing out.
-    await waitFor(
+    await job.whileRunning(
       () => keyedProcessed === N && pendingPt === 0,
-      `every record processed (${keyedProcessed} of ${N}) and every processing-time timer fired (${pendingPt} indexes wait for one)`,
+      () =>
+        `every record processed (${keyedProcessed} of ${N}, ${emitted} emitted) and every processing-time timer fired (${pendingPt} indexes wait for one)`,
       60_000,
     );
     const result = await job.client.getJobExecutionResult();

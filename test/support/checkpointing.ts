@@ -306,6 +306,11 @@ export interface RunningJob<T> {
   readonly records: T[];
   /** Settles when the collect stream ends (rejects when the job failed or was cancelled). */
   readonly ended: Promise<void>;
+  /**
+   * Resolves once `condition()` holds while the job runs. A job that ends first rejects it at once
+   * with the job's own error (or says it finished), so a failed job never reads as a time-out.
+   */
+  whileRunning(condition: () => boolean, what: string | (() => string), timeoutMs?: number): Promise<void>;
 }
 
 /** Collects `stream`, submits the environment's job and keeps appending its records to `records`. */
@@ -319,9 +324,20 @@ export async function startJob<T>(
   const ended = (async () => {
     for await (const r of collected) records.push(r);
   })();
-  // Cancelling makes the stream reject; callers that care await `ended` themselves.
-  ended.catch(() => {});
-  return { client, records, ended };
+  let outcome: { error: unknown } | undefined;
+  ended.then(
+    () => (outcome = { error: undefined }),
+    // Cancelling makes the stream reject; callers that care await `ended` themselves.
+    (error: unknown) => (outcome = { error }),
+  );
+  const whileRunning = async (condition: () => boolean, what: string | (() => string), timeoutMs = 5_000) => {
+    await waitFor(() => condition() || outcome !== undefined, what, timeoutMs);
+    if (condition()) return;
+    // The job's own error (the collect stream rejects with it), so the test names the cause.
+    if (outcome?.error !== undefined) await ended;
+    throw new Error(`the job finished before ${typeof what === 'string' ? what : what()}`);
+  };
+  return { client, records, ended, whileRunning };
 }
 
 /** Flips every bit of the byte in the middle of `path` (a state file), as disk corruption would. */
