@@ -16,18 +16,21 @@ import {
   type StateReadWindow,
 } from '../storage/filesystem/file-system-checkpoint-storage.js';
 
-/** About how many bytes a restorer holds before it loads and releases them (an LMDB transaction's worth). */
-const RELEASE_EVERY_BYTES = 32 * 2 ** 20;
+/**
+ * About how many bytes a restorer gathers before it hands them to the store to load (an LMDB write
+ * transaction's worth); the ring holds three such batches.
+ */
+const RELEASE_EVERY_BYTES = 16 * 2 ** 20;
 
 /**
  * The ring's size for a file of `size` bytes whose largest section is `largestSection`: room for
- * what the restorer may hold (RELEASE_EVERY_BYTES plus the section it is at) twice over, so
- * reading goes on while it loads; a whole number of read pieces (a piece never wraps); no more
- * than the file needs.
+ * what the restorer may hold (RELEASE_EVERY_BYTES plus the section it is at) three times over —
+ * one batch being written to the store, the next being parsed, and the one after being read; a
+ * whole number of read pieces (a piece never wraps); no more than the file needs.
  */
 export function windowBytes(size: number, largestSection: number): number {
   const piece = STATE_FILE_READ_PIECE_BYTES;
-  const wanted = Math.min(2 * (RELEASE_EVERY_BYTES + largestSection), size);
+  const wanted = Math.min(3 * (RELEASE_EVERY_BYTES + largestSection), size);
   return Math.max(1, Math.ceil(wanted / piece)) * piece;
 }
 
@@ -39,12 +42,15 @@ export class ArrivingWindow extends FileArrival implements StateReadWindow, Snap
   /** The reader waiting for room (one file, one reader). */
   private roomWaiter: { readonly end: number; readonly resolve: () => void } | undefined;
 
-  /** Bytes the restorer may hold before releasing them: half the ring less one section (ArrivalWindow). */
+  /**
+   * Bytes the restorer may gather before it loads them: a third of the ring less one section, as
+   * it may hold two such batches, one loading and one gathering (ArrivalWindow).
+   */
   readonly releaseEvery: number;
 
   /**
    * `ringBytes` (tests): a whole number of read pieces; the whole file, or room for what the
-   * restorer holds (up to half the ring) beside the piece being read.
+   * restorer holds (up to two thirds of the ring) beside the piece being read.
    */
   constructor(
     readonly size: number,
@@ -59,7 +65,8 @@ export class ArrivingWindow extends FileArrival implements StateReadWindow, Snap
     );
     this.ring = Buffer.allocUnsafe(ringBytes);
     // A ring that holds the whole file never makes the restorer let go early.
-    this.releaseEvery = ringBytes >= size ? Infinity : Math.max(0, ringBytes / 2 - largestSection);
+    this.releaseEvery =
+      ringBytes >= size ? Infinity : Math.max(0, Math.floor(ringBytes / 3) - largestSection);
   }
 
   get windowed(): this {

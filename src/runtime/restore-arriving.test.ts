@@ -14,6 +14,7 @@ import { HeapKeyedStateBackend } from '../state/heap/heap-keyed-state-backend.js
 import type { KeyedStateBackend } from '../state/keyed-state-backend.js';
 import { LmdbKeyedStateBackend } from '../state/lmdb/lmdb-keyed-state-backend.js';
 import { LmdbRestoreLoader } from '../state/lmdb/lmdb-restore.js';
+import { LmdbStore } from '../state/lmdb/lmdb-store.js';
 import { restoreKeyedState } from '../state/restore-keyed-state.js';
 import { MapStateDescriptor, ValueStateDescriptor } from '../state/state-descriptor.js';
 import type { CheckpointStorageLocation } from '../storage/checkpoint-storage.js';
@@ -244,6 +245,24 @@ describe('restoring keyed state read through a window smaller than its file', ()
     const window = lmdbBackend();
     await restoreAsTask(restore, window, undefined, windowed);
     expect(contents(window, BIG)).toEqual(expected);
+  });
+
+  it('lets the reader reuse a batch’s bytes only once the store has loaded them', async () => {
+    const { restore } = await checkpoint(BIG, 300);
+    const afterRead = lmdbBackend();
+    afterRead.restore((await readRestoreState(restore, SUBTASK)).get(OP)!.keyed);
+    // A write thread that falls behind: it reads a batch's bytes only after the reader has had
+    // time to fill whatever the restorer released, so bytes released early are overwritten.
+    const loads = vi.spyOn(LmdbStore.prototype, 'loadAsync').mockImplementation(function (
+      this: LmdbStore,
+      write,
+    ) {
+      return new Promise<void>((resolve) => setTimeout(resolve, 10)).then(() => this.load(write));
+    });
+    const slow = lmdbBackend();
+    await restoreAsTask(restore, slow, undefined, windowed);
+    expect(loads.mock.calls.length).toBeGreaterThan(2);
+    expect(contents(slow, BIG)).toEqual(contents(afterRead, BIG));
   });
 
   it('restores from a reader that returns the whole file instead (a task-local copy)', async () => {

@@ -52,7 +52,10 @@ export interface SnapshotArrival {
 export interface ArrivalWindow {
   /** The file's size: `data.length` had it been read whole. */
   readonly size: number;
-  /** Bytes a restorer may hold (asked for and not released) before it must release them. */
+  /**
+   * Bytes a restorer may gather before it loads them and, once loaded, releases them; it may hold
+   * two such batches (one loading while it gathers the next) and the section it is at.
+   */
   readonly releaseEvery: number;
   /** Bytes [start, end), once read (not yet verified); valid until released. */
   section(start: number, end: number): Promise<Uint8Array>;

@@ -74,9 +74,9 @@ export async function restoreArrivingSnapshots(
     readonly restored: () => void;
     /**
      * Loads what state blocks were handed over so far, so that their bytes are no longer needed
-     * (a snapshot read through a window releases them then).
+     * (a snapshot read through a window releases them then); a promise: once it resolves.
      */
-    readonly flush: () => void;
+    readonly flush: () => Promise<void> | void;
   },
 ): Promise<void> {
   const { stopped } = into;
@@ -117,38 +117,59 @@ export async function restoreArrivingSnapshots(
 }
 
 /**
- * Restores the key groups of `snapshot` in range, section by section through its window, loading
- * (`into.flush`) and releasing what it holds every `window.releaseEvery` bytes. False: stopped.
+ * Restores the key groups of `snapshot` in range, section by section through its window, handing
+ * what it holds to the store (`into.flush`) every `window.releaseEvery` bytes. A store that loads
+ * asynchronously (a promise) loads one batch while the next is gathered; a batch's bytes are
+ * released once it is loaded. False: stopped.
  */
 async function restoreWindowed(
   snapshot: KeyedStateSnapshot,
   index: number,
   window: ArrivalWindow,
   restore: SnapshotsRestore,
-  into: { readonly stopped: () => boolean; readonly flush: () => void },
+  into: { readonly stopped: () => boolean; readonly flush: () => Promise<void> | void },
 ): Promise<boolean> {
   const { offsets, keyGroupRange } = snapshot;
   const size = window.size;
-  const header = await window.section(0, offsets[0] ?? size);
-  if (into.stopped()) return false;
-  const { from, to } = restore.begin({ ...snapshot, data: header }, index, size);
-  let held = 0;
-  for (let keyGroup = from; keyGroup <= to; keyGroup++) {
-    const i = keyGroup - keyGroupRange.start;
-    const start = offsets[i]!;
-    const end = offsets[i + 1] ?? size;
-    if (end - held > window.releaseEvery) {
-      into.flush();
-      window.release(start);
-      held = start;
+  /** The batch being loaded: its bytes end at `end`. */
+  let loading: { readonly done: Promise<void>; readonly end: number } | undefined;
+  /** Hands what is held up to `end` to the store, once the batch before it is loaded. */
+  const load = async (end: number): Promise<void> => {
+    const done = into.flush();
+    const before = loading;
+    loading = undefined;
+    if (before !== undefined) {
+      await before.done;
+      window.release(before.end);
     }
-    const section = await window.section(start, end);
+    if (done === undefined) window.release(end);
+    else loading = { done, end };
+  };
+  try {
+    const header = await window.section(0, offsets[0] ?? size);
     if (into.stopped()) return false;
-    restore.keyGroup(keyGroup, section);
+    const { from, to } = restore.begin({ ...snapshot, data: header }, index, size);
+    let held = 0;
+    for (let keyGroup = from; keyGroup <= to; keyGroup++) {
+      const i = keyGroup - keyGroupRange.start;
+      const start = offsets[i]!;
+      const end = offsets[i + 1] ?? size;
+      if (end - held > window.releaseEvery) {
+        await load(start);
+        held = start;
+      }
+      const section = await window.section(start, end);
+      if (into.stopped()) return false;
+      restore.keyGroup(keyGroup, section);
+    }
+    await load(size);
+    await loading?.done;
+    window.release(size);
+    return true;
+  } finally {
+    // Stopped or failed: the store may still read the batch it was given; its bytes stay put.
+    await loading?.done.catch(() => undefined);
   }
-  into.flush();
-  window.release(size);
-  return true;
 }
 
 /** The steps of restoring snapshots: `begin` a snapshot, then each of its key groups in range. */

@@ -315,7 +315,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private beginRestore(): {
     ctx: RestoreContext;
     onStateBlock: StateBlockSink;
-    flush: () => void;
+    flush: () => Promise<void>;
     finish: () => void;
   } {
     invariant(!this.disposed, 'a disposed keyed state backend is not restored');
@@ -342,7 +342,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
       loader.flush();
       for (const [entry, reading] of declared) this.adoptStored(entry, reading, entry.codec!);
     };
-    return { ctx, onStateBlock, flush: () => loader.flush(), finish };
+    return { ctx, onStateBlock, flush: () => loader.flushAsync(), finish };
   }
 
   /**

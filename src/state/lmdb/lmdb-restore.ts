@@ -186,6 +186,22 @@ export class LmdbRestoreLoader {
     this.write();
   }
 
+  /**
+   * Hands what was added so far to the store's write thread; resolves once it is written, and
+   * the blocks' bytes are needed until then. Parsing happens now, so a corrupt entry throws here.
+   */
+  flushAsync(): Promise<void> {
+    const blocks = this.pending;
+    if (blocks.length === 0) return Promise.resolve();
+    this.pending = [];
+    this.pendingBytes = 0;
+    const ctx = this.ctx;
+    return this.store.loadAsync((put) => {
+      for (const b of blocks)
+        forEachRestoredEntry(b.payload, b.what, b.kind, b.keyGroup, b.stateId, ctx, put);
+    });
+  }
+
   private write(): void {
     const blocks = this.pending;
     if (blocks.length === 0) return;

@@ -120,6 +120,30 @@ export class LmdbStore {
     );
   }
 
+  /**
+   * A bulk load that lmdb-js's write thread carries out while the caller goes on (restore: the
+   * next bytes are read and parsed meanwhile). `write` calls `put` for each entry; the write
+   * thread copies each value from the caller's bytes, which must stay unchanged until the promise
+   * resolves, once every entry is written and committed. Plain puts, not appends: a synchronous
+   * write (a restored timer) may land between queued ones, and puts commute where appends do not.
+   */
+  loadAsync(write: (put: (key: Buffer, value: Uint8Array) => void) => void): Promise<void> {
+    this.flush();
+    const db = this.db;
+    let written: Promise<boolean> | undefined;
+    try {
+      // lmdb-js writes any Uint8Array's bytes; its typings ask for a Buffer.
+      write((key, bytes) => {
+        written = db.put(key, bytes as Buffer);
+      });
+    } catch (e) {
+      // What was queued is written all the same; only the caller's error is reported.
+      written?.catch(() => undefined);
+      throw e;
+    }
+    return written === undefined ? Promise.resolve() : written.then(() => undefined);
+  }
+
   /** Every key in `[start, end)`, as of now. */
   keys(start: Buffer, end: Buffer): Iterable<Buffer> {
     this.flush();
