@@ -78,7 +78,9 @@ describe('mergeFlameGraphs', () => {
 
 describe('sampleCpu', () => {
   it('profiles this process and names a function that kept it busy', async () => {
-    const sampling = { numSamples: 50, delayBetweenSamplesMs: 2, stackDepth: 100 };
+    // Half a second: on a loaded machine this process runs a fraction of the window's wall time,
+    // and a window of 100 ms then held no sample of it at all.
+    const sampling = { numSamples: 250, delayBetweenSamplesMs: 2, stackDepth: 100 };
     const graph = sampleCpu(sampling);
     // Two requests during one sampling share it.
     expect(sampleCpu(sampling)).toBe(graph);
