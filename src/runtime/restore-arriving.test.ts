@@ -248,11 +248,12 @@ describe('restoring keyed state read through a window smaller than its file', ()
   });
 
   it('lets the reader reuse a batch’s bytes only once the store has loaded them', async () => {
-    const { restore } = await checkpoint(BIG, 300);
+    const { restore } = await checkpoint(BIG, 1200);
     const afterRead = lmdbBackend();
     afterRead.restore((await readRestoreState(restore, SUBTASK)).get(OP)!.keyed);
-    // A write thread that falls behind: it reads a batch's bytes only after the reader has had
-    // time to fill whatever the restorer released, so bytes released early are overwritten.
+    // Entries of over 512 bytes on average, which the store's write thread loads. It falls behind
+    // here: it reads a batch's bytes only after the reader has had time to fill whatever the
+    // restorer released, so bytes released early are overwritten.
     const loads = vi.spyOn(LmdbStore.prototype, 'loadAsync').mockImplementation(function (
       this: LmdbStore,
       write,
@@ -263,6 +264,17 @@ describe('restoring keyed state read through a window smaller than its file', ()
     await restoreAsTask(restore, slow, undefined, windowed);
     expect(loads.mock.calls.length).toBeGreaterThan(2);
     expect(contents(slow, BIG)).toEqual(contents(afterRead, BIG));
+  });
+
+  it('loads small entries itself, without a record per put on the heap until the write thread commits', async () => {
+    const { restore } = await checkpoint(BIG);
+    const loads = vi.spyOn(LmdbStore.prototype, 'loadAsync');
+    const small = lmdbBackend();
+    await restoreAsTask(restore, small, undefined, windowed);
+    expect(loads).not.toHaveBeenCalled();
+    const afterRead = lmdbBackend();
+    afterRead.restore((await readRestoreState(restore, SUBTASK)).get(OP)!.keyed);
+    expect(contents(small, BIG)).toEqual(contents(afterRead, BIG));
   });
 
   it('restores from a reader that returns the whole file instead (a task-local copy)', async () => {

@@ -315,7 +315,7 @@ export class LmdbKeyedStateBackend<K = unknown> implements KeyedStateBackend<K> 
   private beginRestore(): {
     ctx: RestoreContext;
     onStateBlock: StateBlockSink;
-    flush: () => Promise<void>;
+    flush: () => Promise<void> | undefined;
     finish: () => void;
   } {
     invariant(!this.disposed, 'a disposed keyed state backend is not restored');

@@ -23,6 +23,9 @@ export type LmdbRestoreContext = RestoreContext & { readonly keySerializer: Type
  */
 const LOAD_TRANSACTION_BYTES = 32 * 2 ** 20;
 
+/** Entries of at least this many bytes on average are loaded by the store's write thread (flushAsync). */
+const ASYNC_LOAD_MIN_ENTRY_BYTES = 512;
+
 /** Skips one stored value of `kind` (its layout is in keyed-snapshot-format.ts); returns its element count. */
 function skipValue(r: ByteReader, kind: StateKind): number {
   if (kind !== 'list' && kind !== 'map') {
@@ -169,6 +172,8 @@ interface PendingBlock {
 export class LmdbRestoreLoader {
   private pending: PendingBlock[] = [];
   private pendingBytes = 0;
+  /** Entries (keys) of the pending blocks, from their counts. */
+  private pendingEntries = 0;
 
   constructor(
     private readonly store: LmdbStore,
@@ -178,6 +183,10 @@ export class LmdbRestoreLoader {
   add(payload: Uint8Array, what: string, kind: StateKind, keyGroup: number, stateId: number): void {
     this.pending.push({ payload, what, kind, keyGroup, stateId });
     this.pendingBytes += payload.length;
+    // The block's entry count leads it; a block too short for one fails when it is parsed.
+    if (payload.length >= 4)
+      this.pendingEntries +=
+        ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
     if (this.pendingBytes >= LOAD_TRANSACTION_BYTES) this.write();
   }
 
@@ -187,14 +196,22 @@ export class LmdbRestoreLoader {
   }
 
   /**
-   * Hands what was added so far to the store's write thread; resolves once it is written, and
-   * the blocks' bytes are needed until then. Parsing happens now, so a corrupt entry throws here.
+   * Hands what was added so far to the store's write thread; the promise resolves once it is
+   * written, and the blocks' bytes are needed until then. Parsing happens now, so a corrupt entry
+   * throws here. Small entries are written here and now instead (undefined): an asynchronous put
+   * keeps a record on the heap until its batch commits, a few hundred thousand per batch of them,
+   * while their copying, which the write thread would take over, is cheap.
    */
-  flushAsync(): Promise<void> {
+  flushAsync(): Promise<void> | undefined {
     const blocks = this.pending;
-    if (blocks.length === 0) return Promise.resolve();
+    if (blocks.length === 0) return undefined;
+    if (this.pendingBytes < ASYNC_LOAD_MIN_ENTRY_BYTES * this.pendingEntries) {
+      this.write();
+      return undefined;
+    }
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingEntries = 0;
     const ctx = this.ctx;
     return this.store.loadAsync((put) => {
       for (const b of blocks)
@@ -207,6 +224,7 @@ export class LmdbRestoreLoader {
     if (blocks.length === 0) return;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingEntries = 0;
     const ctx = this.ctx;
     this.store.load((put) => {
       for (const b of blocks)
