@@ -53,5 +53,5 @@ describe('lmdb keyed state larger than the heap', () => {
     // The state lived under state.backend.local-dir, and went when the tasks ended.
     expect(sawEnvironments).toBe(true);
     await until(() => expect(readdirSync(localDir)).toEqual([]));
-  }, 60_000);
+  }, 120_000);
 });
