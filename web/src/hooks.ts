@@ -65,3 +65,17 @@ export function useHashRoute(): readonly string[] {
     .filter((s) => s !== '')
     .map(decodeURIComponent);
 }
+
+/** Which rows of a table are expanded: `isOpen(row)`, and `toggle(row)` to open or close one. */
+export function useExpanded<K>(): { isOpen: (row: K) => boolean; toggle: (row: K) => void } {
+  const [open, setOpen] = useState<ReadonlySet<K>>(new Set());
+  return {
+    isOpen: (row) => open.has(row),
+    toggle: (row) =>
+      setOpen((current) => {
+        const next = new Set(current);
+        if (!next.delete(row)) next.add(row);
+        return next;
+      }),
+  };
+}

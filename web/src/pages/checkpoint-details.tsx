@@ -1,5 +1,4 @@
 /** One checkpoint's detail: its operators (job vertices), and each operator's subtasks. */
-import { useState } from 'preact/hooks';
 import {
   getJson,
   type CheckpointStatistics,
@@ -8,7 +7,7 @@ import {
 } from '../api.js';
 import { ErrorBanner, Loading } from '../components/ui.js';
 import { bytes, clock, duration } from '../format.js';
-import { usePoll } from '../hooks.js';
+import { useExpanded, usePoll } from '../hooks.js';
 
 export function checkpointType(c: CheckpointStatistics): string {
   switch (c.checkpoint_type) {
@@ -25,6 +24,41 @@ export function checkpointType(c: CheckpointStatistics): string {
 
 export function acknowledged(c: { num_acknowledged_subtasks: number; num_subtasks: number }): string {
   return `${c.num_acknowledged_subtasks}/${c.num_subtasks} (${c.num_subtasks === 0 ? 0 : Math.round((100 * c.num_acknowledged_subtasks) / c.num_subtasks)}%)`;
+}
+
+/** The figures a checkpoint and each of its operators report alike, as Flink's dashboard shows them. */
+interface CheckpointFigures {
+  readonly end_to_end_duration: number;
+  readonly checkpointed_size: number;
+  readonly state_size: number;
+  readonly processed_data: number;
+  readonly persisted_data: number;
+}
+
+/** The header cells of CheckpointFigureCells. */
+export function CheckpointFigureHeaders() {
+  return (
+    <>
+      <th class="num">End to end</th>
+      <th class="num">Checkpointed size</th>
+      <th class="num">Full size</th>
+      <th class="num">Processed</th>
+      <th class="num">Persisted</th>
+    </>
+  );
+}
+
+/** A row's cells for `figures` (a checkpoint of the history, or one of its operators). */
+export function CheckpointFigureCells({ figures: f }: { figures: CheckpointFigures }) {
+  return (
+    <>
+      <td class="num">{duration(f.end_to_end_duration)}</td>
+      <td class="num">{bytes(f.checkpointed_size)}</td>
+      <td class="num">{bytes(f.state_size)}</td>
+      <td class="num">{bytes(f.processed_data)}</td>
+      <td class="num">{bytes(f.persisted_data)}</td>
+    </>
+  );
 }
 
 /** One operator of one checkpoint: per-subtask sync/async parts, alignment, start delay and sizes. */
@@ -132,7 +166,7 @@ export function CheckpointDetail({
     `detail:${job.jid}:${checkpoint.id}:${checkpoint.status}`,
     pending ? undefined : 0,
   );
-  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const rows = useExpanded<string>();
   if (detail.error !== undefined) return <ErrorBanner error={detail.error} />;
   const d = detail.data;
   if (d === undefined) return <Loading />;
@@ -154,23 +188,14 @@ export function CheckpointDetail({
             <th>Operator</th>
             <th>Acknowledged</th>
             <th>Latest ack</th>
-            <th class="num">End to end</th>
-            <th class="num">Checkpointed size</th>
-            <th class="num">Full size</th>
-            <th class="num">Processed</th>
-            <th class="num">Persisted</th>
+            <CheckpointFigureHeaders />
           </tr>
         </thead>
         <tbody>
           {job.vertices.map((v) => {
             const t = d.tasks[v.id];
-            const expanded = open.has(v.id);
-            const toggle = () => {
-              const next = new Set(open);
-              if (expanded) next.delete(v.id);
-              else next.add(v.id);
-              setOpen(next);
-            };
+            const expanded = rows.isOpen(v.id);
+            const toggle = () => rows.toggle(v.id);
             return [
               <tr key={v.id} class="clickable" onClick={toggle} data-testid="operator-row">
                 <td class="chevron">{expanded ? '▾' : '▸'}</td>
@@ -183,11 +208,7 @@ export function CheckpointDetail({
                   <>
                     <td>{acknowledged(t)}</td>
                     <td>{clock(t.latest_ack_timestamp)}</td>
-                    <td class="num">{duration(t.end_to_end_duration)}</td>
-                    <td class="num">{bytes(t.checkpointed_size)}</td>
-                    <td class="num">{bytes(t.state_size)}</td>
-                    <td class="num">{bytes(t.processed_data)}</td>
-                    <td class="num">{bytes(t.persisted_data)}</td>
+                    <CheckpointFigureCells figures={t} />
                   </>
                 )}
               </tr>,

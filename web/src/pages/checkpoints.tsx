@@ -2,7 +2,6 @@
  * The Checkpoints tab: counts and the latest checkpoints, the history with per-operator and
  * per-subtask detail, the summary statistics and the checkpointing configuration.
  */
-import { useState } from 'preact/hooks';
 import {
   getJson,
   type CheckpointConfigInfo,
@@ -12,8 +11,14 @@ import {
 } from '../api.js';
 import { Badge, Card, Empty, ErrorBanner, KeyValues, Loading, Stat, Tabs } from '../components/ui.js';
 import { bytes, clock, duration, time } from '../format.js';
-import { usePoll } from '../hooks.js';
-import { acknowledged, CheckpointDetail, checkpointType } from './checkpoint-details.js';
+import { useExpanded, usePoll } from '../hooks.js';
+import {
+  acknowledged,
+  CheckpointDetail,
+  CheckpointFigureCells,
+  CheckpointFigureHeaders,
+  checkpointType,
+} from './checkpoint-details.js';
 
 /** Java's Long.MAX_VALUE (periodic checkpoints disabled) as JSON.parse reads it: 2^63 as a double. */
 const LONG_MAX = 2 ** 63;
@@ -95,7 +100,7 @@ function OverviewSection({ stats }: { stats: CheckpointingStatistics }) {
 }
 
 function HistorySection({ job, stats }: { job: JobDetailsInfo; stats: CheckpointingStatistics }) {
-  const [open, setOpen] = useState<ReadonlySet<number>>(new Set());
+  const rows = useExpanded<number>();
   if (stats.history.length === 0) return <Empty>No checkpoints yet.</Empty>;
   return (
     <table class="table" data-testid="checkpoint-history">
@@ -107,22 +112,13 @@ function HistorySection({ job, stats }: { job: JobDetailsInfo; stats: Checkpoint
           <th>Acknowledged</th>
           <th>Trigger time</th>
           <th>Latest ack</th>
-          <th class="num">End to end</th>
-          <th class="num">Checkpointed size</th>
-          <th class="num">Full size</th>
-          <th class="num">Processed</th>
-          <th class="num">Persisted</th>
+          <CheckpointFigureHeaders />
         </tr>
       </thead>
       <tbody>
         {stats.history.map((c) => {
-          const expanded = open.has(c.id);
-          const toggle = () => {
-            const next = new Set(open);
-            if (expanded) next.delete(c.id);
-            else next.add(c.id);
-            setOpen(next);
-          };
+          const expanded = rows.isOpen(c.id);
+          const toggle = () => rows.toggle(c.id);
           return [
             <tr
               key={c.id}
@@ -142,11 +138,7 @@ function HistorySection({ job, stats }: { job: JobDetailsInfo; stats: Checkpoint
               <td>{acknowledged(c)}</td>
               <td>{time(c.trigger_timestamp)}</td>
               <td>{clock(c.latest_ack_timestamp)}</td>
-              <td class="num">{duration(c.end_to_end_duration)}</td>
-              <td class="num">{bytes(c.checkpointed_size)}</td>
-              <td class="num">{bytes(c.state_size)}</td>
-              <td class="num">{bytes(c.processed_data)}</td>
-              <td class="num">{bytes(c.persisted_data)}</td>
+              <CheckpointFigureCells figures={c} />
             </tr>,
             expanded && (
               <tr key={`${c.id}-detail`} class="nested">

@@ -53,25 +53,28 @@ export function JobTable({ jobs, empty }: { jobs: readonly JobDetails[]; empty: 
   );
 }
 
+/** The running jobs and the completed ones, newest first, each in a card. */
+export function JobLists({ jobs }: { jobs: readonly JobDetails[] }) {
+  const all = [...jobs].sort((a, b) => b['start-time'] - a['start-time']);
+  return (
+    <>
+      <Card title="Running Jobs">
+        <JobTable jobs={all.filter((j) => !isEnded(j))} empty="No running jobs." />
+      </Card>
+      <Card title="Completed Jobs">
+        <JobTable jobs={all.filter(isEnded)} empty="No completed jobs." />
+      </Card>
+    </>
+  );
+}
+
 export function JobsPage() {
   const jobs = usePoll(() => getJson<MultipleJobsDetails>('/jobs/overview'), 'jobs');
-  const all = [...(jobs.data?.jobs ?? [])].sort((a, b) => b['start-time'] - a['start-time']);
   return (
     <div class="page">
       <h1>Jobs</h1>
       <ErrorBanner error={jobs.error} />
-      {jobs.data === undefined ? (
-        <Loading />
-      ) : (
-        <>
-          <Card title="Running Jobs">
-            <JobTable jobs={all.filter((j) => !isEnded(j))} empty="No running jobs." />
-          </Card>
-          <Card title="Completed Jobs">
-            <JobTable jobs={all.filter(isEnded)} empty="No completed jobs." />
-          </Card>
-        </>
-      )}
+      {jobs.data === undefined ? <Loading /> : <JobLists jobs={jobs.data.jobs} />}
     </div>
   );
 }

@@ -1,14 +1,13 @@
 /** The cluster overview: TaskManagers, slots, job counts, and the job lists. */
 import { getJson, type ClusterOverviewWithVersion, type MultipleJobsDetails } from '../api.js';
-import { Card, ErrorBanner, Loading, Stat } from '../components/ui.js';
+import { ErrorBanner, Loading, Stat } from '../components/ui.js';
 import { usePoll } from '../hooks.js';
-import { isEnded, JobTable } from './jobs.js';
+import { JobLists } from './jobs.js';
 
 export function OverviewPage() {
   const overview = usePoll(() => getJson<ClusterOverviewWithVersion>('/overview'), 'overview');
   const jobs = usePoll(() => getJson<MultipleJobsDetails>('/jobs/overview'), 'jobs');
   const o = overview.data;
-  const all = [...(jobs.data?.jobs ?? [])].sort((a, b) => b['start-time'] - a['start-time']);
   return (
     <div class="page">
       <h1>Cluster Overview</h1>
@@ -26,16 +25,7 @@ export function OverviewPage() {
           <Stat label="Failed" value={o['jobs-failed']} />
         </div>
       )}
-      {jobs.data !== undefined && (
-        <>
-          <Card title="Running Jobs">
-            <JobTable jobs={all.filter((j) => !isEnded(j))} empty="No running jobs." />
-          </Card>
-          <Card title="Completed Jobs">
-            <JobTable jobs={all.filter(isEnded)} empty="No completed jobs." />
-          </Card>
-        </>
-      )}
+      {jobs.data !== undefined && <JobLists jobs={jobs.data.jobs} />}
     </div>
   );
 }
