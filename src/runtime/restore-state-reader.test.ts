@@ -68,6 +68,33 @@ async function sampleRestore(): Promise<{ restore: TaskRestoreState; keyed: File
 }
 
 describe('readRestoreState', () => {
+  // Regression: a task whose chain held inline keyed state and, in another operator, state in a
+  // file (a sink's pending committables past the inline threshold) restored the keyed state as
+  // zero bytes: only file bases and deltas were read, so every restart failed "truncated".
+  it('restores inline keyed state of a task that also has state in files', async () => {
+    const { restore } = await sampleRestore();
+    const inlineKeyed = await storage.writeState(location, blob(12, 3));
+    expect(inlineKeyed.kind).toBe('inline');
+    const KEYED = operatorId('0123456789abcdef0123456789abcdef');
+    const withInline: TaskRestoreState = {
+      ...restore,
+      operators: new Map([
+        ...restore.operators,
+        [
+          KEYED,
+          {
+            keyed: [{ keyGroupRange: { start: 64, end: 127 }, offsets: [0], handle: inlineKeyed }],
+            operator: undefined,
+          },
+        ],
+      ]),
+    };
+    expect(isInlineOnly(withInline)).toBe(false);
+    const restored = await readRestoreState(withInline, SUBTASK);
+    expect(Uint8Array.from(restored.get(KEYED)!.keyed[0]!.data)).toEqual(blob(12, 3));
+    expect(Uint8Array.from(restored.get(OP)!.keyed[0]!.data)).toEqual(blob(5000, 1));
+  });
+
   it('reads and verifies the files from the checkpoint directory and cuts the subtask’s operator state', async () => {
     const { restore } = await sampleRestore();
     expect(isInlineOnly(restore)).toBe(false);

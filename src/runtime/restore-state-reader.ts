@@ -161,8 +161,8 @@ export async function openRestoreState(
             ? new ArrivingWindow(k.handle.size, largestSection(k.offsets, k.handle.size), options.windowBytes)
             : new ArrivingState(k.handle.size),
         );
-      // An incremental chain's deltas.
-      for (const blob of keyedChain(k)) if (blob.handle !== k.handle) handles.add(blob.handle);
+      // An inline base (a file base streams) and an incremental chain's deltas.
+      for (const blob of keyedChain(k)) handles.add(blob.handle);
     }
     for (const old of op.operator ?? []) for (const o of old) handles.add(o.handle);
     if (op.channelState !== undefined) handles.add(op.channelState);
