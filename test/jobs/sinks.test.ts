@@ -1,7 +1,14 @@
 // Sinks at parallelism 1-4: a custom Sink, an asynchronous Sink with backpressure, and print() with Flink's subtask prefixes.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Sink, SinkWriter, WriterInitContext } from 'sluice';
-import { PARALLELISMS, envAt, expectSameMultiset, range } from '../support/helpers.js';
+import type {
+  CommittingSinkWriter,
+  Committer,
+  Sink,
+  SinkWriter,
+  SupportsCommitter,
+  WriterInitContext,
+} from 'sluice';
+import { PARALLELISMS, envAt, expectSameMultiset, range, rejectsWith } from '../support/helpers.js';
 
 const N = 2_000;
 
@@ -121,6 +128,43 @@ describe.each(PARALLELISMS)('at parallelism %i', (p) => {
     expect(maxInFlight).toBe(1);
     // flush(true) runs after the last write settled; close after flush's own promise settled.
     for (let s = 0; s < p; s++) expect(eventsOf(s)).toEqual(['flush true after 0 pending', 'close']);
+  });
+});
+
+/** A two-phase-commit sink whose committables are every record written, and whose commits fail. */
+class RefusingSink implements Sink<number>, SupportsCommitter<number[]> {
+  createWriter(): CommittingSinkWriter<number, number[]> {
+    let records: number[] = [];
+    return {
+      write: (record) => void records.push(record),
+      flush: () => {},
+      prepareCommit: () => {
+        const committable = records;
+        records = [];
+        return committable.length === 0 ? [] : [committable];
+      },
+      close: () => {},
+    };
+  }
+  createCommitter(): Committer<number[]> {
+    return {
+      commit: (requests) => {
+        for (const r of requests) r.signalFailedWithKnownReason(new Error('the target refused it'));
+      },
+      close: () => {},
+    };
+  }
+}
+
+describe('a two-phase-commit sink whose commit fails', () => {
+  it('fails the job naming the committable, quoted in part when it is long', async () => {
+    const env = envAt(1);
+    env.fromSequence(1, 5_000).sinkTo(new RefusingSink()).name('refusing');
+    const error = await rejectsWith(env.execute(), 'SLUICE_SINK_COMMIT_FAILED');
+    expect(error.message).toMatch(
+      /^sink 'refusing' could not commit \[1,2,3,.*… \(\d+ characters\) of the end of input: the target refused it$/su,
+    );
+    expect(error.message.length).toBeLessThan(500);
   });
 });
 

@@ -20,6 +20,9 @@ const UNCHECKPOINTED = Number.MAX_SAFE_INTEGER;
 /** Delay before a committable handed back with retryLater is tried again without a checkpoint. */
 const RETRY_DELAY_MS = 1000;
 
+/** How much of a committable a commit failure's message quotes. */
+const MAX_COMMITTABLE_CHARS = 300;
+
 /** Wraps the sink's committable serializer with the checkpoint id (a float64 before its bytes). */
 class StoredSerializer implements TypeSerializer<Stored> {
   readonly name: string;
@@ -223,6 +226,9 @@ export class SinkCommitter {
     } catch {
       what = String(request.getCommittable());
     }
+    // A committable may hold a whole transaction's records: the message names it, not dumps it.
+    if (what.length > MAX_COMMITTABLE_CHARS)
+      what = `${what.slice(0, MAX_COMMITTABLE_CHARS)}… (${what.length} characters)`;
     return new SluiceError(
       'SLUICE_SINK_COMMIT_FAILED',
       `sink '${this.host.sinkName}' could not commit ${what} of ${checkpoint}` +
