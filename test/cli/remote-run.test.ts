@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalExecutor } from '../../src/cluster/local-executor.js';
 import { isJobTerminal } from '../../src/coordinator/job-master.js';
@@ -14,10 +13,9 @@ import type {
   JobExecutionResultResponseBody,
 } from '../../src/rest/rest-schema.js';
 import { startRestServer, type RestServer } from '../../src/rest/rest-server.js';
+import { bin, root } from '../support/sluice-cli.js';
 import { submitBundleTo } from '../support/submit-bundle.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'bin/sluice.js');
 const JOB_ID_LINE = /^Job has been submitted with JobID ([0-9a-f]{32})$/mu;
 
 let executor: LocalExecutor;

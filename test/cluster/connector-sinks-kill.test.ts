@@ -8,15 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import type { JobClient } from '../../src/api/execution.js';
 import { main, type Counted } from '../fixtures/connector-sinks-job.js';
 import { firstJobMaster, until, useTestClusters } from '../support/cluster.js';
-import { NATS_URL, requireServer, uniqueName } from '../support/external-servers.js';
-import { testClient } from '../support/jdbc-jobs.js';
-import { expectExactlyOnce, finishedRecords, streamMessages } from '../support/sink-targets.js';
+import { requireServer } from '../support/external-servers.js';
+import {
+  createSinkTargets,
+  expectExactlyOnce,
+  finishedRecords,
+  streamMessages,
+} from '../support/sink-targets.js';
 
 const JOB = fileURLToPath(new URL('../fixtures/connector-sinks-job.ts', import.meta.url));
 const available = (await requireServer('postgres')) && (await requireServer('nats'));
@@ -27,18 +29,9 @@ describe.runIf(available)('exactly-once sinks through a SIGKILLed TaskManager', 
     const records = 4000;
     const dir = mkdtempSync(join(tmpdir(), 'sluice-sinks-kill-'));
     clusters.defer(() => rmSync(dir, { recursive: true, force: true }));
-    const pg = await testClient();
-    clusters.defer(() => pg.end());
-    const table = uniqueName('killed');
-    await pg.query(`CREATE TABLE ${table} (k int NOT NULL, c int NOT NULL, n int NOT NULL)`);
-    clusters.defer(() => pg.query(`DROP TABLE IF EXISTS ${table}`));
-    const nc = await connect({ servers: NATS_URL });
-    clusters.defer(() => nc.close());
-    const jsm = await jetstreamManager(nc);
-    const stream = uniqueName('KILLED');
-    await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
-    clusters.defer(() => jsm.streams.delete(stream));
-    const prefix = uniqueName('k');
+    const { pg, table, nc, jsm, stream, prefix } = await createSinkTargets('killed', (c) =>
+      clusters.defer(c),
+    );
     const args = [join(dir, 'out'), table, stream, prefix, String(records)];
 
     const running = await clusters.start({ jobFile: JOB, args, taskManagers: 2, slots: 2 });

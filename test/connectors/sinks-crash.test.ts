@@ -7,22 +7,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Counted } from '../fixtures/connector-sinks-job.js';
-import { NATS_URL, requireServer, uniqueName } from '../support/external-servers.js';
-import { testClient } from '../support/jdbc-jobs.js';
+import { bin, root } from '../support/sluice-cli.js';
+import { requireServer } from '../support/external-servers.js';
 import {
+  createSinkTargets,
   expectExactlyOnce,
   finishedLines,
   finishedRecords,
   streamMessages,
 } from '../support/sink-targets.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'bin/sluice.js');
 const JOB = 'test/fixtures/connector-sinks-job.ts';
 const RECORDS = 6000;
 const available = (await requireServer('postgres')) && (await requireServer('nats'));
@@ -71,18 +67,9 @@ describe.runIf(available)('exactly-once sinks and a crash of the whole sluice ru
     dirs.push(dir);
     const out = join(dir, 'out');
     const chk = join(dir, 'chk');
-    const pg = await testClient();
-    cleanups.push(() => pg.end());
-    const table = uniqueName('crashed');
-    await pg.query(`CREATE TABLE ${table} (k int NOT NULL, c int NOT NULL, n int NOT NULL)`);
-    cleanups.push(() => pg.query(`DROP TABLE IF EXISTS ${table}`));
-    const nc = await connect({ servers: NATS_URL });
-    cleanups.push(() => nc.close());
-    const jsm = await jetstreamManager(nc);
-    const stream = uniqueName('CRASHED');
-    await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
-    cleanups.push(() => jsm.streams.delete(stream));
-    const prefix = uniqueName('c');
+    const { pg, table, nc, jsm, stream, prefix } = await createSinkTargets('crashed', (c) =>
+      cleanups.push(c),
+    );
     const args = [out, table, stream, prefix, String(RECORDS), chk];
     const rows = async (): Promise<number> =>
       Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)).rows[0]!.n);

@@ -3,10 +3,45 @@
 // (numbers → keyBy(n % KEYS) → a running count) arrived exactly once.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeliverPolicy, jetstream, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type pg from 'pg';
 import { expect } from 'vitest';
 import { KEYS, type Counted } from '../fixtures/connector-sinks-job.js';
+import { NATS_URL, uniqueName } from './external-servers.js';
+import { testClient } from './jdbc-jobs.js';
+
+/** The targets of one run of the connector-sinks job: a fresh table and stream, a transaction prefix. */
+export interface SinkTargets {
+  readonly pg: pg.Client;
+  readonly table: string;
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly stream: string;
+  readonly prefix: string;
+}
+
+/**
+ * Creates a table and a JetStream stream named after `name` (unique per call), with the clients
+ * to read them back; `defer` gets their clean-up, to run after the test whatever its outcome.
+ */
+export async function createSinkTargets(
+  name: string,
+  defer: (cleanup: () => Promise<unknown>) => void,
+): Promise<SinkTargets> {
+  const pg = await testClient();
+  defer(() => pg.end());
+  const table = uniqueName(name);
+  await pg.query(`CREATE TABLE ${table} (k int NOT NULL, c int NOT NULL, n int NOT NULL)`);
+  defer(() => pg.query(`DROP TABLE IF EXISTS ${table}`));
+  const nc = await connect({ servers: NATS_URL });
+  defer(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  const stream = uniqueName(name.toUpperCase());
+  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+  defer(() => jsm.streams.delete(stream));
+  return { pg, table, nc, jsm, stream, prefix: uniqueName(name.slice(0, 1)) };
+}
 
 /**
  * Asserts `written` holds every number below `records` once, and per key the counts 1..n once

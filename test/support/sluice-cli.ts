@@ -1,14 +1,17 @@
 // Runs the `sluice` command as a user runs it, and the endless fixture job in a `sluice run`
 // process, for the CLI tests.
 import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
+/** The `sluice` command, as `node <bin> …` runs it. */
+export const bin = join(root, 'bin/sluice.js');
 
 /** Runs `sluice` to its end; `run` gets `-D rest.port=0` so parallel runs never compete for port 8081. */
 export function sluice(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const argv = args[0] === 'run' ? ['run', '-D', 'rest.port=0', ...args.slice(1)] : args;
-  const r = spawnSync(process.execPath, ['bin/sluice.js', ...argv], {
+  const r = spawnSync(process.execPath, [bin, ...argv], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' },
@@ -57,15 +60,7 @@ export async function withRunningJob(
 ): Promise<void> {
   const child = spawn(
     process.execPath,
-    [
-      'bin/sluice.js',
-      'run',
-      '--no-progress',
-      '-D',
-      'rest.port=0',
-      'test/fixtures/unbounded-job.ts',
-      ...jobArgs,
-    ],
+    [bin, 'run', '--no-progress', '-D', 'rest.port=0', 'test/fixtures/unbounded-job.ts', ...jobArgs],
     { cwd: root, env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' } },
   );
   let stderr = '';
