@@ -203,32 +203,28 @@ export class LmdbRestoreLoader {
    * while their copying, which the write thread would take over, is cheap.
    */
   flushAsync(): Promise<void> | undefined {
-    const blocks = this.pending;
-    if (blocks.length === 0) return undefined;
+    if (this.pending.length === 0) return undefined;
     if (this.pendingBytes < ASYNC_LOAD_MIN_ENTRY_BYTES * this.pendingEntries) {
       this.write();
       return undefined;
     }
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingEntries = 0;
-    const ctx = this.ctx;
-    return this.store.loadAsync((put) => {
-      for (const b of blocks)
-        forEachRestoredEntry(b.payload, b.what, b.kind, b.keyGroup, b.stateId, ctx, put);
-    });
+    return this.store.loadAsync(this.takePending());
   }
 
   private write(): void {
+    if (this.pending.length > 0) this.store.load(this.takePending());
+  }
+
+  /** Empties the pending blocks into a writer of their entries (for the store's loads). */
+  private takePending(): (put: (key: Buffer, value: Uint8Array) => void) => void {
     const blocks = this.pending;
-    if (blocks.length === 0) return;
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingEntries = 0;
     const ctx = this.ctx;
-    this.store.load((put) => {
+    return (put) => {
       for (const b of blocks)
         forEachRestoredEntry(b.payload, b.what, b.kind, b.keyGroup, b.stateId, ctx, put);
-    });
+    };
   }
 }
